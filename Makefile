@@ -1,0 +1,104 @@
+# inca: a private certificate authority as small Unix programs.
+# Honours CC CFLAGS LDFLAGS PREFIX DESTDIR.  `make WERROR=1` adds -Werror (CI).
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PREFIX   ?= /usr/local
+BINDIR    = $(PREFIX)/bin
+MANDIR    = $(PREFIX)/share/man
+VERSION   = 0.1.0
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PKGS      = openssl jansson sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DINCA_VERSION='"$(VERSION)"' \
+             -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
+             $(WARN) $(PKG_CFLAGS) -Ilib $(CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
+
+# Libraries per program: only what each needs.
+LIBS_crypto = -lcrypto
+LIBS_json   = -ljansson
+LIBS_db     = -lsqlite3
+LIBS_ca-init    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
+LIBS_ca-sign    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
+LIBS_ca-token   = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
+LIBS_ca-revoke  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
+LIBS_ca-inspect = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
+LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
+LIBS_ALL        = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
+
+PROGS    := $(patsubst %/main.c,%,$(wildcard ca-*/main.c))
+BINS     := $(addprefix bin/,$(PROGS))
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:.c=.o)
+LIB_HDR  := $(wildcard lib/*.h)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITS    := $(patsubst tests/unit/%.c,bin/%,$(UNIT_SRC))
+MANS     := $(wildcard man/*.[0-9])
+
+all: $(BINS)
+
+lib/%.o: lib/%.c $(LIB_HDR)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+lib/libinca.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+ca-%/main.o: ca-%/main.c $(LIB_HDR)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+bin/ca-%: ca-%/main.o lib/libinca.a
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libinca.a $(or $(LIBS_ca-$*),$(LIBS_ALL))
+
+bin/test_%: tests/unit/test_%.c tests/unit/tap.h lib/libinca.a
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< lib/libinca.a $(LIBS_ALL)
+
+units: $(UNITS)
+
+# Debian packages needed to build, test and benchmark.
+DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev \
+       libpq-dev libcurl4-openssl-dev openssl sqlite3 bats bats-assert \
+       bats-support jq postgresql socat faketime mandoc clang \
+       libclang-rt-14-dev shellcheck python3-jwcrypto hyperfine golang-cfssl
+
+deps:
+	@sh tests/deps.sh $(DEPS)
+
+check: deps
+	$(MAKE) all units
+	@sh tests/run.sh
+
+# The tests alone, assuming dependencies and a build.
+test: all units
+	@sh tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	@sh contrib/demo.sh
+
+lint:
+	mandoc -Tlint -Wwarning $(MANS)
+	shellcheck -x -s bash .ci/run tests/*.sh contrib/*.sh bench/*.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	for m in $(MANS); do \
+	    s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
+
+clean:
+	rm -rf bin lib/*.o lib/libinca.a ca-*/*.o fuzz/bin
+
+.PHONY: all units deps check test demo lint install clean
