@@ -20,7 +20,7 @@ WARN     += -Werror
 endif
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DINCA_VERSION='"$(VERSION)"' \
              -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
-             $(WARN) $(PKG_CFLAGS) -Ilib $(CFLAGS)
+             $(WARN) $(PKG_CFLAGS) -iquote lib $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 
 # Libraries per program: only what each needs.
@@ -62,7 +62,7 @@ bin/ca-%: ca-%/main.o lib/libinca.a
 
 bin/test_%: tests/unit/test_%.c tests/unit/tap.h lib/libinca.a
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< lib/libinca.a $(LIBS_ALL)
+	$(CC) $(ALL_CFLAGS) -iquote tests/unit $(ALL_LDFLAGS) -o $@ $< lib/libinca.a $(LIBS_ALL)
 
 units: $(UNITS)
 

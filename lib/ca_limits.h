@@ -2,8 +2,8 @@
  * Named size and count limits.  Every one is checked before parsing and
  * tested at its boundary (tests/bats/limits.bats, tests/unit).
  */
-#ifndef INCA_LIMITS_H
-#define INCA_LIMITS_H
+#ifndef INCA_CA_LIMITS_H
+#define INCA_CA_LIMITS_H
 
 #define CA_MAX_PEM        (64 * 1024)   /* one PEM/DER input: cert, chain, CSR, CRL, key */
 #define CA_MAX_JWT        (16 * 1024)   /* one compact JWS/JWE */

@@ -76,14 +76,24 @@ err_ssl(int code, const char *fmt, ...)
 void
 err_prefix(const char *fmt, ...)
 {
-	char pre[256], old[sizeof(errbuf)];
+	char pre[256];
+	size_t n, old = strlen(errbuf);
 	va_list ap;
+	int k;
 
 	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
+	k = vsnprintf(pre, sizeof(pre) - 2, fmt, ap);
 	va_end(ap);
-	memcpy(old, errbuf, sizeof(old));
-	snprintf(errbuf, sizeof(errbuf), "%s: %s", pre, old);
+	if (k < 0)
+		return;
+	n = strlen(pre);
+	memcpy(pre + n, ": ", 3);
+	n += 2;
+	if (n + old >= sizeof(errbuf))
+		old = sizeof(errbuf) - n - 1;
+	memmove(errbuf + n, errbuf, old);
+	memcpy(errbuf, pre, n);
+	errbuf[n + old] = '\0';
 	sanitize(errbuf);
 }
 

@@ -11,7 +11,7 @@
 
 #include "err.h"
 #include "io.h"
-#include "limits.h"
+#include "ca_limits.h"
 
 int
 io_read_fd(int fd, size_t max, struct buf *out, const char *what)
