@@ -1,0 +1,309 @@
+/*
+ * ca-sign: turn a certificate request into a certificate chain.
+ *
+ * Stateless mode (--ca-cert, --ca-key): no database, no configuration,
+ * no token.  Only the CSR's public key and names are used; the profile
+ * comes from here, never from the CSR's extensions.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "ca_limits.h"
+#include "cli.h"
+#include "csr.h"
+#include "err.h"
+#include "io.h"
+#include "key.h"
+#include "pem.h"
+#include "san.h"
+#include "timeutil.h"
+#include "x509.h"
+
+#define DEFAULT_LEAF_LIFE (24 * 3600)
+
+static void
+usage(int code)
+{
+	FILE *f = code ? stderr : stdout;
+
+	fprintf(f,
+"usage: ca-sign --ca-cert FILE --ca-key FILE [--password-file FILE]\n"
+"               [--not-before TIME] [--not-after TIME] [--san NAME]...\n"
+"               [--profile leaf|intermediate] [--json] < csr.pem\n"
+"       ca-sign --ca-cert FILE --ca-key FILE --key-out FILE [--kty EC|RSA|OKP]\n"
+"               [--curve NAME] [--size BITS] [--san NAME]... SUBJECT\n"
+"  --ca-cert FILE       issuer certificate (more certificates after it join the chain)\n"
+"  --ca-key FILE        issuer private key (PEM, PKCS#8, maybe encrypted)\n"
+"  --password-file FILE password of an encrypted --ca-key (first line)\n"
+"  --not-before TIME    RFC 3339 time or duration from now (default: now - 1m)\n"
+"  --not-after TIME     RFC 3339 time or duration from now (default: 24h)\n"
+"  --san NAME           subject alternative name (DNS, IP, email, URI); repeatable;\n"
+"                       replaces the request's names\n"
+"  --profile P          leaf (default) or intermediate (CA:TRUE, pathlen 0)\n"
+"  --key-out FILE       generate the key pair and request here; key written 0600\n"
+"  --kty, --curve, --size  key type for --key-out (default EC P-256)\n"
+"  --json               print {\"crt\",\"ca\",\"certChain\"} instead of PEM\n"
+"  -h, --help           this text;  --version  the version\n");
+	exit(code);
+}
+
+enum { O_CA_CERT = 256, O_CA_KEY, O_PASSWORD_FILE, O_NOT_BEFORE, O_NOT_AFTER,
+	O_SAN, O_PROFILE, O_KEY_OUT, O_KTY, O_CURVE, O_SIZE, O_JSON, O_VERSION };
+
+static const struct option longopts[] = {
+	{ "ca-cert", required_argument, NULL, O_CA_CERT },
+	{ "ca-key", required_argument, NULL, O_CA_KEY },
+	{ "password-file", required_argument, NULL, O_PASSWORD_FILE },
+	{ "not-before", required_argument, NULL, O_NOT_BEFORE },
+	{ "not-after", required_argument, NULL, O_NOT_AFTER },
+	{ "san", required_argument, NULL, O_SAN },
+	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "key-out", required_argument, NULL, O_KEY_OUT },
+	{ "kty", required_argument, NULL, O_KTY },
+	{ "curve", required_argument, NULL, O_CURVE },
+	{ "size", required_argument, NULL, O_SIZE },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct opts {
+	const char *ca_cert, *ca_key, *password_file, *not_before, *not_after;
+	const char *profile, *key_out, *kty, *curve, *size;
+	const char *subject;
+	struct sans sans;
+	int json;
+};
+
+/* The chain as PEM, or as the API's JSON shape. */
+static char *
+render(X509 *leaf, STACK_OF(X509) *issuers, int json)
+{
+	json_t *o, *chain;
+	char *s, *pem, *out;
+	size_t len = 0, cap = 0;
+	int i;
+
+	if (!json) {
+		out = NULL;
+		for (i = -1; i < sk_X509_num(issuers); i++) {
+			pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
+			if (pem == NULL)
+				return free(out), NULL;
+			len += strlen(pem);
+			if (len + 1 > cap) {
+				char *n = realloc(out, cap = 2 * len + 1);
+				if (n == NULL)
+					return free(pem), free(out), NULL;
+				if (out == NULL)
+					n[0] = '\0';
+				out = n;
+			}
+			strcat(out, pem);
+			free(pem);
+		}
+		return out;
+	}
+	o = json_object();
+	chain = json_array();
+	for (i = -1; i < sk_X509_num(issuers); i++) {
+		pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
+		if (pem == NULL)
+			return json_decref(o), json_decref(chain), NULL;
+		if (i == -1)
+			json_object_set_new(o, "crt", json_string(pem));
+		if (i == 0)
+			json_object_set_new(o, "ca", json_string(pem));
+		json_array_append_new(chain, json_string(pem));
+		free(pem);
+	}
+	json_object_set_new(o, "certChain", chain);
+	s = json_dumps(o, JSON_INDENT(2));
+	json_decref(o);
+	if (s != NULL) {
+		out = malloc(strlen(s) + 2);
+		if (out != NULL)
+			sprintf(out, "%s\n", s);
+		free(s);
+		return out;
+	}
+	return NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o;
+	STACK_OF(X509) *issuers = NULL;
+	X509_REQ *req = NULL;
+	X509 *leaf = NULL;
+	EVP_PKEY *cakey = NULL, *newkey = NULL;
+	struct x509_template t;
+	struct sans reqsans = { NULL, 0 };
+	struct buf in;
+	char cn[CA_MAX_SAN_LEN + 1], *password = NULL, *out, *keypem = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int ch, rc;
+
+	cli_init(argv[0]);
+	memset(&o, 0, sizeof(o));
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_CA_CERT: cli_once("--ca-cert", &o.ca_cert, optarg); break;
+		case O_CA_KEY: cli_once("--ca-key", &o.ca_key, optarg); break;
+		case O_PASSWORD_FILE:
+			cli_once("--password-file", &o.password_file, optarg);
+			break;
+		case O_NOT_BEFORE: cli_once("--not-before", &o.not_before, optarg); break;
+		case O_NOT_AFTER: cli_once("--not-after", &o.not_after, optarg); break;
+		case O_SAN:
+			if (sans_add(&o.sans, optarg) != CA_OK)
+				die(CA_USAGE, "--san: %s", err_msg());
+			break;
+		case O_PROFILE: cli_once("--profile", &o.profile, optarg); break;
+		case O_KEY_OUT: cli_once("--key-out", &o.key_out, optarg); break;
+		case O_KTY: cli_once("--kty", &o.kty, optarg); break;
+		case O_CURVE: cli_once("--curve", &o.curve, optarg); break;
+		case O_SIZE: cli_once("--size", &o.size, optarg); break;
+		case O_JSON: o.json = 1; break;
+		case O_VERSION: cli_version(); break;
+		case 'h': usage(0); break;
+		default: usage(CA_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (o.ca_cert == NULL || o.ca_key == NULL)
+		die(CA_USAGE, "--ca-cert and --ca-key are required (see -h)");
+	if (o.key_out != NULL) {
+		if (argc != 1)
+			die(CA_USAGE, "--key-out needs exactly one SUBJECT");
+		o.subject = argv[0];
+	} else if (argc != 0)
+		die(CA_USAGE, "unexpected argument: %s", argv[0]);
+	else if (o.kty || o.curve || o.size)
+		die(CA_USAGE, "--kty, --curve and --size go with --key-out");
+	if (o.profile != NULL && strcmp(o.profile, "leaf") != 0 &&
+	    strcmp(o.profile, "intermediate") != 0)
+		die(CA_USAGE, "--profile: leaf or intermediate");
+	memset(&t, 0, sizeof(t));
+	t.profile = o.profile && strcmp(o.profile, "intermediate") == 0 ?
+	    X509_INTERMEDIATE : X509_LEAF;
+	if (t.profile == X509_INTERMEDIATE && o.key_out != NULL)
+		die(CA_USAGE, "--key-out makes leaf certificates only");
+	t.not_before = now - CA_BACKDATE;
+	t.not_after = now + DEFAULT_LEAF_LIFE;
+	if (o.not_before && time_parse(o.not_before, now, &t.not_before) != CA_OK)
+		die(CA_USAGE, "--not-before: %s", err_msg());
+	if (o.not_after && time_parse(o.not_after, now, &t.not_after) != CA_OK)
+		die(CA_USAGE, "--not-after: %s", err_msg());
+	if (o.key_out != NULL && io_exists(o.key_out))
+		die(CA_FAIL, "%s: already exists, not overwritten", o.key_out);
+
+	/* The issuer: certificate (plus chain) and key. */
+	if (io_read_file(o.ca_cert, CA_MAX_PEM, &in) != CA_OK)
+		die_last();
+	rc = pem_load_certs(in.data, in.len, &issuers);
+	buf_free(&in);
+	if (rc != CA_OK) {
+		err_prefix("%s", o.ca_cert);
+		die_last();
+	}
+	if (o.password_file && io_read_password(o.password_file, &password) != CA_OK)
+		die_last();
+	if (pem_load_key_file(o.ca_key, password, &cakey) != CA_OK)
+		die_last();
+	io_wipe_str(password);
+	t.issuer = sk_X509_value(issuers, 0);
+	t.issuer_key = cakey;
+	if (X509_check_private_key(t.issuer, cakey) != 1)
+		die(CA_INPUT, "%s does not match the key of %s", o.ca_key, o.ca_cert);
+	if (X509_check_ca(t.issuer) == 0)
+		die(CA_INPUT, "%s is not a CA certificate", o.ca_cert);
+
+	/* The request: read, or made here for a new key. */
+	if (o.key_out != NULL) {
+		struct sans names = { NULL, 0 };
+		size_t i;
+
+		if (sans_add(&names, o.subject) != CA_OK && o.sans.n == 0)
+			die(CA_USAGE, "SUBJECT %s", err_msg());
+		for (i = 0; i < o.sans.n; i++)
+			if (sans_add_san(&names, &o.sans.v[i]) != CA_OK)
+				die_last();
+		if ((newkey = key_generate(o.kty ? o.kty : "EC", o.curve,
+		    o.size ? atoi(o.size) : 0)) == NULL)
+			die_last();
+		req = csr_build(newkey, o.subject, o.sans.n ? &o.sans : &names);
+		sans_free(&names);
+		if (req == NULL)
+			die_last();
+		if ((keypem = pem_key(newkey, NULL, 0)) == NULL)
+			die(CA_FAIL, "encoding the new key failed");
+	} else {
+		if (io_read_fd(0, CA_MAX_PEM, &in, "stdin") != CA_OK)
+			die_last();
+		rc = pem_load_csr(in.data, in.len, &req);
+		buf_free(&in);
+		if (rc != CA_OK)
+			die_last();
+	}
+	if (csr_check(req) != CA_OK)
+		die_last();
+	if (csr_names(req, cn, sizeof(cn), &reqsans) != CA_OK)
+		die_last();
+	t.pubkey = X509_REQ_get0_pubkey(req);
+	t.cn = cn[0] ? cn : NULL;
+	if (o.sans.n > 0) {
+		/* --san overrides the request's names; CN follows the first SAN
+		 * unless the request's CN is among them. */
+		struct san c;
+		int keep = 0;
+
+		if (t.cn != NULL && san_parse(t.cn, &c) == CA_OK) {
+			keep = sans_contains(&o.sans, &c);
+			free(c.value);
+		}
+		if (!keep)
+			t.cn = o.sans.v[0].value;
+		t.sans = &o.sans;
+	} else {
+		if (reqsans.n == 0 && t.cn != NULL && sans_add(&reqsans, t.cn) != CA_OK)
+			die(CA_INPUT, "request has no SANs and its CN is not a name: %s",
+			    err_msg());
+		t.sans = &reqsans;
+	}
+	if (t.profile == X509_INTERMEDIATE) {
+		if (t.cn == NULL)
+			die(CA_INPUT, "an intermediate needs a subject CN");
+		t.sans = NULL;
+		t.pathlen = 0;
+	}
+	if (t.profile == X509_LEAF && t.sans->n == 0)
+		die(CA_INPUT, "request has no names: give --san");
+	if (x509_issue(&t, &leaf) != CA_OK)
+		die_last();
+	if ((out = render(leaf, issuers, o.json)) == NULL)
+		die(CA_FAIL, "encoding output failed");
+	if (keypem != NULL) {
+		if (io_write_excl(o.key_out, keypem, strlen(keypem), 0600) != CA_OK)
+			die_last();
+		io_wipe_str(keypem);
+	}
+	cli_print(out);
+	free(out);
+	X509_free(leaf);
+	X509_REQ_free(req);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(newkey);
+	sk_X509_pop_free(issuers, X509_free);
+	sans_free(&reqsans);
+	sans_free(&o.sans);
+	return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * cli: what every program does first, and small option helpers.
+ */
+#ifndef INCA_CLI_H
+#define INCA_CLI_H
+
+#include <stdio.h>
+
+/*
+ * Name the program for messages, set umask 077, and start OpenSSL
+ * without reading openssl.cnf (no program here needs it, and loading it
+ * costs start-up time and lets the environment change crypto behaviour).
+ */
+void cli_init(const char *argv0);
+
+/*
+ * Dies with a usage error if the option was already given: a repeated
+ * single-valued option is a mistake, not "last one wins".
+ */
+void cli_once(const char *name, const char **slot, const char *value);
+
+/* Write a NUL-terminated string to stdout; dies (CA_FAIL) on error. */
+void cli_print(const char *s);
+
+/* --version text. */
+void cli_version(void);
+
+#endif

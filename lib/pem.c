@@ -1,0 +1,483 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+
+#include "err.h"
+#include "io.h"
+#include "ca_limits.h"
+#include "pem.h"
+
+static const char BEGIN[] = "-----BEGIN ";
+static const char END[] = "-----END ";
+
+static int
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int
+pem_is_pem(const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && is_space(p[i]))
+		i++;
+	return len - i >= sizeof(BEGIN) - 1 &&
+	    memcmp(p + i, BEGIN, sizeof(BEGIN) - 1) == 0;
+}
+
+/* Decode the base64 body (line breaks removed) strictly. */
+static int
+decode_body(const char *b64, size_t n, unsigned char **der, size_t *dlen)
+{
+	unsigned char *out;
+	size_t pad = 0, i;
+	int r;
+
+	if (n == 0 || n % 4 != 0)
+		return err_set(CA_INPUT, "PEM: bad base64 length");
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)b64[i];
+		if (c == '=') {
+			/* Padding only at the very end, at most two. */
+			if (i < n - 2)
+				return err_set(CA_INPUT, "PEM: misplaced padding");
+			pad++;
+		} else if (pad || !(isalnum(c) || c == '+' || c == '/'))
+			return err_set(CA_INPUT, "PEM: bad base64");
+	}
+	if ((out = malloc(n / 4 * 3 + 1)) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	r = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
+	if (r < 0 || (size_t)r < pad) {
+		free(out);
+		return err_set(CA_INPUT, "PEM: bad base64");
+	}
+	*der = out;
+	*dlen = (size_t)r - pad;
+	return CA_OK;
+}
+
+void
+pem_blocks_free(struct pem_block *b, size_t n)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (b[i].der != NULL) {
+			OPENSSL_cleanse(b[i].der, b[i].len);
+			free(b[i].der);
+		}
+	}
+	free(b);
+}
+
+/* Read one line [*p, eol) and advance *p past its newline. */
+static const char *
+next_line(const char **p, const char *end, size_t *llen)
+{
+	const char *s = *p, *nl;
+	size_t n;
+
+	nl = memchr(s, '\n', (size_t)(end - s));
+	n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+	*p = nl ? nl + 1 : end;
+	if (n > 0 && s[n - 1] == '\r')
+		n--;
+	*llen = n;
+	return s;
+}
+
+int
+pem_decode(const unsigned char *data, size_t len, size_t max,
+    struct pem_block **out, size_t *nout)
+{
+	const char *p = (const char *)data, *end = p + len, *line;
+	struct pem_block *blocks = NULL;
+	size_t n = 0, llen, blen;
+	char *body = NULL;
+	int rc = CA_INPUT;
+
+	*out = NULL;
+	*nout = 0;
+	if (!pem_is_pem(data, len)) {
+		if (len == 0)
+			return err_set(CA_INPUT, "empty input");
+		if ((blocks = calloc(1, sizeof(*blocks))) == NULL ||
+		    (blocks[0].der = malloc(len)) == NULL) {
+			free(blocks);
+			return err_set(CA_FAIL, "out of memory");
+		}
+		memcpy(blocks[0].der, data, len);
+		blocks[0].len = len;
+		*out = blocks;
+		*nout = 1;
+		return CA_OK;
+	}
+	if ((body = malloc(len + 1)) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	if (memchr(data, '\0', len) != NULL) {
+		err_set(CA_INPUT, "PEM: NUL byte in input");
+		goto out;
+	}
+	while (p < end) {
+		struct pem_block *nb;
+		char name[64];
+		size_t i;
+
+		line = next_line(&p, end, &llen);
+		for (i = 0; i < llen && is_space((unsigned char)line[i]); i++)
+			;
+		if (i == llen)
+			continue;       /* blank line between blocks */
+		if (llen < sizeof(BEGIN) - 1 + 5 ||
+		    memcmp(line, BEGIN, sizeof(BEGIN) - 1) != 0 ||
+		    memcmp(line + llen - 5, "-----", 5) != 0) {
+			err_set(CA_INPUT, "PEM: text outside a PEM block");
+			goto out;
+		}
+		i = llen - (sizeof(BEGIN) - 1) - 5;
+		if (i == 0 || i >= sizeof(name)) {
+			err_set(CA_INPUT, "PEM: bad BEGIN line");
+			goto out;
+		}
+		memcpy(name, line + sizeof(BEGIN) - 1, i);
+		name[i] = '\0';
+		if (n == max) {
+			err_set(CA_INPUT, "PEM: more than %zu blocks", max);
+			goto out;
+		}
+		blen = 0;
+		for (;;) {
+			if (p >= end) {
+				err_set(CA_INPUT, "PEM: missing END line for %s", name);
+				goto out;
+			}
+			line = next_line(&p, end, &llen);
+			if (llen >= sizeof(END) - 1 &&
+			    memcmp(line, END, sizeof(END) - 1) == 0)
+				break;
+			if (memchr(line, ':', llen) != NULL) {
+				err_set(CA_INPUT, "PEM: headers are not accepted");
+				goto out;
+			}
+			memcpy(body + blen, line, llen);
+			blen += llen;
+		}
+		if (llen != sizeof(END) - 1 + strlen(name) + 5 ||
+		    memcmp(line + sizeof(END) - 1, name, strlen(name)) != 0 ||
+		    memcmp(line + llen - 5, "-----", 5) != 0) {
+			err_set(CA_INPUT, "PEM: END line does not match %s", name);
+			goto out;
+		}
+		if ((nb = realloc(blocks, (n + 1) * sizeof(*blocks))) == NULL) {
+			err_set(CA_FAIL, "out of memory");
+			goto out;
+		}
+		blocks = nb;
+		memset(&blocks[n], 0, sizeof(blocks[n]));
+		memcpy(blocks[n].name, name, sizeof(name));
+		if ((rc = decode_body(body, blen, &blocks[n].der,
+		    &blocks[n].len)) != CA_OK) {
+			n++;
+			goto out;
+		}
+		n++;
+	}
+	if (n == 0) {
+		err_set(CA_INPUT, "PEM: no block found");
+		goto out;
+	}
+	rc = CA_OK;
+	*out = blocks;
+	*nout = n;
+	blocks = NULL;
+out:
+	if (body != NULL) {
+		OPENSSL_cleanse(body, len);
+		free(body);
+	}
+	if (rc != CA_OK)
+		pem_blocks_free(blocks, n);
+	return rc == CA_OK ? CA_OK : err_code();
+}
+
+static X509 *
+der_cert(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x;
+
+	if (len > CA_MAX_PEM)
+		return NULL;
+	x = d2i_X509(NULL, &p, (long)len);
+	if (x != NULL && p != der + len) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+int
+pem_load_certs(const unsigned char *data, size_t len, STACK_OF(X509) **out)
+{
+	struct pem_block *b;
+	STACK_OF(X509) *sk;
+	size_t n, i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pem_decode(data, len, CA_MAX_CHAIN, &b, &n)) != CA_OK) {
+		if (strstr(err_msg(), "more than") != NULL)
+			err_set(CA_INPUT, "more than %d certificates", CA_MAX_CHAIN);
+		return rc;
+	}
+	if ((sk = sk_X509_new_null()) == NULL) {
+		pem_blocks_free(b, n);
+		return err_set(CA_FAIL, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		X509 *x;
+
+		if (b[i].name[0] != '\0' && strcmp(b[i].name, "CERTIFICATE") != 0) {
+			rc = err_set(CA_INPUT, "expected CERTIFICATE, found %s",
+			    b[i].name);
+			break;
+		}
+		if ((x = der_cert(b[i].der, b[i].len)) == NULL) {
+			rc = err_ssl(CA_INPUT, "malformed certificate");
+			break;
+		}
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			rc = err_set(CA_FAIL, "out of memory");
+			break;
+		}
+	}
+	pem_blocks_free(b, n);
+	if (rc != CA_OK) {
+		sk_X509_pop_free(sk, X509_free);
+		return rc;
+	}
+	*out = sk;
+	return CA_OK;
+}
+
+int
+pem_load_cert_file(const char *path, X509 **out)
+{
+	STACK_OF(X509) *sk;
+	struct buf b;
+	int rc;
+
+	*out = NULL;
+	if ((rc = io_read_file(path, CA_MAX_PEM, &b)) != CA_OK)
+		return rc;
+	rc = pem_load_certs(b.data, b.len, &sk);
+	buf_free(&b);
+	if (rc != CA_OK) {
+		err_prefix("%s", path);
+		return rc;
+	}
+	if (sk_X509_num(sk) != 1) {
+		sk_X509_pop_free(sk, X509_free);
+		return err_set(CA_INPUT, "%s: expected one certificate", path);
+	}
+	*out = sk_X509_shift(sk);
+	sk_X509_free(sk);
+	return CA_OK;
+}
+
+int
+pem_load_csr(const unsigned char *data, size_t len, X509_REQ **out)
+{
+	struct pem_block *b;
+	const unsigned char *p;
+	X509_REQ *req;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pem_decode(data, len, 1, &b, &n)) != CA_OK) {
+		if (strstr(err_msg(), "more than") != NULL)
+			err_set(CA_INPUT, "expected one certificate request");
+		return rc;
+	}
+	if (b[0].name[0] != '\0' &&
+	    strcmp(b[0].name, "CERTIFICATE REQUEST") != 0 &&
+	    strcmp(b[0].name, "NEW CERTIFICATE REQUEST") != 0) {
+		rc = err_set(CA_INPUT, "expected CERTIFICATE REQUEST, found %s",
+		    b[0].name);
+		pem_blocks_free(b, n);
+		return rc;
+	}
+	p = b[0].der;
+	req = d2i_X509_REQ(NULL, &p, (long)b[0].len);
+	if (req == NULL || p != b[0].der + b[0].len) {
+		X509_REQ_free(req);
+		pem_blocks_free(b, n);
+		return err_ssl(CA_INPUT, "malformed certificate request");
+	}
+	pem_blocks_free(b, n);
+	*out = req;
+	return CA_OK;
+}
+
+int
+pem_load_key(const unsigned char *data, size_t len, const char *password,
+    EVP_PKEY **out)
+{
+	struct pem_block *b;
+	const unsigned char *p;
+	EVP_PKEY *pk = NULL;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pem_decode(data, len, 1, &b, &n)) != CA_OK)
+		return rc;
+	p = b[0].der;
+	if (strcmp(b[0].name, "ENCRYPTED PRIVATE KEY") == 0) {
+		X509_SIG *sig;
+		PKCS8_PRIV_KEY_INFO *p8;
+
+		if (password == NULL) {
+			pem_blocks_free(b, n);
+			return err_set(CA_USAGE, "key is encrypted: a password file is needed");
+		}
+		sig = d2i_X509_SIG(NULL, &p, (long)b[0].len);
+		if (sig == NULL || p != b[0].der + b[0].len) {
+			X509_SIG_free(sig);
+			pem_blocks_free(b, n);
+			return err_ssl(CA_INPUT, "malformed encrypted key");
+		}
+		p8 = PKCS8_decrypt(sig, password, (int)strlen(password));
+		X509_SIG_free(sig);
+		if (p8 == NULL) {
+			pem_blocks_free(b, n);
+			ERR_clear_error();
+			return err_set(CA_REFUSED, "cannot decrypt key: wrong password");
+		}
+		pk = EVP_PKCS82PKEY(p8);
+		PKCS8_PRIV_KEY_INFO_free(p8);
+	} else if (strcmp(b[0].name, "PRIVATE KEY") == 0) {
+		pk = d2i_AutoPrivateKey(NULL, &p, (long)b[0].len);
+	} else if (strcmp(b[0].name, "EC PRIVATE KEY") == 0) {
+		pk = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long)b[0].len);
+	} else {
+		rc = err_set(CA_INPUT, "expected a private key, found %s",
+		    b[0].name[0] ? b[0].name : "DER");
+		pem_blocks_free(b, n);
+		return rc;
+	}
+	if (pk == NULL) {
+		pem_blocks_free(b, n);
+		return err_ssl(CA_INPUT, "malformed private key");
+	}
+	pem_blocks_free(b, n);
+	*out = pk;
+	return CA_OK;
+}
+
+int
+pem_load_key_file(const char *path, const char *password, EVP_PKEY **out)
+{
+	struct buf b;
+	int rc;
+
+	if ((rc = io_read_file(path, CA_MAX_PEM, &b)) != CA_OK)
+		return rc;
+	rc = pem_load_key(b.data, b.len, password, out);
+	buf_free(&b);
+	if (rc != CA_OK)
+		err_prefix("%s", path);
+	return rc;
+}
+
+char *
+pem_encode(const char *name, const unsigned char *der, size_t len)
+{
+	size_t b64len = 4 * ((len + 2) / 3), lines = b64len / 64 + 1;
+	size_t cap = b64len + lines + 2 * strlen(name) + 64, i, o;
+	char *b64, *out;
+
+	if ((b64 = malloc(b64len + 1)) == NULL)
+		return NULL;
+	if ((out = malloc(cap)) == NULL) {
+		free(b64);
+		return NULL;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+	o = (size_t)snprintf(out, cap, "-----BEGIN %s-----\n", name);
+	for (i = 0; i < b64len; i += 64) {
+		size_t k = b64len - i < 64 ? b64len - i : 64;
+		memcpy(out + o, b64 + i, k);
+		o += k;
+		out[o++] = '\n';
+	}
+	snprintf(out + o, cap - o, "-----END %s-----\n", name);
+	OPENSSL_cleanse(b64, b64len);
+	free(b64);
+	return out;
+}
+
+char *
+pem_cert(X509 *x)
+{
+	unsigned char *der = NULL;
+	char *s;
+	int n;
+
+	if ((n = i2d_X509(x, &der)) <= 0)
+		return NULL;
+	s = pem_encode("CERTIFICATE", der, (size_t)n);
+	OPENSSL_free(der);
+	return s;
+}
+
+char *
+pem_key(EVP_PKEY *key, const char *password, int iter)
+{
+	PKCS8_PRIV_KEY_INFO *p8;
+	X509_SIG *sig = NULL;
+	unsigned char *der = NULL;
+	char *s = NULL;
+	int n;
+
+	if ((p8 = EVP_PKEY2PKCS8(key)) == NULL)
+		return NULL;
+	if (password == NULL) {
+		n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+		if (n > 0)
+			s = pem_encode("PRIVATE KEY", der, (size_t)n);
+	} else {
+		X509_ALGOR *alg;
+
+		alg = PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), iter, NULL, 0, NULL,
+		    NID_hmacWithSHA256);
+		if (alg != NULL)
+			sig = PKCS8_set0_pbe(password, (int)strlen(password), p8, alg);
+		if (sig == NULL)
+			X509_ALGOR_free(alg);
+		n = sig ? i2d_X509_SIG(sig, &der) : -1;
+		if (n > 0)
+			s = pem_encode("ENCRYPTED PRIVATE KEY", der, (size_t)n);
+	}
+	if (der != NULL) {
+		OPENSSL_cleanse(der, (size_t)(n > 0 ? n : 0));
+		OPENSSL_free(der);
+	}
+	X509_SIG_free(sig);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return s;
+}

@@ -1,0 +1,403 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "err.h"
+#include "key.h"
+#include "x509.h"
+
+int64_t
+x509_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+int
+x509_subject_cn(const X509_NAME *name, char *buf, size_t len)
+{
+	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	const ASN1_STRING *s;
+	unsigned char *utf8 = NULL;
+	int n;
+
+	buf[0] = '\0';
+	if (i < 0)
+		return CA_OK;
+	if (X509_NAME_get_index_by_NID(name, NID_commonName, i) >= 0)
+		return err_set(CA_INPUT, "more than one common name");
+	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+	if ((n = ASN1_STRING_to_UTF8(&utf8, s)) < 0)
+		return err_set(CA_INPUT, "malformed common name");
+	if ((size_t)n >= len || memchr(utf8, '\0', (size_t)n) != NULL) {
+		OPENSSL_free(utf8);
+		return err_set(CA_INPUT, "common name too long or has a NUL byte");
+	}
+	memcpy(buf, utf8, (size_t)n);
+	buf[n] = '\0';
+	OPENSSL_free(utf8);
+	return CA_OK;
+}
+
+int
+x509_fingerprint(X509 *x, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0, i;
+
+	if (!X509_digest(x, EVP_sha256(), md, &n) || n != 32)
+		return err_ssl(CA_FAIL, "certificate digest");
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return CA_OK;
+}
+
+char *
+x509_serial_dec(X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *s = bn ? BN_bn2dec(bn) : NULL;
+
+	BN_free(bn);
+	return s;
+}
+
+char *
+x509_serial_hex(X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *s = bn ? BN_bn2hex(bn) : NULL, *p;
+
+	BN_free(bn);
+	for (p = s; p && *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	return s;
+}
+
+static int
+set_serial(X509 *x)
+{
+	unsigned char b[CA_SERIAL_OCTETS];
+	ASN1_INTEGER *ai;
+	BIGNUM *bn;
+	int ok;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return 0;
+	/* Positive (top bit clear) and always 20 octets (next bit set). */
+	b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
+	bn = BN_bin2bn(b, sizeof(b), NULL);
+	ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+	ok = ai != NULL && X509_set_serialNumber(x, ai);
+	ASN1_INTEGER_free(ai);
+	BN_free(bn);
+	return ok;
+}
+
+static int
+set_time(ASN1_TIME *t, int64_t when)
+{
+	/* UTCTime through 2049, GeneralizedTime after (RFC 5280 4.1.2.5). */
+	return ASN1_TIME_adj(t, (time_t)when, 0, 0) != NULL;
+}
+
+static int
+add_ku(X509 *x, const int *bits, size_t n)
+{
+	ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
+	size_t i;
+	int ok = ku != NULL;
+
+	for (i = 0; ok && i < n; i++)
+		ok = ASN1_BIT_STRING_set_bit(ku, bits[i], 1);
+	ok = ok && X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_DEFAULT);
+	ASN1_BIT_STRING_free(ku);
+	return ok;
+}
+
+static int
+add_bc(X509 *x, int ca, int pathlen)
+{
+	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+	int ok = bc != NULL;
+
+	if (ok && ca) {
+		bc->ca = 0xff;
+		if (pathlen >= 0) {
+			ok = (bc->pathlen = ASN1_INTEGER_new()) != NULL &&
+			    ASN1_INTEGER_set(bc->pathlen, pathlen);
+		}
+	}
+	ok = ok && X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1,
+	    X509V3_ADD_DEFAULT);
+	BASIC_CONSTRAINTS_free(bc);
+	return ok;
+}
+
+static int
+add_eku(X509 *x)
+{
+	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+	int ok = eku != NULL &&
+	    sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)) &&
+	    sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_client_auth)) &&
+	    X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, X509V3_ADD_DEFAULT);
+
+	/* The objects are static NIDs: free the stack only. */
+	sk_ASN1_OBJECT_free(eku);
+	return ok;
+}
+
+static int
+add_ski(X509 *x)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n;
+	ASN1_OCTET_STRING *ski = ASN1_OCTET_STRING_new();
+	int ok;
+
+	/* RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits. */
+	ok = ski != NULL && X509_pubkey_digest(x, EVP_sha1(), md, &n) &&
+	    ASN1_OCTET_STRING_set(ski, md, (int)n) &&
+	    X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0,
+	    X509V3_ADD_DEFAULT);
+	ASN1_OCTET_STRING_free(ski);
+	return ok;
+}
+
+static int
+add_aki(X509 *x, X509 *issuer)
+{
+	const ASN1_OCTET_STRING *iski = X509_get0_subject_key_id(issuer);
+	AUTHORITY_KEYID *aki;
+	int ok;
+
+	if (iski == NULL)
+		return err_set(CA_INPUT, "issuer certificate has no subject key identifier"), 0;
+	if ((aki = AUTHORITY_KEYID_new()) == NULL)
+		return 0;
+	ok = (aki->keyid = ASN1_OCTET_STRING_dup(iski)) != NULL &&
+	    X509_add1_ext_i2d(x, NID_authority_key_identifier, aki, 0,
+	    X509V3_ADD_DEFAULT);
+	AUTHORITY_KEYID_free(aki);
+	return ok;
+}
+
+static X509_NAME *
+make_name(const char *cn, const char *org)
+{
+	X509_NAME *n = X509_NAME_new();
+
+	if (n == NULL)
+		return NULL;
+	if (org != NULL && !X509_NAME_add_entry_by_NID(n, NID_organizationName,
+	    MBSTRING_UTF8, (const unsigned char *)org, -1, -1, 0))
+		goto fail;
+	if (cn != NULL && !X509_NAME_add_entry_by_NID(n, NID_commonName,
+	    MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0))
+		goto fail;
+	return n;
+fail:
+	X509_NAME_free(n);
+	return NULL;
+}
+
+int
+x509_issue(const struct x509_template *t, X509 **out)
+{
+	X509 *x = NULL;
+	X509_NAME *subj = NULL;
+	GENERAL_NAMES *gens = NULL;
+	EVP_PKEY *ipub;
+	int64_t nb = t->not_before, na = t->not_after;
+	const char *cn = t->cn;
+	int rc = CA_FAIL, san_critical = 0;
+
+	*out = NULL;
+	if (cn != NULL && strlen(cn) > 64) {
+		/* ub-common-name is 64: such a name lives in the SANs only. */
+		if (t->profile != X509_LEAF)
+			return err_set(CA_INPUT, "CA name longer than 64 bytes");
+		cn = NULL;
+	}
+	if (t->issuer != NULL) {
+		int64_t ina = x509_time(X509_get0_notAfter(t->issuer));
+		if (na > ina)
+			na = ina;
+	}
+	if (na <= nb)
+		return err_set(CA_INPUT, "certificate would not be valid: notAfter is not after notBefore");
+	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    !set_serial(x) || !set_time(X509_getm_notBefore(x), nb) ||
+	    !set_time(X509_getm_notAfter(x), na) ||
+	    !X509_set_pubkey(x, t->pubkey))
+		goto sslfail;
+	if ((subj = make_name(cn, t->org)) == NULL ||
+	    !X509_set_subject_name(x, subj))
+		goto sslfail;
+	if (!X509_set_issuer_name(x, t->issuer ?
+	    X509_get_subject_name(t->issuer) : subj))
+		goto sslfail;
+	if (!add_ski(x))
+		goto sslfail;
+	if (t->profile == X509_LEAF) {
+		static const int ec_ku[] = { 0 }, rsa_ku[] = { 0, 2 };
+		int rsa = EVP_PKEY_get_base_id(t->pubkey) == EVP_PKEY_RSA;
+
+		if (t->sans == NULL || t->sans->n == 0) {
+			rc = err_set(CA_INPUT, "a certificate needs at least one name");
+			goto out;
+		}
+		san_critical = cn == NULL;
+		if (!add_bc(x, 0, -1) || !(rsa ? add_ku(x, rsa_ku, 2) :
+		    add_ku(x, ec_ku, 1)) || !add_eku(x))
+			goto sslfail;
+		if ((gens = sans_to_general_names(t->sans)) == NULL)
+			goto out;
+		if (!X509_add1_ext_i2d(x, NID_subject_alt_name, gens,
+		    san_critical, X509V3_ADD_DEFAULT))
+			goto sslfail;
+	} else {
+		static const int ca_ku[] = { 5, 6 };
+
+		if (!add_bc(x, 1, t->pathlen) || !add_ku(x, ca_ku, 2))
+			goto sslfail;
+	}
+	if (t->issuer != NULL && !add_aki(x, t->issuer)) {
+		if (err_code() == CA_INPUT) {
+			rc = CA_INPUT;
+			goto out;
+		}
+		goto sslfail;
+	}
+	if ((rc = x509_lint(x, t)) != CA_OK)
+		goto out;
+	if (X509_sign(x, t->issuer_key, key_digest(t->issuer_key)) <= 0)
+		goto sslfail;
+	/* Check our own signature before the certificate leaves this function. */
+	ipub = t->issuer ? X509_get0_pubkey(t->issuer) : t->pubkey;
+	if (ipub == NULL || X509_verify(x, ipub) != 1) {
+		rc = err_ssl(CA_FAIL, "issued certificate does not verify with the issuer key");
+		goto out;
+	}
+	*out = x;
+	x = NULL;
+	rc = CA_OK;
+	goto out;
+sslfail:
+	rc = err_ssl(CA_FAIL, "building certificate");
+out:
+	GENERAL_NAMES_free(gens);
+	X509_NAME_free(subj);
+	X509_free(x);
+	return rc;
+}
+
+static int
+lint_fail(const char *rule)
+{
+	return err_set(CA_FAIL, "certificate lint: %s", rule);
+}
+
+int
+x509_lint(X509 *x, const struct x509_template *t)
+{
+	const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
+	const ASN1_OCTET_STRING *ski, *aki;
+	BASIC_CONSTRAINTS *bc;
+	ASN1_BIT_STRING *ku;
+	EXTENDED_KEY_USAGE *eku;
+	GENERAL_NAMES *gens;
+	uint32_t exflags;
+	int64_t nb, na;
+	int crit, i, ca, ok;
+	long pathlen;
+
+	if (X509_get_version(x) != X509_VERSION_3)
+		return lint_fail("not version 3");
+	if (ASN1_STRING_type(serial) != V_ASN1_INTEGER ||
+	    ASN1_STRING_length(serial) < 16 || ASN1_STRING_length(serial) > 20)
+		return lint_fail("serial must be positive, 16 to 20 octets");
+	nb = x509_time(X509_get0_notBefore(x));
+	na = x509_time(X509_get0_notAfter(x));
+	if (nb == 0 || na <= nb)
+		return lint_fail("validity period is empty");
+	if (t->issuer != NULL) {
+		if (na > x509_time(X509_get0_notAfter(t->issuer)))
+			return lint_fail("notAfter past the issuer's notAfter");
+		if (X509_NAME_cmp(X509_get_issuer_name(x),
+		    X509_get_subject_name(t->issuer)) != 0)
+			return lint_fail("issuer name is not the issuer's subject");
+	}
+	if (key_check(X509_get0_pubkey(x)) != CA_OK)
+		return lint_fail("subject key not accepted");
+	exflags = X509_get_extension_flags(x);
+	if (exflags & EXFLAG_INVALID)
+		return lint_fail("malformed extensions");
+	ski = X509_get0_subject_key_id(x);
+	if (ski == NULL)
+		return lint_fail("no subject key identifier");
+	if (t->issuer != NULL) {
+		aki = X509_get0_authority_key_id(x);
+		if (aki == NULL || ASN1_OCTET_STRING_cmp(aki,
+		    X509_get0_subject_key_id(t->issuer)) != 0)
+			return lint_fail("authority key identifier is not the issuer's");
+	}
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	if (bc == NULL || !crit) {
+		BASIC_CONSTRAINTS_free(bc);
+		return lint_fail("basic constraints missing or not critical");
+	}
+	ca = bc->ca != 0;
+	pathlen = bc->pathlen ? ASN1_INTEGER_get(bc->pathlen) : -1;
+	BASIC_CONSTRAINTS_free(bc);
+	ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
+	if (ku == NULL || !crit) {
+		ASN1_BIT_STRING_free(ku);
+		return lint_fail("key usage missing or not critical");
+	}
+	ok = 1;
+	if (t->profile == X509_LEAF) {
+		if (ca)
+			ok = 0;
+		if (ASN1_BIT_STRING_get_bit(ku, 5) || ASN1_BIT_STRING_get_bit(ku, 6) ||
+		    !ASN1_BIT_STRING_get_bit(ku, 0))
+			ok = 0;
+	} else {
+		if (!ca || pathlen != t->pathlen || !ASN1_BIT_STRING_get_bit(ku, 5))
+			ok = 0;
+	}
+	ASN1_BIT_STRING_free(ku);
+	if (!ok)
+		return lint_fail(t->profile == X509_LEAF ?
+		    "leaf must be CA:FALSE with digitalSignature and no certificate signing" :
+		    "CA profile needs CA:TRUE, its path length and keyCertSign");
+	if (t->profile != X509_LEAF)
+		return CA_OK;
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	ok = eku != NULL && sk_ASN1_OBJECT_num(eku) == 2;
+	for (i = 0; ok && i < sk_ASN1_OBJECT_num(eku); i++) {
+		int nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
+		ok = nid == NID_server_auth || nid == NID_client_auth;
+	}
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	if (!ok)
+		return lint_fail("leaf extended key usage must be serverAuth and clientAuth");
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	ok = gens != NULL && sk_GENERAL_NAME_num(gens) > 0 &&
+	    (X509_NAME_entry_count(X509_get_subject_name(x)) > 0 || crit);
+	GENERAL_NAMES_free(gens);
+	if (!ok)
+		return lint_fail("leaf needs subject alternative names (critical when the subject is empty)");
+	return CA_OK;
+}

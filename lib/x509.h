@@ -1,0 +1,58 @@
+/*
+ * x509: the certificate profiles, issuance, the pre-signature lint, and
+ * small read helpers shared by the programs.
+ */
+#ifndef INCA_X509_H
+#define INCA_X509_H
+
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "san.h"
+
+enum x509_profile { X509_LEAF, X509_INTERMEDIATE, X509_ROOT };
+
+#define CA_BACKDATE 60          /* seconds: notBefore = now - backdate */
+#define CA_SERIAL_OCTETS 20     /* 158 random bits, positive, 20 octets */
+
+/* What to issue.  Nothing here is taken from a CSR except what the caller put in. */
+struct x509_template {
+	enum x509_profile profile;
+	EVP_PKEY *pubkey;           /* the subject's public key */
+	const char *cn;             /* subject CN; NULL for none (leaf with SANs) */
+	const char *org;            /* subject O for CA certificates, or NULL */
+	const struct sans *sans;    /* leaf SANs */
+	int64_t not_before;         /* unix seconds */
+	int64_t not_after;          /* clamped to the issuer's notAfter */
+	X509 *issuer;               /* NULL: self-signed (root) */
+	EVP_PKEY *issuer_key;       /* signs; for a root, the key pair itself */
+	int pathlen;                /* CA profiles: pathLenConstraint */
+};
+
+/*
+ * Build, lint and sign a certificate; the signature is checked against
+ * the issuer's public key before the certificate is returned.  *out is
+ * the caller's (X509_free).  CA_INPUT for a template the lint refuses,
+ * CA_FAIL for a crypto failure; nothing is returned on failure.
+ */
+int x509_issue(const struct x509_template *t, X509 **out);
+
+/*
+ * The lint: every check a certificate of the template's profile must
+ * pass, run on the to-be-signed certificate.  CA_FAIL naming the first
+ * broken rule (an internal error: the issuing code built it wrong).
+ */
+int x509_lint(X509 *x, const struct x509_template *t);
+
+/* Lowercase hex SHA-256 of the DER (65 bytes with NUL). */
+int x509_fingerprint(X509 *x, char hex[65]);
+/* The serial as decimal (malloc'd, OPENSSL_free) and hex (lowercase, malloc'd). */
+char *x509_serial_dec(X509 *x);
+char *x509_serial_hex(X509 *x);
+/* notBefore/notAfter as unix seconds. */
+int64_t x509_time(const ASN1_TIME *t);
+/* The subject CN into buf ("" if none); CA_INPUT if more than one or too long. */
+int x509_subject_cn(const X509_NAME *name, char *buf, size_t len);
+
+#endif
