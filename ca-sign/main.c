@@ -273,7 +273,7 @@ main(int argc, char *argv[])
 		if (!keep)
 			t.cn = o.sans.v[0].value;
 		t.sans = &o.sans;
-	} else {
+	} else if (t.profile == X509_LEAF) {
 		if (reqsans.n == 0 && t.cn != NULL && sans_add(&reqsans, t.cn) != CA_OK)
 			die(CA_INPUT, "request has no SANs and its CN is not a name: %s",
 			    err_msg());

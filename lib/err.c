@@ -35,7 +35,11 @@ sanitize(char *s)
 int
 err_vset(int code, const char *fmt, va_list ap)
 {
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	char tmp[sizeof(errbuf)];
+
+	/* Format apart first: the arguments may point into errbuf itself. */
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	memcpy(errbuf, tmp, sizeof(errbuf));
 	sanitize(errbuf);
 	errcode = code;
 	return code;

@@ -192,6 +192,7 @@ pem_decode(const unsigned char *data, size_t len, size_t max,
 			n++;
 			goto out;
 		}
+		rc = CA_INPUT;  /* every later exit from the loop is an error */
 		n++;
 	}
 	if (n == 0) {
