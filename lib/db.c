@@ -1,0 +1,485 @@
+/*
+ * db: the backend-neutral front.  Chooses a backend by type, runs schema
+ * migrations, and checks every argument once so that each backend only
+ * translates to its SQL.  Backends are in db_<type>.c (see db.h).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "db.h"
+#include "err.h"
+#include "ca_limits.h"
+
+struct db {
+	const struct db_ops	*ops;
+	void			*conn;	/* the backend's; ops->close frees */
+};
+
+/* Backends built into this program. */
+static const struct db_ops *const backends[] = {
+	&db_sqlite_ops,
+};
+
+/*
+ * Types the configuration may name but this build lacks: a clear error
+ * instead of "unknown type".  A type moves to backends[] when its
+ * db_<type>.c exists.
+ */
+static const char *const unbuilt[] = {
+	"postgresql",
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* A SAN list is at most CA_MAX_SANS strings; allow for JSON escaping. */
+#define SANS_JSON_MAX	(CA_MAX_SANS * (6 * (CA_MAX_SAN_LEN + 8) + 4) + 2)
+
+static const char *const san_types[] = { "dns:", "ip:", "email:", "uri:" };
+
+static int
+check_db(const struct db *db)
+{
+	if (db == NULL || db->ops == NULL || db->conn == NULL)
+		return err_set(CA_FAIL, "database not open");
+	return CA_OK;
+}
+
+/* Canonical decimal serial: 1..DB_MAX_SERIAL digits, no leading zero. */
+static int
+check_serial(const char *s, const char *what)
+{
+	size_t i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0)
+		return err_set(CA_INPUT, "database: missing %s", what);
+	if (n > DB_MAX_SERIAL)
+		return err_set(CA_INPUT, "database: %s longer than %d digits",
+		    what, DB_MAX_SERIAL);
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return err_set(CA_INPUT,
+			    "database: %s \"%.60s\" is not a decimal number",
+			    what, s);
+	if (s[0] == '0')
+		return err_set(CA_INPUT,
+		    "database: %s \"%.60s\" has a leading zero or is zero",
+		    what, s);
+	return CA_OK;
+}
+
+static int
+check_text(const char *s, int empty_ok, const char *what)
+{
+	if (s == NULL || (!empty_ok && *s == '\0'))
+		return err_set(CA_INPUT, "database: missing %s", what);
+	return CA_OK;
+}
+
+/* sans_json must be a JSON array of "type:value" strings (see db.h). */
+static int
+check_sans(const char *sans)
+{
+	json_error_t e;
+	json_t *a, *v;
+	const char *s;
+	size_t i, j, n, len;
+	int rc = CA_OK;
+
+	if (sans == NULL)
+		return err_set(CA_INPUT, "database: missing SAN list");
+	if ((len = strlen(sans)) > SANS_JSON_MAX)
+		return err_set(CA_INPUT, "database: SAN list too long");
+	if ((a = json_loadb(sans, len, JSON_REJECT_DUPLICATES, &e)) == NULL)
+		return err_set(CA_INPUT, "database: SAN list: %s", e.text);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return err_set(CA_INPUT, "database: SAN list is not an array");
+	}
+	if (json_array_size(a) > CA_MAX_SANS) {
+		json_decref(a);
+		return err_set(CA_INPUT, "database: more than %d SANs",
+		    CA_MAX_SANS);
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v)) {
+			rc = err_set(CA_INPUT,
+			    "database: SAN %zu is not a string", i);
+			break;
+		}
+		s = json_string_value(v);
+		/* An embedded NUL would make the stored text lie. */
+		if (strlen(s) != json_string_length(v)) {
+			rc = err_set(CA_INPUT, "database: NUL in SAN %zu", i);
+			break;
+		}
+		for (j = 0; j < NELEM(san_types); j++) {
+			n = strlen(san_types[j]);
+			if (strncmp(s, san_types[j], n) == 0)
+				break;
+		}
+		if (j == NELEM(san_types) || s[n] == '\0' ||
+		    strlen(s + n) > CA_MAX_SAN_LEN) {
+			rc = err_set(CA_INPUT,
+			    "database: SAN %zu \"%.60s\" is not type:value "
+			    "(dns, ip, email, uri)", i, s);
+			break;
+		}
+	}
+	json_decref(a);
+	return rc;
+}
+
+static int
+check_cert(const struct db_cert *c)
+{
+	int rc;
+
+	if (c == NULL)
+		return err_set(CA_INPUT, "database: missing certificate");
+	if ((rc = check_serial(c->serial, "serial")) != CA_OK ||
+	    (rc = check_text(c->subject, 1, "subject")) != CA_OK ||
+	    (rc = check_text(c->provisioner, 0, "provisioner")) != CA_OK ||
+	    (rc = check_sans(c->sans_json)) != CA_OK)
+		return rc;
+	if (c->renewed_from != NULL) {
+		if ((rc = check_serial(c->renewed_from, "renewed-from serial"))
+		    != CA_OK)
+			return rc;
+		if (strcmp(c->renewed_from, c->serial) == 0)
+			return err_set(CA_INPUT,
+			    "database: certificate %s renews itself",
+			    c->serial);
+	}
+	if (c->not_before > c->not_after)
+		return err_set(CA_INPUT,
+		    "database: certificate %s: not_before after not_after",
+		    c->serial);
+	if (c->der == NULL || c->der_len == 0)
+		return err_set(CA_INPUT, "database: certificate %s: no DER",
+		    c->serial);
+	if (c->der_len > CA_MAX_PEM)
+		return err_set(CA_INPUT,
+		    "database: certificate %s: DER exceeds %d bytes",
+		    c->serial, CA_MAX_PEM);
+	return CA_OK;
+}
+
+int
+db_open(const char *type, const char *source, int create, struct db **out)
+{
+	const struct db_ops *ops = NULL;
+	struct db *db;
+	size_t i;
+	int rc, v = 0;
+
+	if (out == NULL)
+		return err_set(CA_FAIL, "database: no result pointer");
+	*out = NULL;
+	if (type == NULL || *type == '\0')
+		return err_set(CA_FAIL, "database type not set");
+	if (source == NULL || *source == '\0')
+		return err_set(CA_FAIL, "database source not set");
+	for (i = 0; i < NELEM(backends); i++)
+		if (strcmp(type, backends[i]->type) == 0)
+			ops = backends[i];
+	if (ops == NULL) {
+		for (i = 0; i < NELEM(unbuilt); i++)
+			if (strcmp(type, unbuilt[i]) == 0)
+				return err_set(CA_FAIL,
+				    "database type %s not built", type);
+		return err_set(CA_FAIL, "unknown database type \"%.60s\"",
+		    type);
+	}
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	db->ops = ops;
+	if ((rc = ops->open(source, create, &db->conn)) != CA_OK) {
+		free(db);
+		return rc;
+	}
+
+	/*
+	 * Most opens find the current schema: check that without taking the
+	 * write lock, so readers do not queue behind writers.  Otherwise
+	 * migrate under the write lock, reading the version again there:
+	 * another process may have migrated in between.
+	 */
+	rc = ops->schema_version(db->conn, &v);
+	if (rc == CA_OK && v < DB_SCHEMA_VERSION) {
+		if ((rc = ops->begin(db->conn)) == CA_OK)
+			rc = ops->schema_version(db->conn, &v);
+		for (; rc == CA_OK && v < DB_SCHEMA_VERSION; v++)
+			if ((rc = ops->exec_step(db->conn, ops->steps[v])) !=
+			    CA_OK)
+				err_prefix("migrating schema to version %d",
+				    v + 1);
+		/* A step that forgot to record its version must not pass. */
+		if (rc == CA_OK)
+			rc = ops->schema_version(db->conn, &v);
+		if (rc == CA_OK && v < DB_SCHEMA_VERSION)
+			rc = err_set(CA_FAIL, "database schema migration "
+			    "ended at version %d, not %d", v,
+			    DB_SCHEMA_VERSION);
+		if (rc == CA_OK && v == DB_SCHEMA_VERSION)
+			rc = ops->commit(db->conn);
+		else
+			ops->rollback(db->conn);
+	}
+	if (rc == CA_OK && v > DB_SCHEMA_VERSION)
+		rc = err_set(CA_FAIL, "database schema version %d is newer "
+		    "than this program (%d)", v, DB_SCHEMA_VERSION);
+	if (rc != CA_OK) {
+		ops->close(db->conn);
+		free(db);
+		return rc;
+	}
+	*out = db;
+	return CA_OK;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->ops != NULL && db->conn != NULL)
+		db->ops->close(db->conn);
+	free(db);
+}
+
+int
+db_set_busy_timeout(struct db *db, int ms)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	if (ms < 0)
+		return err_set(CA_INPUT, "database: negative busy timeout");
+	return db->ops->set_busy_timeout(db->conn, ms);
+}
+
+int
+db_begin(struct db *db)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	return db->ops->begin(db->conn);
+}
+
+int
+db_commit(struct db *db)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	return db->ops->commit(db->conn);
+}
+
+/* Called on error paths: must not replace the recorded message. */
+void
+db_rollback(struct db *db)
+{
+	if (db != NULL && db->ops != NULL && db->conn != NULL)
+		db->ops->rollback(db->conn);
+}
+
+int
+db_use_token(struct db *db, const char *provisioner, const char *jti,
+    int64_t expires_at)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK ||
+	    (rc = check_text(provisioner, 0, "token provisioner")) != CA_OK ||
+	    (rc = check_text(jti, 0, "token id")) != CA_OK)
+		return rc;
+	return db->ops->use_token(db->conn, provisioner, jti, expires_at);
+}
+
+int
+db_prune_tokens(struct db *db, int64_t before)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	return db->ops->prune_tokens(db->conn, before);
+}
+
+int
+db_put_cert(struct db *db, const struct db_cert *cert)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK || (rc = check_cert(cert)) != CA_OK)
+		return rc;
+	return db->ops->put_cert(db->conn, cert);
+}
+
+int
+db_revoke(struct db *db, const struct db_revocation *rev)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	if (rev == NULL)
+		return err_set(CA_INPUT, "database: missing revocation");
+	if ((rc = check_serial(rev->serial, "serial")) != CA_OK ||
+	    (rc = check_text(rev->method, 0, "revocation method")) != CA_OK)
+		return rc;
+	/* RFC 5280 5.3.1: 0..10; 7 is not assigned. */
+	if (rev->reason_code < 0 || rev->reason_code > 10 ||
+	    rev->reason_code == 7)
+		return err_set(CA_INPUT, "database: invalid reason code %d",
+		    rev->reason_code);
+	return db->ops->revoke(db->conn, rev);
+}
+
+int
+db_is_revoked(struct db *db, const char *serial, int *revoked)
+{
+	int rc;
+
+	if (revoked != NULL)
+		*revoked = 0;
+	if ((rc = check_db(db)) != CA_OK ||
+	    (rc = check_serial(serial, "serial")) != CA_OK)
+		return rc;
+	if (revoked == NULL)
+		return err_set(CA_FAIL, "database: no result pointer");
+	return db->ops->is_revoked(db->conn, serial, revoked);
+}
+
+int
+db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
+    void *arg)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	if (f == NULL || fn == NULL)
+		return err_set(CA_FAIL, "database: missing filter or callback");
+	switch (f->select) {
+	case DB_SELECT_ALL:
+	case DB_SELECT_REVOKED:
+	case DB_SELECT_EXPIRING:
+		break;
+	case DB_SELECT_SERIAL:
+		if ((rc = check_serial(f->serial, "serial")) != CA_OK)
+			return rc;
+		break;
+	default:
+		return err_set(CA_FAIL, "database: unknown selection %d",
+		    (int)f->select);
+	}
+	return db->ops->list_certs(db->conn, f, fn, arg);
+}
+
+/* Append s (may be NULL) at *p, return where it landed. */
+static const char *
+put_str(char **p, const char *s)
+{
+	char *d = *p;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
+
+static size_t
+str_size(const char *s)
+{
+	return s == NULL ? 0 : strlen(s) + 1;
+}
+
+/*
+ * db_get_cert()'s callback: copy the row into one allocation laid out as
+ * struct, DER bytes, strings, so a single free() releases it.
+ */
+static int
+copy_row(const struct db_row *r, void *arg)
+{
+	struct db_row **out = arg, *c;
+	const struct db_cert *s = &r->cert;
+	unsigned char *der;
+	char *p;
+	size_t n;
+
+	if (*out != NULL)
+		return err_set(CA_FAIL, "database: serial %s stored twice",
+		    s->serial);
+	n = sizeof(*c) + s->der_len + str_size(s->serial) +
+	    str_size(s->subject) + str_size(s->sans_json) +
+	    str_size(s->provisioner) + str_size(s->renewed_from);
+	if (r->revoked)
+		n += str_size(r->rev.reason) + str_size(r->rev.method);
+	if ((c = calloc(1, n)) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	*c = *r;
+	der = (unsigned char *)(c + 1);
+	if (s->der_len > 0)
+		memcpy(der, s->der, s->der_len);
+	c->cert.der = s->der_len > 0 ? der : NULL;
+	p = (char *)der + s->der_len;
+	c->cert.serial = put_str(&p, s->serial);
+	c->cert.subject = put_str(&p, s->subject);
+	c->cert.sans_json = put_str(&p, s->sans_json);
+	c->cert.provisioner = put_str(&p, s->provisioner);
+	c->cert.renewed_from = put_str(&p, s->renewed_from);
+	if (r->revoked) {
+		c->rev.serial = c->cert.serial;
+		c->rev.reason = put_str(&p, r->rev.reason);
+		c->rev.method = put_str(&p, r->rev.method);
+	} else
+		memset(&c->rev, 0, sizeof(c->rev));
+	*out = c;
+	return CA_OK;
+}
+
+int
+db_get_cert(struct db *db, const char *serial, struct db_row **out)
+{
+	struct db_filter f;
+	int rc;
+
+	if (out == NULL)
+		return err_set(CA_FAIL, "database: no result pointer");
+	*out = NULL;
+	memset(&f, 0, sizeof(f));
+	f.select = DB_SELECT_SERIAL;
+	f.serial = serial;
+	if ((rc = db_list_certs(db, &f, copy_row, out)) != CA_OK) {
+		db_row_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+void
+db_row_free(struct db_row *row)
+{
+	free(row);
+}
+
+void *
+db_handle(struct db *db, const char *type)
+{
+	if (db == NULL || db->ops == NULL || type == NULL ||
+	    strcmp(db->ops->type, type) != 0)
+		return NULL;
+	return db->conn;
+}

@@ -1,0 +1,667 @@
+/*
+ * db_sqlite: the SQLite backend of db.h.
+ *
+ * One sqlite3 connection per struct db; the connection itself is the
+ * backend's conn pointer.  WAL journal with synchronous=FULL so that a
+ * COMMIT that returned is on disk, foreign keys on, a busy timeout so
+ * concurrent processes queue for the write lock instead of failing.
+ * Values only ever reach SQL as bound parameters.  db.c has checked every
+ * argument before these functions run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "err.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Migration steps: steps[i] takes the schema from version i to i + 1 and
+ * records i + 1.  Append one entry per new version; never edit a step that
+ * has shipped.  db_pg.c must create the same tables (BIGINT for INTEGER,
+ * BYTEA for BLOB).
+ */
+static const char *const steps[] = {
+	/* 0 -> 1: the initial schema. */
+	"CREATE TABLE certs ("
+	"  serial       TEXT    NOT NULL PRIMARY KEY,"	/* decimal */
+	"  issued_at    INTEGER NOT NULL,"		/* unix seconds */
+	"  not_before   INTEGER NOT NULL,"
+	"  not_after    INTEGER NOT NULL,"
+	"  subject      TEXT    NOT NULL,"
+	"  sans         TEXT    NOT NULL,"		/* JSON array, db.h */
+	"  provisioner  TEXT    NOT NULL,"
+	"  renewed_from TEXT    NULL REFERENCES certs (serial),"
+	"  der          BLOB    NOT NULL"
+	");"
+	"CREATE INDEX certs_not_after ON certs (not_after);"
+	"CREATE INDEX certs_issued_at ON certs (issued_at, serial);"
+	"CREATE INDEX certs_renewed_from ON certs (renewed_from);"
+	"CREATE TABLE revocations ("
+	"  serial       TEXT    NOT NULL PRIMARY KEY REFERENCES certs (serial),"
+	"  revoked_at   INTEGER NOT NULL,"
+	"  reason_code  INTEGER NOT NULL,"
+	"  reason       TEXT    NULL,"
+	"  method       TEXT    NOT NULL"
+	");"
+	"CREATE INDEX revocations_revoked_at ON revocations (revoked_at);"
+	"CREATE TABLE used_tokens ("
+	"  provisioner  TEXT    NOT NULL,"
+	"  jti          TEXT    NOT NULL,"
+	"  expires_at   INTEGER NOT NULL,"
+	"  PRIMARY KEY (provisioner, jti)"
+	");"
+	"CREATE INDEX used_tokens_expires_at ON used_tokens (expires_at);"
+	"CREATE TABLE crl ("
+	"  number       INTEGER NOT NULL PRIMARY KEY,"
+	"  this_update  INTEGER NOT NULL,"
+	"  next_update  INTEGER NOT NULL,"
+	"  der          BLOB    NOT NULL"
+	");"
+	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+	"INSERT INTO schema_version (version) VALUES (1);",
+};
+
+_Static_assert(NELEM(steps) == DB_SCHEMA_VERSION,
+    "one SQLite migration step per schema version");
+
+/*
+ * Record the failure of op.  Busy and locked (the busy timeout ran out,
+ * or a lock that waiting cannot resolve) mean "retry later"; everything
+ * else is a failure.  Call before finalizing the statement, which may
+ * reset the connection's message.
+ */
+static int
+sq_fail(sqlite3 *h, int rc, const char *op)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return err_set(CA_UNAVAIL, "database busy: %s: %s", op,
+		    sqlite3_errstr(rc));
+	default:
+		return err_set(CA_FAIL, "database %s: %s", op,
+		    h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+	}
+}
+
+/* Run SQL without values (pragmas, transaction control, DDL). */
+static int
+sq_exec(sqlite3 *h, const char *sql, const char *op)
+{
+	int rc;
+
+	if ((rc = sqlite3_exec(h, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		return sq_fail(h, rc, op);
+	return CA_OK;
+}
+
+static int
+sq_prepare(sqlite3 *h, const char *sql, sqlite3_stmt **st, const char *op)
+{
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(h, sql, -1, st, NULL)) != SQLITE_OK) {
+		*st = NULL;
+		return sq_fail(h, rc, op);
+	}
+	return CA_OK;
+}
+
+/*
+ * Run a statement that returns one row with one column, such as a pragma,
+ * and give that column as an integer or, if text is not NULL, as text in
+ * text[0..size-1].
+ */
+static int
+sq_query1(sqlite3 *h, const char *sql, long long *val, char *text,
+    size_t size, const char *op)
+{
+	sqlite3_stmt *st;
+	const unsigned char *t;
+	int rc, ret;
+
+	if ((ret = sq_prepare(h, sql, &st, op)) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		ret = rc == SQLITE_DONE ?
+		    err_set(CA_FAIL, "database %s: no result", op) :
+		    sq_fail(h, rc, op);
+		sqlite3_finalize(st);
+		return ret;
+	}
+	if (val != NULL)
+		*val = sqlite3_column_int64(st, 0);
+	if (text != NULL) {
+		t = sqlite3_column_text(st, 0);
+		if (t == NULL || strlen((const char *)t) >= size)
+			text[0] = '\0';
+		else
+			memcpy(text, t, strlen((const char *)t) + 1);
+	}
+	sqlite3_finalize(st);
+	return CA_OK;
+}
+
+/* Make a new file's directory entry durable. */
+static int
+sync_dir(const char *path)
+{
+	char *copy;
+	int fd, ret = CA_OK;
+
+	if ((copy = strdup(path)) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || (fsync(fd) == -1 && errno != EINVAL))
+		ret = err_set(CA_FAIL, "database sync directory: %s",
+		    strerror(errno));
+	if (fd != -1)
+		close(fd);
+	free(copy);
+	return ret;
+}
+
+/* The body of sq_open(), run under umask 077. */
+static int
+sq_open_masked(const char *path, int create, sqlite3 **out)
+{
+	sqlite3 *h = NULL;
+	char mode[16];
+	long long sync, fk;
+	int fd, rc, ret;
+
+	*out = NULL;
+	/*
+	 * Create the file ourselves so it is 0600 from the first moment;
+	 * SQLite gives the -wal and -shm files the database file's mode.
+	 * O_EXCL does not follow a symlink; an existing file is opened as is.
+	 */
+	if (create) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd == -1 && errno != EEXIST)
+			return err_set(CA_FAIL, "database create: %s",
+			    strerror(errno));
+		if (fd != -1) {
+			close(fd);
+			if ((ret = sync_dir(path)) != CA_OK)
+				return ret;
+		}
+	}
+	rc = sqlite3_open_v2(path, &h,
+	    SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), NULL);
+	if (rc != SQLITE_OK) {
+		ret = err_set(CA_FAIL, "database open: %s",
+		    h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+		sqlite3_close_v2(h);
+		return ret;
+	}
+	/* Constraint failures must say which constraint (PK or FK). */
+	sqlite3_extended_result_codes(h, 1);
+	/*
+	 * A tampered file gets no schema tricks: no writable_schema, no
+	 * functions run from triggers or views.
+	 */
+	sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+
+	/*
+	 * Each setting is read back: a pragma the library ignores (an
+	 * in-memory database, a build without foreign keys) must not pass
+	 * silently.
+	 */
+	if ((rc = sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS)) != SQLITE_OK)
+		ret = sq_fail(h, rc, "set busy timeout");
+	else if ((ret = sq_query1(h, "PRAGMA journal_mode = WAL", NULL, mode,
+	    sizeof(mode), "set journal_mode")) != CA_OK)
+		;
+	else if (strcasecmp(mode, "wal") != 0)
+		ret = err_set(CA_FAIL, "database journal_mode is \"%s\", "
+		    "not wal", mode);
+	else if ((ret = sq_exec(h, "PRAGMA synchronous = FULL",
+	    "set synchronous")) != CA_OK ||
+	    (ret = sq_query1(h, "PRAGMA synchronous", &sync, NULL, 0,
+	    "read synchronous")) != CA_OK)
+		;
+	else if (sync != 2)
+		ret = err_set(CA_FAIL, "database synchronous is %lld, "
+		    "not FULL (2)", sync);
+	else if ((ret = sq_exec(h, "PRAGMA foreign_keys = ON",
+	    "set foreign_keys")) != CA_OK ||
+	    (ret = sq_query1(h, "PRAGMA foreign_keys", &fk, NULL, 0,
+	    "read foreign_keys")) != CA_OK)
+		;
+	else if (fk != 1)
+		ret = err_set(CA_FAIL, "database foreign keys unavailable");
+	if (ret != CA_OK) {
+		sqlite3_close_v2(h);
+		return ret;
+	}
+	*out = h;
+	return CA_OK;
+}
+
+static int
+sq_open(const char *source, int create, void **conn)
+{
+	struct stat st;
+	sqlite3 *h;
+	mode_t old;
+	int rc;
+
+	*conn = NULL;
+	if (!create && stat(source, &st) == -1) {
+		if (errno == ENOENT)
+			return err_set(CA_FAIL, "database %s does not exist",
+			    source);
+		return err_set(CA_FAIL, "database %s: %s", source,
+		    strerror(errno));
+	}
+	/*
+	 * Whatever SQLite creates while opening (the file, -wal, -shm) is
+	 * for the owner only.  The umask is process-wide: these programs are
+	 * single-threaded.
+	 */
+	old = umask(077);
+	rc = sq_open_masked(source, create, &h);
+	umask(old);
+	if (rc != CA_OK) {
+		err_prefix("%s", source);
+		return rc;
+	}
+	*conn = h;
+	return CA_OK;
+}
+
+static void
+sq_rollback(void *conn)
+{
+	sqlite3 *h = conn;
+
+	/* On error paths: keep the caller's message, ignore failures. */
+	if (!sqlite3_get_autocommit(h))
+		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void
+sq_close(void *conn)
+{
+	if (conn == NULL)
+		return;
+	sq_rollback(conn);
+	sqlite3_close_v2(conn);
+}
+
+static int
+sq_set_busy_timeout(void *conn, int ms)
+{
+	int rc;
+
+	if ((rc = sqlite3_busy_timeout(conn, ms)) != SQLITE_OK)
+		return sq_fail(conn, rc, "set busy timeout");
+	return CA_OK;
+}
+
+static int
+sq_begin(void *conn)
+{
+	return sq_exec(conn, "BEGIN IMMEDIATE", "begin transaction");
+}
+
+static int
+sq_commit(void *conn)
+{
+	sqlite3 *h = conn;
+	int rc, ret;
+
+	if (sqlite3_get_autocommit(h))
+		return err_set(CA_FAIL, "database commit: no transaction open");
+	if ((rc = sqlite3_exec(h, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		/* A COMMIT that failed may leave the transaction open. */
+		ret = sq_fail(h, rc, "commit");
+		sq_rollback(h);
+		return ret;
+	}
+	return CA_OK;
+}
+
+static int
+sq_schema_version(void *conn, int *version)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	long long ntables, nschema, v = 0;
+	int rc, ret, rows = 0, bad = 0;
+
+	*version = 0;
+	/* One statement, so both counts come from the same snapshot. */
+	if ((ret = sq_prepare(h, "SELECT count(*), "
+	    "coalesce(sum(name = 'schema_version'), 0) "
+	    "FROM sqlite_master WHERE type = 'table'", &st,
+	    "read schema")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		ret = sq_fail(h, rc, "read schema");
+		sqlite3_finalize(st);
+		return ret;
+	}
+	ntables = sqlite3_column_int64(st, 0);
+	nschema = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (nschema == 0) {
+		if (ntables != 0)
+			return err_set(CA_FAIL, "database has tables but no "
+			    "schema_version: not a CA database");
+		return CA_OK;
+	}
+
+	if ((ret = sq_prepare(h, "SELECT version FROM schema_version", &st,
+	    "read schema version")) != CA_OK)
+		return ret;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows++;
+		if (sqlite3_column_type(st, 0) != SQLITE_INTEGER)
+			bad = 1;
+		v = sqlite3_column_int64(st, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		ret = sq_fail(h, rc, "read schema version");
+		sqlite3_finalize(st);
+		return ret;
+	}
+	sqlite3_finalize(st);
+	if (bad || rows != 1 || v < 1 || v > 1000000)
+		return err_set(CA_FAIL, "database schema_version table is "
+		    "damaged");
+	*version = (int)v;
+	return CA_OK;
+}
+
+static int
+sq_exec_step(void *conn, const char *sql)
+{
+	return sq_exec(conn, sql, "schema migration");
+}
+
+static int
+sq_use_token(void *conn, const char *provisioner, const char *jti,
+    int64_t expires_at)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	/*
+	 * DO NOTHING on this key only, then count the rows: the same test
+	 * PostgreSQL makes.  Any other constraint still fails loudly.
+	 */
+	if ((ret = sq_prepare(h, "INSERT INTO used_tokens "
+	    "(provisioner, jti, expires_at) VALUES (?1, ?2, ?3) "
+	    "ON CONFLICT (provisioner, jti) DO NOTHING", &st,
+	    "use token")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_text(st, 1, provisioner, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 2, jti, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 3, expires_at)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = sq_fail(h, rc, "use token");
+	else if (sqlite3_changes(h) != 1)
+		ret = err_set(CA_REFUSED, "token already used");
+	else
+		ret = CA_OK;
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int
+sq_prune_tokens(void *conn, int64_t before)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((ret = sq_prepare(h, "DELETE FROM used_tokens "
+	    "WHERE expires_at < ?1", &st, "prune tokens")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_int64(st, 1, before)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "prune tokens");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int
+sq_put_cert(void *conn, const struct db_cert *c)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((ret = sq_prepare(h, "INSERT INTO certs (serial, issued_at, "
+	    "not_before, not_after, subject, sans, provisioner, renewed_from, "
+	    "der) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &st,
+	    "insert certificate")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_text(st, 1, c->serial, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, c->issued_at)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 3, c->not_before)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 4, c->not_after)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 5, c->subject, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 6, c->sans_json, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 7, c->provisioner, -1,
+	    SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 8, c->renewed_from, -1,
+	    SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_blob64(st, 9, c->der, c->der_len,
+	    SQLITE_STATIC)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		ret = CA_OK;
+	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+	    rc == SQLITE_CONSTRAINT_UNIQUE)
+		ret = err_set(CA_FAIL, "database: certificate serial %s "
+		    "already exists", c->serial);
+	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		ret = err_set(CA_FAIL, "database: certificate %s renews %s, "
+		    "which is not stored", c->serial, c->renewed_from);
+	else
+		ret = sq_fail(h, rc, "insert certificate");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int
+sq_revoke(void *conn, const struct db_revocation *r)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	/* The first revocation stands; a second is refused, not merged. */
+	if ((ret = sq_prepare(h, "INSERT INTO revocations (serial, "
+	    "revoked_at, reason_code, reason, method) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (serial) DO NOTHING",
+	    &st, "revoke")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_text(st, 1, r->serial, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, r->revoked_at)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int(st, 3, r->reason_code)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 4, r->reason, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 5, r->method, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		ret = err_set(CA_REFUSED, "certificate %s not found",
+		    r->serial);
+	else if (rc != SQLITE_DONE)
+		ret = sq_fail(h, rc, "revoke");
+	else if (sqlite3_changes(h) != 1)
+		ret = err_set(CA_REFUSED, "certificate %s already revoked",
+		    r->serial);
+	else
+		ret = CA_OK;
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int
+sq_is_revoked(void *conn, const char *serial, int *revoked)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	*revoked = 0;
+	if ((ret = sq_prepare(h, "SELECT 1 FROM revocations WHERE serial = ?1",
+	    &st, "check revocation")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*revoked = 1;
+		ret = CA_OK;
+	} else if (rc == SQLITE_DONE)
+		ret = CA_OK;
+	else
+		ret = sq_fail(h, rc, "check revocation");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+#define LIST_COLUMNS							\
+	"SELECT c.serial, c.issued_at, c.not_before, c.not_after, "	\
+	"c.subject, c.sans, c.provisioner, c.renewed_from, c.der, "	\
+	"r.serial IS NOT NULL, r.revoked_at, r.reason_code, r.reason, "	\
+	"r.method FROM certs c LEFT JOIN revocations r "		\
+	"ON r.serial = c.serial "
+#define LIST_ORDER	" ORDER BY c.issued_at, c.serial"
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int
+sq_list_certs(void *conn, const struct db_filter *f, db_row_fn fn,
+    void *arg)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	struct db_row row;
+	const char *sql;
+	int rc, ret, n;
+
+	switch (f->select) {
+	case DB_SELECT_ALL:
+		sql = LIST_COLUMNS LIST_ORDER;
+		break;
+	case DB_SELECT_REVOKED:
+		sql = LIST_COLUMNS "WHERE r.serial IS NOT NULL" LIST_ORDER;
+		break;
+	case DB_SELECT_EXPIRING:
+		sql = LIST_COLUMNS "WHERE r.serial IS NULL "
+		    "AND c.not_after >= ?1 AND c.not_after <= ?2" LIST_ORDER;
+		break;
+	case DB_SELECT_SERIAL:
+		sql = LIST_COLUMNS "WHERE c.serial = ?1" LIST_ORDER;
+		break;
+	default:
+		return err_set(CA_FAIL, "database: unknown selection");
+	}
+	if ((ret = sq_prepare(h, sql, &st, "list certificates")) != CA_OK)
+		return ret;
+	rc = SQLITE_OK;
+	if (f->select == DB_SELECT_EXPIRING &&
+	    (rc = sqlite3_bind_int64(st, 1, f->now)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, f->before);
+	else if (f->select == DB_SELECT_SERIAL)
+		rc = sqlite3_bind_text(st, 1, f->serial, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		ret = sq_fail(h, rc, "list certificates");
+		sqlite3_finalize(st);
+		return ret;
+	}
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		row.cert.serial = col_text(st, 0);
+		row.cert.issued_at = sqlite3_column_int64(st, 1);
+		row.cert.not_before = sqlite3_column_int64(st, 2);
+		row.cert.not_after = sqlite3_column_int64(st, 3);
+		row.cert.subject = col_text(st, 4);
+		row.cert.sans_json = col_text(st, 5);
+		row.cert.provisioner = col_text(st, 6);
+		row.cert.renewed_from = col_text(st, 7);
+		/* The blob pointer first, then its size (SQLite's rule). */
+		row.cert.der = sqlite3_column_blob(st, 8);
+		n = sqlite3_column_bytes(st, 8);
+		row.cert.der_len = n > 0 ? (size_t)n : 0;
+		row.revoked = sqlite3_column_int(st, 9);
+		if (row.revoked) {
+			row.rev.serial = row.cert.serial;
+			row.rev.revoked_at = sqlite3_column_int64(st, 10);
+			row.rev.reason_code = sqlite3_column_int(st, 11);
+			row.rev.reason = col_text(st, 12);
+			row.rev.method = col_text(st, 13);
+		}
+		/*
+		 * NOT NULL columns read back as NULL only when SQLite ran out
+		 * of memory converting them: fail rather than pass holes on.
+		 */
+		if (row.cert.serial == NULL || row.cert.subject == NULL ||
+		    row.cert.sans_json == NULL ||
+		    row.cert.provisioner == NULL || row.cert.der == NULL ||
+		    (row.revoked && row.rev.method == NULL)) {
+			ret = err_set(CA_FAIL, "database list certificates: "
+			    "unreadable row");
+			sqlite3_finalize(st);
+			return ret;
+		}
+		if ((ret = fn(&row, arg)) != CA_OK) {
+			sqlite3_finalize(st);
+			return ret;
+		}
+	}
+	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "list certificates");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+const struct db_ops db_sqlite_ops = {
+	.type = "sqlite",
+	.steps = steps,
+	.open = sq_open,
+	.close = sq_close,
+	.set_busy_timeout = sq_set_busy_timeout,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.schema_version = sq_schema_version,
+	.exec_step = sq_exec_step,
+	.use_token = sq_use_token,
+	.prune_tokens = sq_prune_tokens,
+	.put_cert = sq_put_cert,
+	.revoke = sq_revoke,
+	.is_revoked = sq_is_revoked,
+	.list_certs = sq_list_certs,
+};

@@ -1,0 +1,744 @@
+/*
+ * Unit tests for lib/db (SQLite backend), each against a real database
+ * file in a fresh temporary directory: schema creation and versioning,
+ * durability pragmas, file modes, one-time tokens, certificates and
+ * revocations, listings, transactions, and concurrent writers in separate
+ * processes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "err.h"
+#include "tap.h"
+
+#define NCHILD	20
+
+static char tmpdir[256];
+
+/* tmpdir/name, kept until paths_free() at the end of the run. */
+static char *paths[64];
+static size_t npaths;
+
+static const char *
+path(const char *name)
+{
+	char *s;
+
+	if (npaths == sizeof(paths) / sizeof(paths[0]) ||
+	    asprintf(&s, "%s/%s", tmpdir, name) == -1)
+		abort();
+	return paths[npaths++] = s;
+}
+
+static void
+paths_free(void)
+{
+	while (npaths > 0)
+		free(paths[--npaths]);
+}
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+/* A raw connection, to inspect or tamper with a file behind db's back. */
+static int
+raw_exec(const char *file, const char *sql)
+{
+	sqlite3 *h;
+	int rc;
+
+	if (sqlite3_open_v2(file, &h, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(h);
+		return -1;
+	}
+	rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+	sqlite3_close(h);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* First column of the first row as an integer, -1 on any error. */
+static long long
+query_int(sqlite3 *h, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static const char *
+query_text(sqlite3 *h, const char *sql, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	const unsigned char *t;
+
+	snprintf(buf, size, "(error)");
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		return buf;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    (t = sqlite3_column_text(st, 0)) != NULL)
+		snprintf(buf, size, "%s", (const char *)t);
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static long long
+raw_int(const char *file, const char *sql)
+{
+	sqlite3 *h;
+	long long v;
+
+	if (sqlite3_open_v2(file, &h, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(h);
+		return -1;
+	}
+	v = query_int(h, sql);
+	sqlite3_close(h);
+	return v;
+}
+
+static int
+has(const char *hay, const char *needle)
+{
+	return strstr(hay, needle) != NULL;
+}
+
+/* DER-ish bytes with NULs inside, to prove the blob is not a string. */
+static const unsigned char der[] = { 0x30, 0x82, 0x00, 0x05, 0x00, 0xff,
+    0x00, 0x7f, 0x01 };
+
+static struct db_cert
+cert(const char *serial, int64_t issued, int64_t not_after)
+{
+	struct db_cert c;
+
+	memset(&c, 0, sizeof(c));
+	c.serial = serial;
+	c.issued_at = issued;
+	c.not_before = issued - 60;
+	c.not_after = not_after;
+	c.subject = "a.example";
+	c.sans_json = "[\"dns:a.example\",\"ip:10.0.0.5\"]";
+	c.provisioner = "admin";
+	c.der = der;
+	c.der_len = sizeof(der);
+	return c;
+}
+
+static struct db_revocation
+revocation(const char *serial, int code)
+{
+	struct db_revocation r;
+
+	memset(&r, 0, sizeof(r));
+	r.serial = serial;
+	r.revoked_at = 1500;
+	r.reason_code = code;
+	r.reason = "key compromise";
+	r.method = "offline";
+	return r;
+}
+
+/* Collect listed serials as "a,b,c" and remember the last row's flags. */
+struct collect {
+	char	serials[512];
+	int	n;
+	int	revoked;
+	int	reason_code;
+	char	reason[64];
+};
+
+static int
+collect_row(const struct db_row *r, void *arg)
+{
+	struct collect *c = arg;
+	size_t len = strlen(c->serials);
+
+	snprintf(c->serials + len, sizeof(c->serials) - len, "%s%s",
+	    len ? "," : "", r->cert.serial);
+	c->n++;
+	c->revoked = r->revoked;
+	c->reason_code = r->revoked ? r->rev.reason_code : -1;
+	snprintf(c->reason, sizeof(c->reason), "%s",
+	    r->revoked && r->rev.reason ? r->rev.reason : "");
+	return CA_OK;
+}
+
+static int
+stop_row(const struct db_row *r, void *arg)
+{
+	(*(int *)arg)++;
+	return err_set(CA_REFUSED, "stop");
+}
+
+static const char *
+list(struct db *db, enum db_select sel, int64_t now, int64_t before,
+    const char *serial, struct collect *c)
+{
+	struct db_filter f;
+
+	memset(c, 0, sizeof(*c));
+	memset(&f, 0, sizeof(f));
+	f.select = sel;
+	f.now = now;
+	f.before = before;
+	f.serial = serial;
+	if (db_list_certs(db, &f, collect_row, c) != CA_OK)
+		return "(error)";
+	return c->serials;
+}
+
+static void
+test_open(void)
+{
+	struct db *db = NULL;
+	struct stat st;
+	sqlite3 *h;
+	char buf[64];
+	const char *p = path("ca.db");
+	mode_t old;
+	int rc;
+
+	/* A permissive umask must not leak into the database files. */
+	old = umask(022);
+	rc = db_open("sqlite", p, 1, &db);
+	umask(old);
+	is_int(rc, CA_OK, "open creates a new database: %s", err_msg());
+	if (rc != CA_OK)
+		return;
+	ok(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600,
+	    "database file is mode 0600 (got %o)", (unsigned)st.st_mode & 0777);
+	ok(stat(path("ca.db-wal"), &st) == 0 && (st.st_mode & 077) == 0,
+	    "-wal file is not group/world accessible");
+	ok(stat(path("ca.db-shm"), &st) == 0 && (st.st_mode & 077) == 0,
+	    "-shm file is not group/world accessible");
+	h = db_handle(db, "sqlite");
+	ok(h != NULL, "sqlite handle available");
+	ok(db_handle(db, "postgresql") == NULL, "no handle for another type");
+	is_str(query_text(h, "PRAGMA journal_mode", buf, sizeof(buf)), "wal",
+	    "journal_mode is WAL");
+	is_int(query_int(h, "PRAGMA synchronous"), 2, "synchronous is FULL");
+	is_int(query_int(h, "PRAGMA foreign_keys"), 1, "foreign keys are on");
+	is_int(query_int(h, "PRAGMA busy_timeout"), DB_BUSY_TIMEOUT_MS,
+	    "default busy timeout");
+	is_int(query_int(h, "SELECT version FROM schema_version"),
+	    DB_SCHEMA_VERSION, "schema_version is current");
+	is_int(query_int(h, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'table' AND name IN ('certs', 'revocations', "
+	    "'used_tokens', 'crl', 'schema_version')"), 5, "all tables exist");
+	is_int(query_int(h, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'index' AND name IN ('certs_not_after', "
+	    "'revocations_revoked_at')"), 2, "inventory indexes exist");
+	is_int(db_set_busy_timeout(db, 250), CA_OK, "busy timeout settable");
+	is_int(query_int(h, "PRAGMA busy_timeout"), 250, "busy timeout set");
+	is_int(db_set_busy_timeout(db, -1), CA_INPUT,
+	    "negative busy timeout refused");
+	db_close(db);
+
+	/* Re-opening a current database changes nothing. */
+	rc = db_open("sqlite", p, 0, &db);
+	is_int(rc, CA_OK, "reopen existing database: %s", err_msg());
+	db_close(db);
+	rc = db_open("sqlite", p, 1, &db);
+	is_int(rc, CA_OK, "reopen with create on existing database: %s",
+	    err_msg());
+	db_close(db);
+	is_int(raw_int(p, "SELECT count(*) FROM schema_version"), 1,
+	    "still one schema_version row after reopening");
+	is_int(raw_int(p, "SELECT version FROM schema_version"),
+	    DB_SCHEMA_VERSION, "still the current version");
+}
+
+static void
+test_open_refusals(void)
+{
+	static const char garbage[] = "not a database, only some text "
+	    "long enough for SQLite to read it as a header\n";
+	struct db *db = (struct db *)&db;
+	const char *p;
+	int fd;
+
+	p = path("missing.db");
+	is_int(db_open("sqlite", p, 0, &db), CA_FAIL,
+	    "missing database without create fails");
+	ok(has(err_msg(), "does not exist"), "says it does not exist: %s",
+	    err_msg());
+	ok(db == NULL, "no handle on failure");
+	ok(access(p, F_OK) == -1, "missing database was not created");
+
+	is_int(db_open("postgresql", "dbname=ca", 0, &db), CA_FAIL,
+	    "postgresql is not built");
+	is_str(err_msg(), "database type postgresql not built",
+	    "clear message for postgresql");
+	is_int(db_open("mysql", p, 1, &db), CA_FAIL, "unknown type fails");
+	ok(has(err_msg(), "unknown database type"), "says unknown type: %s",
+	    err_msg());
+	is_int(db_open("sqlite", "", 1, &db), CA_FAIL, "empty source fails");
+
+	/* A schema newer than this program is refused, untouched. */
+	p = path("newer.db");
+	if (db_open("sqlite", p, 1, &db) == CA_OK)
+		db_close(db);
+	is_int(raw_exec(p, "UPDATE schema_version SET version = "
+	    "version + 1"), 0, "simulate a newer schema");
+	is_int(db_open("sqlite", p, 0, &db), CA_FAIL, "newer schema refused");
+	{
+		char want[128];
+
+		snprintf(want, sizeof(want), "database schema version %d is "
+		    "newer than this program (%d)", DB_SCHEMA_VERSION + 1,
+		    DB_SCHEMA_VERSION);
+		is_str(err_msg(), want, "newer schema message");
+	}
+	is_int(raw_int(p, "SELECT version FROM schema_version"),
+	    DB_SCHEMA_VERSION + 1, "newer schema left as it was");
+
+	/*
+	 * Version 0: an existing but empty database (what a crash before the
+	 * first migration committed leaves) is migrated without create.
+	 */
+	p = path("empty.db");
+	fd = open(p, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	ok(fd != -1, "empty file created");
+	if (fd != -1)
+		close(fd);
+	is_int(db_open("sqlite", p, 0, &db), CA_OK,
+	    "empty database migrated to current: %s", err_msg());
+	db_close(db);
+	is_int(raw_int(p, "SELECT version FROM schema_version"),
+	    DB_SCHEMA_VERSION, "migrated database is current");
+	is_int(raw_int(p, "SELECT count(*) FROM certs"), 0,
+	    "migrated database has the certs table");
+
+	/* Somebody else's database is not ours to migrate. */
+	p = path("foreign.db");
+	if ((fd = open(p, O_CREAT | O_EXCL | O_WRONLY, 0600)) != -1)
+		close(fd);
+	is_int(raw_exec(p, "CREATE TABLE other (x INTEGER)"), 0,
+	    "create a foreign database");
+	is_int(db_open("sqlite", p, 0, &db), CA_FAIL,
+	    "database without schema_version refused");
+	ok(has(err_msg(), "not a CA database"), "says why: %s", err_msg());
+	is_int(raw_int(p, "SELECT count(*) FROM sqlite_master"), 1,
+	    "foreign database untouched");
+
+	/* Not an SQLite file at all. */
+	p = path("garbage.db");
+	if ((fd = open(p, O_CREAT | O_EXCL | O_WRONLY, 0600)) != -1) {
+		if (write(fd, garbage, sizeof(garbage)) !=
+		    (ssize_t)sizeof(garbage))
+			ok(0, "write garbage");
+		close(fd);
+	}
+	is_int(db_open("sqlite", p, 0, &db), CA_FAIL, "garbage file refused");
+	ok(has(err_msg(), p), "message names the file: %s", err_msg());
+
+	p = path("no/such/dir/ca.db");
+	is_int(db_open("sqlite", p, 1, &db), CA_FAIL,
+	    "create in a missing directory fails");
+
+	/* A damaged version table fails closed. */
+	p = path("damaged.db");
+	if (db_open("sqlite", p, 1, &db) == CA_OK)
+		db_close(db);
+	is_int(raw_exec(p, "INSERT INTO schema_version VALUES (1)"), 0,
+	    "add a second schema_version row");
+	is_int(db_open("sqlite", p, 0, &db), CA_FAIL,
+	    "two schema_version rows refused");
+	ok(has(err_msg(), "damaged"), "says damaged: %s", err_msg());
+}
+
+static void
+test_tokens(struct db *db)
+{
+	is_int(db_use_token(db, "admin", "jti-1", 1000), CA_OK,
+	    "first use of a token");
+	is_int(db_use_token(db, "admin", "jti-1", 1000), CA_REFUSED,
+	    "second use refused");
+	is_str(err_msg(), "token already used", "message for reuse");
+	is_int(db_use_token(db, "other", "jti-1", 1000), CA_OK,
+	    "same jti from another provisioner is another token");
+	is_int(db_use_token(db, "admin", "", 1000), CA_INPUT, "empty jti");
+	is_int(db_use_token(db, NULL, "jti-x", 1000), CA_INPUT,
+	    "missing provisioner");
+
+	is_int(db_use_token(db, "admin", "old", 100), CA_OK, "token exp 100");
+	is_int(db_use_token(db, "admin", "edge", 150), CA_OK, "token exp 150");
+	is_int(db_use_token(db, "admin", "new", 200), CA_OK, "token exp 200");
+	is_int(db_prune_tokens(db, 150), CA_OK, "prune before 150");
+	is_int(db_use_token(db, "admin", "old", 100), CA_OK,
+	    "expired token was forgotten");
+	is_int(db_use_token(db, "admin", "edge", 150), CA_REFUSED,
+	    "token expiring exactly at the cut is kept");
+	is_int(db_use_token(db, "admin", "new", 200), CA_REFUSED,
+	    "unexpired token is kept");
+	is_int(db_use_token(db, "admin", "jti-1", 1000), CA_REFUSED,
+	    "other tokens are kept");
+}
+
+static void
+test_certs(struct db *db)
+{
+	struct db_cert c;
+	struct db_revocation r;
+	struct db_row *row = NULL;
+	struct collect col;
+	int revoked = -1, n;
+
+	c = cert("1001", 100, 1000);
+	is_int(db_put_cert(db, &c), CA_OK, "store a certificate: %s",
+	    err_msg());
+	is_int(db_get_cert(db, "1001", &row), CA_OK, "get it back");
+	ok(row != NULL, "found");
+	if (row != NULL) {
+		is_str(row->cert.serial, "1001", "serial");
+		is_int(row->cert.issued_at, 100, "issued_at");
+		is_int(row->cert.not_before, 40, "not_before");
+		is_int(row->cert.not_after, 1000, "not_after");
+		is_str(row->cert.subject, "a.example", "subject");
+		is_str(row->cert.sans_json,
+		    "[\"dns:a.example\",\"ip:10.0.0.5\"]", "sans");
+		is_str(row->cert.provisioner, "admin", "provisioner");
+		ok(row->cert.renewed_from == NULL, "not a renewal");
+		ok(row->cert.der_len == sizeof(der) &&
+		    memcmp(row->cert.der, der, sizeof(der)) == 0,
+		    "DER bytes round trip");
+		is_int(row->revoked, 0, "not revoked");
+	}
+	db_row_free(row);
+	is_int(db_get_cert(db, "999", &row), CA_OK, "get unknown serial");
+	ok(row == NULL, "unknown serial not found");
+
+	c = cert("1001", 200, 2000);
+	is_int(db_put_cert(db, &c), CA_FAIL, "duplicate serial fails");
+	ok(has(err_msg(), "already exists"), "says so: %s", err_msg());
+	c = cert("01001", 200, 2000);
+	is_int(db_put_cert(db, &c), CA_INPUT, "leading zero serial refused");
+	c = cert("10a1", 200, 2000);
+	is_int(db_put_cert(db, &c), CA_INPUT, "non-decimal serial refused");
+	c = cert("1002", 200, 2000);
+	c.sans_json = "dns:a.example";
+	is_int(db_put_cert(db, &c), CA_INPUT, "SANs not JSON refused");
+	c.sans_json = "[\"DNS:a.example\"]";
+	is_int(db_put_cert(db, &c), CA_INPUT, "unknown SAN type refused");
+	c.sans_json = "[\"dns:\"]";
+	is_int(db_put_cert(db, &c), CA_INPUT, "empty SAN value refused");
+	c.sans_json = "{\"dns\":\"a\"}";
+	is_int(db_put_cert(db, &c), CA_INPUT, "SANs not an array refused");
+	c.sans_json = "[]";
+	c.der_len = 0;
+	is_int(db_put_cert(db, &c), CA_INPUT, "empty DER refused");
+	c = cert("1002", 200, 2000);
+	c.renewed_from = "77";
+	is_int(db_put_cert(db, &c), CA_FAIL, "renewal of unknown serial fails");
+	ok(has(err_msg(), "not stored"), "says so: %s", err_msg());
+	c.renewed_from = "1001";
+	is_int(db_put_cert(db, &c), CA_OK, "store a renewal: %s", err_msg());
+	is_int(db_get_cert(db, "1002", &row), CA_OK, "get the renewal");
+	is_str(row ? row->cert.renewed_from : NULL, "1001",
+	    "renewed_from round trip");
+	db_row_free(row);
+
+	/* Revocation. */
+	is_int(db_is_revoked(db, "1001", &revoked), CA_OK, "is_revoked");
+	is_int(revoked, 0, "not revoked yet");
+	r = revocation("1001", 1);
+	is_int(db_revoke(db, &r), CA_OK, "revoke: %s", err_msg());
+	is_int(db_is_revoked(db, "1001", &revoked), CA_OK, "is_revoked");
+	is_int(revoked, 1, "now revoked");
+	r = revocation("1001", 4);
+	is_int(db_revoke(db, &r), CA_REFUSED, "second revocation refused");
+	is_str(err_msg(), "certificate 1001 already revoked",
+	    "message for double revocation");
+	r = revocation("4242", 1);
+	is_int(db_revoke(db, &r), CA_REFUSED, "unknown serial refused");
+	ok(has(err_msg(), "not found"), "says not found: %s", err_msg());
+	r = revocation("1002", 7);
+	is_int(db_revoke(db, &r), CA_INPUT, "reason code 7 refused");
+	r = revocation("1002", 11);
+	is_int(db_revoke(db, &r), CA_INPUT, "reason code 11 refused");
+	is_int(db_is_revoked(db, "1002", &revoked), CA_OK, "is_revoked");
+	is_int(revoked, 0, "refused revocations left nothing");
+	is_int(db_get_cert(db, "1001", &row), CA_OK, "get revoked cert");
+	ok(row != NULL && row->revoked == 1, "row says revoked");
+	if (row != NULL && row->revoked) {
+		is_int(row->rev.revoked_at, 1500, "revoked_at");
+		is_int(row->rev.reason_code, 1, "first reason code kept");
+		is_str(row->rev.reason, "key compromise", "reason");
+		is_str(row->rev.method, "offline", "method");
+		is_str(row->rev.serial, "1001", "revocation serial");
+	}
+	db_row_free(row);
+
+	/*
+	 * Listings.  Now: 600.  Stored: 1001 (issued 100, expires 1000,
+	 * revoked), 1002 (200, 2000).  Add 1003 (300, 5000), 1004 (50, 500:
+	 * expired), 1005 (300, 600: expires right now), 1006 (400, 2500).
+	 */
+	c = cert("1003", 300, 5000);
+	db_put_cert(db, &c);
+	c = cert("1004", 50, 500);
+	db_put_cert(db, &c);
+	c = cert("1005", 300, 600);
+	db_put_cert(db, &c);
+	c = cert("1006", 400, 2500);
+	is_int(db_put_cert(db, &c), CA_OK, "more certificates stored");
+	is_str(list(db, DB_SELECT_ALL, 0, 0, NULL, &col),
+	    "1004,1001,1002,1003,1005,1006",
+	    "all, by issued_at then serial");
+	is_str(list(db, DB_SELECT_REVOKED, 0, 0, NULL, &col), "1001",
+	    "revoked only");
+	is_int(col.revoked, 1, "listed row is revoked");
+	is_int(col.reason_code, 1, "listed reason code");
+	is_str(col.reason, "key compromise", "listed reason");
+	is_str(list(db, DB_SELECT_EXPIRING, 600, 2500, NULL, &col),
+	    "1002,1005,1006",
+	    "expiring: not revoked, not expired, bounds inclusive");
+	is_str(list(db, DB_SELECT_EXPIRING, 600, 599, NULL, &col), "",
+	    "expiring with before < now is empty");
+	is_str(list(db, DB_SELECT_SERIAL, 0, 0, "1003", &col), "1003",
+	    "one serial");
+	is_int(col.revoked, 0, "that one is not revoked");
+	is_str(list(db, DB_SELECT_SERIAL, 0, 0, "9", &col), "",
+	    "unknown serial lists nothing");
+	{
+		struct db_filter f;
+
+		memset(&f, 0, sizeof(f));
+		f.select = DB_SELECT_SERIAL;
+		f.serial = "x";
+		is_int(db_list_certs(db, &f, collect_row, &col), CA_INPUT,
+		    "bad serial filter refused");
+		f.select = DB_SELECT_ALL;
+		n = 0;
+		is_int(db_list_certs(db, &f, stop_row, &n), CA_REFUSED,
+		    "callback's code stops the listing");
+		is_int(n, 1, "after one row");
+	}
+}
+
+static void
+test_transactions(void)
+{
+	struct db *db = NULL;
+	const char *p = path("txn.db");
+
+	if (db_open("sqlite", p, 1, &db) != CA_OK) {
+		ok(0, "open: %s", err_msg());
+		return;
+	}
+	db_rollback(db);
+	ok(1, "rollback without a transaction is harmless");
+	is_int(db_commit(db), CA_FAIL, "commit without a transaction fails");
+
+	is_int(db_begin(db), CA_OK, "begin");
+	is_int(db_begin(db), CA_FAIL, "nested begin fails");
+	is_int(db_use_token(db, "admin", "rolled-back", 1000), CA_OK,
+	    "use a token inside the transaction");
+	db_rollback(db);
+	is_int(db_use_token(db, "admin", "rolled-back", 1000), CA_OK,
+	    "after rollback the token is not used");
+
+	is_int(db_begin(db), CA_OK, "begin");
+	is_int(db_use_token(db, "admin", "kept", 1000), CA_OK, "use a token");
+	is_int(db_commit(db), CA_OK, "commit: %s", err_msg());
+	db_close(db);
+	db = NULL;
+	is_int(db_open("sqlite", p, 0, &db), CA_OK, "reopen");
+	is_int(db_use_token(db, "admin", "kept", 1000), CA_REFUSED,
+	    "committed token is still used after reopening");
+
+	/* An open transaction dies with its connection. */
+	is_int(db_begin(db), CA_OK, "begin");
+	is_int(db_use_token(db, "admin", "closed", 1000), CA_OK, "use a token");
+	db_close(db);
+	db = NULL;
+	is_int(db_open("sqlite", p, 0, &db), CA_OK, "reopen");
+	is_int(db_use_token(db, "admin", "closed", 1000), CA_OK,
+	    "closing without commit left nothing");
+	db_close(db);
+}
+
+/*
+ * One issuance the way lib/authority does it, in a child process:
+ * spend the shared token, store our own certificate, commit.
+ * Exit status: the exit code.
+ */
+static void
+child_issue(const char *p, int i, int gate)
+{
+	struct db *db;
+	struct db_cert c;
+	char serial[32], junk;
+	int rc;
+
+	/* Wait until the parent opens the gate: all start together. */
+	while (read(gate, &junk, 1) == -1 && errno == EINTR)
+		;
+	snprintf(serial, sizeof(serial), "%d", 5000 + i);
+	c = cert(serial, 100 + i, 9000);
+	if ((rc = db_open("sqlite", p, 0, &db)) != CA_OK)
+		goto out;
+	if ((rc = db_begin(db)) == CA_OK &&
+	    (rc = db_use_token(db, "admin", "shared-jti", 9000)) == CA_OK &&
+	    (rc = db_put_cert(db, &c)) == CA_OK)
+		rc = db_commit(db);
+	if (rc != CA_OK)
+		db_rollback(db);
+	db_close(db);
+out:
+	if (rc != CA_OK && rc != CA_REFUSED)
+		fprintf(stderr, "child %d: %d %s\n", i, rc, err_msg());
+	_exit(rc);
+}
+
+static void
+test_concurrency(void)
+{
+	struct db *db = NULL;
+	struct collect col;
+	const char *p = path("race.db");
+	pid_t pid[NCHILD];
+	int gate[2], i, st, won = 0, refused = 0, other = 0;
+
+	if (db_open("sqlite", p, 1, &db) != CA_OK) {
+		ok(0, "open: %s", err_msg());
+		return;
+	}
+	db_close(db);
+	if (pipe(gate) == -1) {
+		ok(0, "pipe: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	for (i = 0; i < NCHILD; i++) {
+		if ((pid[i] = fork()) == -1) {
+			ok(0, "fork: %s", strerror(errno));
+			break;
+		}
+		if (pid[i] == 0) {
+			close(gate[1]);
+			child_issue(p, i, gate[0]);
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);		/* go */
+	for (i = 0; i < NCHILD && pid[i] != -1; i++) {
+		if (waitpid(pid[i], &st, 0) == -1 || !WIFEXITED(st))
+			other++;
+		else if (WEXITSTATUS(st) == CA_OK)
+			won++;
+		else if (WEXITSTATUS(st) == CA_REFUSED)
+			refused++;
+		else
+			other++;
+	}
+	is_int(won, 1, "exactly one of %d processes spent the token", NCHILD);
+	is_int(refused, NCHILD - 1, "all others were refused");
+	is_int(other, 0, "none was busy or failed");
+	if (db_open("sqlite", p, 0, &db) != CA_OK) {
+		ok(0, "reopen: %s", err_msg());
+		return;
+	}
+	list(db, DB_SELECT_ALL, 0, 0, NULL, &col);
+	is_int(col.n, 1, "exactly one certificate row exists");
+	db_close(db);
+	is_int(raw_int(p, "SELECT count(*) FROM used_tokens"), 1,
+	    "exactly one used token row");
+}
+
+static void
+test_busy(void)
+{
+	struct db *a = NULL, *b = NULL, *c = NULL;
+	struct timespec t0, t1;
+	int revoked;
+	const char *p = path("busy.db");
+	long ms;
+
+	if (db_open("sqlite", p, 1, &a) != CA_OK ||
+	    db_open("sqlite", p, 0, &b) != CA_OK) {
+		ok(0, "open: %s", err_msg());
+		db_close(a);
+		return;
+	}
+	is_int(db_set_busy_timeout(b, 100), CA_OK, "busy timeout 100 ms");
+	is_int(db_begin(a), CA_OK, "first connection holds the write lock");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(db_begin(b), CA_UNAVAIL, "second connection: unavailable");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ok(has(err_msg(), "database busy"), "says busy: %s", err_msg());
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ok(ms >= 80 && ms < 3000, "after waiting about the timeout (%ld ms)",
+	    ms);
+	is_int(db_use_token(b, "admin", "busy", 1000), CA_UNAVAIL,
+	    "a write outside a transaction is unavailable too");
+	is_int(db_open("sqlite", p, 0, &c), CA_OK,
+	    "opening is not blocked by a writer");
+	is_int(db_is_revoked(c, "1", &revoked), CA_OK,
+	    "reading is not blocked by a writer");
+	db_close(c);
+	is_int(db_use_token(a, "admin", "busy", 1000), CA_OK,
+	    "the holder writes");
+	is_int(db_commit(a), CA_OK, "the holder commits");
+	is_int(db_begin(b), CA_OK, "then the second connection gets the lock");
+	is_int(db_use_token(b, "admin", "busy", 1000), CA_REFUSED,
+	    "and sees the committed token");
+	db_rollback(b);
+	db_close(a);
+	db_close(b);
+}
+
+int
+main(void)
+{
+	struct db *db = NULL;
+	const char *t;
+
+	err_prog("test_db");
+	t = getenv("TMPDIR");
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_db.XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+
+	test_open();
+	test_open_refusals();
+	if (db_open("sqlite", path("data.db"), 1, &db) == CA_OK) {
+		test_tokens(db);
+		test_certs(db);
+		db_close(db);
+	} else
+		ok(0, "open data.db: %s", err_msg());
+	test_transactions();
+	test_concurrency();
+	test_busy();
+
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	paths_free();
+	return tap_done();
+}
