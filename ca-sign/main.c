@@ -153,7 +153,7 @@ main(int argc, char *argv[])
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case O_CA_CERT: cli_once("--ca-cert", &o.ca_cert, optarg); break;
 		case O_CA_KEY: cli_once("--ca-key", &o.ca_key, optarg); break;
@@ -174,7 +174,7 @@ main(int argc, char *argv[])
 		case O_JSON: o.json = 1; break;
 		case O_VERSION: cli_version(); break;
 		case 'h': usage(0); break;
-		default: usage(CA_USAGE);
+		default: cli_badopt(ch, argv);
 		}
 	}
 	argc -= optind;

@@ -1,3 +1,4 @@
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,19 @@ cli_init(const char *argv0)
 	err_prog(argv0 ? argv0 : "inca");
 	umask(077);
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	opterr = 0;     /* cli_badopt() says it in one line */
+}
+
+void
+cli_badopt(int ch, char *const argv[])
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (ch == ':')
+		die(CA_USAGE, "option %s needs an argument (see -h)", arg);
+	if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+		die(CA_USAGE, "unrecognized option '-%c' (see -h)", optopt);
+	die(CA_USAGE, "unrecognized option '%s' (see -h)", arg);
 }
 
 void

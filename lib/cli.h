@@ -22,6 +22,12 @@ void cli_once(const char *name, const char **slot, const char *value);
 /* Write a NUL-terminated string to stdout; dies (CA_FAIL) on error. */
 void cli_print(const char *s);
 
+/*
+ * After getopt_long (optstring starting with ':' and opterr = 0) returned
+ * '?' or ':': one line naming the bad option, exit CA_USAGE.
+ */
+__attribute__((noreturn)) void cli_badopt(int ch, char *const argv[]);
+
 /* --version text. */
 void cli_version(void);
 

@@ -144,3 +144,14 @@ time_fmt(int64_t t, char *buf, size_t len)
 	gmtime_r(&tt, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+void
+time_fmt_duration(int64_t secs, char *buf, size_t len)
+{
+	if (secs != 0 && secs % 3600 == 0)
+		snprintf(buf, len, "%lldh", (long long)(secs / 3600));
+	else if (secs != 0 && secs % 60 == 0)
+		snprintf(buf, len, "%lldm", (long long)(secs / 60));
+	else
+		snprintf(buf, len, "%llds", (long long)secs);
+}

@@ -20,6 +20,8 @@ int time_parse_duration(const char *s, int64_t *secs);
 int time_parse(const char *s, int64_t now, int64_t *out);
 /* RFC 3339 UTC text ("2026-01-02T03:04:05Z") into buf (>= 21 bytes). */
 void time_fmt(int64_t t, char *buf, size_t len);
+/* A duration as text: "24h", "90m", "45s" (largest exact unit). */
+void time_fmt_duration(int64_t secs, char *buf, size_t len);
 /* ASN1_TIME-ish struct tm conversion helper: seconds since the epoch. */
 int64_t time_from_tm(const struct tm *tm);
 

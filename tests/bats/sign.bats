@@ -22,12 +22,17 @@ sign() { ca-sign --ca-cert "$D/int.crt" --ca-key "$D/int.key" "$@"; }
 @test "sign: fail unknown option with exit 2" {
 	run -2 --separate-stderr ca-sign --bogus
 	assert_equal "$output" ""
-	assert_equal "${stderr_lines[0]}" "ca-sign: unrecognized option '--bogus'"
+	assert_equal "$stderr" "ca-sign: unrecognized option '--bogus' (see -h)"
 }
 
 @test "sign: fail without --ca-key (exit 2)" {
 	run -2 --separate-stderr ca-sign --ca-cert "$D/int.crt" <"$D/leaf.csr"
 	assert_equal "$stderr" "ca-sign: --ca-cert and --ca-key are required (see -h)"
+}
+
+@test "sign: fail option without its argument (exit 2)" {
+	run -2 --separate-stderr ca-sign --ca-cert
+	assert_equal "$stderr" "ca-sign: option --ca-cert needs an argument (see -h)"
 }
 
 @test "sign: fail repeated --not-after (exit 2)" {

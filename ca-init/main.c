@@ -1,0 +1,549 @@
+/*
+ * ca-init: create a CA home: root and intermediate keys and certificates,
+ * a JWK provisioner, config/ca.json, config/defaults.json and the database.
+ *
+ * Everything is built in a fresh temporary directory beside the home and
+ * renamed into place at the end, so a failure half-way leaves no half-made
+ * home, and an existing home is never touched.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "b64.h"
+#include "ca_limits.h"
+#include "cli.h"
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "io.h"
+#include "jose.h"
+#include "key.h"
+#include "pem.h"
+#include "san.h"
+#include "timeutil.h"
+#include "x509.h"
+
+#define CA_LIFE           (10LL * 365 * 86400)  /* root and intermediate: 10y */
+/*
+ * PBKDF2 iterations for the CA keys.  The root key is used only at init
+ * and for rare offline operations: make guessing expensive.  The
+ * intermediate key is decrypted by every handler process, so its count is
+ * bounded by the "few milliseconds per process" budget (docs/PERFORMANCE.md
+ * records the measured cost).
+ */
+#define ROOT_KEY_ITER     600000
+#define INT_KEY_ITER      20000
+#define MAX_DNS           16
+
+static void
+usage(int code)
+{
+	FILE *f = code ? stderr : stdout;
+
+	fprintf(f,
+"usage: ca-init [--dir DIR] [--name NAME] [--dns NAME]... [--address HOST:PORT]\n"
+"               [--provisioner NAME] [--password-file FILE]\n"
+"               [--provisioner-password-file FILE] [--kty EC|RSA|OKP]\n"
+"               [--curve NAME] [--size BITS] [--root-cert FILE --root-key FILE]\n"
+"               [--root-password-file FILE] [--leaf-duration DURATION]\n"
+"  --dir DIR            CA home to create (default $CA_DIR, else $HOME/.inca)\n"
+"  --name NAME          CA name: \"NAME Root CA\", \"NAME Intermediate CA\" (default inca)\n"
+"  --dns NAME           DNS name or IP the CA answers on; repeatable\n"
+"                       (default localhost and 127.0.0.1)\n"
+"  --address HOST:PORT  address ca-serve listens on (default 127.0.0.1:9000)\n"
+"  --provisioner NAME   name of the JWK provisioner (default admin)\n"
+"  --password-file FILE password of the CA keys (first line); default: a random\n"
+"                       one written to secrets/password (0600)\n"
+"  --provisioner-password-file FILE  password of the provisioner key\n"
+"                       (default: the CA keys' password)\n"
+"  --kty, --curve, --size  CA key type (default EC P-256; RSA 3072; OKP Ed25519)\n"
+"  --root-cert FILE, --root-key FILE  bring your own root: only the\n"
+"                       intermediate is made; the root key is not copied\n"
+"  --root-password-file FILE  password of an encrypted --root-key\n"
+"  --leaf-duration D    default (and at least maximum) leaf lifetime (default 24h)\n"
+"  -h, --help           this text;  --version  the version\n");
+	exit(code);
+}
+
+enum { O_DIR = 256, O_NAME, O_DNS, O_ADDRESS, O_PROVISIONER, O_PASSWORD_FILE,
+	O_PROV_PASSWORD_FILE, O_KTY, O_CURVE, O_SIZE, O_ROOT_CERT, O_ROOT_KEY,
+	O_ROOT_PASSWORD_FILE, O_LEAF_DURATION, O_VERSION };
+
+static const struct option longopts[] = {
+	{ "dir", required_argument, NULL, O_DIR },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "dns", required_argument, NULL, O_DNS },
+	{ "address", required_argument, NULL, O_ADDRESS },
+	{ "provisioner", required_argument, NULL, O_PROVISIONER },
+	{ "password-file", required_argument, NULL, O_PASSWORD_FILE },
+	{ "provisioner-password-file", required_argument, NULL, O_PROV_PASSWORD_FILE },
+	{ "kty", required_argument, NULL, O_KTY },
+	{ "curve", required_argument, NULL, O_CURVE },
+	{ "size", required_argument, NULL, O_SIZE },
+	{ "root-cert", required_argument, NULL, O_ROOT_CERT },
+	{ "root-key", required_argument, NULL, O_ROOT_KEY },
+	{ "root-password-file", required_argument, NULL, O_ROOT_PASSWORD_FILE },
+	{ "leaf-duration", required_argument, NULL, O_LEAF_DURATION },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct opts {
+	const char *dir, *name, *address, *provisioner, *password_file;
+	const char *prov_password_file, *kty, *curve, *size, *root_cert;
+	const char *root_key, *root_password_file, *leaf_duration;
+	const char *dns[MAX_DNS];
+	size_t ndns;
+};
+
+static char tmpdir[PATH_MAX];   /* the home being built; removed on failure */
+
+static int
+rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void
+cleanup(void)
+{
+	if (tmpdir[0] != '\0')
+		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A path inside the home being built; dies on overflow. */
+static const char *
+tpath(char *buf, const char *rel)
+{
+	if ((size_t)snprintf(buf, PATH_MAX, "%s/%s", tmpdir, rel) >= PATH_MAX)
+		die(CA_FAIL, "path too long");
+	return buf;
+}
+
+static void
+write_excl(const char *rel, const char *data, mode_t mode)
+{
+	char p[PATH_MAX];
+
+	if (io_write_excl(tpath(p, rel), data, strlen(data), mode) != CA_OK)
+		die_last();
+}
+
+static void
+write_cert(const char *rel, X509 *x)
+{
+	char *pem = pem_cert(x);
+
+	if (pem == NULL)
+		die(CA_FAIL, "encoding certificate failed");
+	write_excl(rel, pem, 0644);
+	free(pem);
+}
+
+static void
+write_key(const char *rel, EVP_PKEY *k, const char *password, int iter)
+{
+	char *pem = pem_key(k, password, iter);
+
+	if (pem == NULL)
+		die(CA_FAIL, "encrypting key failed");
+	write_excl(rel, pem, 0600);
+	io_wipe_str(pem);
+}
+
+/* "host:port" → port text; dies on a malformed address. */
+static const char *
+address_port(const char *a)
+{
+	const char *c = strrchr(a, ':');
+	char *end;
+	long port;
+
+	if (c == NULL || c[1] == '\0')
+		die(CA_USAGE, "--address %s: expected HOST:PORT", a);
+	port = strtol(c + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		die(CA_USAGE, "--address %s: bad port", a);
+	return c + 1;
+}
+
+static char *
+random_password(void)
+{
+	unsigned char r[32];
+	char *s;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		die(CA_FAIL, "random number generator failed");
+	s = b64url_encode(r, sizeof(r));
+	OPENSSL_cleanse(r, sizeof(r));
+	if (s == NULL)
+		die(CA_FAIL, "out of memory");
+	return s;
+}
+
+/* The provisioner entry: public JWK, and the private JWK encrypted (JWE). */
+static json_t *
+make_provisioner(const char *name, const char *password, char **kid_out)
+{
+	EVP_PKEY *pk;
+	json_t *pub, *priv, *prov;
+	char *kid, *privjson, *jwe;
+
+	if ((pk = key_generate("EC", "P-256", 0)) == NULL)
+		die_last();
+	if ((kid = jwk_thumbprint(pk)) == NULL)
+		die_last();
+	if ((pub = jwk_export(pk, 0)) == NULL || (priv = jwk_export(pk, 1)) == NULL)
+		die_last();
+	json_object_set_new(pub, "use", json_string("sig"));
+	json_object_set_new(pub, "kid", json_string(kid));
+	json_object_set_new(pub, "alg", json_string("ES256"));
+	json_object_set_new(priv, "use", json_string("sig"));
+	json_object_set_new(priv, "kid", json_string(kid));
+	json_object_set_new(priv, "alg", json_string("ES256"));
+	privjson = json_dumps(priv, JSON_COMPACT | JSON_SORT_KEYS);
+	jose_json_wipe(priv);
+	json_decref(priv);
+	EVP_PKEY_free(pk);
+	if (privjson == NULL)
+		die(CA_FAIL, "encoding provisioner key failed");
+	if (jwe_encrypt_pbes2(privjson, strlen(privjson), password,
+	    strlen(password), JOSE_P2C_DEFAULT, "jwk+json", &jwe) != CA_OK)
+		die_last();
+	io_wipe_str(privjson);
+	prov = json_pack("{s:s, s:s, s:o, s:s}", "type", "JWK", "name", name,
+	    "key", pub, "encryptedKey", jwe);
+	free(jwe);
+	*kid_out = kid;
+	return prov;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o;
+	char p[PATH_MAX], parent[PATH_MAX], *home, *password = NULL;
+	char *prov_password = NULL, *root_password = NULL, *kid = NULL;
+	char fp[65], url[512];
+	const char *port, *pwfile_conf;
+	EVP_PKEY *rootkey = NULL, *intkey = NULL;
+	X509 *root = NULL, *inter = NULL;
+	json_t *ca, *defaults, *summary, *dns, *prov, *claims;
+	struct x509_template t;
+	struct db *db;
+	int64_t now = (int64_t)time(NULL), leaf = 24 * 3600, maxleaf;
+	size_t i;
+	int ch;
+
+	cli_init(argv[0]);
+	memset(&o, 0, sizeof(o));
+	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_DIR: cli_once("--dir", &o.dir, optarg); break;
+		case O_NAME: cli_once("--name", &o.name, optarg); break;
+		case O_DNS:
+			if (o.ndns == MAX_DNS)
+				die(CA_USAGE, "at most %d --dns names", MAX_DNS);
+			o.dns[o.ndns++] = optarg;
+			break;
+		case O_ADDRESS: cli_once("--address", &o.address, optarg); break;
+		case O_PROVISIONER:
+			cli_once("--provisioner", &o.provisioner, optarg);
+			break;
+		case O_PASSWORD_FILE:
+			cli_once("--password-file", &o.password_file, optarg);
+			break;
+		case O_PROV_PASSWORD_FILE:
+			cli_once("--provisioner-password-file",
+			    &o.prov_password_file, optarg);
+			break;
+		case O_KTY: cli_once("--kty", &o.kty, optarg); break;
+		case O_CURVE: cli_once("--curve", &o.curve, optarg); break;
+		case O_SIZE: cli_once("--size", &o.size, optarg); break;
+		case O_ROOT_CERT: cli_once("--root-cert", &o.root_cert, optarg); break;
+		case O_ROOT_KEY: cli_once("--root-key", &o.root_key, optarg); break;
+		case O_ROOT_PASSWORD_FILE:
+			cli_once("--root-password-file", &o.root_password_file,
+			    optarg);
+			break;
+		case O_LEAF_DURATION:
+			cli_once("--leaf-duration", &o.leaf_duration, optarg);
+			break;
+		case O_VERSION: cli_version(); break;
+		case 'h': usage(0); break;
+		default: cli_badopt(ch, argv);
+		}
+	}
+	if (optind != argc)
+		die(CA_USAGE, "unexpected argument: %s", argv[optind]);
+	if ((o.root_cert == NULL) != (o.root_key == NULL))
+		die(CA_USAGE, "--root-cert and --root-key go together");
+	if (o.root_password_file && !o.root_key)
+		die(CA_USAGE, "--root-password-file goes with --root-key");
+	if (o.name == NULL)
+		o.name = "inca";
+	if (o.name[0] == '\0' || strlen(o.name) > 40)
+		die(CA_USAGE, "--name: 1 to 40 bytes");
+	if (o.provisioner == NULL)
+		o.provisioner = "admin";
+	if (o.provisioner[0] == '\0' || strlen(o.provisioner) > 128)
+		die(CA_USAGE, "--provisioner: 1 to 128 bytes");
+	if (o.address == NULL)
+		o.address = "127.0.0.1:9000";
+	port = address_port(o.address);
+	if (o.ndns == 0) {
+		o.dns[o.ndns++] = "localhost";
+		o.dns[o.ndns++] = "127.0.0.1";
+	}
+	dns = json_array();
+	for (i = 0; i < o.ndns; i++) {
+		struct san s;
+
+		if (san_parse(o.dns[i], &s) != CA_OK)
+			die(CA_USAGE, "--dns: %s", err_msg());
+		if (s.type != SAN_DNS && s.type != SAN_IP)
+			die(CA_USAGE, "--dns %s: not a DNS name or IP address", o.dns[i]);
+		if (s.value[0] == '*')
+			die(CA_USAGE, "--dns %s: no wildcards", o.dns[i]);
+		json_array_append_new(dns, json_string(s.value));
+		free(s.value);
+	}
+	if (o.leaf_duration != NULL &&
+	    (time_parse_duration(o.leaf_duration, &leaf) != CA_OK || leaf < 300))
+		die(CA_USAGE, "--leaf-duration: a duration of at least 5m");
+	maxleaf = leaf > 24 * 3600 ? leaf : 24 * 3600;
+
+	/* The home must not exist; its parent must. */
+	if ((home = config_home(o.dir)) == NULL)
+		die_last();
+	if (strlen(home) > PATH_MAX - 64)
+		die(CA_USAGE, "%s: path too long", home);
+	if (io_exists(home))
+		die(CA_FAIL, "%s already exists: not touching it", home);
+	snprintf(parent, sizeof(parent), "%s", home);
+	{
+		char *slash = strrchr(parent, '/');
+		if (slash == parent)
+			parent[1] = '\0';
+		else if (slash != NULL)
+			*slash = '\0';
+		else
+			snprintf(parent, sizeof(parent), ".");
+	}
+	if (io_mkdirs(parent, 0755) != CA_OK)
+		die_last();
+
+	/* Passwords before any work, so a bad file costs nothing. */
+	if (o.password_file != NULL &&
+	    io_read_password(o.password_file, &password) != CA_OK)
+		die_last();
+	if (o.prov_password_file != NULL &&
+	    io_read_password(o.prov_password_file, &prov_password) != CA_OK)
+		die_last();
+	if (o.root_password_file != NULL &&
+	    io_read_password(o.root_password_file, &root_password) != CA_OK)
+		die_last();
+	if (o.root_cert != NULL) {
+		if (pem_load_cert_file(o.root_cert, &root) != CA_OK)
+			die_last();
+		if (pem_load_key_file(o.root_key, root_password, &rootkey) != CA_OK)
+			die_last();
+		if (X509_check_private_key(root, rootkey) != 1)
+			die(CA_INPUT, "%s does not match %s", o.root_key, o.root_cert);
+		if (X509_check_ca(root) == 0 ||
+		    !(X509_get_key_usage(root) & KU_KEY_CERT_SIGN))
+			die(CA_INPUT, "%s is not a CA certificate that may sign certificates",
+			    o.root_cert);
+		if (X509_get_pathlen(root) == 0)
+			die(CA_INPUT, "%s has path length 0: it cannot have an intermediate",
+			    o.root_cert);
+		if (x509_time(X509_get0_notAfter(root)) <= now)
+			die(CA_INPUT, "%s has expired", o.root_cert);
+	}
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s.init.XXXXXX", home);
+	if (mkdtemp(tmpdir) == NULL) {
+		tmpdir[0] = '\0';
+		die(CA_FAIL, "%s: %s", parent, strerror(errno));
+	}
+	atexit(cleanup);
+	/* Modes set explicitly: the umask is 077 for everything else. */
+	if (chmod(tmpdir, 0700) == -1 ||
+	    mkdir(tpath(p, "config"), 0755) == -1 || chmod(p, 0755) == -1 ||
+	    mkdir(tpath(p, "certs"), 0755) == -1 || chmod(p, 0755) == -1 ||
+	    mkdir(tpath(p, "secrets"), 0700) == -1 ||
+	    mkdir(tpath(p, "db"), 0700) == -1)
+		die(CA_FAIL, "%s: %s", p, strerror(errno));
+	if (password == NULL) {
+		password = random_password();
+		write_excl("secrets/password", password, 0600);
+		/* The file holds the password on its first line. */
+	}
+	pwfile_conf = o.password_file ? realpath(o.password_file, NULL) :
+	    "secrets/password";
+	if (pwfile_conf == NULL)
+		die(CA_FAIL, "%s: %s", o.password_file, strerror(errno));
+
+	/* Root (unless brought) and intermediate. */
+	memset(&t, 0, sizeof(t));
+	t.not_before = now - CA_BACKDATE;
+	t.not_after = now + CA_LIFE;
+	t.org = o.name;
+	if (root == NULL) {
+		char cn[96];
+
+		if ((rootkey = key_generate(o.kty ? o.kty : "EC", o.curve,
+		    o.size ? atoi(o.size) : 0)) == NULL)
+			die_last();
+		snprintf(cn, sizeof(cn), "%s Root CA", o.name);
+		t.profile = X509_ROOT;
+		t.pubkey = rootkey;
+		t.issuer_key = rootkey;
+		t.cn = cn;
+		t.pathlen = 1;
+		if (x509_issue(&t, &root) != CA_OK)
+			die_last();
+		write_key("secrets/root_ca_key", rootkey, password, ROOT_KEY_ITER);
+	} else if (o.kty == NULL && o.curve == NULL && o.size == NULL) {
+		/* Match the brought root's key type by default. */
+		const char *kty, *crv;
+		int bits;
+
+		key_info(rootkey, &kty, &crv, &bits);
+		o.kty = kty;
+		o.curve = crv;
+		if (kty != NULL && strcmp(kty, "RSA") == 0)
+			o.size = bits >= 3072 ? "3072" : "2048";
+	}
+	write_cert("certs/root_ca.crt", root);
+	{
+		char cn[96];
+
+		if ((intkey = key_generate(o.kty ? o.kty : "EC", o.curve,
+		    o.size ? atoi(o.size) : 0)) == NULL)
+			die_last();
+		snprintf(cn, sizeof(cn), "%s Intermediate CA", o.name);
+		t.profile = X509_INTERMEDIATE;
+		t.pubkey = intkey;
+		t.issuer = root;
+		t.issuer_key = rootkey;
+		t.cn = cn;
+		t.pathlen = 0;
+		if (x509_issue(&t, &inter) != CA_OK)
+			die_last();
+	}
+	write_cert("certs/intermediate_ca.crt", inter);
+	write_key("secrets/intermediate_ca_key", intkey, password, INT_KEY_ITER);
+	if (x509_fingerprint(root, fp) != CA_OK)
+		die_last();
+
+	/* The provisioner, the configuration, the database. */
+	prov = make_provisioner(o.provisioner,
+	    prov_password ? prov_password : password, &kid);
+	claims = json_pack("{s:s, s:s, s:s, s:b, s:b}",
+	    "minTLSCertDuration", "5m",
+	    "maxTLSCertDuration", "", "defaultTLSCertDuration", "",
+	    "disableRenewal", 0, "allowRenewalAfterExpiry", 0);
+	{
+		char d[32];
+
+		time_fmt_duration(maxleaf, d, sizeof(d));
+		json_object_set_new(claims, "maxTLSCertDuration", json_string(d));
+		time_fmt_duration(leaf, d, sizeof(d));
+		json_object_set_new(claims, "defaultTLSCertDuration", json_string(d));
+	}
+	ca = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:{s:s, s:s},"
+	    " s:{s:o, s:s, s:s, s:{}, s:[o]}, s:{s:f, s:f}}",
+	    "root", "certs/root_ca.crt",
+	    "crt", "certs/intermediate_ca.crt",
+	    "key", "secrets/intermediate_ca_key",
+	    "passwordFile", pwfile_conf,
+	    "address", o.address,
+	    "dnsNames", dns,
+	    "db", "type", "sqlite", "dataSource", "db/ca.db",
+	    "authority", "claims", claims, "backdate", "1m",
+	    "maxTokenLifetime", "1h", "policy", "provisioners", prov,
+	    "tls", "minVersion", 1.2, "maxVersion", 1.3);
+	if (ca == NULL)
+		die(CA_FAIL, "building ca.json failed");
+	if (config_write_json(tpath(p, "config/ca.json"), ca, 0644) != CA_OK)
+		die_last();
+	{
+		const char *h = json_string_value(json_array_get(dns, 0));
+		int v6 = strchr(h, ':') != NULL;
+
+		snprintf(url, sizeof(url), "https://%s%s%s:%s", v6 ? "[" : "", h,
+		    v6 ? "]" : "", port);
+	}
+	{
+		char *rootp = io_join(home, "certs/root_ca.crt");
+		char *cfgp = io_join(home, "config/ca.json");
+
+		defaults = json_pack("{s:s, s:s, s:s, s:s}", "ca-url", url,
+		    "root", rootp, "fingerprint", fp, "ca-config", cfgp);
+		if (config_write_json(tpath(p, "config/defaults.json"), defaults,
+		    0644) != CA_OK)
+			die_last();
+		summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		    "dir", home, "fingerprint", fp, "ca-url", url,
+		    "root", rootp, "intermediate", "", "ca-config", cfgp,
+		    "provisioner", o.provisioner, "kid", kid,
+		    "passwordFile", "");
+		free(rootp);
+		free(cfgp);
+	}
+	{
+		char *ip = io_join(home, "certs/intermediate_ca.crt");
+		char *pw = o.password_file ? strdup(pwfile_conf) :
+		    io_join(home, "secrets/password");
+
+		json_object_set_new(summary, "intermediate", json_string(ip));
+		json_object_set_new(summary, "passwordFile", json_string(pw));
+		free(ip);
+		free(pw);
+	}
+	if (db_open("sqlite", tpath(p, "db/ca.db"), 1, &db) != CA_OK)
+		die_last();
+	db_close(db);
+
+	/* All made: move the home into place. */
+	if (chmod(tmpdir, 0755) == -1 || rename(tmpdir, home) == -1)
+		die(CA_FAIL, "%s: %s", home, strerror(errno));
+	tmpdir[0] = '\0';
+	{
+		char *s = json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+		if (s == NULL)
+			die(CA_FAIL, "encoding summary failed");
+		cli_print(s);
+		cli_print("\n");
+		free(s);
+	}
+	io_wipe_str(password);
+	io_wipe_str(prov_password);
+	io_wipe_str(root_password);
+	EVP_PKEY_free(rootkey);
+	EVP_PKEY_free(intkey);
+	X509_free(root);
+	X509_free(inter);
+	json_decref(ca);
+	json_decref(defaults);
+	json_decref(summary);
+	json_decref(dns);
+	free(kid);
+	free(home);
+	return 0;
+}

@@ -1,0 +1,228 @@
+#!/usr/bin/env bats
+# ca-init: the CA home, its files and modes, the certificate profiles.
+
+load common
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	printf 'ca secret\n' >"$D/pw"
+	ca-init --dir "$D/ca" --name Acme --dns ca.acme.test --dns 10.1.1.1 \
+		--address :8443 --provisioner ops@acme.test --password-file "$D/pw" >"$D/summary.json"
+}
+
+@test "init: -h prints usage and exits 0" {
+	run -0 --separate-stderr ca-init -h
+	assert_line --index 0 --partial "usage: ca-init [--dir DIR]"
+}
+
+@test "init: fail unknown option (exit 2)" {
+	run -2 --separate-stderr ca-init --frobnicate
+	assert_equal "$stderr" "ca-init: unrecognized option '--frobnicate' (see -h)"
+}
+
+@test "init: fail stray argument (exit 2)" {
+	run -2 --separate-stderr ca-init --dir "$D/x" extra
+	assert_equal "$stderr" "ca-init: unexpected argument: extra"
+	[ ! -e "$D/x" ]
+}
+
+@test "init: ok summary JSON names the fingerprint, URL and paths" {
+	run -0 jq -r '.fingerprint' "$D/summary.json"
+	assert_equal "$output" "$(openssl x509 -in "$D/ca/certs/root_ca.crt" -outform DER | sha256sum | cut -d' ' -f1)"
+	assert_equal "$(jq -r '."ca-url"' "$D/summary.json")" "https://ca.acme.test:8443"
+	assert_equal "$(jq -r '.root' "$D/summary.json")" "$D/ca/certs/root_ca.crt"
+	assert_equal "$(jq -r '."ca-config"' "$D/summary.json")" "$D/ca/config/ca.json"
+	assert_equal "$(jq -r '.passwordFile' "$D/summary.json")" "$D/pw"
+	assert_equal "$(jq -r '.provisioner' "$D/summary.json")" "ops@acme.test"
+}
+
+@test "init: ok files exist with safe modes" {
+	for f in certs/root_ca.crt certs/intermediate_ca.crt config/ca.json config/defaults.json; do
+		assert_equal "$(stat -c %a "$D/ca/$f")" 644
+	done
+	for f in secrets/root_ca_key secrets/intermediate_ca_key db/ca.db; do
+		assert_equal "$(stat -c %a "$D/ca/$f")" 600
+	done
+	assert_equal "$(stat -c %a "$D/ca/secrets")" 700
+	assert_equal "$(stat -c %a "$D/ca/db")" 700
+	# The given password file is used, not copied.
+	[ ! -e "$D/ca/secrets/password" ]
+	assert_equal "$(jq -r .passwordFile "$D/ca/config/ca.json")" "$D/pw"
+}
+
+@test "init: ok keys are encrypted with the password" {
+	run -0 grep -c "BEGIN ENCRYPTED PRIVATE KEY" "$D/ca/secrets/root_ca_key" "$D/ca/secrets/intermediate_ca_key"
+	run -0 openssl pkey -in "$D/ca/secrets/intermediate_ca_key" -passin pass:"ca secret" -noout
+	run -1 openssl pkey -in "$D/ca/secrets/intermediate_ca_key" -passin pass:wrong -noout
+	assert_equal "$(openssl pkey -in "$D/ca/secrets/intermediate_ca_key" -passin pass:"ca secret" -pubout)" \
+		"$(openssl x509 -in "$D/ca/certs/intermediate_ca.crt" -noout -pubkey)"
+}
+
+@test "init: ok root profile (CN, pathlen 1, KU critical, 10 years)" {
+	run -0 openssl x509 -in "$D/ca/certs/root_ca.crt" -noout -subject -issuer -ext basicConstraints,keyUsage,subjectKeyIdentifier
+	assert_line "subject=O = Acme, CN = Acme Root CA"
+	assert_line "issuer=O = Acme, CN = Acme Root CA"
+	assert_line "X509v3 Basic Constraints: critical"
+	assert_line "    CA:TRUE, pathlen:1"
+	assert_line "X509v3 Key Usage: critical"
+	assert_line "    Certificate Sign, CRL Sign"
+	assert_line "X509v3 Subject Key Identifier: "
+	nb=$(date -d "$(openssl x509 -in "$D/ca/certs/root_ca.crt" -noout -startdate | cut -d= -f2)" +%s)
+	na=$(date -d "$(openssl x509 -in "$D/ca/certs/root_ca.crt" -noout -enddate | cut -d= -f2)" +%s)
+	assert_equal $((na - nb)) $((3650 * 86400 + 60))
+}
+
+@test "init: ok intermediate profile (pathlen 0, AKI = root SKI) verifies strictly" {
+	run -0 openssl x509 -in "$D/ca/certs/intermediate_ca.crt" -noout -subject -issuer -ext basicConstraints,keyUsage
+	assert_line "subject=O = Acme, CN = Acme Intermediate CA"
+	assert_line "issuer=O = Acme, CN = Acme Root CA"
+	assert_line "    CA:TRUE, pathlen:0"
+	assert_line "    Certificate Sign, CRL Sign"
+	aki=$(openssl x509 -in "$D/ca/certs/intermediate_ca.crt" -noout -ext authorityKeyIdentifier | sed -n 2p | tr -d ' ')
+	ski=$(openssl x509 -in "$D/ca/certs/root_ca.crt" -noout -ext subjectKeyIdentifier | sed -n 2p | tr -d ' ')
+	assert_equal "${aki#keyid:}" "$ski"
+	run -0 openssl verify -x509_strict -CAfile "$D/ca/certs/root_ca.crt" "$D/ca/certs/intermediate_ca.crt"
+}
+
+@test "init: ok ca.json has the provisioner with an encrypted key" {
+	c="$D/ca/config/ca.json"
+	assert_equal "$(jq -r '.authority.provisioners[0].type' "$c")" JWK
+	assert_equal "$(jq -r '.authority.provisioners[0].name' "$c")" "ops@acme.test"
+	assert_equal "$(jq -r '.authority.provisioners[0].key.kty + " " + .authority.provisioners[0].key.crv' "$c")" "EC P-256"
+	assert_equal "$(jq -r '.authority.provisioners[0].key | has("d")' "$c")" false
+	hdr=$(jq -r '.authority.provisioners[0].encryptedKey' "$c" | cut -d. -f1 | tr '_-' '/+')
+	while [ $((${#hdr} % 4)) -ne 0 ]; do hdr="$hdr="; done
+	run -0 jq -c '{alg, enc, cty, p2c}' <<<"$(printf '%s' "$hdr" | base64 -d)"
+	assert_output '{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","cty":"jwk+json","p2c":600000}'
+	assert_equal "$(jq -r '.dnsNames | join(",")' "$c")" "ca.acme.test,10.1.1.1"
+	assert_equal "$(jq -r '.address' "$c")" ":8443"
+	assert_equal "$(jq -r '.db.type + " " + .db.dataSource' "$c")" "sqlite db/ca.db"
+	assert_equal "$(jq -r '.authority.claims.defaultTLSCertDuration' "$c")" "24h"
+}
+
+@test "init: ok provisioner key decrypts with jwcrypto and matches the public key" {
+	/usr/bin/python3 -c 'import jwcrypto' 2>/dev/null || skip "python3-jwcrypto not installed"
+	run -0 /usr/bin/python3 - "$D/ca/config/ca.json" "ca secret" <<'PY'
+import json, sys
+from jwcrypto import jwe, jwk
+c = json.load(open(sys.argv[1]))
+p = c["authority"]["provisioners"][0]
+k = jwk.JWK.from_password(sys.argv[2])
+t = jwe.JWE()
+t.deserialize(p["encryptedKey"], key=k)
+priv = jwk.JWK.from_json(t.payload)
+pub = jwk.JWK(**p["key"])
+assert priv.thumbprint() == pub.thumbprint() == p["key"]["kid"], "kid mismatch"
+print("ok")
+PY
+	assert_output ok
+}
+
+@test "init: ok empty database has the schema" {
+	run -0 sqlite3 "$D/ca/db/ca.db" "select version from schema_version; select name from sqlite_master where type='table' order by name;"
+	assert_line --index 0 1
+	assert_line certs
+	assert_line revocations
+	assert_line used_tokens
+	assert_line crl
+}
+
+@test "init: ok defaults.json for clients" {
+	c="$D/ca/config/defaults.json"
+	assert_equal "$(jq -r '."ca-url"' "$c")" "https://ca.acme.test:8443"
+	assert_equal "$(jq -r '.root' "$c")" "$D/ca/certs/root_ca.crt"
+	assert_equal "$(jq -r '.fingerprint' "$c")" "$(jq -r .fingerprint "$D/summary.json")"
+}
+
+@test "init: fail existing home is not touched (exit 4)" {
+	before=$(find "$D/ca" -type f -exec sha256sum {} + | sort)
+	run -4 --separate-stderr ca-init --dir "$D/ca" --password-file "$D/pw"
+	assert_equal "$output" ""
+	assert_equal "$stderr" "ca-init: $D/ca already exists: not touching it"
+	assert_equal "$(find "$D/ca" -type f -exec sha256sum {} + | sort)" "$before"
+}
+
+@test "init: ok default password is generated 0600 and opens the keys" {
+	run -0 ca-init --dir "$D/gen"
+	p="$D/gen/secrets/password"
+	assert_equal "$(stat -c %a "$p")" 600
+	assert_equal "$(wc -c <"$p")" 43
+	assert_equal "$(jq -r .passwordFile "$D/gen/config/ca.json")" "secrets/password"
+	run -0 openssl pkey -in "$D/gen/secrets/intermediate_ca_key" -passin file:"$p" -noout
+	assert_equal "$(jq -r '.dnsNames | join(",")' "$D/gen/config/ca.json")" "localhost,127.0.0.1"
+	assert_equal "$(jq -r '."ca-url"' "$D/gen/config/defaults.json")" "https://localhost:9000"
+}
+
+@test "init: ok CA_DIR and HOME select the home" {
+	CA_DIR="$D/envhome" run -0 ca-init
+	[ -f "$D/envhome/config/ca.json" ]
+	HOME="$D/h2" run -0 ca-init
+	[ -f "$D/h2/.inca/config/ca.json" ]
+}
+
+@test "init: fail bad password file leaves nothing behind" {
+	run -3 --separate-stderr ca-init --dir "$D/nope" --password-file "$D/missing"
+	assert_equal "$stderr" "ca-init: $D/missing: No such file or directory"
+	: >"$D/empty"
+	run -3 --separate-stderr ca-init --dir "$D/nope" --password-file "$D/empty"
+	assert_equal "$stderr" "ca-init: $D/empty: empty password"
+	[ ! -e "$D/nope" ]
+	run -0 ls -A "$D"
+	refute_output --partial "nope"
+}
+
+@test "init: fail bad --dns, --address, --leaf-duration (exit 2)" {
+	run -2 --separate-stderr ca-init --dir "$D/b1" --dns 'bad name'
+	assert_regex "$stderr" "^ca-init: --dns: bad name: "
+	run -2 --separate-stderr ca-init --dir "$D/b1" --address localhost
+	assert_equal "$stderr" "ca-init: --address localhost: expected HOST:PORT"
+	run -2 --separate-stderr ca-init --dir "$D/b1" --leaf-duration 1m
+	assert_equal "$stderr" "ca-init: --leaf-duration: a duration of at least 5m"
+	[ ! -e "$D/b1" ]
+}
+
+@test "init: ok --leaf-duration sets default and maximum" {
+	run -0 ca-init --dir "$D/ld" --leaf-duration 720h
+	assert_equal "$(jq -r '.authority.claims.defaultTLSCertDuration' "$D/ld/config/ca.json")" "720h"
+	assert_equal "$(jq -r '.authority.claims.maxTLSCertDuration' "$D/ld/config/ca.json")" "720h"
+}
+
+@test "init: ok --kty RSA and OKP CA keys" {
+	run -0 ca-init --dir "$D/rsa" --kty RSA --size 2048
+	run -0 openssl x509 -in "$D/rsa/certs/intermediate_ca.crt" -noout -text
+	assert_output --partial "Public-Key: (2048 bit)"
+	assert_output --partial "sha256WithRSAEncryption"
+	run -0 ca-init --dir "$D/okp" --kty OKP
+	run -0 openssl x509 -in "$D/okp/certs/root_ca.crt" -noout -text
+	assert_output --partial "ED25519"
+	run -0 openssl verify -x509_strict -CAfile "$D/okp/certs/root_ca.crt" "$D/okp/certs/intermediate_ca.crt"
+}
+
+@test "init: ok bring your own root: only the intermediate is made" {
+	make_openssl_ca "$D/own"
+	run -0 ca-init --dir "$D/byo" --root-cert "$D/own/root.crt" --root-key "$D/own/root.key" --name Own
+	cmp "$D/own/root.crt" "$D/byo/certs/root_ca.crt"
+	[ ! -e "$D/byo/secrets/root_ca_key" ]
+	run -0 openssl verify -x509_strict -CAfile "$D/own/root.crt" "$D/byo/certs/intermediate_ca.crt"
+	run -0 openssl x509 -in "$D/byo/certs/intermediate_ca.crt" -noout -issuer
+	assert_output "issuer=CN = Test Root CA"
+}
+
+@test "init: fail bring-your-own root with a mismatched key or a pathlen-0 root" {
+	make_openssl_ca "$D/own2"
+	run -3 --separate-stderr ca-init --dir "$D/byo2" --root-cert "$D/own2/root.crt" --root-key "$D/own2/int.key"
+	assert_equal "$stderr" "ca-init: $D/own2/int.key does not match $D/own2/root.crt"
+	run -3 --separate-stderr ca-init --dir "$D/byo2" --root-cert "$D/own2/int.crt" --root-key "$D/own2/int.key"
+	assert_equal "$stderr" "ca-init: $D/own2/int.crt has path length 0: it cannot have an intermediate"
+	run -2 --separate-stderr ca-init --dir "$D/byo2" --root-cert "$D/own2/root.crt"
+	assert_equal "$stderr" "ca-init: --root-cert and --root-key go together"
+	[ ! -e "$D/byo2" ]
+}
+
+@test "init: ok stateless signing with the new CA verifies" {
+	make_csr "$D" l -subj /CN=svc.acme.test
+	run -0 ca-sign --ca-cert "$D/ca/certs/intermediate_ca.crt" \
+		--ca-key "$D/ca/secrets/intermediate_ca_key" --password-file "$D/pw" <"$D/l.csr"
+	printf '%s\n' "$output" >"$D/l.pem"
+	run -0 openssl verify -x509_strict -CAfile "$D/ca/certs/root_ca.crt" -untrusted "$D/ca/certs/intermediate_ca.crt" "$D/l.pem"
+}
