@@ -2,7 +2,11 @@
  * ca-sign: turn a certificate request into a certificate chain.
  *
  * Stateless mode (--ca-cert, --ca-key): no database, no configuration,
- * no token.  Only the CSR's public key and names are used; the profile
+ * no token.  Offline mode (--offline --token T): the CA home's authority,
+ * in-process: the token is verified, the issuance recorded in the
+ * database.  API mode (--api --offline): one request JSON on stdin, one
+ * response JSON on stdout, the form ca-serve relays.  In every mode only
+ * the CSR's public key (and, statelessly, its names) is used; the profile
  * comes from here, never from the CSR's extensions.
  */
 #include <getopt.h>
@@ -13,11 +17,14 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "authority.h"
 #include "ca_limits.h"
 #include "cli.h"
+#include "config.h"
 #include "csr.h"
 #include "err.h"
 #include "io.h"
+#include "jose.h"
 #include "key.h"
 #include "pem.h"
 #include "san.h"
@@ -32,11 +39,22 @@ usage(int code)
 	FILE *f = code ? stderr : stdout;
 
 	fprintf(f,
-"usage: ca-sign --ca-cert FILE --ca-key FILE [--password-file FILE]\n"
+"usage: ca-sign --offline --token TOKEN [--dir DIR] [--not-before TIME]\n"
+"               [--not-after TIME] [--json] < csr.pem\n"
+"       ca-sign --offline --token TOKEN --key-out FILE [--kty EC|RSA|OKP]\n"
+"               [--curve NAME] [--size BITS] [--dir DIR] [--json]\n"
+"       ca-sign --api --offline [--dir DIR] < request.json\n"
+"       ca-sign --ca-cert FILE --ca-key FILE [--password-file FILE]\n"
 "               [--not-before TIME] [--not-after TIME] [--san NAME]...\n"
 "               [--profile leaf|intermediate] [--json] < csr.pem\n"
 "       ca-sign --ca-cert FILE --ca-key FILE --key-out FILE [--kty EC|RSA|OKP]\n"
 "               [--curve NAME] [--size BITS] [--san NAME]... SUBJECT\n"
+"  --offline            use the CA home's keys and database in-process\n"
+"  --token TOKEN        one-time token from ca-token (offline mode)\n"
+"  --token-file FILE    read the token from FILE instead (first line)\n"
+"  --api                request JSON {\"csr\",\"ott\",\"notBefore\",\"notAfter\"} on\n"
+"                       stdin; response or {\"status\",\"message\"} JSON on stdout\n"
+"  --dir DIR            CA home (default $CA_DIR, else $HOME/.inca)\n"
 "  --ca-cert FILE       issuer certificate (more certificates after it join the chain)\n"
 "  --ca-key FILE        issuer private key (PEM, PKCS#8, maybe encrypted)\n"
 "  --password-file FILE password of an encrypted --ca-key (first line)\n"
@@ -46,6 +64,7 @@ usage(int code)
 "                       replaces the request's names\n"
 "  --profile P          leaf (default) or intermediate (CA:TRUE, pathlen 0)\n"
 "  --key-out FILE       generate the key pair and request here; key written 0600\n"
+"                       (with a token, the names come from the token)\n"
 "  --kty, --curve, --size  key type for --key-out (default EC P-256)\n"
 "  --json               print {\"crt\",\"ca\",\"certChain\"} instead of PEM\n"
 "  -h, --help           this text;  --version  the version\n");
@@ -53,7 +72,8 @@ usage(int code)
 }
 
 enum { O_CA_CERT = 256, O_CA_KEY, O_PASSWORD_FILE, O_NOT_BEFORE, O_NOT_AFTER,
-	O_SAN, O_PROFILE, O_KEY_OUT, O_KTY, O_CURVE, O_SIZE, O_JSON, O_VERSION };
+	O_SAN, O_PROFILE, O_KEY_OUT, O_KTY, O_CURVE, O_SIZE, O_JSON, O_VERSION,
+	O_OFFLINE, O_TOKEN, O_TOKEN_FILE, O_API, O_DIR };
 
 static const struct option longopts[] = {
 	{ "ca-cert", required_argument, NULL, O_CA_CERT },
@@ -68,6 +88,11 @@ static const struct option longopts[] = {
 	{ "curve", required_argument, NULL, O_CURVE },
 	{ "size", required_argument, NULL, O_SIZE },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "offline", no_argument, NULL, O_OFFLINE },
+	{ "token", required_argument, NULL, O_TOKEN },
+	{ "token-file", required_argument, NULL, O_TOKEN_FILE },
+	{ "api", no_argument, NULL, O_API },
+	{ "dir", required_argument, NULL, O_DIR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -76,9 +101,9 @@ static const struct option longopts[] = {
 struct opts {
 	const char *ca_cert, *ca_key, *password_file, *not_before, *not_after;
 	const char *profile, *key_out, *kty, *curve, *size;
-	const char *subject;
+	const char *subject, *token, *token_file, *dir;
 	struct sans sans;
-	int json;
+	int json, offline, api;
 };
 
 /* The chain as PEM, or as the API's JSON shape. */
@@ -136,10 +161,56 @@ render(X509 *leaf, STACK_OF(X509) *issuers, int json)
 	return NULL;
 }
 
-int
-main(int argc, char *argv[])
+/* The key pair asked for with --key-out; dies on failure. */
+static EVP_PKEY *
+new_key(const struct opts *o)
 {
-	struct opts o;
+	EVP_PKEY *k = key_generate(o->kty ? o->kty : "EC", o->curve,
+	    o->size ? atoi(o->size) : 0);
+
+	if (k == NULL)
+		die_last();
+	return k;
+}
+
+/* The CSR on stdin (PEM or DER); dies on failure. */
+static X509_REQ *
+read_csr(void)
+{
+	X509_REQ *req;
+	struct buf in;
+	int rc;
+
+	if (io_read_fd(0, CA_MAX_PEM, &in, "stdin") != CA_OK)
+		die_last();
+	rc = pem_load_csr(in.data, in.len, &req);
+	buf_free(&in);
+	if (rc != CA_OK)
+		die_last();
+	return req;
+}
+
+/* Write the new key (O_EXCL, 0600) and then the chain: nothing before success. */
+static void
+finish(const struct opts *o, X509 *leaf, STACK_OF(X509) *issuers, char *keypem)
+{
+	char *out;
+
+	if ((out = render(leaf, issuers, o->json)) == NULL)
+		die(CA_FAIL, "encoding output failed");
+	if (keypem != NULL) {
+		if (io_write_excl(o->key_out, keypem, strlen(keypem), 0600) != CA_OK)
+			die_last();
+		io_wipe_str(keypem);
+	}
+	cli_print(out);
+	free(out);
+}
+
+/* Stateless: the given issuer signs what the request names. */
+static void
+stateless(struct opts *o, int64_t now)
+{
 	STACK_OF(X509) *issuers = NULL;
 	X509_REQ *req = NULL;
 	X509 *leaf = NULL;
@@ -147,9 +218,326 @@ main(int argc, char *argv[])
 	struct x509_template t;
 	struct sans reqsans = { NULL, 0 };
 	struct buf in;
-	char cn[CA_MAX_SAN_LEN + 1], *password = NULL, *out, *keypem = NULL;
-	int64_t now = (int64_t)time(NULL);
-	int ch, rc;
+	char cn[CA_MAX_SAN_LEN + 1], *password = NULL, *keypem = NULL;
+	int rc;
+
+	if (o->profile != NULL && strcmp(o->profile, "leaf") != 0 &&
+	    strcmp(o->profile, "intermediate") != 0)
+		die(CA_USAGE, "--profile: leaf or intermediate");
+	memset(&t, 0, sizeof(t));
+	t.profile = o->profile && strcmp(o->profile, "intermediate") == 0 ?
+	    X509_INTERMEDIATE : X509_LEAF;
+	if (t.profile == X509_INTERMEDIATE && o->key_out != NULL)
+		die(CA_USAGE, "--key-out makes leaf certificates only");
+	t.not_before = now - CA_BACKDATE;
+	t.not_after = now + DEFAULT_LEAF_LIFE;
+	if (o->not_before && time_parse(o->not_before, now, &t.not_before) != CA_OK)
+		die(CA_USAGE, "--not-before: %s", err_msg());
+	if (o->not_after && time_parse(o->not_after, now, &t.not_after) != CA_OK)
+		die(CA_USAGE, "--not-after: %s", err_msg());
+
+	/* The issuer: certificate (plus chain) and key. */
+	if (io_read_file(o->ca_cert, CA_MAX_PEM, &in) != CA_OK)
+		die_last();
+	rc = pem_load_certs(in.data, in.len, &issuers);
+	buf_free(&in);
+	if (rc != CA_OK) {
+		err_prefix("%s", o->ca_cert);
+		die_last();
+	}
+	if (o->password_file && io_read_password(o->password_file, &password) != CA_OK)
+		die_last();
+	if (pem_load_key_file(o->ca_key, password, &cakey) != CA_OK)
+		die_last();
+	io_wipe_str(password);
+	t.issuer = sk_X509_value(issuers, 0);
+	t.issuer_key = cakey;
+	if (X509_check_private_key(t.issuer, cakey) != 1)
+		die(CA_INPUT, "%s does not match the key of %s", o->ca_key, o->ca_cert);
+	if (X509_check_ca(t.issuer) == 0)
+		die(CA_INPUT, "%s is not a CA certificate", o->ca_cert);
+
+	/* The request: read, or made here for a new key. */
+	if (o->key_out != NULL) {
+		struct sans names = { NULL, 0 };
+		size_t i;
+
+		if (sans_add(&names, o->subject) != CA_OK && o->sans.n == 0)
+			die(CA_USAGE, "SUBJECT %s", err_msg());
+		for (i = 0; i < o->sans.n; i++)
+			if (sans_add_san(&names, &o->sans.v[i]) != CA_OK)
+				die_last();
+		newkey = new_key(o);
+		req = csr_build(newkey, o->subject, o->sans.n ? &o->sans : &names);
+		sans_free(&names);
+		if (req == NULL)
+			die_last();
+		if ((keypem = pem_key(newkey, NULL, 0)) == NULL)
+			die(CA_FAIL, "encoding the new key failed");
+	} else
+		req = read_csr();
+	if (csr_check(req) != CA_OK)
+		die_last();
+	if (csr_names(req, cn, sizeof(cn), &reqsans) != CA_OK)
+		die_last();
+	t.pubkey = X509_REQ_get0_pubkey(req);
+	t.cn = cn[0] ? cn : NULL;
+	if (o->sans.n > 0) {
+		/* --san overrides the request's names; CN follows the first SAN
+		 * unless the request's CN is among them. */
+		struct san c;
+		int keep = 0;
+
+		if (t.cn != NULL && san_parse(t.cn, &c) == CA_OK) {
+			keep = sans_contains(&o->sans, &c);
+			free(c.value);
+		}
+		if (!keep)
+			t.cn = o->sans.v[0].value;
+		t.sans = &o->sans;
+	} else if (t.profile == X509_LEAF) {
+		if (reqsans.n == 0 && t.cn != NULL && sans_add(&reqsans, t.cn) != CA_OK)
+			die(CA_INPUT, "request has no SANs and its CN is not a name: %s",
+			    err_msg());
+		t.sans = &reqsans;
+	}
+	if (t.profile == X509_INTERMEDIATE) {
+		if (t.cn == NULL)
+			die(CA_INPUT, "an intermediate needs a subject CN");
+		t.sans = NULL;
+		t.pathlen = 0;
+	}
+	if (t.profile == X509_LEAF && t.sans->n == 0)
+		die(CA_INPUT, "request has no names: give --san");
+	if (x509_issue(&t, &leaf) != CA_OK)
+		die_last();
+	finish(o, leaf, issuers, keypem);
+	X509_free(leaf);
+	X509_REQ_free(req);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(newkey);
+	sk_X509_pop_free(issuers, X509_free);
+	sans_free(&reqsans);
+}
+
+/*
+ * A request for a new key from the token's own names.  The claims are
+ * read unverified: the authority verifies the token and checks that the
+ * request names exactly what it authorises.
+ */
+static X509_REQ *
+csr_from_token(const char *ott, EVP_PKEY *key)
+{
+	struct sans names = { NULL, 0 };
+	const json_t *sans, *v;
+	const char *sub;
+	struct jws jws;
+	X509_REQ *req;
+	size_t i;
+
+	if (jws_parse(ott, strlen(ott), &jws) != CA_OK) {
+		err_prefix("token rejected");
+		die(CA_REFUSED, "%s", err_msg());
+	}
+	sub = json_string_value(json_object_get(jws.claims, "sub"));
+	if (sub == NULL)
+		die(CA_REFUSED, "token rejected: no subject (sub)");
+	sans = json_object_get(jws.claims, "sans");
+	if (sans == NULL) {
+		if (sans_add(&names, sub) != CA_OK)
+			die(CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
+	} else {
+		json_array_foreach(sans, i, v)
+			if (!json_is_string(v) ||
+			    sans_add(&names, json_string_value(v)) != CA_OK)
+				die(CA_REFUSED, "token rejected: bad sans");
+	}
+	req = csr_build(key, sub, &names);
+	sans_free(&names);
+	jws_free(&jws);
+	if (req == NULL)
+		die_last();
+	return req;
+}
+
+/* The token from --token or --token-file. */
+static char *
+get_token(const struct opts *o)
+{
+	char *t;
+
+	if (o->token != NULL && o->token_file != NULL)
+		die(CA_USAGE, "--token and --token-file are exclusive");
+	if (o->token_file != NULL) {
+		/* A token is a bearer secret: read like a password. */
+		if (io_read_password(o->token_file, &t) != CA_OK)
+			die_last();
+		return t;
+	}
+	if (o->token == NULL)
+		die(CA_USAGE, "--offline needs --token or --token-file");
+	if ((t = strdup(o->token)) == NULL)
+		die(CA_FAIL, "out of memory");
+	return t;
+}
+
+static struct authority *
+open_authority(const struct opts *o)
+{
+	struct authority *a;
+	char *home;
+
+	if ((home = config_home(o->dir)) == NULL)
+		die_last();
+	if (authority_open(home, &a) != CA_OK)
+		die_last();
+	free(home);
+	return a;
+}
+
+/* Offline: the authority in-process, the same decisions as the CA server. */
+static void
+offline(struct opts *o)
+{
+	struct sign_request r;
+	struct authority *a;
+	EVP_PKEY *newkey = NULL;
+	X509 *leaf = NULL;
+	char *ott, *keypem = NULL;
+
+	if (o->subject != NULL)
+		die(CA_USAGE, "with a token, the names come from the token: no SUBJECT");
+	if (o->sans.n > 0 || o->profile || o->ca_key || o->password_file)
+		die(CA_USAGE, "--san, --profile, --ca-key and --password-file are for stateless mode");
+	ott = get_token(o);
+	memset(&r, 0, sizeof(r));
+	if (o->key_out != NULL) {
+		newkey = new_key(o);
+		r.csr = csr_from_token(ott, newkey);
+		if ((keypem = pem_key(newkey, NULL, 0)) == NULL)
+			die(CA_FAIL, "encoding the new key failed");
+	} else
+		r.csr = read_csr();
+	a = open_authority(o);
+	r.ott = ott;
+	r.not_before = o->not_before;
+	r.not_after = o->not_after;
+	if (authority_sign(a, &r, &leaf) != CA_OK)
+		die_last();
+	finish(o, leaf, authority_chain(a), keypem);
+	io_wipe_str(ott);
+	X509_free(leaf);
+	X509_REQ_free(r.csr);
+	EVP_PKEY_free(newkey);
+	authority_close(a);
+}
+
+static struct authority *open_api_authority(const struct opts *o);
+
+/* --api: exactly one JSON object out, the response or the error. */
+__attribute__((noreturn)) static void
+api_error(int status, int code, const char *msg)
+{
+	json_t *e = json_pack("{s:i, s:s}", "status", status, "message", msg);
+	char *s = json_dumps(e, JSON_COMPACT);
+
+	if (s != NULL) {
+		printf("%s\n", s);
+		fflush(stdout);
+	}
+	fprintf(stderr, "%s: %s\n", err_progname(), msg);
+	exit(code);
+}
+
+static const char *
+api_string(const json_t *req, const char *name, int required)
+{
+	const json_t *v = json_object_get(req, name);
+	char m[128];
+
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			snprintf(m, sizeof(m), "request: %s is required", name);
+			api_error(400, CA_INPUT, m);
+		}
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		snprintf(m, sizeof(m), "request: %s must be a string", name);
+		api_error(400, CA_INPUT, m);
+	}
+	return json_string_value(v);
+}
+
+static struct authority *
+open_api_authority(const struct opts *o)
+{
+	struct authority *a;
+	char *home;
+
+	if ((home = config_home(o->dir)) == NULL)
+		return NULL;
+	if (authority_open(home, &a) != CA_OK)
+		a = NULL;
+	free(home);
+	return a;
+}
+
+static void
+api(struct opts *o)
+{
+	struct sign_request r;
+	struct authority *a;
+	json_error_t je;
+	struct buf in;
+	json_t *req;
+	const char *csr;
+	X509 *leaf = NULL;
+	char *out;
+	int rc;
+
+	if (!o->offline)
+		die(CA_USAGE, "--api needs --offline (the handler runs on the CA host)");
+	if (o->token || o->token_file || o->key_out || o->ca_cert || o->sans.n ||
+	    o->subject || o->not_after || o->not_before)
+		die(CA_USAGE, "--api takes everything from the request JSON");
+	if ((rc = io_read_fd(0, CA_MAX_JSON, &in, "request")) != CA_OK)
+		api_error(rc == CA_INPUT ? 413 : 500, rc, err_msg());
+	req = json_loadb((const char *)in.data, in.len, JSON_REJECT_DUPLICATES, &je);
+	buf_free(&in);
+	if (req == NULL || !json_is_object(req)) {
+		char m[256];
+
+		snprintf(m, sizeof(m), "request: malformed JSON: %s",
+		    req ? "not an object" : je.text);
+		api_error(400, CA_INPUT, m);
+	}
+	memset(&r, 0, sizeof(r));
+	csr = api_string(req, "csr", 1);
+	r.ott = api_string(req, "ott", 1);
+	r.not_before = api_string(req, "notBefore", 0);
+	r.not_after = api_string(req, "notAfter", 0);
+	if ((rc = pem_load_csr((const unsigned char *)csr, strlen(csr), &r.csr)) != CA_OK)
+		api_error(400, rc, err_msg());
+	if ((a = open_api_authority(o)) == NULL ||
+	    authority_sign(a, &r, &leaf) != CA_OK)
+		api_error(authority_status(), err_code(), err_msg());
+	o->json = 1;
+	if ((out = render(leaf, authority_chain(a), 1)) == NULL)
+		api_error(500, CA_FAIL, "encoding the response failed");
+	cli_print(out);
+	free(out);
+	X509_free(leaf);
+	X509_REQ_free(r.csr);
+	json_decref(req);
+	authority_close(a);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o;
+	int ch;
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
@@ -172,6 +560,11 @@ main(int argc, char *argv[])
 		case O_CURVE: cli_once("--curve", &o.curve, optarg); break;
 		case O_SIZE: cli_once("--size", &o.size, optarg); break;
 		case O_JSON: o.json = 1; break;
+		case O_OFFLINE: o.offline = 1; break;
+		case O_TOKEN: cli_once("--token", &o.token, optarg); break;
+		case O_TOKEN_FILE: cli_once("--token-file", &o.token_file, optarg); break;
+		case O_API: o.api = 1; break;
+		case O_DIR: cli_once("--dir", &o.dir, optarg); break;
 		case O_VERSION: cli_version(); break;
 		case 'h': usage(0); break;
 		default: cli_badopt(ch, argv);
@@ -179,131 +572,31 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (o.ca_cert == NULL || o.ca_key == NULL)
-		die(CA_USAGE, "--ca-cert and --ca-key are required (see -h)");
-	if (o.key_out != NULL) {
-		if (argc != 1)
-			die(CA_USAGE, "--key-out needs exactly one SUBJECT");
+	if (argc > 1 || (argc == 1 && (o.key_out == NULL || o.offline)))
+		die(CA_USAGE, "unexpected argument: %s", argv[argc > 1 ? 1 : 0]);
+	if (argc == 1)
 		o.subject = argv[0];
-	} else if (argc != 0)
-		die(CA_USAGE, "unexpected argument: %s", argv[0]);
-	else if (o.kty || o.curve || o.size)
+	if (o.key_out == NULL && (o.kty || o.curve || o.size))
 		die(CA_USAGE, "--kty, --curve and --size go with --key-out");
-	if (o.profile != NULL && strcmp(o.profile, "leaf") != 0 &&
-	    strcmp(o.profile, "intermediate") != 0)
-		die(CA_USAGE, "--profile: leaf or intermediate");
-	memset(&t, 0, sizeof(t));
-	t.profile = o.profile && strcmp(o.profile, "intermediate") == 0 ?
-	    X509_INTERMEDIATE : X509_LEAF;
-	if (t.profile == X509_INTERMEDIATE && o.key_out != NULL)
-		die(CA_USAGE, "--key-out makes leaf certificates only");
-	t.not_before = now - CA_BACKDATE;
-	t.not_after = now + DEFAULT_LEAF_LIFE;
-	if (o.not_before && time_parse(o.not_before, now, &t.not_before) != CA_OK)
-		die(CA_USAGE, "--not-before: %s", err_msg());
-	if (o.not_after && time_parse(o.not_after, now, &t.not_after) != CA_OK)
-		die(CA_USAGE, "--not-after: %s", err_msg());
 	if (o.key_out != NULL && io_exists(o.key_out))
 		die(CA_FAIL, "%s: already exists, not overwritten", o.key_out);
-
-	/* The issuer: certificate (plus chain) and key. */
-	if (io_read_file(o.ca_cert, CA_MAX_PEM, &in) != CA_OK)
-		die_last();
-	rc = pem_load_certs(in.data, in.len, &issuers);
-	buf_free(&in);
-	if (rc != CA_OK) {
-		err_prefix("%s", o.ca_cert);
-		die_last();
-	}
-	if (o.password_file && io_read_password(o.password_file, &password) != CA_OK)
-		die_last();
-	if (pem_load_key_file(o.ca_key, password, &cakey) != CA_OK)
-		die_last();
-	io_wipe_str(password);
-	t.issuer = sk_X509_value(issuers, 0);
-	t.issuer_key = cakey;
-	if (X509_check_private_key(t.issuer, cakey) != 1)
-		die(CA_INPUT, "%s does not match the key of %s", o.ca_key, o.ca_cert);
-	if (X509_check_ca(t.issuer) == 0)
-		die(CA_INPUT, "%s is not a CA certificate", o.ca_cert);
-
-	/* The request: read, or made here for a new key. */
-	if (o.key_out != NULL) {
-		struct sans names = { NULL, 0 };
-		size_t i;
-
-		if (sans_add(&names, o.subject) != CA_OK && o.sans.n == 0)
-			die(CA_USAGE, "SUBJECT %s", err_msg());
-		for (i = 0; i < o.sans.n; i++)
-			if (sans_add_san(&names, &o.sans.v[i]) != CA_OK)
-				die_last();
-		if ((newkey = key_generate(o.kty ? o.kty : "EC", o.curve,
-		    o.size ? atoi(o.size) : 0)) == NULL)
-			die_last();
-		req = csr_build(newkey, o.subject, o.sans.n ? &o.sans : &names);
-		sans_free(&names);
-		if (req == NULL)
-			die_last();
-		if ((keypem = pem_key(newkey, NULL, 0)) == NULL)
-			die(CA_FAIL, "encoding the new key failed");
-	} else {
-		if (io_read_fd(0, CA_MAX_PEM, &in, "stdin") != CA_OK)
-			die_last();
-		rc = pem_load_csr(in.data, in.len, &req);
-		buf_free(&in);
-		if (rc != CA_OK)
-			die_last();
-	}
-	if (csr_check(req) != CA_OK)
-		die_last();
-	if (csr_names(req, cn, sizeof(cn), &reqsans) != CA_OK)
-		die_last();
-	t.pubkey = X509_REQ_get0_pubkey(req);
-	t.cn = cn[0] ? cn : NULL;
-	if (o.sans.n > 0) {
-		/* --san overrides the request's names; CN follows the first SAN
-		 * unless the request's CN is among them. */
-		struct san c;
-		int keep = 0;
-
-		if (t.cn != NULL && san_parse(t.cn, &c) == CA_OK) {
-			keep = sans_contains(&o.sans, &c);
-			free(c.value);
-		}
-		if (!keep)
-			t.cn = o.sans.v[0].value;
-		t.sans = &o.sans;
-	} else if (t.profile == X509_LEAF) {
-		if (reqsans.n == 0 && t.cn != NULL && sans_add(&reqsans, t.cn) != CA_OK)
-			die(CA_INPUT, "request has no SANs and its CN is not a name: %s",
-			    err_msg());
-		t.sans = &reqsans;
-	}
-	if (t.profile == X509_INTERMEDIATE) {
-		if (t.cn == NULL)
-			die(CA_INPUT, "an intermediate needs a subject CN");
-		t.sans = NULL;
-		t.pathlen = 0;
-	}
-	if (t.profile == X509_LEAF && t.sans->n == 0)
-		die(CA_INPUT, "request has no names: give --san");
-	if (x509_issue(&t, &leaf) != CA_OK)
-		die_last();
-	if ((out = render(leaf, issuers, o.json)) == NULL)
-		die(CA_FAIL, "encoding output failed");
-	if (keypem != NULL) {
-		if (io_write_excl(o.key_out, keypem, strlen(keypem), 0600) != CA_OK)
-			die_last();
-		io_wipe_str(keypem);
-	}
-	cli_print(out);
-	free(out);
-	X509_free(leaf);
-	X509_REQ_free(req);
-	EVP_PKEY_free(cakey);
-	EVP_PKEY_free(newkey);
-	sk_X509_pop_free(issuers, X509_free);
-	sans_free(&reqsans);
+	if (o.api) {
+		api(&o);
+	} else if (o.offline) {
+		if (o.ca_cert != NULL)
+			die(CA_USAGE, "--offline and --ca-cert are exclusive");
+		offline(&o);
+	} else if (o.ca_cert != NULL || o.ca_key != NULL) {
+		if (o.ca_cert == NULL || o.ca_key == NULL)
+			die(CA_USAGE, "--ca-cert and --ca-key are required (see -h)");
+		if (o.key_out != NULL && o.subject == NULL)
+			die(CA_USAGE, "--key-out needs exactly one SUBJECT");
+		if (o.token || o.token_file)
+			die(CA_USAGE, "a token goes with --offline");
+		stateless(&o, (int64_t)time(NULL));
+	} else
+		die(CA_USAGE, "give --offline with a token, or --ca-cert and --ca-key "
+		    "(online signing through ca-serve is not available yet)");
 	sans_free(&o.sans);
 	return 0;
 }

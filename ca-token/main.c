@@ -1,0 +1,350 @@
+/*
+ * ca-token: mint a one-time token (a JWK provisioner's JWT) that
+ * authorises exactly one certificate for SUBJECT and its names, or one
+ * revocation of SERIAL.
+ *
+ * Offline: the provisioner and its encrypted key come from the CA home's
+ * ca.json.  With --key: a bare key (PEM, or a JWK/JWE file) and the
+ * issuer, key id and audience given on the command line.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "authority.h"
+#include "ca_limits.h"
+#include "cli.h"
+#include "config.h"
+#include "csr.h"
+#include "err.h"
+#include "io.h"
+#include "jose.h"
+#include "pem.h"
+#include "san.h"
+#include "timeutil.h"
+#include "token.h"
+#include "x509.h"
+
+static void
+usage(int code)
+{
+	FILE *f = code ? stderr : stdout;
+
+	fprintf(f,
+"usage: ca-token --offline [--dir DIR] [--provisioner NAME] [--password-file FILE]\n"
+"                [--san NAME]... [--not-before TIME] [--not-after TIME]\n"
+"                [--csr FILE] SUBJECT\n"
+"       ca-token --offline [...] --revoke SERIAL\n"
+"       ca-token --key FILE --issuer NAME --aud URL [--kid KID]\n"
+"                [--password-file FILE] [--fingerprint HEX] [--san NAME]...\n"
+"                [--not-before TIME] [--not-after TIME] [--csr FILE] SUBJECT\n"
+"  --offline            read the provisioner from the CA home's ca.json\n"
+"  --dir DIR            CA home (default $CA_DIR, else $HOME/.inca)\n"
+"  --provisioner NAME   JWK provisioner (default: the first one)\n"
+"  --password-file FILE the provisioner key's password (offline default: the\n"
+"                       CA's passwordFile from ca.json)\n"
+"  --san NAME           a name the certificate may carry; repeatable\n"
+"                       (default: SUBJECT alone)\n"
+"  --not-before TIME    token valid from (RFC 3339 or duration; default now)\n"
+"  --not-after TIME     token valid until (default 5m after --not-before)\n"
+"  --csr FILE           bind the token to this request (cnf.x5rt#S256)\n"
+"  --revoke SERIAL      a revoke token for SERIAL (decimal or 0x-hex)\n"
+"  --key FILE           sign with this key (PEM, JWK, or JWE with --password-file)\n"
+"  --issuer NAME        with --key: the provisioner name (iss)\n"
+"  --kid KID            with --key: key id (default: its RFC 7638 thumbprint)\n"
+"  --aud URL            with --key: audience (e.g. https://ca:9000/1.0/sign)\n"
+"  --fingerprint HEX    with --key: root fingerprint for the sha claim\n"
+"  -h, --help           this text;  --version  the version\n");
+	exit(code);
+}
+
+enum { O_OFFLINE = 256, O_DIR, O_PROVISIONER, O_PASSWORD_FILE, O_SAN,
+	O_NOT_BEFORE, O_NOT_AFTER, O_CSR, O_REVOKE, O_KEY, O_ISSUER, O_KID,
+	O_AUD, O_FINGERPRINT, O_VERSION };
+
+static const struct option longopts[] = {
+	{ "offline", no_argument, NULL, O_OFFLINE },
+	{ "dir", required_argument, NULL, O_DIR },
+	{ "provisioner", required_argument, NULL, O_PROVISIONER },
+	{ "password-file", required_argument, NULL, O_PASSWORD_FILE },
+	{ "san", required_argument, NULL, O_SAN },
+	{ "not-before", required_argument, NULL, O_NOT_BEFORE },
+	{ "not-after", required_argument, NULL, O_NOT_AFTER },
+	{ "csr", required_argument, NULL, O_CSR },
+	{ "revoke", required_argument, NULL, O_REVOKE },
+	{ "key", required_argument, NULL, O_KEY },
+	{ "issuer", required_argument, NULL, O_ISSUER },
+	{ "kid", required_argument, NULL, O_KID },
+	{ "aud", required_argument, NULL, O_AUD },
+	{ "fingerprint", required_argument, NULL, O_FINGERPRINT },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct opts {
+	const char *dir, *provisioner, *password_file, *not_before, *not_after;
+	const char *csr, *revoke, *key, *issuer, *kid, *aud, *fingerprint;
+	const char *subject;
+	json_t *sans;           /* normalised names, in the order given */
+	int offline;
+};
+
+/* A bare key: PEM private key, or a JWK / JWE (encrypted JWK) file. */
+static EVP_PKEY *
+load_bare_key(const char *path, const char *pwfile)
+{
+	EVP_PKEY *k = NULL;
+	char *pw = NULL;
+	struct buf b;
+	json_t *j;
+	size_t i = 0;
+
+	if (pwfile != NULL && io_read_password(pwfile, &pw) != CA_OK)
+		die_last();
+	if (io_read_file(path, CA_MAX_JWT, &b) != CA_OK)
+		die_last();
+	while (i < b.len && (b.data[i] == ' ' || b.data[i] == '\n' ||
+	    b.data[i] == '\r' || b.data[i] == '\t'))
+		i++;
+	if (pem_is_pem(b.data, b.len)) {
+		if (pem_load_key(b.data, b.len, pw, &k) != CA_OK) {
+			err_prefix("%s", path);
+			die_last();
+		}
+	} else if (i < b.len && b.data[i] == '{') {
+		json_error_t e;
+
+		if ((j = json_loadb((const char *)b.data, b.len,
+		    JSON_REJECT_DUPLICATES, &e)) == NULL)
+			die(CA_INPUT, "%s: malformed JWK: %s", path, e.text);
+		if (jwk_import(j, JWK_PRIVATE, &k) != CA_OK) {
+			err_prefix("%s", path);
+			die_last();
+		}
+		jose_json_wipe(j);
+		json_decref(j);
+	} else {
+		/* A compact JWE holding the JWK, as in ca.json's encryptedKey. */
+		json_t *prov;
+		char *tok = strndup((const char *)b.data + i, b.len - i);
+
+		if (tok == NULL)
+			die(CA_FAIL, "out of memory");
+		tok[strcspn(tok, " \r\n\t")] = '\0';
+		if (pw == NULL)
+			die(CA_USAGE, "%s is encrypted: --password-file is needed", path);
+		prov = json_pack("{s:s}", "encryptedKey", tok);
+		if (token_provisioner_key(prov, pw, &k) != CA_OK) {
+			err_prefix("%s", path);
+			die_last();
+		}
+		json_decref(prov);
+		free(tok);
+	}
+	buf_free(&b);
+	io_wipe_str(pw);
+	return k;
+}
+
+static char *
+csr_binding(const char *path)
+{
+	X509_REQ *req;
+	struct buf b;
+	char tp[44];
+
+	if (io_read_file(path, CA_MAX_PEM, &b) != CA_OK)
+		die_last();
+	if (pem_load_csr(b.data, b.len, &req) != CA_OK) {
+		err_prefix("%s", path);
+		die_last();
+	}
+	buf_free(&b);
+	if (csr_thumbprint(req, tp) != CA_OK)
+		die_last();
+	X509_REQ_free(req);
+	return strdup(tp);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o;
+	struct token_claims c;
+	EVP_PKEY *key = NULL;
+	json_t *conf = NULL;
+	char *home = NULL, *aud = NULL, *kid = NULL, *cnf = NULL, *serial = NULL;
+	char *tok = NULL, fp[65];
+	const char *iss;
+	int64_t now = (int64_t)time(NULL);
+	int ch;
+
+	cli_init(argv[0]);
+	memset(&o, 0, sizeof(o));
+	o.sans = json_array();
+	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_OFFLINE: o.offline = 1; break;
+		case O_DIR: cli_once("--dir", &o.dir, optarg); break;
+		case O_PROVISIONER:
+			cli_once("--provisioner", &o.provisioner, optarg);
+			break;
+		case O_PASSWORD_FILE:
+			cli_once("--password-file", &o.password_file, optarg);
+			break;
+		case O_SAN: {
+			struct san s;
+
+			if (san_parse(optarg, &s) != CA_OK)
+				die(CA_USAGE, "--san: %s", err_msg());
+			if (json_array_size(o.sans) >= CA_MAX_SANS)
+				die(CA_USAGE, "at most %d --san names", CA_MAX_SANS);
+			json_array_append_new(o.sans, json_string(s.value));
+			free(s.value);
+			break;
+		}
+		case O_NOT_BEFORE: cli_once("--not-before", &o.not_before, optarg); break;
+		case O_NOT_AFTER: cli_once("--not-after", &o.not_after, optarg); break;
+		case O_CSR: cli_once("--csr", &o.csr, optarg); break;
+		case O_REVOKE: cli_once("--revoke", &o.revoke, optarg); break;
+		case O_KEY: cli_once("--key", &o.key, optarg); break;
+		case O_ISSUER: cli_once("--issuer", &o.issuer, optarg); break;
+		case O_KID: cli_once("--kid", &o.kid, optarg); break;
+		case O_AUD: cli_once("--aud", &o.aud, optarg); break;
+		case O_FINGERPRINT:
+			cli_once("--fingerprint", &o.fingerprint, optarg);
+			break;
+		case O_VERSION: cli_version(); break;
+		case 'h': usage(0); break;
+		default: cli_badopt(ch, argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (o.revoke != NULL) {
+		if (argc != 0)
+			die(CA_USAGE, "--revoke takes no SUBJECT");
+		if (json_array_size(o.sans) || o.csr)
+			die(CA_USAGE, "--san and --csr do not go with --revoke");
+		if ((serial = authority_serial(o.revoke)) == NULL)
+			die(CA_USAGE, "--revoke %s: not a serial number (decimal or 0x-hex)",
+			    o.revoke);
+		o.subject = serial;
+	} else {
+		struct san s;
+
+		if (argc != 1)
+			die(CA_USAGE, argc ? "unexpected argument: %s" :
+			    "a SUBJECT is required%s", argc ? argv[1] : "");
+		o.subject = argv[0];
+		if (o.subject[0] == '\0' || strlen(o.subject) > CA_MAX_SAN_LEN)
+			die(CA_USAGE, "SUBJECT: 1 to %d bytes", CA_MAX_SAN_LEN);
+		if (json_array_size(o.sans) == 0) {
+			/* SUBJECT alone authorises itself, as a name. */
+			if (san_parse(o.subject, &s) != CA_OK)
+				die(CA_USAGE, "SUBJECT %s (or give --san)", err_msg());
+			json_array_append_new(o.sans, json_string(s.value));
+			free(s.value);
+		}
+	}
+	if (o.offline == (o.key != NULL))
+		die(CA_USAGE, "give --offline (CA home) or --key (a bare key); "
+		    "online minting through ca-serve is not available yet");
+
+	/* Validity of the token itself. */
+	c.nbf = now;
+	if (o.not_before && time_parse(o.not_before, now, &c.nbf) != CA_OK)
+		die(CA_USAGE, "--not-before: %s", err_msg());
+	c.exp = c.nbf + TOKEN_DEFAULT_LIFE;
+	if (o.not_after && time_parse(o.not_after, c.nbf, &c.exp) != CA_OK)
+		die(CA_USAGE, "--not-after: %s", err_msg());
+	if (c.exp <= c.nbf)
+		die(CA_USAGE, "--not-after must be after --not-before");
+	if (o.csr != NULL)
+		cnf = csr_binding(o.csr);
+
+	if (o.offline) {
+		const json_t *prov;
+		X509 *root;
+		char *pwfile, *pw, *rootp;
+
+		if (o.issuer || o.kid || o.aud || o.fingerprint)
+			die(CA_USAGE, "--issuer, --kid, --aud and --fingerprint go with --key");
+		if ((home = config_home(o.dir)) == NULL)
+			die_last();
+		{
+			char *p = io_join(home, "config/ca.json");
+
+			if (!io_exists(p))
+				die(CA_FAIL, "%s: no CA here (run ca-init, or give --dir)", p);
+			if (config_read_json(p, &conf) != CA_OK)
+				die_last();
+			free(p);
+		}
+		if ((prov = token_provisioner(conf, o.provisioner, NULL)) == NULL)
+			die(o.provisioner ? CA_USAGE : CA_FAIL, "%s", err_msg());
+		iss = json_string_value(json_object_get(prov, "name"));
+		kid = strdup(json_string_value(json_object_get(json_object_get(prov,
+		    "key"), "kid")) ? json_string_value(json_object_get(
+		    json_object_get(prov, "key"), "kid")) : "");
+		if (o.password_file != NULL)
+			pwfile = strdup(o.password_file);
+		else if (json_string_value(json_object_get(conf, "passwordFile")))
+			pwfile = config_resolve(home, json_string_value(
+			    json_object_get(conf, "passwordFile")));
+		else
+			die(CA_USAGE, "the provisioner password is needed: --password-file");
+		if (io_read_password(pwfile, &pw) != CA_OK)
+			die_last();
+		free(pwfile);
+		if (token_provisioner_key(prov, pw, &key) != CA_OK)
+			die_last();
+		io_wipe_str(pw);
+		if ((aud = token_audience(conf, o.revoke ? "revoke" : "sign")) == NULL)
+			die_last();
+		rootp = config_resolve(home, json_string_value(json_object_get(conf,
+		    "root")) ? json_string_value(json_object_get(conf, "root")) :
+		    "certs/root_ca.crt");
+		if (pem_load_cert_file(rootp, &root) != CA_OK ||
+		    x509_fingerprint(root, fp) != CA_OK)
+			die(CA_FAIL, "%s", err_msg());
+		X509_free(root);
+		free(rootp);
+		c.sha = fp;
+	} else {
+		if (o.issuer == NULL || o.aud == NULL)
+			die(CA_USAGE, "--key needs --issuer and --aud");
+		if (o.dir != NULL || o.provisioner != NULL)
+			die(CA_USAGE, "--dir and --provisioner go with --offline");
+		key = load_bare_key(o.key, o.password_file);
+		iss = o.issuer;
+		kid = o.kid ? strdup(o.kid) : jwk_thumbprint(key);
+		if (kid == NULL)
+			die_last();
+		aud = strdup(o.aud);
+		c.sha = o.fingerprint;
+	}
+	c.iss = iss;
+	c.sub = o.subject;
+	c.aud = aud;
+	c.sans = o.revoke ? NULL : o.sans;
+	c.cnf = cnf;
+	if (token_mint(key, kid, &c, &tok) != CA_OK)
+		die_last();
+	cli_print(tok);
+	cli_print("\n");
+	io_wipe_str(tok);
+	EVP_PKEY_free(key);
+	json_decref(conf);
+	json_decref(o.sans);
+	free(home);
+	free(aud);
+	free(kid);
+	free(cnf);
+	free(serial);
+	return 0;
+}

@@ -1,0 +1,743 @@
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+
+#include "authority.h"
+#include "ca_limits.h"
+#include "config.h"
+#include "csr.h"
+#include "db.h"
+#include "err.h"
+#include "io.h"
+#include "jose.h"
+#include "key.h"
+#include "pem.h"
+#include "policy.h"
+#include "san.h"
+#include "timeutil.h"
+#include "token.h"
+#include "x509.h"
+
+struct claims {
+	int64_t min, max, def;
+	int disable_renewal, allow_after_expiry;
+};
+
+struct authority {
+	char *home;
+	json_t *conf;               /* ca.json */
+	const json_t *auth;         /* conf.authority (borrowed) */
+	const json_t *policy;       /* conf.authority.policy.x509 (borrowed) */
+	X509 *root;
+	STACK_OF(X509) *chain;      /* intermediate first */
+	EVP_PKEY *key;              /* the intermediate's key, once loaded */
+	char *key_path, *password_file;
+	struct db *db;
+	char fingerprint[65];
+	int64_t backdate, max_token_life;
+	struct claims claims;       /* global, before provisioner overrides */
+};
+
+/* A verified token: what the authority decided it says. */
+struct token {
+	json_t *claims;             /* owned */
+	const json_t *prov;         /* borrowed from conf */
+	const char *prov_name, *sub, *jti;
+	int64_t exp;
+};
+
+static int http_status = 500;
+
+int
+authority_status(void)
+{
+	return http_status;
+}
+
+/* Record an error with its HTTP status. */
+static int
+fail(int status, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(int status, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(code, fmt, ap);
+	va_end(ap);
+	http_status = status;
+	return code;
+}
+
+/* Status for a lib error already recorded. */
+static int
+status_of(int code)
+{
+	http_status = code == CA_REFUSED ? 403 : code == CA_INPUT ? 400 :
+	    code == CA_UNAVAIL ? 503 : 500;
+	return code;
+}
+
+static int
+duration_field(const json_t *obj, const char *name, int64_t *v)
+{
+	const json_t *j = json_object_get(obj, name);
+
+	if (j == NULL)
+		return CA_OK;
+	if (!json_is_string(j) ||
+	    time_parse_duration(json_string_value(j), v) != CA_OK || *v < 0)
+		return err_set(CA_FAIL, "ca.json: %s: a duration like \"24h\"", name);
+	return CA_OK;
+}
+
+static int
+bool_field(const json_t *obj, const char *name, int *v)
+{
+	const json_t *j = json_object_get(obj, name);
+
+	if (j == NULL)
+		return CA_OK;
+	if (!json_is_boolean(j))
+		return err_set(CA_FAIL, "ca.json: %s: true or false", name);
+	*v = json_is_true(j);
+	return CA_OK;
+}
+
+/* Apply a "claims" object over c. */
+static int
+claims_apply(const json_t *obj, struct claims *c)
+{
+	if (obj == NULL)
+		return CA_OK;
+	if (!json_is_object(obj))
+		return err_set(CA_FAIL, "ca.json: claims must be an object");
+	if (duration_field(obj, "minTLSCertDuration", &c->min) != CA_OK ||
+	    duration_field(obj, "maxTLSCertDuration", &c->max) != CA_OK ||
+	    duration_field(obj, "defaultTLSCertDuration", &c->def) != CA_OK ||
+	    bool_field(obj, "disableRenewal", &c->disable_renewal) != CA_OK ||
+	    bool_field(obj, "allowRenewalAfterExpiry", &c->allow_after_expiry) != CA_OK)
+		return CA_FAIL;
+	if (c->min <= 0 || c->min > c->def || c->def > c->max)
+		return err_set(CA_FAIL,
+		    "ca.json: claims need 0 < minTLSCertDuration <= defaultTLSCertDuration <= maxTLSCertDuration");
+	return CA_OK;
+}
+
+static const char *
+conf_str(const json_t *o, const char *name)
+{
+	return json_string_value(json_object_get(o, name));
+}
+
+int
+authority_open(const char *home, struct authority **out)
+{
+	struct authority *a;
+	const json_t *db;
+	char *p = NULL;
+	int rc;
+
+	*out = NULL;
+	http_status = 500;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	if ((a->home = strdup(home)) == NULL) {
+		rc = err_set(CA_FAIL, "out of memory");
+		goto fail;
+	}
+	p = io_join(home, "config/ca.json");
+	if (p == NULL || !io_exists(p)) {
+		rc = err_set(CA_FAIL, "%s: no CA here (run ca-init, or give --dir)",
+		    p ? p : home);
+		goto fail;
+	}
+	if ((rc = config_read_json(p, &a->conf)) != CA_OK)
+		goto fail;
+	a->auth = json_object_get(a->conf, "authority");
+	if (!json_is_object(a->auth)) {
+		rc = err_set(CA_FAIL, "ca.json: no authority object");
+		goto fail;
+	}
+	a->policy = json_object_get(json_object_get(a->auth, "policy"), "x509");
+	if ((rc = policy_validate(a->policy)) != CA_OK)
+		goto fail;
+	a->claims.min = 5 * 60;
+	a->claims.max = a->claims.def = 24 * 3600;
+	a->backdate = CA_BACKDATE;
+	a->max_token_life = TOKEN_MAX_LIFE;
+	if ((rc = claims_apply(json_object_get(a->auth, "claims"), &a->claims)) != CA_OK ||
+	    (rc = duration_field(a->auth, "backdate", &a->backdate)) != CA_OK ||
+	    (rc = duration_field(a->auth, "maxTokenLifetime", &a->max_token_life)) != CA_OK)
+		goto fail;
+	if (conf_str(a->conf, "root") == NULL || conf_str(a->conf, "crt") == NULL ||
+	    conf_str(a->conf, "key") == NULL) {
+		rc = err_set(CA_FAIL, "ca.json: root, crt and key are required");
+		goto fail;
+	}
+	free(p);
+	p = config_resolve(home, conf_str(a->conf, "root"));
+	if ((rc = pem_load_cert_file(p, &a->root)) != CA_OK)
+		goto cfgfail;
+	if ((rc = x509_fingerprint(a->root, a->fingerprint)) != CA_OK)
+		goto fail;
+	free(p);
+	p = config_resolve(home, conf_str(a->conf, "crt"));
+	{
+		struct buf b;
+
+		if ((rc = io_read_file(p, CA_MAX_PEM, &b)) != CA_OK)
+			goto cfgfail;
+		rc = pem_load_certs(b.data, b.len, &a->chain);
+		buf_free(&b);
+		if (rc != CA_OK) {
+			err_prefix("%s", p);
+			goto cfgfail;
+		}
+	}
+	a->key_path = config_resolve(home, conf_str(a->conf, "key"));
+	if (conf_str(a->conf, "passwordFile") != NULL)
+		a->password_file = config_resolve(home, conf_str(a->conf, "passwordFile"));
+	db = json_object_get(a->conf, "db");
+	if (conf_str(db, "type") == NULL || conf_str(db, "dataSource") == NULL) {
+		rc = err_set(CA_FAIL, "ca.json: db.type and db.dataSource are required");
+		goto fail;
+	}
+	free(p);
+	p = strcmp(conf_str(db, "type"), "sqlite") == 0 ?
+	    config_resolve(home, conf_str(db, "dataSource")) :
+	    strdup(conf_str(db, "dataSource"));
+	if ((rc = db_open(conf_str(db, "type"), p, 0, &a->db)) != CA_OK)
+		goto fail;
+	free(p);
+	*out = a;
+	return CA_OK;
+cfgfail:
+	/* A missing or malformed CA file is a configuration failure. */
+	if (rc == CA_INPUT)
+		rc = CA_FAIL;
+	err_set(rc, "%s", err_msg());
+fail:
+	free(p);
+	authority_close(a);
+	return status_of(rc);
+}
+
+void
+authority_close(struct authority *a)
+{
+	if (a == NULL)
+		return;
+	db_close(a->db);
+	EVP_PKEY_free(a->key);
+	X509_free(a->root);
+	sk_X509_pop_free(a->chain, X509_free);
+	json_decref(a->conf);
+	free(a->key_path);
+	free(a->password_file);
+	free(a->home);
+	free(a);
+}
+
+STACK_OF(X509) *
+authority_chain(struct authority *a)
+{
+	return a->chain;
+}
+
+struct db *
+authority_db(struct authority *a)
+{
+	return a->db;
+}
+
+const json_t *
+authority_config(struct authority *a)
+{
+	return a->conf;
+}
+
+/* Decrypt the signing key on first use. */
+static int
+load_key(struct authority *a)
+{
+	char *password = NULL;
+	int rc;
+
+	if (a->key != NULL)
+		return CA_OK;
+	if (a->password_file != NULL &&
+	    (rc = io_read_password(a->password_file, &password)) != CA_OK) {
+		err_set(CA_FAIL, "%s", err_msg());
+		return status_of(CA_FAIL);
+	}
+	rc = pem_load_key_file(a->key_path, password, &a->key);
+	io_wipe_str(password);
+	if (rc != CA_OK) {
+		err_set(CA_FAIL, "signing key: %s", err_msg());
+		return status_of(CA_FAIL);
+	}
+	if (X509_check_private_key(sk_X509_value(a->chain, 0), a->key) != 1) {
+		EVP_PKEY_free(a->key);
+		a->key = NULL;
+		return fail(500, CA_FAIL, "signing key does not match the intermediate certificate");
+	}
+	return CA_OK;
+}
+
+char *
+authority_serial(const char *s)
+{
+	BIGNUM *bn = NULL;
+	char *dec = NULL;
+	size_t i, n = strlen(s);
+	int hex = n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+
+	if (n == 0 || n > 64)
+		return NULL;
+	for (i = hex ? 2 : 0; i < n; i++)
+		if (!(hex ? isxdigit((unsigned char)s[i]) :
+		    isdigit((unsigned char)s[i])))
+			return NULL;
+	if ((hex ? BN_hex2bn(&bn, s + 2) : BN_dec2bn(&bn, s)) == 0)
+		return NULL;
+	if (!BN_is_zero(bn))
+		dec = BN_bn2dec(bn);
+	BN_free(bn);
+	if (dec != NULL) {
+		char *copy = strdup(dec);
+		OPENSSL_free(dec);
+		dec = copy;
+	}
+	return dec;
+}
+
+static int
+int_claim(const json_t *claims, const char *name, int required, int64_t *v)
+{
+	const json_t *j = json_object_get(claims, name);
+
+	if (j == NULL) {
+		if (required)
+			return fail(401, CA_REFUSED, "token rejected: no %s claim", name);
+		return CA_OK;
+	}
+	if (!json_is_integer(j))
+		return fail(401, CA_REFUSED, "token rejected: %s is not an integer", name);
+	*v = (int64_t)json_integer_value(j);
+	return CA_OK;
+}
+
+static int
+aud_ok(const json_t *aud, const json_t *accepted)
+{
+	const json_t *x, *y;
+	size_t i, j;
+
+	if (json_is_string(aud)) {
+		json_array_foreach(accepted, j, y)
+			if (strcmp(json_string_value(aud), json_string_value(y)) == 0)
+				return 1;
+		return 0;
+	}
+	json_array_foreach(aud, i, x) {
+		if (json_is_string(x) && aud_ok(x, accepted))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Verify a token for path ("sign" or "revoke") in the order of the design:
+ * parse strictly → provisioner by (iss, kid) → alg bound to that key →
+ * signature → aud, iss, sub → times → jti.  Nothing is recorded here.
+ */
+static int
+token_verify(struct authority *a, const char *ott, const char *path,
+    struct token *t)
+{
+	struct jws jws;
+	const char *iss;
+	EVP_PKEY *pub = NULL;
+	json_t *accepted;
+	int64_t now = (int64_t)time(NULL), exp = 0, nbf = 0, iat = 0;
+	int rc, have_nbf;
+
+	memset(t, 0, sizeof(*t));
+	if (ott == NULL || ott[0] == '\0')
+		return fail(401, CA_REFUSED, "token rejected: no token");
+	if (strlen(ott) > CA_MAX_JWT)
+		return fail(401, CA_INPUT, "token rejected: longer than %d bytes", CA_MAX_JWT);
+	if ((rc = jws_parse(ott, strlen(ott), &jws)) != CA_OK) {
+		err_prefix("token rejected");
+		http_status = 401;
+		return rc;
+	}
+	iss = json_string_value(json_object_get(jws.claims, "iss"));
+	if (iss == NULL) {
+		rc = fail(401, CA_REFUSED, "token rejected: no issuer (iss)");
+		goto out;
+	}
+	if (jws.kid == NULL) {
+		rc = fail(401, CA_REFUSED, "token rejected: no key id (kid)");
+		goto out;
+	}
+	if ((t->prov = token_provisioner(a->conf, iss, jws.kid)) == NULL) {
+		rc = fail(401, CA_REFUSED, "token rejected: %s", err_msg());
+		goto out;
+	}
+	if ((rc = jwk_import(json_object_get(t->prov, "key"), JWK_PUBLIC, &pub)) != CA_OK) {
+		err_prefix("provisioner %s", iss);
+		rc = status_of(CA_FAIL);
+		goto out;
+	}
+	if ((rc = jws_verify(&jws, pub)) != CA_OK) {
+		err_prefix("token rejected");
+		http_status = 401;
+		rc = CA_REFUSED;
+		goto out;
+	}
+	/* From here on the claims are the provisioner's words. */
+	accepted = token_audiences(a->conf, path);
+	rc = aud_ok(json_object_get(jws.claims, "aud"), accepted);
+	json_decref(accepted);
+	if (!rc) {
+		rc = fail(401, CA_REFUSED, "token rejected: audience mismatch (not a %s token for this CA)", path);
+		goto out;
+	}
+	t->sub = json_string_value(json_object_get(jws.claims, "sub"));
+	if (t->sub == NULL || t->sub[0] == '\0') {
+		rc = fail(401, CA_REFUSED, "token rejected: no subject (sub)");
+		goto out;
+	}
+	if ((rc = int_claim(jws.claims, "exp", 1, &exp)) != CA_OK ||
+	    (rc = int_claim(jws.claims, "iat", 1, &iat)) != CA_OK ||
+	    (rc = int_claim(jws.claims, "nbf", 0, &nbf)) != CA_OK)
+		goto out;
+	have_nbf = json_object_get(jws.claims, "nbf") != NULL;
+	if (now > exp + TOKEN_LEEWAY) {
+		rc = fail(401, CA_REFUSED, "token rejected: expired");
+		goto out;
+	}
+	if ((have_nbf && now < nbf - TOKEN_LEEWAY) || now < iat - TOKEN_LEEWAY) {
+		rc = fail(401, CA_REFUSED, "token rejected: not yet valid");
+		goto out;
+	}
+	if (exp <= iat || (have_nbf && exp <= nbf)) {
+		rc = fail(401, CA_REFUSED, "token rejected: expires before it is valid");
+		goto out;
+	}
+	if (exp - iat > a->max_token_life) {
+		rc = fail(401, CA_REFUSED, "token rejected: lifetime %llds exceeds the maximum %llds",
+		    (long long)(exp - iat), (long long)a->max_token_life);
+		goto out;
+	}
+	t->jti = json_string_value(json_object_get(jws.claims, "jti"));
+	if (t->jti == NULL || t->jti[0] == '\0' || strlen(t->jti) > TOKEN_MAX_JTI) {
+		rc = fail(401, CA_REFUSED, "token rejected: missing or oversized jti");
+		goto out;
+	}
+	t->claims = json_incref(jws.claims);
+	t->prov_name = json_string_value(json_object_get(t->prov, "name"));
+	t->exp = exp;
+	rc = CA_OK;
+out:
+	EVP_PKEY_free(pub);
+	jws_free(&jws);
+	if (rc != CA_OK)
+		memset(t, 0, sizeof(*t));
+	return rc;
+}
+
+/* The claims that apply to a provisioner. */
+static int
+prov_claims(struct authority *a, const json_t *prov, struct claims *c)
+{
+	*c = a->claims;
+	if (claims_apply(json_object_get(prov, "claims"), c) != CA_OK)
+		return status_of(CA_FAIL);
+	return CA_OK;
+}
+
+/* The token's sans (default [sub]) as a typed set. */
+static int
+token_sans(const struct token *t, struct sans *out)
+{
+	const json_t *sans = json_object_get(t->claims, "sans"), *s;
+	size_t i;
+
+	if (sans == NULL) {
+		if (sans_add(out, t->sub) != CA_OK)
+			return fail(403, CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
+		return CA_OK;
+	}
+	if (!json_is_array(sans) || json_array_size(sans) == 0)
+		return fail(401, CA_REFUSED, "token rejected: sans must be a non-empty list");
+	json_array_foreach(sans, i, s) {
+		if (!json_is_string(s))
+			return fail(401, CA_REFUSED, "token rejected: sans must be strings");
+		if (sans_add(out, json_string_value(s)) != CA_OK)
+			return fail(403, CA_REFUSED, "token rejected: %s", err_msg());
+	}
+	return CA_OK;
+}
+
+static char *
+sans_json(const struct sans *s)
+{
+	json_t *a = json_array();
+	char buf[CA_MAX_SAN_LEN + 16], *out;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		snprintf(buf, sizeof(buf), "%s:%s", san_type_name(s->v[i].type),
+		    s->v[i].value);
+		json_array_append_new(a, json_string(buf));
+	}
+	out = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return out;
+}
+
+/* Check the request's CSR against the verified token. */
+static int
+check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
+    size_t cnlen)
+{
+	const json_t *cnf = json_object_get(t->claims, "cnf");
+	struct sans csrsans = { NULL, 0 };
+	struct san c;
+	int rc;
+
+	if ((rc = csr_check(csr)) != CA_OK)
+		return status_of(rc);
+	if (cnf != NULL) {
+		const char *want = json_string_value(json_object_get(cnf, "x5rt#S256"));
+		char got[44];
+
+		if (want == NULL)
+			return fail(401, CA_REFUSED, "token rejected: cnf without x5rt#S256");
+		if ((rc = csr_thumbprint(csr, got)) != CA_OK)
+			return status_of(rc);
+		if (strlen(want) != strlen(got) ||
+		    CRYPTO_memcmp(want, got, strlen(got)) != 0)
+			return fail(403, CA_REFUSED, "token rejected: the token is bound (cnf) to another certificate request");
+	}
+	if ((rc = token_sans(t, names)) != CA_OK)
+		return rc;
+	if ((rc = csr_names(csr, cn, cnlen, &csrsans)) != CA_OK)
+		return status_of(rc);
+	if (!sans_equal(&csrsans, names)) {
+		sans_free(&csrsans);
+		return fail(403, CA_REFUSED,
+		    "certificate request names differ from the token's sans");
+	}
+	sans_free(&csrsans);
+	if (cn[0] != '\0' && strcmp(cn, t->sub) != 0) {
+		int in = 0;
+
+		if (san_parse(cn, &c) == CA_OK) {
+			in = sans_contains(names, &c);
+			free(c.value);
+		}
+		if (!in)
+			return fail(403, CA_REFUSED,
+			    "certificate request common name %s is neither the token's subject nor one of its sans", cn);
+	}
+	return CA_OK;
+}
+
+/* notBefore/notAfter from the request and the claims. */
+static int
+validity(struct authority *a, const struct claims *c, const struct sign_request *r,
+    int64_t now, int64_t *nb, int64_t *na)
+{
+	char lo[32], hi[32];
+
+	*nb = now - a->backdate;
+	*na = now + c->def;
+	if (r->not_before != NULL && r->not_before[0] != '\0') {
+		if (time_parse(r->not_before, now, nb) != CA_OK)
+			return fail(400, CA_INPUT, "notBefore: %s", err_msg());
+		if (*nb < now - a->backdate)
+			return fail(403, CA_REFUSED, "notBefore is in the past");
+		*na = *nb + c->def;
+	}
+	if (r->not_after != NULL && r->not_after[0] != '\0' &&
+	    time_parse(r->not_after, now, na) != CA_OK)
+		return fail(400, CA_INPUT, "notAfter: %s", err_msg());
+	if (*na <= *nb)
+		return fail(403, CA_REFUSED, "notAfter is not after notBefore");
+	time_fmt_duration(c->min, lo, sizeof(lo));
+	time_fmt_duration(c->max, hi, sizeof(hi));
+	if (*na - *nb < c->min)
+		return fail(403, CA_REFUSED, "requested duration is below the minimum %s", lo);
+	/* The backdate is not counted against the maximum. */
+	if (*na - *nb > c->max + (r->not_before ? 0 : a->backdate))
+		return fail(403, CA_REFUSED, "requested duration exceeds the maximum %s", hi);
+	return CA_OK;
+}
+
+int
+authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
+{
+	struct token t;
+	struct claims c;
+	struct sans names = { NULL, 0 };
+	struct x509_template tpl;
+	struct db_cert row;
+	char cn[CA_MAX_SAN_LEN + 1], *serial = NULL, *sj = NULL;
+	unsigned char *der = NULL;
+	X509 *x = NULL;
+	int64_t now = (int64_t)time(NULL), nb, na;
+	int rc, n;
+
+	*crt = NULL;
+	http_status = 500;
+	if ((rc = token_verify(a, r->ott, "sign", &t)) != CA_OK)
+		return rc;
+	if ((rc = prov_claims(a, t.prov, &c)) != CA_OK)
+		goto out;
+	if ((rc = check_csr(&t, r->csr, &names, cn, sizeof(cn))) != CA_OK)
+		goto out;
+	if ((rc = policy_check(a->policy, &names, t.sub)) != CA_OK) {
+		status_of(rc);
+		goto out;
+	}
+	if ((rc = validity(a, &c, r, now, &nb, &na)) != CA_OK)
+		goto out;
+	if ((rc = load_key(a)) != CA_OK)
+		goto out;
+
+	memset(&tpl, 0, sizeof(tpl));
+	tpl.profile = X509_LEAF;
+	tpl.pubkey = X509_REQ_get0_pubkey(r->csr);
+	tpl.cn = t.sub;
+	tpl.sans = &names;
+	tpl.not_before = nb;
+	tpl.not_after = na;
+	tpl.issuer = sk_X509_value(a->chain, 0);
+	tpl.issuer_key = a->key;
+
+	/* The one transaction: spend the token, sign, record, commit. */
+	if ((rc = db_begin(a->db)) != CA_OK) {
+		status_of(rc);
+		goto out;
+	}
+	if ((rc = db_prune_tokens(a->db, now - TOKEN_LEEWAY)) != CA_OK ||
+	    (rc = db_use_token(a->db, t.prov_name, t.jti, t.exp + TOKEN_LEEWAY)) != CA_OK) {
+		if (rc == CA_REFUSED)
+			http_status = 401;
+		else
+			status_of(rc);
+		goto rollback;
+	}
+	if ((rc = x509_issue(&tpl, &x)) != CA_OK) {
+		status_of(rc == CA_INPUT ? CA_REFUSED : rc);
+		goto rollback;
+	}
+	if ((serial = x509_serial_dec(x)) == NULL || (sj = sans_json(&names)) == NULL ||
+	    (n = i2d_X509(x, &der)) <= 0) {
+		rc = fail(500, CA_FAIL, "encoding the certificate failed");
+		goto rollback;
+	}
+	memset(&row, 0, sizeof(row));
+	row.serial = serial;
+	row.issued_at = now;
+	row.not_before = x509_time(X509_get0_notBefore(x));
+	row.not_after = x509_time(X509_get0_notAfter(x));
+	row.subject = t.sub;
+	row.sans_json = sj;
+	row.provisioner = t.prov_name;
+	row.der = der;
+	row.der_len = (size_t)n;
+	if ((rc = db_put_cert(a->db, &row)) != CA_OK) {
+		status_of(rc == CA_REFUSED ? CA_FAIL : rc);
+		goto rollback;
+	}
+	if ((rc = db_commit(a->db)) != CA_OK) {
+		status_of(rc);
+		goto out;
+	}
+	*crt = x;
+	x = NULL;
+	rc = CA_OK;
+	goto out;
+rollback:
+	db_rollback(a->db);
+out:
+	X509_free(x);
+	OPENSSL_free(der);
+	OPENSSL_free(serial);
+	free(sj);
+	sans_free(&names);
+	json_decref(t.claims);
+	return rc;
+}
+
+int
+authority_revoke(struct authority *a, const char *serial_text, int reason_code,
+    const char *reason, const char *ott)
+{
+	struct db_revocation rev;
+	struct token t;
+	char *serial;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	http_status = 500;
+	memset(&t, 0, sizeof(t));
+	if ((serial = authority_serial(serial_text)) == NULL)
+		return fail(400, CA_INPUT, "%s: not a serial number (decimal or 0x-hex)",
+		    serial_text);
+	if (reason_code < 0 || reason_code > 10 || reason_code == 7) {
+		free(serial);
+		return fail(400, CA_INPUT, "reason code %d: 0..10, not 7", reason_code);
+	}
+	if (ott != NULL) {
+		if ((rc = token_verify(a, ott, "revoke", &t)) != CA_OK)
+			goto out;
+		if (strcmp(t.sub, serial) != 0) {
+			rc = fail(401, CA_REFUSED, "token rejected: token is for serial %s, not %s",
+			    t.sub, serial);
+			goto out;
+		}
+	}
+	memset(&rev, 0, sizeof(rev));
+	rev.serial = serial;
+	rev.revoked_at = now;
+	rev.reason_code = reason_code;
+	rev.reason = reason;
+	rev.method = ott ? "token" : "offline";
+	if ((rc = db_begin(a->db)) != CA_OK) {
+		status_of(rc);
+		goto out;
+	}
+	if (ott != NULL && (rc = db_use_token(a->db, t.prov_name, t.jti,
+	    t.exp + TOKEN_LEEWAY)) != CA_OK) {
+		http_status = rc == CA_REFUSED ? 401 : 500;
+		db_rollback(a->db);
+		goto out;
+	}
+	if ((rc = db_revoke(a->db, &rev)) != CA_OK) {
+		status_of(rc);
+		if (rc == CA_REFUSED && strstr(err_msg(), "not found"))
+			http_status = 404;
+		db_rollback(a->db);
+		goto out;
+	}
+	if ((rc = db_commit(a->db)) != CA_OK)
+		status_of(rc);
+out:
+	json_decref(t.claims);
+	free(serial);
+	return rc;
+}
