@@ -112,31 +112,44 @@ key_kind(EVP_PKEY *key, enum kind *kind, const struct curve **cv)
 	return err_set(CA_INPUT, "jose: unsupported EC curve %s", name);
 }
 
-int
-jose_key_alg(EVP_PKEY *key, const char **alg)
+/* The algorithm for the type of key, whatever its size. */
+static int
+type_alg(EVP_PKEY *key, enum kind *kind, const char **alg)
 {
 	const struct curve *cv;
-	enum kind kind;
-	int rc, bits;
+	int rc;
 
 	*alg = NULL;
-	if ((rc = key_kind(key, &kind, &cv)) != CA_OK)
+	if ((rc = key_kind(key, kind, &cv)) != CA_OK)
 		return rc;
-	switch (kind) {
+	switch (*kind) {
 	case K_EC:
 		*alg = cv->alg;
 		break;
 	case K_RSA:
-		bits = EVP_PKEY_get_bits(key);
-		if (bits < JOSE_RSA_MIN_BITS)
-			return err_set(CA_REFUSED,
-			    "jose: RSA key of %d bits is below %d", bits,
-			    JOSE_RSA_MIN_BITS);
 		*alg = "RS256";
 		break;
 	case K_ED25519:
 		*alg = "EdDSA";
 		break;
+	}
+	return CA_OK;
+}
+
+int
+jose_key_alg(EVP_PKEY *key, const char **alg)
+{
+	enum kind kind;
+	int rc, bits;
+
+	if ((rc = type_alg(key, &kind, alg)) != CA_OK)
+		return rc;
+	if (kind == K_RSA &&
+	    (bits = EVP_PKEY_get_bits(key)) < JOSE_RSA_MIN_BITS) {
+		*alg = NULL;
+		return err_set(CA_REFUSED,
+		    "jose: RSA key of %d bits is below %d", bits,
+		    JOSE_RSA_MIN_BITS);
 	}
 	return CA_OK;
 }
@@ -595,6 +608,7 @@ int
 jwk_import(const json_t *jwk, enum jwk_part part, EVP_PKEY **out)
 {
 	const char *kty, *want;
+	enum kind kind;
 	json_t *alg;
 	int priv, rc;
 
@@ -619,11 +633,14 @@ jwk_import(const json_t *jwk, enum jwk_part part, EVP_PKEY **out)
 		rc = err_set(CA_INPUT, "jwk: unsupported kty \"%.40s\"", kty);
 	if (rc != CA_OK)
 		return rc;
-	/* A stated alg must be the one this key will be used with. */
+	/*
+	 * A stated alg must be the one this type of key is used with.  Key
+	 * size policy is left to jose_key_alg(), at use.
+	 */
 	if ((alg = json_object_get(jwk, "alg")) != NULL) {
 		if (!json_is_string(alg))
 			rc = err_set(CA_INPUT, "jwk: \"alg\" is not a string");
-		else if ((rc = jose_key_alg(*out, &want)) == CA_OK &&
+		else if ((rc = type_alg(*out, &kind, &want)) == CA_OK &&
 		    strcmp(json_string_value(alg), want) != 0)
 			rc = err_set(CA_INPUT,
 			    "jwk: alg \"%.40s\" does not match the key (%s)",

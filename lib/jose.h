@@ -56,7 +56,9 @@ enum jwk_part {
  * leading zero octets); kty "OKP" with crv "Ed25519" (x, d 32 bytes).
  * Members must be strings in strict base64url.  Public points are checked
  * to be on the curve; a private key is checked against its public part.
- * An "alg" member, if present, must equal jose_key_alg() of the key.
+ * An "alg" member, if present, must name the algorithm for the key's type
+ * (ES256/ES384/ES512, RS256, EdDSA); key size is not judged here (an RSA
+ * key below JOSE_RSA_MIN_BITS imports, and jose_key_alg() refuses it).
  * Other members (kid, use, key_ops...) are ignored.
  * On CA_OK *out is a new key the caller frees with EVP_PKEY_free().
  * CA_INPUT for a malformed or inconsistent JWK or an unsupported kty/crv.

@@ -845,6 +845,17 @@ test_jwk_strict(void)
 		check_rc(rc, CA_REFUSED, "below 2048",
 		    "jws_sign refuses RSA 1024");
 		json_decref(j);
+		j = jwk_export(k, 0);
+		json_object_set_new(j, "alg", json_string("RS256"));
+		other = NULL;
+		rc = jwk_import(j, JWK_PUBLIC, &other);
+		check_rc(rc, CA_OK, NULL,
+		    "RSA 1024 JWK with alg RS256 imports (size judged at use)");
+		rc = other ? jose_key_alg(other, &alg) : CA_FAIL;
+		check_rc(rc, CA_REFUSED, "below 2048",
+		    "and the imported key has no alg");
+		EVP_PKEY_free(other);
+		json_decref(j);
 		EVP_PKEY_free(k);
 		k = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
 		rc = jose_key_alg(k, &alg);
@@ -1958,16 +1969,21 @@ test_interop(void)
 {
 	char dir[] = "/tmp/inca-jose-XXXXXX", *cmd, line[512];
 	const char *names[] = { "es256", "rs256", "eddsa" };
+	const char *why;
 	size_t i, n;
 	FILE *fp;
 	int st, lines;
 
-	if (access(INTEROP, R_OK) != 0 ||
-	    system(PYTHON " -c 'import jwcrypto' >/dev/null 2>&1") != 0) {
+	why = NULL;
+	if (access(INTEROP, R_OK) != 0)
+		why = INTEROP " not found (run from the repository root)";
+	else if (system(PYTHON " -c 'import jwcrypto' >/dev/null 2>&1") != 0)
+		why = "jwcrypto not installed";
+	if (why != NULL) {
 		for (i = 0; i < sizeof(interop_checks) /
 		    sizeof(interop_checks[0]); i++)
-			printf("ok %d - %s # skip jwcrypto not installed\n",
-			    ++tap_n, interop_checks[i]);
+			printf("ok %d - %s # skip %s\n", ++tap_n,
+			    interop_checks[i], why);
 		return;
 	}
 	if (mkdtemp(dir) == NULL) {
