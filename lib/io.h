@@ -15,8 +15,8 @@ struct buf {
 
 /*
  * Read all of fd into *out, at most max bytes.  More than max bytes is
- * CA_INPUT ("input exceeds N bytes"), nothing read is CA_INPUT when
- * !allow_empty.  The caller frees out->data with buf_free().
+ * CA_INPUT ("<what>: input exceeds N bytes"); empty input is CA_OK with
+ * len 0 (callers decide).  The caller frees out->data with buf_free().
  * Returns CA_OK or an exit code with the message recorded.
  */
 int io_read_fd(int fd, size_t max, struct buf *out, const char *what);

@@ -141,8 +141,10 @@ time_fmt(int64_t t, char *buf, size_t len)
 	struct tm tm;
 	time_t tt = (time_t)t;
 
+	/* Four-digit years always (strftime's %Y does not pad years < 1000). */
 	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 void
