@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# The manual pages: one per program, lint clean, and in step with each
+# program's -h (every long option of -h is in the page, every long option
+# of the page's SYNOPSIS is in -h), and ca.json(5) names every field
+# ca-init writes.
+
+load common
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	export VERSION
+	VERSION=$(sed -n 's/^VERSION *= *//p' "$TOP/Makefile")
+	ca-init --dir "$D/ca" >/dev/null
+}
+
+need_mandoc() {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+}
+
+# The programs: every bin/ca-*, whoever added it.
+programs() {
+	local p
+	for p in "$TOP"/bin/ca-*; do
+		[ -x "$p" ] && basename "$p"
+	done
+}
+
+# The page of program $1: man/$1.1 or man/$1.8; empty if none.
+page_of() {
+	local s
+	for s in 1 8; do
+		if [ -f "$TOP/man/$1.$s" ]; then
+			echo "$TOP/man/$1.$s"
+			return
+		fi
+	done
+}
+
+# A page as plain text.
+render() {
+	mandoc -Tascii "$1" | col -b
+}
+
+# The long options (--name) in the text on stdin, one a line, sorted.
+long_options() {
+	grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
+}
+
+# The SYNOPSIS section of a rendered page on stdin.
+synopsis() {
+	awk '/^SYNOPSIS$/ { on = 1; next } /^[A-Z]/ { on = 0 } on'
+}
+
+@test "docs: there are programs to document" {
+	run -0 programs
+	assert_line ca-init
+	assert_line ca-sign
+	assert_line ca-token
+	assert_line ca-revoke
+	assert_line ca-list
+}
+
+@test "docs: every program has a man page" {
+	local p missing=""
+	for p in $(programs); do
+		[ -n "$(page_of "$p")" ] || missing="$missing $p"
+	done
+	assert_equal "${missing# }" ""
+}
+
+@test "docs: every program page is mandoc -Tlint clean" {
+	need_mandoc
+	local p m out=""
+	for p in $(programs); do
+		m=$(page_of "$p")
+		[ -n "$m" ] || continue
+		out="$out$(mandoc -Tlint -Wwarning "$m" 2>&1)"
+	done
+	assert_equal "$out" ""
+}
+
+@test "docs: inca.7 and ca.json.5 are mandoc -Tlint clean" {
+	need_mandoc
+	[ -f "$TOP/man/inca.7" ]
+	[ -f "$TOP/man/ca.json.5" ]
+	run -0 mandoc -Tlint -Wwarning "$TOP/man/inca.7" "$TOP/man/ca.json.5"
+	assert_output ""
+}
+
+@test "docs: every page in man/ is mandoc -Tlint clean" {
+	need_mandoc
+	run -0 mandoc -Tlint -Wwarning "$TOP"/man/*.[0-9]
+	assert_output ""
+}
+
+@test "docs: -h exits 0 and prints usage: <prog> on stdout only" {
+	local p
+	for p in $(programs); do
+		run -0 --separate-stderr "$p" -h
+		assert_line --index 0 --partial "usage: $p"
+		assert_equal "$stderr" ""
+	done
+}
+
+@test "docs: --version prints <prog> <version>" {
+	[ -n "$VERSION" ]
+	local p
+	for p in $(programs); do
+		run -0 --separate-stderr "$p" --version
+		assert_equal "$output" "$p $VERSION"
+		assert_equal "$stderr" ""
+	done
+}
+
+@test "docs: every long option of -h is in the program's page" {
+	need_mandoc
+	local p m o text missing=""
+	for p in $(programs); do
+		m=$(page_of "$p")
+		[ -n "$m" ] || continue
+		text=$(render "$m")
+		for o in $("$p" -h | long_options); do
+			grep -qF -- "$o" <<<"$text" || missing="$missing $p:$o"
+		done
+	done
+	assert_equal "${missing# }" ""
+}
+
+@test "docs: every long option of a page's SYNOPSIS is in -h" {
+	need_mandoc
+	local p m o help extra=""
+	for p in $(programs); do
+		m=$(page_of "$p")
+		[ -n "$m" ] || continue
+		help=$("$p" -h | long_options)
+		for o in $(render "$m" | synopsis | long_options); do
+			grep -qxF -- "$o" <<<"$help" || extra="$extra $p:$o"
+		done
+	done
+	assert_equal "${extra# }" ""
+}
+
+@test "docs: each SYNOPSIS is found and names its program" {
+	need_mandoc
+	local p m bad=""
+	for p in $(programs); do
+		m=$(page_of "$p")
+		[ -n "$m" ] || continue
+		render "$m" | synopsis | grep -qF -- "$p" || bad="$bad $p"
+	done
+	assert_equal "${bad# }" ""
+}
+
+@test "docs: ca.json.5 names every field ca-init writes into ca.json" {
+	need_mandoc
+	local f text missing=""
+	text=$(render "$TOP/man/ca.json.5")
+	# Every path's last member name, ignoring array indices and the
+	# members of the provisioner's JWK.
+	for f in $(jq -r 'paths | map(tostring) | join(".")' "$D/ca/config/ca.json" |
+	    grep -vE '^authority\.provisioners\.[0-9]+\.key\.' |
+	    tr '.' '\n' | grep -vE '^[0-9]+$' | sort -u); do
+		grep -qF -- "\"$f\"" <<<"$text" || missing="$missing $f"
+	done
+	assert_equal "${missing# }" ""
+}
+
+@test "docs: ca.json.5 names every field ca-init writes into defaults.json" {
+	need_mandoc
+	local f text missing=""
+	text=$(render "$TOP/man/ca.json.5")
+	for f in $(jq -r 'keys[]' "$D/ca/config/defaults.json"); do
+		grep -qF -- "\"$f\"" <<<"$text" || missing="$missing $f"
+	done
+	assert_equal "${missing# }" ""
+}
+
+@test "docs: the field check sees the nested fields" {
+	run -0 bash -c "jq -r 'paths | map(tostring) | join(\".\")' '$D/ca/config/ca.json'"
+	assert_line authority.claims.minTLSCertDuration
+	assert_line authority.provisioners.0.encryptedKey
+	assert_line db.dataSource
+	assert_line tls.minVersion
+}
