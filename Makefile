@@ -2,6 +2,7 @@
 # Honours CC CFLAGS LDFLAGS PREFIX DESTDIR.  `make WERROR=1` adds -Werror (CI).
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 PREFIX   ?= /usr/local

@@ -281,6 +281,7 @@ stateless(struct opts *o, int64_t now)
 	if (csr_names(req, cn, sizeof(cn), &reqsans) != CA_OK)
 		die_last();
 	t.pubkey = X509_REQ_get0_pubkey(req);
+	t.spki = X509_REQ_get_X509_PUBKEY(req);
 	t.cn = cn[0] ? cn : NULL;
 	if (o->sans.n > 0) {
 		/* --san overrides the request's names; CN follows the first SAN

@@ -34,12 +34,10 @@ struct authority {
 	json_t *conf;               /* ca.json */
 	const json_t *auth;         /* conf.authority (borrowed) */
 	const json_t *policy;       /* conf.authority.policy.x509 (borrowed) */
-	X509 *root;
 	STACK_OF(X509) *chain;      /* intermediate first */
 	EVP_PKEY *key;              /* the intermediate's key, once loaded */
 	char *key_path, *password_file;
 	struct db *db;
-	char fingerprint[65];
 	int64_t backdate, max_token_life;
 	struct claims claims;       /* global, before provisioner overrides */
 };
@@ -183,12 +181,7 @@ authority_open(const char *home, struct authority **out)
 		rc = err_set(CA_FAIL, "ca.json: root, crt and key are required");
 		goto fail;
 	}
-	free(p);
-	p = config_resolve(home, conf_str(a->conf, "root"));
-	if ((rc = pem_load_cert_file(p, &a->root)) != CA_OK)
-		goto cfgfail;
-	if ((rc = x509_fingerprint(a->root, a->fingerprint)) != CA_OK)
-		goto fail;
+	/* The root is not needed to issue: it is not read here. */
 	free(p);
 	p = config_resolve(home, conf_str(a->conf, "crt"));
 	{
@@ -238,7 +231,6 @@ authority_close(struct authority *a)
 		return;
 	db_close(a->db);
 	EVP_PKEY_free(a->key);
-	X509_free(a->root);
 	sk_X509_pop_free(a->chain, X509_free);
 	json_decref(a->conf);
 	free(a->key_path);
@@ -620,6 +612,7 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 	memset(&tpl, 0, sizeof(tpl));
 	tpl.profile = X509_LEAF;
 	tpl.pubkey = X509_REQ_get0_pubkey(r->csr);
+	tpl.spki = X509_REQ_get_X509_PUBKEY(r->csr);
 	tpl.cn = t.sub;
 	tpl.sans = &names;
 	tpl.not_before = nb;

@@ -2,10 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/param_build.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
@@ -334,10 +338,132 @@ pem_load_csr(const unsigned char *data, size_t len, X509_REQ **out)
 	return CA_OK;
 }
 
+/* Read one DER element of the expected tag at *p; advance past it. */
+static int
+der_next(const unsigned char **p, long *left, int want_tag, int want_class,
+    const unsigned char **val, long *vlen)
+{
+	const unsigned char *q = *p;
+	int tag, cls, r;
+
+	r = ASN1_get_object(&q, vlen, &tag, &cls, *left);
+	if ((r & 0x80) || tag != want_tag || cls != want_class ||
+	    *vlen > *left - (q - *p))
+		return 0;
+	*val = q;
+	*left -= (q - *p) + *vlen;
+	*p = q + *vlen;
+	return 1;
+}
+
+/*
+ * EC and Ed25519 keys straight from PKCS#8 into the provider with
+ * EVP_PKEY_fromdata.  OpenSSL 3.0's generic route (the decoder framework)
+ * enumerates every decoder of every provider on each call: several times
+ * the cost of the import itself, paid by every issuing process.  Returns
+ * NULL (no message) when the key is not one of these shapes; the caller
+ * then takes the generic route.  A mismatched key pair cannot slip
+ * through: every issued certificate is verified with the issuer's public
+ * key before it is released (x509_issue).
+ */
+static EVP_PKEY *
+fast_pkcs8(const PKCS8_PRIV_KEY_INFO *p8)
+{
+	const ASN1_OBJECT *oid;
+	const X509_ALGOR *alg;
+	const unsigned char *der, *p, *priv = NULL, *pub = NULL, *v;
+	const void *pval;
+	int dlen, ptype, nid, curve;
+	long left, vlen, privlen = 0, publen = 0;
+	const char *group;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pk = NULL;
+	BIGNUM *d = NULL;
+
+	if (!PKCS8_pkey_get0(&oid, &der, &dlen, &alg, p8))
+		return NULL;
+	nid = OBJ_obj2nid(oid);
+	p = der;
+	left = dlen;
+	if (nid == NID_ED25519) {
+		if (!der_next(&p, &left, V_ASN1_OCTET_STRING, V_ASN1_UNIVERSAL, &v, &vlen) ||
+		    vlen != 32 || left != 0)
+			return NULL;
+		return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, v, 32);
+	}
+	if (nid != NID_X9_62_id_ecPublicKey)
+		return NULL;
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	if (ptype != V_ASN1_OBJECT)
+		return NULL;
+	curve = OBJ_obj2nid(pval);
+	group = curve == NID_X9_62_prime256v1 ? "P-256" :
+	    curve == NID_secp384r1 ? "P-384" : curve == NID_secp521r1 ? "P-521" : NULL;
+	if (group == NULL)
+		return NULL;
+	/* ECPrivateKey ::= SEQUENCE { 1, OCTET STRING, [0] params OPT, [1] BIT STRING OPT } */
+	if (!der_next(&p, &left, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &v, &vlen) || left != 0)
+		return NULL;
+	p = v;
+	left = vlen;
+	if (!der_next(&p, &left, V_ASN1_INTEGER, V_ASN1_UNIVERSAL, &v, &vlen) ||
+	    vlen != 1 || v[0] != 1 ||
+	    !der_next(&p, &left, V_ASN1_OCTET_STRING, V_ASN1_UNIVERSAL, &priv, &privlen))
+		return NULL;
+	if (left > 0 && (*p & 0x1f) == 0 && (*p & 0xc0) == 0x80 &&
+	    !der_next(&p, &left, 0, V_ASN1_CONTEXT_SPECIFIC, &v, &vlen))
+		return NULL;
+	if (left > 0) {
+		const unsigned char *bs;
+		long bslen;
+
+		if (!der_next(&p, &left, 1, V_ASN1_CONTEXT_SPECIFIC, &v, &vlen))
+			return NULL;
+		bs = v;
+		if (!der_next(&bs, &vlen, V_ASN1_BIT_STRING, V_ASN1_UNIVERSAL, &v, &bslen) ||
+		    bslen < 2 || v[0] != 0)
+			return NULL;
+		pub = v + 1;
+		publen = bslen - 1;
+	}
+	if (left != 0 || pub == NULL)
+		return NULL;
+	if ((d = BN_secure_new()) == NULL || BN_bin2bn(priv, (int)privlen, d) == NULL ||
+	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub,
+	    (size_t)publen) ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_KEYPAIR, params) <= 0) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+		ERR_clear_error();
+	}
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);       /* the builder's copy of d is wiped */
+	OSSL_PARAM_BLD_free(bld);
+	BN_clear_free(d);
+	return pk;
+}
+
+static EVP_PKEY *
+p8_to_pkey(const PKCS8_PRIV_KEY_INFO *p8)
+{
+	EVP_PKEY *pk = fast_pkcs8(p8);
+
+	return pk != NULL ? pk : EVP_PKCS82PKEY(p8);
+}
+
 int
 pem_load_key(const unsigned char *data, size_t len, const char *password,
     EVP_PKEY **out)
 {
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	struct pem_block *b;
 	const unsigned char *p;
 	EVP_PKEY *pk = NULL;
@@ -350,7 +476,6 @@ pem_load_key(const unsigned char *data, size_t len, const char *password,
 	p = b[0].der;
 	if (strcmp(b[0].name, "ENCRYPTED PRIVATE KEY") == 0) {
 		X509_SIG *sig;
-		PKCS8_PRIV_KEY_INFO *p8;
 
 		if (password == NULL) {
 			pem_blocks_free(b, n);
@@ -369,23 +494,27 @@ pem_load_key(const unsigned char *data, size_t len, const char *password,
 			ERR_clear_error();
 			return err_set(CA_REFUSED, "cannot decrypt key: wrong password");
 		}
-		pk = EVP_PKCS82PKEY(p8);
-		PKCS8_PRIV_KEY_INFO_free(p8);
+		pk = p8_to_pkey(p8);
 	} else if (strcmp(b[0].name, "PRIVATE KEY") == 0) {
-		pk = d2i_AutoPrivateKey(NULL, &p, (long)b[0].len);
+		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)b[0].len);
+		if (p8 != NULL && p == b[0].der + b[0].len)
+			pk = p8_to_pkey(p8);
 	} else if (strcmp(b[0].name, "EC PRIVATE KEY") == 0) {
 		pk = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long)b[0].len);
+		if (pk != NULL && p != b[0].der + b[0].len) {
+			EVP_PKEY_free(pk);
+			pk = NULL;
+		}
 	} else {
 		rc = err_set(CA_INPUT, "expected a private key, found %s",
 		    b[0].name[0] ? b[0].name : "DER");
 		pem_blocks_free(b, n);
 		return rc;
 	}
-	if (pk == NULL) {
-		pem_blocks_free(b, n);
-		return err_ssl(CA_INPUT, "malformed private key");
-	}
+	PKCS8_PRIV_KEY_INFO_free(p8);   /* wipes the key material */
 	pem_blocks_free(b, n);
+	if (pk == NULL)
+		return err_ssl(CA_INPUT, "malformed private key");
 	*out = pk;
 	return CA_OK;
 }

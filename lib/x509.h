@@ -20,6 +20,8 @@ enum x509_profile { X509_LEAF, X509_INTERMEDIATE, X509_ROOT };
 struct x509_template {
 	enum x509_profile profile;
 	EVP_PKEY *pubkey;           /* the subject's public key */
+	const X509_PUBKEY *spki;    /* optional: pubkey's own encoding (from the
+	                             * CSR it came from), copied as is */
 	const char *cn;             /* subject CN; NULL for none (leaf with SANs) */
 	const char *org;            /* subject O for CA certificates, or NULL */
 	const struct sans *sans;    /* leaf SANs */
