@@ -1,9 +1,9 @@
 /*
  * base64url and base64, strict.  See b64.h for what is refused and why.
  *
- * The value of a character is computed with comparisons rather than a
- * lookup table, so decoding private key members does not index memory by
- * secret data.
+ * Neither direction is constant-time (decoding branches on each
+ * character, encoding indexes the alphabet); private JWK members pass
+ * through here only when a key is loaded or written, not per request.
  */
 #include <stdint.h>
 #include <stdlib.h>
