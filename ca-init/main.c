@@ -211,7 +211,9 @@ make_provisioner(const char *name, const char *password, char **kid_out)
 	json_t *pub, *priv, *prov;
 	char *kid, *privjson, *jwe;
 
-	if ((pk = key_generate("EC", "P-256", 0)) == NULL)
+	static const struct key_spec es256 = { "EC", "P-256", 0 };
+
+	if ((pk = key_generate(&es256)) == NULL)
 		die_last();
 	if ((kid = jwk_thumbprint(pk)) == NULL)
 		die_last();
@@ -256,6 +258,7 @@ main(int argc, char *argv[])
 	int64_t now = (int64_t)time(NULL), leaf = 24 * 3600, maxleaf;
 	size_t i;
 	int ch, int_iter;
+	struct key_spec spec;
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
@@ -337,6 +340,10 @@ main(int argc, char *argv[])
 	    (time_parse_duration(o.leaf_duration, &leaf) != CA_OK || leaf < 300))
 		die(CA_USAGE, "--leaf-duration: a duration of at least 5m");
 	maxleaf = leaf > 24 * 3600 ? leaf : 24 * 3600;
+	if (o.root_cert != NULL && (o.kty || o.curve || o.size) == 0)
+		memset(&spec, 0, sizeof(spec));         /* set from the root below */
+	else if (key_spec_parse(o.kty, o.curve, o.size, &spec) != CA_OK)
+		die_last();
 	int_iter = o.password_file ? INT_KEY_ITER_OPERATOR : INT_KEY_ITER_RANDOM;
 	if (o.key_iterations != NULL) {
 		char *end;
@@ -354,7 +361,7 @@ main(int argc, char *argv[])
 	if (strlen(home) > PATH_MAX - 64)
 		die(CA_USAGE, "%s: path too long", home);
 	if (io_exists(home))
-		die(CA_FAIL, "%s already exists: not touching it", home);
+		die(CA_REFUSED, "%s already exists: not touching it", home);
 	snprintf(parent, sizeof(parent), "%s", home);
 	{
 		char *slash = strrchr(parent, '/');
@@ -427,8 +434,7 @@ main(int argc, char *argv[])
 	if (root == NULL) {
 		char cn[96];
 
-		if ((rootkey = key_generate(o.kty ? o.kty : "EC", o.curve,
-		    o.size ? atoi(o.size) : 0)) == NULL)
+		if ((rootkey = key_generate(&spec)) == NULL)
 			die_last();
 		snprintf(cn, sizeof(cn), "%s Root CA", o.name);
 		t.profile = X509_ROOT;
@@ -441,21 +447,14 @@ main(int argc, char *argv[])
 		write_key("secrets/root_ca_key", rootkey, password, ROOT_KEY_ITER);
 	} else if (o.kty == NULL && o.curve == NULL && o.size == NULL) {
 		/* Match the brought root's key type by default. */
-		const char *kty, *crv;
-		int bits;
-
-		key_info(rootkey, &kty, &crv, &bits);
-		o.kty = kty;
-		o.curve = crv;
-		if (kty != NULL && strcmp(kty, "RSA") == 0)
-			o.size = bits >= 3072 ? "3072" : "2048";
+		if (key_spec_of(rootkey, &spec) != CA_OK)
+			die_last();
 	}
 	write_cert("certs/root_ca.crt", root);
 	{
 		char cn[96];
 
-		if ((intkey = key_generate(o.kty ? o.kty : "EC", o.curve,
-		    o.size ? atoi(o.size) : 0)) == NULL)
+		if ((intkey = key_generate(&spec)) == NULL)
 			die_last();
 		snprintf(cn, sizeof(cn), "%s Intermediate CA", o.name);
 		t.profile = X509_INTERMEDIATE;

@@ -42,13 +42,17 @@ usage(int code)
 "usage: ca-sign --offline --token TOKEN [--dir DIR] [--not-before TIME]\n"
 "               [--not-after TIME] [--json] < csr.pem\n"
 "       ca-sign --offline --token TOKEN --key-out FILE [--kty EC|RSA|OKP]\n"
-"               [--curve NAME] [--size BITS] [--dir DIR] [--json]\n"
+"               [--curve NAME] [--size BITS] [--dir DIR] [--not-before TIME]\n"
+"               [--not-after TIME] [--json]\n"
 "       ca-sign --api --offline [--dir DIR] < request.json\n"
 "       ca-sign --ca-cert FILE --ca-key FILE [--password-file FILE]\n"
 "               [--not-before TIME] [--not-after TIME] [--san NAME]...\n"
 "               [--profile leaf|intermediate] [--json] < csr.pem\n"
 "       ca-sign --ca-cert FILE --ca-key FILE --key-out FILE [--kty EC|RSA|OKP]\n"
-"               [--curve NAME] [--size BITS] [--san NAME]... SUBJECT\n"
+"               [--curve NAME] [--size BITS] [--password-file FILE]\n"
+"               [--not-before TIME] [--not-after TIME] [--san NAME]...\n"
+"               [--json] SUBJECT\n"
+"  (--token may be replaced by --token-file FILE everywhere)\n"
 "  --offline            use the CA home's keys and database in-process\n"
 "  --token TOKEN        one-time token from ca-token (offline mode)\n"
 "  --token-file FILE    read the token from FILE instead (first line)\n"
@@ -58,8 +62,10 @@ usage(int code)
 "  --ca-cert FILE       issuer certificate (more certificates after it join the chain)\n"
 "  --ca-key FILE        issuer private key (PEM, PKCS#8, maybe encrypted)\n"
 "  --password-file FILE password of an encrypted --ca-key (first line)\n"
-"  --not-before TIME    RFC 3339 time or duration from now (default: now - 1m)\n"
-"  --not-after TIME     RFC 3339 time or duration from now (default: 24h)\n"
+"  --not-before TIME    RFC 3339 time or duration from now (default: now minus\n"
+"                       the backdate: 1m stateless, ca.json's backdate offline)\n"
+"  --not-after TIME     RFC 3339 time or duration from now (default: 24h\n"
+"                       stateless, ca.json's defaultTLSCertDuration offline)\n"
 "  --san NAME           subject alternative name (DNS, IP, email, URI); repeatable;\n"
 "                       replaces the request's names\n"
 "  --profile P          leaf (default) or intermediate (CA:TRUE, pathlen 0)\n"
@@ -165,10 +171,11 @@ render(X509 *leaf, STACK_OF(X509) *issuers, int json)
 static EVP_PKEY *
 new_key(const struct opts *o)
 {
-	EVP_PKEY *k = key_generate(o->kty ? o->kty : "EC", o->curve,
-	    o->size ? atoi(o->size) : 0);
+	struct key_spec spec;
+	EVP_PKEY *k;
 
-	if (k == NULL)
+	if (key_spec_parse(o->kty, o->curve, o->size, &spec) != CA_OK ||
+	    (k = key_generate(&spec)) == NULL)
 		die_last();
 	return k;
 }
@@ -499,9 +506,11 @@ api(struct opts *o)
 
 	if (!o->offline)
 		die(CA_USAGE, "--api needs --offline (the handler runs on the CA host)");
-	if (o->token || o->token_file || o->key_out || o->ca_cert || o->sans.n ||
+	if (o->token || o->token_file || o->key_out || o->ca_cert || o->ca_key ||
+	    o->password_file || o->profile || o->json || o->sans.n ||
 	    o->subject || o->not_after || o->not_before)
-		die(CA_USAGE, "--api takes everything from the request JSON");
+		die(CA_USAGE, "--api takes only --offline and --dir: everything else "
+		    "comes from the request JSON");
 	if ((rc = io_read_fd(0, CA_MAX_JSON, &in, "request")) != CA_OK)
 		api_error(rc == CA_INPUT ? 413 : 500, rc, err_msg());
 	req = json_loadb((const char *)in.data, in.len, JSON_REJECT_DUPLICATES, &je);
@@ -579,6 +588,12 @@ main(int argc, char *argv[])
 		o.subject = argv[0];
 	if (o.key_out == NULL && (o.kty || o.curve || o.size))
 		die(CA_USAGE, "--kty, --curve and --size go with --key-out");
+	if (o.key_out != NULL) {
+		struct key_spec spec;
+
+		if (key_spec_parse(o.kty, o.curve, o.size, &spec) != CA_OK)
+			die_last();
+	}
 	if (o.key_out != NULL && io_exists(o.key_out))
 		die(CA_FAIL, "%s: already exists, not overwritten", o.key_out);
 	if (o.api) {

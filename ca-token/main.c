@@ -285,6 +285,19 @@ main(int argc, char *argv[])
 				die_last();
 			free(p);
 		}
+		{
+			/* Refuse now what the CA would refuse later. */
+			const char *ml = json_string_value(json_object_get(
+			    json_object_get(conf, "authority"), "maxTokenLifetime"));
+			int64_t max = TOKEN_MAX_LIFE;
+
+			if (ml != NULL && time_parse_duration(ml, &max) != CA_OK)
+				die(CA_FAIL, "ca.json: maxTokenLifetime: %s", err_msg());
+			if (c.exp - c.nbf > max)
+				die(CA_USAGE, "token lifetime %llds exceeds the CA's maximum %llds "
+				    "(maxTokenLifetime)", (long long)(c.exp - c.nbf),
+				    (long long)max);
+		}
 		if ((prov = token_provisioner(conf, o.provisioner, NULL)) == NULL)
 			die(o.provisioner ? CA_USAGE : CA_FAIL, "%s", err_msg());
 		iss = json_string_value(json_object_get(prov, "name"));

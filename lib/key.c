@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -109,42 +110,82 @@ key_digest(EVP_PKEY *pk)
 	return EVP_sha256();
 }
 
-EVP_PKEY *
-key_generate(const char *kty, const char *curve, int bits)
+int
+key_spec_parse(const char *kty, const char *curve, const char *size,
+    struct key_spec *out)
 {
-	EVP_PKEY *pk = NULL;
+	char *end;
+	long bits;
 
+	memset(out, 0, sizeof(*out));
 	if (kty == NULL || strcmp(kty, "EC") == 0) {
-		const char *group;
-
-		if (curve == NULL || strcmp(curve, "P-256") == 0)
-			group = "P-256";
-		else if (strcmp(curve, "P-384") == 0)
-			group = "P-384";
-		else if (strcmp(curve, "P-521") == 0)
-			group = "P-521";
-		else {
-			err_set(CA_USAGE, "%s: unsupported curve (P-256, P-384, P-521)", curve);
-			return NULL;
-		}
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group);
+		if (size != NULL)
+			return err_set(CA_USAGE, "--size is for RSA keys; EC takes --curve");
+		if (curve == NULL)
+			curve = "P-256";
+		if (strcmp(curve, "P-256") && strcmp(curve, "P-384") &&
+		    strcmp(curve, "P-521"))
+			return err_set(CA_USAGE, "--curve %s: P-256, P-384 or P-521", curve);
+		snprintf(out->kty, sizeof(out->kty), "EC");
+		snprintf(out->curve, sizeof(out->curve), "%s", curve);
 	} else if (strcmp(kty, "RSA") == 0) {
-		if (bits == 0)
-			bits = 3072;
-		if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS || bits % 8) {
-			err_set(CA_USAGE, "RSA size %d: %d..%d bits, a multiple of 8",
+		if (curve != NULL)
+			return err_set(CA_USAGE, "--curve is for EC and OKP keys; RSA takes --size");
+		bits = 3072;
+		if (size != NULL) {
+			bits = strtol(size, &end, 10);
+			if (size[0] == '\0' || *end != '\0')
+				return err_set(CA_USAGE, "--size %s: a number of bits", size);
+		}
+		if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS || bits % 8)
+			return err_set(CA_USAGE, "--size %ld: %d..%d bits, a multiple of 8",
 			    bits, RSA_MIN_BITS, RSA_MAX_BITS);
-			return NULL;
-		}
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+		snprintf(out->kty, sizeof(out->kty), "RSA");
+		out->bits = (int)bits;
 	} else if (strcmp(kty, "OKP") == 0) {
-		if (curve != NULL && strcmp(curve, "Ed25519") != 0) {
-			err_set(CA_USAGE, "%s: unsupported OKP curve (Ed25519)", curve);
-			return NULL;
-		}
+		if (size != NULL)
+			return err_set(CA_USAGE, "--size is for RSA keys");
+		if (curve != NULL && strcmp(curve, "Ed25519") != 0)
+			return err_set(CA_USAGE, "--curve %s: OKP keys are Ed25519", curve);
+		snprintf(out->kty, sizeof(out->kty), "OKP");
+		snprintf(out->curve, sizeof(out->curve), "Ed25519");
+	} else
+		return err_set(CA_USAGE, "--kty %s: EC, RSA or OKP", kty);
+	return CA_OK;
+}
+
+int
+key_spec_of(EVP_PKEY *pk, struct key_spec *out)
+{
+	const char *kty, *crv;
+	int bits;
+
+	key_info(pk, &kty, &crv, &bits);
+	memset(out, 0, sizeof(*out));
+	if (kty == NULL || (strcmp(kty, "RSA") != 0 && crv == NULL))
+		return err_set(CA_INPUT, "unsupported key type");
+	snprintf(out->kty, sizeof(out->kty), "%s", kty);
+	if (crv != NULL)
+		snprintf(out->curve, sizeof(out->curve), "%s", crv);
+	if (strcmp(kty, "RSA") == 0)
+		out->bits = bits < RSA_MIN_BITS ? RSA_MIN_BITS :
+		    bits > RSA_MAX_BITS ? RSA_MAX_BITS : bits - bits % 8;
+	return CA_OK;
+}
+
+EVP_PKEY *
+key_generate(const struct key_spec *spec)
+{
+	EVP_PKEY *pk;
+
+	if (strcmp(spec->kty, "EC") == 0)
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", spec->curve);
+	else if (strcmp(spec->kty, "RSA") == 0)
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)spec->bits);
+	else if (strcmp(spec->kty, "OKP") == 0)
 		pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	} else {
-		err_set(CA_USAGE, "%s: unsupported key type (EC, RSA, OKP)", kty);
+	else {
+		err_set(CA_USAGE, "%s: unsupported key type", spec->kty);
 		return NULL;
 	}
 	if (pk == NULL)

@@ -6,13 +6,26 @@
 
 #include <openssl/evp.h>
 
+/* What key pair to generate. */
+struct key_spec {
+	char kty[4];            /* "EC", "RSA", "OKP" */
+	char curve[8];          /* "P-256", "P-384", "P-521", "Ed25519"; "" for RSA */
+	int bits;               /* RSA only */
+};
+
 /*
- * Generate a key pair.  kty "EC" (curve "P-256", "P-384", "P-521"),
- * "RSA" (bits 2048..8192, multiple of 8... 2048/3072/4096 typical),
- * "OKP" (curve "Ed25519").  curve or bits may be NULL/0 for the defaults
- * (P-256, 3072, Ed25519).  NULL on failure, message recorded.
+ * Parse the --kty/--curve/--size options (each may be NULL) into a spec:
+ * EC takes a curve (default P-256), RSA a size of 2048..8192 bits in
+ * multiples of 8 (default 3072), OKP the curve Ed25519.  A curve for RSA,
+ * a size for EC/OKP, or a malformed size is CA_USAGE.
  */
-EVP_PKEY *key_generate(const char *kty, const char *curve, int bits);
+int key_spec_parse(const char *kty, const char *curve, const char *size,
+    struct key_spec *out);
+/* The spec of an existing key (to match a brought root); CA_INPUT if unsupported. */
+int key_spec_of(EVP_PKEY *pk, struct key_spec *out);
+
+/* Generate a key pair.  NULL on failure, message recorded. */
+EVP_PKEY *key_generate(const struct key_spec *spec);
 
 /*
  * CA_OK if the key is one we sign for: EC P-256/P-384/P-521, Ed25519,

@@ -134,9 +134,9 @@ PY
 	assert_equal "$(jq -r '.fingerprint' "$c")" "$(jq -r .fingerprint "$D/summary.json")"
 }
 
-@test "init: fail existing home is not touched (exit 4)" {
+@test "init: fail existing home is not touched (exit 1)" {
 	before=$(find "$D/ca" -type f -exec sha256sum {} + | sort)
-	run -4 --separate-stderr ca-init --dir "$D/ca" --password-file "$D/pw"
+	run -1 --separate-stderr ca-init --dir "$D/ca" --password-file "$D/pw"
 	assert_equal "$output" ""
 	assert_equal "$stderr" "ca-init: $D/ca already exists: not touching it"
 	assert_equal "$(find "$D/ca" -type f -exec sha256sum {} + | sort)" "$before"
@@ -225,4 +225,38 @@ PY
 		--ca-key "$D/ca/secrets/intermediate_ca_key" --password-file "$D/pw" <"$D/l.csr"
 	printf '%s\n' "$output" >"$D/l.pem"
 	run -0 openssl verify -x509_strict -CAfile "$D/ca/certs/root_ca.crt" -untrusted "$D/ca/certs/intermediate_ca.crt" "$D/l.pem"
+}
+
+@test "init: fail key options that do not fit the key type (exit 2)" {
+	run -2 --separate-stderr ca-init --dir "$D/k1" --kty RSA --size abc
+	assert_equal "$stderr" "ca-init: --size abc: a number of bits"
+	run -2 --separate-stderr ca-init --dir "$D/k1" --kty RSA --size 1024
+	assert_equal "$stderr" "ca-init: --size 1024: 2048..8192 bits, a multiple of 8"
+	run -2 --separate-stderr ca-init --dir "$D/k1" --size 2048
+	assert_equal "$stderr" "ca-init: --size is for RSA keys; EC takes --curve"
+	run -2 --separate-stderr ca-init --dir "$D/k1" --kty RSA --curve P-256
+	assert_equal "$stderr" "ca-init: --curve is for EC and OKP keys; RSA takes --size"
+	run -2 --separate-stderr ca-init --dir "$D/k1" --curve secp256k1
+	assert_equal "$stderr" "ca-init: --curve secp256k1: P-256, P-384 or P-521"
+	run -2 --separate-stderr ca-init --dir "$D/k1" --kty DSA
+	assert_equal "$stderr" "ca-init: --kty DSA: EC, RSA or OKP"
+	[ ! -e "$D/k1" ]
+}
+
+@test "init: ok P-384 CA keys sign with SHA-384" {
+	run -0 ca-init --dir "$D/p384" --curve P-384
+	run -0 openssl x509 -in "$D/p384/certs/intermediate_ca.crt" -noout -text
+	assert_output --partial "ecdsa-with-SHA384"
+	assert_output --partial "NIST CURVE: P-384"
+}
+
+@test "init: ok intermediate key iterations: 1 with a generated password, 2048 with --password-file, or --key-iterations" {
+	iter() { openssl asn1parse -in "$1" | awk '/PBKDF2/{p=1} p && /INTEGER/{sub(/.*:/, ""); print; exit}'; }
+	assert_equal "$(iter "$D/ca/secrets/intermediate_ca_key")" 0800
+	assert_equal "$(iter "$D/ca/secrets/root_ca_key")" 0927C0
+	assert_equal "$(iter "$D/gen/secrets/intermediate_ca_key")" 01
+	run -0 ca-init --dir "$D/it" --key-iterations 5000
+	assert_equal "$(iter "$D/it/secrets/intermediate_ca_key")" 1388
+	run -2 --separate-stderr ca-init --dir "$D/it2" --key-iterations 0
+	assert_equal "$stderr" "ca-init: --key-iterations: 1..10000000"
 }
