@@ -227,7 +227,6 @@ make_provisioner(const char *name, const char *password, char **kid_out)
 	json_object_set_new(priv, "alg", json_string("ES256"));
 	privjson = json_dumps(priv, JSON_COMPACT | JSON_SORT_KEYS);
 	jose_json_wipe(priv);
-	json_decref(priv);
 	EVP_PKEY_free(pk);
 	if (privjson == NULL)
 		die(CA_FAIL, "encoding provisioner key failed");

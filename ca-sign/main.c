@@ -453,6 +453,8 @@ api_error(int status, int code, const char *msg)
 		printf("%s\n", s);
 		fflush(stdout);
 	}
+	free(s);
+	json_decref(e);
 	fprintf(stderr, "%s: %s\n", err_progname(), msg);
 	exit(code);
 }

@@ -126,7 +126,6 @@ load_bare_key(const char *path, const char *pwfile)
 			die_last();
 		}
 		jose_json_wipe(j);
-		json_decref(j);
 	} else {
 		/* A compact JWE holding the JWK, as in ca.json's encryptedKey. */
 		json_t *prov;

@@ -151,7 +151,6 @@ token_provisioner_key(const json_t *prov, const char *password, EVP_PKEY **out)
 	if (jwk == NULL)
 		return err_set(CA_FAIL, "provisioner key: not a JWK");
 	rc = jwk_import(jwk, JWK_PRIVATE, out);
-	jose_json_wipe(jwk);
-	json_decref(jwk);
+	jose_json_wipe(jwk);           /* wipes and releases */
 	return rc;
 }

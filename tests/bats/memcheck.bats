@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# The main paths under valgrind: no invalid reads or writes, no use of
+# uninitialised memory, no definite leaks.
+
+load common
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	command -v valgrind >/dev/null || return 0
+	ca-init --dir "$D/ca" >/dev/null
+	make_csr "$D" leaf -subj /CN=mem.example.com -addext subjectAltName=DNS:mem.example.com
+	openssl pkey -in "$D/ca/secrets/intermediate_ca_key" -passin file:"$D/ca/secrets/password" -out "$D/int.key"
+}
+
+vg() {
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		--show-leak-kinds=definite "$@"
+}
+
+setup() {
+	command -v valgrind >/dev/null || skip "valgrind not installed"
+}
+
+@test "memcheck: ca-sign stateless" {
+	run -0 --separate-stderr vg ca-sign --ca-cert "$D/ca/certs/intermediate_ca.crt" --ca-key "$D/int.key" <"$D/leaf.csr"
+	assert_equal "$stderr" ""
+}
+
+@test "memcheck: ca-token and ca-sign --offline, then a replay refused" {
+	run -0 --separate-stderr vg ca-token --offline --dir "$D/ca" mem.example.com
+	assert_equal "$stderr" ""
+	tok=$output
+	run -0 --separate-stderr vg ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr"
+	assert_equal "$stderr" ""
+	run -1 --separate-stderr vg ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr"
+	assert_equal "$stderr" "ca-sign: token already used"
+}
+
+@test "memcheck: ca-sign --api with a bad request" {
+	run -3 --separate-stderr vg ca-sign --api --offline --dir "$D/ca" <<<'{"csr": 1, "ott": "x"}'
+	assert_output '{"status":400,"message":"request: csr must be a string"}'
+}
+
+@test "memcheck: ca-verify, ca-inspect, ca-list, ca-revoke" {
+	ca-sign --ca-cert "$D/ca/certs/intermediate_ca.crt" --ca-key "$D/int.key" <"$D/leaf.csr" >"$D/chain.pem"
+	run -0 --separate-stderr vg ca-verify --root "$D/ca/certs/root_ca.crt" --host mem.example.com "$D/chain.pem"
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr vg ca-inspect "$D/chain.pem"
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr vg ca-list --dir "$D/ca"
+	assert_equal "$stderr" ""
+	serial=$(ca-list --dir "$D/ca" | jq -r .serial | head -1)
+	run -0 --separate-stderr vg ca-revoke --offline --dir "$D/ca" "$serial"
+	assert_equal "$stderr" ""
+}
+
+@test "memcheck: ca-init" {
+	run -0 --separate-stderr vg ca-init --dir "$D/ca2" --key-iterations 1
+	assert_equal "$stderr" ""
+}
