@@ -90,7 +90,7 @@ demo: deps
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)
-	shellcheck -x -s bash .ci/run tests/*.sh contrib/*.sh bench/*.sh
+	shellcheck -x .ci/run tests/*.sh contrib/*.sh $(wildcard bench/*.sh fuzz/*.sh)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

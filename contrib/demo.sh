@@ -2,6 +2,8 @@
 # The offline CA end to end, on a throw-away CA home:
 # init -> token -> issue -> verify -> inspect -> revoke -> list,
 # then stateless signing with the same intermediate.
+# The step lines show commands literally: single quotes on purpose.
+# shellcheck disable=SC2016
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 PATH="$top/bin:$PATH"
