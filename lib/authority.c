@@ -210,6 +210,19 @@ authority_open(const char *home, struct authority **out)
 	    strdup(conf_str(db, "dataSource"));
 	if ((rc = db_open(conf_str(db, "type"), p, 0, &a->db)) != CA_OK)
 		goto fail;
+	if (json_object_get(db, "busyTimeout") != NULL) {
+		int64_t secs;
+
+		if ((rc = duration_field(db, "busyTimeout", &secs)) != CA_OK)
+			goto fail;
+		if (secs > 600) {
+			rc = err_set(CA_FAIL, "ca.json: db.busyTimeout: at most 10m");
+			goto fail;
+		}
+		/* Durations are whole seconds; "0s" waits not at all. */
+		if ((rc = db_set_busy_timeout(a->db, (int)secs * 1000)) != CA_OK)
+			goto fail;
+	}
 	free(p);
 	*out = a;
 	return CA_OK;
