@@ -1,0 +1,149 @@
+# Shared by token.bats, offline.bats, revoke.bats and policy.bats: one CA
+# home per file, tokens crafted by helpers/tok.py with the provisioner's key
+# (decrypted once, so no PBKDF2 per token), and the two ways to reach the
+# authority: offline in-process (ca-sign --offline) and the API handler
+# (ca-sign --api --offline), which must decide every request the same way.
+#
+# Expects $D (a directory for the file) and sets $CA (the CA home).
+
+PY=/usr/bin/python3
+TOKPY="$BATS_TEST_DIRNAME/helpers/tok.py"
+
+# make_ca: a CA home $D/ca for ca.example.com and 10.0.0.1 on port 9443,
+# password file $D/pw, the provisioner's private JWK in $D/prov.jwk.
+make_ca() {
+	export CA="$D/ca"
+	printf 'correct horse\n' >"$D/pw"
+	ca-init --dir "$CA" --password-file "$D/pw" --dns ca.example.com \
+		--dns 10.0.0.1 --address :9443 >"$D/init.json"
+	"$PY" "$TOKPY" key "$CA/config/ca.json" "$D/pw" >"$D/prov.jwk"
+	cp "$CA/config/ca.json" "$D/ca.json.orig"
+}
+
+# mint [tok.py mint options]: token(s) for the provisioner "admin".
+mint() { "$PY" "$TOKPY" mint "$D/prov.jwk" "$CA/config/ca.json" "$@"; }
+
+# claims TOKEN / header TOKEN: the decoded JSON of a segment.
+b64url_json() {
+	local s=$1
+	s=$(printf '%s' "$s" | tr '_-' '/+')
+	while [ $(( ${#s} % 4 )) -ne 0 ]; do s="$s="; done
+	printf '%s' "$s" | base64 -d
+}
+header() { b64url_json "$(cut -d. -f1 <<<"$1")"; }
+claims() { b64url_json "$(cut -d. -f2 <<<"$1")"; }
+
+# csr NAME CN [type:value...]: $D/NAME.key and $D/NAME.csr, the SANs given
+# as dns:, ip:, email: or uri: values (CN "" for none).
+csr() {
+	local n=$1 cn=$2 s ext=""
+	shift 2
+	for s in "$@"; do
+		case $s in
+		dns:*) ext="$ext,DNS:${s#dns:}" ;;
+		ip:*) ext="$ext,IP:${s#ip:}" ;;
+		email:*) ext="$ext,email:${s#email:}" ;;
+		uri:*) ext="$ext,URI:${s#uri:}" ;;
+		esac
+	done
+	local args=(-subj "${cn:+/CN=$cn}")
+	[ -n "$cn" ] || args=(-subj "/O=inca tests")
+	[ -z "$ext" ] || args+=(-addext "subjectAltName=${ext#,}")
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$D/$n.key" -out "$D/$n.csr" "${args[@]}" 2>/dev/null
+}
+
+# db SQL: query the CA's database.
+db() { sqlite3 "$CA/db/ca.db" "$@"; }
+certs_count() { db 'select count(*) from certs'; }
+used_count() { db 'select count(*) from used_tokens'; }
+# rows: "certs used_tokens" counts in one query.
+rows() { db "select (select count(*) from certs) || ' ' || (select count(*) from used_tokens)"; }
+jti_used() { [ "$(db "select count(*) from used_tokens where jti = '$1'")" -eq 1 ]; }
+
+# cli_sign TOKEN CSRFILE [NOTBEFORE [NOTAFTER]]: the offline program.
+cli_sign() {
+	local tok=$1 csr=$2 args=()
+	[ -z "${3-}" ] || args+=(--not-before "$3")
+	[ -z "${4-}" ] || args+=(--not-after "$4")
+	ca-sign --offline --dir "$CA" --token "$tok" "${args[@]}" <"$csr"
+}
+
+# json_str TEXT: TEXT as a JSON string (quotes, backslashes, newlines).
+json_str() {
+	local s=$1
+	s=${s//\\/\\\\}
+	s=${s//\"/\\\"}
+	s=${s//$'\n'/\\n}
+	printf '"%s"' "$s"
+}
+
+# api_request TOKEN CSRFILE [NOTBEFORE [NOTAFTER]]: the request JSON
+# (built in the shell: jq would cost more than the request itself).
+api_request() {
+	local csr
+	csr=$(cat "$2")
+	printf '{"csr":%s,"ott":%s' "$(json_str "$csr"$'\n')" "$(json_str "$1")"
+	[ -z "${3-}" ] || printf ',"notBefore":%s' "$(json_str "$3")"
+	[ -z "${4-}" ] || printf ',"notAfter":%s' "$(json_str "$4")"
+	printf '}\n'
+}
+
+# api_sign TOKEN CSRFILE [NOTBEFORE [NOTAFTER]]: the API handler.
+api_sign() {
+	api_request "$@" | ca-sign --api --offline --dir "$CA"
+}
+
+# api_raw: the API handler on the request given on stdin.
+api_raw() { ca-sign --api --offline --dir "$CA"; }
+
+# assert_api_error STATUS MESSAGE: $output is exactly one JSON object
+# {"status": STATUS, "message": MESSAGE}.
+assert_api_error() {
+	assert_equal "$output" "{\"status\":$1,\"message\":$(json_str "$2")}"
+}
+
+# refused CODE STATUS MESSAGE TOKEN CSRFILE [NOTBEFORE [NOTAFTER]]
+# The same request, offline and through --api: both exit CODE with
+# "ca-sign: MESSAGE" as the only stderr line; offline prints nothing, the
+# API prints {"status": STATUS, "message": MESSAGE}; neither leaves a
+# certificate or a spent token behind.
+refused() {
+	local code=$1 st=$2 msg=$3
+	shift 3
+	local rows0
+	rows0=$(rows)
+	run -"$code" --separate-stderr cli_sign "$@"
+	assert_output ""
+	assert_equal "$stderr" "ca-sign: $msg"
+	run -"$code" --separate-stderr api_sign "$@"
+	assert_equal "$stderr" "ca-sign: $msg"
+	assert_api_error "$st" "$msg"
+	assert_equal "$(rows)" "$rows0"
+}
+
+# issued TOKEN1 TOKEN2 CSRFILE [NOTBEFORE [NOTAFTER]]: TOKEN1 offline and
+# TOKEN2 through --api each issue one certificate (two new rows), written
+# as $D/cli.pem (the chain) and $D/api.json (the response) and
+# $D/api.pem (its crt).
+issued() {
+	local t1=$1 t2=$2
+	shift 2
+	local certs0
+	certs0=$(certs_count)
+	run -0 --separate-stderr cli_sign "$t1" "$@"
+	assert_equal "$stderr" ""
+	printf '%s\n' "$output" >"$D/cli.pem"
+	run -0 --separate-stderr api_sign "$t2" "$@"
+	assert_equal "$stderr" ""
+	printf '%s\n' "$output" >"$D/api.json"
+	jq -r .crt "$D/api.json" >"$D/api.pem"
+	assert_equal "$(certs_count)" $((certs0 + 2))
+}
+
+# serial_of PEM: the certificate's serial in decimal.
+serial_of() {
+	local hex
+	hex=$(openssl x509 -in "$1" -noout -serial | cut -d= -f2)
+	BC_LINE_LENGTH=0 bc <<<"ibase=16; $hex"
+}
