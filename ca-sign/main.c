@@ -285,7 +285,7 @@ stateless(struct opts *o, int64_t now)
 		req = read_csr();
 	if (csr_check(req) != CA_OK)
 		die_last();
-	if (csr_names(req, cn, sizeof(cn), &reqsans) != CA_OK)
+	if (csr_requested_names(req, cn, sizeof(cn), &reqsans) != CA_OK)
 		die_last();
 	t.pubkey = X509_REQ_get0_pubkey(req);
 	t.spki = X509_REQ_get_X509_PUBKEY(req);
@@ -303,12 +303,8 @@ stateless(struct opts *o, int64_t now)
 		if (!keep)
 			t.cn = o->sans.v[0].value;
 		t.sans = &o->sans;
-	} else if (t.profile == X509_LEAF) {
-		if (reqsans.n == 0 && t.cn != NULL && sans_add(&reqsans, t.cn) != CA_OK)
-			die(CA_INPUT, "request has no SANs and its CN is not a name: %s",
-			    err_msg());
+	} else if (t.profile == X509_LEAF)
 		t.sans = &reqsans;
-	}
 	if (t.profile == X509_INTERMEDIATE) {
 		if (t.cn == NULL)
 			die(CA_INPUT, "an intermediate needs a subject CN");
@@ -344,8 +340,9 @@ csr_from_token(const char *ott, EVP_PKEY *key)
 	size_t i;
 
 	if (jws_parse(ott, strlen(ott), &jws) != CA_OK) {
+		/* Same words and code as the authority gives for this token. */
 		err_prefix("token rejected");
-		die(CA_REFUSED, "%s", err_msg());
+		die_last();
 	}
 	sub = json_string_value(json_object_get(jws.claims, "sub"));
 	if (sub == NULL)

@@ -50,6 +50,9 @@ struct token {
 	int64_t exp;
 };
 
+/* Token times are unix seconds up to the year 9999. */
+#define TOKEN_MAX_TIME 253402300799LL
+
 static int http_status = 500;
 
 int
@@ -165,7 +168,23 @@ authority_open(const char *home, struct authority **out)
 		rc = err_set(CA_FAIL, "ca.json: no authority object");
 		goto fail;
 	}
-	a->policy = json_object_get(json_object_get(a->auth, "policy"), "x509");
+	{
+		const json_t *pol = json_object_get(a->auth, "policy"), *v;
+		const char *k;
+
+		/* An unknown or misspelt member would be a policy silently off. */
+		if (pol != NULL && !json_is_object(pol)) {
+			rc = err_set(CA_FAIL, "ca.json: authority.policy must be an object");
+			goto fail;
+		}
+		json_object_foreach((json_t *)pol, k, v) {
+			if (strcmp(k, "x509") != 0) {
+				rc = err_set(CA_FAIL, "ca.json: authority.policy: unknown member %s", k);
+				goto fail;
+			}
+		}
+		a->policy = json_object_get(pol, "x509");
+	}
 	if ((rc = policy_validate(a->policy)) != CA_OK)
 		goto fail;
 	a->claims.min = 5 * 60;
@@ -176,6 +195,21 @@ authority_open(const char *home, struct authority **out)
 	    (rc = duration_field(a->auth, "backdate", &a->backdate)) != CA_OK ||
 	    (rc = duration_field(a->auth, "maxTokenLifetime", &a->max_token_life)) != CA_OK)
 		goto fail;
+	{
+		/* Every provisioner's claims, now rather than at its first use. */
+		const json_t *provs = json_object_get(a->auth, "provisioners"), *pv;
+		struct claims pc;
+		size_t i;
+
+		json_array_foreach(provs, i, pv) {
+			pc = a->claims;
+			if ((rc = claims_apply(json_object_get(pv, "claims"), &pc)) != CA_OK) {
+				err_prefix("provisioner %s",
+				    conf_str(pv, "name") ? conf_str(pv, "name") : "?");
+				goto fail;
+			}
+		}
+	}
 	if (conf_str(a->conf, "root") == NULL || conf_str(a->conf, "crt") == NULL ||
 	    conf_str(a->conf, "key") == NULL) {
 		rc = err_set(CA_FAIL, "ca.json: root, crt and key are required");
@@ -338,6 +372,9 @@ int_claim(const json_t *claims, const char *name, int required, int64_t *v)
 	if (!json_is_integer(j))
 		return fail(401, CA_REFUSED, "token rejected: %s is not an integer", name);
 	*v = (int64_t)json_integer_value(j);
+	/* Bounded, so that no arithmetic on times can overflow. */
+	if (*v < 0 || *v > TOKEN_MAX_TIME)
+		return fail(401, CA_REFUSED, "token rejected: %s out of range", name);
 	return CA_OK;
 }
 
@@ -538,7 +575,7 @@ check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
 	}
 	if ((rc = token_sans(t, names)) != CA_OK)
 		return rc;
-	if ((rc = csr_names(csr, cn, cnlen, &csrsans)) != CA_OK)
+	if ((rc = csr_requested_names(csr, cn, cnlen, &csrsans)) != CA_OK)
 		return status_of(rc);
 	if (!sans_equal(&csrsans, names)) {
 		sans_free(&csrsans);
@@ -565,28 +602,33 @@ static int
 validity(struct authority *a, const struct claims *c, const struct sign_request *r,
     int64_t now, int64_t *nb, int64_t *na)
 {
+	/* An empty string is "not given", as step clients send it. */
+	int nb_given = r->not_before != NULL && r->not_before[0] != '\0';
+	int na_given = r->not_after != NULL && r->not_after[0] != '\0';
+	int64_t ca_end = x509_time(X509_get0_notAfter(sk_X509_value(a->chain, 0)));
 	char lo[32], hi[32];
 
 	*nb = now - a->backdate;
 	*na = now + c->def;
-	if (r->not_before != NULL && r->not_before[0] != '\0') {
+	if (nb_given) {
 		if (time_parse(r->not_before, now, nb) != CA_OK)
 			return fail(400, CA_INPUT, "notBefore: %s", err_msg());
 		if (*nb < now - a->backdate)
 			return fail(403, CA_REFUSED, "notBefore is in the past");
 		*na = *nb + c->def;
 	}
-	if (r->not_after != NULL && r->not_after[0] != '\0' &&
-	    time_parse(r->not_after, now, na) != CA_OK)
+	if (na_given && time_parse(r->not_after, now, na) != CA_OK)
 		return fail(400, CA_INPUT, "notAfter: %s", err_msg());
 	if (*na <= *nb)
 		return fail(403, CA_REFUSED, "notAfter is not after notBefore");
+	if (*nb >= ca_end)
+		return fail(403, CA_REFUSED, "notBefore is after the intermediate CA expires");
 	time_fmt_duration(c->min, lo, sizeof(lo));
 	time_fmt_duration(c->max, hi, sizeof(hi));
 	if (*na - *nb < c->min)
 		return fail(403, CA_REFUSED, "requested duration is below the minimum %s", lo);
 	/* The backdate is not counted against the maximum. */
-	if (*na - *nb > c->max + (r->not_before ? 0 : a->backdate))
+	if (*na - *nb > c->max + (nb_given ? 0 : a->backdate))
 		return fail(403, CA_REFUSED, "requested duration exceeds the maximum %s", hi);
 	return CA_OK;
 }
@@ -647,7 +689,9 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 		goto rollback;
 	}
 	if ((rc = x509_issue(&tpl, &x)) != CA_OK) {
-		status_of(rc == CA_INPUT ? CA_REFUSED : rc);
+		if (rc == CA_INPUT)
+			rc = CA_REFUSED;        /* a request the profile cannot take */
+		status_of(rc);
 		goto rollback;
 	}
 	if ((serial = x509_serial_dec(x)) == NULL || (sj = sans_json(&names)) == NULL ||

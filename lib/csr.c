@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -59,6 +60,23 @@ csr_names(X509_REQ *req, char *cn, size_t cnlen, struct sans *sans)
 	}
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
+}
+
+int
+csr_requested_names(X509_REQ *req, char *cn, size_t cnlen, struct sans *sans)
+{
+	struct san s;
+	int rc;
+
+	if ((rc = csr_names(req, cn, cnlen, sans)) != CA_OK)
+		return rc;
+	if (sans->n == 0 && cn[0] != '\0' && san_parse(cn, &s) == CA_OK) {
+		rc = sans_add_san(sans, &s);
+		free(s.value);
+		return rc;
+	}
+	err_clear();
+	return CA_OK;
 }
 
 X509_REQ *

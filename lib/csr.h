@@ -24,6 +24,13 @@ int csr_check(X509_REQ *req);
 int csr_names(X509_REQ *req, char *cn, size_t cnlen, struct sans *sans);
 
 /*
+ * The names a request asks for: its SANs or, when it has none, its CN
+ * read as a name (a CSR made with only -subj /CN=host).  The set is empty
+ * when there are no SANs and the CN is absent or not a name.
+ */
+int csr_requested_names(X509_REQ *req, char *cn, size_t cnlen, struct sans *sans);
+
+/*
  * A CSR for key with subject CN cn (may be NULL) and the given SANs,
  * signed with key.  NULL on failure (message recorded).
  */

@@ -26,16 +26,18 @@ dns_match(const char *rule, const char *name)
 	return rl == nl && strcmp(dot, rule + 1) == 0;
 }
 
-/* Normalise a DNS rule the way names are normalised. */
+/*
+ * Normalise the DNS part of a rule the way names are normalised; type and
+ * whole name the rule in a message ("policy: bad email rule @").
+ */
 static int
-dns_rule(const char *rule, char **out)
+dns_rule(const char *type, const char *whole, const char *dns, char **out)
 {
 	struct san s;
 
-	if (san_parse(rule, &s) != CA_OK || s.type != SAN_DNS) {
-		if (s.value)
-			free(s.value);
-		return err_set(CA_FAIL, "policy: bad DNS rule %s", rule);
+	if (san_parse(dns, &s) != CA_OK || s.type != SAN_DNS) {
+		free(s.value);
+		return err_set(CA_FAIL, "policy: bad %s rule %s", type, whole);
 	}
 	*out = s.value;
 	return CA_OK;
@@ -116,10 +118,14 @@ uri_host(const char *uri, char *host, size_t len)
 	return 1;
 }
 
-/* Does one rule of list type `type` match the name?  *m set; CA_FAIL on a bad rule. */
+/*
+ * Does one rule of list type `type` match the name?  *m set; CA_FAIL on a
+ * bad rule.  For a deny rule, a wildcard name also matches when it covers
+ * the rule: "*.example.com" is denied by a rule denying a.example.com.
+ */
 static int
 rule_match(const char *type, const char *rule, const struct san *s,
-    const char *cn, int *m)
+    const char *cn, int deny, int *m)
 {
 	char *r = NULL, host[512];
 	int rc = CA_OK;
@@ -132,8 +138,9 @@ rule_match(const char *type, const char *rule, const struct san *s,
 	if (s == NULL)
 		return CA_OK;
 	if (strcmp(type, "dns") == 0 && s->type == SAN_DNS) {
-		if ((rc = dns_rule(rule, &r)) == CA_OK)
-			*m = dns_match(r, s->value);
+		if ((rc = dns_rule(type, rule, rule, &r)) == CA_OK)
+			*m = dns_match(r, s->value) ||
+			    (deny && s->value[0] == '*' && dns_match(s->value, r));
 	} else if (strcmp(type, "ip") == 0 && s->type == SAN_IP) {
 		rc = ip_match(rule, s, m);
 	} else if (strcmp(type, "email") == 0 && s->type == SAN_EMAIL) {
@@ -141,7 +148,7 @@ rule_match(const char *type, const char *rule, const struct san *s,
 
 		if (rule[0] == '@' || strchr(rule, '@') == NULL) {
 			const char *dom = rule[0] == '@' ? rule + 1 : rule;
-			if ((rc = dns_rule(dom, &r)) == CA_OK)
+			if ((rc = dns_rule(type, rule, dom, &r)) == CA_OK)
 				*m = dns_match(r, at + 1);
 		} else {
 			struct san e;
@@ -154,7 +161,8 @@ rule_match(const char *type, const char *rule, const struct san *s,
 			free(e.value);
 		}
 	} else if (strcmp(type, "uri") == 0 && s->type == SAN_URI) {
-		if ((rc = dns_rule(rule, &r)) == CA_OK)
+		/* URI rules name hosts: "example.com", "*.example.com". */
+		if ((rc = dns_rule(type, rule, rule, &r)) == CA_OK)
 			*m = uri_host(s->value, host, sizeof(host)) &&
 			    dns_match(r, host);
 	}
@@ -170,7 +178,8 @@ type_of(const struct san *s)
 
 /* Does any rule in list[type] match?  The list for the name's type only. */
 static int
-list_match(const json_t *list, const struct san *s, const char *cn, int *m)
+list_match(const json_t *list, const struct san *s, const char *cn, int deny,
+    int *m)
 {
 	const char *type = type_of(s);
 	const json_t *rules = list ? json_object_get(list, type) : NULL, *r;
@@ -181,7 +190,7 @@ list_match(const json_t *list, const struct san *s, const char *cn, int *m)
 	json_array_foreach(rules, i, r) {
 		if (!json_is_string(r))
 			return err_set(CA_FAIL, "policy: %s rules must be strings", type);
-		if ((rc = rule_match(type, json_string_value(r), s, cn, m)) != CA_OK)
+		if ((rc = rule_match(type, json_string_value(r), s, cn, deny, m)) != CA_OK)
 			return rc;
 		if (*m)
 			return CA_OK;
@@ -211,13 +220,13 @@ check_one(const json_t *x509, const struct san *s, const char *cn)
 	if (s != NULL && s->type == SAN_DNS && s->value[0] == '*' &&
 	    !json_is_true(json_object_get(x509, "allowWildcardNames")))
 		return err_set(CA_REFUSED, "policy: wildcard name %s is not allowed", name);
-	if ((rc = list_match(deny, s, cn, &m)) != CA_OK)
+	if ((rc = list_match(deny, s, cn, 1, &m)) != CA_OK)
 		return rc;
 	if (m)
 		return err_set(CA_REFUSED, "policy: %s name %s is denied", type_of(s), name);
 	if (!has_allow_rules(allow))
 		return CA_OK;
-	if ((rc = list_match(allow, s, cn, &m)) != CA_OK)
+	if ((rc = list_match(allow, s, cn, 0, &m)) != CA_OK)
 		return rc;
 	if (!m)
 		return err_set(CA_REFUSED, "policy: %s name %s is not allowed",
@@ -247,11 +256,11 @@ policy_check(const json_t *x509, const struct sans *sans, const char *cn)
 		struct san s;
 		int m;
 
-		if ((rc = list_match(deny, NULL, cn, &m)) != CA_OK)
+		if ((rc = list_match(deny, NULL, cn, 1, &m)) != CA_OK)
 			return rc;
 		if (m)
 			return err_set(CA_REFUSED, "policy: cn name %s is denied", cn);
-		if ((rc = list_match(allow, NULL, cn, &m)) != CA_OK)
+		if ((rc = list_match(allow, NULL, cn, 0, &m)) != CA_OK)
 			return rc;
 		if (m)
 			return CA_OK;
@@ -316,7 +325,7 @@ policy_validate(const json_t *x509)
 				    (char *)"x@invalid" : (char *)"invalid";
 				probe.iplen = 4;
 				if (rule_match(key, json_string_value(r), &probe,
-				    "", &m) != CA_OK)
+				    "", 0, &m) != CA_OK)
 					return err_code();
 			}
 		}

@@ -89,6 +89,15 @@ dns_normalise(char *s)
 }
 
 static int
+parse_ip_text(const char *s)
+{
+	unsigned char b[16];
+
+	return inet_pton(AF_INET, s, b) == 1 ||
+	    (strchr(s, ':') != NULL && inet_pton(AF_INET6, s, b) == 1);
+}
+
+static int
 parse_ip(const char *s, struct san *out)
 {
 	unsigned char b[16];
@@ -131,6 +140,61 @@ scheme_len(const char *s)
 	return s[i] == ':' ? i : 0;
 }
 
+/*
+ * A URI with an authority ("scheme://host..."): its host gets one
+ * spelling, so that policy rules match what a client will see: a DNS
+ * host lowercase without a trailing dot, an IP literal as is.  A
+ * percent-encoded or empty host is refused: "%65vil.com" must not slip
+ * past a rule for "evil.com".  Userinfo is refused (no credentials in
+ * certificates).  u is modified in place; k is the scheme's length; orig
+ * is the name as given, for messages.
+ */
+static int
+uri_normalise_host(char *u, size_t k, const char *orig)
+{
+	char *h, *e, save;
+	size_t n;
+	int rc;
+
+	if (strncmp(u + k, "://", 3) != 0)
+		return CA_OK;           /* no authority: urn:, mailto: ... */
+	h = u + k + 3;
+	e = h + strcspn(h, "/?#");
+	if (memchr(h, '@', (size_t)(e - h)) != NULL)
+		return err_set(CA_INPUT, "%s: URI with userinfo", orig);
+	if (*h == '[') {
+		char *rb = memchr(h, ']', (size_t)(e - h));
+		if (rb == NULL)
+			return err_set(CA_INPUT, "%s: unterminated IP literal", orig);
+		return CA_OK;
+	}
+	n = strcspn(h, ":/?#");
+	if (n == 0)
+		return err_set(CA_INPUT, "%s: URI without a host", orig);
+	if (memchr(h, '%', n) != NULL)
+		return err_set(CA_INPUT, "%s: percent-encoded URI host", orig);
+	save = h[n];
+	h[n] = '\0';
+	if (!parse_ip_text(h)) {
+		rc = dns_normalise(h);
+		if (rc != CA_OK) {
+			h[n] = save;
+			return err_set(CA_INPUT, "%s: bad URI host", orig);
+		}
+	}
+	/* dns_normalise may have dropped a trailing dot: close the gap. */
+	if (strlen(h) < n) {
+		size_t m = strlen(h);
+
+		h[m] = save;
+		memmove(h + m + 1, h + n + 1, strlen(h + n + 1) + 1);
+		if (save == '\0')
+			h[m] = '\0';
+	} else
+		h[n] = save;
+	return CA_OK;
+}
+
 int
 san_parse(const char *s, struct san *out)
 {
@@ -159,6 +223,11 @@ san_parse(const char *s, struct san *out)
 			return err_set(CA_FAIL, "out of memory");
 		for (i = 0; i < k; i++)
 			out->value[i] = (char)tolower((unsigned char)out->value[i]);
+		if ((r = uri_normalise_host(out->value, k, s)) != CA_OK) {
+			free(out->value);
+			out->value = NULL;
+			return r;
+		}
 		return CA_OK;
 	}
 	if ((at = strchr(s, '@')) != NULL) {

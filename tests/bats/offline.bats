@@ -21,6 +21,7 @@ setup_file() {
 	csr bar bar.example.com dns:bar.example.com
 	csr cnx other.example.com dns:foo.example.com
 	csr nocn "" dns:foo.example.com
+	csr cnonly foo.example.com
 	csr wild '*.example.com' 'dns:*.example.com'
 	csr ip 10.0.0.5 ip:10.0.0.5
 	csr ipdns 10.0.0.5 dns:10.0.0.5
@@ -30,6 +31,16 @@ setup_file() {
 MULTI='["foo.example.com","www.example.com","10.0.0.5","ops@example.com","spiffe://example.com/foo"]'
 
 # ---- issuance -------------------------------------------------------------
+
+@test "offline: ok a CSR with only a CN asks for that name" {
+	mapfile -t t < <(mint -n 2)
+	issued "${t[0]}" "${t[1]}" "$D/cnonly.csr"
+	run -0 openssl x509 -in "$D/api.pem" -noout -ext subjectAltName
+	assert_line --index 1 "    DNS:foo.example.com"
+	# ... and only that name: a token for more names is not satisfied by it.
+	refused 1 403 "certificate request names differ from the token's sans" \
+		"$(mint --set sans='["foo.example.com","www.example.com"]')" "$D/cnonly.csr"
+}
 
 @test "offline: ok valid token issues the named certificate both ways" {
 	mapfile -t t < <(mint -n 2 --set sans="$MULTI")

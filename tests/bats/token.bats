@@ -326,3 +326,13 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 	run -0 --separate-stderr ci "${args[@]:2}" foo.example.com
 	assert_equal "$(claims "$output" | jq '.sans | length')" 100
 }
+
+@test "token: fail --fingerprint that is not a SHA-256 (exit 2); ok with colons and capitals" {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$BATS_TEST_TMPDIR/k.jwk" 2>/dev/null
+	run -2 --separate-stderr ca-token --key "$BATS_TEST_TMPDIR/k.jwk" --issuer x --aud https://ca/1.0/sign --fingerprint abc foo.example.com
+	assert_equal "$stderr" "ca-token: --fingerprint: 64 hexadecimal digits (SHA-256)"
+	fp=$(printf 'AB:%.0s' $(seq 32) | sed 's/:$//')
+	run -0 --separate-stderr ca-token --key "$BATS_TEST_TMPDIR/k.jwk" --issuer x --aud https://ca/1.0/sign --fingerprint "$fp" foo.example.com
+	run -0 jq -r .claims.sha < <(printf '%s' "$output" | ca-inspect)
+	assert_output "$(printf 'ab%.0s' $(seq 32))"
+}
