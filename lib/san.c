@@ -182,16 +182,18 @@ uri_normalise_host(char *u, size_t k, const char *orig)
 			return err_set(CA_INPUT, "%s: bad URI host", orig);
 		}
 	}
-	/* dns_normalise may have dropped a trailing dot: close the gap. */
-	if (strlen(h) < n) {
+	/*
+	 * dns_normalise may have dropped a trailing dot, leaving the host m
+	 * bytes long: put the rest of the URI (save, then what followed it)
+	 * right after it.
+	 */
+	{
 		size_t m = strlen(h);
 
 		h[m] = save;
-		memmove(h + m + 1, h + n + 1, strlen(h + n + 1) + 1);
-		if (save == '\0')
-			h[m] = '\0';
-	} else
-		h[n] = save;
+		if (save != '\0' && m < n)
+			memmove(h + m + 1, h + n + 1, strlen(h + n + 1) + 1);
+	}
 	return CA_OK;
 }
 
