@@ -48,7 +48,7 @@
 #define ROOT_KEY_ITER         600000
 #define INT_KEY_ITER_OPERATOR 2048
 #define INT_KEY_ITER_RANDOM   1
-#define KEY_ITER_MAX          10000000
+#define KEY_ITER_MAX          CA_MAX_KEY_ITER
 #define MAX_DNS           16
 
 static void

@@ -14,6 +14,7 @@
 #define CA_MAX_NAME       253           /* one DNS name (RFC 1035) */
 #define CA_MAX_SAN_LEN    1024          /* one SAN of any type (URI, email) */
 #define CA_MAX_CHAIN      8             /* certificates in one chain */
+#define CA_MAX_KEY_ITER   10000000      /* PBKDF2 iterations of a key file */
 #define CA_MAX_HTTP_HEAD  (16 * 1024)
 #define CA_MAX_HTTP_BODY  (64 * 1024)
 

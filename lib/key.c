@@ -85,6 +85,14 @@ key_check(EVP_PKEY *pk)
 		    key_describe(pk, d, sizeof(d)), RSA_MIN_BITS);
 	if (strcmp(kty, "EC") == 0 && crv == NULL)
 		return err_set(CA_INPUT, "unsupported EC curve (P-256, P-384, P-521)");
+	if (strcmp(kty, "EC") == 0) {
+		char enc[32];
+
+		/* Explicit curve parameters: refused by verifiers (RFC 5480). */
+		if (!EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_EC_ENCODING,
+		    enc, sizeof(enc), NULL) || strcmp(enc, "named_curve") != 0)
+			return err_set(CA_INPUT, "EC key with explicit parameters: a named curve is required");
+	}
 	if (strcmp(kty, "RSA") == 0 && bits < RSA_MIN_BITS)
 		return err_set(CA_INPUT, "RSA key of %d bits: at least %d required",
 		    bits, RSA_MIN_BITS);

@@ -444,6 +444,7 @@ fast_pkcs8(const PKCS8_PRIV_KEY_INFO *p8)
 		pk = NULL;
 		ERR_clear_error();
 	}
+
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);       /* the builder's copy of d is wiped */
 	OSSL_PARAM_BLD_free(bld);
@@ -451,12 +452,61 @@ fast_pkcs8(const PKCS8_PRIV_KEY_INFO *p8)
 	return pk;
 }
 
+/*
+ * A key file names its own PBKDF2 iteration count: bound it before
+ * deriving, so that a crafted file cannot pin a CPU for hours.  Only
+ * PBES2 with PBKDF2 is accepted (what ca-init and openssl pkcs8 -v2 write).
+ */
+static int
+check_pbes2(const X509_SIG *sig)
+{
+	const X509_ALGOR *alg;
+	const ASN1_OBJECT *oid;
+	const void *pval;
+	PBE2PARAM *pbe2 = NULL;
+	PBKDF2PARAM *kdf = NULL;
+	long iter = -1;
+	int ptype, rc;
+
+	X509_SIG_get0(sig, &alg, NULL);
+	X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+	if (OBJ_obj2nid(oid) != NID_pbes2 || ptype != V_ASN1_SEQUENCE)
+		return err_set(CA_INPUT, "encrypted key: only PBES2 is accepted");
+	pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM),
+	    &(ASN1_TYPE){ .type = V_ASN1_SEQUENCE, .value.sequence = (ASN1_STRING *)pval });
+	if (pbe2 == NULL || OBJ_obj2nid(pbe2->keyfunc->algorithm) != NID_id_pbkdf2 ||
+	    (kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+	    pbe2->keyfunc->parameter)) == NULL)
+		rc = err_set(CA_INPUT, "encrypted key: only PBES2 with PBKDF2 is accepted");
+	else if ((iter = ASN1_INTEGER_get(kdf->iter)) < 1 || iter > CA_MAX_KEY_ITER)
+		rc = err_set(CA_INPUT, "encrypted key: %ld PBKDF2 iterations (1..%d accepted)",
+		    iter, CA_MAX_KEY_ITER);
+	else
+		rc = CA_OK;
+	PBKDF2PARAM_free(kdf);
+	PBE2PARAM_free(pbe2);
+	ERR_clear_error();
+	return rc;
+}
+
 static EVP_PKEY *
 p8_to_pkey(const PKCS8_PRIV_KEY_INFO *p8)
 {
 	EVP_PKEY *pk = fast_pkcs8(p8);
+	EVP_PKEY_CTX *cc;
 
-	return pk != NULL ? pk : EVP_PKCS82PKEY(p8);
+	if (pk == NULL)
+		pk = EVP_PKCS82PKEY(p8);
+	if (pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC) {
+		/* 1 <= d < n: a cheap range check (not the pairwise one). */
+		cc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+		if (cc == NULL || EVP_PKEY_private_check(cc) != 1) {
+			EVP_PKEY_free(pk);
+			pk = NULL;
+		}
+		EVP_PKEY_CTX_free(cc);
+	}
+	return pk;
 }
 
 int
@@ -486,6 +536,11 @@ pem_load_key(const unsigned char *data, size_t len, const char *password,
 			X509_SIG_free(sig);
 			pem_blocks_free(b, n);
 			return err_ssl(CA_INPUT, "malformed encrypted key");
+		}
+		if ((rc = check_pbes2(sig)) != CA_OK) {
+			X509_SIG_free(sig);
+			pem_blocks_free(b, n);
+			return rc;
 		}
 		p8 = PKCS8_decrypt(sig, password, (int)strlen(password));
 		X509_SIG_free(sig);
