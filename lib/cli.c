@@ -19,7 +19,12 @@ cli_init(const char *argv0)
 {
 	err_prog(argv0 ? argv0 : "inca");
 	umask(077);
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	/*
+	 * No atexit cleanup either: tearing OpenSSL down costs more than the
+	 * exit that follows (keys are wiped where they are released).
+	 */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT,
+	    NULL);
 	opterr = 0;     /* cli_badopt() says it in one line */
 }
 

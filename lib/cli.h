@@ -9,7 +9,8 @@
 /*
  * Name the program for messages, set umask 077, and start OpenSSL
  * without reading openssl.cnf (no program here needs it, and loading it
- * costs start-up time and lets the environment change crypto behaviour).
+ * costs start-up time and lets the environment change crypto behaviour)
+ * and without an exit-time cleanup.
  */
 void cli_init(const char *argv0);
 
