@@ -1,4 +1,7 @@
 #!/bin/sh
+# Compiler flag variables are word lists, split on purpose; diag reads
+# its argument or its input.
+# shellcheck disable=SC2086,SC2119,SC2120,SC2013
 # Build and run the libFuzzer harnesses fuzz/fuzz_*.c; see fuzz/README.md.
 #
 #   fuzz/run.sh [-h NAME]... [SECONDS]     fuzz each harness for SECONDS (20)

@@ -14,3 +14,14 @@ load common
 @test "lint: no unfinished markers in the C sources" {
 	run -1 grep -rnE '\b(TODO|FIXME|XXX)\b' "$TOP"/lib "$TOP"/ca-*/ --include='*.[ch]'
 }
+
+@test "build: make install puts every program and page under DESTDIR/PREFIX" {
+	run -0 make -s -C "$TOP" install DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/opt/inca
+	for p in "$TOP"/bin/ca-*; do
+		n=$(basename "$p")
+		[ -x "$BATS_TEST_TMPDIR/root/opt/inca/bin/$n" ]
+		[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man1/$n.1" ]
+	done
+	[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man5/ca.json.5" ]
+	[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man7/inca.7" ]
+}
