@@ -182,3 +182,14 @@ synopsis() {
 	assert_line db.dataSource
 	assert_line tls.minVersion
 }
+
+@test "docs: every program refuses an unknown option with one line and exit 2" {
+	for p in "$TOP"/bin/ca-*; do
+		n=$(basename "$p")
+		run -2 --separate-stderr "$p" --no-such-option
+		assert_equal "$output" ""
+		assert_equal "$stderr" "$n: unrecognized option '--no-such-option' (see -h)"
+		run -2 --separate-stderr "$p" -Z
+		assert_equal "$stderr" "$n: unrecognized option '-Z' (see -h)"
+	done
+}
