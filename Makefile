@@ -69,10 +69,9 @@ units: $(UNITS)
 
 # Debian packages needed to build, test and benchmark.
 DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev \
-       libpq-dev libcurl4-openssl-dev openssl sqlite3 bats bats-assert \
-       bats-support jq postgresql socat faketime mandoc clang \
-       libclang-rt-14-dev shellcheck python3-jwcrypto hyperfine golang-cfssl \
-       valgrind strace bsdextrautils
+       openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
+       clang libclang-rt-14-dev shellcheck python3-jwcrypto hyperfine \
+       golang-cfssl valgrind strace bsdextrautils
 
 deps:
 	@sh tests/deps.sh $(DEPS)
