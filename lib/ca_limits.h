@@ -1,6 +1,6 @@
 /*
  * Named size and count limits.  Every one is checked before parsing and
- * tested at its boundary (tests/bats/limits.bats, tests/unit).
+ * tested at its boundary (tests/bats/limits.bats).
  */
 #ifndef INCA_CA_LIMITS_H
 #define INCA_CA_LIMITS_H
@@ -15,7 +15,5 @@
 #define CA_MAX_SAN_LEN    1024          /* one SAN of any type (URI, email) */
 #define CA_MAX_CHAIN      8             /* certificates in one chain */
 #define CA_MAX_KEY_ITER   10000000      /* PBKDF2 iterations of a key file */
-#define CA_MAX_HTTP_HEAD  (16 * 1024)
-#define CA_MAX_HTTP_BODY  (64 * 1024)
 
 #endif

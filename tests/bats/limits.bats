@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# Every named limit of lib/ca_limits.h at its boundary: the limit itself
+# is accepted, one more is refused with a message naming it.
+
+load common
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	ca-init --dir "$D/ca" >/dev/null
+	openssl pkey -in "$D/ca/secrets/intermediate_ca_key" -passin file:"$D/ca/secrets/password" -out "$D/int.key"
+	make_csr "$D" leaf -subj /CN=limits.example.com -addext subjectAltName=DNS:limits.example.com
+}
+
+sign() { ca-sign --ca-cert "$D/ca/certs/intermediate_ca.crt" --ca-key "$D/int.key" "$@"; }
+# pad FILE SIZE: append spaces until FILE is SIZE bytes.
+pad() { head -c $(($2 - $(stat -c %s "$1"))) /dev/zero | tr '\0' ' ' >>"$1"; }
+
+@test "limits: CA_MAX_PEM 65536 bytes of PEM" {
+	cp "$D/leaf.csr" "$D/p.csr"
+	pad "$D/p.csr" 65536
+	run -0 sign <"$D/p.csr"
+	printf ' ' >>"$D/p.csr"
+	run -3 --separate-stderr sign <"$D/p.csr"
+	assert_equal "$stderr" "ca-sign: stdin: input exceeds 65536 bytes"
+}
+
+@test "limits: CA_MAX_JSON 65536 bytes of API request" {
+	tok=$(ca-token --offline --dir "$D/ca" limits.example.com)
+	jq -n --rawfile csr "$D/leaf.csr" --arg ott "$tok" '{csr: $csr, ott: $ott}' >"$D/req.json"
+	pad "$D/req.json" 65536
+	run -0 ca-sign --api --offline --dir "$D/ca" <"$D/req.json"
+	assert_equal "$(jq -r '.certChain | length' <<<"$output")" 2
+	printf ' ' >>"$D/req.json"
+	run -3 --separate-stderr ca-sign --api --offline --dir "$D/ca" <"$D/req.json"
+	assert_output '{"status":413,"message":"request: input exceeds 65536 bytes"}'
+}
+
+@test "limits: CA_MAX_JWT 16384 bytes of token" {
+	tok=$(printf 'eyJhbGciOiJFUzI1NiJ9.%s.AAAA' "$(head -c 16358 /dev/zero | tr '\0' 'A')")
+	assert_equal "${#tok}" 16384
+	run -1 --separate-stderr ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr"
+	refute_regex "$stderr" "longer than"
+	tok="${tok}A"
+	run -3 --separate-stderr ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr"
+	assert_equal "$stderr" "ca-sign: token rejected: longer than 16384 bytes"
+}
+
+@test "limits: CA_MAX_CONFIG 1 MiB of ca.json" {
+	cp -r "$D/ca" "$D/cfg"
+	pad "$D/cfg/config/ca.json" 1048576
+	run -0 ca-list --dir "$D/cfg"
+	printf ' ' >>"$D/cfg/config/ca.json"
+	run -4 --separate-stderr ca-list --dir "$D/cfg"
+	assert_equal "$stderr" "ca-list: $D/cfg/config/ca.json: input exceeds 1048576 bytes"
+}
+
+@test "limits: CA_MAX_PASSWORD 1024 bytes of password" {
+	head -c 1024 /dev/zero | tr '\0' 'p' >"$D/pw1024"
+	run -0 ca-init --dir "$D/pw-ok" --password-file "$D/pw1024" --key-iterations 1
+	# (openssl's -passin reads at most 1023 bytes: ca-sign opens the key.)
+	run -0 ca-sign --ca-cert "$D/pw-ok/certs/intermediate_ca.crt" \
+		--ca-key "$D/pw-ok/secrets/intermediate_ca_key" --password-file "$D/pw1024" <"$D/leaf.csr"
+	head -c 1025 /dev/zero | tr '\0' 'p' >"$D/pw1025"
+	run -3 --separate-stderr ca-init --dir "$D/pw-no" --password-file "$D/pw1025"
+	assert_equal "$stderr" "ca-init: $D/pw1025: password longer than 1024 bytes"
+	[ ! -e "$D/pw-no" ]
+}
+
+@test "limits: CA_MAX_SANS 100 names" {
+	args=()
+	for i in $(seq 1 100); do args+=(--san "h$i.example.com"); done
+	run -0 sign "${args[@]}" <"$D/leaf.csr"
+	assert_equal "$(printf '%s\n' "$output" | openssl x509 -noout -ext subjectAltName | tr ',' '\n' | grep -c DNS:)" 100
+	run -2 --separate-stderr sign "${args[@]}" --san h101.example.com <"$D/leaf.csr"
+	assert_equal "$stderr" "ca-sign: --san: more than 100 names"
+}
+
+@test "limits: CA_MAX_NAME 253 bytes of DNS name, 63 of a label" {
+	l63=$(printf 'a%.0s' $(seq 63))
+	name="$l63.$l63.$l63.$(printf 'b%.0s' $(seq 61))"
+	assert_equal "${#name}" 253
+	run -0 sign --san "$name" <"$D/leaf.csr"
+	run -2 --separate-stderr sign --san "c$name" <"$D/leaf.csr"
+	assert_equal "$stderr" "ca-sign: --san: DNS name longer than 253 bytes"
+	run -2 --separate-stderr sign --san "a$l63.example.com" <"$D/leaf.csr"
+	assert_equal "$stderr" "ca-sign: --san: a$l63.example.com: label longer than 63"
+}
+
+@test "limits: CA_MAX_SAN_LEN 1024 bytes of any name" {
+	uri="https://example.com/$(printf 'p%.0s' $(seq 1004))"
+	assert_equal "${#uri}" 1024
+	run -0 sign --san "$uri" <"$D/leaf.csr"
+	run -2 --separate-stderr sign --san "${uri}p" <"$D/leaf.csr"
+	assert_equal "$stderr" "ca-sign: --san: name longer than 1024 bytes"
+}
+
+@test "limits: CA_MAX_CHAIN 8 certificates" {
+	sign <"$D/leaf.csr" >"$D/chain.pem"
+	for i in 1 2 3 4 5 6; do cat "$D/ca/certs/intermediate_ca.crt"; done >>"$D/chain.pem"
+	[ "$(grep -c 'BEGIN CERTIFICATE' "$D/chain.pem")" -eq 8 ]
+	run -0 ca-verify --root "$D/ca/certs/root_ca.crt" "$D/chain.pem"
+	cat "$D/ca/certs/intermediate_ca.crt" >>"$D/chain.pem"
+	run -3 --separate-stderr ca-verify --root "$D/ca/certs/root_ca.crt" "$D/chain.pem"
+	assert_regex "$stderr" "more than 8 certificates"
+}
+
+@test "limits: CA_MAX_KEY_ITER 10,000,000 PBKDF2 iterations" {
+	run -2 --separate-stderr ca-init --dir "$D/it" --key-iterations 10000001
+	assert_equal "$stderr" "ca-init: --key-iterations: 1..10000000"
+	# Reading a key file beyond the limit: tests/bats/sign.bats (2^31).
+}
