@@ -172,6 +172,22 @@ sync_dir(const char *path)
 }
 
 /* The body of sq_open(), run under umask 077. */
+/* WAL frames after which a closing connection folds the WAL back. */
+#define DB_WAL_FOLD_FRAMES	100
+/* How long that fold waits for readers; busy means "next time". */
+#define DB_WAL_FOLD_WAIT_MS	100
+
+/* The connection whose commit left DB_WAL_FOLD_FRAMES or more in the WAL. */
+static sqlite3 *wal_full;
+
+static int
+wal_grown(void *arg, sqlite3 *h, const char *name, int frames)
+{
+	if (frames >= DB_WAL_FOLD_FRAMES)
+		wal_full = h;
+	return SQLITE_OK;
+}
+
 static int
 sq_open_masked(const char *path, int create, sqlite3 **out)
 {
@@ -217,11 +233,16 @@ sq_open_masked(const char *path, int create, sqlite3 **out)
 	/*
 	 * Each program is a short-lived process, so each close would be the
 	 * last connection: a checkpoint and a deleted WAL every time, four
-	 * extra fsyncs per issuance.  The WAL stays; SQLite's automatic
-	 * checkpoint folds it back every 1000 pages.  Durability is the
-	 * WAL's: a commit is fsync'd before it returns (synchronous=FULL).
+	 * extra fsyncs per issuance.  The WAL stays instead, and is folded
+	 * back and truncated at close once it holds DB_WAL_FOLD_FRAMES
+	 * frames (wal_grown, sq_close): SQLite's own automatic checkpoint
+	 * does not work across processes, whose recovery forgets what was
+	 * checkpointed, so left alone the WAL would only grow and every
+	 * open would read all of it.  Durability is the WAL's: a commit is
+	 * fsync'd before it returns (synchronous=FULL).
 	 */
 	sqlite3_db_config(h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_hook(h, wal_grown, NULL);
 
 	/*
 	 * Each setting is read back: a pragma the library ignores (an
@@ -307,6 +328,17 @@ sq_close(void *conn)
 	if (conn == NULL)
 		return;
 	sq_rollback(conn);
+	if (wal_full == conn) {
+		/*
+		 * After this process's output: fold the WAL into the database
+		 * and truncate it.  A reader in the way makes it a no-op; the
+		 * next closing writer tries again.
+		 */
+		sqlite3_busy_timeout(conn, DB_WAL_FOLD_WAIT_MS);
+		sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+		    NULL, NULL);
+		wal_full = NULL;
+	}
 	sqlite3_close_v2(conn);
 }
 
