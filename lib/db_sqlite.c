@@ -180,11 +180,20 @@ sync_dir(const char *path)
 /* The connection whose commit left DB_WAL_FOLD_FRAMES or more in the WAL. */
 static sqlite3 *wal_full;
 
+/*
+ * Registering this hook turns off SQLite's automatic checkpoint, so it
+ * does that job too for a connection that stays open across many commits:
+ * a passive checkpoint (it waits for no one) every DB_WAL_PASSIVE_FRAMES.
+ */
+#define DB_WAL_PASSIVE_FRAMES	1000
+
 static int
 wal_grown(void *arg, sqlite3 *h, const char *name, int frames)
 {
 	if (frames >= DB_WAL_FOLD_FRAMES)
 		wal_full = h;
+	if (frames >= DB_WAL_PASSIVE_FRAMES)
+		sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
 }
 

@@ -711,6 +711,62 @@ test_busy(void)
 	db_close(b);
 }
 
+/*
+ * The WAL stays bounded: for a connection that commits many times
+ * without closing (passive checkpoints, then the WAL restarts), and for
+ * many short-lived connections (folded and truncated at close).
+ */
+static void
+test_wal_bound(void)
+{
+	struct db *db = NULL;
+	const char *p = path("wal.db");
+	char serial[32], jti[32], wal[4200];
+	struct stat st;
+	int i, fails = 0;
+
+	snprintf(wal, sizeof(wal), "%s-wal", p);
+	if (db_open("sqlite", p, 1, &db) != CA_OK) {
+		ok(0, "open: %s", err_msg());
+		return;
+	}
+	for (i = 0; i < 1500; i++) {
+		struct db_cert c;
+
+		snprintf(serial, sizeof(serial), "%d", 70000 + i);
+		snprintf(jti, sizeof(jti), "wal-%d", i);
+		c = cert(serial, 100, 9000);
+		fails += db_begin(db) != CA_OK || db_use_token(db, "admin", jti,
+		    1000) != CA_OK || db_put_cert(db, &c) != CA_OK ||
+		    db_commit(db) != CA_OK;
+	}
+	is_int(fails, 0, "1500 commits on one connection");
+	ok(stat(wal, &st) == 0 && st.st_size < 16 * 1024 * 1024,
+	    "one long-lived connection: WAL under 16 MiB (%lld bytes)",
+	    (long long)st.st_size);
+	db_close(db);
+	ok(stat(wal, &st) == 0 && st.st_size == 0,
+	    "closing a writer with a full WAL folds and truncates it (%lld bytes)",
+	    (long long)st.st_size);
+	for (i = 0; i < 300; i++) {
+		struct db_cert c;
+
+		snprintf(serial, sizeof(serial), "%d", 90000 + i);
+		snprintf(jti, sizeof(jti), "short-%d", i);
+		c = cert(serial, 100, 9000);
+		fails += db_open("sqlite", p, 0, &db) != CA_OK ||
+		    db_begin(db) != CA_OK || db_use_token(db, "admin", jti,
+		    1000) != CA_OK || db_put_cert(db, &c) != CA_OK ||
+		    db_commit(db) != CA_OK;
+		db_close(db);
+		db = NULL;
+	}
+	is_int(fails, 0, "300 short-lived connections, one commit each");
+	ok(stat(wal, &st) == 0 && st.st_size < 2 * 1024 * 1024,
+	    "short-lived connections: WAL under 2 MiB (%lld bytes)",
+	    (long long)st.st_size);
+}
+
 int
 main(void)
 {
@@ -735,6 +791,7 @@ main(void)
 	} else
 		ok(0, "open data.db: %s", err_msg());
 	test_transactions();
+	test_wal_bound();
 	test_concurrency();
 	test_busy();
 
