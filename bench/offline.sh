@@ -13,6 +13,8 @@
 # /usr/bin/time, /usr/bin/python3 with jwcrypto (to decrypt the provisioner
 # key once); valgrind for --profile.  See bench/README.md.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 prog=${0##*/}
 runs=100
@@ -470,21 +472,6 @@ for r in $(seq 1 "$rounds"); do
 	    "${nsargs[@]}" >"$work/hyperfine.log" 2>&1 ||
 	    die "hyperfine: $(tail -n 5 "$work/hyperfine.log")"
 done
-pool() {
-	jq -s '
-	    def med: sort | if length % 2 == 1 then .[(length - 1) / 2]
-	        else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-	    {results: [range(0; .[0].results | length) as $i
-	        | [.[].results[$i]] as $r
-	        | ($r | map(.times) | add) as $t
-	        | ($t | add / length) as $m
-	        | {command: $r[0].command, runs: ($t | length), median: ($t | med),
-	           mean: $m, stddev: ($t | map((. - $m) * (. - $m)) | add
-	               / ([length - 1, 1] | max) | sqrt),
-	           min: ($t | min), max: ($t | max),
-	           user: ($r | map(.user) | add / length),
-	           system: ($r | map(.system) | add / length)}]}' "$@"
-}
 pool "$res"/offline-round*.json >"$res/offline.json"
 pool "$res"/noshell-round*.json >"$res/noshell.json"
 

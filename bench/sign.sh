@@ -9,6 +9,8 @@
 # Tools: hyperfine, openssl, jq, dash, /usr/bin/time; valgrind for --profile.
 # See bench/README.md for what each figure means.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 prog=${0##*/}
 runs=100
@@ -219,23 +221,6 @@ for r in $(seq 1 "$rounds"); do
 	    "${nsargs[@]}" >"$work/hyperfine.log" 2>&1 ||
 	    die "hyperfine: $(tail -n 5 "$work/hyperfine.log")"
 done
-# Pool the rounds into one hyperfine-shaped file per table (seconds; the
-# individual times stay in the rounds' files).
-pool() {
-	jq -s '
-	    def med: sort | if length % 2 == 1 then .[(length - 1) / 2]
-	        else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-	    {results: [range(0; .[0].results | length) as $i
-	        | [.[].results[$i]] as $r
-	        | ($r | map(.times) | add) as $t
-	        | ($t | add / length) as $m
-	        | {command: $r[0].command, runs: ($t | length), median: ($t | med),
-	           mean: $m, stddev: ($t | map((. - $m) * (. - $m)) | add
-	               / ([length - 1, 1] | max) | sqrt),
-	           min: ($t | min), max: ($t | max),
-	           user: ($r | map(.user) | add / length),
-	           system: ($r | map(.system) | add / length)}]}' "$@"
-}
 pool "$res"/sign-round*.json >"$res/sign.json"
 pool "$res"/noshell-round*.json >"$res/noshell.json"
 echo "load:      $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at end" |
