@@ -7,7 +7,6 @@
  * ca.json.  With --key: a bare key (PEM, or a JWK/JWE file) and the
  * issuer, key id and audience given on the command line.
  */
-#include <ctype.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,25 +338,10 @@ main(int argc, char *argv[])
 		if (kid == NULL)
 			die_last();
 		aud = strdup(o.aud);
-		if (o.fingerprint != NULL) {
-			/* 64 hex digits, any case, ':' separators allowed. */
-			size_t i, n = 0;
-
-			for (i = 0; o.fingerprint[i] != '\0'; i++) {
-				char ch2 = o.fingerprint[i];
-
-				if (ch2 == ':')
-					continue;
-				if (!isxdigit((unsigned char)ch2) || n == 64)
-					die(CA_USAGE, "--fingerprint: 64 hexadecimal digits (SHA-256)");
-				fp[n++] = (char)tolower((unsigned char)ch2);
-			}
-			if (n != 64)
-				die(CA_USAGE, "--fingerprint: 64 hexadecimal digits (SHA-256)");
-			fp[n] = '\0';
-			c.sha = fp;
-		} else
-			c.sha = NULL;
+		if (o.fingerprint != NULL &&
+		    !x509_fingerprint_parse(o.fingerprint, fp))
+			die(CA_USAGE, "--fingerprint: 64 hexadecimal digits (SHA-256)");
+		c.sha = o.fingerprint ? fp : NULL;
 	}
 	c.iss = iss;
 	c.sub = o.subject;

@@ -94,31 +94,6 @@ nonempty_env(const char *name)
 }
 
 /*
- * A fingerprint as given (any case, ':' separators allowed) into 64
- * lowercase hex digits.  0 if it is not a SHA-256 fingerprint.
- */
-static int
-normalise_fingerprint(const char *s, char hex[65])
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++) {
-		char c = *s;
-
-		if (c == ':')
-			continue;
-		if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) ||
-		    n == 64)
-			return 0;
-		hex[n++] = c;
-	}
-	hex[n] = '\0';
-	return n == 64;
-}
-
-/*
  * The root from the CA home's config/defaults.json: *path (malloc'd,
  * relative paths taken from the home) and *fp (malloc'd, or NULL when
  * the file names no fingerprint).  CA_USAGE when no root is configured
@@ -407,7 +382,7 @@ main(int argc, char *argv[])
 	o.file = argc == 1 ? argv[0] : "-";
 
 	if (o.fingerprint != NULL &&
-	    !normalise_fingerprint(o.fingerprint, want_fp))
+	    !x509_fingerprint_parse(o.fingerprint, want_fp))
 		die(CA_USAGE, "--fingerprint: not a SHA-256 fingerprint "
 		    "(64 hex digits)");
 	if (o.purpose != NULL) {
@@ -438,7 +413,7 @@ main(int argc, char *argv[])
 			die(CA_FAIL, "out of memory");
 	} else if (root_from_defaults(o.dir, &root_path, &defaults_fp) != CA_OK)
 		die_last();
-	if (defaults_fp != NULL && !normalise_fingerprint(defaults_fp, conf_fp))
+	if (defaults_fp != NULL && !x509_fingerprint_parse(defaults_fp, conf_fp))
 		die(CA_FAIL, "config/defaults.json: \"fingerprint\" is not a "
 		    "SHA-256 fingerprint");
 	if (load_root(root_path, &root) != CA_OK)

@@ -93,7 +93,6 @@ inspect(X509 *x)
 	(void)x509_time(X509_get0_notAfter(x));
 	(void)x509_fingerprint(x, fp);
 	OPENSSL_free(x509_serial_dec(x));
-	free(x509_serial_hex(x));
 	if ((pk = X509_get0_pubkey(x)) != NULL) {
 		char d[64];
 

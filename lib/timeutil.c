@@ -43,7 +43,7 @@ time_parse_duration(const char *s, int64_t *secs)
 	return CA_OK;
 }
 
-int64_t
+static int64_t
 time_from_tm(const struct tm *tm)
 {
 	/* Days from civil (proleptic Gregorian), independent of TZ. */

@@ -22,7 +22,5 @@ int time_parse(const char *s, int64_t now, int64_t *out);
 void time_fmt(int64_t t, char *buf, size_t len);
 /* A duration as text: "24h", "90m", "45s" (largest exact unit). */
 void time_fmt_duration(int64_t secs, char *buf, size_t len);
-/* ASN1_TIME-ish struct tm conversion helper: seconds since the epoch. */
-int64_t time_from_tm(const struct tm *tm);
 
 #endif

@@ -61,6 +61,27 @@ x509_fingerprint(X509 *x, char hex[65])
 	return CA_OK;
 }
 
+int
+x509_fingerprint_parse(const char *s, char hex[65])
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		char c = *s;
+
+		if (c == ':')
+			continue;
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) ||
+		    n == 64)
+			return 0;
+		hex[n++] = c;
+	}
+	hex[n] = '\0';
+	return n == 64;
+}
+
 char *
 x509_serial_dec(X509 *x)
 {
@@ -68,19 +89,6 @@ x509_serial_dec(X509 *x)
 	char *s = bn ? BN_bn2dec(bn) : NULL;
 
 	BN_free(bn);
-	return s;
-}
-
-char *
-x509_serial_hex(X509 *x)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *s = bn ? BN_bn2hex(bn) : NULL, *p;
-
-	BN_free(bn);
-	for (p = s; p && *p; p++)
-		if (*p >= 'A' && *p <= 'F')
-			*p = (char)(*p - 'A' + 'a');
 	return s;
 }
 
@@ -258,6 +266,8 @@ fail:
 	return NULL;
 }
 
+static int x509_lint(X509 *, const struct x509_template *);
+
 int
 x509_issue(const struct x509_template *t, X509 **out)
 {
@@ -354,7 +364,12 @@ lint_fail(const char *rule)
 	return err_set(CA_FAIL, "certificate lint: %s", rule);
 }
 
-int
+/*
+ * The lint: every check a certificate of the template's profile must
+ * pass, run on the to-be-signed certificate.  CA_FAIL naming the first
+ * broken rule (an internal error: the issuing code built it wrong).
+ */
+static int
 x509_lint(X509 *x, const struct x509_template *t)
 {
 	const ASN1_INTEGER *serial = X509_get0_serialNumber(x);

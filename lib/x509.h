@@ -40,18 +40,15 @@ struct x509_template {
  */
 int x509_issue(const struct x509_template *t, X509 **out);
 
-/*
- * The lint: every check a certificate of the template's profile must
- * pass, run on the to-be-signed certificate.  CA_FAIL naming the first
- * broken rule (an internal error: the issuing code built it wrong).
- */
-int x509_lint(X509 *x, const struct x509_template *t);
-
 /* Lowercase hex SHA-256 of the DER (65 bytes with NUL). */
 int x509_fingerprint(X509 *x, char hex[65]);
-/* The serial as decimal (malloc'd, OPENSSL_free) and hex (lowercase, malloc'd). */
+/*
+ * A fingerprint as a user gives it (any case, ':' separators allowed)
+ * into 64 lowercase hex digits.  0 if it is not a SHA-256 fingerprint.
+ */
+int x509_fingerprint_parse(const char *s, char hex[65]);
+/* The serial as decimal; malloc'd, OPENSSL_free. */
 char *x509_serial_dec(X509 *x);
-char *x509_serial_hex(X509 *x);
 /* notBefore/notAfter as unix seconds. */
 int64_t x509_time(const ASN1_TIME *t);
 /* The subject CN into buf ("" if none); CA_INPUT if more than one or too long. */
