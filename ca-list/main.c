@@ -117,7 +117,7 @@ main(int argc, char *argv[])
 	struct db_filter f;
 	struct listing l;
 	struct authority *a;
-	char *home, *serial = NULL;
+	char *serial = NULL;
 	int64_t d;
 	int ch, revoked = 0;
 
@@ -156,9 +156,7 @@ main(int argc, char *argv[])
 		f.select = DB_SELECT_SERIAL;
 		f.serial = serial;
 	}
-	if ((home = config_home(dir)) == NULL)
-		die_last();
-	if (authority_open(home, &a) != CA_OK)
+	if (authority_open(dir, &a) != CA_OK)
 		die_last();
 	if (db_list_certs(authority_db(a), &f, print_row, &l) != CA_OK)
 		die_last();
@@ -166,6 +164,5 @@ main(int argc, char *argv[])
 		die(CA_REFUSED, "no certificate with serial %s", serial);
 	authority_close(a);
 	free(serial);
-	free(home);
 	return 0;
 }

@@ -58,7 +58,7 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *token = NULL, *token_file = NULL, *rc_text = NULL;
 	const char *reason = NULL;
 	struct authority *a;
-	char *home, *tok = NULL, *serial, *end, *s;
+	char *tok = NULL, *serial, *end, *s;
 	json_t *out;
 	long code = 0;
 	int ch, offline = 0;
@@ -94,16 +94,10 @@ main(int argc, char *argv[])
 		die(CA_USAGE, "--reason: at most 1024 bytes");
 	if ((serial = authority_serial(argv[0])) == NULL)
 		die(CA_USAGE, "%s: not a serial number (decimal or 0x-hex)", argv[0]);
-	if (token != NULL && token_file != NULL)
-		die(CA_USAGE, "--token and --token-file are exclusive");
-	if (token_file != NULL && io_read_password(token_file, &tok) != CA_OK)
+	tok = cli_token(token, token_file, 0);
+	if (authority_open(dir, &a) != CA_OK)
 		die_last();
-	if ((home = config_home(dir)) == NULL)
-		die_last();
-	if (authority_open(home, &a) != CA_OK)
-		die_last();
-	if (authority_revoke(a, serial, (int)code, reason,
-	    tok ? tok : token) != CA_OK)
+	if (authority_revoke(a, serial, (int)code, reason, tok) != CA_OK)
 		die_last();
 	out = json_pack("{s:s, s:s, s:i}", "status", "ok", "serial", serial,
 	    "reasonCode", (int)code);
@@ -114,7 +108,6 @@ main(int argc, char *argv[])
 	json_decref(out);
 	io_wipe_str(tok);
 	free(serial);
-	free(home);
 	authority_close(a);
 	return 0;
 }

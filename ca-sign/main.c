@@ -109,6 +109,7 @@ struct opts {
 	const char *profile, *key_out, *kty, *curve, *size;
 	const char *subject, *token, *token_file, *dir;
 	struct sans sans;
+	struct key_spec spec;       /* --kty/--curve/--size, parsed once */
 	int json, offline, api;
 };
 
@@ -171,11 +172,9 @@ render(X509 *leaf, STACK_OF(X509) *issuers, int json)
 static EVP_PKEY *
 new_key(const struct opts *o)
 {
-	struct key_spec spec;
 	EVP_PKEY *k;
 
-	if (key_spec_parse(o->kty, o->curve, o->size, &spec) != CA_OK ||
-	    (k = key_generate(&spec)) == NULL)
+	if ((k = key_generate(&o->spec)) == NULL)
 		die_last();
 	return k;
 }
@@ -365,41 +364,6 @@ csr_from_token(const char *ott, EVP_PKEY *key)
 	return req;
 }
 
-/* The token from --token or --token-file. */
-static char *
-get_token(const struct opts *o)
-{
-	char *t;
-
-	if (o->token != NULL && o->token_file != NULL)
-		die(CA_USAGE, "--token and --token-file are exclusive");
-	if (o->token_file != NULL) {
-		/* A token is a bearer secret: read like a password. */
-		if (io_read_password(o->token_file, &t) != CA_OK)
-			die_last();
-		return t;
-	}
-	if (o->token == NULL)
-		die(CA_USAGE, "--offline needs --token or --token-file");
-	if ((t = strdup(o->token)) == NULL)
-		die(CA_FAIL, "out of memory");
-	return t;
-}
-
-static struct authority *
-open_authority(const struct opts *o)
-{
-	struct authority *a;
-	char *home;
-
-	if ((home = config_home(o->dir)) == NULL)
-		die_last();
-	if (authority_open(home, &a) != CA_OK)
-		die_last();
-	free(home);
-	return a;
-}
-
 /* Offline: the authority in-process, the same decisions as the CA server. */
 static void
 offline(struct opts *o)
@@ -414,7 +378,7 @@ offline(struct opts *o)
 		die(CA_USAGE, "with a token, the names come from the token: no SUBJECT");
 	if (o->sans.n > 0 || o->profile || o->ca_key || o->password_file)
 		die(CA_USAGE, "--san, --profile, --ca-key and --password-file are for stateless mode");
-	ott = get_token(o);
+	ott = cli_token(o->token, o->token_file, 1);
 	memset(&r, 0, sizeof(r));
 	if (o->key_out != NULL) {
 		newkey = new_key(o);
@@ -423,7 +387,8 @@ offline(struct opts *o)
 			die(CA_FAIL, "encoding the new key failed");
 	} else
 		r.csr = read_csr();
-	a = open_authority(o);
+	if (authority_open(o->dir, &a) != CA_OK)
+		die_last();
 	r.ott = ott;
 	r.not_before = o->not_before;
 	r.not_after = o->not_after;
@@ -436,8 +401,6 @@ offline(struct opts *o)
 	EVP_PKEY_free(newkey);
 	authority_close(a);
 }
-
-static struct authority *open_api_authority(const struct opts *o);
 
 /* --api: exactly one JSON object out, the response or the error. */
 __attribute__((noreturn)) static void
@@ -474,20 +437,6 @@ api_string(const json_t *req, const char *name, int required)
 		api_error(400, CA_INPUT, m);
 	}
 	return json_string_value(v);
-}
-
-static struct authority *
-open_api_authority(const struct opts *o)
-{
-	struct authority *a;
-	char *home;
-
-	if ((home = config_home(o->dir)) == NULL)
-		return NULL;
-	if (authority_open(home, &a) != CA_OK)
-		a = NULL;
-	free(home);
-	return a;
 }
 
 static void
@@ -528,7 +477,7 @@ api(struct opts *o)
 	r.not_after = api_string(req, "notAfter", 0);
 	if ((rc = pem_load_csr((const unsigned char *)csr, strlen(csr), &r.csr)) != CA_OK)
 		api_error(400, rc, err_msg());
-	if ((a = open_api_authority(o)) == NULL ||
+	if (authority_open(o->dir, &a) != CA_OK ||
 	    authority_sign(a, &r, &leaf) != CA_OK)
 		api_error(authority_status(), err_code(), err_msg());
 	o->json = 1;
@@ -588,9 +537,7 @@ main(int argc, char *argv[])
 	if (o.key_out == NULL && (o.kty || o.curve || o.size))
 		die(CA_USAGE, "--kty, --curve and --size go with --key-out");
 	if (o.key_out != NULL) {
-		struct key_spec spec;
-
-		if (key_spec_parse(o.kty, o.curve, o.size, &spec) != CA_OK)
+		if (key_spec_parse(o.kty, o.curve, o.size, &o.spec) != CA_OK)
 			die_last();
 	}
 	if (o.key_out != NULL && io_exists(o.key_out))

@@ -140,10 +140,11 @@ conf_str(const json_t *o, const char *name)
 }
 
 int
-authority_open(const char *home, struct authority **out)
+authority_open(const char *dir, struct authority **out)
 {
 	struct authority *a;
 	const json_t *db;
+	const char *home;
 	char *p = NULL;
 	int rc;
 
@@ -151,10 +152,11 @@ authority_open(const char *home, struct authority **out)
 	http_status = 500;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return err_set(CA_FAIL, "out of memory");
-	if ((a->home = strdup(home)) == NULL) {
-		rc = err_set(CA_FAIL, "out of memory");
+	if ((a->home = config_home(dir)) == NULL) {
+		rc = err_code() ? err_code() : err_set(CA_FAIL, "out of memory");
 		goto fail;
 	}
+	home = a->home;
 	p = io_join(home, "config/ca.json");
 	if (p == NULL || !io_exists(p)) {
 		rc = err_set(CA_FAIL, "%s: no CA here (run ca-init, or give --dir)",
@@ -296,12 +298,6 @@ struct db *
 authority_db(struct authority *a)
 {
 	return a->db;
-}
-
-const json_t *
-authority_config(struct authority *a)
-{
-	return a->conf;
 }
 
 /* Decrypt the signing key on first use. */

@@ -21,12 +21,13 @@
 struct authority;
 
 /*
- * Load ca.json, the root and intermediate certificates, and open the
- * database of the CA home.  The signing key is decrypted only when first
- * needed.  CA_FAIL for configuration problems, CA_UNAVAIL if the database
- * is busy.  *out is the caller's (authority_close).
+ * Load ca.json and the intermediate chain, and open the database of the
+ * CA home dir (NULL: $CA_DIR, else $HOME/.inca; see config_home).  The
+ * signing key is decrypted only when first needed.  CA_FAIL for
+ * configuration problems, CA_UNAVAIL if the database is busy.  *out is
+ * the caller's (authority_close).
  */
-int authority_open(const char *home, struct authority **out);
+int authority_open(const char *dir, struct authority **out);
 void authority_close(struct authority *a);
 
 /* What a client asks for; strings may be NULL. */
@@ -56,8 +57,6 @@ int authority_revoke(struct authority *a, const char *serial, int reason_code,
 STACK_OF(X509) *authority_chain(struct authority *a);
 /* The database (borrowed), for inventory queries. */
 struct db *authority_db(struct authority *a);
-/* ca.json (borrowed). */
-const json_t *authority_config(struct authority *a);
 /* The HTTP status for the last error (401, 403, 400, 500, 503). */
 int authority_status(void);
 

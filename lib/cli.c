@@ -55,6 +55,24 @@ cli_print(const char *s)
 		die_last();
 }
 
+char *
+cli_token(const char *token, const char *token_file, int required)
+{
+	char *t = NULL;
+
+	if (token != NULL && token_file != NULL)
+		die(CA_USAGE, "--token and --token-file are exclusive");
+	if (token_file != NULL) {
+		if (io_read_password(token_file, &t) != CA_OK)
+			die_last();
+	} else if (token != NULL) {
+		if ((t = strdup(token)) == NULL)
+			die(CA_FAIL, "out of memory");
+	} else if (required)
+		die(CA_USAGE, "a token is required: --token or --token-file");
+	return t;
+}
+
 void
 cli_version(void)
 {

@@ -579,7 +579,7 @@ MULTI='["foo.example.com","www.example.com","10.0.0.5","ops@example.com","spiffe
 @test "offline: fail without a token (exit 2)" {
 	run -2 --separate-stderr ca-sign --offline --dir "$CA" <"$D/foo.csr"
 	assert_output ""
-	assert_equal "$stderr" "ca-sign: --offline needs --token or --token-file"
+	assert_equal "$stderr" "ca-sign: a token is required: --token or --token-file"
 }
 
 @test "offline: fail SUBJECT or --san with a token (exit 2)" {
