@@ -172,6 +172,38 @@ write_key(const char *rel, EVP_PKEY *k, const char *password, int iter)
 	io_wipe_str(pem);
 }
 
+/*
+ * A new CA key pair and its 10-year certificate, "<name> Root CA"
+ * (self-signed, path length 1) or "<name> Intermediate CA" (signed by
+ * issuer, path length 0).  Dies on failure.
+ */
+static X509 *
+make_ca(enum x509_profile profile, const char *name, const struct key_spec *spec,
+    X509 *issuer, EVP_PKEY *issuer_key, int64_t now, EVP_PKEY **key)
+{
+	struct x509_template t;
+	char cn[96];
+	X509 *x;
+
+	if ((*key = key_generate(spec)) == NULL)
+		die_last();
+	snprintf(cn, sizeof(cn), "%s %s CA", name,
+	    profile == X509_ROOT ? "Root" : "Intermediate");
+	memset(&t, 0, sizeof(t));
+	t.profile = profile;
+	t.pubkey = *key;
+	t.cn = cn;
+	t.org = name;
+	t.not_before = now - CA_BACKDATE;
+	t.not_after = now + CA_LIFE;
+	t.issuer = issuer;
+	t.issuer_key = issuer ? issuer_key : *key;
+	t.pathlen = profile == X509_ROOT ? 1 : 0;
+	if (x509_issue(&t, &x) != CA_OK)
+		die_last();
+	return x;
+}
+
 /* "host:port" → port text; dies on a malformed address. */
 static const char *
 address_port(const char *a)
@@ -252,7 +284,6 @@ main(int argc, char *argv[])
 	EVP_PKEY *rootkey = NULL, *intkey = NULL;
 	X509 *root = NULL, *inter = NULL;
 	json_t *ca, *defaults, *summary, *dns, *prov, *claims;
-	struct x509_template t;
 	struct db *db;
 	int64_t now = (int64_t)time(NULL), leaf = 24 * 3600, maxleaf;
 	size_t i;
@@ -426,23 +457,8 @@ main(int argc, char *argv[])
 		die(CA_FAIL, "%s: %s", o.password_file, strerror(errno));
 
 	/* Root (unless brought) and intermediate. */
-	memset(&t, 0, sizeof(t));
-	t.not_before = now - CA_BACKDATE;
-	t.not_after = now + CA_LIFE;
-	t.org = o.name;
 	if (root == NULL) {
-		char cn[96];
-
-		if ((rootkey = key_generate(&spec)) == NULL)
-			die_last();
-		snprintf(cn, sizeof(cn), "%s Root CA", o.name);
-		t.profile = X509_ROOT;
-		t.pubkey = rootkey;
-		t.issuer_key = rootkey;
-		t.cn = cn;
-		t.pathlen = 1;
-		if (x509_issue(&t, &root) != CA_OK)
-			die_last();
+		root = make_ca(X509_ROOT, o.name, &spec, NULL, NULL, now, &rootkey);
 		write_key("secrets/root_ca_key", rootkey, password, ROOT_KEY_ITER);
 	} else if (o.kty == NULL && o.curve == NULL && o.size == NULL) {
 		/* Match the brought root's key type by default. */
@@ -450,21 +466,7 @@ main(int argc, char *argv[])
 			die_last();
 	}
 	write_cert("certs/root_ca.crt", root);
-	{
-		char cn[96];
-
-		if ((intkey = key_generate(&spec)) == NULL)
-			die_last();
-		snprintf(cn, sizeof(cn), "%s Intermediate CA", o.name);
-		t.profile = X509_INTERMEDIATE;
-		t.pubkey = intkey;
-		t.issuer = root;
-		t.issuer_key = rootkey;
-		t.cn = cn;
-		t.pathlen = 0;
-		if (x509_issue(&t, &inter) != CA_OK)
-			die_last();
-	}
+	inter = make_ca(X509_INTERMEDIATE, o.name, &spec, root, rootkey, now, &intkey);
 	write_cert("certs/intermediate_ca.crt", inter);
 	write_key("secrets/intermediate_ca_key", intkey, password, int_iter);
 	if (x509_fingerprint(root, fp) != CA_OK)
