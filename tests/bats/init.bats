@@ -260,3 +260,25 @@ PY
 	run -2 --separate-stderr ca-init --dir "$D/it2" --key-iterations 0
 	assert_equal "$stderr" "ca-init: --key-iterations: 1..10000000"
 }
+
+@test "init: ok encrypted brought root with --root-password-file; wrong one refused (exit 1)" {
+	make_openssl_ca "$D/own3"
+	printf 'root pw\n' >"$D/rootpw"
+	printf 'nope\n' >"$D/badrootpw"
+	openssl pkcs8 -topk8 -in "$D/own3/root.key" -out "$D/own3/root-enc.key" -passout pass:"root pw" -v2 aes-256-cbc 2>/dev/null
+	run -1 --separate-stderr ca-init --dir "$D/byo3" --root-cert "$D/own3/root.crt" --root-key "$D/own3/root-enc.key" --root-password-file "$D/badrootpw"
+	assert_equal "$stderr" "ca-init: $D/own3/root-enc.key: cannot decrypt key: wrong password"
+	[ ! -e "$D/byo3" ]
+	run -0 ca-init --dir "$D/byo3" --root-cert "$D/own3/root.crt" --root-key "$D/own3/root-enc.key" --root-password-file "$D/rootpw"
+	run -0 openssl verify -x509_strict -CAfile "$D/own3/root.crt" "$D/byo3/certs/intermediate_ca.crt"
+	run -2 --separate-stderr ca-init --dir "$D/byo4" --root-password-file "$D/rootpw"
+	assert_equal "$stderr" "ca-init: --root-password-file goes with --root-key"
+}
+
+@test "init: ok --provisioner-password-file encrypts the provisioner key apart from the CA keys" {
+	printf 'prov pw\n' >"$D/provpw"
+	run -0 ca-init --dir "$D/pp" --provisioner-password-file "$D/provpw"
+	run -0 ca-token --offline --dir "$D/pp" --password-file "$D/provpw" pp.example.com
+	run -1 --separate-stderr ca-token --offline --dir "$D/pp" pp.example.com
+	assert_regex "$stderr" "^ca-token: provisioner key: .*wrong password"
+}
