@@ -294,30 +294,6 @@ row() { # export, index, label, peak RSS
 
 [ "$profile" = 1 ] || exit 0
 
-# callgrind's instruction count for one run of a program: count NAME STDIN
-# [VAR=VALUE...] PROGRAM ARGS...; the annotated call tree is kept in
-# $work/NAME.tree.  valgrind runs the program itself, without a shell.
-count() {
-	local tag=$1 in=$2
-	shift 2
-	local vars=()
-	while [ $# -gt 0 ] && [[ $1 == *=* ]]; do
-		vars+=("$1")
-		shift
-	done
-	env "${vars[@]}" valgrind --tool=callgrind \
-	    --callgrind-out-file="$work/$tag.cg" "$@" <"$in" >/dev/null \
-	    2>"$work/$tag.log" || die "valgrind $*: $(tail -n 3 "$work/$tag.log")"
-	callgrind_annotate --inclusive=yes --tree=calling --threshold=100 \
-	    "$work/$tag.cg" >"$work/$tag.tree" 2>/dev/null
-	awk '/I *refs:/ {gsub(",", "", $NF); print $NF}' "$work/$tag.log" | tail -n 1
-}
-# Inclusive instructions of function $2 in tree $1 (0 when absent).
-incl() {
-	awk -v f="$2" '/\*  / && index($0, ":" f " [") {gsub(",", "", $1); print $1; found = 1; exit}
-	    END {if (!found) print 0}' "$1"
-}
-mi() { awk -v x="$1" 'BEGIN {printf "%.2f", x / 1e6}'; }
 
 {
 	echo
