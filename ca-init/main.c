@@ -292,7 +292,7 @@ main(int argc, char *argv[])
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, ":h", longopts)) != -1) {
 		switch (ch) {
 		case O_DIR: cli_once("--dir", &o.dir, optarg); break;
 		case O_NAME: cli_once("--name", &o.name, optarg); break;

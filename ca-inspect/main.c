@@ -1234,7 +1234,7 @@ main(int argc, char *argv[])
 	int ch, compact = 0;
 
 	cli_init(argv[0]);
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, ":h", longopts)) != -1) {
 		switch (ch) {
 		case O_COMPACT: compact = 1; break;
 		case O_VERSION: cli_version(); break;

@@ -123,7 +123,7 @@ main(int argc, char *argv[])
 
 	cli_init(argv[0]);
 	memset(&l, 0, sizeof(l));
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, ":h", longopts)) != -1) {
 		switch (ch) {
 		case O_DIR: cli_once("--dir", &dir, optarg); break;
 		case O_REVOKED: revoked = 1; break;
@@ -145,8 +145,11 @@ main(int argc, char *argv[])
 	if (revoked)
 		f.select = DB_SELECT_REVOKED;
 	if (expiring != NULL) {
-		if (time_parse_duration(expiring, &d) != CA_OK || d < 0)
+		if (time_parse_duration(expiring, &d) != CA_OK)
 			die(CA_USAGE, "--expiring: %s", err_msg());
+		if (d < 0)
+			die(CA_USAGE, "--expiring %s: a duration from now, not "
+			    "negative", expiring);
 		f.select = DB_SELECT_EXPIRING;
 		f.before = f.now + d;
 	}

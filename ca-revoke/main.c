@@ -64,7 +64,7 @@ main(int argc, char *argv[])
 	int ch, offline = 0;
 
 	cli_init(argv[0]);
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, ":h", longopts)) != -1) {
 		switch (ch) {
 		case O_OFFLINE: offline = 1; break;
 		case O_DIR: cli_once("--dir", &dir, optarg); break;

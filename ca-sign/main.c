@@ -499,7 +499,7 @@ main(int argc, char *argv[])
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, ":h", longopts)) != -1) {
 		switch (ch) {
 		case O_CA_CERT: cli_once("--ca-cert", &o.ca_cert, optarg); break;
 		case O_CA_KEY: cli_once("--ca-key", &o.ca_key, optarg); break;

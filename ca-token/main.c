@@ -185,7 +185,7 @@ main(int argc, char *argv[])
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
 	o.sans = json_array();
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, ":h", longopts)) != -1) {
 		switch (ch) {
 		case O_OFFLINE: o.offline = 1; break;
 		case O_DIR: cli_once("--dir", &o.dir, optarg); break;

@@ -358,7 +358,7 @@ main(int argc, char *argv[])
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
 	memset(&v, 0, sizeof(v));
-	while ((ch = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, ":hq", longopts)) != -1) {
 		switch (ch) {
 		case O_ROOT: cli_once("--root", &o.root, optarg); break;
 		case O_FINGERPRINT:

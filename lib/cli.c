@@ -28,16 +28,127 @@ cli_init(const char *argv0)
 	opterr = 0;     /* cli_badopt() says it in one line */
 }
 
+/* The argv word getopt_long() is about to read: the last one it read. */
+static const char *cur_word;
+
+/*
+ * The word getopt_long() reads next: the first at or after optind that
+ * looks like an option (it skips operands, permuting them later; words
+ * before optind are all it rearranges).  Mid-cluster, optind still points
+ * at the cluster.
+ */
+static const char *
+next_word(int argc, char *const argv[])
+{
+	int i;
+
+	for (i = optind; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return argv[i];
+	return NULL;
+}
+
+/* Length of the option name in "--name" or "--name=value". */
+static size_t
+long_len(const char *w)
+{
+	return strcspn(w + 2, "=");
+}
+
+/* The long option named exactly the n bytes at name, or NULL. */
+static const struct option *
+long_named(const char *name, size_t n, const struct option *longopts)
+{
+	const struct option *o;
+
+	for (o = longopts; o->name != NULL; o++)
+		if (strlen(o->name) == n && strncmp(o->name, name, n) == 0)
+			return o;
+	return NULL;
+}
+
+/* Some long option starts with the n bytes at name. */
+static int
+long_prefix(const char *name, size_t n, const struct option *longopts)
+{
+	const struct option *o;
+
+	for (o = longopts; o->name != NULL; o++)
+		if (strncmp(o->name, name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every letter of the cluster "-abc" is a short option (or the rest is its argument). */
+static int
+cluster_ok(const char *w, const char *optstring)
+{
+	const char *p;
+
+	optstring += strspn(optstring, "+-:");
+	for (w++; *w != '\0'; w++) {
+		if (*w == ':' || (p = strchr(optstring, *w)) == NULL)
+			return 0;
+		if (p[1] == ':')
+			return 1;
+	}
+	return 1;
+}
+
+int
+cli_getopt(int argc, char *const argv[], const char *optstring,
+    const struct option *longopts)
+{
+	const char *w = next_word(argc, argv);
+	const struct option *o;
+	int ch;
+
+	ch = getopt_long(argc, argv, optstring, longopts, NULL);
+	if (ch == -1)
+		return -1;
+	cur_word = w;
+	if (w == NULL)          /* cannot happen: getopt_long read an option */
+		die(CA_USAGE, "bad option (see -h)");
+	if (w[1] == '-') {
+		/* No abbreviations: the name given must be the option's whole name. */
+		if ((o = long_named(w + 2, long_len(w), longopts)) == NULL)
+			die(CA_USAGE, "unrecognized option '%.*s' (%ssee -h)",
+			    (int)long_len(w) + 2, w, long_prefix(w + 2,
+			    long_len(w), longopts) ? "options are not abbreviated; " :
+			    "");
+		if (ch == ':')
+			die(CA_USAGE, "option --%s needs an argument (see -h)",
+			    o->name);
+		if (ch == '?')
+			die(CA_USAGE, "option --%s takes no argument (see -h)",
+			    o->name);
+		return ch;
+	}
+	if (ch == '?' || ch == ':' || !cluster_ok(w, optstring)) {
+		size_t n = strcspn(w, "=");
+
+		/* "-san": one dash short of --san; name what was typed. */
+		if (n > 2 && (o = long_named(w + 1, n - 1, longopts)) != NULL)
+			die(CA_USAGE, "unrecognized option '%.*s' (long options "
+			    "take two dashes: --%s)", (int)n, w,
+			    o->name);
+		if (ch == ':')
+			die(CA_USAGE, "option '%s' needs an argument (see -h)", w);
+		die(CA_USAGE, "unrecognized option '%.*s' (see -h)", (int)n, w);
+	}
+	return ch;
+}
+
 void
 cli_badopt(int ch, char *const argv[])
 {
-	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+	const char *arg = cur_word ? cur_word :
+	    optind > 0 ? argv[optind - 1] : "?";
 
 	if (ch == ':')
 		die(CA_USAGE, "option %s needs an argument (see -h)", arg);
-	if (optopt != 0 && strncmp(arg, "--", 2) != 0)
-		die(CA_USAGE, "unrecognized option '-%c' (see -h)", optopt);
-	die(CA_USAGE, "unrecognized option '%s' (see -h)", arg);
+	die(CA_USAGE, "unrecognized option '%.*s' (see -h)",
+	    (int)strcspn(arg, "="), arg);
 }
 
 void

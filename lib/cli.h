@@ -4,6 +4,7 @@
 #ifndef INCA_CLI_H
 #define INCA_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 /*
@@ -22,6 +23,17 @@ void cli_once(const char *name, const char **slot, const char *value);
 
 /* Write a NUL-terminated string to stdout; dies (CA_FAIL) on error. */
 void cli_print(const char *s);
+
+/*
+ * getopt_long() (optstring starting with ':'; cli_init() set opterr = 0)
+ * without its guesses: a long option must be spelt out in full ("--sa"
+ * is not "--san"), and a short cluster must be all short options.  Any
+ * bad option, missing or unwanted argument dies with CA_USAGE in one line
+ * naming the word as typed (up to any '=': never a value).  Returns the
+ * option's value, or -1 at the end of the options.
+ */
+int cli_getopt(int argc, char *const argv[], const char *optstring,
+    const struct option *longopts);
 
 /*
  * After getopt_long (optstring starting with ':' and opterr = 0) returned
