@@ -4,14 +4,20 @@
  *
  * Everything is built in a fresh temporary directory beside the home and
  * renamed into place at the end, so a failure half-way leaves no half-made
- * home, and an existing home is never touched.
+ * home, and an existing home is never touched.  An existing empty
+ * directory of the caller's (a service's state directory, a volume) is
+ * accepted: the home is then built inside it and its parts moved up.
+ * SIGTERM, SIGHUP and SIGINT only set a flag until the home is in place;
+ * the next step notices it and removes what was made.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -118,6 +124,10 @@ struct opts {
 };
 
 static char tmpdir[PATH_MAX];   /* the home being built; removed on failure */
+static volatile sig_atomic_t caught;    /* a terminating signal arrived */
+
+/* The parts of a home, in the order they are moved in: config/ca.json last. */
+static const char *const parts[] = { "certs", "secrets", "db", "config" };
 
 static int
 rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
@@ -125,20 +135,160 @@ rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(p);
 }
 
+/*
+ * Remove the home being built.  What cannot be removed is named: it may
+ * hold the root key and the password.  Async-signal-unsafe: never called
+ * from a handler.
+ */
 static void
 cleanup(void)
 {
-	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	struct stat st;
+
+	if (tmpdir[0] == '\0')
+		return;
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (lstat(tmpdir, &st) == 0 || errno != ENOENT)
+		fprintf(stderr, "%s: could not remove %s, which may hold the "
+		    "CA's keys and password: remove it\n", err_progname(), tmpdir);
+	tmpdir[0] = '\0';
+}
+
+static void
+on_signal(int sig)
+{
+	caught = sig;
+}
+
+/* SIGTERM, SIGHUP and SIGINT (unless ignored, as under nohup) set caught. */
+static void
+catch_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGHUP, SIGINT };
+	struct sigaction sa, old;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
+/*
+ * Between steps: after a caught signal, remove what was made and die of
+ * that signal, as the sender expects.
+ */
+static void
+check_signal(void)
+{
+	int sig = caught;
+
+	if (sig == 0)
+		return;
+	cleanup();
+	fprintf(stderr, "%s: %s: stopped; no CA home was made\n", err_progname(),
+	    strsignal(sig));
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);
 }
 
 /* A path inside the home being built; dies on overflow. */
 static const char *
 tpath(char *buf, const char *rel)
 {
+	check_signal();
 	if ((size_t)snprintf(buf, PATH_MAX, "%s/%s", tmpdir, rel) >= PATH_MAX)
 		die(CA_FAIL, "path too long");
 	return buf;
+}
+
+/* "NAME.init.XXXXXX", the name mkdtemp() gives a home being built. */
+static int
+is_leftover(const char *entry, const char *base)
+{
+	size_t n = strlen(base), i;
+
+	if (strncmp(entry, base, n) != 0 || strncmp(entry + n, ".init.", 6) != 0)
+		return 0;
+	for (i = n + 6; entry[i] != '\0'; i++)
+		;
+	return i == n + 12;
+}
+
+/*
+ * Refuse to start beside (or inside) the leftover of an interrupted
+ * ca-init that could not be removed (SIGKILL, a power cut): it may hold
+ * the keys, and it may be another ca-init at work.
+ */
+static void
+no_leftover(const char *dir, const char *base)
+{
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		die(CA_FAIL, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d)) != NULL)
+		if (is_leftover(e->d_name, base))
+			die(CA_REFUSED, "%s%s%s: left by an interrupted ca-init (or "
+			    "one still running); it may hold the CA's keys: remove "
+			    "it, then run ca-init again", strcmp(dir, ".") ? dir : "",
+			    strcmp(dir, ".") ? "/" : "", e->d_name);
+	closedir(d);
+}
+
+/*
+ * 0 if home does not exist; 1 if it is an empty directory of the caller's,
+ * not writable by others, to build the home in.  Dies on anything else.
+ */
+static int
+home_state(const char *home)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	if (lstat(home, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		die(CA_FAIL, "%s: %s", home, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		die(CA_REFUSED, "%s already exists: not touching it", home);
+	if (st.st_uid != geteuid())
+		die(CA_REFUSED, "%s already exists and is not yours: not touching it",
+		    home);
+	if (st.st_mode & 022)
+		die(CA_REFUSED, "%s is writable by others (mode %03o): not making "
+		    "a CA home in it", home, (unsigned)(st.st_mode & 0777));
+	if ((d = opendir(home)) == NULL)
+		die(CA_FAIL, "%s: %s", home, strerror(errno));
+	no_leftover(home, "");
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			die(CA_REFUSED, "%s already exists: not touching it", home);
+	closedir(d);
+	return 1;
+}
+
+/* home, absolute (the working directory prefixed, not resolved); malloc'd. */
+static char *
+absolute(const char *home)
+{
+	char cwd[PATH_MAX];
+
+	if (home[0] == '/')
+		return strdup(home);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		die(CA_FAIL, "the working directory: %s", strerror(errno));
+	while (home[0] == '.' && home[1] == '/')
+		for (home += 2; home[0] == '/'; home++)
+			;
+	return io_join(cwd, home[0] != '\0' ? home : ".");
 }
 
 static void
@@ -277,7 +427,7 @@ int
 main(int argc, char *argv[])
 {
 	struct opts o;
-	char p[PATH_MAX], parent[PATH_MAX], *home, *password = NULL;
+	char p[PATH_MAX], parent[PATH_MAX], *home, *abshome, *password = NULL;
 	char *prov_password = NULL, *root_password = NULL, *kid = NULL;
 	char fp[65], url[512];
 	const char *port, *pwfile_conf;
@@ -287,7 +437,7 @@ main(int argc, char *argv[])
 	struct db *db;
 	int64_t now = (int64_t)time(NULL), leaf = 24 * 3600, maxleaf;
 	size_t i;
-	int ch, int_iter;
+	int ch, int_iter, inplace;
 	struct key_spec spec;
 
 	cli_init(argv[0]);
@@ -385,13 +535,17 @@ main(int argc, char *argv[])
 		int_iter = (int)v;
 	}
 
-	/* The home must not exist; its parent must. */
+	/*
+	 * The home must not exist, or be an empty directory of ours; its
+	 * parent is made if need be.
+	 */
 	if ((home = config_home(o.dir)) == NULL)
 		die_last();
+	for (i = strlen(home); i > 1 && home[i - 1] == '/'; i--)
+		home[i - 1] = '\0';
 	if (strlen(home) > PATH_MAX - 64)
 		die(CA_USAGE, "%s: path too long", home);
-	if (io_exists(home))
-		die(CA_REFUSED, "%s already exists: not touching it", home);
+	inplace = home_state(home);
 	snprintf(parent, sizeof(parent), "%s", home);
 	{
 		char *slash = strrchr(parent, '/');
@@ -402,8 +556,15 @@ main(int argc, char *argv[])
 		else
 			snprintf(parent, sizeof(parent), ".");
 	}
-	if (io_mkdirs(parent, 0755) != CA_OK)
+	if (!inplace && io_mkdirs(parent, 0755) != CA_OK)
 		die_last();
+	{
+		const char *slash = strrchr(home, '/');
+
+		no_leftover(parent, slash != NULL ? slash + 1 : home);
+	}
+	if ((abshome = absolute(home)) == NULL)
+		die(CA_FAIL, "out of memory");
 
 	/* Passwords before any work, so a bad file costs nothing. */
 	if (o.password_file != NULL &&
@@ -433,10 +594,12 @@ main(int argc, char *argv[])
 			die(CA_INPUT, "%s has expired", o.root_cert);
 	}
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s.init.XXXXXX", home);
+	catch_signals();
+	snprintf(tmpdir, sizeof(tmpdir), inplace ? "%s/.init.XXXXXX" :
+	    "%s.init.XXXXXX", home);
 	if (mkdtemp(tmpdir) == NULL) {
 		tmpdir[0] = '\0';
-		die(CA_FAIL, "%s: %s", parent, strerror(errno));
+		die(CA_FAIL, "%s: %s", inplace ? home : parent, strerror(errno));
 	}
 	atexit(cleanup);
 	/* Modes set explicitly: the umask is 077 for everything else. */
@@ -510,30 +673,28 @@ main(int argc, char *argv[])
 		snprintf(url, sizeof(url), "https://%s%s%s:%s", v6 ? "[" : "", h,
 		    v6 ? "]" : "", port);
 	}
+	/* Paths in the home are relative to it, so it can be moved whole. */
+	defaults = json_pack("{s:s, s:s, s:s, s:s}", "ca-url", url,
+	    "root", "certs/root_ca.crt", "fingerprint", fp,
+	    "ca-config", "config/ca.json");
+	if (config_write_json(tpath(p, "config/defaults.json"), defaults,
+	    0644) != CA_OK)
+		die_last();
+	/* The summary is for people and scripts where they stand: absolute. */
 	{
-		char *rootp = io_join(home, "certs/root_ca.crt");
-		char *cfgp = io_join(home, "config/ca.json");
+		char *rootp = io_join(abshome, "certs/root_ca.crt");
+		char *cfgp = io_join(abshome, "config/ca.json");
+		char *ip = io_join(abshome, "certs/intermediate_ca.crt");
+		char *pw = o.password_file ? strdup(pwfile_conf) :
+		    io_join(abshome, "secrets/password");
 
-		defaults = json_pack("{s:s, s:s, s:s, s:s}", "ca-url", url,
-		    "root", rootp, "fingerprint", fp, "ca-config", cfgp);
-		if (config_write_json(tpath(p, "config/defaults.json"), defaults,
-		    0644) != CA_OK)
-			die_last();
 		summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-		    "dir", home, "fingerprint", fp, "ca-url", url,
-		    "root", rootp, "intermediate", "", "ca-config", cfgp,
+		    "dir", abshome, "fingerprint", fp, "ca-url", url,
+		    "root", rootp, "intermediate", ip, "ca-config", cfgp,
 		    "provisioner", o.provisioner, "kid", kid,
-		    "passwordFile", "");
+		    "passwordFile", pw);
 		free(rootp);
 		free(cfgp);
-	}
-	{
-		char *ip = io_join(home, "certs/intermediate_ca.crt");
-		char *pw = o.password_file ? strdup(pwfile_conf) :
-		    io_join(home, "secrets/password");
-
-		json_object_set_new(summary, "intermediate", json_string(ip));
-		json_object_set_new(summary, "passwordFile", json_string(pw));
 		free(ip);
 		free(pw);
 	}
@@ -541,9 +702,24 @@ main(int argc, char *argv[])
 		die_last();
 	db_close(db);
 
-	/* All made: move the home into place. */
-	if (chmod(tmpdir, 0755) == -1 || rename(tmpdir, home) == -1)
-		die(CA_FAIL, "%s: %s", home, strerror(errno));
+	/* All made: move the home into place (a caught signal: not any more). */
+	check_signal();
+	if (!inplace) {
+		if (chmod(tmpdir, 0755) == -1 || rename(tmpdir, home) == -1)
+			die(CA_FAIL, "%s: %s", home, strerror(errno));
+	} else {
+		char to[PATH_MAX];
+
+		/* No signal check from here: a home is half-moved only by I/O errors. */
+		for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+			snprintf(p, sizeof(p), "%s/%s", tmpdir, parts[i]);
+			snprintf(to, sizeof(to), "%s/%s", home, parts[i]);
+			if (rename(p, to) == -1)
+				die(CA_FAIL, "%s: %s", to, strerror(errno));
+		}
+		if (rmdir(tmpdir) == -1)
+			die(CA_FAIL, "%s: %s", tmpdir, strerror(errno));
+	}
 	tmpdir[0] = '\0';
 	{
 		char *s = json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -567,5 +743,6 @@ main(int argc, char *argv[])
 	json_decref(dns);
 	free(kid);
 	free(home);
+	free(abshome);
 	return 0;
 }

@@ -127,10 +127,11 @@ PY
 	assert_line crl
 }
 
-@test "init: ok defaults.json for clients" {
+@test "init: ok defaults.json for clients, its paths relative to the home" {
 	c="$D/ca/config/defaults.json"
 	assert_equal "$(jq -r '."ca-url"' "$c")" "https://ca.acme.test:8443"
-	assert_equal "$(jq -r '.root' "$c")" "$D/ca/certs/root_ca.crt"
+	assert_equal "$(jq -r '.root' "$c")" "certs/root_ca.crt"
+	assert_equal "$(jq -r '."ca-config"' "$c")" "config/ca.json"
 	assert_equal "$(jq -r '.fingerprint' "$c")" "$(jq -r .fingerprint "$D/summary.json")"
 }
 
@@ -281,4 +282,142 @@ PY
 	run -0 ca-token --offline --dir "$D/pp" --password-file "$D/provpw" pp.example.com
 	run -1 --separate-stderr ca-token --offline --dir "$D/pp" pp.example.com
 	assert_regex "$stderr" "^ca-token: provisioner key: .*wrong password"
+}
+
+# A leaf of home $1 for name $2, signed statelessly with its intermediate.
+leaf() {
+	ca-sign --ca-cert "$1/certs/intermediate_ca.crt" --ca-key "$1/secrets/intermediate_ca_key" \
+		--password-file "$1/secrets/password" --key-out "$BATS_TEST_TMPDIR/$2.key" "$2"
+}
+
+@test "init: ok relative --dir: paths resolved once, summary absolute, the home moves whole" {
+	mkdir "$D/cwd"
+	cd "$D/cwd"
+	run -0 --separate-stderr ca-init --dir rel
+	assert_equal "$(jq -r .dir <<<"$output")" "$D/cwd/rel"
+	assert_equal "$(jq -r .root <<<"$output")" "$D/cwd/rel/certs/root_ca.crt"
+	assert_equal "$(jq -r .intermediate <<<"$output")" "$D/cwd/rel/certs/intermediate_ca.crt"
+	assert_equal "$(jq -r '."ca-config"' <<<"$output")" "$D/cwd/rel/config/ca.json"
+	assert_equal "$(jq -r .passwordFile <<<"$output")" "$D/cwd/rel/secrets/password"
+	assert_equal "$(jq -r .root rel/config/defaults.json)" "certs/root_ca.crt"
+	leaf rel svc.test >"$D/svc.crt"
+	run -0 --separate-stderr ca-verify --dir rel --host svc.test <"$D/svc.crt"
+	run -0 --separate-stderr ca-verify --dir ./rel/ --host svc.test <"$D/svc.crt"
+	# Moved as a whole, and used from elsewhere.
+	mv rel "$D/moved"
+	cd /
+	run -0 --separate-stderr ca-verify --dir "$D/moved" --host svc.test <"$D/svc.crt"
+	CA_DIR="$D/moved" run -0 --separate-stderr ca-verify --host svc.test <"$D/svc.crt"
+	run -0 --separate-stderr ca-token --offline --dir "$D/moved" svc.test
+}
+
+@test "init: ok ./DIR and DIR/ name the same home" {
+	cd "$D"
+	run -0 --separate-stderr ca-init --dir ./dotdir/
+	assert_equal "$(jq -r .dir <<<"$output")" "$D/dotdir"
+	[ -f "$D/dotdir/config/ca.json" ]
+	[ ! -e "$D/dotdir.init" ]
+	assert_equal "$(find "$D" -maxdepth 2 -name '*.init.*' | wc -l)" 0
+}
+
+@test "init: ok an existing empty directory of ours becomes the home, its mode kept" {
+	mkdir -m 0700 "$D/state"
+	run -0 --separate-stderr ca-init --dir "$D/state"
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r .dir <<<"$output")" "$D/state"
+	assert_equal "$(stat -c %a "$D/state")" 700
+	assert_equal "$(stat -c %a "$D/state/secrets")" 700
+	assert_equal "$(stat -c %a "$D/state/secrets/password")" 600
+	assert_equal "$(stat -c %a "$D/state/config")" 755
+	assert_equal "$(ls -A "$D/state" | tr '\n' ' ')" "certs config db secrets "
+	leaf "$D/state" st.test >"$D/st.crt"
+	run -0 --separate-stderr ca-verify --dir "$D/state" --host st.test <"$D/st.crt"
+	# Now it is a home, and it is refused like any other.
+	run -1 --separate-stderr ca-init --dir "$D/state"
+	assert_equal "$stderr" "ca-init: $D/state already exists: not touching it"
+}
+
+@test "init: fail an existing directory that is not empty, not a directory, a symlink, writable by others, or not ours (exit 1)" {
+	mkdir "$D/full"
+	: >"$D/full/.keep"
+	run -1 --separate-stderr ca-init --dir "$D/full"
+	assert_equal "$stderr" "ca-init: $D/full already exists: not touching it"
+	assert_equal "$(ls -A "$D/full")" ".keep"
+	: >"$D/afile"
+	run -1 --separate-stderr ca-init --dir "$D/afile"
+	assert_equal "$stderr" "ca-init: $D/afile already exists: not touching it"
+	mkdir "$D/target"
+	ln -s target "$D/link"
+	run -1 --separate-stderr ca-init --dir "$D/link"
+	assert_equal "$stderr" "ca-init: $D/link already exists: not touching it"
+	assert_equal "$(ls -A "$D/target")" ""
+	mkdir -m 0777 "$D/open"
+	chmod 0777 "$D/open"
+	run -1 --separate-stderr ca-init --dir "$D/open"
+	assert_equal "$stderr" "ca-init: $D/open is writable by others (mode 777): not making a CA home in it"
+	mkdir -m 0775 "$D/grp"
+	chmod 0775 "$D/grp"
+	run -1 --separate-stderr ca-init --dir "$D/grp"
+	assert_equal "$stderr" "ca-init: $D/grp is writable by others (mode 775): not making a CA home in it"
+	assert_equal "$(ls -A "$D/grp")" ""
+	# Owned by someone else (the test runs as root, which may give it away).
+	mkdir "$D/theirs"
+	chown 65534 "$D/theirs"
+	run -1 --separate-stderr ca-init --dir "$D/theirs"
+	assert_equal "$stderr" "ca-init: $D/theirs already exists and is not yours: not touching it"
+	assert_equal "$(ls -A "$D/theirs")" ""
+}
+
+# Start a slow ca-init (RSA 4096 keys) on home $1 with signals at their
+# defaults, wait until its temporary home exists, send signal $2, reap it.
+# Sets status and err (its stderr).
+init_killed() {
+	local h=$1 sig=$2 pid i=0
+	env --default-signal=INT,TERM,HUP ca-init --dir "$h" --kty RSA --size 4096 \
+		>"$h.out" 2>"$h.err" &
+	pid=$!
+	until compgen -G "$h.init.*" >/dev/null; do
+		kill -0 "$pid"          # still running: it did not finish first
+		i=$((i + 1))
+		[ "$i" -lt 3000 ]
+		sleep 0.01
+	done
+	kill -s "$sig" "$pid"
+	status=0
+	wait "$pid" || status=$?
+	err=$(cat "$h.err")
+}
+
+@test "init: ok SIGTERM, SIGHUP or SIGINT mid-init removes the temporary home with its keys" {
+	local sig n
+	for sig in TERM HUP INT; do
+		init_killed "$D/sig$sig" "$sig"
+		n=$(kill -l "$sig")
+		assert_equal "$status" "$((128 + n))"
+		assert_regex "$err" "^ca-init: .*: stopped; no CA home was made$"
+		assert_equal "$(cat "$D/sig$sig.out")" ""
+		assert_equal "$(compgen -G "$D/sig$sig.init.*" || true)" ""
+		[ ! -e "$D/sig$sig" ]
+	done
+	# Nothing stands in the way of the next run.
+	run -0 ca-init --dir "$D/sigTERM"
+}
+
+@test "init: fail the next ca-init names a leftover it cannot remove (SIGKILL; exit 1)" {
+	init_killed "$D/killed" KILL
+	assert_equal "$status" 137
+	left=$(compgen -G "$D/killed.init.*")
+	[ -d "$left" ]
+	run -1 --separate-stderr ca-init --dir "$D/killed"
+	assert_equal "$output" ""
+	assert_equal "$stderr" "ca-init: $left: left by an interrupted ca-init (or one still running); it may hold the CA's keys: remove it, then run ca-init again"
+	[ ! -e "$D/killed" ]
+	[ -d "$left" ]
+	# In an empty directory given as the home, the leftover is inside it.
+	mkdir "$D/kin"
+	mkdir "$D/kin/.init.Ab12Cd"
+	run -1 --separate-stderr ca-init --dir "$D/kin"
+	assert_equal "$stderr" "ca-init: $D/kin/.init.Ab12Cd: left by an interrupted ca-init (or one still running); it may hold the CA's keys: remove it, then run ca-init again"
+	rm -rf "$left"
+	run -0 ca-init --dir "$D/killed"
 }
