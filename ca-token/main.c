@@ -149,8 +149,51 @@ load_bare_key(const char *path, const char *pwfile)
 	return k;
 }
 
+/*
+ * Refuse a request the CA would refuse with this token (as its check of
+ * a request does): a bad self-signature or key, names other than the
+ * token's sans, a common name that is neither the subject nor a san.
+ */
+static void
+csr_fits(X509_REQ *req, const char *path, const char *subject,
+    const json_t *sans)
+{
+	struct sans want = { NULL, 0 }, got = { NULL, 0 };
+	char cn[CA_MAX_SAN_LEN + 1];
+	const json_t *v;
+	struct san c;
+	size_t i;
+	int in;
+
+	if (csr_check(req) != CA_OK || csr_requested_names(req, cn, sizeof(cn),
+	    &got) != CA_OK) {
+		err_prefix("--csr %s", path);
+		die_last();
+	}
+	json_array_foreach(sans, i, v)
+		if (sans_add(&want, json_string_value(v)) != CA_OK)
+			die_last();
+	if (!sans_equal(&got, &want))
+		die(CA_INPUT, "--csr %s: its names differ from the token's (%s): "
+		    "the CA would refuse it", path, json_array_size(sans) > 1 ?
+		    "the --san names" : "SUBJECT or --san");
+	if (cn[0] != '\0' && strcmp(cn, subject) != 0) {
+		in = 0;
+		if (san_parse(cn, &c) == CA_OK) {
+			in = sans_contains(&want, &c);
+			free(c.value);
+		}
+		if (!in)
+			die(CA_INPUT, "--csr %s: its common name %s is neither SUBJECT "
+			    "(%s) nor a --san: the CA would refuse it", path, cn,
+			    subject);
+	}
+	sans_free(&want);
+	sans_free(&got);
+}
+
 static char *
-csr_binding(const char *path)
+csr_binding(const char *path, const char *subject, const json_t *sans)
 {
 	X509_REQ *req;
 	struct buf b;
@@ -163,10 +206,63 @@ csr_binding(const char *path)
 		die_last();
 	}
 	buf_free(&b);
+	csr_fits(req, path, subject, sans);
 	if (csr_thumbprint(req, tp) != CA_OK)
 		die_last();
 	X509_REQ_free(req);
 	return strdup(tp);
+}
+
+/*
+ * An audience the CA accepts for path: https://HOST[:PORT]/1.0/<path>
+ * or https://HOST[:PORT]/<path>, HOST a DNS name, an IPv4 address or an
+ * IPv6 address in brackets.
+ */
+static int
+aud_ok(const char *aud, const char *path)
+{
+	const char *h = aud, *e, *port;
+	char host[CA_MAX_SAN_LEN + 1];
+	struct san s;
+	size_t n;
+	int ok, bracket;
+
+	if (strncmp(h, "https://", 8) != 0)
+		return 0;
+	h += 8;
+	if ((bracket = h[0] == '[')) {
+		if ((e = strchr(h, ']')) == NULL)
+			return 0;
+		n = (size_t)(e - h - 1);
+		h++;
+		e++;
+	} else {
+		e = h + strcspn(h, ":/");
+		n = (size_t)(e - h);
+	}
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (*e == ':') {
+		port = ++e;
+		e += strspn(e, "0123456789");
+		if (e == port || e - port > 5 || atol(port) < 1 || atol(port) > 65535)
+			return 0;
+	}
+	if (strncmp(e, "/1.0/", 5) == 0)
+		e += 4;
+	if (*e != '/' || strcmp(e + 1, path) != 0)
+		return 0;
+	if (san_parse(host, &s) != CA_OK) {
+		err_clear();
+		return 0;
+	}
+	/* Brackets around an IPv6 address, and around nothing else. */
+	ok = (s.type == SAN_DNS && !bracket && strchr(host, '*') == NULL) ||
+	    (s.type == SAN_IP && bracket == (strchr(host, ':') != NULL));
+	free(s.value);
+	return ok;
 }
 
 int
@@ -263,8 +359,16 @@ main(int argc, char *argv[])
 		die(CA_USAGE, "--not-after: %s", err_msg());
 	if (c.exp <= c.nbf)
 		die(CA_USAGE, "--not-after must be after --not-before");
+	/* A window already over makes a token no CA accepts. */
+	if (c.exp <= now) {
+		char when[32];
+
+		time_fmt_duration(now - c.exp, when, sizeof(when));
+		die(CA_USAGE, "the token would have expired %s ago: give a "
+		    "--not-before or --not-after later than now", when);
+	}
 	if (o.csr != NULL)
-		cnf = csr_binding(o.csr);
+		cnf = csr_binding(o.csr, o.subject, o.sans);
 
 	if (o.offline) {
 		const json_t *prov;
@@ -337,6 +441,10 @@ main(int argc, char *argv[])
 		kid = o.kid ? strdup(o.kid) : jwk_thumbprint(key);
 		if (kid == NULL)
 			die_last();
+		if (!aud_ok(o.aud, o.revoke ? "revoke" : "sign"))
+			die(CA_USAGE, "--aud %s: not an audience a CA accepts: "
+			    "https://HOST[:PORT]/1.0/%s (or /%s)", o.aud,
+			    o.revoke ? "revoke" : "sign", o.revoke ? "revoke" : "sign");
 		aud = strdup(o.aud);
 		if (o.fingerprint != NULL &&
 		    !x509_fingerprint_parse(o.fingerprint, fp))

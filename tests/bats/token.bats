@@ -206,7 +206,7 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 	openssl genpkey -algorithm ed25519 -out "$D/ed.pem" 2>/dev/null
 	openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048 -out "$D/rsa.pem" 2>/dev/null
 	for k in p384:ES384 ed:EdDSA rsa:RS256; do
-		run -0 --separate-stderr ca-token --key "$D/${k%:*}.pem" --issuer x --aud y foo.example.com
+		run -0 --separate-stderr ca-token --key "$D/${k%:*}.pem" --issuer x --aud "$SIGN_AUD" foo.example.com
 		assert_equal "$(header "$output" | jq -r .alg)" "${k#*:}"
 		run -0 "$PY" "$TOKPY" verify "$D/${k%:*}.pem" "$output"
 	done
@@ -335,4 +335,73 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 	run -0 --separate-stderr ca-token --key "$BATS_TEST_TMPDIR/k.jwk" --issuer x --aud https://ca/1.0/sign --fingerprint "$fp" foo.example.com
 	run -0 jq -r .claims.sha < <(printf '%s' "$output" | ca-inspect)
 	assert_output "$(printf 'ab%.0s' $(seq 32))"
+}
+
+@test "token: fail an --aud no CA accepts (exit 2), every accepted form ok" {
+	local a
+	for a in ca.example.com https://ca.example.com http://ca.example.com/1.0/sign \
+	    https://ca.example.com/1.0/sign/ https://ca.example.com/1.0/revoke \
+	    https://ca.example.com/v1/sign https://ca.example.com:0/sign \
+	    https://ca.example.com:65536/sign https://ca.example.com:/sign \
+	    'https://::1/sign' 'https://[ca.example.com]/sign' 'https://*.example.com/sign' \
+	    https:///sign 'https://ca.example.com/sign?x=1' ''; do
+		run -2 --separate-stderr ca-token --key "$D/prov.pem" --issuer admin --aud "$a" foo.example.com
+		assert_equal "$output" ""
+		assert_equal "$stderr" "ca-token: --aud $a: not an audience a CA accepts: https://HOST[:PORT]/1.0/sign (or /sign)"
+	done
+	for a in "$SIGN_AUD" https://ca.example.com/sign https://10.0.0.1:9000/1.0/sign \
+	    'https://[2001:db8::1]:8443/1.0/sign' 'https://[::1]/sign'; do
+		run -0 --separate-stderr ca-token --key "$D/prov.pem" --issuer admin --aud "$a" foo.example.com
+		assert_equal "$(claims "$output" | jq -r .aud)" "$a"
+	done
+	# A revoke token's audience is a revoke URL.
+	run -2 --separate-stderr ca-token --key "$D/prov.pem" --issuer admin --aud "$SIGN_AUD" --revoke 12
+	assert_equal "$stderr" "ca-token: --aud $SIGN_AUD: not an audience a CA accepts: https://HOST[:PORT]/1.0/revoke (or /revoke)"
+	run -0 --separate-stderr ca-token --key "$D/prov.pem" --issuer admin --aud https://ca.example.com:9443/1.0/revoke --revoke 12
+}
+
+@test "token: fail a window already over (exit 2); one still open is ok" {
+	run -2 --separate-stderr ci --not-before -2h foo.example.com
+	assert_equal "$output" ""
+	assert_regex "$stderr" "^ca-token: the token would have expired 1(15|14)m ago: give a --not-before or --not-after later than now$"
+	run -2 --separate-stderr ci --not-before -2h --not-after 1h foo.example.com
+	assert_regex "$stderr" "^ca-token: the token would have expired (1h|59m|3599s|3598s) ago: "
+	run -2 --separate-stderr ci --not-before 2020-01-01T00:00:00Z --not-after 2020-01-01T00:05:00Z foo.example.com
+	assert_regex "$stderr" "^ca-token: the token would have expired .* ago: "
+	run -2 --separate-stderr ca-token --key "$D/prov.pem" --issuer admin --aud "$SIGN_AUD" --not-before -10m foo.example.com
+	assert_regex "$stderr" "^ca-token: the token would have expired .* ago: "
+	# Started two minutes ago, open for three more: the CA takes it.
+	run -0 --separate-stderr ca-token --offline --dir "$CA" --not-before -2m web-open.example.com
+	t=$output
+	assert_equal "$(claims "$t" | jq '.exp - now | floor | . > 170 and . <= 180')" true
+	run -0 --separate-stderr ca-sign --offline --dir "$CA" --token "$t" --key-out "$BATS_TEST_TMPDIR/open.key"
+}
+
+@test "token: fail a --csr the CA would refuse with this token (exit 3)" {
+	# CN other than SUBJECT, no SAN: its one name is not the token's.
+	csr bar bar.example.com
+	run -3 --separate-stderr ci --csr "$D/bar.csr" foo.example.com
+	assert_equal "$output" ""
+	assert_equal "$stderr" "ca-token: --csr $D/bar.csr: its names differ from the token's (SUBJECT or --san): the CA would refuse it"
+	# SANs other than the --san names.
+	csr two foo.example.com dns:foo.example.com dns:other.example.com
+	run -3 --separate-stderr ci --csr "$D/two.csr" --san foo.example.com --san 10.0.0.5 foo.example.com
+	assert_equal "$stderr" "ca-token: --csr $D/two.csr: its names differ from the token's (the --san names): the CA would refuse it"
+	# The right SANs, but a CN that is neither SUBJECT nor a --san.
+	csr cn bar.example.com dns:foo.example.com
+	run -3 --separate-stderr ci --csr "$D/cn.csr" foo.example.com
+	assert_equal "$stderr" "ca-token: --csr $D/cn.csr: its common name bar.example.com is neither SUBJECT (foo.example.com) nor a --san: the CA would refuse it"
+	# A request whose self-signature does not verify.
+	openssl req -in "$D/foo.csr" -outform DER -out "$D/bad.der"
+	printf '\001' | dd of="$D/bad.der" bs=1 seek=$(($(stat -c %s "$D/bad.der") - 5)) conv=notrunc 2>/dev/null
+	run -3 --separate-stderr ci --csr "$D/bad.der" foo.example.com
+	assert_regex "$stderr" "^ca-token: --csr $D/bad.der: "
+}
+
+@test "token: ok a --csr whose CN is a --san, not SUBJECT, and the CA takes it" {
+	csr alt www.example.com dns:www.example.com dns:example.com
+	run -0 --separate-stderr ca-token --offline --dir "$CA" --csr "$D/alt.csr" \
+		--san www.example.com --san example.com example.com
+	run -0 --separate-stderr ca-sign --offline --dir "$CA" --token "$output" <"$D/alt.csr"
+	assert_equal "$(openssl x509 -noout -ext subjectAltName <<<"$output" | tail -n +2 | tr -d ' ')" "DNS:www.example.com,DNS:example.com"
 }
