@@ -71,7 +71,8 @@ units: $(UNITS)
 DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev \
        openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
        clang libclang-rt-14-dev shellcheck python3-jwcrypto hyperfine \
-       golang-cfssl valgrind strace bsdextrautils
+       golang-cfssl valgrind strace bsdextrautils \
+       groff-base man-db
 
 deps:
 	@sh tests/deps.sh $(DEPS)

@@ -193,3 +193,62 @@ synopsis() {
 		assert_equal "$stderr" "$n: unrecognized option '-Z' (see -h)"
 	done
 }
+
+# Page $1 as groff renders it through man(1), 80 columns, warnings on stderr.
+man_render() {
+	MANWIDTH=80 MAN_KEEP_FORMATTING=0 man -l -Tascii "$1" | col -bx
+}
+
+# The text on stdin without its header and footer lines, whitespace,
+# hyphens (hyphenation differs) and the spelling of quotes: what is left
+# must not depend on the formatter.
+text_only() {
+	sed '1d;$d' | sed "s/[‘’“”\`\"]/'/g" | tr -d ' \n-' | fold -w 60
+}
+
+@test "docs: every page renders through man -l (groff) without a warning" {
+	local m out=""
+	for m in "$TOP"/man/*.[0-9]; do
+		out="$out$(MANWIDTH=80 man -l -Tutf8 "$m" 2>&1 >/dev/null)"
+		out="$out$(groff -mandoc -Tutf8 -ww -z "$m" 2>&1)"
+	done
+	assert_equal "$out" ""
+}
+
+@test "docs: groff and mandoc render every page to the same text" {
+	local m bad=""
+	for m in "$TOP"/man/*.[0-9]; do
+		diff <(man_render "$m" | text_only) \
+			<(mandoc -Tascii "$m" | col -bx | text_only) >/dev/null ||
+			bad="$bad $(basename "$m")"
+	done
+	assert_equal "${bad# }" ""
+}
+
+@test "docs: no quote opens inside another or closes twice, under either formatter" {
+	local m r bad=""
+	for m in "$TOP"/man/*.[0-9]; do
+		for r in "mandoc -Tutf8" "groff -mandoc -Tutf8"; do
+			if $r "$m" 2>/dev/null | col -bx | tr '\n' ' ' |
+				grep -qE '‘[^’]*‘|“[^”]*“|’[^‘]*’|”[^“]*”'; then
+				bad="$bad ${r%% *}:$(basename "$m")"
+			fi
+		done
+	done
+	assert_equal "${bad# }" ""
+}
+
+@test "docs: inca(7)'s limits table is one line a row under groff, as under mandoc" {
+	local rows
+	rows=$(mandoc -Tascii "$TOP/man/inca.7" | col -bx |
+		awk '/Limits are checked/ { on = 1; next } /^ *Database$/ { on = 0 } on && NF' |
+		tr -s ' ')
+	# Enough rows were found for the comparison to mean something.
+	[ "$(wc -l <<<"$rows")" -ge 14 ]
+	run -0 bash -c "MANWIDTH=80 man -l -Tascii '$TOP/man/inca.7' 2>/dev/null | col -bx | tr -s ' '"
+	while IFS= read -r r; do
+		assert_line "$r"
+	done <<<"$rows"
+	assert_line ' "jti" 128 bytes'
+	assert_line ' HTTP request head, body (planned server) 16 KiB, 64 KiB'
+}
