@@ -1,0 +1,54 @@
+#!/usr/bin/env bats
+# The README's tour is run as written (contrib/tour.sh reads it from
+# README.md), so the tour cannot drift from the programs; then what it
+# made is checked.
+
+load common
+
+setup_file() {
+	export W="$BATS_FILE_TMPDIR/w"
+	mkdir -p "$W"
+}
+
+@test "tour: the README has a tour of enough commands between its markers" {
+	run -0 --separate-stderr sh "$TOP/contrib/tour.sh" --print
+	[ "${#lines[@]}" -ge 15 ]
+	assert_line --index 0 'export CA_DIR=$PWD/acme'
+	assert_line --partial 'ca-revoke --offline'
+	# Continuation lines are part of the command before them.
+	assert_line '    --password-file "$CA_DIR/secrets/password" --key-out svc.key svc.internal > svc.crt'
+}
+
+@test "tour: every README tour command runs, in order, from an empty directory" {
+	cd "$W"
+	run -0 --separate-stderr sh "$TOP/contrib/tour.sh"
+	# The printed fingerprint is the root's.
+	assert_line --index 0 "$(openssl x509 -in "$W/acme/certs/root_ca.crt" -outform DER | sha256sum | cut -d' ' -f1)"
+	# The revoke line selected one certificate: the one in web.crt.
+	serial=$(ca-inspect "$W/web.crt" | jq -r '.certificates[0].serial.decimal')
+	CA_DIR="$W/acme" run -0 bash -c 'ca-list --revoked | jq -r .serial'
+	assert_output "$serial"
+	# web.acme.test was issued once, app.acme.test and api.acme.test once each.
+	CA_DIR="$W/acme" run -0 bash -c 'ca-list | jq -r .subject | sort | tr "\n" " "'
+	assert_output "api.acme.test app.acme.test web.acme.test "
+	# The own-CSR certificate carries the CSR's key.
+	assert_equal "$(openssl x509 -in "$W/app.crt" -noout -pubkey)" "$(openssl pkey -in "$W/app.key" -pubout)"
+	# Stateless: a chain (leaf, intermediate) and a leaf with its key, both valid.
+	assert_equal "$(grep -c 'BEGIN CERTIFICATE' "$W/chain.pem")" 2
+	CA_DIR="$W/acme" run -0 ca-verify --host app.acme.test <"$W/chain.pem"
+	CA_DIR="$W/acme" run -0 ca-verify --host svc.internal <"$W/svc.crt"
+	assert_equal "$(openssl x509 -in "$W/svc.crt" -noout -pubkey)" "$(openssl pkey -in "$W/svc.key" -pubout)"
+	# The API form answered with a certificate for the fresh request.
+	assert_equal "$(openssl x509 -in "$W/api.crt" -noout -pubkey)" "$(openssl pkey -in "$W/api.key" -pubout)"
+}
+
+@test "tour: a broken command in the tour fails the run" {
+	mkdir "$BATS_TEST_TMPDIR/top" "$BATS_TEST_TMPDIR/top/contrib" "$BATS_TEST_TMPDIR/run"
+	cp "$TOP/contrib/tour.sh" "$BATS_TEST_TMPDIR/top/contrib/"
+	ln -s "$TOP/bin" "$BATS_TEST_TMPDIR/top/bin"
+	sed 's/ca-list --revoked | jq -r .subject/ca-list --revoked-only/' "$TOP/README.md" \
+		>"$BATS_TEST_TMPDIR/top/README.md"
+	cd "$BATS_TEST_TMPDIR/run"
+	run -2 --separate-stderr sh "$BATS_TEST_TMPDIR/top/contrib/tour.sh"
+	assert_regex "$stderr" "ca-list: unrecognized option '--revoked-only' \(see -h\)"
+}
