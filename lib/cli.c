@@ -28,7 +28,7 @@ cli_init(const char *argv0)
 	opterr = 0;     /* cli_badopt() says it in one line */
 }
 
-/* The argv word getopt_long() is about to read: the last one it read. */
+/* The argv word of the option cli_getopt() read last, for cli_badopt(). */
 static const char *cur_word;
 
 /*
