@@ -199,14 +199,6 @@ bad(const char *path, const char *why)
 	return err_set(CA_FAIL, "ca.json: %s: %s", path, why);
 }
 
-/* A string without an embedded NUL, which C would silently cut short. */
-static int
-is_text(const json_t *v)
-{
-	return json_is_string(v) &&
-	    strlen(json_string_value(v)) == json_string_length(v);
-}
-
 static int check_value(const json_t *v, const char *path,
     const struct member *m, int warn);
 
@@ -266,7 +258,7 @@ check_jwk(const json_t *jwk, const char *path)
 	kid = json_object_get(jwk, "kid");
 	if (kid == NULL)
 		return bad(cp, "required");
-	if (!is_text(kid) || json_string_length(kid) == 0)
+	if (!json_is_string(kid) || json_string_length(kid) == 0)
 		return bad(cp, "must be a non-empty string");
 	use = json_object_get(jwk, "use");
 	if (use != NULL && !(json_is_string(use) &&
@@ -318,7 +310,7 @@ check_provisioners(const json_t *provs, const char *path, int warn)
 		join(cp, pp, "type");
 		if (type == NULL)
 			return bad(cp, "required");
-		if (!is_text(type))
+		if (!json_is_string(type))
 			return bad(cp, "must be a non-empty string");
 		if (strcasecmp(json_string_value(type), "JWK") == 0) {
 			if ((rc = check_object(p, pp, provisioner_m, warn)) != CA_OK)
@@ -343,7 +335,7 @@ check_provisioners(const json_t *provs, const char *path, int warn)
 		join(cp, pp, "name");
 		if (name == NULL)
 			return bad(cp, "required");
-		if (!is_text(name) || json_string_length(name) == 0)
+		if (!json_is_string(name) || json_string_length(name) == 0)
 			return bad(cp, "must be a non-empty string");
 		for (j = 0; j < i; j++) {
 			q = json_object_get(json_array_get(provs, j), "name");
@@ -368,7 +360,7 @@ check_value(const json_t *v, const char *path, const struct member *m,
 
 	switch (m->kind) {
 	case K_STRING:
-		if (!is_text(v) || json_string_length(v) == 0)
+		if (!json_is_string(v) || json_string_length(v) == 0)
 			return bad(path, "must be a non-empty string");
 		return CA_OK;
 	case K_BOOL:
@@ -385,7 +377,7 @@ check_value(const json_t *v, const char *path, const struct member *m,
 		if (!json_is_array(v) || json_array_size(v) == 0)
 			return bad(path, "must be a non-empty array of names");
 		json_array_foreach(v, i, x) {
-			if (!is_text(x) || json_string_length(x) == 0) {
+			if (!json_is_string(x) || json_string_length(x) == 0) {
 				char cp[PATH_LEN];
 
 				pathf(cp, "%s[%zu]", path, i);
@@ -538,7 +530,7 @@ confcheck_home(const char *home, int warn)
 		goto out;
 	}
 	if ((rc = file_ok(p, 022)) != CA_OK || (rc = config_read_json(p, &conf)) != CA_OK ||
-	    (rc = confcheck_ca(conf, warn)) != CA_OK)
+	    (rc = confcheck_ca(conf, 0)) != CA_OK)
 		goto out;
 	root_p = conf_path(home, conf, "root");
 	crt_p = conf_path(home, conf, "crt");
@@ -600,7 +592,8 @@ confcheck_home(const char *home, int warn)
 		rc = err_set(CA_FAIL, "%s: not the key of %s", key_p, crt_p);
 		goto out;
 	}
-	rc = defaults_ok(home, root);
+	if ((rc = defaults_ok(home, root)) == CA_OK && warn)
+		confcheck_ca(conf, 1);  /* the warnings, for a sound home only */
 out:
 	EVP_PKEY_free(key);
 	X509_free(root);

@@ -35,7 +35,8 @@ int confcheck_ca(const json_t *conf, int warn);
  * read; the key decrypts with the password and matches the intermediate;
  * the configuration, the certificates and the SQLite database are not
  * writable by group or others; defaults.json, when present, has the
- * root's fingerprint.  Nothing is written.  CA_OK, or CA_FAIL naming the
+ * root's fingerprint.  With warn, the ignored members are named once all
+ * of this has passed.  Nothing is written.  CA_OK, or CA_FAIL naming the
  * file.  The database's schema and the authority's own decisions are
  * authority_open()'s to check.
  */
