@@ -70,7 +70,6 @@ static const struct member claims_m[] = {
 
 static const struct member policy_m[] = {
 	{ "x509", K_POLICY, 0, NULL, NULL },
-	IGNORED("ssh"),
 	END
 };
 

@@ -79,6 +79,22 @@ everywhere() {
 	assert_equal "$stderr" ""
 }
 
+@test "config: ok every kind of home ca-init makes passes --check" {
+	local h
+	make_openssl_ca "$D/own"
+	ca-init --dir "$D/k-rsa" --kty RSA --size 2048 >/dev/null
+	ca-init --dir "$D/k-okp" --kty OKP --leaf-duration 720h >/dev/null
+	ca-init --dir "$D/k-byo" --root-cert "$D/own/root.crt" --root-key "$D/own/root.key" >/dev/null
+	printf 'provisioner secret\n' >"$D/provpw"
+	ca-init --dir "$D/k-pp" --provisioner-password-file "$D/provpw" --provisioner ops \
+		--dns ::1 --address '[::1]:8443' >/dev/null
+	for h in k-rsa k-okp k-byo k-pp; do
+		run -0 --separate-stderr ca-init --check --dir "$D/$h"
+		assert_output "$D/$h: ok"
+		assert_equal "$stderr" ""
+	done
+}
+
 @test "config: ok --check finds the home in CA_DIR" {
 	CA_DIR="$D/fresh" run -0 --separate-stderr ca-init --check
 	assert_output "$D/fresh: ok"
@@ -158,6 +174,8 @@ everywhere() {
 	bad '.tls.minversion = 1.2' "ca.json: tls.minversion: unknown member"
 	bad '.authority.backdat = "1m"' "ca.json: authority.backdat: unknown member"
 	bad '.authority.policy.X509 = {}' "ca.json: authority.policy.X509: unknown member"
+	# step-ca's SSH policy too: inca has no SSH certificates to apply it to.
+	bad '.authority.policy.ssh = {}' "ca.json: authority.policy.ssh: unknown member"
 	bad '.authority.provisioners[1].nmae = "x"' "ca.json: authority.provisioners[1].nmae: unknown member"
 	bad '.authority.provisioners[0].key.kdi = "x"' "ca.json: authority.provisioners[0].key.kdi: unknown member"
 	# Inside the policy, the policy's own check names the member.
@@ -236,7 +254,7 @@ everywhere() {
 
 @test "config: ok ignored members at every level, one warning each" {
 	conf '.commonName = "Step Online CA" | .db.valueDir = "x" | .tls.renegotiation = false |
-	    .authority.enableAdmin = false | .authority.policy.ssh = {} |
+	    .authority.enableAdmin = false |
 	    .authority.claims.enableSSHCA = true |
 	    .authority.provisioners[1].claims = {"disableSmallstepExtensions": true} |
 	    .authority.provisioners[0].options = {"x509": {}} |
@@ -246,7 +264,6 @@ everywhere() {
 	# In the file's order; jq appends new members.
 	assert_equal "$stderr" "ca-init: ca.json: db.valueDir: ignored (a step-ca member inca does not use)
 ca-init: ca.json: authority.claims.enableSSHCA: ignored (a step-ca member inca does not use)
-ca-init: ca.json: authority.policy.ssh: ignored (a step-ca member inca does not use)
 ca-init: ca.json: authority.provisioners[0].options: ignored (a step-ca member inca does not use)
 ca-init: ca.json: authority.provisioners[1].claims.disableSmallstepExtensions: ignored (a step-ca member inca does not use)
 ca-init: ca.json: authority.provisioners[2]: ignored (type ACME: inca uses JWK provisioners only)
