@@ -558,10 +558,8 @@ confcheck_home(const char *home, int warn)
 	}
 
 	/* The certificates. */
-	if ((rc = pem_load_cert_file(root_p, &root)) != CA_OK) {
-		err_prefix("%s", root_p);
-		goto out;
-	}
+	if ((rc = pem_load_cert_file(root_p, &root)) != CA_OK)
+		goto out;               /* the message names the file */
 	if (X509_check_issued(root, root) != X509_V_OK) {
 		rc = err_set(CA_FAIL, "%s: not a self-signed root certificate", root_p);
 		goto out;
@@ -582,10 +580,8 @@ confcheck_home(const char *home, int warn)
 		goto out;
 	rc = pem_load_key_file(key_p, password, &key);
 	io_wipe_str(password);
-	if (rc != CA_OK) {
-		err_prefix("%s", key_p);
-		goto out;
-	}
+	if (rc != CA_OK)
+		goto out;               /* the message names the file */
 	if (X509_check_private_key(sk_X509_value(chain, 0), key) != 1) {
 		ERR_clear_error();
 		rc = err_set(CA_FAIL, "%s: not the key of %s", key_p, crt_p);

@@ -352,8 +352,17 @@ hchecked() {
 	printf 'wrong horse\n' >"$D/h/pw"
 	chmod 600 "$D/h/pw"
 	jq --arg p "$D/h/pw" '.passwordFile = $p' "$D/ca.json.base" >"$D/h/config/ca.json"
+	hchecked "$D/h/secrets/intermediate_ca_key: cannot decrypt key: wrong password"
+}
+
+@test "config: fail --check of certificates that do not parse" {
+	copy_home
+	echo junk >"$D/h/certs/root_ca.crt"
+	hchecked "$D/h/certs/root_ca.crt: malformed certificate: nested asn1 error"
+	copy_home
+	echo junk >"$D/h/certs/intermediate_ca.crt"
 	run -4 --separate-stderr ca-init --check --dir "$D/h"
-	assert_regex "$stderr" "^ca-init: $D/h/secrets/intermediate_ca_key: "
+	assert_regex "$stderr" "^ca-init: $D/h/certs/intermediate_ca.crt: [a-z]"
 }
 
 @test "config: fail --check of defaults.json with another root's fingerprint" {
