@@ -9,6 +9,9 @@
  * accepted: the home is then built inside it and its parts moved up.
  * SIGTERM, SIGHUP and SIGINT only set a flag until the home is in place;
  * the next step notices it and removes what was made.
+ *
+ * --check: validate an existing home instead (confcheck, then the
+ * authority opened as every issuing program opens it).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,9 +29,11 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
+#include "authority.h"
 #include "b64.h"
 #include "ca_limits.h"
 #include "cli.h"
+#include "confcheck.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"
@@ -69,7 +74,9 @@ usage(int code)
 "               [--curve NAME] [--size BITS] [--root-cert FILE --root-key FILE]\n"
 "               [--root-password-file FILE] [--leaf-duration DURATION]\n"
 "               [--key-iterations N]\n"
-"  --dir DIR            CA home to create (default $CA_DIR, else $HOME/.inca)\n"
+"       ca-init --check [--dir DIR]\n"
+"  --dir DIR            CA home to create or check (default $CA_DIR, else\n"
+"                       $HOME/.inca)\n"
 "  --name NAME          CA name: \"NAME Root CA\", \"NAME Intermediate CA\" (default inca)\n"
 "  --dns NAME           DNS name or IP the CA answers on; repeatable\n"
 "                       (default localhost and 127.0.0.1)\n"
@@ -86,13 +93,16 @@ usage(int code)
 "  --leaf-duration D    default (and at least maximum) leaf lifetime (default 24h)\n"
 "  --key-iterations N   PBKDF2 iterations of the intermediate key (default 1\n"
 "                       with a generated password, 2048 with --password-file)\n"
+"  --check              check the existing home DIR instead: ca.json, the files\n"
+"                       it names, the database; exit 0 if sound, 4 if not\n"
 "  -h, --help           this text;  --version  the version\n");
 	exit(code);
 }
 
 enum { O_DIR = 256, O_NAME, O_DNS, O_ADDRESS, O_PROVISIONER, O_PASSWORD_FILE,
 	O_PROV_PASSWORD_FILE, O_KTY, O_CURVE, O_SIZE, O_ROOT_CERT, O_ROOT_KEY,
-	O_ROOT_PASSWORD_FILE, O_LEAF_DURATION, O_KEY_ITERATIONS, O_VERSION };
+	O_ROOT_PASSWORD_FILE, O_LEAF_DURATION, O_KEY_ITERATIONS, O_CHECK,
+	O_VERSION };
 
 static const struct option longopts[] = {
 	{ "dir", required_argument, NULL, O_DIR },
@@ -110,6 +120,7 @@ static const struct option longopts[] = {
 	{ "root-password-file", required_argument, NULL, O_ROOT_PASSWORD_FILE },
 	{ "leaf-duration", required_argument, NULL, O_LEAF_DURATION },
 	{ "key-iterations", required_argument, NULL, O_KEY_ITERATIONS },
+	{ "check", no_argument, NULL, O_CHECK },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -121,6 +132,7 @@ struct opts {
 	const char *root_key, *root_password_file, *leaf_duration, *key_iterations;
 	const char *dns[MAX_DNS];
 	size_t ndns;
+	int check;
 };
 
 static char tmpdir[PATH_MAX];   /* the home being built; removed on failure */
@@ -423,6 +435,28 @@ make_provisioner(const char *name, const char *password, char **kid_out)
 	return prov;
 }
 
+/*
+ * --check: the home's configuration and files (confcheck, warning about
+ * ignored step-ca members), then the authority as an issuing program
+ * opens it (claims, policy, database schema).  Exits 0 or 4.
+ */
+static void
+check_home(const char *dir)
+{
+	struct authority *a;
+	char *home;
+
+	if ((home = config_home(dir)) == NULL)
+		die_last();
+	if (confcheck_home(home, 1) != CA_OK || authority_open(home, &a) != CA_OK)
+		die(CA_FAIL, "%s", err_msg());
+	authority_close(a);
+	cli_print(home);
+	cli_print(": ok\n");
+	free(home);
+	exit(0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -477,6 +511,7 @@ main(int argc, char *argv[])
 		case O_KEY_ITERATIONS:
 			cli_once("--key-iterations", &o.key_iterations, optarg);
 			break;
+		case O_CHECK: o.check = 1; break;
 		case O_VERSION: cli_version(); break;
 		case 'h': usage(0); break;
 		default: cli_badopt(ch, argv);
@@ -484,6 +519,14 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		die(CA_USAGE, "unexpected argument: %s", argv[optind]);
+	if (o.check) {
+		if (o.name || o.ndns || o.address || o.provisioner ||
+		    o.password_file || o.prov_password_file || o.kty || o.curve ||
+		    o.size || o.root_cert || o.root_key || o.root_password_file ||
+		    o.leaf_duration || o.key_iterations)
+			die(CA_USAGE, "--check takes only --dir");
+		check_home(o.dir);
+	}
 	if ((o.root_cert == NULL) != (o.root_key == NULL))
 		die(CA_USAGE, "--root-cert and --root-key go together");
 	if (o.root_password_file && !o.root_key)

@@ -17,6 +17,7 @@
 #include "authority.h"
 #include "ca_limits.h"
 #include "cli.h"
+#include "confcheck.h"
 #include "config.h"
 #include "csr.h"
 #include "err.h"
@@ -384,7 +385,8 @@ main(int argc, char *argv[])
 
 			if (!io_exists(p))
 				die(CA_FAIL, "%s: no CA here (run ca-init, or give --dir)", p);
-			if (config_read_json(p, &conf) != CA_OK)
+			if (config_read_json(p, &conf) != CA_OK ||
+			    confcheck_ca(conf, 0) != CA_OK)
 				die_last();
 			free(p);
 		}

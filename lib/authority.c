@@ -10,6 +10,7 @@
 
 #include "authority.h"
 #include "ca_limits.h"
+#include "confcheck.h"
 #include "config.h"
 #include "csr.h"
 #include "db.h"
@@ -164,6 +165,8 @@ authority_open(const char *dir, struct authority **out)
 		goto fail;
 	}
 	if ((rc = config_read_json(p, &a->conf)) != CA_OK)
+		goto fail;
+	if ((rc = confcheck_ca(a->conf, 0)) != CA_OK)
 		goto fail;
 	a->auth = json_object_get(a->conf, "authority");
 	if (!json_is_object(a->auth)) {

@@ -58,3 +58,12 @@ setup() {
 	run -0 --separate-stderr vg ca-init --dir "$D/ca2" --key-iterations 1
 	assert_equal "$stderr" ""
 }
+
+@test "memcheck: ca-init --check, sound and refused" {
+	run -0 --separate-stderr vg ca-init --check --dir "$D/ca"
+	assert_equal "$stderr" ""
+	cp -a "$D/ca" "$D/ca3"
+	jq '.logger = {} | .authority.provisioners[0].key.kid = "x"' "$D/ca/config/ca.json" >"$D/ca3/config/ca.json"
+	run -4 --separate-stderr vg ca-init --check --dir "$D/ca3"
+	assert_regex "$stderr" "^ca-init: ca.json: authority.provisioners\[0\].key.kid: not the key's RFC 7638 thumbprint "
+}

@@ -226,7 +226,7 @@ lifetime() {
 	# A misspelt "x509" must not silently drop the operator's deny rules.
 	conf '.authority.policy = {"X509": {"deny": {"dns": ["foo.example.com"]}}}'
 	run -4 --separate-stderr ca-list --dir "$CA"
-	assert_equal "$stderr" "ca-list: ca.json: authority.policy: unknown member X509"
+	assert_equal "$stderr" "ca-list: ca.json: authority.policy.X509: unknown member"
 	run -4 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
 	conf '.authority.policy = "strict"'
 	run -4 --separate-stderr ca-list --dir "$CA"
@@ -268,7 +268,7 @@ lifetime() {
 @test "claims: fail a broken per-provisioner claims object fails the configuration check" {
 	conf '(.authority.provisioners[] | select(.name == "ci") | .claims) = {"maxTLSCertDuration": "soon"}'
 	run -4 --separate-stderr ca-list --dir "$CA"
-	assert_equal "$stderr" "ca-list: provisioner ci: ca.json: maxTLSCertDuration: a duration like \"24h\""
+	assert_equal "$stderr" "ca-list: ca.json: authority.provisioners[1].claims.maxTLSCertDuration: a duration like \"24h\""
 }
 
 @test "claims: ok maxTokenLifetime" {
@@ -297,15 +297,15 @@ lifetime() {
 
 @test "claims: fail malformed claims and durations (exit 4)" {
 	conf '.authority.claims.maxTLSCertDuration = "24x"'
-	broken 'ca.json: maxTLSCertDuration: a duration like "24h"'
+	broken 'ca.json: authority.claims.maxTLSCertDuration: a duration like "24h"'
 	conf '.authority.claims.minTLSCertDuration = "2d"'
 	broken "ca.json: claims need 0 < minTLSCertDuration <= defaultTLSCertDuration <= maxTLSCertDuration"
 	conf '.authority.claims.disableRenewal = "no"'
-	broken "ca.json: disableRenewal: true or false"
+	broken "ca.json: authority.claims.disableRenewal: true or false"
 	conf '.authority.maxTokenLifetime = 5'
-	broken 'ca.json: maxTokenLifetime: a duration like "24h"'
+	broken 'ca.json: authority.maxTokenLifetime: a duration like "24h"'
 	conf '.authority.backdate = "-1m"'
-	broken 'ca.json: backdate: a duration like "24h"'
+	broken 'ca.json: authority.backdate: a duration like "24h"'
 	conf '.authority.claims = []'
-	broken "ca.json: claims must be an object"
+	broken "ca.json: authority.claims: must be an object"
 }

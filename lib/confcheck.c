@@ -1,0 +1,608 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ca_limits.h"
+#include "confcheck.h"
+#include "config.h"
+#include "err.h"
+#include "io.h"
+#include "jose.h"
+#include "pem.h"
+#include "policy.h"
+#include "timeutil.h"
+#include "x509.h"
+
+/* What a member's value must be. */
+enum kind {
+	K_STRING,       /* a non-empty string */
+	K_BOOL,
+	K_NUMBER,
+	K_DURATION,     /* a string time_parse_duration() takes, not negative */
+	K_NAMES,        /* a non-empty array of non-empty strings */
+	K_OBJECT,       /* an object of the members in sub */
+	K_POLICY,       /* authority.policy.x509: policy_validate() */
+	K_PROVISIONERS, /* authority.provisioners */
+	K_JWK,          /* a provisioner's public key */
+	K_IGNORED,      /* step-ca's, not used by inca: accepted, warned about */
+	K_REFUSED       /* step-ca's, and unsafe to ignore: refused, with why */
+};
+
+struct member {
+	const char *name;
+	enum kind kind;
+	int required;
+	const struct member *sub;       /* K_OBJECT: its members */
+	const char *why;                /* K_REFUSED: the message */
+};
+
+#define END { NULL, K_IGNORED, 0, NULL, NULL }
+#define IGNORED(n) { n, K_IGNORED, 0, NULL, NULL }
+
+/*
+ * The schema.  Every member here is either read by inca or listed, as
+ * ignored, in ca.json(5); a change here is a change to that page.
+ */
+static const struct member claims_m[] = {
+	{ "minTLSCertDuration", K_DURATION, 0, NULL, NULL },
+	{ "maxTLSCertDuration", K_DURATION, 0, NULL, NULL },
+	{ "defaultTLSCertDuration", K_DURATION, 0, NULL, NULL },
+	{ "disableRenewal", K_BOOL, 0, NULL, NULL },
+	{ "allowRenewalAfterExpiry", K_BOOL, 0, NULL, NULL },
+	IGNORED("minUserSSHCertDuration"),
+	IGNORED("maxUserSSHCertDuration"),
+	IGNORED("defaultUserSSHCertDuration"),
+	IGNORED("minHostSSHCertDuration"),
+	IGNORED("maxHostSSHCertDuration"),
+	IGNORED("defaultHostSSHCertDuration"),
+	IGNORED("enableSSHCA"),
+	IGNORED("disableSmallstepExtensions"),
+	END
+};
+
+static const struct member policy_m[] = {
+	{ "x509", K_POLICY, 0, NULL, NULL },
+	END
+};
+
+static const struct member provisioner_m[] = {
+	{ "type", K_STRING, 1, NULL, NULL },
+	{ "name", K_STRING, 1, NULL, NULL },
+	{ "key", K_JWK, 1, NULL, NULL },
+	{ "encryptedKey", K_STRING, 0, NULL, NULL },
+	{ "claims", K_OBJECT, 0, claims_m, NULL },
+	IGNORED("options"),
+	END
+};
+
+static const struct member authority_m[] = {
+	{ "claims", K_OBJECT, 0, claims_m, NULL },
+	{ "policy", K_OBJECT, 0, policy_m, NULL },
+	{ "provisioners", K_PROVISIONERS, 1, NULL, NULL },
+	{ "backdate", K_DURATION, 0, NULL, NULL },
+	{ "maxTokenLifetime", K_DURATION, 0, NULL, NULL },
+	IGNORED("type"),
+	IGNORED("authorityId"),
+	IGNORED("deploymentType"),
+	IGNORED("enableAdmin"),
+	IGNORED("disableIssuedAtCheck"),
+	IGNORED("disableGetSSHHosts"),
+	IGNORED("template"),
+	END
+};
+
+static const struct member db_m[] = {
+	{ "type", K_STRING, 1, NULL, NULL },
+	{ "dataSource", K_STRING, 1, NULL, NULL },
+	{ "busyTimeout", K_DURATION, 0, NULL, NULL },
+	IGNORED("database"),
+	IGNORED("valueDir"),
+	IGNORED("badgerFileLoadingMode"),
+	END
+};
+
+static const struct member tls_m[] = {
+	{ "minVersion", K_NUMBER, 0, NULL, NULL },
+	{ "maxVersion", K_NUMBER, 0, NULL, NULL },
+	IGNORED("cipherSuites"),
+	IGNORED("renegotiation"),
+	END
+};
+
+static const struct member top_m[] = {
+	{ "root", K_STRING, 1, NULL, NULL },
+	{ "crt", K_STRING, 1, NULL, NULL },
+	{ "key", K_STRING, 1, NULL, NULL },
+	{ "passwordFile", K_STRING, 0, NULL, NULL },
+	{ "address", K_STRING, 0, NULL, NULL },
+	{ "dnsNames", K_NAMES, 1, NULL, NULL },
+	{ "db", K_OBJECT, 1, db_m, NULL },
+	{ "authority", K_OBJECT, 1, authority_m, NULL },
+	{ "tls", K_OBJECT, 0, tls_m, NULL },
+	{ "password", K_REFUSED, 0, NULL,
+	    "a password in clear is not read: put it in a file of mode 0600 "
+	    "named by passwordFile" },
+	{ "kms", K_REFUSED, 0, NULL,
+	    "not supported: \"key\" must be a key file" },
+	IGNORED("federatedRoots"),
+	IGNORED("insecureAddress"),
+	IGNORED("metricsAddress"),
+	IGNORED("commonName"),
+	IGNORED("logger"),
+	IGNORED("monitoring"),
+	IGNORED("ssh"),
+	IGNORED("templates"),
+	IGNORED("crl"),
+	END
+};
+
+/* step-ca's other provisioner types: accepted, not used. */
+static const char *other_types[] = {
+	"OIDC", "X5C", "K8sSA", "ACME", "SSHPOP", "SCEP", "AWS", "GCP",
+	"Azure", "Nebula", NULL
+};
+
+/* The members a public JWK may have (RFC 7517 4, RFC 7518 6.2.1, 6.3.1). */
+static const char *jwk_public[] = {
+	"kty", "use", "key_ops", "alg", "kid", "x5u", "x5c", "x5t",
+	"x5t#S256", "crv", "x", "y", "n", "e", NULL
+};
+/* Private members (RFC 7518 6.2.2, 6.3.2, 6.4; RFC 8037 2). */
+static const char *jwk_private[] = {
+	"d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL
+};
+
+#define PATH_LEN 512
+
+static int
+in_list(const char *s, const char **list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* A JSON path into out (PATH_LEN bytes); truncated, never overflowing. */
+static void pathf(char *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+pathf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, PATH_LEN, fmt, ap);
+	va_end(ap);
+}
+
+/* path.name, or name at the top. */
+static void
+join(char *out, const char *path, const char *name)
+{
+	pathf(out, "%s%s%.64s", path, path[0] ? "." : "", name);
+}
+
+static int
+bad(const char *path, const char *why)
+{
+	return err_set(CA_FAIL, "ca.json: %s: %s", path, why);
+}
+
+static int check_value(const json_t *v, const char *path,
+    const struct member *m, int warn);
+
+static int
+check_object(const json_t *obj, const char *path, const struct member *ms,
+    int warn)
+{
+	char cp[PATH_LEN];
+	const struct member *m;
+	const char *k;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(obj))
+		return bad(path, "must be an object");
+	/* jansson keeps the file's order: the first problem is reported. */
+	json_object_foreach((json_t *)obj, k, v) {
+		join(cp, path, k);
+		for (m = ms; m->name != NULL; m++)
+			if (strcmp(m->name, k) == 0)
+				break;
+		if (m->name == NULL)
+			return bad(cp, "unknown member");
+		if ((rc = check_value(v, cp, m, warn)) != CA_OK)
+			return rc;
+	}
+	for (m = ms; m->name != NULL; m++) {
+		if (m->required && json_object_get(obj, m->name) == NULL) {
+			join(cp, path, m->name);
+			return bad(cp, "required");
+		}
+	}
+	return CA_OK;
+}
+
+/* The public JWK of a provisioner; its kid must be its thumbprint. */
+static int
+check_jwk(const json_t *jwk, const char *path)
+{
+	char cp[PATH_LEN], *tp;
+	const json_t *kid, *use;
+	const char *k, *alg;
+	EVP_PKEY *pk = NULL;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(jwk))
+		return bad(path, "must be an object (a public JWK)");
+	json_object_foreach((json_t *)jwk, k, v) {
+		join(cp, path, k);
+		if (in_list(k, jwk_private))
+			return bad(cp, "private key material: only the public key belongs here");
+		if (!in_list(k, jwk_public))
+			return bad(cp, "unknown member");
+	}
+	join(cp, path, "kid");
+	kid = json_object_get(jwk, "kid");
+	if (kid == NULL)
+		return bad(cp, "required");
+	if (!json_is_string(kid) || json_string_length(kid) == 0)
+		return bad(cp, "must be a non-empty string");
+	use = json_object_get(jwk, "use");
+	if (use != NULL && !(json_is_string(use) &&
+	    strcmp(json_string_value(use), "sig") == 0)) {
+		join(cp, path, "use");
+		return bad(cp, "must be \"sig\"");
+	}
+	if (jwk_import(jwk, JWK_PUBLIC, &pk) != CA_OK) {
+		err_prefix("ca.json: %s", path);
+		return err_set(CA_FAIL, "%s", err_msg());
+	}
+	if (jose_key_alg(pk, &alg) != CA_OK) {
+		EVP_PKEY_free(pk);
+		err_prefix("ca.json: %s", path);
+		return err_set(CA_FAIL, "%s", err_msg());
+	}
+	tp = jwk_thumbprint(pk);
+	EVP_PKEY_free(pk);
+	if (tp == NULL) {
+		err_prefix("ca.json: %s", path);
+		return err_set(CA_FAIL, "%s", err_msg());
+	}
+	/*
+	 * A token names its key by kid, and ca-token copies the kid from
+	 * here: one that is not the key's own would be carried and accepted.
+	 */
+	rc = strcmp(tp, json_string_value(kid)) == 0 ? CA_OK :
+	    err_set(CA_FAIL, "ca.json: %s: not the key's RFC 7638 thumbprint %s",
+	    cp, tp);
+	free(tp);
+	return rc;
+}
+
+static int
+check_provisioners(const json_t *provs, const char *path, int warn)
+{
+	char pp[PATH_LEN], cp[PATH_LEN];
+	const json_t *p, *q, *type, *name;
+	size_t i, j, njwk = 0;
+	int rc;
+
+	if (!json_is_array(provs))
+		return bad(path, "must be an array");
+	json_array_foreach(provs, i, p) {
+		pathf(pp, "%s[%zu]", path, i);
+		if (!json_is_object(p))
+			return bad(pp, "must be an object");
+		type = json_object_get(p, "type");
+		join(cp, pp, "type");
+		if (type == NULL)
+			return bad(cp, "required");
+		if (!json_is_string(type))
+			return bad(cp, "must be a non-empty string");
+		if (strcasecmp(json_string_value(type), "JWK") == 0) {
+			if ((rc = check_object(p, pp, provisioner_m, warn)) != CA_OK)
+				return rc;
+			njwk++;
+		} else {
+			const char **t;
+
+			for (t = other_types; *t != NULL; t++)
+				if (strcasecmp(json_string_value(type), *t) == 0)
+					break;
+			if (*t == NULL)
+				return err_set(CA_FAIL,
+				    "ca.json: %s: unknown provisioner type \"%.40s\"",
+				    cp, json_string_value(type));
+			if (warn)
+				warnx_("ca.json: %s: ignored (type %s: inca uses JWK provisioners only)",
+				    pp, *t);
+		}
+		/* Names are unique whatever the type: a token's iss is one. */
+		name = json_object_get(p, "name");
+		join(cp, pp, "name");
+		if (name == NULL)
+			return bad(cp, "required");
+		if (!json_is_string(name) || json_string_length(name) == 0)
+			return bad(cp, "must be a non-empty string");
+		for (j = 0; j < i; j++) {
+			q = json_object_get(json_array_get(provs, j), "name");
+			if (json_equal((json_t *)q, (json_t *)name))
+				return err_set(CA_FAIL,
+				    "ca.json: %s: duplicate name \"%.128s\" (also %s[%zu])",
+				    cp, json_string_value(name), path, j);
+		}
+	}
+	if (njwk == 0)
+		return bad(path, "no JWK provisioner");
+	return CA_OK;
+}
+
+static int
+check_value(const json_t *v, const char *path, const struct member *m,
+    int warn)
+{
+	const json_t *x;
+	int64_t secs;
+	size_t i;
+
+	switch (m->kind) {
+	case K_STRING:
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return bad(path, "must be a non-empty string");
+		return CA_OK;
+	case K_BOOL:
+		return json_is_boolean(v) ? CA_OK : bad(path, "true or false");
+	case K_NUMBER:
+		return json_is_number(v) ? CA_OK : bad(path, "must be a number");
+	case K_DURATION:
+		if (!json_is_string(v) ||
+		    time_parse_duration(json_string_value(v), &secs) != CA_OK ||
+		    secs < 0)
+			return bad(path, "a duration like \"24h\"");
+		return CA_OK;
+	case K_NAMES:
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			return bad(path, "must be a non-empty array of names");
+		json_array_foreach(v, i, x) {
+			if (!json_is_string(x) || json_string_length(x) == 0) {
+				char cp[PATH_LEN];
+
+				pathf(cp, "%s[%zu]", path, i);
+				return bad(cp, "must be a non-empty string");
+			}
+		}
+		return CA_OK;
+	case K_OBJECT:
+		return check_object(v, path, m->sub, warn);
+	case K_POLICY:
+		/* The policy module owns its members and rules. */
+		return policy_validate(v) == CA_OK ? CA_OK : CA_FAIL;
+	case K_PROVISIONERS:
+		return check_provisioners(v, path, warn);
+	case K_JWK:
+		return check_jwk(v, path);
+	case K_IGNORED:
+		if (warn)
+			warnx_("ca.json: %s: ignored (a step-ca member inca does not use)",
+			    path);
+		return CA_OK;
+	case K_REFUSED:
+		return bad(path, m->why);
+	}
+	return bad(path, "unknown member");
+}
+
+int
+confcheck_ca(const json_t *conf, int warn)
+{
+	return check_object(conf, "", top_m, warn);
+}
+
+/*
+ * path must be a regular file whose mode has none of the bits in mask:
+ * 077 for a secret (the owner's alone), 022 for what others may read but
+ * only the owner may change.
+ */
+static int
+file_ok(const char *path, mode_t mask)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return err_set(CA_FAIL, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(CA_FAIL, "%s: not a regular file", path);
+	if (st.st_mode & mask)
+		return err_set(CA_FAIL, "%s: mode %04o: %s", path,
+		    (unsigned)(st.st_mode & 07777), mask == 077 ?
+		    "group or others may read it (want 0600)" :
+		    "group or others may write it (want 0644 or stricter)");
+	return CA_OK;
+}
+
+/* crt's first certificate is a CA certificate chaining to root, valid now. */
+static int
+chain_ok(X509 *root, STACK_OF(X509) *chain, const char *crt)
+{
+	X509 *inter = sk_X509_value(chain, 0);
+	STACK_OF(X509) *rest = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	X509_STORE *store = NULL;
+	int i, rc = CA_FAIL;
+
+	if (X509_check_ca(inter) == 0 ||
+	    !(X509_get_key_usage(inter) & KU_KEY_CERT_SIGN))
+		return err_set(CA_FAIL, "%s: not a CA certificate that may sign certificates",
+		    crt);
+	if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL ||
+	    (rest = sk_X509_new_null()) == NULL || X509_STORE_add_cert(store, root) != 1) {
+		err_ssl(CA_FAIL, "checking the chain");
+		goto out;
+	}
+	for (i = 1; i < sk_X509_num(chain); i++)
+		if (sk_X509_push(rest, sk_X509_value(chain, i)) <= 0) {
+			err_ssl(CA_FAIL, "checking the chain");
+			goto out;
+		}
+	if (X509_STORE_CTX_init(ctx, store, inter, rest) != 1) {
+		err_ssl(CA_FAIL, "checking the chain");
+		goto out;
+	}
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
+	if (X509_verify_cert(ctx) != 1) {
+		err_set(CA_FAIL, "%s: does not chain to the root: %s", crt,
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	rc = CA_OK;
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	sk_X509_free(rest);
+	return rc;
+}
+
+/* defaults.json, if there is one, must name the root's fingerprint. */
+static int
+defaults_ok(const char *home, X509 *root)
+{
+	char *p = io_join(home, "config/defaults.json"), fp[65];
+	const char *want;
+	json_t *d = NULL;
+	int rc;
+
+	if (p == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	if (!io_exists(p)) {
+		free(p);
+		return CA_OK;
+	}
+	if ((rc = file_ok(p, 022)) != CA_OK || (rc = config_read_json(p, &d)) != CA_OK ||
+	    (rc = x509_fingerprint(root, fp)) != CA_OK)
+		goto out;
+	want = json_string_value(json_object_get(d, "fingerprint"));
+	if (want == NULL || strcmp(want, fp) != 0)
+		rc = err_set(CA_FAIL, "%s: fingerprint is not the root's (%s)", p, fp);
+out:
+	json_decref(d);
+	free(p);
+	return rc == CA_OK ? CA_OK : CA_FAIL;
+}
+
+static char *
+conf_path(const char *home, const json_t *conf, const char *name)
+{
+	const char *v = json_string_value(json_object_get(conf, name));
+
+	return v ? config_resolve(home, v) : NULL;
+}
+
+int
+confcheck_home(const char *home, int warn)
+{
+	char *p, *root_p = NULL, *crt_p = NULL, *key_p = NULL, *pw_p = NULL;
+	char *db_p = NULL, *rk_p = NULL, *password = NULL;
+	const json_t *db;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *root = NULL;
+	json_t *conf = NULL;
+	struct buf b;
+	int rc;
+
+	if ((p = io_join(home, "config/ca.json")) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	if (!io_exists(p)) {
+		rc = err_set(CA_FAIL, "%s: no CA here (run ca-init, or give --dir)", p);
+		goto out;
+	}
+	if ((rc = file_ok(p, 022)) != CA_OK || (rc = config_read_json(p, &conf)) != CA_OK ||
+	    (rc = confcheck_ca(conf, 0)) != CA_OK)
+		goto out;
+	root_p = conf_path(home, conf, "root");
+	crt_p = conf_path(home, conf, "crt");
+	key_p = conf_path(home, conf, "key");
+	pw_p = conf_path(home, conf, "passwordFile");
+	rk_p = io_join(home, "secrets/root_ca_key");
+	if (root_p == NULL || crt_p == NULL || key_p == NULL || rk_p == NULL) {
+		rc = err_set(CA_FAIL, "out of memory");
+		goto out;
+	}
+
+	/* Who may read and change what. */
+	if ((rc = file_ok(root_p, 022)) != CA_OK || (rc = file_ok(crt_p, 022)) != CA_OK ||
+	    (rc = file_ok(key_p, 077)) != CA_OK ||
+	    (pw_p != NULL && (rc = file_ok(pw_p, 077)) != CA_OK) ||
+	    (io_exists(rk_p) && (rc = file_ok(rk_p, 077)) != CA_OK))
+		goto out;
+	db = json_object_get(conf, "db");
+	if (strcmp(json_string_value(json_object_get(db, "type")), "sqlite") == 0) {
+		if ((db_p = conf_path(home, db, "dataSource")) == NULL) {
+			rc = err_set(CA_FAIL, "out of memory");
+			goto out;
+		}
+		if ((rc = file_ok(db_p, 022)) != CA_OK)
+			goto out;
+	}
+
+	/* The certificates. */
+	if ((rc = pem_load_cert_file(root_p, &root)) != CA_OK)
+		goto out;               /* the message names the file */
+	if (X509_check_issued(root, root) != X509_V_OK) {
+		rc = err_set(CA_FAIL, "%s: not a self-signed root certificate", root_p);
+		goto out;
+	}
+	if ((rc = io_read_file(crt_p, CA_MAX_PEM, &b)) != CA_OK)
+		goto out;
+	rc = pem_load_certs(b.data, b.len, &chain);
+	buf_free(&b);
+	if (rc != CA_OK) {
+		err_prefix("%s", crt_p);
+		goto out;
+	}
+	if ((rc = chain_ok(root, chain, crt_p)) != CA_OK)
+		goto out;
+
+	/* The signing key: it decrypts, and it is the intermediate's. */
+	if (pw_p != NULL && (rc = io_read_password(pw_p, &password)) != CA_OK)
+		goto out;
+	rc = pem_load_key_file(key_p, password, &key);
+	io_wipe_str(password);
+	if (rc != CA_OK)
+		goto out;               /* the message names the file */
+	if (X509_check_private_key(sk_X509_value(chain, 0), key) != 1) {
+		ERR_clear_error();
+		rc = err_set(CA_FAIL, "%s: not the key of %s", key_p, crt_p);
+		goto out;
+	}
+	if ((rc = defaults_ok(home, root)) == CA_OK && warn)
+		confcheck_ca(conf, 1);  /* the warnings, for a sound home only */
+out:
+	EVP_PKEY_free(key);
+	X509_free(root);
+	sk_X509_pop_free(chain, X509_free);
+	json_decref(conf);
+	free(p);
+	free(root_p);
+	free(crt_p);
+	free(key_p);
+	free(pw_p);
+	free(db_p);
+	free(rk_p);
+	/* Whatever went wrong with a CA file, the home is misconfigured. */
+	if (rc != CA_OK && rc != CA_FAIL)
+		err_set(CA_FAIL, "%s", err_msg());
+	return rc == CA_OK ? CA_OK : CA_FAIL;
+}
