@@ -85,7 +85,7 @@ key_describe(EVP_PKEY *pk, char *buf, size_t len)
  * The smallest odd prime below RSA_SMALL_PRIME_BOUND that divides n, 0
  * if there is none, -1 on failure.  The primes are taken in groups whose
  * product fits 32 bits, so that one BN_mod_word (its fast case) serves
- * three of them: about 55 reductions of n, 25 us for 2048 bits.
+ * two or three of them: 50 reductions of n.
  */
 static long
 rsa_small_factor(const BIGNUM *n)
