@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,8 @@ static long
 rsa_small_factor(const BIGNUM *n)
 {
 	unsigned char composite[RSA_SMALL_PRIME_BOUND];
-	unsigned long primes[RSA_SMALL_PRIME_BOUND / 2], m, r;
+	unsigned long primes[RSA_SMALL_PRIME_BOUND / 2], r;
+	uint64_t m;
 	size_t np = 0, i, j;
 	long p, q;
 
@@ -104,7 +106,7 @@ rsa_small_factor(const BIGNUM *n)
 			composite[q] = 1;
 	}
 	for (i = 0; i < np; i = j) {
-		for (m = 1, j = i; j < np && m * primes[j] <= 0xffffffffUL; j++)
+		for (m = 1, j = i; j < np && m * primes[j] <= 0xffffffffU; j++)
 			m *= primes[j];
 		if ((r = BN_mod_word(n, (BN_ULONG)m)) == (unsigned long)(BN_ULONG)-1)
 			return -1;
@@ -120,8 +122,8 @@ rsa_small_factor(const BIGNUM *n)
  * the "signature" of a message is its own padded digest (no private key
  * needed), e = 2 is a Rabin key, small odd exponents invite the
  * low-exponent attacks on bad padding, and an even exponent is not RSA
- * at all.  Every mainstream generator (OpenSSL, Go, Java, Windows, the
- * HSMs we know of) uses 65537, and a single value keeps verification
+ * at all.  Every mainstream generator (OpenSSL, Go, Java, Windows
+ * CryptoAPI) uses 65537, and a single value keeps verification
  * cost bounded, so nothing wider is accepted (the rule Let's Encrypt
  * applies).  The modulus must be odd, 2048..8192 bits, and free of small
  * prime factors.
