@@ -330,3 +330,17 @@ print(json.dumps(j))' "$(jq -r '.authority.provisioners[0].key.kid' "$D/ca.json.
 	run -0 sh -c "sed -n '/END CERTIFICATE/,\$p' '$D/leaf-chain.pem' | tail -n +2"
 	assert_output "$(cat "$D/int.crt")"
 }
+
+@test "attacks_keys: ok offline and --api leave out a root appended to the intermediate file" {
+	cp -a "$CA" "$D/ca-withroot"
+	cat "$CA/certs/root_ca.crt" >>"$D/ca-withroot/certs/intermediate_ca.crt"
+	run -0 --separate-stderr ca-sign --offline --dir "$D/ca-withroot" --token "$(tok)" <"$D/good.csr"
+	printf '%s\n' "$output" >"$D/wr.pem"
+	assert_equal "$(certs_in "$D/wr.pem")" 2
+	run -0 sh -c "sed -n '/END CERTIFICATE/,\$p' '$D/wr.pem' | tail -n +2"
+	assert_output "$(cat "$CA/certs/intermediate_ca.crt")"
+	api_request "$(tok)" "$D/good.csr" >"$D/wr.json"
+	run -0 --separate-stderr ca-sign --api --offline --dir "$D/ca-withroot" <"$D/wr.json"
+	assert_equal "$(jq -r '.certChain | length' <<<"$output")" 2
+	assert_equal "$(jq -r .ca <<<"$output")" "$(cat "$CA/certs/intermediate_ca.crt")"
+}
