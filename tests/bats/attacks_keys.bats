@@ -199,15 +199,14 @@ print(json.dumps(j))' "$(jq -r '.authority.provisioners[0].key.kid' "$D/ca.json.
 			-addext subjectAltName=DNS:z.example.com 2>/dev/null
 		# The request carries the compressed point (0x02 or 0x03)...
 		run -0 openssl req -in "$D/cc.csr" -noout -pubkey
-		printf '%s\n' "$output" | openssl pkey -pubin -outform DER | xxd -p | tr -d '\n' >"$D/csr-spki.hex"
-		run -0 openssl ec -in "$D/c.key" -pubout -conv_form uncompressed -outform DER
-		openssl ec -in "$D/c.key" -pubout -conv_form uncompressed -outform DER 2>/dev/null | xxd -p | tr -d '\n' >"$D/unc.hex"
-		openssl ec -in "$D/c.key" -pubout -conv_form compressed -outform DER 2>/dev/null | xxd -p | tr -d '\n' >"$D/cmp.hex"
+		printf '%s\n' "$output" | openssl pkey -pubin -outform DER | od -An -v -tx1 | tr -d ' \n' >"$D/csr-spki.hex"
+		openssl ec -in "$D/c.key" -pubout -conv_form uncompressed -outform DER 2>/dev/null | od -An -v -tx1 | tr -d ' \n' >"$D/unc.hex"
+		openssl ec -in "$D/c.key" -pubout -conv_form compressed -outform DER 2>/dev/null | od -An -v -tx1 | tr -d ' \n' >"$D/cmp.hex"
 		assert_equal "$(cat "$D/csr-spki.hex")" "$(cat "$D/cmp.hex")"
 		# ... the certificate the uncompressed one (0x04), byte for byte.
 		run -0 --separate-stderr sign <"$D/cc.csr"
 		printf '%s\n' "$output" >"$D/cc.pem"
-		run -0 sh -c "openssl x509 -in '$D/cc.pem' -noout -pubkey | openssl pkey -pubin -outform DER | xxd -p | tr -d '\n'"
+		run -0 sh -c "openssl x509 -in '$D/cc.pem' -noout -pubkey | openssl pkey -pubin -outform DER | od -An -v -tx1 | tr -d ' \n'"
 		assert_output "$(cat "$D/unc.hex")"
 		run -0 openssl verify -x509_strict -CAfile "$D/root.crt" -untrusted "$D/int.crt" "$D/cc.pem"
 	done
@@ -218,10 +217,10 @@ print(json.dumps(j))' "$(jq -r '.authority.provisioners[0].key.kid' "$D/ca.json.
 	openssl ec -in "$D/o.key" -conv_form compressed -out "$D/oc.key" 2>/dev/null
 	openssl req -new -key "$D/oc.key" -out "$D/oc.csr" -subj /CN=forged.example.com \
 		-addext subjectAltName=DNS:forged.example.com 2>/dev/null
-	unc=$(openssl ec -in "$D/o.key" -pubout -conv_form uncompressed -outform DER 2>/dev/null | xxd -p | tr -d '\n')
+	unc=$(openssl ec -in "$D/o.key" -pubout -conv_form uncompressed -outform DER 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
 	issued "$(tok)" "$(tok)" "$D/oc.csr"
 	for c in "$D/cli.pem" "$D/api.pem"; do
-		run -0 sh -c "openssl x509 -in '$c' -noout -pubkey | openssl pkey -pubin -outform DER | xxd -p | tr -d '\n'"
+		run -0 sh -c "openssl x509 -in '$c' -noout -pubkey | openssl pkey -pubin -outform DER | od -An -v -tx1 | tr -d ' \n'"
 		assert_output "$unc"
 	done
 }
