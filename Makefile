@@ -70,8 +70,8 @@ units: $(UNITS)
 # Debian packages needed to build, test and benchmark.
 DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev \
        openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
-       clang libclang-rt-14-dev shellcheck python3-jwcrypto hyperfine \
-       golang-cfssl valgrind strace bsdextrautils \
+       clang libclang-rt-14-dev shellcheck python3-jwcrypto python3-cryptography \
+       hyperfine golang-cfssl valgrind strace bsdextrautils \
        groff-base man-db
 
 deps:

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "authority.h"
 #include "ca_limits.h"
@@ -113,6 +114,19 @@ struct opts {
 	int json, offline, api;
 };
 
+/*
+ * The issuer at i, or NULL for a self-signed one: the chain handed out
+ * never carries a root (a relying party must have it already; one sent
+ * along proves nothing), even when a root signed the certificate.
+ */
+static X509 *
+chain_cert(STACK_OF(X509) *issuers, int i)
+{
+	X509 *c = sk_X509_value(issuers, i);
+
+	return X509_get_extension_flags(c) & EXFLAG_SS ? NULL : c;
+}
+
 /* The chain as PEM, or as the API's JSON shape. */
 static char *
 render(X509 *leaf, STACK_OF(X509) *issuers, int json)
@@ -120,11 +134,13 @@ render(X509 *leaf, STACK_OF(X509) *issuers, int json)
 	json_t *o, *chain;
 	char *s, *pem, *out;
 	size_t len = 0, cap = 0;
-	int i;
+	int i, first = 1;
 
 	if (!json) {
 		out = NULL;
 		for (i = -1; i < sk_X509_num(issuers); i++) {
+			if (i >= 0 && chain_cert(issuers, i) == NULL)
+				continue;
 			pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
 			if (pem == NULL)
 				return free(out), NULL;
@@ -145,13 +161,18 @@ render(X509 *leaf, STACK_OF(X509) *issuers, int json)
 	o = json_object();
 	chain = json_array();
 	for (i = -1; i < sk_X509_num(issuers); i++) {
+		if (i >= 0 && chain_cert(issuers, i) == NULL)
+			continue;
 		pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
 		if (pem == NULL)
 			return json_decref(o), json_decref(chain), NULL;
 		if (i == -1)
 			json_object_set_new(o, "crt", json_string(pem));
-		if (i == 0)
+		else if (first) {
+			/* "ca" is the first intermediate; none under a root. */
 			json_object_set_new(o, "ca", json_string(pem));
+			first = 0;
+		}
 		json_array_append_new(chain, json_string(pem));
 		free(pem);
 	}
@@ -257,6 +278,7 @@ stateless(struct opts *o, int64_t now)
 		die_last();
 	io_wipe_str(password);
 	t.issuer = sk_X509_value(issuers, 0);
+	t.chain = issuers;
 	t.issuer_key = cakey;
 	if (X509_check_private_key(t.issuer, cakey) != 1)
 		die(CA_INPUT, "%s does not match the key of %s", o->ca_key, o->ca_cert);

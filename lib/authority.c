@@ -672,6 +672,7 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 	tpl.not_before = nb;
 	tpl.not_after = na;
 	tpl.issuer = sk_X509_value(a->chain, 0);
+	tpl.chain = a->chain;
 	tpl.issuer_key = a->key;
 
 	/* The one transaction: spend the token, sign, record, commit. */

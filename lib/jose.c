@@ -26,6 +26,7 @@
 #include "err.h"
 #include "io.h"
 #include "jose.h"
+#include "key.h"
 #include "ca_limits.h"
 
 #define PBES2_ALG	"PBES2-HS256+A128KW"
@@ -633,10 +634,14 @@ jwk_import(const json_t *jwk, enum jwk_part part, EVP_PKEY **out)
 		rc = err_set(CA_INPUT, "jwk: unsupported kty \"%.40s\"", kty);
 	if (rc != CA_OK)
 		return rc;
-	/*
-	 * A stated alg must be the one this type of key is used with.  Key
-	 * size policy is left to jose_key_alg(), at use.
-	 */
+	/* A provisioner's key passes the same rule as a certified key. */
+	if ((rc = key_check(*out)) != CA_OK) {
+		err_prefix("jwk");
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return rc;
+	}
+	/* A stated alg must be the one this type of key is used with. */
 	if ((alg = json_object_get(jwk, "alg")) != NULL) {
 		if (!json_is_string(alg))
 			rc = err_set(CA_INPUT, "jwk: \"alg\" is not a string");

@@ -28,9 +28,13 @@ int key_spec_of(EVP_PKEY *pk, struct key_spec *out);
 EVP_PKEY *key_generate(const struct key_spec *spec);
 
 /*
- * CA_OK if the key is one we sign for: EC P-256/P-384/P-521, Ed25519,
- * RSA 2048..8192 bits.  Otherwise CA_INPUT with the reason ("RSA key of
- * 1024 bits: at least 2048 required").
+ * The one key-acceptance rule, for every key this CA certifies or trusts
+ * (CSR keys, CA keys, provisioner keys).  CA_OK if the key is EC
+ * P-256/P-384/P-521 on a named curve with a valid point (not infinity),
+ * Ed25519, or RSA of 2048..8192 bits with public exponent exactly 65537
+ * and an odd modulus free of prime factors below 1,000.  Otherwise
+ * CA_INPUT with the reason ("RSA public exponent 3: only 65537
+ * accepted"); callers prefix what the key was.
  */
 int key_check(EVP_PKEY *pk);
 

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "io.h"
 #include "ca_limits.h"
+#include "key.h"
 #include "pem.h"
 
 static const char BEGIN[] = "-----BEGIN ";
@@ -570,6 +571,11 @@ pem_load_key(const unsigned char *data, size_t len, const char *password,
 	pem_blocks_free(b, n);
 	if (pk == NULL)
 		return err_ssl(CA_INPUT, "malformed private key");
+	/* A CA or provisioner key passes the rule a certified key does. */
+	if ((rc = key_check(pk)) != CA_OK) {
+		EVP_PKEY_free(pk);
+		return rc;
+	}
 	*out = pk;
 	return CA_OK;
 }

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -202,6 +203,39 @@ add_aki(X509 *x, X509 *issuer)
 }
 
 /*
+ * An EC key re-encoded with its point uncompressed: a compressed (or
+ * hybrid) point from a CSR is not copied into a certificate, since some
+ * verifiers reject it (RFC 5480 2.2: uncompressed MUST be supported,
+ * compressed MAY).  The key is the same; only its encoding changes.
+ */
+static int
+set_uncompressed(X509 *x, EVP_PKEY *pk)
+{
+	EVP_PKEY *d = EVP_PKEY_dup(pk);
+	int ok = d != NULL && EVP_PKEY_set_utf8_string_param(d,
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+	    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) &&
+	    X509_set_pubkey(x, d);
+
+	EVP_PKEY_free(d);
+	return ok;
+}
+
+/* 1 if the SPKI is an EC key whose point is not in uncompressed form. */
+static int
+ec_not_uncompressed(const X509_PUBKEY *spki)
+{
+	const unsigned char *bits;
+	ASN1_OBJECT *oid;
+	int len;
+
+	if (!X509_PUBKEY_get0_param(&oid, &bits, &len, NULL, (X509_PUBKEY *)spki))
+		return 1;
+	return OBJ_obj2nid(oid) == NID_X9_62_id_ecPublicKey &&
+	    (len < 1 || bits[0] != POINT_CONVERSION_UNCOMPRESSED);
+}
+
+/*
  * The subject public key.  Copying the CSR's encoding skips OpenSSL 3.0's
  * encoder lookup, the most expensive step of building a certificate.
  * The lint checks the copy against t->pubkey.
@@ -218,8 +252,14 @@ set_spki(X509 *x, const struct x509_template *t)
 	void *pv = NULL;
 	int len, ptype;
 
-	if (t->spki == NULL)
-		return X509_set_pubkey(x, t->pubkey);
+	if (t->spki != NULL && ec_not_uncompressed(t->spki))
+		return set_uncompressed(x, t->pubkey);
+	if (t->spki == NULL) {
+		if (!X509_set_pubkey(x, t->pubkey))
+			return 0;
+		return !ec_not_uncompressed(X509_get_X509_PUBKEY(x)) ||
+		    set_uncompressed(x, t->pubkey);
+	}
 	if (!X509_PUBKEY_get0_param((ASN1_OBJECT **)&oid, &bits, &len,
 	    (X509_ALGOR **)&alg, (X509_PUBKEY *)t->spki))
 		return 0;
@@ -287,9 +327,17 @@ x509_issue(const struct x509_template *t, X509 **out)
 		cn = NULL;
 	}
 	if (t->issuer != NULL) {
-		int64_t ina = x509_time(X509_get0_notAfter(t->issuer));
-		if (na > ina)
-			na = ina;
+		/* notAfter within every issuer's on the path. */
+		int i, n = t->chain != NULL ? sk_X509_num(t->chain) : 1;
+
+		for (i = 0; i < n; i++) {
+			X509 *c = t->chain != NULL ? sk_X509_value(t->chain, i) :
+			    t->issuer;
+			int64_t ina = x509_time(X509_get0_notAfter(c));
+
+			if (na > ina)
+				na = ina;
+		}
 	}
 	if (na <= nb)
 		return err_set(CA_INPUT, "certificate would not be valid: notAfter is not after notBefore");
@@ -365,6 +413,65 @@ lint_fail(const char *rule)
 }
 
 /*
+ * The issuer path of the certificate x being made: t->issuer, then the
+ * rest of t->chain.  Every certificate on it must be a CA (basic
+ * constraints CA:TRUE: no v1 or key-usage-only CA), allow certificate
+ * signing when it has a key usage (RFC 5280 4.2.1.3: without one every
+ * use is allowed), have a path length that leaves room for the CA
+ * certificates below it, the new one included when it is a CA (whose own
+ * path length must then fit too), and not expire before x.  Each
+ * certificate must be the issuer of the one below it.  CA_REFUSED naming
+ * the first broken rule.  (notBefore is not nested: a certificate
+ * backdated under a CA made a moment ago is valid from the CA's start.)
+ */
+static int
+lint_path(X509 *x, const struct x509_template *t, int ca, long pathlen)
+{
+	int64_t na = x509_time(X509_get0_notAfter(x));
+	X509 *below = x, *c;
+	int i, n, cas = ca;     /* non-self-issued CA certificates below c */
+	long pl;
+	char where[96], cn[65];
+
+	n = t->chain != NULL ? sk_X509_num(t->chain) : 1;
+	if (t->chain != NULL && (n < 1 || X509_cmp(sk_X509_value(t->chain, 0),
+	    t->issuer) != 0))
+		return err_set(CA_FAIL, "certificate lint: the chain does not start with the issuer");
+	for (i = 0; i < n; i++) {
+		uint32_t fl;
+
+		c = t->chain != NULL ? sk_X509_value(t->chain, i) : t->issuer;
+		if (x509_subject_cn(X509_get_subject_name(c), cn, sizeof(cn)) != CA_OK)
+			cn[0] = '\0';
+		err_clear();
+		snprintf(where, sizeof(where), "issuer path: %s \"%s\"",
+		    i == 0 ? "issuer" : "chain certificate", cn);
+		fl = X509_get_extension_flags(c);
+		if (fl & EXFLAG_INVALID)
+			return err_set(CA_REFUSED, "%s has malformed extensions", where);
+		if (!(fl & EXFLAG_BCONS) || !(fl & EXFLAG_CA))
+			return err_set(CA_REFUSED, "%s is not a CA (basicConstraints CA:TRUE)", where);
+		if ((fl & EXFLAG_KUSAGE) && !(X509_get_key_usage(c) & KU_KEY_CERT_SIGN))
+			return err_set(CA_REFUSED, "%s may not sign certificates (no keyCertSign)", where);
+		if (i > 0 && X509_check_issued(c, below) != X509_V_OK)
+			return err_set(CA_REFUSED, "%s is not the issuer of the certificate before it", where);
+		pl = X509_get_pathlen(c);
+		if (pl >= 0 && cas > pl)
+			return err_set(CA_REFUSED, "%s has path length %ld: no room for %d CA certificate%s below it",
+			    where, pl, cas, cas == 1 ? "" : "s");
+		if (pl >= 0 && ca && (pathlen < 0 || pathlen + cas > pl))
+			return err_set(CA_REFUSED, "%s has path length %ld: the new CA's path length must be at most %ld",
+			    where, pl, pl - cas);
+		if (na > x509_time(X509_get0_notAfter(c)))
+			return err_set(CA_REFUSED, "%s expires before the new certificate", where);
+		if (X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) != 0)
+			cas++;          /* self-issued certificates do not count */
+		below = c;
+	}
+	return CA_OK;
+}
+
+/*
  * The lint: every check a certificate of the template's profile must
  * pass, run on the to-be-signed certificate.  CA_FAIL naming the first
  * broken rule (an internal error: the issuing code built it wrong).
@@ -401,8 +508,14 @@ x509_lint(X509 *x, const struct x509_template *t)
 	}
 	if (key_check(t->pubkey) != CA_OK)
 		return lint_fail("subject key not accepted");
+	if (ec_not_uncompressed(X509_get_X509_PUBKEY(x)))
+		return lint_fail("EC subject key point is not uncompressed");
 	if (t->spki != NULL) {
-		/* The copy must be exactly the encoding it was taken from. */
+		/*
+		 * A copy must be exactly the encoding it was taken from; a
+		 * re-encoding (a compressed point made uncompressed) must be
+		 * the same key.
+		 */
 		unsigned char *a = NULL, *b = NULL;
 		int la = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &a);
 		int lb = i2d_X509_PUBKEY(t->spki, &b);
@@ -410,7 +523,8 @@ x509_lint(X509 *x, const struct x509_template *t)
 
 		OPENSSL_free(a);
 		OPENSSL_free(b);
-		if (!same)
+		if (!same && (!ec_not_uncompressed(t->spki) ||
+		    EVP_PKEY_eq(X509_get0_pubkey(x), t->pubkey) != 1))
 			return lint_fail("subject public key is not the requested key");
 	}
 	exflags = X509_get_extension_flags(x);
@@ -454,6 +568,8 @@ x509_lint(X509 *x, const struct x509_template *t)
 		return lint_fail(t->profile == X509_LEAF ?
 		    "leaf must be CA:FALSE with digitalSignature and no certificate signing" :
 		    "CA profile needs CA:TRUE, its path length and keyCertSign");
+	if (t->issuer != NULL && (i = lint_path(x, t, ca, pathlen)) != CA_OK)
+		return i;
 	if (t->profile != X509_LEAF)
 		return CA_OK;
 	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);

@@ -28,6 +28,9 @@ struct x509_template {
 	int64_t not_before;         /* unix seconds */
 	int64_t not_after;          /* clamped to the issuer's notAfter */
 	X509 *issuer;               /* NULL: self-signed (root) */
+	STACK_OF(X509) *chain;      /* optional: issuer first, then its own
+	                             * issuers (up to the root or not): the
+	                             * path whose constraints the lint checks */
 	EVP_PKEY *issuer_key;       /* signs; for a root, the key pair itself */
 	int pathlen;                /* CA profiles: pathLenConstraint */
 };
@@ -36,7 +39,10 @@ struct x509_template {
  * Build, lint and sign a certificate; the signature is checked against
  * the issuer's public key before the certificate is returned.  *out is
  * the caller's (X509_free).  CA_INPUT for a template the lint refuses,
- * CA_FAIL for a crypto failure; nothing is returned on failure.
+ * CA_REFUSED when the issuer path forbids the certificate (an issuer not
+ * CA:TRUE, without keyCertSign, whose path length leaves no room, or
+ * that expires first; a chain that does not chain), CA_FAIL for a crypto
+ * failure; nothing is returned on failure.
  */
 int x509_issue(const struct x509_template *t, X509 **out);
 
