@@ -270,6 +270,8 @@ parse_uri(const char *s, struct san *out)
 
 	if (k == 0)
 		return err_set(CA_INPUT, "%s: not a URI (no scheme)", s);
+	if (parse_ip_text(s))
+		return err_set(CA_INPUT, "%s: an IP address, not a URI", s);
 	if (s[k + 1] == '\0')
 		return err_set(CA_INPUT, "%s: empty URI", s);
 	if ((r = uri_chars_ok(s, s)) != CA_OK)

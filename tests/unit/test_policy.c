@@ -221,6 +221,7 @@ static const struct name_case namecases[] = {
 	{ "xn--.corp.t", CA_INPUT, "xn--.corp.t: label starts or ends with '-'", NULL },
 	{ "https://xn--zz.t/", CA_INPUT, "https://xn--zz.t/: bad URI host", NULL },
 	{ "root@xn--zz.t", CA_INPUT, "root@xn--zz.t: malformed email domain", NULL },
+	{ "uri:f::0", CA_INPUT, "f::0: an IP address, not a URI", NULL },
 	{ "127.1", CA_INPUT, "127.1: ambiguous name (looks like an IP address)", NULL },
 	{ "ip:127.1", CA_INPUT, "127.1: not an IP address", NULL },
 	{ "dns:10.0.0.1", CA_INPUT, "10.0.0.1: ambiguous name (looks like an IP address)", NULL },
