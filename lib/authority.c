@@ -594,23 +594,30 @@ check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
 		return rc;
 	if ((rc = sans_find_cn(names, t->sub, &sub)) == CA_REFUSED)
 		return fail(403, CA_REFUSED, "token rejected: subject %s is not one of its sans", t->sub);
-	if (rc != CA_OK)
+	if (rc == CA_INPUT)
 		return fail(403, CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
-	if ((rc = csr_requested_names(csr, cn, cnlen, &csrsans)) != CA_OK)
+	if (rc != CA_OK)
 		return status_of(rc);
+	if ((rc = csr_requested_names(csr, cn, cnlen, &csrsans)) != CA_OK) {
+		sans_free(&csrsans);
+		return status_of(rc);
+	}
 	if (!sans_equal(&csrsans, names)) {
+		/* Name the names: those the token lacks, those the request lacks. */
 		char *extra = sans_missing(&csrsans, names);
-		char *missing = sans_missing(names, &csrsans);
+		char *lack = sans_missing(names, &csrsans);
 
 		sans_free(&csrsans);
-		rc = fail(403, CA_REFUSED,
-		    "certificate request names differ from the token's sans:%s%s%s%s",
-		    extra && extra[0] ? " not in the token: " : "",
-		    extra ? extra : "", missing && missing[0] ?
-		    (extra && extra[0] ? "; not in the request: " : " not in the request: ") : "",
-		    missing ? missing : "");
+		if (extra == NULL || lack == NULL)
+			rc = fail(500, CA_FAIL, "out of memory");
+		else
+			rc = fail(403, CA_REFUSED,
+			    "certificate request names differ from the token's sans:%s%s%s%s%s",
+			    *extra ? " not in the token: " : "", extra,
+			    *extra && *lack ? ";" : "",
+			    *lack ? " not in the request: " : "", lack);
 		free(extra);
-		free(missing);
+		free(lack);
 		return rc;
 	}
 	sans_free(&csrsans);
