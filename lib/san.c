@@ -198,9 +198,19 @@ uri_normalise_host(char *u, size_t k, const char *orig)
 	if (memchr(h, '@', (size_t)(e - h)) != NULL)
 		return err_set(CA_INPUT, "%s: URI with userinfo", orig);
 	if (*h == '[') {
-		char *rb = memchr(h, ']', (size_t)(e - h));
+		char *rb = memchr(h, ']', (size_t)(e - h)), lit[INET6_ADDRSTRLEN];
+		unsigned char b[16];
+
 		if (rb == NULL)
 			return err_set(CA_INPUT, "%s: unterminated IP literal", orig);
+		/* An IPv6 address, strictly: no zone ("%25eth0"), no IPvFuture. */
+		if ((size_t)(rb - h - 1) >= sizeof(lit) ||
+		    (rb[1] != '\0' && strchr(":/?", rb[1]) == NULL))
+			return err_set(CA_INPUT, "%s: bad IP literal in URI", orig);
+		memcpy(lit, h + 1, (size_t)(rb - h - 1));
+		lit[rb - h - 1] = '\0';
+		if (inet_pton(AF_INET6, lit, b) != 1)
+			return err_set(CA_INPUT, "%s: bad IP literal in URI", orig);
 		return CA_OK;
 	}
 	n = strcspn(h, ":/?#");

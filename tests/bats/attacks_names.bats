@@ -192,17 +192,19 @@ no_name() {
 		"$(mint --sub a.t --set sans='["a.t","uri:fe80::1%eth0"]')" "$D/a.csr"
 	refused 1 403 "token rejected: fe80::zz: ambiguous name (an IP address or a URI: write ip: or uri:)" \
 		"$(mint --sub a.t --set sans='["a.t","fe80::zz"]')" "$D/a.csr"
+	refused 1 403 "token rejected: https://[fe80::1%25eth0]/: bad IP literal in URI" \
+		"$(mint --sub a.t --set sans='["a.t","https://[fe80::1%25eth0]/"]')" "$D/a.csr"
 	no_name '"fe80::1%eth0"' "fe80::1%eth0: IPv6 address with a zone identifier"
 }
 
 # ---- punycode ---------------------------------------------------------------
 
 @test "attacks_names: fail invalid A-labels: xn--zz, xn--, xn--a-, XN--ZZ, disallowed code points" {
-	for n in xn--zz.corp.t XN--ZZ.corp.t xn--a.corp.t xn--ls8h.corp.t xn--abc-.corp.t \
+	for n in xn--zz.corp.t XN--ZZ.corp.t xn--a.corp.t xn--ls8h.corp.t xn--abc-.corp.t xn--a-.corp.t \
 		a.xn--zz xn--zz--.corp.t; do
 		lower=$(tr A-Z a-z <<<"$n")
 		case $n in
-		*--.corp.t|xn--abc-.corp.t) msg="$lower: label starts or ends with '-'" ;;
+		*--.corp.t|*-.corp.t) msg="$lower: label starts or ends with '-'" ;;
 		*) msg="$lower: invalid A-label (punycode)" ;;
 		esac
 		refused 1 403 "token rejected: $msg" \
