@@ -12,7 +12,7 @@ VERSION   = 0.1.0
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-PKGS      = openssl jansson sqlite3
+PKGS      = openssl jansson sqlite3 libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
@@ -28,13 +28,14 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 LIBS_crypto = -lcrypto
 LIBS_json   = -ljansson
 LIBS_db     = -lsqlite3
-LIBS_ca-init    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
-LIBS_ca-sign    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
-LIBS_ca-token   = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
-LIBS_ca-revoke  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
-LIBS_ca-inspect = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
-LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
-LIBS_ALL        = $(LIBS_crypto) $(LIBS_json) $(LIBS_db)
+LIBS_idn    = -lidn2
+LIBS_ca-init    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
+LIBS_ca-sign    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
+LIBS_ca-token   = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
+LIBS_ca-revoke  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
+LIBS_ca-inspect = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
+LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
+LIBS_ALL        = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 
 PROGS    := $(patsubst %/main.c,%,$(wildcard ca-*/main.c))
 BINS     := $(addprefix bin/,$(PROGS))
@@ -68,7 +69,7 @@ bin/test_%: tests/unit/test_%.c tests/unit/tap.h lib/libinca.a
 units: $(UNITS)
 
 # Debian packages needed to build, test and benchmark.
-DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev \
+DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev libidn2-dev \
        openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
        clang libclang-rt-14-dev shellcheck python3-jwcrypto python3-cryptography \
        hyperfine golang-cfssl valgrind strace bsdextrautils \

@@ -271,6 +271,7 @@ main(int argc, char *argv[])
 {
 	struct opts o;
 	struct token_claims c;
+	struct sans names = { NULL, 0 };
 	EVP_PKEY *key = NULL;
 	json_t *conf = NULL;
 	char *home = NULL, *aud = NULL, *kid = NULL, *cnf = NULL, *serial = NULL;
@@ -294,12 +295,18 @@ main(int argc, char *argv[])
 			break;
 		case O_SAN: {
 			struct san s;
+			char *text;
 
-			if (san_parse(optarg, &s) != CA_OK)
-				die(CA_USAGE, "--san: %s", err_msg());
 			if (json_array_size(o.sans) >= CA_MAX_SANS)
 				die(CA_USAGE, "at most %d --san names", CA_MAX_SANS);
-			json_array_append_new(o.sans, json_string(s.value));
+			if (san_parse(optarg, &s) != CA_OK ||
+			    sans_add_san(&names, &s) != CA_OK)
+				die(CA_USAGE, "--san: %s", err_msg());
+			/* Typed ("uri:mailto:a@b.example") when the bare value is not. */
+			if ((text = san_text(&s)) == NULL)
+				die(CA_FAIL, "out of memory");
+			json_array_append_new(o.sans, json_string(text));
+			free(text);
 			free(s.value);
 			break;
 		}
@@ -341,10 +348,16 @@ main(int argc, char *argv[])
 			die(CA_USAGE, "SUBJECT: 1 to %d bytes", CA_MAX_SAN_LEN);
 		if (json_array_size(o.sans) == 0) {
 			/* SUBJECT alone authorises itself, as a name. */
-			if (san_parse(o.subject, &s) != CA_OK)
+			if (san_parse_name(o.subject, &s) != CA_OK)
 				die(CA_USAGE, "SUBJECT %s (or give --san)", err_msg());
 			json_array_append_new(o.sans, json_string(s.value));
 			free(s.value);
+		} else {
+			/* SUBJECT is the certificate's CN: one of the names. */
+			const struct san *in;
+
+			if (sans_find_cn(&names, o.subject, &in) != CA_OK)
+				die(CA_USAGE, "SUBJECT %s: the certificate's common name must be one of the --san names", o.subject);
 		}
 	}
 	if (o.offline == (o.key != NULL))
@@ -466,6 +479,7 @@ main(int argc, char *argv[])
 	EVP_PKEY_free(key);
 	json_decref(conf);
 	json_decref(o.sans);
+	sans_free(&names);
 	free(home);
 	free(aud);
 	free(kid);

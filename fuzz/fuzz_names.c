@@ -7,7 +7,12 @@
  * strings).  Besides "no crash, no leak, no UB", the harness checks the
  * properties the rest of the code relies on and aborts when one breaks:
  *
- *   - a normalised name parses again to itself (one spelling per name);
+ *   - a normalised name parses again to itself (one spelling per name):
+ *     its written form (san_text, "uri:" when needed) through san_parse,
+ *     its value through san_parse_as with its type;
+ *   - a name read as a common name (san_parse_name) is the same name;
+ *   - every A-label in an accepted DNS name, URI host or email domain is
+ *     valid IDNA2008 (checked again through libidn2 here);
  *   - a set of names written as GeneralNames (what goes into a
  *     certificate) reads back as the same set;
  *   - a duration formatted by time_fmt_duration parses to the same value,
@@ -17,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <idn2.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -50,19 +57,63 @@ fail(const char *what, const char *input)
 	abort();
 }
 
+static void
+same(const struct san *a, const struct san *b, const char *what,
+    const char *input)
+{
+	if (a->type != b->type || strcmp(a->value, b->value) != 0 ||
+	    a->iplen != b->iplen || memcmp(a->ip, b->ip, a->iplen) != 0)
+		fail(what, input);
+}
+
+/* Every "xn--" label of a DNS name decodes and encodes back to itself. */
+static void
+check_alabels(const char *dns, const char *input)
+{
+	const char *p = dns, *e;
+	char lab[64], *u, *a;
+
+	for (; *p != '\0'; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, ".");
+		if (e - p < 4 || strncmp(p, "xn--", 4) != 0)
+			continue;
+		if (e - p >= (long)sizeof(lab))
+			fail("accepted A-label longer than 63", input);
+		memcpy(lab, p, (size_t)(e - p));
+		lab[e - p] = '\0';
+		u = a = NULL;
+		if (idn2_to_unicode_8z8z(lab, &u, 0) != IDN2_OK ||
+		    idn2_lookup_u8((const uint8_t *)u, (uint8_t **)&a,
+		    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK ||
+		    strcmp(a, lab) != 0)
+			fail("accepted an invalid A-label", input);
+		idn2_free(u);
+		idn2_free(a);
+	}
+}
+
 /* A parsed name must parse again to the same type, value and address. */
 static void
 check_idempotent(const struct san *s, const char *input)
 {
 	struct san again;
+	char *text;
 
-	if (san_parse(s->value, &again) != CA_OK)
-		fail("normalised name does not parse again", input);
-	if (again.type != s->type || strcmp(again.value, s->value) != 0 ||
-	    again.iplen != s->iplen ||
-	    memcmp(again.ip, s->ip, s->iplen) != 0)
-		fail("normalised name changes when parsed again", input);
+	if ((text = san_text(s)) == NULL)
+		return;
+	if (san_parse(text, &again) != CA_OK)
+		fail("written name does not parse again", input);
+	same(&again, s, "written name changes when parsed again", input);
 	free(again.value);
+	free(text);
+	if (san_parse_as(s->value, s->type, &again) != CA_OK)
+		fail("normalised name does not parse again as its type", input);
+	same(&again, s, "normalised name changes when parsed again", input);
+	free(again.value);
+	if (s->type == SAN_DNS)
+		check_alabels(s->value, input);
+	else if (s->type == SAN_EMAIL)
+		check_alabels(strchr(s->value, '@') + 1, input);
 }
 
 static void
@@ -79,6 +130,21 @@ names(const char *s)
 			fail("san_parse returned CA_OK without a value", s);
 		(void)san_type_name(one.type);
 		check_idempotent(&one, s);
+		free(one.value);
+	}
+	/*
+	 * As a common name (no prefix): the same name san_parse reads, unless
+	 * the text starts with a prefix, which san_parse takes as one.
+	 */
+	if (strncasecmp(s, "dns:", 4) != 0 && strncasecmp(s, "ip:", 3) != 0 &&
+	    strncasecmp(s, "email:", 6) != 0 && strncasecmp(s, "uri:", 4) != 0 &&
+	    san_parse_name(s, &one) == CA_OK) {
+		struct san two;
+
+		if (san_parse(s, &two) != CA_OK)
+			fail("a common name is not a name", s);
+		same(&one, &two, "a common name reads as another name", s);
+		free(two.value);
 		free(one.value);
 	}
 
@@ -102,6 +168,22 @@ names(const char *s)
 		if (!sans_equal(&set, &back))
 			fail("GeneralNames round trip changed the set", s);
 		GENERAL_NAMES_free(gens);
+		/* The first line as a CN; the difference of two sets. */
+		{
+			const struct san *f;
+			char *first = strdup(s), *d;
+
+			if (first != NULL) {
+				first[strcspn(first, "\n")] = '\0';
+				if (sans_find_cn(&set, first, &f) == CA_OK &&
+				    !sans_contains(&set, f))
+					fail("sans_find_cn found a name outside the set", s);
+				free(first);
+			}
+			if ((d = sans_missing(&set, &back)) != NULL && d[0] != '\0')
+				fail("sans_missing of equal sets is not empty", s);
+			free(d);
+		}
 	}
 	sans_free(&back);
 	sans_free(&set);

@@ -377,11 +377,16 @@ int_claim(const json_t *claims, const char *name, int required, int64_t *v)
 	return CA_OK;
 }
 
+/*
+ * aud is one accepted audience, or an array of strings one of which is;
+ * an array with any member that is not a string is refused whole.
+ */
 static int
 aud_ok(const json_t *aud, const json_t *accepted)
 {
 	const json_t *x, *y;
 	size_t i, j;
+	int any = 0;
 
 	if (json_is_string(aud)) {
 		json_array_foreach(accepted, j, y)
@@ -389,11 +394,14 @@ aud_ok(const json_t *aud, const json_t *accepted)
 				return 1;
 		return 0;
 	}
+	if (!json_is_array(aud))
+		return 0;
 	json_array_foreach(aud, i, x) {
-		if (json_is_string(x) && aud_ok(x, accepted))
-			return 1;
+		if (!json_is_string(x))
+			return 0;
+		any |= aud_ok(x, accepted);
 	}
-	return 0;
+	return any;
 }
 
 /*
@@ -514,11 +522,17 @@ token_sans(const struct token *t, struct sans *out)
 {
 	const json_t *sans = json_object_get(t->claims, "sans"), *s;
 	size_t i;
+	int rc;
 
 	if (sans == NULL) {
-		if (sans_add(out, t->sub) != CA_OK)
+		/* The subject is the certificate's CN: a bare name, no prefix. */
+		struct san n;
+
+		if (san_parse_name(t->sub, &n) != CA_OK)
 			return fail(403, CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
-		return CA_OK;
+		rc = sans_add_san(out, &n);
+		free(n.value);
+		return rc == CA_OK ? CA_OK : status_of(rc);
 	}
 	if (!json_is_array(sans) || json_array_size(sans) == 0)
 		return fail(401, CA_REFUSED, "token rejected: sans must be a non-empty list");
@@ -548,14 +562,21 @@ sans_json(const struct sans *s)
 	return out;
 }
 
-/* Check the request's CSR against the verified token. */
+/*
+ * Check the request's CSR against the verified token.  The certificate's
+ * CN is the token's subject, so the subject must be one of the token's
+ * sans (as a typed, normalised name): no CN that names nothing the
+ * certificate carries is signed, whatever the policy.  The request's
+ * own CN, when it has one, must be one of them too.  names gets the
+ * token's sans; cn the subject's normalised spelling.
+ */
 static int
 check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
     size_t cnlen)
 {
 	const json_t *cnf = json_object_get(t->claims, "cnf");
 	struct sans csrsans = { NULL, 0 };
-	struct san c;
+	const struct san *c, *sub;
 	int rc;
 
 	if ((rc = csr_check(csr)) != CA_OK)
@@ -574,25 +595,41 @@ check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
 	}
 	if ((rc = token_sans(t, names)) != CA_OK)
 		return rc;
-	if ((rc = csr_requested_names(csr, cn, cnlen, &csrsans)) != CA_OK)
+	if ((rc = sans_find_cn(names, t->sub, &sub)) == CA_REFUSED)
+		return fail(403, CA_REFUSED, "token rejected: subject %s is not one of its sans", t->sub);
+	if (rc == CA_INPUT)
+		return fail(403, CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
+	if (rc != CA_OK)
 		return status_of(rc);
-	if (!sans_equal(&csrsans, names)) {
+	if ((rc = csr_requested_names(csr, cn, cnlen, &csrsans)) != CA_OK) {
 		sans_free(&csrsans);
-		return fail(403, CA_REFUSED,
-		    "certificate request names differ from the token's sans");
+		return status_of(rc);
+	}
+	if (!sans_equal(&csrsans, names)) {
+		/* Name the names: those the token lacks, those the request lacks. */
+		char *extra = sans_missing(&csrsans, names);
+		char *lack = sans_missing(names, &csrsans);
+
+		sans_free(&csrsans);
+		if (extra == NULL || lack == NULL)
+			rc = fail(500, CA_FAIL, "out of memory");
+		else
+			rc = fail(403, CA_REFUSED,
+			    "certificate request names differ from the token's sans:%s%s%s%s%s",
+			    *extra ? " not in the token: " : "", extra,
+			    *extra && *lack ? ";" : "",
+			    *lack ? " not in the request: " : "", lack);
+		free(extra);
+		free(lack);
+		return rc;
 	}
 	sans_free(&csrsans);
-	if (cn[0] != '\0' && strcmp(cn, t->sub) != 0) {
-		int in = 0;
-
-		if (san_parse(cn, &c) == CA_OK) {
-			in = sans_contains(names, &c);
-			free(c.value);
-		}
-		if (!in)
-			return fail(403, CA_REFUSED,
-			    "certificate request common name %s is neither the token's subject nor one of its sans", cn);
-	}
+	if (cn[0] != '\0' && sans_find_cn(names, cn, &c) != CA_OK)
+		return fail(403, CA_REFUSED,
+		    "certificate request common name %s is not one of the token's sans", cn);
+	if (strlen(sub->value) >= cnlen)
+		return fail(403, CA_REFUSED, "token rejected: subject longer than %zu bytes", cnlen - 1);
+	memcpy(cn, sub->value, strlen(sub->value) + 1);
 	return CA_OK;
 }
 

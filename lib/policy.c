@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 #include "policy.h"
@@ -35,10 +36,8 @@ dns_rule(const char *type, const char *whole, const char *dns, char **out)
 {
 	struct san s;
 
-	if (san_parse(dns, &s) != CA_OK || s.type != SAN_DNS) {
-		free(s.value);
+	if (san_parse_as(dns, SAN_DNS, &s) != CA_OK)
 		return err_set(CA_FAIL, "policy: bad %s rule %s", type, whole);
-	}
 	*out = s.value;
 	return CA_OK;
 }
@@ -59,10 +58,8 @@ ip_match(const char *rule, const struct san *ip, int *match)
 		return err_set(CA_FAIL, "policy: bad IP rule %s", rule);
 	memcpy(addr, rule, n);
 	addr[n] = '\0';
-	if (san_parse(addr, &r) != CA_OK || r.type != SAN_IP) {
-		free(r.value);
+	if (san_parse_as(addr, SAN_IP, &r) != CA_OK)
 		return err_set(CA_FAIL, "policy: bad IP rule %s", rule);
-	}
 	free(r.value);
 	bits = (long)r.iplen * 8;
 	if (slash != NULL) {
@@ -119,6 +116,52 @@ uri_host(const char *uri, char *host, size_t len)
 }
 
 /*
+ * An email rule naming one address: the domains are normalised; the
+ * local parts are compared as given for an allow rule, and regardless of
+ * case for a deny rule, since most mail systems take "ROOT" for "root".
+ */
+static int
+email_match(const char *rule, const char *name, int deny)
+{
+	const char *ra = strrchr(rule, '@'), *na = strrchr(name, '@');
+
+	if (ra == NULL || na == NULL || ra - rule != na - name ||
+	    strcmp(ra, na) != 0)
+		return 0;
+	return deny ? strncasecmp(rule, name, (size_t)(ra - rule)) == 0 :
+	    strncmp(rule, name, (size_t)(ra - rule)) == 0;
+}
+
+/*
+ * A cn rule matches the common name spelled the same, or naming the same
+ * typed name ("Admin.Example.COM." for "admin.example.com").
+ */
+static int
+cn_match(const char *rule, const char *cn)
+{
+	struct san r, c;
+	int m;
+
+	if (cn == NULL)
+		return 0;
+	if (strcmp(rule, cn) == 0)
+		return 1;
+	if (san_parse_name(rule, &r) != CA_OK) {
+		err_clear();
+		return 0;
+	}
+	if (san_parse_name(cn, &c) != CA_OK) {
+		err_clear();
+		free(r.value);
+		return 0;
+	}
+	m = san_equal(&r, &c);
+	free(r.value);
+	free(c.value);
+	return m;
+}
+
+/*
  * Does one rule of list type `type` match the name?  *m set; CA_FAIL on a
  * bad rule.  For a deny rule, a wildcard name also matches when it covers
  * the rule: "*.example.com" is denied by a rule denying a.example.com.
@@ -132,7 +175,7 @@ rule_match(const char *type, const char *rule, const struct san *s,
 
 	*m = 0;
 	if (strcmp(type, "cn") == 0) {
-		*m = cn != NULL && strcmp(rule, cn) == 0;
+		*m = cn_match(rule, cn);
 		return CA_OK;
 	}
 	if (s == NULL)
@@ -153,11 +196,9 @@ rule_match(const char *type, const char *rule, const struct san *s,
 		} else {
 			struct san e;
 
-			if (san_parse(rule, &e) != CA_OK || e.type != SAN_EMAIL) {
-				free(e.value);
+			if (san_parse_as(rule, SAN_EMAIL, &e) != CA_OK)
 				return err_set(CA_FAIL, "policy: bad email rule %s", rule);
-			}
-			*m = strcmp(e.value, s->value) == 0;
+			*m = email_match(e.value, s->value, deny);
 			free(e.value);
 		}
 	} else if (strcmp(type, "uri") == 0 && s->type == SAN_URI) {
@@ -247,31 +288,21 @@ policy_check(const json_t *x509, const struct sans *sans, const char *cn)
 	if (cn == NULL || cn[0] == '\0')
 		return CA_OK;
 	/*
-	 * The CN: denied by a cn rule, allowed by a cn rule; otherwise it
-	 * is checked as the name it spells (it normally is one of the SANs).
+	 * The CN is one of the names, whatever the policy: a CN that is not
+	 * a name ("x.evil.t ", "127.1") or names nothing the certificate
+	 * carries would escape the rules above.  Then cn rules apply to it.
 	 */
 	{
-		const json_t *allow = json_object_get(x509, "allow");
 		const json_t *deny = json_object_get(x509, "deny");
-		struct san s;
+		const struct san *s;
 		int m;
 
+		if (sans_find_cn(sans, cn, &s) != CA_OK)
+			return err_set(CA_REFUSED, "policy: cn %s", err_msg());
 		if ((rc = list_match(deny, NULL, cn, 1, &m)) != CA_OK)
 			return rc;
 		if (m)
 			return err_set(CA_REFUSED, "policy: cn name %s is denied", cn);
-		if ((rc = list_match(allow, NULL, cn, 0, &m)) != CA_OK)
-			return rc;
-		if (m)
-			return CA_OK;
-		if (san_parse(cn, &s) == CA_OK) {
-			rc = check_one(x509, &s, NULL);
-			free(s.value);
-			return rc;
-		}
-		err_clear();
-		if (has_allow_rules(allow))
-			return err_set(CA_REFUSED, "policy: cn name %s is not allowed", cn);
 	}
 	return CA_OK;
 }

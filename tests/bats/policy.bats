@@ -79,8 +79,8 @@ lifetime() {
 
 @test "policy: fail wildcard names unless allowWildcardNames" {
 	denied "policy: wildcard name *.example.com is not allowed" '*.example.com' 'dns:*.example.com'
-	# Also when the wildcard is only the subject.
-	refused 1 403 "policy: wildcard name *.example.com is not allowed" \
+	# A wildcard subject that is not one of the sans is no CN at all.
+	refused 1 403 "token rejected: subject *.example.com is not one of its sans" \
 		"$(mint --sub '*.example.com' --set sans='["foo.example.com"]')" "$D/foo.csr"
 	policy '{"allowWildcardNames": true}'
 	allowed '*.example.com' 'dns:*.example.com'
@@ -109,10 +109,13 @@ lifetime() {
 	denied "policy: email name ops@example.com is not allowed" www.example.com dns:www.example.com email:ops@example.com
 }
 
-@test "policy: fail the subject is checked as the name it spells" {
+@test "policy: fail a subject that is not one of the sans, whatever the policy" {
 	policy '{"allow": {"dns": ["*.example.com"]}}'
 	csr pol "" dns:www.example.com
-	refused 1 403 "policy: dns name evil.org is not allowed" \
+	refused 1 403 "token rejected: subject evil.org is not one of its sans" \
+		"$(mint --sub evil.org --set sans='["www.example.com"]')" "$D/pol.csr"
+	policy '{}'
+	refused 1 403 "token rejected: subject evil.org is not one of its sans" \
 		"$(mint --sub evil.org --set sans='["www.example.com"]')" "$D/pol.csr"
 }
 
@@ -173,11 +176,14 @@ lifetime() {
 	denied "policy: uri name https://evil.com/ is denied" https://evil.com./ uri:https://evil.com./
 }
 
-@test "policy: ok cn rules allow and deny subjects that are not names" {
-	policy '{"allow": {"cn": ["Build Agent"], "dns": ["*.example.com"]}, "deny": {"cn": ["root"]}}'
-	allowed "Build Agent" dns:ci.example.com
-	denied "policy: cn name Other Agent is not allowed" "Other Agent" dns:ci.example.com
-	denied "policy: cn name root is denied" root dns:ci.example.com
+@test "policy: ok cn rules apply to the subject as the name it is" {
+	policy '{"allow": {"dns": ["*.example.com"]}, "deny": {"cn": ["root.example.com"]}}'
+	allowed ci.example.com dns:ci.example.com
+	denied "policy: cn name root.example.com is denied" root.example.com dns:root.example.com
+	denied "policy: cn name Root.Example.COM. is denied" Root.Example.COM. dns:root.example.com
+	# A subject that is not a name is refused before any rule.
+	denied "token rejected: subject is not a name: Build Agent: control, space or non-ASCII character in name" \
+		"Build Agent" dns:ci.example.com
 }
 
 @test "policy: ok edits to ca.json apply to the next certificate" {

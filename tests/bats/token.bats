@@ -77,10 +77,11 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 
 @test "token: ok --san names normalised, in the order given" {
 	run -0 --separate-stderr ci --san FOO.Example.COM. --san 10.0.0.5 --san ::ffff:10.0.0.6 \
-		--san Ops@Example.COM --san HTTPS://example.com/x --san 2001:DB8::1 foo
+		--san Ops@Example.COM --san HTTPS://example.com/x --san 2001:DB8::1 \
+		--san uri:mailto:ops@example.com --san DNS:Bar.Example.COM foo.example.com
 	assert_equal "$(claims "$output" | jq -c .sans)" \
-		'["foo.example.com","10.0.0.5","10.0.0.6","Ops@example.com","https://example.com/x","2001:db8::1"]'
-	assert_equal "$(claims "$output" | jq -r .sub)" foo
+		'["foo.example.com","10.0.0.5","10.0.0.6","Ops@example.com","https://example.com/x","2001:db8::1","uri:mailto:ops@example.com","bar.example.com"]'
+	assert_equal "$(claims "$output" | jq -r .sub)" foo.example.com
 }
 
 @test "token: ok every token has its own jti" {
@@ -313,9 +314,17 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 	assert_equal "$stderr" "ca-token: unrecognized option '--bogus' (see -h)"
 }
 
-@test "token: ok a subject that is not a name, with --san" {
-	run -0 --separate-stderr ci --san foo.example.com 'Web Server'
-	assert_equal "$(claims "$output" | jq -c '[.sub, .sans]')" '["Web Server",["foo.example.com"]]'
+@test "token: fail a subject that is not one of the --san names (exit 2)" {
+	run -2 --separate-stderr ci --san foo.example.com 'Web Server'
+	assert_output ""
+	assert_equal "$stderr" "ca-token: SUBJECT Web Server: the certificate's common name must be one of the --san names"
+	run -2 --separate-stderr ci --san foo.example.com bar.example.com
+	assert_equal "$stderr" "ca-token: SUBJECT bar.example.com: the certificate's common name must be one of the --san names"
+	# A subject is a bare name: no type prefix (it becomes the CN as written).
+	run -2 --separate-stderr ci --san foo.example.com dns:foo.example.com
+	assert_equal "$stderr" "ca-token: SUBJECT dns:foo.example.com: the certificate's common name must be one of the --san names"
+	run -0 --separate-stderr ci --san foo.example.com FOO.Example.com.
+	assert_equal "$(claims "$output" | jq -c '[.sub, .sans]')" '["FOO.Example.com.",["foo.example.com"]]'
 }
 
 @test "token: fail more than 100 --san (exit 2)" {
@@ -323,7 +332,7 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 	for i in $(seq 1 101); do args+=(--san "h$i.example.com"); done
 	run -2 --separate-stderr ci "${args[@]}" foo.example.com
 	assert_equal "$stderr" "ca-token: at most 100 --san names"
-	run -0 --separate-stderr ci "${args[@]:2}" foo.example.com
+	run -0 --separate-stderr ci "${args[@]:2}" h2.example.com
 	assert_equal "$(claims "$output" | jq '.sans | length')" 100
 }
 

@@ -34,7 +34,9 @@ struct check_case {
 #define MAIL	"{\"allow\": {\"email\": [\"@example.com\", \"example.net\", \"root@example.org\"]}}"
 #define URIS	"{\"allow\": {\"uri\": [\"example.com\", \"*.svc.example.com\"]}}"
 #define URIDENY	"{\"deny\": {\"uri\": [\"evil.com\"]}}"
-#define CNS	"{\"allow\": {\"cn\": [\"Build Agent\"], \"dns\": [\"*.example.com\"]}, \"deny\": {\"cn\": [\"root\"]}}"
+#define CNS	"{\"allow\": {\"dns\": [\"*.example.com\"]}, \"deny\": {\"cn\": [\"root.example.com\"]}}"
+#define EVIL	"{\"deny\": {\"dns\": [\"*.evil.t\"], \"ip\": [\"127.0.0.0/8\"], \"email\": [\"root@corp.t\"]}}"
+#define ROOTOK	"{\"allow\": {\"email\": [\"root@corp.t\"]}}"
 #define CNDNS	"{\"allow\": {\"cn\": [\"evil.org\"], \"dns\": [\"*.example.com\"]}, \"deny\": {\"dns\": [\"evil.org\"]}}"
 #define EMPTY	"{\"allow\": {\"dns\": []}, \"deny\": {}}"
 
@@ -45,7 +47,8 @@ static const struct check_case checks[] = {
 	{ EMPTY, "foo.example.org 10.0.0.1", NULL, CA_OK, NULL },
 	{ NULL, "", NULL, CA_OK, NULL },
 	{ NULL, "*.example.com", NULL, CA_REFUSED, "policy: wildcard name *.example.com is not allowed" },
-	{ "{}", "foo.example.com", "*.example.com", CA_REFUSED, "policy: wildcard name *.example.com is not allowed" },
+	{ "{}", "foo.example.com", "*.example.com", CA_REFUSED, "policy: cn *.example.com is not one of the names" },
+	{ "{}", "*.example.com", "*.example.com", CA_REFUSED, "policy: wildcard name *.example.com is not allowed" },
 	{ WILD, "*.example.com", "*.example.com", CA_OK, NULL },
 	/* "*.example.com": exactly one more label. */
 	{ DNS1, "www.example.com", NULL, CA_OK, NULL },
@@ -64,7 +67,7 @@ static const struct check_case checks[] = {
 	/* Deny wins. */
 	{ DENY1, "admin.example.com", NULL, CA_REFUSED, "policy: dns name admin.example.com is denied" },
 	{ DENY1, "Admin.Example.COM.", NULL, CA_REFUSED, "policy: dns name admin.example.com is denied" },
-	{ DENY1, "web.example.com", "admin.example.com", CA_REFUSED, "policy: dns name admin.example.com is denied" },
+	{ DENY1, "web.example.com", "admin.example.com", CA_REFUSED, "policy: cn admin.example.com is not one of the names" },
 	{ DENY1, "web.example.com", "web.example.com", CA_OK, NULL },
 	/* IP addresses and ranges. */
 	{ IPS, "10.0.0.1 10.255.255.255 192.168.1.128 192.168.1.255 172.16.0.1 2001:db8:ffff::1", NULL, CA_OK, NULL },
@@ -81,7 +84,8 @@ static const struct check_case checks[] = {
 	{ IPDENY, "10.200.0.1", NULL, CA_REFUSED, "policy: ip name 10.200.0.1 is denied" },
 	{ IPDENY, "::ffff:10.0.0.1", NULL, CA_REFUSED, "policy: ip name 10.0.0.1 is denied" },
 	{ IPDENY, "11.0.0.1 foo.example.com", NULL, CA_OK, NULL },
-	{ IPDENY, "foo.example.com", "10.0.0.7", CA_REFUSED, "policy: ip name 10.0.0.7 is denied" },
+	{ IPDENY, "foo.example.com", "10.0.0.7", CA_REFUSED, "policy: cn 10.0.0.7 is not one of the names" },
+	{ IPDENY, "10.0.0.7", "10.0.0.7", CA_REFUSED, "policy: ip name 10.0.0.7 is denied" },
 	/* Email: "@domain", a bare domain, or one address. */
 	{ MAIL, "ops@example.com OPS@EXAMPLE.COM x@example.net root@example.org", NULL, CA_OK, NULL },
 	{ MAIL, "ops@sub.example.com", NULL, CA_REFUSED, "policy: email name ops@sub.example.com is not allowed" },
@@ -98,16 +102,39 @@ static const struct check_case checks[] = {
 	/* The same host spelt with the root label is one name; a percent-encoded
 	 * host never becomes a name at all (checked in main). */
 	{ URIDENY, "https://evil.com./", NULL, CA_REFUSED, "policy: uri name https://evil.com/ is denied" },
-	/* Common names. */
-	{ NULL, "foo.example.com", "Build Agent", CA_OK, NULL },
-	{ CNS, "ci.example.com", "Build Agent", CA_OK, NULL },
-	{ CNS, "ci.example.com", "Other Agent", CA_REFUSED, "policy: cn name Other Agent is not allowed" },
-	{ CNS, "ci.example.com", "root", CA_REFUSED, "policy: cn name root is denied" },
-	{ CNS, "ci.example.com", "evil.org", CA_REFUSED, "policy: dns name evil.org is not allowed" },
+	/*
+	 * Common names: the CN is one of the names, whatever the policy;
+	 * cn rules then apply to it, compared as names.
+	 */
+	{ NULL, "foo.example.com", "Build Agent", CA_REFUSED, "policy: cn Build Agent: control, space or non-ASCII character in name" },
+	{ NULL, "a.t", "alice", CA_REFUSED, "policy: cn alice is not one of the names" },
+	{ NULL, "a.t", "A.T.", CA_OK, NULL },
+	{ NULL, "10.0.0.1", "::ffff:10.0.0.1", CA_OK, NULL },
+	{ CNS, "ci.example.com", "ci.example.com", CA_OK, NULL },
+	{ CNS, "root.example.com", "root.example.com", CA_REFUSED, "policy: cn name root.example.com is denied" },
+	{ CNS, "root.example.com", "Root.Example.COM.", CA_REFUSED, "policy: cn name Root.Example.COM. is denied" },
 	{ CNS, "ci.example.com", "", CA_OK, NULL },
-	/* A cn rule allows the subject before it is read as a name. */
-	{ CNDNS, "foo.example.com", "evil.org", CA_OK, NULL },
+	/* A cn rule no longer lets a CN that is not a name through. */
+	{ CNDNS, "foo.example.com", "evil.org", CA_REFUSED, "policy: cn evil.org is not one of the names" },
 	{ CNDNS, "evil.org", "evil.org", CA_REFUSED, "policy: dns name evil.org is denied" },
+	/* CNs that do not parse as names escape no rule. */
+	{ EVIL, "a.t", "x.evil.t ", CA_REFUSED, "policy: cn x.evil.t : control, space or non-ASCII character in name" },
+	{ EVIL, "a.t", " x.evil.t", CA_REFUSED, "policy: cn  x.evil.t: control, space or non-ASCII character in name" },
+	{ EVIL, "a.t", "x.evil.t\t", CA_REFUSED, "policy: cn x.evil.t?: control, space or non-ASCII character in name" },
+	{ EVIL, "a.t", "x.evil.t\033[0m", CA_REFUSED, "policy: cn x.evil.t?[0m: control, space or non-ASCII character in name" },
+	{ EVIL, "a.t", "127.1", CA_REFUSED, "policy: cn 127.1: ambiguous name (looks like an IP address)" },
+	{ EVIL, "a.t", "0x7f.1", CA_REFUSED, "policy: cn 0x7f.1: ambiguous name (looks like an IP address)" },
+	{ EVIL, "a.t", "017700000001", CA_REFUSED, "policy: cn 017700000001: ambiguous name (looks like an IP address)" },
+	{ EVIL, "x.evil.t", "X.EVIL.T.", CA_REFUSED, "policy: dns name x.evil.t is denied" },
+	{ EVIL, "127.0.0.1", "127.0.0.1", CA_REFUSED, "policy: ip name 127.0.0.1 is denied" },
+	{ NULL, "a.t", "*", CA_REFUSED, "policy: cn *: '*' only as the whole first label" },
+	/* Email deny rules ignore the local part's case; allow rules do not. */
+	{ EVIL, "ROOT@corp.t", NULL, CA_REFUSED, "policy: email name ROOT@corp.t is denied" },
+	{ EVIL, "Root@Corp.T", NULL, CA_REFUSED, "policy: email name Root@corp.t is denied" },
+	{ EVIL, "root@corp.t", NULL, CA_REFUSED, "policy: email name root@corp.t is denied" },
+	{ EVIL, "rooty@corp.t", NULL, CA_OK, NULL },
+	{ ROOTOK, "root@corp.t", NULL, CA_OK, NULL },
+	{ ROOTOK, "ROOT@corp.t", NULL, CA_REFUSED, "policy: email name ROOT@corp.t is not allowed" },
 	/* A malformed rule fails when it is reached. */
 	{ "{\"allow\": {\"ip\": [\"bad\"]}}", "10.0.0.1", NULL, CA_FAIL, "policy: bad IP rule bad" },
 };
@@ -152,6 +179,86 @@ static const struct validate_case validates[] = {
 	{ "{\"allow\": {\"email\": [\"@\"]}}", CA_FAIL, "policy: bad email rule @" },
 	{ "{\"deny\": {\"uri\": [\"https://evil.com\"]}}", CA_FAIL, "policy: bad uri rule https://evil.com" },
 };
+
+/* Names: what san_parse makes of them, or its refusal. */
+struct name_case {
+	const char *in;
+	int rc;
+	const char *type;	/* or the message when refused */
+	const char *value;
+};
+
+static const struct name_case namecases[] = {
+	{ "foo.example.com", CA_OK, "dns", "foo.example.com" },
+	{ "dns:Foo.Example.COM.", CA_OK, "dns", "foo.example.com" },
+	{ "DNS:foo.example.com", CA_OK, "dns", "foo.example.com" },
+	{ "ip:10.0.0.1", CA_OK, "ip", "10.0.0.1" },
+	{ "email:root@t.example", CA_OK, "email", "root@t.example" },
+	{ "uri:mailto:root@t.example", CA_OK, "uri", "mailto:root@t.example" },
+	{ "uri:dns:example.com", CA_OK, "uri", "dns:example.com" },
+	{ "xn--caf-dma.example", CA_OK, "dns", "xn--caf-dma.example" },
+	{ "XN--CAF-DMA.example", CA_OK, "dns", "xn--caf-dma.example" },
+	{ "xn--55qx5d.example", CA_OK, "dns", "xn--55qx5d.example" },
+	{ "a.b.c@example.com", CA_OK, "email", "a.b.c@example.com" },
+	{ "fe80::1%eth0", CA_INPUT, "fe80::1%eth0: IPv6 address with a zone identifier", NULL },
+	{ "ip:fe80::1%eth0", CA_INPUT, "fe80::1%eth0: IPv6 address with a zone identifier", NULL },
+	{ "uri:fe80::1%eth0", CA_INPUT, "fe80::1%eth0: bad percent-encoding in URI", NULL },
+	{ "fe80::zz", CA_INPUT, "fe80::zz: ambiguous name (an IP address or a URI: write ip: or uri:)", NULL },
+	{ "mailto:root@t.example", CA_INPUT, "mailto:root@t.example: ambiguous name (a URI or an email address: write uri: or email:)", NULL },
+	{ "https://bad.t#@a.t", CA_INPUT, "https://bad.t#@a.t: ambiguous name (a URI or an email address: write uri: or email:)", NULL },
+	{ "uri:https://bad.t#@a.t", CA_INPUT, "https://bad.t#@a.t: URI with a fragment", NULL },
+	{ "uri:https://a.t/#x", CA_INPUT, "https://a.t/#x: URI with a fragment", NULL },
+	{ "email:https://bad.t#@a.t", CA_INPUT, "https://bad.t#@a.t: bad character in email local part", NULL },
+	{ "uri:https://u@a.t/", CA_INPUT, "https://u@a.t/: URI with userinfo", NULL },
+	{ "\"root\"@corp.t", CA_INPUT, "\"root\"@corp.t: quoted email local part", NULL },
+	{ "root(x)@corp.t", CA_INPUT, "root(x)@corp.t: bad character in email local part", NULL },
+	{ ".root@corp.t", CA_INPUT, ".root@corp.t: misplaced '.' in email local part", NULL },
+	{ "ro..ot@corp.t", CA_INPUT, "ro..ot@corp.t: misplaced '.' in email local part", NULL },
+	{ "xn--zz.corp.t", CA_INPUT, "xn--zz.corp.t: invalid A-label (punycode)", NULL },
+	{ "xn--a.corp.t", CA_INPUT, "xn--a.corp.t: invalid A-label (punycode)", NULL },
+	{ "xn--ls8h.corp.t", CA_INPUT, "xn--ls8h.corp.t: invalid A-label (punycode)", NULL },
+	{ "a.xn--zz", CA_INPUT, "a.xn--zz: invalid A-label (punycode)", NULL },
+	{ "xn--.corp.t", CA_INPUT, "xn--.corp.t: label starts or ends with '-'", NULL },
+	{ "https://xn--zz.t/", CA_INPUT, "https://xn--zz.t/: bad URI host", NULL },
+	{ "root@xn--zz.t", CA_INPUT, "root@xn--zz.t: malformed email domain", NULL },
+	{ "https://[fe80::1%25eth0]/", CA_INPUT, "https://[fe80::1%25eth0]/: bad IP literal in URI", NULL },
+	{ "https://[v1.x]/", CA_INPUT, "https://[v1.x]/: bad IP literal in URI", NULL },
+	{ "https://[::1]x/", CA_INPUT, "https://[::1]x/: bad IP literal in URI", NULL },
+	{ "https://[::1]:8443/x", CA_OK, "uri", "https://[::1]:8443/x" },
+	{ "uri:f::0", CA_INPUT, "f::0: an IP address, not a URI", NULL },
+	{ "127.1", CA_INPUT, "127.1: ambiguous name (looks like an IP address)", NULL },
+	{ "ip:127.1", CA_INPUT, "127.1: not an IP address", NULL },
+	{ "dns:10.0.0.1", CA_INPUT, "10.0.0.1: ambiguous name (looks like an IP address)", NULL },
+};
+
+static void
+run_name(const struct name_case *c)
+{
+	struct san s;
+	int rc;
+
+	err_clear();
+	rc = san_parse(c->in, &s);
+	is_int(rc, c->rc, "name %s", c->in);
+	if (c->rc != CA_OK) {
+		is_str(err_msg(), c->type, "  message: %s", c->type);
+		return;
+	}
+	if (rc == CA_OK) {
+		char *t = san_text(&s);
+		struct san back;
+
+		memset(&back, 0, sizeof(back));
+		is_str(san_type_name(s.type), c->type, "  type %s", c->type);
+		is_str(s.value, c->value, "  value %s", c->value);
+		/* Its written form reads back as the same name. */
+		ok(t != NULL && san_parse(t, &back) == CA_OK &&
+		    san_equal(&back, &s), "  san_text %s reads back", t ? t : "(null)");
+		free(back.value);
+		free(t);
+		free(s.value);
+	}
+}
 
 static json_t *
 load(const char *text)
@@ -246,6 +353,8 @@ main(void)
 	for (i = 0; i < sizeof(validates) / sizeof(validates[0]); i++)
 		run_validate(&validates[i]);
 	valid_means_checkable();
+	for (i = 0; i < sizeof(namecases) / sizeof(namecases[0]); i++)
+		run_name(&namecases[i]);
 	{
 		/* A percent-encoded host cannot hide a denied one: it is no name. */
 		struct san sn;
