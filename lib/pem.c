@@ -62,6 +62,8 @@ decode_body(const char *b64, size_t n, unsigned char **der, size_t *dlen)
 		return err_set(CA_FAIL, "out of memory");
 	r = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
 	if (r < 0 || (size_t)r < pad) {
+		/* Part of a private key may already be decoded here. */
+		OPENSSL_cleanse(out, n / 4 * 3 + 1);
 		free(out);
 		return err_set(CA_INPUT, "PEM: bad base64");
 	}
