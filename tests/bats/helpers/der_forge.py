@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Forge BER and other not-quite-DER encodings of a signed X.509 object.
 
-    der_forge.py IN.der OUT.der [--key KEY.pem] EDIT...
+    der_forge.py IN.der OUT.der [--key KEY.pem] [EDIT...]
 
 IN is a DER certificate, CSR or CRL.  Each EDIT changes how one element is
 encoded (or what it holds) without changing what it means to a lenient
@@ -109,7 +109,7 @@ def main(argv):
         i = args.index("--key")
         key = args[i + 1]
         del args[i:i + 2]
-    if len(args) < 3:
+    if len(args) < 2:
         sys.exit(__doc__)
     with open(args[0], "rb") as f:
         data = f.read()
