@@ -344,16 +344,25 @@ check_pubkey(const X509_PUBKEY *pub)
 	return one(&w, pk, (size_t)n);
 }
 
+/*
+ * A copy is made by encoding and decoding again: failing that (short of
+ * memory, or an object OpenSSL decodes but cannot encode), it is not DER.
+ */
+static int
+not_again(void)
+{
+	ERR_clear_error();
+	return err_set(CA_INPUT, "not DER (does not encode again)");
+}
+
 /* enc/n (OpenSSL's, freed here) must be the input again. */
 static int
 same(unsigned char *enc, int n, const unsigned char *der, size_t len)
 {
 	int eq;
 
-	if (n <= 0) {
-		ERR_clear_error();
-		return err_set(CA_INPUT, "not DER (does not encode again)");
-	}
+	if (n <= 0)
+		return not_again();
 	eq = (size_t)n == len && memcmp(enc, der, len) == 0;
 	OPENSSL_free(enc);
 	if (!eq)
@@ -380,7 +389,7 @@ der_check_cert(const X509 *x, const unsigned char *der, size_t len)
 	    (rc = check_pubkey(X509_get_X509_PUBKEY(x))) != CA_OK)
 		return rc;
 	if ((d = X509_dup(x)) == NULL)
-		return err_ssl(CA_FAIL, "out of memory");
+		return not_again();
 	n = i2d_re_X509_tbs(d, NULL) > 0 ? i2d_X509(d, &enc) : -1;
 	X509_free(d);
 	return same(enc, n, der, len);
@@ -441,7 +450,7 @@ der_check_csr(const X509_REQ *req, const unsigned char *der, size_t len)
 	if ((rc = der_strict(der, len)) != CA_OK)
 		return rc;
 	if ((d = X509_REQ_dup(req)) == NULL)
-		return err_ssl(CA_FAIL, "out of memory");
+		return not_again();
 	/* NULL both for none and for an extensionRequest that does not decode. */
 	exts = X509_REQ_get_extensions(d);
 	ERR_clear_error();
@@ -473,7 +482,7 @@ der_check_crl(const X509_CRL *crl, const unsigned char *der, size_t len)
 	if ((rc = check_extensions(X509_CRL_get0_extensions(crl))) != CA_OK)
 		return rc;
 	if ((d = X509_CRL_dup(crl)) == NULL)
-		return err_ssl(CA_FAIL, "out of memory");
+		return not_again();
 	rev = X509_CRL_get_REVOKED(d);
 	for (i = 0; i < sk_X509_REVOKED_num(rev); i++)
 		if ((rc = check_extensions(X509_REVOKED_get0_extensions(

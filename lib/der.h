@@ -14,8 +14,8 @@
  *
  * Each returns CA_OK, or CA_INPUT with the message "not DER (<why> at
  * byte N)" (N counted from the start of the element checked; the caller
- * prefixes what it read), or CA_FAIL when out of memory.  The object is
- * not modified.
+ * prefixes what it read).  Out of memory reads as "not DER (does not
+ * encode again)", which fails closed.  The object is not modified.
  */
 #ifndef INCA_DER_H
 #define INCA_DER_H
