@@ -37,7 +37,7 @@
 /*
  * JSON building.  Every json_t constructor returns NULL only when out of
  * memory; set() and push() take the reference either way and remember the
- * failure, so the builders below stay linear and main checks once.
+ * failure, so the builders below stay linear and inspect_bytes() checks once.
  */
 static int oom;
 
