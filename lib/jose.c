@@ -1005,6 +1005,24 @@ jws_free(struct jws *jws)
 	memset(jws, 0, sizeof(*jws));
 }
 
+size_t
+jose_split(const char *s, size_t len, size_t max, size_t *off, size_t *seglen)
+{
+	size_t i, k = 0, start = 0;
+
+	for (i = 0; i <= len; i++) {
+		if (i < len && s[i] != '.')
+			continue;
+		if (k == max)
+			return max + 1;
+		off[k] = start;
+		seglen[k] = i - start;
+		k++;
+		start = i + 1;
+	}
+	return k;
+}
+
 /*
  * Split len bytes of s at '.' into exactly nseg segments; off[i] and
  * seglen[i] describe segment i.  CA_INPUT otherwise.
@@ -1013,20 +1031,11 @@ static int
 split_compact(const char *s, size_t len, size_t nseg, size_t *off,
     size_t *seglen, const char *what)
 {
-	size_t i, k = 0, start = 0;
+	size_t k = jose_split(s, len, nseg, off, seglen);
 
-	for (i = 0; i <= len; i++) {
-		if (i < len && s[i] != '.')
-			continue;
-		if (k == nseg)
-			return err_set(CA_INPUT,
-			    "%s: more than %zu '.'-separated segments", what,
-			    nseg);
-		off[k] = start;
-		seglen[k] = i - start;
-		k++;
-		start = i + 1;
-	}
+	if (k > nseg)
+		return err_set(CA_INPUT,
+		    "%s: more than %zu '.'-separated segments", what, nseg);
 	if (k != nseg)
 		return err_set(CA_INPUT, "%s: %zu segments, want %zu", what, k,
 		    nseg);

@@ -183,6 +183,16 @@ int jwe_decrypt_pbes2(const char *token, size_t len, const char *pw,
 /* ---- misc ----------------------------------------------------------- */
 
 /*
+ * Split the len bytes at s (a compact JWS or JWE; need not be
+ * NUL-terminated) at every '.': segment i is seglen[i] bytes at s +
+ * off[i].  Returns the number of segments (at least 1), or max + 1 when
+ * there are more than max (off and seglen then hold the first max).
+ * Sets no message: the caller knows what it expected.
+ */
+size_t jose_split(const char *s, size_t len, size_t max, size_t *off,
+    size_t *seglen);
+
+/*
  * A fresh "jti": JOSE_JTI_LEN lowercase hex characters from 32 random
  * bytes, NUL-terminated in out.  CA_FAIL (out emptied) if the random
  * generator fails.

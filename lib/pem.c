@@ -16,6 +16,7 @@
 #include "err.h"
 #include "io.h"
 #include "ca_limits.h"
+#include "der.h"
 #include "key.h"
 #include "pem.h"
 
@@ -63,6 +64,8 @@ decode_body(const char *b64, size_t n, unsigned char **der, size_t *dlen)
 		return err_set(CA_FAIL, "out of memory");
 	r = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
 	if (r < 0 || (size_t)r < pad) {
+		/* Part of a private key may already be decoded here. */
+		OPENSSL_cleanse(out, n / 4 * 3 + 1);
 		free(out);
 		return err_set(CA_INPUT, "PEM: bad base64");
 	}
@@ -218,8 +221,8 @@ out:
 	return rc == CA_OK ? CA_OK : err_code();
 }
 
-static X509 *
-der_cert(const unsigned char *der, size_t len)
+X509 *
+pem_d2i_cert(const unsigned char *der, size_t len)
 {
 	const unsigned char *p = der;
 	X509 *x;
@@ -232,6 +235,38 @@ der_cert(const unsigned char *der, size_t len)
 		return NULL;
 	}
 	return x;
+}
+
+X509_REQ *
+pem_d2i_csr(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509_REQ *r;
+
+	if (len > CA_MAX_PEM)
+		return NULL;
+	r = d2i_X509_REQ(NULL, &p, (long)len);
+	if (r != NULL && p != der + len) {
+		X509_REQ_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+X509_CRL *
+pem_d2i_crl(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509_CRL *c;
+
+	if (len > CA_MAX_PEM)
+		return NULL;
+	c = d2i_X509_CRL(NULL, &p, (long)len);
+	if (c != NULL && p != der + len) {
+		X509_CRL_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 int
@@ -260,8 +295,13 @@ pem_load_certs(const unsigned char *data, size_t len, STACK_OF(X509) **out)
 			    b[i].name);
 			break;
 		}
-		if ((x = der_cert(b[i].der, b[i].len)) == NULL) {
+		if ((x = pem_d2i_cert(b[i].der, b[i].len)) == NULL) {
 			rc = err_ssl(CA_INPUT, "malformed certificate");
+			break;
+		}
+		if ((rc = der_check_cert(x, b[i].der, b[i].len)) != CA_OK) {
+			X509_free(x);
+			err_prefix("certificate");
 			break;
 		}
 		if (!sk_X509_push(sk, x)) {
@@ -308,7 +348,6 @@ int
 pem_load_csr(const unsigned char *data, size_t len, X509_REQ **out)
 {
 	struct pem_block *b;
-	const unsigned char *p;
 	X509_REQ *req;
 	size_t n;
 	int rc;
@@ -327,14 +366,17 @@ pem_load_csr(const unsigned char *data, size_t len, X509_REQ **out)
 		pem_blocks_free(b, n);
 		return rc;
 	}
-	p = b[0].der;
-	req = d2i_X509_REQ(NULL, &p, (long)b[0].len);
-	if (req == NULL || p != b[0].der + b[0].len) {
-		X509_REQ_free(req);
+	if ((req = pem_d2i_csr(b[0].der, b[0].len)) == NULL) {
 		pem_blocks_free(b, n);
 		return err_ssl(CA_INPUT, "malformed certificate request");
 	}
+	rc = der_check_csr(req, b[0].der, b[0].len);
 	pem_blocks_free(b, n);
+	if (rc != CA_OK) {
+		X509_REQ_free(req);
+		err_prefix("csr");
+		return rc;
+	}
 	*out = req;
 	return CA_OK;
 }

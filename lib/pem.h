@@ -33,14 +33,30 @@ int pem_is_pem(const unsigned char *data, size_t len);
 
 /*
  * Certificates: PEM CERTIFICATE blocks (at most CA_MAX_CHAIN) or one DER
- * certificate.  Each DER must be consumed exactly (no trailing bytes).
+ * certificate.  Each must be strict DER (der_check_cert(); CA_INPUT
+ * "certificate: not DER (...)") and consumed exactly (no trailing bytes).
  * *out is a new stack; free with sk_X509_pop_free(*out, X509_free).
  */
 int pem_load_certs(const unsigned char *data, size_t len, STACK_OF(X509) **out);
+/*
+ * One DER certificate, CSR or CRL that takes up all len bytes (at most
+ * CA_MAX_PEM), as OpenSSL decodes it: BER is accepted here, and the
+ * loaders above and below add der_check_cert()/der_check_csr().  NULL
+ * when it does not decode (the reason is on OpenSSL's error queue).
+ * Free with X509_free(), X509_REQ_free(), X509_CRL_free().
+ */
+X509 *pem_d2i_cert(const unsigned char *der, size_t len);
+X509_REQ *pem_d2i_csr(const unsigned char *der, size_t len);
+X509_CRL *pem_d2i_crl(const unsigned char *der, size_t len);
+
 /* Exactly one certificate from a file. */
 int pem_load_cert_file(const char *path, X509 **out);
 
-/* One CSR: a PEM "CERTIFICATE REQUEST" block or DER.  Signature not checked. */
+/*
+ * One CSR: a PEM "CERTIFICATE REQUEST" block or DER, strict DER
+ * throughout (der_check_csr(); CA_INPUT "csr: not DER (...)").  Signature
+ * not checked.
+ */
 int pem_load_csr(const unsigned char *data, size_t len, X509_REQ **out);
 
 /*

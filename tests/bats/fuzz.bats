@@ -7,7 +7,7 @@
 load common
 
 SECS=${FUZZ_SECONDS:-15}
-KNOWN="csr pem names jose"
+KNOWN="csr pem names jose inspect"
 
 have_clang() {
 	command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1
@@ -46,6 +46,10 @@ fuzz_ok() {
 	fuzz_ok jose
 }
 
+@test "fuzz: inspect survives ${SECS} seconds" {
+	fuzz_ok inspect
+}
+
 @test "fuzz: every harness in fuzz/ has its test above" {
 	local f n
 	for f in "$TOP"/fuzz/fuzz_*.c; do
@@ -64,4 +68,5 @@ fuzz_ok() {
 	assert_success
 	refute_line --partial "not ok"
 	assert_line --regexp "^ok [0-9]+ - replay csr: [0-9]+ inputs, no crash$"
+	assert_line --regexp "^ok [0-9]+ - replay inspect: [0-9]+ inputs, no crash$"
 }

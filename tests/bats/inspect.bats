@@ -464,3 +464,65 @@ plainhex() { tr -d ': \n' | sed 's/^keyid//' | tr 'A-F' 'a-f'; }
 	usage=$(ca-inspect -h | head -n 1 | sed 's/^usage: //')
 	assert_equal "$syn" "${usage/FILE/file}"
 }
+
+@test "inspect: ok the man page names only options that exist" {
+	local page pair prog opt n=0
+	page=$(mandoc -Tascii "$TOP/man/ca-inspect.1" | col -b)
+	while read -r pair; do
+		prog=${pair%% *}
+		opt=${pair##* }
+		n=$((n + 1))
+		run -0 --separate-stderr "$prog" -h
+		assert_output --partial -- "$opt"
+	done < <(grep -oE 'ca-[a-z]+ --[a-z-]+' <<<"$page" | sort -u)
+	# The examples name ca-verify, ca-token and ca-inspect options.
+	[ "$n" -ge 3 ]
+}
+
+# ---- strict DER: described, with the reason, never refused -----------------
+
+FORGE="$BATS_TEST_DIRNAME/helpers/der_forge.py"
+
+@test "inspect: ok DER certificate, CSR and CRL have no notDer member" {
+	local f
+	for f in leaf.crt leaf.der req.csr req.der crl.pem crl.der chain.pem; do
+		run -0 --separate-stderr ca-inspect "$D/$f"
+		assert_equal "$(jq -c '[.. | objects | select(has("notDer"))] | length' <<<"$output")" 0
+	done
+}
+
+@test "inspect: ok CSR of indefinite length is described with notDer" {
+	/usr/bin/python3 "$FORGE" "$D/req.der" "$D/ber-req.der" indef:
+	run -0 --separate-stderr ca-inspect "$D/ber-req.der"
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r .notDer <<<"$output")" "indefinite length at byte 0"
+	assert_equal "$(jq -r .subject.commonName <<<"$output")" "inspect-me"
+	assert_equal "$(jq -r .signatureValid <<<"$output")" "true"
+	# Everything but notDer reads as for the DER request.
+	assert_equal "$(jq -S 'del(.notDer)' <<<"$output")" "$(ca-inspect "$D/req.der" | jq -S .)"
+}
+
+@test "inspect: ok certificate with a non-minimal inner length is described with notDer" {
+	/usr/bin/python3 "$FORGE" "$D/leaf.der" "$D/ber-leaf.der" --key "$D/int.key" longlen:0.5
+	run -0 --separate-stderr ca-inspect "$D/ber-leaf.der"
+	assert_equal "$stderr" ""
+	assert_output --regexp '"notDer": "non-minimal length at byte [0-9]+"'
+	assert_equal "$(jq -r .subject.commonName <<<"$output")" "www.example.com"
+	# In a chain, the certificate concerned says so.
+	{ printf -- '-----BEGIN CERTIFICATE-----\n'; base64 -w 64 "$D/ber-leaf.der"
+	  printf -- '-----END CERTIFICATE-----\n'; cat "$D/int.crt"; } >"$D/ber-chain.pem"
+	run -0 --separate-stderr ca-inspect "$D/ber-chain.pem"
+	assert_equal "$(jq -c '[.certificates[] | has("notDer")]' <<<"$output")" '[true,false]'
+}
+
+@test "inspect: ok CRL whose revoked list has an indefinite length is described with notDer" {
+	/usr/bin/python3 "$FORGE" "$D/crl.der" "$D/ber-crl.der" --key "$D/int.key" indef:0.5
+	run -0 --separate-stderr ca-inspect "$D/ber-crl.der"
+	assert_equal "$stderr" ""
+	assert_output --regexp '"notDer": "indefinite length at byte [0-9]+"'
+	assert_equal "$(jq -r '.revoked[0].reason' <<<"$output")" "keyCompromise"
+	# The same CRL re-signed without the edit is DER.
+	/usr/bin/python3 "$FORGE" "$D/crl.der" "$D/der-crl.der" --key "$D/int.key"
+	run -0 --separate-stderr ca-inspect "$D/der-crl.der"
+	assert_equal "$(jq 'has("notDer")' <<<"$output")" "false"
+}
