@@ -258,7 +258,7 @@ make_provisioner(const char *name, const char *password, char **kid_out)
 	json_object_set_new(priv, "use", json_string("sig"));
 	json_object_set_new(priv, "kid", json_string(kid));
 	json_object_set_new(priv, "alg", json_string("ES256"));
-	privjson = json_dumps(priv, JSON_COMPACT | JSON_SORT_KEYS);
+	privjson = jose_json_dumps_secret(priv, JSON_COMPACT | JSON_SORT_KEYS);
 	jose_json_wipe(priv);
 	EVP_PKEY_free(pk);
 	if (privjson == NULL)
@@ -292,6 +292,9 @@ main(int argc, char *argv[])
 	struct key_spec spec;
 
 	cli_init(argv[0]);
+	/* Keys are made here: no core file may hold them. */
+	if (io_secret_guard() != CA_OK)
+		die_last();
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (ch) {

@@ -121,9 +121,9 @@ static int
 check_owner(const char *path, const struct stat *st)
 {
 	if (!owner_ok(st))
-		return err_set(CA_FAIL, "%s: owned by uid %lu, not by uid %lu or "
-		    "root: refusing to use it", path, (unsigned long)st->st_uid,
-		    (unsigned long)geteuid());
+		return err_set(CA_FAIL, "%s: owned by uid %lu, neither the "
+		    "caller (uid %lu) nor root: refusing to use it", path,
+		    (unsigned long)st->st_uid, (unsigned long)geteuid());
 	return CA_OK;
 }
 
