@@ -9,7 +9,6 @@
  * the CSR's public key (and, statelessly, its names) is used; the profile
  * comes from here, never from the CSR's extensions.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
