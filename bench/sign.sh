@@ -78,6 +78,9 @@ fi
 # whatever the caller's environment says; the "lean" row turns them off.
 unset OPENSSL_CONF SSL_CERT_FILE SSL_CERT_DIR
 
+# The password and keys below are secrets: the programs refuse them open
+# to group or others.
+umask 077
 work=$(mktemp -d "${TMPDIR:-/tmp}/inca-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 if [ -n "$out" ]; then

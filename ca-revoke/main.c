@@ -6,6 +6,7 @@
  * stays valid until it expires (keep lifetimes short).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,8 @@ main(int argc, char *argv[])
 	if ((serial = authority_serial(argv[0])) == NULL)
 		die(CA_USAGE, "%s: not a serial number (decimal or 0x-hex)", argv[0]);
 	tok = cli_token(token, token_file, 0);
+	/* A write to a reader that is gone fails with EPIPE and a message. */
+	signal(SIGPIPE, SIG_IGN);
 	if (authority_open(dir, &a) != CA_OK)
 		die_last();
 	if (authority_revoke(a, serial, (int)code, reason, tok) != CA_OK)
@@ -102,8 +105,14 @@ main(int argc, char *argv[])
 	out = json_pack("{s:s, s:s, s:i}", "status", "ok", "serial", serial,
 	    "reasonCode", (int)code);
 	s = json_dumps(out, JSON_COMPACT);
-	cli_print(s);
-	cli_print("\n");
+	/* The revocation is committed: a lost answer must not hide that. */
+	if (s == NULL || io_write_all(1, s, strlen(s)) != CA_OK ||
+	    io_write_all(1, "\n", 1) != CA_OK) {
+		if (s != NULL)
+			err_prefix("stdout");
+		die(CA_FAIL, "%s; serial %s is revoked and recorded in the database",
+		    s != NULL ? err_msg() : "encoding output failed", serial);
+	}
 	free(s);
 	json_decref(out);
 	io_wipe_str(tok);

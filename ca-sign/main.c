@@ -10,9 +10,11 @@
  * comes from here, never from the CSR's extensions.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/x509.h>
@@ -217,21 +219,111 @@ read_csr(void)
 	return req;
 }
 
-/* Write the new key (O_EXCL, 0600) and then the chain: nothing before success. */
-static void
-finish(const struct opts *o, X509 *leaf, STACK_OF(X509) *issuers, char *keypem)
-{
-	char *out;
+/*
+ * --key-out: the file is created (O_EXCL, 0600) before anything else and
+ * filled before the transaction, so nothing about the key can fail once
+ * the token is spent.  Until the certificate exists it is removed on every
+ * way out: exit (die), and the signals that end a process by default.
+ */
+static const char *keyout_path;
+static int keyout_fd = -1;
+static volatile sig_atomic_t keyout_keep;
 
-	if ((out = render(leaf, issuers, o->json)) == NULL)
-		die(CA_FAIL, "encoding output failed");
-	if (keypem != NULL) {
-		if (io_write_excl(o->key_out, keypem, strlen(keypem), 0600) != CA_OK)
-			die_last();
-		io_wipe_str(keypem);
+static void
+keyout_drop(void)
+{
+	if (keyout_path != NULL && !keyout_keep)
+		unlink(keyout_path);
+}
+
+static void
+keyout_signal(int sig)
+{
+	keyout_drop();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static const int keyout_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
+
+/* Claim the --key-out path; dies if it cannot be created. */
+static void
+keyout_create(const char *path)
+{
+	struct sigaction sa;
+	size_t i;
+
+	if (io_create_excl(path, 0600, &keyout_fd) != CA_OK)
+		die(CA_FAIL, "%s", err_msg());
+	keyout_path = path;
+	atexit(keyout_drop);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = keyout_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(keyout_signals) / sizeof(keyout_signals[0]); i++)
+		sigaction(keyout_signals[i], &sa, NULL);
+}
+
+/* Write the new key into the claimed file and wipe it; dies on failure. */
+static void
+keyout_fill(char *keypem)
+{
+	int fd = keyout_fd;
+
+	keyout_fd = -1;
+	if (io_fill_excl(keyout_path, fd, keypem, strlen(keypem)) != CA_OK)
+		die_last();
+	io_wipe_str(keypem);
+}
+
+/*
+ * Block the ending signals while the transaction runs (at most the
+ * database's busy timeout), so that none lands between the COMMIT and
+ * keyout_keep: after it the key stays with its certificate.
+ */
+static void
+keyout_hold(int hold, sigset_t *old)
+{
+	sigset_t set;
+	size_t i;
+
+	if (hold) {
+		sigemptyset(&set);
+		for (i = 0; i < sizeof(keyout_signals) / sizeof(keyout_signals[0]); i++)
+			sigaddset(&set, keyout_signals[i]);
+		sigprocmask(SIG_BLOCK, &set, old);
+	} else
+		sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/*
+ * Print the chain.  issued (offline): the certificate is committed, so a
+ * failed write (a closed stdout, a reader gone: SIGPIPE is ignored) says
+ * that the certificate exists, where its key is, and exits CA_FAIL.
+ */
+static void
+finish(const struct opts *o, X509 *leaf, STACK_OF(X509) *issuers, int issued)
+{
+	char *out, *serial;
+
+	if ((out = render(leaf, issuers, o->json)) == NULL) {
+		if (!issued)
+			die(CA_FAIL, "encoding output failed");
+		err_set(CA_FAIL, "encoding output failed");
+	} else if (io_write_all(1, out, strlen(out)) != CA_OK)
+		err_prefix("stdout");
+	else {
+		free(out);
+		keyout_keep = 1;
+		return;
 	}
-	cli_print(out);
 	free(out);
+	if (!issued)
+		die_last();
+	serial = x509_serial_dec(leaf);
+	die(CA_FAIL, "%s; certificate %s is issued and recorded in the "
+	    "database%s%s", err_msg(), serial ? serial : "?",
+	    o->key_out ? ", its key is in " : "", o->key_out ? o->key_out : "");
 }
 
 /* Stateless: the given issuer signs what the request names. */
@@ -245,7 +337,7 @@ stateless(struct opts *o, int64_t now)
 	struct x509_template t;
 	struct sans reqsans = { NULL, 0 };
 	struct buf in;
-	char cn[CA_MAX_SAN_LEN + 1], *password = NULL, *keypem = NULL;
+	char cn[CA_MAX_SAN_LEN + 1], *password = NULL, *keypem;
 	int rc;
 
 	if (o->profile != NULL && strcmp(o->profile, "leaf") != 0 &&
@@ -302,6 +394,7 @@ stateless(struct opts *o, int64_t now)
 			die_last();
 		if ((keypem = pem_key(newkey, NULL, 0)) == NULL)
 			die(CA_FAIL, "encoding the new key failed");
+		keyout_fill(keypem);
 	} else
 		req = read_csr();
 	if (csr_check(req) != CA_OK)
@@ -336,7 +429,7 @@ stateless(struct opts *o, int64_t now)
 		die(CA_INPUT, "request has no names: give --san");
 	if (x509_issue(&t, &leaf) != CA_OK)
 		die_last();
-	finish(o, leaf, issuers, keypem);
+	finish(o, leaf, issuers, 0);
 	X509_free(leaf);
 	X509_REQ_free(req);
 	EVP_PKEY_free(cakey);
@@ -394,7 +487,9 @@ offline(struct opts *o)
 	struct authority *a;
 	EVP_PKEY *newkey = NULL;
 	X509 *leaf = NULL;
-	char *ott, *keypem = NULL;
+	sigset_t old;
+	char *ott, *keypem;
+	int rc;
 
 	if (o->subject != NULL)
 		die(CA_USAGE, "with a token, the names come from the token: no SUBJECT");
@@ -407,6 +502,7 @@ offline(struct opts *o)
 		r.csr = csr_from_token(ott, newkey);
 		if ((keypem = pem_key(newkey, NULL, 0)) == NULL)
 			die(CA_FAIL, "encoding the new key failed");
+		keyout_fill(keypem);
 	} else
 		r.csr = read_csr();
 	if (authority_open(o->dir, &a) != CA_OK)
@@ -414,9 +510,15 @@ offline(struct opts *o)
 	r.ott = ott;
 	r.not_before = o->not_before;
 	r.not_after = o->not_after;
-	if (authority_sign(a, &r, &leaf) != CA_OK)
+	if (o->key_out != NULL)
+		keyout_hold(1, &old);
+	if ((rc = authority_sign(a, &r, &leaf)) == CA_OK && o->key_out != NULL)
+		keyout_keep = 1;
+	if (o->key_out != NULL)
+		keyout_hold(0, &old);
+	if (rc != CA_OK)
 		die_last();
-	finish(o, leaf, authority_chain(a), keypem);
+	finish(o, leaf, authority_chain(a), 1);
 	io_wipe_str(ott);
 	X509_free(leaf);
 	X509_REQ_free(r.csr);
@@ -562,8 +664,13 @@ main(int argc, char *argv[])
 		if (key_spec_parse(o.kty, o.curve, o.size, &o.spec) != CA_OK)
 			die_last();
 	}
-	if (o.key_out != NULL && io_exists(o.key_out))
-		die(CA_FAIL, "%s: already exists, not overwritten", o.key_out);
+	/* A write to a reader that is gone fails with EPIPE and a message. */
+	signal(SIGPIPE, SIG_IGN);
+	if (o.key_out != NULL && !o.api) {
+		if (io_secret_guard() != CA_OK)
+			die_last();
+		keyout_create(o.key_out);
+	}
 	if (o.api) {
 		api(&o);
 	} else if (o.offline) {

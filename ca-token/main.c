@@ -106,7 +106,7 @@ load_bare_key(const char *path, const char *pwfile)
 
 	if (pwfile != NULL && io_read_password(pwfile, &pw) != CA_OK)
 		die_last();
-	if (io_read_file(path, CA_MAX_JWT, &b) != CA_OK)
+	if (io_read_secret(path, CA_MAX_JWT, &b) != CA_OK)
 		die_last();
 	while (i < b.len && (b.data[i] == ' ' || b.data[i] == '\n' ||
 	    b.data[i] == '\r' || b.data[i] == '\t'))
@@ -429,6 +429,16 @@ main(int argc, char *argv[])
 			    json_object_get(conf, "passwordFile")));
 		else
 			die(CA_USAGE, "the provisioner password is needed: --password-file");
+		{
+			/* The home's secrets directory, where ca-init keeps them. */
+			char *sd = io_join(home, "secrets");
+
+			if (sd == NULL)
+				die(CA_FAIL, "out of memory");
+			if (io_exists(sd) && io_check_secret_dir(sd) != CA_OK)
+				die_last();
+			free(sd);
+		}
 		if (io_read_password(pwfile, &pw) != CA_OK)
 			die_last();
 		free(pwfile);

@@ -312,6 +312,16 @@ load_key(struct authority *a)
 
 	if (a->key != NULL)
 		return CA_OK;
+	{
+		/* The home's secrets directory, where ca-init keeps them. */
+		char *sd = io_join(a->home, "secrets");
+
+		rc = sd == NULL ? err_set(CA_FAIL, "out of memory") :
+		    io_exists(sd) ? io_check_secret_dir(sd) : CA_OK;
+		free(sd);
+		if (rc != CA_OK)
+			return status_of(CA_FAIL);
+	}
 	if (a->password_file != NULL &&
 	    (rc = io_read_password(a->password_file, &password)) != CA_OK) {
 		err_set(CA_FAIL, "%s", err_msg());

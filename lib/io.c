@@ -4,8 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <openssl/crypto.h>
 
@@ -32,13 +36,21 @@ io_read_fd(int fd, size_t max, struct buf *out, const char *what)
 				return err_set(CA_INPUT,
 				    "%s: input exceeds %zu bytes", what, max);
 			}
-			cap *= 2;
-			if ((np = realloc(p, cap + 1)) == NULL) {
+			/*
+			 * Grow by copying, not realloc: the input may be a
+			 * secret, and realloc would leave the old block in
+			 * freed memory unwiped.
+			 */
+			if ((np = malloc(2 * cap + 1)) == NULL) {
 				OPENSSL_cleanse(p, len);
 				free(p);
 				return err_set(CA_FAIL, "out of memory");
 			}
+			memcpy(np, p, len);
+			OPENSSL_cleanse(p, len);
+			free(p);
 			p = np;
+			cap *= 2;
 		}
 		n = read(fd, p + len, cap - len);
 		if (n == 0)
@@ -80,6 +92,153 @@ io_read_file(const char *path, size_t max, struct buf *out)
 	return rc;
 }
 
+int
+io_secret_guard(void)
+{
+	static int done;
+	struct rlimit rl = { 0, 0 };
+
+	if (done)
+		return CA_OK;
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		return err_set(CA_FAIL, "disabling core dumps: %s", strerror(errno));
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		return err_set(CA_FAIL, "PR_SET_DUMPABLE: %s", strerror(errno));
+#endif
+	done = 1;
+	return CA_OK;
+}
+
+/* Owned by the caller or by root: ssh's rule for its keys. */
+static int
+owner_ok(const struct stat *st)
+{
+	return st->st_uid == geteuid() || st->st_uid == 0;
+}
+
+static int
+check_owner(const char *path, const struct stat *st)
+{
+	if (!owner_ok(st))
+		return err_set(CA_FAIL, "%s: owned by uid %lu, neither the "
+		    "caller (uid %lu) nor root: refusing to use it", path,
+		    (unsigned long)st->st_uid, (unsigned long)geteuid());
+	return CA_OK;
+}
+
+int
+io_check_secret_dir(const char *path)
+{
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) == -1)
+		return err_set(errno == ENOENT ? CA_INPUT : CA_FAIL, "%s: %s",
+		    path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_set(CA_FAIL, "%s: not a directory", path);
+	if ((rc = check_owner(path, &st)) != CA_OK)
+		return rc;
+	if (st.st_mode & 077)
+		return err_set(CA_FAIL, "%s: mode %04o lets group or others in: "
+		    "refusing to use it (chmod 700)", path,
+		    (unsigned)(st.st_mode & 07777));
+	return CA_OK;
+}
+
+/*
+ * The directory holding a secret must not let others replace it: owned by
+ * the caller or root, and not writable by group or others unless sticky
+ * (as /tmp is, where others cannot rename or remove what is not theirs).
+ */
+static int
+check_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) >= sizeof(dir))
+		return err_set(CA_FAIL, "%s: path too long", path);
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) == -1)
+		return err_set(CA_FAIL, "%s: %s", dir, strerror(errno));
+	if ((rc = check_owner(dir, &st)) != CA_OK)
+		return rc;
+	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+		return err_set(CA_FAIL, "%s: directory mode %04o lets group or "
+		    "others replace %s: refusing to use it", dir,
+		    (unsigned)(st.st_mode & 07777), path);
+	return CA_OK;
+}
+
+int
+io_open_secret(const char *path, int *fd)
+{
+	struct stat st;
+	int rc;
+
+	*fd = -1;
+	if ((rc = io_secret_guard()) != CA_OK)
+		return rc;
+	if (strcmp(path, "-") == 0) {
+		*fd = 0;
+		return CA_OK;
+	}
+	if ((rc = check_parent(path)) != CA_OK)
+		return rc;
+	/*
+	 * Open first, then judge what was opened: a symlink is followed, and
+	 * its target is what must pass; no window between check and use.
+	 */
+	if ((*fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1)
+		return err_set(errno == ENOENT ? CA_INPUT : CA_FAIL,
+		    "%s: %s", path, strerror(errno));
+	if (fstat(*fd, &st) == -1) {
+		rc = err_set(CA_FAIL, "%s: %s", path, strerror(errno));
+		goto bad;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = err_set(CA_FAIL, "%s: is a directory", path);
+		goto bad;
+	}
+	if ((rc = check_owner(path, &st)) != CA_OK)
+		goto bad;
+	if (st.st_mode & 077) {
+		rc = err_set(CA_FAIL, "%s: mode %04o lets group or others read or "
+		    "write it: refusing to use it (chmod 600)", path,
+		    (unsigned)(st.st_mode & 07777));
+		goto bad;
+	}
+	return CA_OK;
+bad:
+	close(*fd);
+	*fd = -1;
+	return rc;
+}
+
+int
+io_read_secret(const char *path, size_t max, struct buf *out)
+{
+	int fd, rc;
+
+	out->data = NULL;
+	out->len = 0;
+	if ((rc = io_open_secret(path, &fd)) != CA_OK)
+		return rc;
+	rc = io_read_fd(fd, max, out, strcmp(path, "-") == 0 ? "stdin" : path);
+	if (fd != 0)
+		close(fd);
+	return rc;
+}
+
 void
 buf_free(struct buf *b)
 {
@@ -109,7 +268,7 @@ io_read_password(const char *path, char **out)
 
 	*out = NULL;
 	/* Read a little more than the limit so an over-long line is seen. */
-	if ((rc = io_read_file(path, CA_MAX_PASSWORD + 2, &b)) != CA_OK) {
+	if ((rc = io_read_secret(path, CA_MAX_PASSWORD + 2, &b)) != CA_OK) {
 		if (rc == CA_INPUT && io_exists(path))
 			return err_set(CA_INPUT, "%s: password longer than %d bytes",
 			    path, CA_MAX_PASSWORD);
@@ -182,19 +341,31 @@ fsync_dir_of(const char *path)
 }
 
 int
-io_write_excl(const char *path, const void *data, size_t len, mode_t mode)
+io_create_excl(const char *path, mode_t mode, int *fd)
 {
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    mode);
-	if (fd == -1)
+	if (*fd == -1)
 		return err_set(errno == EEXIST ? CA_REFUSED : CA_FAIL,
 		    "%s: %s", path, errno == EEXIST ?
 		    "already exists, not overwritten" : strerror(errno));
-	if (fchmod(fd, mode) == -1 || io_write_all(fd, data, len) != CA_OK ||
-	    fsync(fd) == -1) {
+	if (fchmod(*fd, mode) == -1) {
 		int e = errno;
+
+		close(*fd);
+		*fd = -1;
+		unlink(path);
+		return err_set(CA_FAIL, "%s: %s", path, strerror(e));
+	}
+	return CA_OK;
+}
+
+int
+io_fill_excl(const char *path, int fd, const void *data, size_t len)
+{
+	if (io_write_all(fd, data, len) != CA_OK || fsync(fd) == -1) {
+		int e = errno;
+
 		close(fd);
 		unlink(path);
 		return err_set(CA_FAIL, "%s: %s", path, strerror(e));
@@ -204,6 +375,16 @@ io_write_excl(const char *path, const void *data, size_t len, mode_t mode)
 		return err_set(CA_FAIL, "%s: close: %s", path, strerror(errno));
 	}
 	return fsync_dir_of(path);
+}
+
+int
+io_write_excl(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd, rc;
+
+	if ((rc = io_create_excl(path, mode, &fd)) != CA_OK)
+		return rc;
+	return io_fill_excl(path, fd, data, len);
 }
 
 int

@@ -207,6 +207,34 @@ jose_json_wipe(json_t *j)
 	json_decref(j);
 }
 
+char *
+jose_json_dumps_secret(const json_t *j, size_t flags)
+{
+	size_t n, m;
+	char *s;
+
+	/*
+	 * json_dumps() grows a buffer with realloc, leaving copies of the
+	 * text in freed memory; json_dumpb() writes into ours, sized first.
+	 */
+	if ((n = json_dumpb(j, NULL, 0, flags)) == 0) {
+		err_set(CA_FAIL, "encoding JSON failed");
+		return NULL;
+	}
+	if ((s = malloc(n + 1)) == NULL) {
+		err_set(CA_FAIL, "out of memory");
+		return NULL;
+	}
+	if ((m = json_dumpb(j, s, n, flags)) != n) {
+		OPENSSL_cleanse(s, m < n ? m : n);
+		free(s);
+		err_set(CA_FAIL, "encoding JSON failed");
+		return NULL;
+	}
+	s[n] = '\0';
+	return s;
+}
+
 /*
  * Parse len bytes of JSON that must be an object; duplicate members are
  * refused because two parsers could otherwise read different values.

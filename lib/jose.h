@@ -97,6 +97,13 @@ int jose_key_alg(EVP_PKEY *key, const char **alg);
  */
 void jose_json_wipe(json_t *j);
 
+/*
+ * json_dumps() for JSON holding secrets: the text is written straight into
+ * one buffer of the exact size, so no copy is left in freed memory.  The
+ * caller wipes it with io_wipe_str().  NULL on failure (message recorded).
+ */
+char *jose_json_dumps_secret(const json_t *j, size_t flags);
+
 /* ---- JWS ------------------------------------------------------------ */
 
 /*

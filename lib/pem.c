@@ -628,7 +628,7 @@ pem_load_key_file(const char *path, const char *password, EVP_PKEY **out)
 	struct buf b;
 	int rc;
 
-	if ((rc = io_read_file(path, CA_MAX_PEM, &b)) != CA_OK)
+	if ((rc = io_read_secret(path, CA_MAX_PEM, &b)) != CA_OK)
 		return rc;
 	rc = pem_load_key(b.data, b.len, password, out);
 	buf_free(&b);

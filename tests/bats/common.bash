@@ -4,6 +4,9 @@ bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load.bash'
 load '/usr/lib/bats/bats-assert/load.bash'
 
+# Files the tests write (passwords, keys, tokens) are private, as the
+# programs require of a secret (attacks_secrets.bats tests the refusals).
+umask 077
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 export PATH="$TOP/bin:$PATH"
 # Keep every test away from the user's own CA home and settings.
