@@ -38,14 +38,16 @@ tok() { mint --sub forged.example.com; }
 # reason FILE: why the key of the request FILE is refused.
 reason() {
 	case ${1##*/} in
-	e[0-9]*.csr) e=${1##*/e}; echo "RSA public exponent ${e%.csr}: only 65537 accepted" ;;
-	even.csr) echo "RSA modulus is even" ;;
-	f3.csr) echo "RSA modulus has the small factor 3" ;;
-	f997.csr) echo "RSA modulus has the small factor 997" ;;
-	b1024.csr) echo "RSA key of 1024 bits: at least 2048 required" ;;
-	b8200.csr) echo "RSA key of 8200 bits: at most 8192 accepted" ;;
-	inf.csr) echo "EC public key is not a valid point of its curve: point at infinity" ;;
-	offcurve.csr) echo "unreadable public key: decode error" ;;
+	e[0-9]*.csr) e=${1##*/e}; echo "certificate request: RSA public exponent ${e%.csr}: only 65537 accepted" ;;
+	even.csr) echo "certificate request: RSA modulus is even" ;;
+	f3.csr) echo "certificate request: RSA modulus has the small factor 3" ;;
+	f997.csr) echo "certificate request: RSA modulus has the small factor 997" ;;
+	b1024.csr) echo "certificate request: RSA key of 1024 bits: at least 2048 required" ;;
+	b8200.csr) echo "certificate request: RSA key of 8200 bits: at most 8192 accepted" ;;
+	# The point at infinity is refused one step earlier, by the strict
+	# DER reader: OpenSSL cannot encode such a request again.
+	inf.csr) echo "csr: not DER (does not encode again)" ;;
+	offcurve.csr) echo "certificate request: unreadable public key: decode error" ;;
 	esac
 }
 
@@ -99,7 +101,7 @@ certs_in() { grep -c 'BEGIN CERTIFICATE' "$1"; }
 	for f in even f3 f997; do
 		run -3 --separate-stderr sign <"$D/$f.csr"
 		assert_output ""
-		assert_equal "$stderr" "ca-sign: certificate request: $(reason "$D/$f.csr")"
+		assert_equal "$stderr" "ca-sign: $(reason "$D/$f.csr")"
 	done
 }
 
@@ -107,7 +109,7 @@ certs_in() { grep -c 'BEGIN CERTIFICATE' "$1"; }
 	for f in b1024 b8200; do
 		run -3 --separate-stderr sign <"$D/$f.csr"
 		assert_output ""
-		assert_equal "$stderr" "ca-sign: certificate request: $(reason "$D/$f.csr")"
+		assert_equal "$stderr" "ca-sign: $(reason "$D/$f.csr")"
 	done
 }
 
@@ -115,7 +117,7 @@ certs_in() { grep -c 'BEGIN CERTIFICATE' "$1"; }
 	for f in inf offcurve; do
 		run -3 --separate-stderr sign <"$D/$f.csr"
 		assert_output ""
-		assert_equal "$stderr" "ca-sign: certificate request: $(reason "$D/$f.csr")"
+		assert_equal "$stderr" "ca-sign: $(reason "$D/$f.csr")"
 	done
 }
 
@@ -125,14 +127,14 @@ certs_in() { grep -c 'BEGIN CERTIFICATE' "$1"; }
 		run -3 --separate-stderr ca-sign --ca-cert "$D/ca1/root.crt" --ca-key "$D/ca1/root.key" \
 			--profile intermediate <"$D/$f.csr"
 		assert_output ""
-		assert_equal "$stderr" "ca-sign: certificate request: $(reason "$D/$f.csr")"
+		assert_equal "$stderr" "ca-sign: $(reason "$D/$f.csr")"
 	done
 }
 
 @test "attacks_keys: fail every forged key offline and through --api, token unspent" {
 	for f in $BAD_CSRS; do
 		t=$(tok)
-		refused 3 400 "certificate request: $(reason "$D/$f.csr")" "$t" "$D/$f.csr"
+		refused 3 400 "$(reason "$D/$f.csr")" "$t" "$D/$f.csr"
 		run -0 db "select count(*) from used_tokens where jti = '$(claims "$t" | jq -r .jti)'"
 		assert_output 0
 	done
@@ -169,7 +171,7 @@ certs_in() { grep -c 'BEGIN CERTIFICATE' "$1"; }
 	[ ! -e "$D/byo-e3" ]
 }
 
-@test "attacks_keys: fail provisioner JWK with e = 3 (exit 3), token unspent" {
+@test "attacks_keys: fail provisioner JWK with e = 3 (exit 4, a configuration error), token unspent" {
 	"$PY" -c '
 import json, sys
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -183,9 +185,9 @@ print(json.dumps(j))' "$(jq -r '.authority.provisioners[0].key.kid' "$D/ca.json.
 		"$D/ca.json.orig" >"$D/ca-rsa3/config/ca.json"
 	t=$(tok)
 	used0=$(sqlite3 "$D/ca-rsa3/db/ca.db" 'select count(*) from used_tokens')
-	run -3 --separate-stderr ca-sign --offline --dir "$D/ca-rsa3" --token "$t" <"$D/good.csr"
+	run -4 --separate-stderr ca-sign --offline --dir "$D/ca-rsa3" --token "$t" <"$D/good.csr"
 	assert_output ""
-	assert_equal "$stderr" "ca-sign: provisioner admin: jwk: RSA public exponent 3: only 65537 accepted"
+	assert_equal "$stderr" "ca-sign: ca.json: authority.provisioners[0].key: jwk: RSA public exponent 3: only 65537 accepted"
 	assert_equal "$(sqlite3 "$D/ca-rsa3/db/ca.db" 'select count(*) from used_tokens')" "$used0"
 }
 
