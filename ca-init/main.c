@@ -537,7 +537,7 @@ main(int argc, char *argv[])
 		free(ip);
 		free(pw);
 	}
-	if (db_open("sqlite", tpath(p, "db/ca.db"), 1, &db) != CA_OK)
+	if (db_open(tmpdir, json_object_get(ca, "db"), DB_CREATE, &db) != CA_OK)
 		die_last();
 	db_close(db);
 

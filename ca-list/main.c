@@ -9,13 +9,13 @@
 
 #include <jansson.h>
 
-#include "authority.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"
 #include "pem.h"
 #include "timeutil.h"
+#include "x509.h"
 
 static void
 usage(int code)
@@ -29,7 +29,9 @@ usage(int code)
 "  --revoked            only revoked certificates\n"
 "  --expiring D         only unrevoked certificates that are still valid and\n"
 "                       expire within D (e.g. 48h)\n"
-"  --serial SERIAL      one certificate (decimal or 0x-hex); exit 1 if unknown\n"
+"  --serial SERIAL      one certificate; exit 1 if unknown.  SERIAL: decimal\n"
+"                       digits, or hex as 0xHEX, HH:HH:..., serial=HEX\n"
+"                       (openssl x509 -serial), or with a letter a-f\n"
 "  --pem                include the certificate as \"crt\" (PEM)\n"
 "  -h, --help           this text;  --version  the version\n");
 	exit(code);
@@ -116,8 +118,9 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *expiring = NULL, *serial_text = NULL;
 	struct db_filter f;
 	struct listing l;
-	struct authority *a;
-	char *serial = NULL;
+	struct db *db;
+	json_t *conf;
+	char *serial = NULL, *home;
 	int64_t d;
 	int ch, revoked = 0;
 
@@ -151,18 +154,22 @@ main(int argc, char *argv[])
 		f.before = f.now + d;
 	}
 	if (serial_text != NULL) {
-		if ((serial = authority_serial(serial_text)) == NULL)
-			die(CA_USAGE, "--serial %s: not a serial number", serial_text);
+		if ((serial = x509_serial_parse(serial_text)) == NULL)
+			die(CA_USAGE, "--serial %s", err_msg());
 		f.select = DB_SELECT_SERIAL;
 		f.serial = serial;
 	}
-	if (authority_open(dir, &a) != CA_OK)
+	/* The inventory only reads: no lock, no migration, no key. */
+	if (config_ca(dir, &home, &conf) != CA_OK ||
+	    db_open(home, json_object_get(conf, "db"), DB_READ, &db) != CA_OK)
 		die_last();
-	if (db_list_certs(authority_db(a), &f, print_row, &l) != CA_OK)
+	if (db_list_certs(db, &f, print_row, &l) != CA_OK)
 		die_last();
 	if (serial != NULL && l.n == 0)
 		die(CA_REFUSED, "no certificate with serial %s", serial);
-	authority_close(a);
+	db_close(db);
+	json_decref(conf);
+	free(home);
 	free(serial);
 	return 0;
 }
