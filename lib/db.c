@@ -279,7 +279,7 @@ db_open(const char *home, const json_t *conf, enum db_mode mode,
 	if (rc == CA_OK && ver == 0)
 		rc = err_set(CA_FAIL, "database %s has no CA schema: it is "
 		    "empty or was replaced, and only ca-init creates one "
-		    "(nothing was changed)", source);
+		    "(nothing was changed)", ops->name(db->conn));
 	if (rc == CA_OK && ver > DB_SCHEMA_VERSION)
 		rc = err_set(CA_FAIL, "database schema version %d is newer "
 		    "than this program (%d)", ver, DB_SCHEMA_VERSION);

@@ -277,6 +277,8 @@ struct db_ops {
 	int	(*open)(const char *home, const char *source,
 		    enum db_mode mode, void **conn);
 	void	(*close)(void *conn);
+	/* A printable name for messages (a path; never a password). */
+	const char *(*name)(void *conn);
 	int	(*set_busy_timeout)(void *conn, int ms);
 	int	(*begin)(void *conn);
 	int	(*commit)(void *conn);

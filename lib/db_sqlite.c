@@ -215,7 +215,7 @@ sq_open_masked(const char *path, enum db_mode mode, sqlite3 **out)
 	int create = mode == DB_CREATE;
 	sqlite3 *h = NULL;
 	char jmode[16];
-	long long sync, fk;
+	long long sync, fk, tables = 0;
 	int fd, rc, ret;
 
 	*out = NULL;
@@ -274,6 +274,15 @@ sq_open_masked(const char *path, enum db_mode mode, sqlite3 **out)
 	 */
 	if ((rc = sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS)) != SQLITE_OK)
 		ret = sq_fail(h, rc, "set busy timeout");
+	else if (mode != DB_CREATE && (ret = sq_query1(h, "SELECT count(*) "
+	    "FROM sqlite_master", &tables, NULL, 0, "read schema")) != CA_OK)
+		;
+	else if (mode != DB_CREATE && tables == 0)
+		/*
+		 * No schema, and only DB_CREATE makes one: db_open() refuses
+		 * it.  Setting the journal mode would write to the file.
+		 */
+		;
 	else if (mode == DB_READ)
 		/* A reader changes nothing: it takes the settings as stored. */
 		ret = sq_exec(h, "PRAGMA query_only = ON", "set query_only");
@@ -375,6 +384,14 @@ sq_close(void *conn)
 		wal_full = NULL;
 	}
 	sqlite3_close_v2(conn);
+}
+
+static const char *
+sq_name(void *conn)
+{
+	const char *f = sqlite3_db_filename(conn, "main");
+
+	return f != NULL && *f != '\0' ? f : "(in memory)";
 }
 
 static int
@@ -789,6 +806,7 @@ const struct db_ops db_sqlite_ops = {
 	.steps = steps,
 	.open = sq_open,
 	.close = sq_close,
+	.name = sq_name,
 	.set_busy_timeout = sq_set_busy_timeout,
 	.begin = sq_begin,
 	.commit = sq_commit,

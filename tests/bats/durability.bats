@@ -81,7 +81,10 @@ rows() { sqlite3 "$D/ca/db/ca.db" "select count(*) from certs; select count(*) f
 	cp -r "$D/ca" "$D/bt"
 	jq '.db.busyTimeout = "soon"' "$D/bt/config/ca.json" >"$D/bt.json" && mv "$D/bt.json" "$D/bt/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/bt"
-	assert_equal "$stderr" 'ca-list: ca.json: busyTimeout: a duration like "24h"'
+	assert_equal "$stderr" 'ca-list: ca.json: db.busyTimeout: a duration like "5s"'
+	jq '.db.busyTimeout = "11m"' "$D/ca/config/ca.json" >"$D/bt/config/ca.json"
+	run -4 --separate-stderr ca-list --dir "$D/bt"
+	assert_equal "$stderr" 'ca-list: ca.json: db.busyTimeout: at most 600s'
 }
 
 @test "durability: ok the WAL stays bounded across many issuing processes" {
