@@ -108,6 +108,17 @@ duration_field(const json_t *obj, const char *name, int64_t *v)
 	return CA_OK;
 }
 
+/* A boolean member, checked (renewal's claims have no effect yet). */
+static int
+bool_field(const json_t *obj, const char *name)
+{
+	const json_t *j = json_object_get(obj, name);
+
+	if (j != NULL && !json_is_boolean(j))
+		return err_set(CA_FAIL, "ca.json: %s: true or false", name);
+	return CA_OK;
+}
+
 /* Apply a "claims" object over c. */
 static int
 claims_apply(const json_t *obj, struct claims *c)
@@ -119,7 +130,9 @@ claims_apply(const json_t *obj, struct claims *c)
 	if (duration_field(obj, "minTLSCertDuration", &c->min) != CA_OK ||
 	    duration_field(obj, "maxTLSCertDuration", &c->max) != CA_OK ||
 	    duration_field(obj, "defaultTLSCertDuration", &c->def) != CA_OK ||
-	    duration_field(obj, "maxNotBeforeDelay", &c->nb_delay) != CA_OK)
+	    duration_field(obj, "maxNotBeforeDelay", &c->nb_delay) != CA_OK ||
+	    bool_field(obj, "disableRenewal") != CA_OK ||
+	    bool_field(obj, "allowRenewalAfterExpiry") != CA_OK)
 		return CA_FAIL;
 	if (c->min <= 0 || c->min > c->def || c->def > c->max)
 		return err_set(CA_FAIL,
