@@ -81,7 +81,7 @@ mint_at() {
 
 @test "attack: a clock beyond the retention fails closed, names the clock, and the reset does not reopen replay" {
 	fresh beyond
-	local t1 t2 t3 t4 now
+	local t1 t2 t3 t4
 	t1=$(mint)
 	run -0 --separate-stderr cli_sign "$t1" "$D/foo.csr"
 	# Eight days ahead: the first token's row is forgotten there.
@@ -310,10 +310,23 @@ empty_db_refused() {
 		-out "$CA/secrets/intermediate_ca_key"
 	jq '.db.busyTimeout = "0s"' "$CA/config/ca.json" >"$D/lock.json"
 	cp "$D/lock.json" "$CA/config/ca.json"
-	(printf 'BEGIN IMMEDIATE;\n'; sleep 4; printf 'COMMIT;\n') | sqlite3 "$CA/db/ca.db" 3>&- &
-	sleep 1
-	run -1 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
+	local t
+	t=$(mint)
+	(printf 'BEGIN IMMEDIATE;\n'; sleep 6; printf 'COMMIT;\n') | sqlite3 "$CA/db/ca.db" 3>&- &
+	# Wait until the other writer holds the lock: a writer is then busy.
+	local i=0 st
+	while :; do
+		st=0
+		ca-revoke --offline --dir "$CA" 12345 2>/dev/null || st=$?
+		[ "$st" -ne 5 ] || break
+		i=$((i + 1))
+		[ "$i" -lt 50 ]
+		sleep 0.1
+	done
+	run -1 --separate-stderr cli_sign "$t" "$D/foo.csr"
 	assert_equal "$stderr" "ca-sign: issuer certificate has no subject key identifier"
+	run -5 --separate-stderr ca-revoke --offline --dir "$CA" 12345
+	assert_regex "$stderr" "^ca-revoke: database busy"
 	wait
 	assert_equal "$(rows)" "0 0"
 }
