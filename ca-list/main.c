@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "authority.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
@@ -118,9 +119,8 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *expiring = NULL, *serial_text = NULL;
 	struct db_filter f;
 	struct listing l;
-	struct db *db;
-	json_t *conf;
-	char *serial = NULL, *home;
+	struct authority *a;
+	char *serial = NULL;
 	int64_t d;
 	int ch, revoked = 0;
 
@@ -159,17 +159,17 @@ main(int argc, char *argv[])
 		f.select = DB_SELECT_SERIAL;
 		f.serial = serial;
 	}
-	/* The inventory only reads: no lock, no migration, no key. */
-	if (config_ca(dir, &home, &conf) != CA_OK ||
-	    db_open(home, json_object_get(conf, "db"), DB_READ, &db) != CA_OK)
+	/*
+	 * The inventory only reads (no write lock, no migration, no key),
+	 * and checks the configuration as the issuing programs do.
+	 */
+	if (authority_open(dir, DB_READ, &a) != CA_OK)
 		die_last();
-	if (db_list_certs(db, &f, print_row, &l) != CA_OK)
+	if (db_list_certs(authority_db(a), &f, print_row, &l) != CA_OK)
 		die_last();
 	if (serial != NULL && l.n == 0)
 		die(CA_REFUSED, "no certificate with serial %s", serial);
-	db_close(db);
-	json_decref(conf);
-	free(home);
+	authority_close(a);
 	free(serial);
 	return 0;
 }

@@ -98,7 +98,7 @@ main(int argc, char *argv[])
 	if ((serial = x509_serial_parse(argv[0])) == NULL)
 		die(CA_USAGE, "%s", err_msg());
 	tok = cli_token(token, token_file, 0);
-	if (authority_open(dir, &a) != CA_OK)
+	if (authority_open(dir, DB_WRITE, &a) != CA_OK)
 		die_last();
 	if ((res = authority_revoke(a, serial, (int)code, reason, tok)).code != CA_OK)
 		die(res.code, "%s", err_msg());

@@ -389,7 +389,7 @@ offline(struct opts *o)
 			die(CA_FAIL, "encoding the new key failed");
 	} else
 		r.csr = read_csr();
-	if (authority_open(o->dir, &a) != CA_OK)
+	if (authority_open(o->dir, DB_WRITE, &a) != CA_OK)
 		die_last();
 	r.ott = ott;
 	r.not_before = o->not_before;
@@ -433,7 +433,7 @@ api(struct opts *o)
 	    (rc = api_string(req, "notAfter", 0, &r.not_after)) != CA_OK ||
 	    (rc = pem_load_csr((const unsigned char *)csr, strlen(csr), &r.csr)) != CA_OK)
 		exit(api_error(400, rc));
-	if ((rc = authority_open(o->dir, &a)) != CA_OK)
+	if ((rc = authority_open(o->dir, DB_WRITE, &a)) != CA_OK)
 		exit(api_error(api_status(rc), rc));
 	res = authority_sign(a, &r, &leaf);
 	if (res.code != CA_OK)

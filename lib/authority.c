@@ -1,11 +1,9 @@
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
 
 #include "authority.h"
@@ -147,7 +145,7 @@ conf_str(const json_t *o, const char *name)
 }
 
 int
-authority_open(const char *dir, struct authority **out)
+authority_open(const char *dir, enum db_mode mode, struct authority **out)
 {
 	struct authority *a;
 	const json_t *pol, *v, *provs, *pv;
@@ -159,6 +157,8 @@ authority_open(const char *dir, struct authority **out)
 	int rc;
 
 	*out = NULL;
+	if (mode != DB_READ && mode != DB_WRITE)
+		return err_set(CA_FAIL, "authority: only ca-init creates a database");
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return err_set(CA_FAIL, "out of memory");
 	if ((rc = config_ca(dir, &a->home, &a->conf)) != CA_OK)
@@ -215,7 +215,7 @@ authority_open(const char *dir, struct authority **out)
 	a->key_path = config_resolve(a->home, conf_str(a->conf, "key"));
 	if (conf_str(a->conf, "passwordFile") != NULL)
 		a->password_file = config_resolve(a->home, conf_str(a->conf, "passwordFile"));
-	if ((rc = db_open(a->home, json_object_get(a->conf, "db"), DB_WRITE,
+	if ((rc = db_open(a->home, json_object_get(a->conf, "db"), mode,
 	    &a->db)) != CA_OK)
 		goto fail;
 	free(p);
@@ -251,6 +251,12 @@ STACK_OF(X509) *
 authority_chain(struct authority *a)
 {
 	return a->chain;
+}
+
+struct db *
+authority_db(struct authority *a)
+{
+	return a->db;
 }
 
 /*

@@ -20,6 +20,8 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "db.h"
+
 struct authority;
 
 /*
@@ -36,13 +38,15 @@ struct authority_result {
 
 /*
  * Load ca.json and the intermediate chain, and open the database of the
- * CA home dir (NULL: $CA_DIR, else $HOME/.inca; see config_ca).  The
- * signing key is decrypted only when first needed.  CA_FAIL for
- * configuration and database problems (a database without the schema
- * included), CA_UNAVAIL if the database is busy.  *out is the caller's
- * (authority_close).
+ * CA home dir (NULL: $CA_DIR, else $HOME/.inca; see config_ca) in mode:
+ * DB_WRITE to issue and revoke, DB_READ for the inventory (read-only, no
+ * migration; the configuration is checked all the same).  DB_CREATE is
+ * ca-init's alone and refused here.  The signing key is decrypted only
+ * when first needed.  CA_FAIL for configuration and database problems (a
+ * database without the schema included), CA_UNAVAIL if the database is
+ * busy.  *out is the caller's (authority_close).
  */
-int authority_open(const char *dir, struct authority **out);
+int authority_open(const char *dir, enum db_mode mode, struct authority **out);
 void authority_close(struct authority *a);
 
 /* What a client asks for; strings may be NULL. */
@@ -73,5 +77,7 @@ struct authority_result authority_revoke(struct authority *a,
 
 /* The intermediates to send after a leaf (borrowed). */
 STACK_OF(X509) *authority_chain(struct authority *a);
+/* The database (borrowed), for inventory queries. */
+struct db *authority_db(struct authority *a);
 
 #endif

@@ -338,7 +338,7 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	run -4 --separate-stderr ca-list --dir "$D/none"
 	assert_equal "$stderr" "ca-list: $D/none/config/ca.json: no CA here (run ca-init, or give --dir)"
 	cp -a "$CA" "$D/broken"
-	# ca-list reads only ca.json's db object (no key, chain or policy).
+	# The db object is checked strictly, as the policy is.
 	jq '.db.dataSorce = "db/ca.db"' "$CA/config/ca.json" >"$D/broken/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/broken"
 	assert_output ""
@@ -346,4 +346,7 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	jq '.db = "db/ca.db"' "$CA/config/ca.json" >"$D/broken/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/broken"
 	assert_equal "$stderr" "ca-list: ca.json: db must be an object"
+	jq '.authority.policy = {"x509": {"allow": {"ip": ["10.0.0.0/33"]}}}' "$CA/config/ca.json" >"$D/broken/config/ca.json"
+	run -4 --separate-stderr ca-list --dir "$D/broken"
+	assert_equal "$stderr" "ca-list: policy: bad IP rule 10.0.0.0/33"
 }
