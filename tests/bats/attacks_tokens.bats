@@ -257,6 +257,32 @@ empty_db_refused() {
 	assert_equal "$(certs_count)" 1
 }
 
+# ---- one loader -----------------------------------------------------------
+
+@test "config: ca-token --offline and the authority read maxTokenLifetime by one rule" {
+	fresh life
+	local v msg='ca.json: maxTokenLifetime: a duration above zero, like "1h"'
+	for v in 5 '"0s"' '"-1m"' '"soon"'; do
+		jq ".authority.maxTokenLifetime = $v" "$D/pristine/config/ca.json" >"$CA/config/ca.json"
+		run -4 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" foo.example.com
+		assert_output ""
+		assert_equal "$stderr" "ca-token: $msg"
+		run -4 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
+		assert_equal "$stderr" "ca-sign: $msg"
+	done
+	# A good value is the same limit on both sides.
+	jq '.authority.maxTokenLifetime = "10m"' "$D/pristine/config/ca.json" >"$CA/config/ca.json"
+	run -2 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" --not-after 11m foo.example.com
+	assert_equal "$stderr" "ca-token: token lifetime 660s exceeds the CA's maximum 600s (maxTokenLifetime)"
+	run -0 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" --not-after 10m foo.example.com
+	run -0 --separate-stderr cli_sign "$output" "$D/foo.csr"
+	# A home without ca.json: the same words from both.
+	run -4 --separate-stderr ca-token --offline --dir "$D/nowhere" --password-file "$D/pw" foo.example.com
+	assert_equal "$stderr" "ca-token: $D/nowhere/config/ca.json: no CA here (run ca-init, or give --dir)"
+	run -4 --separate-stderr ca-sign --offline --dir "$D/nowhere" --token "$(mint)" <"$D/foo.csr"
+	assert_equal "$stderr" "ca-sign: $D/nowhere/config/ca.json: no CA here (run ca-init, or give --dir)"
+}
+
 # ---- exit codes -----------------------------------------------------------
 
 @test "exit codes: a wrong CA password is 1 in every program" {

@@ -303,7 +303,7 @@ lifetime() {
 	conf '.authority.claims.disableRenewal = "no"'
 	broken "ca.json: disableRenewal: true or false"
 	conf '.authority.maxTokenLifetime = 5'
-	broken 'ca.json: maxTokenLifetime: a duration like "24h"'
+	broken 'ca.json: maxTokenLifetime: a duration above zero, like "1h"'
 	conf '.authority.backdate = "-1m"'
 	broken 'ca.json: backdate: a duration like "24h"'
 	conf '.authority.claims = []'
