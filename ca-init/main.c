@@ -449,7 +449,7 @@ check_home(const char *dir)
 
 	if ((home = config_home(dir)) == NULL)
 		die_last();
-	if (confcheck_home(home, 1) != CA_OK || authority_open(home, &a) != CA_OK)
+	if (confcheck_home(home, 1) != CA_OK || authority_open(home, DB_READ, &a) != CA_OK)
 		die(CA_FAIL, "%s", err_msg());
 	authority_close(a);
 	cli_print(home);
@@ -745,7 +745,7 @@ main(int argc, char *argv[])
 		free(ip);
 		free(pw);
 	}
-	if (db_open("sqlite", tpath(p, "db/ca.db"), 1, &db) != CA_OK)
+	if (db_open(tmpdir, json_object_get(ca, "db"), DB_CREATE, &db) != CA_OK)
 		die_last();
 	db_close(db);
 

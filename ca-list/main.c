@@ -16,6 +16,7 @@
 #include "err.h"
 #include "pem.h"
 #include "timeutil.h"
+#include "x509.h"
 
 static void
 usage(int code)
@@ -29,7 +30,9 @@ usage(int code)
 "  --revoked            only revoked certificates\n"
 "  --expiring D         only unrevoked certificates that are still valid and\n"
 "                       expire within D (e.g. 48h)\n"
-"  --serial SERIAL      one certificate (decimal or 0x-hex); exit 1 if unknown\n"
+"  --serial SERIAL      one certificate; exit 1 if unknown.  SERIAL: decimal\n"
+"                       digits, or hex as 0xHEX, HH:HH:..., serial=HEX\n"
+"                       (openssl x509 -serial), or with a letter a-f\n"
 "  --pem                include the certificate as \"crt\" (PEM)\n"
 "  -h, --help           this text;  --version  the version\n");
 	exit(code);
@@ -154,12 +157,16 @@ main(int argc, char *argv[])
 		f.before = f.now + d;
 	}
 	if (serial_text != NULL) {
-		if ((serial = authority_serial(serial_text)) == NULL)
-			die(CA_USAGE, "--serial %s: not a serial number", serial_text);
+		if ((serial = x509_serial_parse(serial_text)) == NULL)
+			die(CA_USAGE, "--serial %s", err_msg());
 		f.select = DB_SELECT_SERIAL;
 		f.serial = serial;
 	}
-	if (authority_open(dir, &a) != CA_OK)
+	/*
+	 * The inventory only reads (no write lock, no migration, no key),
+	 * and checks the configuration as the issuing programs do.
+	 */
+	if (authority_open(dir, DB_READ, &a) != CA_OK)
 		die_last();
 	if (db_list_certs(authority_db(a), &f, print_row, &l) != CA_OK)
 		die_last();

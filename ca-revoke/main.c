@@ -17,6 +17,7 @@
 #include "config.h"
 #include "err.h"
 #include "io.h"
+#include "x509.h"
 
 static void
 usage(int code)
@@ -33,7 +34,8 @@ usage(int code)
 "  --token-file FILE    read the token from FILE (first line)\n"
 "  --reason-code N      RFC 5280 CRLReason, 0..10 except 7 (default 0)\n"
 "  --reason TEXT        free text recorded with the revocation\n"
-"  SERIAL               decimal, or hexadecimal with 0x\n"
+"  SERIAL               decimal digits, or hexadecimal as 0xHEX, HH:HH:...,\n"
+"                       serial=HEX (openssl x509 -serial), or with a letter a-f\n"
 "  -h, --help           this text;  --version  the version\n");
 	exit(code);
 }
@@ -58,6 +60,7 @@ main(int argc, char *argv[])
 {
 	const char *dir = NULL, *token = NULL, *token_file = NULL, *rc_text = NULL;
 	const char *reason = NULL;
+	struct authority_result res;
 	struct authority *a;
 	char *tok = NULL, *serial, *end, *s;
 	json_t *out;
@@ -93,15 +96,15 @@ main(int argc, char *argv[])
 	}
 	if (reason != NULL && strlen(reason) > 1024)
 		die(CA_USAGE, "--reason: at most 1024 bytes");
-	if ((serial = authority_serial(argv[0])) == NULL)
-		die(CA_USAGE, "%s: not a serial number (decimal or 0x-hex)", argv[0]);
+	if ((serial = x509_serial_parse(argv[0])) == NULL)
+		die(CA_USAGE, "%s", err_msg());
 	tok = cli_token(token, token_file, 0);
 	/* A write to a reader that is gone fails with EPIPE and a message. */
 	signal(SIGPIPE, SIG_IGN);
-	if (authority_open(dir, &a) != CA_OK)
+	if (authority_open(dir, DB_WRITE, &a) != CA_OK)
 		die_last();
-	if (authority_revoke(a, serial, (int)code, reason, tok) != CA_OK)
-		die_last();
+	if ((res = authority_revoke(a, serial, (int)code, reason, tok)).code != CA_OK)
+		die(res.code, "%s", err_msg());
 	out = json_pack("{s:s, s:s, s:i}", "status", "ok", "serial", serial,
 	    "reasonCode", (int)code);
 	s = json_dumps(out, JSON_COMPACT);

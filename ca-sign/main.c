@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "api.h"
 #include "authority.h"
 #include "ca_limits.h"
 #include "cli.h"
@@ -483,13 +484,13 @@ csr_from_token(const char *ott, EVP_PKEY *key)
 static void
 offline(struct opts *o)
 {
+	struct authority_result res;
 	struct sign_request r;
 	struct authority *a;
 	EVP_PKEY *newkey = NULL;
 	X509 *leaf = NULL;
 	sigset_t old;
 	char *ott, *keypem;
-	int rc;
 
 	if (o->subject != NULL)
 		die(CA_USAGE, "with a token, the names come from the token: no SUBJECT");
@@ -505,19 +506,19 @@ offline(struct opts *o)
 		keyout_fill(keypem);
 	} else
 		r.csr = read_csr();
-	if (authority_open(o->dir, &a) != CA_OK)
+	if (authority_open(o->dir, DB_WRITE, &a) != CA_OK)
 		die_last();
 	r.ott = ott;
 	r.not_before = o->not_before;
 	r.not_after = o->not_after;
 	if (o->key_out != NULL)
 		keyout_hold(1, &old);
-	if ((rc = authority_sign(a, &r, &leaf)) == CA_OK && o->key_out != NULL)
+	if ((res = authority_sign(a, &r, &leaf)).code == CA_OK && o->key_out != NULL)
 		keyout_keep = 1;
 	if (o->key_out != NULL)
 		keyout_hold(0, &old);
-	if (rc != CA_OK)
-		die_last();
+	if (res.code != CA_OK)
+		die(res.code, "%s", err_msg());
 	finish(o, leaf, authority_chain(a), 1);
 	io_wipe_str(ott);
 	X509_free(leaf);
@@ -526,55 +527,18 @@ offline(struct opts *o)
 	authority_close(a);
 }
 
-/* --api: exactly one JSON object out, the response or the error. */
-__attribute__((noreturn)) static void
-api_error(int status, int code, const char *msg)
-{
-	json_t *e = json_pack("{s:i, s:s}", "status", status, "message", msg);
-	char *s = json_dumps(e, JSON_COMPACT);
-
-	if (s != NULL) {
-		printf("%s\n", s);
-		fflush(stdout);
-	}
-	free(s);
-	json_decref(e);
-	fprintf(stderr, "%s: %s\n", err_progname(), msg);
-	exit(code);
-}
-
-static const char *
-api_string(const json_t *req, const char *name, int required)
-{
-	const json_t *v = json_object_get(req, name);
-	char m[128];
-
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			snprintf(m, sizeof(m), "request: %s is required", name);
-			api_error(400, CA_INPUT, m);
-		}
-		return NULL;
-	}
-	if (!json_is_string(v)) {
-		snprintf(m, sizeof(m), "request: %s must be a string", name);
-		api_error(400, CA_INPUT, m);
-	}
-	return json_string_value(v);
-}
-
+/* --api: exactly one JSON object out, the response or the error (lib/api). */
 static void
 api(struct opts *o)
 {
+	struct authority_result res;
 	struct sign_request r;
-	struct authority *a;
-	json_error_t je;
-	struct buf in;
+	struct authority *a = NULL;
 	json_t *req;
 	const char *csr;
 	X509 *leaf = NULL;
 	char *out;
-	int rc;
+	int rc, st;
 
 	if (!o->offline)
 		die(CA_USAGE, "--api needs --offline (the handler runs on the CA host)");
@@ -583,30 +547,24 @@ api(struct opts *o)
 	    o->subject || o->not_after || o->not_before)
 		die(CA_USAGE, "--api takes only --offline and --dir: everything else "
 		    "comes from the request JSON");
-	if ((rc = io_read_fd(0, CA_MAX_JSON, &in, "request")) != CA_OK)
-		api_error(rc == CA_INPUT ? 413 : 500, rc, err_msg());
-	req = json_loadb((const char *)in.data, in.len, JSON_REJECT_DUPLICATES, &je);
-	buf_free(&in);
-	if (req == NULL || !json_is_object(req)) {
-		char m[256];
-
-		snprintf(m, sizeof(m), "request: malformed JSON: %s",
-		    req ? "not an object" : je.text);
-		api_error(400, CA_INPUT, m);
-	}
+	if ((rc = api_read(&req, &st)) != CA_OK)
+		exit(api_error(st, rc));
 	memset(&r, 0, sizeof(r));
-	csr = api_string(req, "csr", 1);
-	r.ott = api_string(req, "ott", 1);
-	r.not_before = api_string(req, "notBefore", 0);
-	r.not_after = api_string(req, "notAfter", 0);
-	if ((rc = pem_load_csr((const unsigned char *)csr, strlen(csr), &r.csr)) != CA_OK)
-		api_error(400, rc, err_msg());
-	if (authority_open(o->dir, &a) != CA_OK ||
-	    authority_sign(a, &r, &leaf) != CA_OK)
-		api_error(authority_status(), err_code(), err_msg());
-	o->json = 1;
-	if ((out = render(leaf, authority_chain(a), 1)) == NULL)
-		api_error(500, CA_FAIL, "encoding the response failed");
+	if ((rc = api_string(req, "csr", 1, &csr)) != CA_OK ||
+	    (rc = api_string(req, "ott", 1, &r.ott)) != CA_OK ||
+	    (rc = api_string(req, "notBefore", 0, &r.not_before)) != CA_OK ||
+	    (rc = api_string(req, "notAfter", 0, &r.not_after)) != CA_OK ||
+	    (rc = pem_load_csr((const unsigned char *)csr, strlen(csr), &r.csr)) != CA_OK)
+		exit(api_error(400, rc));
+	if ((rc = authority_open(o->dir, DB_WRITE, &a)) != CA_OK)
+		exit(api_error(api_status(rc), rc));
+	res = authority_sign(a, &r, &leaf);
+	if (res.code != CA_OK)
+		exit(api_error(res.status, res.code));
+	if ((out = render(leaf, authority_chain(a), 1)) == NULL) {
+		err_set(CA_FAIL, "encoding the response failed");
+		exit(api_error(500, CA_FAIL));
+	}
 	cli_print(out);
 	free(out);
 	X509_free(leaf);

@@ -14,7 +14,6 @@
 
 #include <jansson.h>
 
-#include "authority.h"
 #include "ca_limits.h"
 #include "cli.h"
 #include "confcheck.h"
@@ -52,7 +51,8 @@ usage(int code)
 "  --not-before TIME    token valid from (RFC 3339 or duration; default now)\n"
 "  --not-after TIME     token valid until (default 5m after --not-before)\n"
 "  --csr FILE           bind the token to this request (cnf.x5rt#S256)\n"
-"  --revoke SERIAL      a revoke token for SERIAL (decimal or 0x-hex)\n"
+"  --revoke SERIAL      a revoke token for SERIAL: decimal digits, or hex as\n"
+"                       0xHEX, HH:HH:..., serial=HEX, or with a letter a-f\n"
 "  --key FILE           sign with this key (PEM, JWK, or JWE with --password-file)\n"
 "  --issuer NAME        with --key: the provisioner name (iss)\n"
 "  --kid KID            with --key: key id (default: its RFC 7638 thumbprint)\n"
@@ -278,7 +278,7 @@ main(int argc, char *argv[])
 	char *tok = NULL, fp[65];
 	const char *iss;
 	int64_t now = (int64_t)time(NULL);
-	int ch;
+	int ch, rc;
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
@@ -333,9 +333,8 @@ main(int argc, char *argv[])
 			die(CA_USAGE, "--revoke takes no SUBJECT");
 		if (json_array_size(o.sans) || o.csr)
 			die(CA_USAGE, "--san and --csr do not go with --revoke");
-		if ((serial = authority_serial(o.revoke)) == NULL)
-			die(CA_USAGE, "--revoke %s: not a serial number (decimal or 0x-hex)",
-			    o.revoke);
+		if ((serial = x509_serial_parse(o.revoke)) == NULL)
+			die(CA_USAGE, "--revoke %s", err_msg());
 		o.subject = serial;
 	} else {
 		struct san s;
@@ -391,26 +390,17 @@ main(int argc, char *argv[])
 
 		if (o.issuer || o.kid || o.aud || o.fingerprint)
 			die(CA_USAGE, "--issuer, --kid, --aud and --fingerprint go with --key");
-		if ((home = config_home(o.dir)) == NULL)
+		/* The CA home and its limits, read as the authority reads them. */
+		if (config_ca(o.dir, &home, &conf) != CA_OK)
+			die_last();
+		if (confcheck_ca(conf, 0) != CA_OK)
 			die_last();
 		{
-			char *p = io_join(home, "config/ca.json");
-
-			if (!io_exists(p))
-				die(CA_FAIL, "%s: no CA here (run ca-init, or give --dir)", p);
-			if (config_read_json(p, &conf) != CA_OK ||
-			    confcheck_ca(conf, 0) != CA_OK)
-				die_last();
-			free(p);
-		}
-		{
 			/* Refuse now what the CA would refuse later. */
-			const char *ml = json_string_value(json_object_get(
-			    json_object_get(conf, "authority"), "maxTokenLifetime"));
-			int64_t max = TOKEN_MAX_LIFE;
+			int64_t max;
 
-			if (ml != NULL && time_parse_duration(ml, &max) != CA_OK)
-				die(CA_FAIL, "ca.json: maxTokenLifetime: %s", err_msg());
+			if (token_max_lifetime(conf, &max) != CA_OK)
+				die_last();
 			if (c.exp - c.nbf > max)
 				die(CA_USAGE, "token lifetime %llds exceeds the CA's maximum %llds "
 				    "(maxTokenLifetime)", (long long)(c.exp - c.nbf),
@@ -442,8 +432,14 @@ main(int argc, char *argv[])
 		if (io_read_password(pwfile, &pw) != CA_OK)
 			die_last();
 		free(pwfile);
-		if (token_provisioner_key(prov, pw, &key) != CA_OK)
+		if ((rc = token_provisioner_key(prov, pw, &key)) != CA_OK) {
+			/* ca.json's own key: malformed is a configuration failure. */
+			if (rc == CA_INPUT) {
+				err_prefix("ca.json: provisioner %s", iss);
+				die(CA_FAIL, "%s", err_msg());
+			}
 			die_last();
+		}
 		io_wipe_str(pw);
 		if ((aud = token_audience(conf, o.revoke ? "revoke" : "sign")) == NULL)
 			die_last();

@@ -1,11 +1,9 @@
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
 
 #include "authority.h"
@@ -27,8 +25,11 @@
 
 struct claims {
 	int64_t min, max, def;
-	int disable_renewal, allow_after_expiry;
+	int64_t nb_delay;           /* how far ahead notBefore may be asked for */
 };
+
+/* The default of the maxNotBeforeDelay claim. */
+#define CLAIM_NOT_BEFORE_DELAY (24 * 3600)
 
 struct authority {
 	char *home;
@@ -48,44 +49,49 @@ struct token {
 	json_t *claims;             /* owned */
 	const json_t *prov;         /* borrowed from conf */
 	const char *prov_name, *sub, *jti;
-	int64_t exp;
+	int64_t exp, iat;
 };
 
 /* Token times are unix seconds up to the year 9999. */
 #define TOKEN_MAX_TIME 253402300799LL
 
-static int http_status = 500;
-
-int
-authority_status(void)
-{
-	return http_status;
-}
-
-/* Record an error with its HTTP status. */
+/*
+ * Each decision records its message and puts the HTTP status it means in
+ * *st, the status slot of the call being answered.
+ */
 static int
-fail(int status, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+fail(int *st, int status, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int
-fail(int status, int code, const char *fmt, ...)
+fail(int *st, int status, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	err_vset(code, fmt, ap);
 	va_end(ap);
-	http_status = status;
+	*st = status;
 	return code;
 }
 
-/* Status for a lib error already recorded. */
+/* The status for a lib error already recorded. */
 static int
-status_of(int code)
+status_of(int *st, int code)
 {
-	http_status = code == CA_REFUSED ? 403 : code == CA_INPUT ? 400 :
-	    code == CA_UNAVAIL ? 503 : 500;
+	*st = code == CA_OK ? 200 : code == CA_REFUSED ? 403 :
+	    code == CA_INPUT ? 400 : code == CA_UNAVAIL ? 503 : 500;
 	return code;
+}
+
+static struct authority_result
+result(int code, int status)
+{
+	struct authority_result r;
+
+	r.code = code;
+	r.status = code == CA_OK ? 200 : status;
+	return r;
 }
 
 static int
@@ -101,16 +107,14 @@ duration_field(const json_t *obj, const char *name, int64_t *v)
 	return CA_OK;
 }
 
+/* A boolean member, checked (renewal's claims have no effect yet). */
 static int
-bool_field(const json_t *obj, const char *name, int *v)
+bool_field(const json_t *obj, const char *name)
 {
 	const json_t *j = json_object_get(obj, name);
 
-	if (j == NULL)
-		return CA_OK;
-	if (!json_is_boolean(j))
+	if (j != NULL && !json_is_boolean(j))
 		return err_set(CA_FAIL, "ca.json: %s: true or false", name);
-	*v = json_is_true(j);
 	return CA_OK;
 }
 
@@ -125,8 +129,9 @@ claims_apply(const json_t *obj, struct claims *c)
 	if (duration_field(obj, "minTLSCertDuration", &c->min) != CA_OK ||
 	    duration_field(obj, "maxTLSCertDuration", &c->max) != CA_OK ||
 	    duration_field(obj, "defaultTLSCertDuration", &c->def) != CA_OK ||
-	    bool_field(obj, "disableRenewal", &c->disable_renewal) != CA_OK ||
-	    bool_field(obj, "allowRenewalAfterExpiry", &c->allow_after_expiry) != CA_OK)
+	    duration_field(obj, "maxNotBeforeDelay", &c->nb_delay) != CA_OK ||
+	    bool_field(obj, "disableRenewal") != CA_OK ||
+	    bool_field(obj, "allowRenewalAfterExpiry") != CA_OK)
 		return CA_FAIL;
 	if (c->min <= 0 || c->min > c->def || c->def > c->max)
 		return err_set(CA_FAIL,
@@ -141,78 +146,58 @@ conf_str(const json_t *o, const char *name)
 }
 
 int
-authority_open(const char *dir, struct authority **out)
+authority_open(const char *dir, enum db_mode mode, struct authority **out)
 {
 	struct authority *a;
-	const json_t *db;
-	const char *home;
+	const json_t *pol, *v, *provs, *pv;
+	const char *k;
+	struct claims pc;
+	struct buf b;
 	char *p = NULL;
+	size_t i;
 	int rc;
 
 	*out = NULL;
-	http_status = 500;
+	if (mode != DB_READ && mode != DB_WRITE)
+		return err_set(CA_FAIL, "authority: only ca-init creates a database");
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return err_set(CA_FAIL, "out of memory");
-	if ((a->home = config_home(dir)) == NULL) {
-		rc = err_code() ? err_code() : err_set(CA_FAIL, "out of memory");
-		goto fail;
-	}
-	home = a->home;
-	p = io_join(home, "config/ca.json");
-	if (p == NULL || !io_exists(p)) {
-		rc = err_set(CA_FAIL, "%s: no CA here (run ca-init, or give --dir)",
-		    p ? p : home);
-		goto fail;
-	}
-	if ((rc = config_read_json(p, &a->conf)) != CA_OK)
+	if ((rc = config_ca(dir, &a->home, &a->conf)) != CA_OK)
 		goto fail;
 	if ((rc = confcheck_ca(a->conf, 0)) != CA_OK)
 		goto fail;
 	a->auth = json_object_get(a->conf, "authority");
-	if (!json_is_object(a->auth)) {
-		rc = err_set(CA_FAIL, "ca.json: no authority object");
+	pol = json_object_get(a->auth, "policy");
+	/* An unknown or misspelt member would be a policy silently off. */
+	if (pol != NULL && !json_is_object(pol)) {
+		rc = err_set(CA_FAIL, "ca.json: authority.policy must be an object");
 		goto fail;
 	}
-	{
-		const json_t *pol = json_object_get(a->auth, "policy"), *v;
-		const char *k;
-
-		/* An unknown or misspelt member would be a policy silently off. */
-		if (pol != NULL && !json_is_object(pol)) {
-			rc = err_set(CA_FAIL, "ca.json: authority.policy must be an object");
+	json_object_foreach((json_t *)pol, k, v) {
+		if (strcmp(k, "x509") != 0) {
+			rc = err_set(CA_FAIL, "ca.json: authority.policy: unknown member %s", k);
 			goto fail;
 		}
-		json_object_foreach((json_t *)pol, k, v) {
-			if (strcmp(k, "x509") != 0) {
-				rc = err_set(CA_FAIL, "ca.json: authority.policy: unknown member %s", k);
-				goto fail;
-			}
-		}
-		a->policy = json_object_get(pol, "x509");
 	}
+	a->policy = json_object_get(pol, "x509");
 	if ((rc = policy_validate(a->policy)) != CA_OK)
 		goto fail;
 	a->claims.min = 5 * 60;
 	a->claims.max = a->claims.def = 24 * 3600;
+	a->claims.nb_delay = CLAIM_NOT_BEFORE_DELAY;
 	a->backdate = CA_BACKDATE;
-	a->max_token_life = TOKEN_MAX_LIFE;
 	if ((rc = claims_apply(json_object_get(a->auth, "claims"), &a->claims)) != CA_OK ||
 	    (rc = duration_field(a->auth, "backdate", &a->backdate)) != CA_OK ||
-	    (rc = duration_field(a->auth, "maxTokenLifetime", &a->max_token_life)) != CA_OK)
+	    (rc = token_max_lifetime(a->conf, &a->max_token_life)) != CA_OK)
 		goto fail;
-	{
-		/* Every provisioner's claims, now rather than at its first use. */
-		const json_t *provs = json_object_get(a->auth, "provisioners"), *pv;
-		struct claims pc;
-		size_t i;
-
-		json_array_foreach(provs, i, pv) {
-			pc = a->claims;
-			if ((rc = claims_apply(json_object_get(pv, "claims"), &pc)) != CA_OK) {
-				err_prefix("provisioner %s",
-				    conf_str(pv, "name") ? conf_str(pv, "name") : "?");
-				goto fail;
-			}
+	/* Every provisioner's claims, now rather than at its first use. */
+	provs = json_object_get(a->auth, "provisioners");
+	json_array_foreach(provs, i, pv) {
+		pc = a->claims;
+		if ((rc = claims_apply(json_object_get(pv, "claims"), &pc)) != CA_OK) {
+			err_prefix("provisioner %s",
+			    conf_str(pv, "name") ? conf_str(pv, "name") : "?");
+			goto fail;
 		}
 	}
 	if (conf_str(a->conf, "root") == NULL || conf_str(a->conf, "crt") == NULL ||
@@ -221,47 +206,21 @@ authority_open(const char *dir, struct authority **out)
 		goto fail;
 	}
 	/* The root is not needed to issue: it is not read here. */
-	free(p);
-	p = config_resolve(home, conf_str(a->conf, "crt"));
-	{
-		struct buf b;
-
-		if ((rc = io_read_file(p, CA_MAX_PEM, &b)) != CA_OK)
-			goto cfgfail;
-		rc = pem_load_certs(b.data, b.len, &a->chain);
-		buf_free(&b);
-		if (rc != CA_OK) {
-			err_prefix("%s", p);
-			goto cfgfail;
-		}
+	p = config_resolve(a->home, conf_str(a->conf, "crt"));
+	if ((rc = io_read_file(p, CA_MAX_PEM, &b)) != CA_OK)
+		goto cfgfail;
+	rc = pem_load_certs(b.data, b.len, &a->chain);
+	buf_free(&b);
+	if (rc != CA_OK) {
+		err_prefix("%s", p);
+		goto cfgfail;
 	}
-	a->key_path = config_resolve(home, conf_str(a->conf, "key"));
+	a->key_path = config_resolve(a->home, conf_str(a->conf, "key"));
 	if (conf_str(a->conf, "passwordFile") != NULL)
-		a->password_file = config_resolve(home, conf_str(a->conf, "passwordFile"));
-	db = json_object_get(a->conf, "db");
-	if (conf_str(db, "type") == NULL || conf_str(db, "dataSource") == NULL) {
-		rc = err_set(CA_FAIL, "ca.json: db.type and db.dataSource are required");
+		a->password_file = config_resolve(a->home, conf_str(a->conf, "passwordFile"));
+	if ((rc = db_open(a->home, json_object_get(a->conf, "db"), mode,
+	    &a->db)) != CA_OK)
 		goto fail;
-	}
-	free(p);
-	p = strcmp(conf_str(db, "type"), "sqlite") == 0 ?
-	    config_resolve(home, conf_str(db, "dataSource")) :
-	    strdup(conf_str(db, "dataSource"));
-	if ((rc = db_open(conf_str(db, "type"), p, 0, &a->db)) != CA_OK)
-		goto fail;
-	if (json_object_get(db, "busyTimeout") != NULL) {
-		int64_t secs;
-
-		if ((rc = duration_field(db, "busyTimeout", &secs)) != CA_OK)
-			goto fail;
-		if (secs > 600) {
-			rc = err_set(CA_FAIL, "ca.json: db.busyTimeout: at most 10m");
-			goto fail;
-		}
-		/* Durations are whole seconds; "0s" waits not at all. */
-		if ((rc = db_set_busy_timeout(a->db, (int)secs * 1000)) != CA_OK)
-			goto fail;
-	}
 	free(p);
 	*out = a;
 	return CA_OK;
@@ -273,7 +232,7 @@ cfgfail:
 fail:
 	free(p);
 	authority_close(a);
-	return status_of(rc);
+	return rc;
 }
 
 void
@@ -303,13 +262,18 @@ authority_db(struct authority *a)
 	return a->db;
 }
 
-/* Decrypt the signing key on first use. */
+/*
+ * Decrypt the signing key on first use.  A password that does not open
+ * it is CA_REFUSED, as everywhere a key is decrypted (inca(7)); as an API
+ * answer it is the server's failure (500), not the client's.
+ */
 static int
-load_key(struct authority *a)
+load_key(struct authority *a, int *st)
 {
 	char *password = NULL;
 	int rc;
 
+	*st = 500;
 	if (a->key != NULL)
 		return CA_OK;
 	{
@@ -320,70 +284,43 @@ load_key(struct authority *a)
 		    io_exists(sd) ? io_check_secret_dir(sd) : CA_OK;
 		free(sd);
 		if (rc != CA_OK)
-			return status_of(CA_FAIL);
+			return CA_FAIL;
 	}
 	if (a->password_file != NULL &&
-	    (rc = io_read_password(a->password_file, &password)) != CA_OK) {
-		err_set(CA_FAIL, "%s", err_msg());
-		return status_of(CA_FAIL);
-	}
+	    (rc = io_read_password(a->password_file, &password)) != CA_OK)
+		return err_set(CA_FAIL, "%s", err_msg());
 	rc = pem_load_key_file(a->key_path, password, &a->key);
 	io_wipe_str(password);
 	if (rc != CA_OK) {
-		err_set(CA_FAIL, "signing key: %s", err_msg());
-		return status_of(CA_FAIL);
+		err_prefix("signing key");
+		return err_set(rc == CA_REFUSED ? CA_REFUSED : CA_FAIL, "%s",
+		    err_msg());
 	}
 	if (X509_check_private_key(sk_X509_value(a->chain, 0), a->key) != 1) {
 		EVP_PKEY_free(a->key);
 		a->key = NULL;
-		return fail(500, CA_FAIL, "signing key does not match the intermediate certificate");
+		return fail(st, 500, CA_FAIL, "signing key does not match the intermediate certificate");
 	}
 	return CA_OK;
 }
 
-char *
-authority_serial(const char *s)
-{
-	BIGNUM *bn = NULL;
-	char *dec = NULL;
-	size_t i, n = strlen(s);
-	int hex = n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-
-	if (n == 0 || n > 64)
-		return NULL;
-	for (i = hex ? 2 : 0; i < n; i++)
-		if (!(hex ? isxdigit((unsigned char)s[i]) :
-		    isdigit((unsigned char)s[i])))
-			return NULL;
-	if ((hex ? BN_hex2bn(&bn, s + 2) : BN_dec2bn(&bn, s)) == 0)
-		return NULL;
-	if (!BN_is_zero(bn))
-		dec = BN_bn2dec(bn);
-	BN_free(bn);
-	if (dec != NULL) {
-		char *copy = strdup(dec);
-		OPENSSL_free(dec);
-		dec = copy;
-	}
-	return dec;
-}
-
 static int
-int_claim(const json_t *claims, const char *name, int required, int64_t *v)
+int_claim(const json_t *claims, const char *name, int required, int64_t *v,
+    int *st)
 {
 	const json_t *j = json_object_get(claims, name);
 
 	if (j == NULL) {
 		if (required)
-			return fail(401, CA_REFUSED, "token rejected: no %s claim", name);
+			return fail(st, 401, CA_REFUSED, "token rejected: no %s claim", name);
 		return CA_OK;
 	}
 	if (!json_is_integer(j))
-		return fail(401, CA_REFUSED, "token rejected: %s is not an integer", name);
+		return fail(st, 401, CA_REFUSED, "token rejected: %s is not an integer", name);
 	*v = (int64_t)json_integer_value(j);
 	/* Bounded, so that no arithmetic on times can overflow. */
 	if (*v < 0 || *v > TOKEN_MAX_TIME)
-		return fail(401, CA_REFUSED, "token rejected: %s out of range", name);
+		return fail(st, 401, CA_REFUSED, "token rejected: %s out of range", name);
 	return CA_OK;
 }
 
@@ -421,46 +358,47 @@ aud_ok(const json_t *aud, const json_t *accepted)
  */
 static int
 token_verify(struct authority *a, const char *ott, const char *path,
-    struct token *t)
+    int64_t now, struct token *t, int *st)
 {
 	struct jws jws;
 	const char *iss;
 	EVP_PKEY *pub = NULL;
 	json_t *accepted;
-	int64_t now = (int64_t)time(NULL), exp = 0, nbf = 0, iat = 0;
+	int64_t exp = 0, nbf = 0, iat = 0;
 	int rc, have_nbf;
 
 	memset(t, 0, sizeof(*t));
 	if (ott == NULL || ott[0] == '\0')
-		return fail(401, CA_REFUSED, "token rejected: no token");
+		return fail(st, 401, CA_REFUSED, "token rejected: no token");
 	if (strlen(ott) > CA_MAX_JWT)
-		return fail(401, CA_INPUT, "token rejected: longer than %d bytes", CA_MAX_JWT);
+		return fail(st, 401, CA_INPUT, "token rejected: longer than %d bytes", CA_MAX_JWT);
 	if ((rc = jws_parse(ott, strlen(ott), &jws)) != CA_OK) {
 		err_prefix("token rejected");
-		http_status = 401;
+		*st = 401;
 		return rc;
 	}
 	iss = json_string_value(json_object_get(jws.claims, "iss"));
 	if (iss == NULL) {
-		rc = fail(401, CA_REFUSED, "token rejected: no issuer (iss)");
+		rc = fail(st, 401, CA_REFUSED, "token rejected: no issuer (iss)");
 		goto out;
 	}
 	if (jws.kid == NULL) {
-		rc = fail(401, CA_REFUSED, "token rejected: no key id (kid)");
+		rc = fail(st, 401, CA_REFUSED, "token rejected: no key id (kid)");
 		goto out;
 	}
 	if ((t->prov = token_provisioner(a->conf, iss, jws.kid)) == NULL) {
-		rc = fail(401, CA_REFUSED, "token rejected: %s", err_msg());
+		rc = fail(st, 401, CA_REFUSED, "token rejected: %s", err_msg());
 		goto out;
 	}
 	if ((rc = jwk_import(json_object_get(t->prov, "key"), JWK_PUBLIC, &pub)) != CA_OK) {
-		err_prefix("provisioner %s", iss);
-		rc = status_of(CA_FAIL);
+		/* ca.json's key: a configuration failure, whatever is wrong. */
+		err_prefix("ca.json: provisioner %s", iss);
+		rc = status_of(st, err_set(CA_FAIL, "%s", err_msg()));
 		goto out;
 	}
 	if ((rc = jws_verify(&jws, pub)) != CA_OK) {
 		err_prefix("token rejected");
-		http_status = 401;
+		*st = 401;
 		rc = CA_REFUSED;
 		goto out;
 	}
@@ -469,44 +407,45 @@ token_verify(struct authority *a, const char *ott, const char *path,
 	rc = aud_ok(json_object_get(jws.claims, "aud"), accepted);
 	json_decref(accepted);
 	if (!rc) {
-		rc = fail(401, CA_REFUSED, "token rejected: audience mismatch (not a %s token for this CA)", path);
+		rc = fail(st, 401, CA_REFUSED, "token rejected: audience mismatch (not a %s token for this CA)", path);
 		goto out;
 	}
 	t->sub = json_string_value(json_object_get(jws.claims, "sub"));
 	if (t->sub == NULL || t->sub[0] == '\0') {
-		rc = fail(401, CA_REFUSED, "token rejected: no subject (sub)");
+		rc = fail(st, 401, CA_REFUSED, "token rejected: no subject (sub)");
 		goto out;
 	}
-	if ((rc = int_claim(jws.claims, "exp", 1, &exp)) != CA_OK ||
-	    (rc = int_claim(jws.claims, "iat", 1, &iat)) != CA_OK ||
-	    (rc = int_claim(jws.claims, "nbf", 0, &nbf)) != CA_OK)
+	if ((rc = int_claim(jws.claims, "exp", 1, &exp, st)) != CA_OK ||
+	    (rc = int_claim(jws.claims, "iat", 1, &iat, st)) != CA_OK ||
+	    (rc = int_claim(jws.claims, "nbf", 0, &nbf, st)) != CA_OK)
 		goto out;
 	have_nbf = json_object_get(jws.claims, "nbf") != NULL;
 	if (now > exp + TOKEN_LEEWAY) {
-		rc = fail(401, CA_REFUSED, "token rejected: expired");
+		rc = fail(st, 401, CA_REFUSED, "token rejected: expired");
 		goto out;
 	}
 	if ((have_nbf && now < nbf - TOKEN_LEEWAY) || now < iat - TOKEN_LEEWAY) {
-		rc = fail(401, CA_REFUSED, "token rejected: not yet valid");
+		rc = fail(st, 401, CA_REFUSED, "token rejected: not yet valid");
 		goto out;
 	}
 	if (exp <= iat || (have_nbf && exp <= nbf)) {
-		rc = fail(401, CA_REFUSED, "token rejected: expires before it is valid");
+		rc = fail(st, 401, CA_REFUSED, "token rejected: expires before it is valid");
 		goto out;
 	}
 	if (exp - iat > a->max_token_life) {
-		rc = fail(401, CA_REFUSED, "token rejected: lifetime %llds exceeds the maximum %llds",
+		rc = fail(st, 401, CA_REFUSED, "token rejected: lifetime %llds exceeds the maximum %llds",
 		    (long long)(exp - iat), (long long)a->max_token_life);
 		goto out;
 	}
 	t->jti = json_string_value(json_object_get(jws.claims, "jti"));
 	if (t->jti == NULL || t->jti[0] == '\0' || strlen(t->jti) > TOKEN_MAX_JTI) {
-		rc = fail(401, CA_REFUSED, "token rejected: missing or oversized jti");
+		rc = fail(st, 401, CA_REFUSED, "token rejected: missing or oversized jti");
 		goto out;
 	}
 	t->claims = json_incref(jws.claims);
 	t->prov_name = json_string_value(json_object_get(t->prov, "name"));
 	t->exp = exp;
+	t->iat = iat;
 	rc = CA_OK;
 out:
 	EVP_PKEY_free(pub);
@@ -518,17 +457,17 @@ out:
 
 /* The claims that apply to a provisioner. */
 static int
-prov_claims(struct authority *a, const json_t *prov, struct claims *c)
+prov_claims(struct authority *a, const json_t *prov, struct claims *c, int *st)
 {
 	*c = a->claims;
 	if (claims_apply(json_object_get(prov, "claims"), c) != CA_OK)
-		return status_of(CA_FAIL);
+		return status_of(st, CA_FAIL);
 	return CA_OK;
 }
 
 /* The token's sans (default [sub]) as a typed set. */
 static int
-token_sans(const struct token *t, struct sans *out)
+token_sans(const struct token *t, struct sans *out, int *st)
 {
 	const json_t *sans = json_object_get(t->claims, "sans"), *s;
 	size_t i;
@@ -539,18 +478,18 @@ token_sans(const struct token *t, struct sans *out)
 		struct san n;
 
 		if (san_parse_name(t->sub, &n) != CA_OK)
-			return fail(403, CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
+			return fail(st, 403, CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
 		rc = sans_add_san(out, &n);
 		free(n.value);
-		return rc == CA_OK ? CA_OK : status_of(rc);
+		return rc == CA_OK ? CA_OK : status_of(st, rc);
 	}
 	if (!json_is_array(sans) || json_array_size(sans) == 0)
-		return fail(401, CA_REFUSED, "token rejected: sans must be a non-empty list");
+		return fail(st, 401, CA_REFUSED, "token rejected: sans must be a non-empty list");
 	json_array_foreach(sans, i, s) {
 		if (!json_is_string(s))
-			return fail(401, CA_REFUSED, "token rejected: sans must be strings");
+			return fail(st, 401, CA_REFUSED, "token rejected: sans must be strings");
 		if (sans_add(out, json_string_value(s)) != CA_OK)
-			return fail(403, CA_REFUSED, "token rejected: %s", err_msg());
+			return fail(st, 403, CA_REFUSED, "token rejected: %s", err_msg());
 	}
 	return CA_OK;
 }
@@ -582,7 +521,7 @@ sans_json(const struct sans *s)
  */
 static int
 check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
-    size_t cnlen)
+    size_t cnlen, int *st)
 {
 	const json_t *cnf = json_object_get(t->claims, "cnf");
 	struct sans csrsans = { NULL, 0 };
@@ -590,30 +529,30 @@ check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
 	int rc;
 
 	if ((rc = csr_check(csr)) != CA_OK)
-		return status_of(rc);
+		return status_of(st, rc);
 	if (cnf != NULL) {
 		const char *want = json_string_value(json_object_get(cnf, "x5rt#S256"));
 		char got[44];
 
 		if (want == NULL)
-			return fail(401, CA_REFUSED, "token rejected: cnf without x5rt#S256");
+			return fail(st, 401, CA_REFUSED, "token rejected: cnf without x5rt#S256");
 		if ((rc = csr_thumbprint(csr, got)) != CA_OK)
-			return status_of(rc);
+			return status_of(st, rc);
 		if (strlen(want) != strlen(got) ||
 		    CRYPTO_memcmp(want, got, strlen(got)) != 0)
-			return fail(403, CA_REFUSED, "token rejected: the token is bound (cnf) to another certificate request");
+			return fail(st, 403, CA_REFUSED, "token rejected: the token is bound (cnf) to another certificate request");
 	}
-	if ((rc = token_sans(t, names)) != CA_OK)
+	if ((rc = token_sans(t, names, st)) != CA_OK)
 		return rc;
 	if ((rc = sans_find_cn(names, t->sub, &sub)) == CA_REFUSED)
-		return fail(403, CA_REFUSED, "token rejected: subject %s is not one of its sans", t->sub);
+		return fail(st, 403, CA_REFUSED, "token rejected: subject %s is not one of its sans", t->sub);
 	if (rc == CA_INPUT)
-		return fail(403, CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
+		return fail(st, 403, CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
 	if (rc != CA_OK)
-		return status_of(rc);
+		return status_of(st, rc);
 	if ((rc = csr_requested_names(csr, cn, cnlen, &csrsans)) != CA_OK) {
 		sans_free(&csrsans);
-		return status_of(rc);
+		return status_of(st, rc);
 	}
 	if (!sans_equal(&csrsans, names)) {
 		/* Name the names: those the token lacks, those the request lacks. */
@@ -622,9 +561,9 @@ check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
 
 		sans_free(&csrsans);
 		if (extra == NULL || lack == NULL)
-			rc = fail(500, CA_FAIL, "out of memory");
+			rc = fail(st, 500, CA_FAIL, "out of memory");
 		else
-			rc = fail(403, CA_REFUSED,
+			rc = fail(st, 403, CA_REFUSED,
 			    "certificate request names differ from the token's sans:%s%s%s%s%s",
 			    *extra ? " not in the token: " : "", extra,
 			    *extra && *lack ? ";" : "",
@@ -635,10 +574,10 @@ check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
 	}
 	sans_free(&csrsans);
 	if (cn[0] != '\0' && sans_find_cn(names, cn, &c) != CA_OK)
-		return fail(403, CA_REFUSED,
+		return fail(st, 403, CA_REFUSED,
 		    "certificate request common name %s is not one of the token's sans", cn);
 	if (strlen(sub->value) >= cnlen)
-		return fail(403, CA_REFUSED, "token rejected: subject longer than %zu bytes", cnlen - 1);
+		return fail(st, 403, CA_REFUSED, "token rejected: subject longer than %zu bytes", cnlen - 1);
 	memcpy(cn, sub->value, strlen(sub->value) + 1);
 	return CA_OK;
 }
@@ -646,7 +585,7 @@ check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
 /* notBefore/notAfter from the request and the claims. */
 static int
 validity(struct authority *a, const struct claims *c, const struct sign_request *r,
-    int64_t now, int64_t *nb, int64_t *na)
+    int64_t now, int64_t *nb, int64_t *na, int *st)
 {
 	/* An empty string is "not given", as step clients send it. */
 	int nb_given = r->not_before != NULL && r->not_before[0] != '\0';
@@ -658,28 +597,57 @@ validity(struct authority *a, const struct claims *c, const struct sign_request 
 	*na = now + c->def;
 	if (nb_given) {
 		if (time_parse(r->not_before, now, nb) != CA_OK)
-			return fail(400, CA_INPUT, "notBefore: %s", err_msg());
+			return fail(st, 400, CA_INPUT, "notBefore: %s", err_msg());
 		if (*nb < now - a->backdate)
-			return fail(403, CA_REFUSED, "notBefore is in the past");
+			return fail(st, 403, CA_REFUSED, "notBefore is in the past");
+		/* A short-lived token must not authorise a far-off start. */
+		if (*nb > now + c->nb_delay) {
+			time_fmt_duration(c->nb_delay, hi, sizeof(hi));
+			return fail(st, 403, CA_REFUSED,
+			    "notBefore is more than %s ahead (maxNotBeforeDelay)", hi);
+		}
 		*na = *nb + c->def;
 	}
 	if (na_given && time_parse(r->not_after, now, na) != CA_OK)
-		return fail(400, CA_INPUT, "notAfter: %s", err_msg());
+		return fail(st, 400, CA_INPUT, "notAfter: %s", err_msg());
 	if (*na <= *nb)
-		return fail(403, CA_REFUSED, "notAfter is not after notBefore");
+		return fail(st, 403, CA_REFUSED, "notAfter is not after notBefore");
 	if (*nb >= ca_end)
-		return fail(403, CA_REFUSED, "notBefore is after the intermediate CA expires");
+		return fail(st, 403, CA_REFUSED, "notBefore is after the intermediate CA expires");
 	time_fmt_duration(c->min, lo, sizeof(lo));
 	time_fmt_duration(c->max, hi, sizeof(hi));
 	if (*na - *nb < c->min)
-		return fail(403, CA_REFUSED, "requested duration is below the minimum %s", lo);
+		return fail(st, 403, CA_REFUSED, "requested duration is below the minimum %s", lo);
 	/* The backdate is not counted against the maximum. */
 	if (*na - *nb > c->max + (nb_given ? 0 : a->backdate))
-		return fail(403, CA_REFUSED, "requested duration exceeds the maximum %s", hi);
+		return fail(st, 403, CA_REFUSED, "requested duration exceeds the maximum %s", hi);
 	return CA_OK;
 }
 
-int
+/*
+ * Spend the token inside the open transaction.  Its row lives as long as
+ * any verifier could accept it: until exp plus the leeway.
+ */
+static int
+spend(struct authority *a, const struct token *t, int64_t now, int *st)
+{
+	struct db_token dt;
+	int rc;
+
+	memset(&dt, 0, sizeof(dt));
+	dt.provisioner = t->prov_name;
+	dt.jti = t->jti;
+	dt.issued_at = t->iat;
+	dt.expires_at = t->exp + TOKEN_LEEWAY;
+	dt.now = now;
+	if ((rc = db_use_token(a->db, &dt)) == CA_REFUSED)
+		*st = 401;
+	else
+		status_of(st, rc);
+	return rc;
+}
+
+struct authority_result
 authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 {
 	struct token t;
@@ -691,77 +659,71 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 	unsigned char *der = NULL;
 	X509 *x = NULL;
 	int64_t now = (int64_t)time(NULL), nb, na;
-	int rc, n;
+	int rc, n, st = 500;
 
 	*crt = NULL;
-	http_status = 500;
-	if ((rc = token_verify(a, r->ott, "sign", &t)) != CA_OK)
-		return rc;
-	if ((rc = prov_claims(a, t.prov, &c)) != CA_OK)
+	if ((rc = token_verify(a, r->ott, "sign", now, &t, &st)) != CA_OK)
+		return result(rc, st);
+	if ((rc = prov_claims(a, t.prov, &c, &st)) != CA_OK)
 		goto out;
-	if ((rc = check_csr(&t, r->csr, &names, cn, sizeof(cn))) != CA_OK)
+	if ((rc = check_csr(&t, r->csr, &names, cn, sizeof(cn), &st)) != CA_OK)
 		goto out;
 	if ((rc = policy_check(a->policy, &names, t.sub)) != CA_OK) {
-		status_of(rc);
+		status_of(&st, rc);
 		goto out;
 	}
-	if ((rc = validity(a, &c, r, now, &nb, &na)) != CA_OK)
+	if ((rc = validity(a, &c, r, now, &nb, &na, &st)) != CA_OK)
 		goto out;
-	if ((rc = load_key(a)) != CA_OK)
+	if ((rc = load_key(a, &st)) != CA_OK)
 		goto out;
 
+	/* Build, lint and sign before the write lock is taken. */
 	memset(&tpl, 0, sizeof(tpl));
 	tpl.profile = X509_LEAF;
 	tpl.pubkey = X509_REQ_get0_pubkey(r->csr);
 	tpl.spki = X509_REQ_get_X509_PUBKEY(r->csr);
-	tpl.cn = t.sub;
+	tpl.cn = cn;
 	tpl.sans = &names;
 	tpl.not_before = nb;
 	tpl.not_after = na;
 	tpl.issuer = sk_X509_value(a->chain, 0);
 	tpl.chain = a->chain;
 	tpl.issuer_key = a->key;
-
-	/* The one transaction: spend the token, sign, record, commit. */
-	if ((rc = db_begin(a->db)) != CA_OK) {
-		status_of(rc);
-		goto out;
-	}
-	if ((rc = db_prune_tokens(a->db, now - TOKEN_LEEWAY)) != CA_OK ||
-	    (rc = db_use_token(a->db, t.prov_name, t.jti, t.exp + TOKEN_LEEWAY)) != CA_OK) {
-		if (rc == CA_REFUSED)
-			http_status = 401;
-		else
-			status_of(rc);
-		goto rollback;
-	}
 	if ((rc = x509_issue(&tpl, &x)) != CA_OK) {
 		if (rc == CA_INPUT)
 			rc = CA_REFUSED;        /* a request the profile cannot take */
-		status_of(rc);
-		goto rollback;
+		status_of(&st, rc);
+		goto out;
 	}
 	if ((serial = x509_serial_dec(x)) == NULL || (sj = sans_json(&names)) == NULL ||
 	    (n = i2d_X509(x, &der)) <= 0) {
-		rc = fail(500, CA_FAIL, "encoding the certificate failed");
-		goto rollback;
+		rc = fail(&st, 500, CA_FAIL, "encoding the certificate failed");
+		goto out;
 	}
 	memset(&row, 0, sizeof(row));
 	row.serial = serial;
 	row.issued_at = now;
 	row.not_before = x509_time(X509_get0_notBefore(x));
 	row.not_after = x509_time(X509_get0_notAfter(x));
-	row.subject = t.sub;
+	row.subject = cn;
 	row.sans_json = sj;
 	row.provisioner = t.prov_name;
 	row.der = der;
 	row.der_len = (size_t)n;
+
+	/* The one transaction: spend the token, record, commit. */
+	if ((rc = db_begin(a->db)) != CA_OK) {
+		status_of(&st, rc);
+		goto out;
+	}
+	if ((rc = spend(a, &t, now, &st)) != CA_OK)
+		goto rollback;
 	if ((rc = db_put_cert(a->db, &row)) != CA_OK) {
-		status_of(rc == CA_REFUSED ? CA_FAIL : rc);
+		status_of(&st, rc == CA_REFUSED ? CA_FAIL : rc);
 		goto rollback;
 	}
 	if ((rc = db_commit(a->db)) != CA_OK) {
-		status_of(rc);
+		status_of(&st, rc);
 		goto out;
 	}
 	*crt = x;
@@ -771,39 +733,41 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 rollback:
 	db_rollback(a->db);
 out:
-	X509_free(x);
+	X509_free(x);           /* signed for a spent token: discarded */
 	OPENSSL_free(der);
 	OPENSSL_free(serial);
 	free(sj);
 	sans_free(&names);
 	json_decref(t.claims);
-	return rc;
+	return result(rc, st);
 }
 
-int
+struct authority_result
 authority_revoke(struct authority *a, const char *serial_text, int reason_code,
     const char *reason, const char *ott)
 {
 	struct db_revocation rev;
+	enum db_refusal why;
 	struct token t;
 	char *serial;
 	int64_t now = (int64_t)time(NULL);
-	int rc;
+	int rc, st = 500;
 
-	http_status = 500;
 	memset(&t, 0, sizeof(t));
-	if ((serial = authority_serial(serial_text)) == NULL)
-		return fail(400, CA_INPUT, "%s: not a serial number (decimal or 0x-hex)",
-		    serial_text);
+	if ((serial = x509_serial_parse(serial_text)) == NULL) {
+		rc = fail(&st, 400, CA_INPUT, "%s", err_msg());
+		return result(rc, st);
+	}
 	if (reason_code < 0 || reason_code > 10 || reason_code == 7) {
 		free(serial);
-		return fail(400, CA_INPUT, "reason code %d: 0..10, not 7", reason_code);
+		rc = fail(&st, 400, CA_INPUT, "reason code %d: 0..10, not 7", reason_code);
+		return result(rc, st);
 	}
 	if (ott != NULL) {
-		if ((rc = token_verify(a, ott, "revoke", &t)) != CA_OK)
+		if ((rc = token_verify(a, ott, "revoke", now, &t, &st)) != CA_OK)
 			goto out;
 		if (strcmp(t.sub, serial) != 0) {
-			rc = fail(401, CA_REFUSED, "token rejected: token is for serial %s, not %s",
+			rc = fail(&st, 401, CA_REFUSED, "token rejected: token is for serial %s, not %s",
 			    t.sub, serial);
 			goto out;
 		}
@@ -815,26 +779,24 @@ authority_revoke(struct authority *a, const char *serial_text, int reason_code,
 	rev.reason = reason;
 	rev.method = ott ? "token" : "offline";
 	if ((rc = db_begin(a->db)) != CA_OK) {
-		status_of(rc);
+		status_of(&st, rc);
 		goto out;
 	}
-	if (ott != NULL && (rc = db_use_token(a->db, t.prov_name, t.jti,
-	    t.exp + TOKEN_LEEWAY)) != CA_OK) {
-		http_status = rc == CA_REFUSED ? 401 : 500;
+	if (ott != NULL && (rc = spend(a, &t, now, &st)) != CA_OK) {
 		db_rollback(a->db);
 		goto out;
 	}
-	if ((rc = db_revoke(a->db, &rev)) != CA_OK) {
-		status_of(rc);
-		if (rc == CA_REFUSED && strstr(err_msg(), "not found"))
-			http_status = 404;
+	if ((rc = db_revoke(a->db, &rev, &why)) != CA_OK) {
+		status_of(&st, rc);
+		if (why == DB_REFUSED_NOT_FOUND)
+			st = 404;
 		db_rollback(a->db);
 		goto out;
 	}
 	if ((rc = db_commit(a->db)) != CA_OK)
-		status_of(rc);
+		status_of(&st, rc);
 out:
 	json_decref(t.claims);
 	free(serial);
-	return rc;
+	return result(rc, st);
 }

@@ -2,13 +2,15 @@
  * authority: the one implementation of the CA's decisions.
  *
  * Offline programs call it in-process; ca-serve reaches it by running the
- * same programs in --api mode.  It knows nothing of HTTP: a refusal
- * carries the HTTP status an API response should use (authority_status).
+ * same programs in --api mode.  It knows nothing of HTTP framing: each
+ * call returns its outcome as a value, the exit code together with the
+ * HTTP status an API response should carry.
  *
- * Issuance is one database transaction: spend the token's jti, sign,
- * record the certificate, COMMIT; the certificate is returned only after
- * the commit succeeded.  Every check that does not need the database runs
- * before it, so a token that fails them is never marked used.
+ * Issuance: every check, and the signing itself, runs before the
+ * database is touched; then one transaction spends the token's jti,
+ * records the certificate and commits.  The certificate is returned only
+ * after the commit succeeded; one signed for a token that turns out to be
+ * spent is discarded.  A token that fails a check is never marked used.
  */
 #ifndef INCA_AUTHORITY_H
 #define INCA_AUTHORITY_H
@@ -18,16 +20,33 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "db.h"
+
 struct authority;
 
 /*
- * Load ca.json and the intermediate chain, and open the database of the
- * CA home dir (NULL: $CA_DIR, else $HOME/.inca; see config_home).  The
- * signing key is decrypted only when first needed.  CA_FAIL for
- * configuration problems, CA_UNAVAIL if the database is busy.  *out is
- * the caller's (authority_close).
+ * How a call ended.  code is CA_OK or the exit code, with the message
+ * recorded (err_msg()); status is the HTTP status for an API answer:
+ * 200 on success, else 400 (malformed), 401 (token rejected or spent),
+ * 403 (refused: names, policy, validity), 404 (no such certificate),
+ * 500 (failure), 503 (database busy).
  */
-int authority_open(const char *dir, struct authority **out);
+struct authority_result {
+	int code;
+	int status;
+};
+
+/*
+ * Load ca.json and the intermediate chain, and open the database of the
+ * CA home dir (NULL: $CA_DIR, else $HOME/.inca; see config_ca) in mode:
+ * DB_WRITE to issue and revoke, DB_READ for the inventory (read-only, no
+ * migration; the configuration is checked all the same).  DB_CREATE is
+ * ca-init's alone and refused here.  The signing key is decrypted only
+ * when first needed.  CA_FAIL for configuration and database problems (a
+ * database without the schema included), CA_UNAVAIL if the database is
+ * busy.  *out is the caller's (authority_close).
+ */
+int authority_open(const char *dir, enum db_mode mode, struct authority **out);
 void authority_close(struct authority *a);
 
 /* What a client asks for; strings may be NULL. */
@@ -40,27 +59,25 @@ struct sign_request {
 
 /*
  * Verify the token and the request, and issue.  *crt is the caller's.
- * CA_REFUSED (token, names, policy, duration), CA_INPUT (malformed
- * token/CSR), CA_FAIL, CA_UNAVAIL; the message is recorded.
+ * CA_REFUSED (token, names, policy, validity), CA_INPUT (malformed
+ * token/CSR/times), CA_FAIL, CA_UNAVAIL.
  */
-int authority_sign(struct authority *a, const struct sign_request *r, X509 **crt);
+struct authority_result authority_sign(struct authority *a,
+    const struct sign_request *r, X509 **crt);
 
 /*
- * Passive revocation of serial (decimal or 0x-hex).  With ott, the token
- * must be a revoke token whose sub is the serial; without (offline), the
- * caller is the operator.  CA_REFUSED "already revoked" / "not found".
+ * Passive revocation of serial (any form x509_serial_parse() takes).
+ * With ott, the token must be a revoke token whose sub is the serial;
+ * without (offline), the caller is the operator.  CA_REFUSED "already
+ * revoked" (403) or "not found" (404).
  */
-int authority_revoke(struct authority *a, const char *serial, int reason_code,
-    const char *reason, const char *ott);
+struct authority_result authority_revoke(struct authority *a,
+    const char *serial, int reason_code, const char *reason,
+    const char *ott);
 
 /* The intermediates to send after a leaf (borrowed). */
 STACK_OF(X509) *authority_chain(struct authority *a);
 /* The database (borrowed), for inventory queries. */
 struct db *authority_db(struct authority *a);
-/* The HTTP status for the last error (401, 403, 400, 500, 503). */
-int authority_status(void);
-
-/* Serial text (decimal or 0x-hex) to canonical decimal; malloc'd or NULL. */
-char *authority_serial(const char *s);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ca_limits.h"
 #include "cli.h"
 #include "err.h"
 #include "io.h"
@@ -166,6 +167,42 @@ cli_print(const char *s)
 		die_last();
 }
 
+/* The first line of a token file, up to CA_MAX_JWT bytes; dies on failure. */
+static char *
+read_token_file(const char *path)
+{
+	struct buf b;
+	size_t n;
+	char *t;
+	int rc;
+
+	/* A little more than the limit, so an over-long line is seen. */
+	if ((rc = io_read_file(path, CA_MAX_JWT + 2, &b)) != CA_OK) {
+		if (rc == CA_INPUT && io_exists(path))
+			die(CA_INPUT, "%s: token longer than %d bytes", path,
+			    CA_MAX_JWT);
+		die_last();
+	}
+	n = strcspn((char *)b.data, "\n");
+	if (n > 0 && b.data[n - 1] == '\r')
+		n--;
+	if (n > CA_MAX_JWT) {
+		buf_free(&b);
+		die(CA_INPUT, "%s: token longer than %d bytes", path, CA_MAX_JWT);
+	}
+	if (n == 0) {
+		buf_free(&b);
+		die(CA_INPUT, "%s: no token in the file (its first line is empty)",
+		    path);
+	}
+	b.data[n] = '\0';
+	t = strdup((char *)b.data);
+	buf_free(&b);
+	if (t == NULL)
+		die(CA_FAIL, "out of memory");
+	return t;
+}
+
 char *
 cli_token(const char *token, const char *token_file, int required)
 {
@@ -173,10 +210,11 @@ cli_token(const char *token, const char *token_file, int required)
 
 	if (token != NULL && token_file != NULL)
 		die(CA_USAGE, "--token and --token-file are exclusive");
-	if (token_file != NULL) {
-		if (io_read_password(token_file, &t) != CA_OK)
-			die_last();
-	} else if (token != NULL) {
+	if (token_file != NULL)
+		t = read_token_file(token_file);
+	else if (token != NULL) {
+		if (token[0] == '\0')
+			die(CA_USAGE, "--token is empty: give the token from ca-token");
 		if ((t = strdup(token)) == NULL)
 			die(CA_FAIL, "out of memory");
 	} else if (required)

@@ -42,10 +42,12 @@ int cli_getopt(int argc, char *const argv[], const char *optstring,
 __attribute__((noreturn)) void cli_badopt(int ch, char *const argv[]);
 
 /*
- * The one-time token of --token or --token-file (first line, read like a
- * password: it is a bearer secret).  Both given is a usage error; neither
- * is NULL, or a usage error when required.  malloc'd; the caller wipes it
- * with io_wipe_str().  Dies on failure.
+ * The one-time token of --token or --token-file (the file's first line,
+ * at most CA_MAX_JWT bytes).  Both given, or an empty --token, is a usage
+ * error; an empty or over-long token file is CA_INPUT, each with its own
+ * message; neither given is NULL, or a usage error when required.
+ * malloc'd; the caller wipes it with io_wipe_str() (a bearer secret).
+ * Dies on failure.
  */
 char *cli_token(const char *token, const char *token_file, int required);
 

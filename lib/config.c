@@ -91,3 +91,43 @@ config_defaults(const char *home, json_t **out)
 	free(p);
 	return rc;
 }
+
+int
+config_ca(const char *dir, char **home, json_t **conf)
+{
+	char *p;
+	int rc;
+
+	*home = NULL;
+	*conf = NULL;
+	if ((*home = config_home(dir)) == NULL)
+		return err_code() ? err_code() : err_set(CA_FAIL, "out of memory");
+	if ((p = io_join(*home, "config/ca.json")) == NULL) {
+		rc = err_set(CA_FAIL, "out of memory");
+		goto fail;
+	}
+	if (!io_exists(p)) {
+		rc = err_set(CA_FAIL, "%s: no CA here (run ca-init, or give --dir)",
+		    p);
+		free(p);
+		goto fail;
+	}
+	rc = config_read_json(p, conf);
+	free(p);
+	/* A malformed CA file is a configuration failure. */
+	if (rc != CA_OK) {
+		rc = err_set(CA_FAIL, "%s", err_msg());
+		goto fail;
+	}
+	if (!json_is_object(json_object_get(*conf, "authority"))) {
+		rc = err_set(CA_FAIL, "ca.json: no authority object");
+		goto fail;
+	}
+	return CA_OK;
+fail:
+	json_decref(*conf);
+	*conf = NULL;
+	free(*home);
+	*home = NULL;
+	return rc;
+}

@@ -20,6 +20,15 @@ int config_read_json(const char *path, json_t **out);
 /* Write a JSON object atomically with mode; pretty-printed, final newline. */
 int config_write_json(const char *path, const json_t *j, int mode);
 
+/*
+ * The CA of home dir (see config_home): *home (malloc'd) and its
+ * config/ca.json (*conf, json_decref), which must hold an "authority"
+ * object.  CA_FAIL "no CA here" when there is no ca.json; every other
+ * problem with it is CA_FAIL too (a configuration failure).  The one
+ * loader every program that reads a CA home uses.
+ */
+int config_ca(const char *dir, char **home, json_t **conf);
+
 /* Resolve p against home unless absolute; malloc'd. */
 char *config_resolve(const char *home, const char *p);
 

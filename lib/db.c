@@ -12,6 +12,7 @@
 #include "db.h"
 #include "err.h"
 #include "ca_limits.h"
+#include "timeutil.h"
 
 struct db {
 	const struct db_ops	*ops;
@@ -167,21 +168,62 @@ check_cert(const struct db_cert *c)
 	return CA_OK;
 }
 
-int
-db_open(const char *type, const char *source, int create, struct db **out)
+/* ca.json's db.busyTimeout as milliseconds. */
+static int
+busy_timeout(const json_t *conf, int *ms)
 {
+	const json_t *j = json_object_get(conf, "busyTimeout");
+	int64_t secs;
+
+	*ms = DB_BUSY_TIMEOUT_MS;
+	if (j == NULL)
+		return CA_OK;
+	if (!json_is_string(j) ||
+	    time_parse_duration(json_string_value(j), &secs) != CA_OK ||
+	    secs < 0)
+		return err_set(CA_FAIL, "ca.json: db.busyTimeout: a duration "
+		    "like \"5s\"");
+	if (secs * 1000 > DB_BUSY_TIMEOUT_MAX_MS)
+		return err_set(CA_FAIL, "ca.json: db.busyTimeout: at most %ds",
+		    DB_BUSY_TIMEOUT_MAX_MS / 1000);
+	*ms = (int)secs * 1000;
+	return CA_OK;
+}
+
+int
+db_open(const char *home, const json_t *conf, enum db_mode mode,
+    struct db **out)
+{
+	static const char *const members[] = { "type", "dataSource",
+	    "busyTimeout" };
 	const struct db_ops *ops = NULL;
+	const char *type, *source, *k;
+	const json_t *v;
 	struct db *db;
 	size_t i;
-	int rc, v = 0;
+	int rc, ms, ver = 0;
 
 	if (out == NULL)
 		return err_set(CA_FAIL, "database: no result pointer");
 	*out = NULL;
-	if (type == NULL || *type == '\0')
-		return err_set(CA_FAIL, "database type not set");
-	if (source == NULL || *source == '\0')
-		return err_set(CA_FAIL, "database source not set");
+	if (!json_is_object(conf))
+		return err_set(CA_FAIL, "ca.json: db must be an object");
+	json_object_foreach((json_t *)conf, k, v) {
+		for (i = 0; i < NELEM(members); i++)
+			if (strcmp(k, members[i]) == 0)
+				break;
+		if (i == NELEM(members))
+			return err_set(CA_FAIL, "ca.json: db: unknown member "
+			    "\"%.60s\"", k);
+	}
+	type = json_string_value(json_object_get(conf, "type"));
+	source = json_string_value(json_object_get(conf, "dataSource"));
+	if (type == NULL || *type == '\0' || source == NULL ||
+	    *source == '\0')
+		return err_set(CA_FAIL, "ca.json: db.type and db.dataSource are "
+		    "required");
+	if ((rc = busy_timeout(conf, &ms)) != CA_OK)
+		return rc;
 	for (i = 0; i < NELEM(backends); i++)
 		if (strcmp(type, backends[i]->type) == 0)
 			ops = backends[i];
@@ -197,41 +239,50 @@ db_open(const char *type, const char *source, int create, struct db **out)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return err_set(CA_FAIL, "out of memory");
 	db->ops = ops;
-	if ((rc = ops->open(source, create, &db->conn)) != CA_OK) {
+	if ((rc = ops->open(home, source, mode, &db->conn)) != CA_OK) {
 		free(db);
 		return rc;
 	}
+	if (ms != DB_BUSY_TIMEOUT_MS)
+		rc = ops->set_busy_timeout(db->conn, ms);
 
 	/*
 	 * Most opens find the current schema: check that without taking the
 	 * write lock, so readers do not queue behind writers.  Otherwise
 	 * migrate under the write lock, reading the version again there:
-	 * another process may have migrated in between.
+	 * another process may have migrated in between.  Only DB_CREATE
+	 * starts from nothing.
 	 */
-	rc = ops->schema_version(db->conn, &v);
-	if (rc == CA_OK && v < DB_SCHEMA_VERSION) {
+	if (rc == CA_OK)
+		rc = ops->schema_version(db->conn, &ver);
+	if (rc == CA_OK && ver < DB_SCHEMA_VERSION &&
+	    (mode == DB_CREATE || (mode == DB_WRITE && ver > 0))) {
 		if ((rc = ops->begin(db->conn)) == CA_OK)
-			rc = ops->schema_version(db->conn, &v);
-		for (; rc == CA_OK && v < DB_SCHEMA_VERSION; v++)
-			if ((rc = ops->exec_step(db->conn, ops->steps[v])) !=
+			rc = ops->schema_version(db->conn, &ver);
+		for (; rc == CA_OK && ver < DB_SCHEMA_VERSION; ver++)
+			if ((rc = ops->exec_step(db->conn, ops->steps[ver])) !=
 			    CA_OK)
 				err_prefix("migrating schema to version %d",
-				    v + 1);
+				    ver + 1);
 		/* A step that forgot to record its version must not pass. */
 		if (rc == CA_OK)
-			rc = ops->schema_version(db->conn, &v);
-		if (rc == CA_OK && v < DB_SCHEMA_VERSION)
+			rc = ops->schema_version(db->conn, &ver);
+		if (rc == CA_OK && ver < DB_SCHEMA_VERSION)
 			rc = err_set(CA_FAIL, "database schema migration "
-			    "ended at version %d, not %d", v,
+			    "ended at version %d, not %d", ver,
 			    DB_SCHEMA_VERSION);
-		if (rc == CA_OK && v == DB_SCHEMA_VERSION)
+		if (rc == CA_OK && ver == DB_SCHEMA_VERSION)
 			rc = ops->commit(db->conn);
 		else
 			ops->rollback(db->conn);
 	}
-	if (rc == CA_OK && v > DB_SCHEMA_VERSION)
+	if (rc == CA_OK && ver == 0)
+		rc = err_set(CA_FAIL, "database %s has no CA schema: it is "
+		    "empty or was replaced, and only ca-init creates one "
+		    "(nothing was changed)", ops->name(db->conn));
+	if (rc == CA_OK && ver > DB_SCHEMA_VERSION)
 		rc = err_set(CA_FAIL, "database schema version %d is newer "
-		    "than this program (%d)", v, DB_SCHEMA_VERSION);
+		    "than this program (%d)", ver, DB_SCHEMA_VERSION);
 	if (rc != CA_OK) {
 		ops->close(db->conn);
 		free(db);
@@ -258,8 +309,9 @@ db_set_busy_timeout(struct db *db, int ms)
 
 	if ((rc = check_db(db)) != CA_OK)
 		return rc;
-	if (ms < 0)
-		return err_set(CA_INPUT, "database: negative busy timeout");
+	if (ms < 0 || ms > DB_BUSY_TIMEOUT_MAX_MS)
+		return err_set(CA_INPUT, "database: busy timeout %d ms out of "
+		    "range", ms);
 	return db->ops->set_busy_timeout(db->conn, ms);
 }
 
@@ -292,26 +344,20 @@ db_rollback(struct db *db)
 }
 
 int
-db_use_token(struct db *db, const char *provisioner, const char *jti,
-    int64_t expires_at)
-{
-	int rc;
-
-	if ((rc = check_db(db)) != CA_OK ||
-	    (rc = check_text(provisioner, 0, "token provisioner")) != CA_OK ||
-	    (rc = check_text(jti, 0, "token id")) != CA_OK)
-		return rc;
-	return db->ops->use_token(db->conn, provisioner, jti, expires_at);
-}
-
-int
-db_prune_tokens(struct db *db, int64_t before)
+db_use_token(struct db *db, const struct db_token *t)
 {
 	int rc;
 
 	if ((rc = check_db(db)) != CA_OK)
 		return rc;
-	return db->ops->prune_tokens(db->conn, before);
+	if (t == NULL)
+		return err_set(CA_INPUT, "database: missing token");
+	if ((rc = check_text(t->provisioner, 0, "token provisioner")) != CA_OK ||
+	    (rc = check_text(t->jti, 0, "token id")) != CA_OK)
+		return rc;
+	if (t->expires_at < t->now || t->issued_at > t->expires_at)
+		return err_set(CA_INPUT, "database: token times out of order");
+	return db->ops->use_token(db->conn, t, DB_TOKEN_RETENTION);
 }
 
 int
@@ -325,10 +371,15 @@ db_put_cert(struct db *db, const struct db_cert *cert)
 }
 
 int
-db_revoke(struct db *db, const struct db_revocation *rev)
+db_revoke(struct db *db, const struct db_revocation *rev,
+    enum db_refusal *why)
 {
+	enum db_refusal ignored;
 	int rc;
 
+	if (why == NULL)
+		why = &ignored;
+	*why = DB_REFUSED_NONE;
 	if ((rc = check_db(db)) != CA_OK)
 		return rc;
 	if (rev == NULL)
@@ -341,7 +392,7 @@ db_revoke(struct db *db, const struct db_revocation *rev)
 	    rev->reason_code == 7)
 		return err_set(CA_INPUT, "database: invalid reason code %d",
 		    rev->reason_code);
-	return db->ops->revoke(db->conn, rev);
+	return db->ops->revoke(db->conn, rev, why);
 }
 
 int

@@ -1,18 +1,22 @@
 /*
  * db: the CA's persistent state behind one interface, whatever the backend.
  *
- * Callers see an opaque struct db and the functions below; db.c checks the
- * arguments and dispatches to a backend (db_sqlite.c now; db_pg.c later)
- * through struct db_ops, declared at the end of this file for backends only.
+ * Callers see an opaque struct db and the functions below; db.c reads the
+ * configuration, checks the arguments and dispatches to a backend
+ * (db_sqlite.c now; db_pg.c later) through struct db_ops, declared at the
+ * end of this file for backends only.
  *
  * Every function returns CA_OK or an exit code with the message recorded
  * by err_set():
  *   CA_REFUSED  the operation contradicts stored state ("token already
- *               used", "certificate N already revoked")
+ *               used", "certificate N already revoked"); where a caller
+ *               must tell refusals apart, the function also says which
+ *               one as a value (enum db_refusal), never only in words
  *   CA_INPUT    an argument is malformed (serial, SAN list, reason code)
- *   CA_FAIL     database error, or a database this program cannot use
+ *   CA_FAIL     database error, a database this program cannot use, or a
+ *               clock the spent-token record cannot trust
  *   CA_UNAVAIL  database busy or locked after the busy timeout: retry later
- * Nothing is retried internally beyond the backend's busy timeout.
+ * Nothing is retried internally beyond the busy timeout.
  *
  * Schema, the same on every backend (times are unix seconds, serials are
  * decimal strings without leading zeros):
@@ -21,6 +25,7 @@
  *   revocations(serial PK -> certs.serial, revoked_at, reason_code,
  *       reason NULL, method)
  *   used_tokens(provisioner, jti, expires_at, PK(provisioner, jti))
+ *   token_clock(pruned_before, minted_after)    one row (version 2)
  *   crl(number PK, this_update, next_update, der)
  *   schema_version(version)           one row
  * certs.sans is a JSON array of "type:value" strings, type one of dns, ip,
@@ -32,58 +37,109 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* The schema this program creates and understands; see db_open(). */
-#define DB_SCHEMA_VERSION	1
+#define DB_SCHEMA_VERSION	2
 /* How long a statement waits for another writer's lock before CA_UNAVAIL. */
 #define DB_BUSY_TIMEOUT_MS	5000
+/* The longest busy timeout the configuration may ask for. */
+#define DB_BUSY_TIMEOUT_MAX_MS	600000
 /* Longest decimal serial: 20 octets (RFC 5280) are at most 49 digits. */
 #define DB_MAX_SERIAL		49
+/*
+ * How long a spent token is remembered after it expired, measured on the
+ * furthest-ahead clock that ever spent a token in this database: the
+ * bound on how far a clock may run ahead and come back (see
+ * db_use_token).  Rows are small; a week of them is nothing.
+ */
+#define DB_TOKEN_RETENTION	(7 * 24 * 3600)
 
 struct db;
 
+/* What a program may do with the database it opens. */
+enum db_mode {
+	DB_READ,	/* read only: no writes, no migration (inventory) */
+	DB_WRITE,	/* read and write; an older schema is migrated */
+	DB_CREATE	/* DB_WRITE, and a missing or empty database gets the
+			   schema: ca-init only */
+};
+
 /*
- * Open a database of type ("sqlite"; "postgresql" is recognised but not
- * built yet and fails with CA_FAIL).  For sqlite, source is a file path.
- * With create, a missing file is created mode 0600; without it a missing
- * database is CA_FAIL.  An empty database gets the schema; an older schema
- * is migrated step by step inside one write transaction; a newer schema,
- * or a non-empty database without a schema_version table, is CA_FAIL.
- * On success *out is the caller's, to release with db_close(); on failure
+ * Open the database that conf, ca.json's "db" object, describes for the
+ * CA home home (relative locations are relative to it; NULL: as given):
+ *   type         "sqlite" ("postgresql" is recognised but not built yet
+ *                and fails with CA_FAIL)
+ *   dataSource   where the data lives; for sqlite a file path
+ *   busyTimeout  optional duration ("5s"; "0s" waits not at all, at most
+ *                10m): how long a writer waits for another writer before
+ *                CA_UNAVAIL.  Default DB_BUSY_TIMEOUT_MS.
+ * Every other member is refused (a misspelt setting would be silently off).
+ * A database without the schema (missing, zero bytes, or an empty
+ * database of the backend's kind) is CA_FAIL "has no CA schema" except
+ * with DB_CREATE: only ca-init creates a schema, so an inventory that was
+ * emptied or replaced is never silently started afresh.  With DB_WRITE and
+ * DB_CREATE an older schema is migrated step by step inside one write
+ * transaction; DB_READ reads an older schema as it is.  A newer schema,
+ * or a non-empty database that is not a CA database, is CA_FAIL.  On
+ * success *out is the caller's, to release with db_close(); on failure
  * *out is NULL.
  */
-int db_open(const char *type, const char *source, int create,
+int db_open(const char *home, const json_t *conf, enum db_mode mode,
     struct db **out);
 /* Roll back any open transaction and release db.  NULL is a no-op. */
 void db_close(struct db *db);
-/* Replace the busy timeout (DB_BUSY_TIMEOUT_MS after db_open); ms >= 0. */
+/* Replace the busy timeout; 0 <= ms <= DB_BUSY_TIMEOUT_MAX_MS. */
 int db_set_busy_timeout(struct db *db, int ms);
 
 /*
- * Transactions.  db_begin() takes the write lock at once (SQLite BEGIN
- * IMMEDIATE), so two writers are serialised at BEGIN instead of failing
- * later at their first write; a writer that waits longer than the busy
- * timeout gets CA_UNAVAIL.  A failed db_commit() is an error and leaves
- * nothing of the transaction behind (it is rolled back).  db_rollback()
- * is safe to call when no transaction is open, so error paths may call it
- * unconditionally.  Outside a transaction every call commits on its own.
+ * Transactions.  db_begin() takes the write lock at once, so two writers
+ * are serialised at the start of their transactions instead of one
+ * failing at its first write; a writer that waits longer than the busy
+ * timeout gets CA_UNAVAIL.  Callers do their slow work (signing) before
+ * db_begin(), so the lock is held only for the writes themselves.  A
+ * failed db_commit() is an error and leaves nothing of the transaction
+ * behind (it is rolled back).  db_rollback() is safe to call when no
+ * transaction is open, so error paths may call it unconditionally.
+ * Outside a transaction every call commits on its own.  A DB_READ
+ * database refuses db_begin() and every write with CA_FAIL.
  */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
 /*
- * Spend the one-time token (provisioner, jti), remembered until
- * expires_at.  A pair that was already spent is CA_REFUSED "token already
- * used"; the same jti from another provisioner is a different token.
+ * A one-time token being spent: provisioner and jti name it; issued_at is
+ * its iat; expires_at is the last second any verifier accepts it (its exp
+ * plus the clock-skew leeway); now is the clock of the caller, which found
+ * the token unexpired at now (so now <= expires_at).
  */
-int db_use_token(struct db *db, const char *provisioner, const char *jti,
-    int64_t expires_at);
+struct db_token {
+	const char	*provisioner;
+	const char	*jti;
+	int64_t		 issued_at;
+	int64_t		 expires_at;
+	int64_t		 now;
+};
+
 /*
- * Forget spent tokens with expires_at < before.  A forgotten token could be
- * spent again, so pass a time after which verification rejects the token
- * anyway: now minus the clock-skew leeway the verifier allows.
+ * Spend a one-time token, atomically with the rest of the caller's
+ * transaction.  A pair already spent is CA_REFUSED "token already used";
+ * the same jti from another provisioner is a different token.
+ *
+ * Spent tokens are forgotten DB_TOKEN_RETENTION after they expire, as
+ * judged by the furthest-ahead clock that has spent a token here: the
+ * database keeps that point (token_clock.pruned_before, only ever raised)
+ * and forgets only rows that expired before it.  Every token forgotten
+ * thus expired before pruned_before, so as long as the caller's clock is
+ * not before pruned_before, a forgotten token is one its caller already
+ * rejects as expired.  A clock that is (it is more than the retention
+ * behind a clock that once spent a token here) is CA_FAIL, naming both
+ * times: fail closed rather than reopen replay.  A token issued before
+ * token_clock.minted_after (the operator's reset after such a failure;
+ * see docs/SECURITY.md) is CA_REFUSED.
  */
-int db_prune_tokens(struct db *db, int64_t before);
+int db_use_token(struct db *db, const struct db_token *t);
 
 /*
  * A certificate row.  db_put_cert() only reads it (the caller keeps
@@ -126,12 +182,22 @@ struct db_revocation {
 	const char	*method;
 };
 
+/* Which stored state refused an operation. */
+enum db_refusal {
+	DB_REFUSED_NONE,		/* not refused */
+	DB_REFUSED_NOT_FOUND,		/* no such certificate */
+	DB_REFUSED_ALREADY_REVOKED	/* revoked before */
+};
+
 /*
  * Revoke a stored certificate.  Revoking it again is CA_REFUSED
- * "certificate N already revoked" and keeps the first record; a serial
- * that is not stored is CA_REFUSED "certificate N not found".
+ * "certificate N already revoked" (*why DB_REFUSED_ALREADY_REVOKED) and
+ * keeps the first record; a serial that is not stored is CA_REFUSED
+ * "certificate N not found" (*why DB_REFUSED_NOT_FOUND).  *why is
+ * DB_REFUSED_NONE for every other outcome; why may be NULL.
  */
-int db_revoke(struct db *db, const struct db_revocation *rev);
+int db_revoke(struct db *db, const struct db_revocation *rev,
+    enum db_refusal *why);
 /* *revoked = 1 if serial is revoked, 0 if not (or not stored at all). */
 int db_is_revoked(struct db *db, const char *serial, int *revoked);
 
@@ -203,9 +269,16 @@ void *db_handle(struct db *db, const char *type);
 struct db_ops {
 	const char		*type;
 	const char *const	*steps;		/* DB_SCHEMA_VERSION entries */
-	/* On success *conn is the backend's, released with close(). */
-	int	(*open)(const char *source, int create, void **conn);
+	/*
+	 * On success *conn is the backend's, released with close().  source
+	 * is dataSource as configured; the backend resolves it against home
+	 * (which may be NULL) if it names a file.
+	 */
+	int	(*open)(const char *home, const char *source,
+		    enum db_mode mode, void **conn);
 	void	(*close)(void *conn);
+	/* A printable name for messages (a path; never a password). */
+	const char *(*name)(void *conn);
 	int	(*set_busy_timeout)(void *conn, int ms);
 	int	(*begin)(void *conn);
 	int	(*commit)(void *conn);
@@ -214,11 +287,12 @@ struct db_ops {
 	int	(*schema_version)(void *conn, int *version);
 	/* Run one migration step (static DDL, no values), in a transaction. */
 	int	(*exec_step)(void *conn, const char *sql);
-	int	(*use_token)(void *conn, const char *provisioner,
-		    const char *jti, int64_t expires_at);
-	int	(*prune_tokens)(void *conn, int64_t before);
+	/* The whole of db_use_token(), atomic on its own. */
+	int	(*use_token)(void *conn, const struct db_token *t,
+		    int64_t retention);
 	int	(*put_cert)(void *conn, const struct db_cert *cert);
-	int	(*revoke)(void *conn, const struct db_revocation *rev);
+	int	(*revoke)(void *conn, const struct db_revocation *rev,
+		    enum db_refusal *why);
 	int	(*is_revoked)(void *conn, const char *serial, int *revoked);
 	int	(*list_certs)(void *conn, const struct db_filter *f,
 		    db_row_fn fn, void *arg);

@@ -19,8 +19,10 @@
 
 #include <sqlite3.h>
 
+#include "config.h"
 #include "db.h"
 #include "err.h"
+#include "timeutil.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -69,6 +71,16 @@ static const char *const steps[] = {
 	");"
 	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
 	"INSERT INTO schema_version (version) VALUES (1);",
+	/*
+	 * 1 -> 2: the point before which spent tokens may be forgotten, and
+	 * the operator's floor on token issue times (db.h: db_use_token).
+	 */
+	"CREATE TABLE token_clock ("
+	"  pruned_before INTEGER NOT NULL,"		/* unix seconds */
+	"  minted_after  INTEGER NOT NULL"
+	");"
+	"INSERT INTO token_clock (pruned_before, minted_after) VALUES (0, 0);"
+	"UPDATE schema_version SET version = 2;",
 };
 
 _Static_assert(NELEM(steps) == DB_SCHEMA_VERSION,
@@ -198,11 +210,12 @@ wal_grown(void *arg, sqlite3 *h, const char *name, int frames)
 }
 
 static int
-sq_open_masked(const char *path, int create, sqlite3 **out)
+sq_open_masked(const char *path, enum db_mode mode, sqlite3 **out)
 {
+	int create = mode == DB_CREATE;
 	sqlite3 *h = NULL;
-	char mode[16];
-	long long sync, fk;
+	char jmode[16];
+	long long sync, fk, tables = 0;
 	int fd, rc, ret;
 
 	*out = NULL;
@@ -223,7 +236,7 @@ sq_open_masked(const char *path, int create, sqlite3 **out)
 				return ret;
 		}
 	}
-	rc = sqlite3_open_v2(path, &h,
+	rc = sqlite3_open_v2(path, &h, mode == DB_READ ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), NULL);
 	if (rc != SQLITE_OK) {
 		ret = err_set(CA_FAIL, "database open: %s",
@@ -251,7 +264,8 @@ sq_open_masked(const char *path, int create, sqlite3 **out)
 	 * fsync'd before it returns (synchronous=FULL).
 	 */
 	sqlite3_db_config(h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	sqlite3_wal_hook(h, wal_grown, NULL);
+	if (mode != DB_READ)
+		sqlite3_wal_hook(h, wal_grown, NULL);
 
 	/*
 	 * Each setting is read back: a pragma the library ignores (an
@@ -260,12 +274,24 @@ sq_open_masked(const char *path, int create, sqlite3 **out)
 	 */
 	if ((rc = sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS)) != SQLITE_OK)
 		ret = sq_fail(h, rc, "set busy timeout");
-	else if ((ret = sq_query1(h, "PRAGMA journal_mode = WAL", NULL, mode,
+	else if (mode != DB_CREATE && (ret = sq_query1(h, "SELECT count(*) "
+	    "FROM sqlite_master", &tables, NULL, 0, "read schema")) != CA_OK)
+		;
+	else if (mode != DB_CREATE && tables == 0)
+		/*
+		 * No schema, and only DB_CREATE makes one: db_open() refuses
+		 * it.  Setting the journal mode would write to the file.
+		 */
+		;
+	else if (mode == DB_READ)
+		/* A reader changes nothing: it takes the settings as stored. */
+		ret = sq_exec(h, "PRAGMA query_only = ON", "set query_only");
+	else if ((ret = sq_query1(h, "PRAGMA journal_mode = WAL", NULL, jmode,
 	    sizeof(mode), "set journal_mode")) != CA_OK)
 		;
-	else if (strcasecmp(mode, "wal") != 0)
+	else if (strcasecmp(jmode, "wal") != 0)
 		ret = err_set(CA_FAIL, "database journal_mode is \"%s\", "
-		    "not wal", mode);
+		    "not wal", jmode);
 	else if ((ret = sq_exec(h, "PRAGMA synchronous = FULL",
 	    "set synchronous")) != CA_OK ||
 	    (ret = sq_query1(h, "PRAGMA synchronous", &sync, NULL, 0,
@@ -290,20 +316,28 @@ sq_open_masked(const char *path, int create, sqlite3 **out)
 }
 
 static int
-sq_open(const char *source, int create, void **conn)
+sq_open(const char *home, const char *dsn, enum db_mode mode, void **conn)
 {
 	struct stat st;
 	sqlite3 *h;
 	mode_t old;
+	char *source;
 	int rc;
 
 	*conn = NULL;
-	if (!create && stat(source, &st) == -1) {
-		if (errno == ENOENT)
-			return err_set(CA_FAIL, "database %s does not exist",
-			    source);
-		return err_set(CA_FAIL, "database %s: %s", source,
-		    strerror(errno));
+	/* dataSource is a file, relative to the CA home. */
+	source = home != NULL ? config_resolve(home, dsn) : strdup(dsn);
+	if (source == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	if (mode != DB_CREATE && stat(source, &st) == -1) {
+		rc = errno;
+		if (rc == ENOENT)
+			err_set(CA_FAIL, "database %s does not exist", source);
+		else
+			err_set(CA_FAIL, "database %s: %s", source,
+			    strerror(rc));
+		free(source);
+		return CA_FAIL;
 	}
 	/*
 	 * Whatever SQLite creates while opening (the file, -wal, -shm) is
@@ -311,12 +345,13 @@ sq_open(const char *source, int create, void **conn)
 	 * single-threaded.
 	 */
 	old = umask(077);
-	rc = sq_open_masked(source, create, &h);
+	rc = sq_open_masked(source, mode, &h);
 	umask(old);
-	if (rc != CA_OK) {
+	if (rc != CA_OK)
 		err_prefix("%s", source);
+	free(source);
+	if (rc != CA_OK)
 		return rc;
-	}
 	*conn = h;
 	return CA_OK;
 }
@@ -349,6 +384,14 @@ sq_close(void *conn)
 		wal_full = NULL;
 	}
 	sqlite3_close_v2(conn);
+}
+
+static const char *
+sq_name(void *conn)
+{
+	const char *f = sqlite3_db_filename(conn, "main");
+
+	return f != NULL && *f != '\0' ? f : "(in memory)";
 }
 
 static int
@@ -442,13 +485,72 @@ sq_exec_step(void *conn, const char *sql)
 	return sq_exec(conn, sql, "schema migration");
 }
 
+/* Bind one int64 and step a statement that returns no rows. */
 static int
-sq_use_token(void *conn, const char *provisioner, const char *jti,
-    int64_t expires_at)
+sq_run_int(sqlite3 *h, const char *sql, int64_t v, const char *op)
 {
-	sqlite3 *h = conn;
 	sqlite3_stmt *st;
 	int rc, ret;
+
+	if ((ret = sq_prepare(h, sql, &st, op)) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_int64(st, 1, v)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, op);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The body of sq_use_token(), inside its savepoint. */
+static int
+spend(sqlite3 *h, const struct db_token *t, int64_t retention)
+{
+	sqlite3_stmt *st;
+	int64_t pruned, floor, cut;
+	char a[32], b[32];
+	int rc, ret;
+
+	if ((ret = sq_prepare(h, "SELECT pruned_before, minted_after FROM "
+	    "token_clock", &st, "read token clock")) != CA_OK)
+		return ret;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		ret = rc == SQLITE_DONE ? err_set(CA_FAIL, "database "
+		    "token_clock table is damaged") :
+		    sq_fail(h, rc, "read token clock");
+		sqlite3_finalize(st);
+		return ret;
+	}
+	pruned = sqlite3_column_int64(st, 0);
+	floor = sqlite3_column_int64(st, 1);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return err_set(CA_FAIL, "database token_clock table is "
+		    "damaged");
+	if (t->now < pruned) {
+		time_fmt(t->now, a, sizeof(a));
+		time_fmt(pruned, b, sizeof(b));
+		return err_set(CA_FAIL, "clock: this host's clock (%s) is "
+		    "before %s, up to which a clock further ahead had the "
+		    "database forget spent tokens: refusing to spend a "
+		    "token (nothing was changed); set the clock right, or "
+		    "see docs/SECURITY.md to reset", a, b);
+	}
+	if (t->issued_at < floor) {
+		time_fmt(floor, a, sizeof(a));
+		return err_set(CA_REFUSED, "token rejected: issued before the "
+		    "token clock was reset at %s", a);
+	}
+	/* Forget what expired a retention before the furthest clock. */
+	cut = t->now - retention;
+	if (cut > pruned) {
+		if ((ret = sq_run_int(h, "DELETE FROM used_tokens WHERE "
+		    "expires_at < ?1", cut, "prune tokens")) != CA_OK ||
+		    (ret = sq_run_int(h, "UPDATE token_clock SET "
+		    "pruned_before = ?1", cut, "advance token clock")) != CA_OK)
+			return ret;
+	}
 
 	/*
 	 * DO NOTHING on this key only, then count the rows: the same test
@@ -459,11 +561,11 @@ sq_use_token(void *conn, const char *provisioner, const char *jti,
 	    "ON CONFLICT (provisioner, jti) DO NOTHING", &st,
 	    "use token")) != CA_OK)
 		return ret;
-	if ((rc = sqlite3_bind_text(st, 1, provisioner, -1, SQLITE_STATIC)) ==
+	if ((rc = sqlite3_bind_text(st, 1, t->provisioner, -1,
+	    SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 2, t->jti, -1, SQLITE_STATIC)) ==
 	    SQLITE_OK &&
-	    (rc = sqlite3_bind_text(st, 2, jti, -1, SQLITE_STATIC)) ==
-	    SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 3, expires_at)) == SQLITE_OK)
+	    (rc = sqlite3_bind_int64(st, 3, t->expires_at)) == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		ret = sq_fail(h, rc, "use token");
@@ -476,20 +578,20 @@ sq_use_token(void *conn, const char *provisioner, const char *jti,
 }
 
 static int
-sq_prune_tokens(void *conn, int64_t before)
+sq_use_token(void *conn, const struct db_token *t, int64_t retention)
 {
 	sqlite3 *h = conn;
-	sqlite3_stmt *st;
-	int rc, ret;
+	int ret;
 
-	if ((ret = sq_prepare(h, "DELETE FROM used_tokens "
-	    "WHERE expires_at < ?1", &st, "prune tokens")) != CA_OK)
+	/* All or nothing, inside the caller's transaction or on its own. */
+	if ((ret = sq_exec(h, "SAVEPOINT use_token", "use token")) != CA_OK)
 		return ret;
-	if ((rc = sqlite3_bind_int64(st, 1, before)) == SQLITE_OK)
-		rc = sqlite3_step(st);
-	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "prune tokens");
-	sqlite3_finalize(st);
-	return ret;
+	if ((ret = spend(h, t, retention)) != CA_OK) {
+		sqlite3_exec(h, "ROLLBACK TO use_token", NULL, NULL, NULL);
+		sqlite3_exec(h, "RELEASE use_token", NULL, NULL, NULL);
+		return ret;
+	}
+	return sq_exec(h, "RELEASE use_token", "use token");
 }
 
 static int
@@ -536,7 +638,7 @@ sq_put_cert(void *conn, const struct db_cert *c)
 }
 
 static int
-sq_revoke(void *conn, const struct db_revocation *r)
+sq_revoke(void *conn, const struct db_revocation *r, enum db_refusal *why)
 {
 	sqlite3 *h = conn;
 	sqlite3_stmt *st;
@@ -557,14 +659,17 @@ sq_revoke(void *conn, const struct db_revocation *r)
 	    (rc = sqlite3_bind_text(st, 5, r->method, -1, SQLITE_STATIC)) ==
 	    SQLITE_OK)
 		rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		*why = DB_REFUSED_NOT_FOUND;
 		ret = err_set(CA_REFUSED, "certificate %s not found",
 		    r->serial);
-	else if (rc != SQLITE_DONE)
+	} else if (rc != SQLITE_DONE)
 		ret = sq_fail(h, rc, "revoke");
-	else if (sqlite3_changes(h) != 1)
+	else if (sqlite3_changes(h) != 1) {
+		*why = DB_REFUSED_ALREADY_REVOKED;
 		ret = err_set(CA_REFUSED, "certificate %s already revoked",
 		    r->serial);
+	}
 	else
 		ret = CA_OK;
 	sqlite3_finalize(st);
@@ -701,6 +806,7 @@ const struct db_ops db_sqlite_ops = {
 	.steps = steps,
 	.open = sq_open,
 	.close = sq_close,
+	.name = sq_name,
 	.set_busy_timeout = sq_set_busy_timeout,
 	.begin = sq_begin,
 	.commit = sq_commit,
@@ -708,7 +814,6 @@ const struct db_ops db_sqlite_ops = {
 	.schema_version = sq_schema_version,
 	.exec_step = sq_exec_step,
 	.use_token = sq_use_token,
-	.prune_tokens = sq_prune_tokens,
 	.put_cert = sq_put_cert,
 	.revoke = sq_revoke,
 	.is_revoked = sq_is_revoked,

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "io.h"
 #include "jose.h"
+#include "timeutil.h"
 #include "token.h"
 
 const json_t *
@@ -34,6 +35,25 @@ token_provisioner(const json_t *conf, const char *name, const char *kid)
 	else
 		err_set(CA_FAIL, "no JWK provisioner in ca.json");
 	return NULL;
+}
+
+int
+token_max_lifetime(const json_t *conf, int64_t *out)
+{
+	const json_t *j = json_object_get(json_object_get(conf, "authority"),
+	    "maxTokenLifetime");
+
+	*out = TOKEN_MAX_LIFE;
+	if (j == NULL)
+		return CA_OK;
+	if (!json_is_string(j) ||
+	    time_parse_duration(json_string_value(j), out) != CA_OK ||
+	    *out <= 0) {
+		*out = TOKEN_MAX_LIFE;
+		return err_set(CA_FAIL, "ca.json: maxTokenLifetime: a duration "
+		    "above zero, like \"1h\"");
+	}
+	return CA_OK;
 }
 
 /* The port of ca.json's address ("host:port", ":port"); NULL if none. */

@@ -25,6 +25,14 @@ const json_t *token_provisioner(const json_t *conf, const char *name,
     const char *kid);
 
 /*
+ * The longest token lifetime (exp - iat) the CA of conf accepts:
+ * authority.maxTokenLifetime, a duration above zero (default
+ * TOKEN_MAX_LIFE).  CA_FAIL for a malformed value.  The one reading of it,
+ * for the authority and for ca-token.
+ */
+int token_max_lifetime(const json_t *conf, int64_t *out);
+
+/*
  * Every audience the CA accepts for path ("sign", "revoke", "renew"):
  * for each dnsNames entry H, with and without the address's port,
  * https://H/1.0/<path> and https://H/<path>.  New array (json_decref).
@@ -46,7 +54,8 @@ int token_mint(EVP_PKEY *key, const char *kid, const struct token_claims *c,
 
 /*
  * The provisioner's private key: decrypt its encryptedKey with password.
- * CA_REFUSED for a wrong password.  *out is the caller's (EVP_PKEY_free).
+ * CA_REFUSED for a wrong password, CA_INPUT for a malformed key.  *out
+ * is the caller's (EVP_PKEY_free).
  */
 int token_provisioner_key(const json_t *prov, const char *password,
     EVP_PKEY **out);

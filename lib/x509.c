@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,63 @@ x509_serial_dec(X509 *x)
 
 	BN_free(bn);
 	return s;
+}
+
+/* Longest serial text: 20 octets are 40 hex digits with 19 colons. */
+#define SERIAL_TEXT_MAX 64
+
+char *
+x509_serial_parse(const char *text)
+{
+	static const char forms[] = "decimal digits, or hexadecimal as 0xHEX, "
+	    "HH:HH:..., serial=HEX (openssl x509 -serial), or digits with a "
+	    "letter a-f";
+	char digits[SERIAL_TEXT_MAX + 1], *dec = NULL, *out;
+	const char *s = text;
+	BIGNUM *bn = NULL;
+	size_t i, n = 0, group = 0;
+	int hex = 0, colons = 0, letters = 0;
+
+	if (strncmp(s, "serial=", 7) == 0) {
+		s += 7;
+		hex = 1;
+	} else if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		hex = 1;
+	}
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ':' && group > 0 && group <= 2 && s[i + 1] != '\0') {
+			colons = 1;
+			group = 0;
+			continue;
+		}
+		if (!isxdigit(c) || n >= SERIAL_TEXT_MAX)
+			goto bad;
+		letters |= !isdigit(c);
+		digits[n++] = (char)c;
+		group++;
+	}
+	digits[n] = '\0';
+	if (colons && (hex || group > 2))
+		goto bad;
+	hex |= colons | letters;
+	if (n == 0 || (hex ? BN_hex2bn(&bn, digits) : BN_dec2bn(&bn, digits)) == 0)
+		goto bad;
+	if (!BN_is_zero(bn) && BN_num_bytes(bn) <= 20)
+		dec = BN_bn2dec(bn);
+	BN_free(bn);
+	if (dec == NULL)
+		goto bad;
+	out = strdup(dec);
+	OPENSSL_free(dec);
+	if (out == NULL)
+		err_set(CA_FAIL, "out of memory");
+	return out;
+bad:
+	err_set(CA_INPUT, "%.80s: not a serial number (%s)", text, forms);
+	return NULL;
 }
 
 static int

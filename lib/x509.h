@@ -55,6 +55,15 @@ int x509_fingerprint(X509 *x, char hex[65]);
 int x509_fingerprint_parse(const char *s, char hex[65]);
 /* The serial as decimal; malloc'd, OPENSSL_free. */
 char *x509_serial_dec(X509 *x);
+/*
+ * A serial number as a person gives it, to canonical decimal (malloc'd):
+ * decimal digits; or hexadecimal as 0xHEX, as colon-separated octets
+ * (HH:HH:...), as openssl x509 -serial prints it (serial=HEX), or as
+ * digits that contain a letter a-f.  Digits alone are decimal: hex
+ * without a letter needs one of the marked forms.  1..20 octets, not zero.
+ * NULL with CA_INPUT recorded, naming the forms, otherwise.
+ */
+char *x509_serial_parse(const char *s);
 /* notBefore/notAfter as unix seconds. */
 int64_t x509_time(const ASN1_TIME *t);
 /* The subject CN into buf ("" if none); CA_INPUT if more than one or too long. */

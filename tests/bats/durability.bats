@@ -82,6 +82,9 @@ rows() { sqlite3 "$D/ca/db/ca.db" "select count(*) from certs; select count(*) f
 	jq '.db.busyTimeout = "soon"' "$D/bt/config/ca.json" >"$D/bt.json" && mv "$D/bt.json" "$D/bt/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/bt"
 	assert_equal "$stderr" 'ca-list: ca.json: db.busyTimeout: a duration like "24h"'
+	jq '.db.busyTimeout = "11m"' "$D/ca/config/ca.json" >"$D/bt/config/ca.json"
+	run -4 --separate-stderr ca-list --dir "$D/bt"
+	assert_equal "$stderr" 'ca-list: ca.json: db.busyTimeout: at most 600s'
 }
 
 @test "durability: ok the WAL stays bounded across many issuing processes" {

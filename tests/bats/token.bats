@@ -141,7 +141,7 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 	for bad in bogus 0x 0 -5 0xZZ 12.5; do
 		run -2 --separate-stderr ci --revoke "$bad"
 		assert_output ""
-		assert_equal "$stderr" "ca-token: --revoke $bad: not a serial number (decimal or 0x-hex)"
+		assert_equal "$stderr" "ca-token: --revoke $bad: not a serial number (decimal digits, or hexadecimal as 0xHEX, HH:HH:..., serial=HEX (openssl x509 -serial), or digits with a letter a-f)"
 	done
 }
 

@@ -18,6 +18,8 @@
 
 #include <sqlite3.h>
 
+#include <jansson.h>
+
 #include "db.h"
 #include "err.h"
 #include "tap.h"
@@ -25,6 +27,36 @@
 #define NCHILD	20
 
 static char tmpdir[256];
+
+/*
+ * db_open() on a configuration object {"type": type, "dataSource":
+ * source}; create picks DB_CREATE, else DB_WRITE.
+ */
+static int
+topen(const char *type, const char *source, int create, struct db **out)
+{
+	json_t *conf = json_pack("{s:s, s:s}", "type", type, "dataSource",
+	    source);
+	int rc = db_open(NULL, conf, create ? DB_CREATE : DB_WRITE, out);
+
+	json_decref(conf);
+	return rc;
+}
+
+/* Spend (provisioner, jti), expiring at exp, with the clock at exp. */
+static int
+use_tok(struct db *db, const char *prov, const char *jti, int64_t exp)
+{
+	struct db_token t;
+
+	memset(&t, 0, sizeof(t));
+	t.provisioner = prov;
+	t.jti = jti;
+	t.issued_at = 0;
+	t.expires_at = exp;
+	t.now = exp;
+	return db_use_token(db, &t);
+}
 
 /* tmpdir/name, kept until paths_free() at the end of the run. */
 static char *paths[64];
@@ -222,7 +254,7 @@ test_open(void)
 
 	/* A permissive umask must not leak into the database files. */
 	old = umask(022);
-	rc = db_open("sqlite", p, 1, &db);
+	rc = topen("sqlite", p, 1, &db);
 	umask(old);
 	is_int(rc, CA_OK, "open creates a new database: %s", err_msg());
 	if (rc != CA_OK)
@@ -257,10 +289,10 @@ test_open(void)
 	db_close(db);
 
 	/* Re-opening a current database changes nothing. */
-	rc = db_open("sqlite", p, 0, &db);
+	rc = topen("sqlite", p, 0, &db);
 	is_int(rc, CA_OK, "reopen existing database: %s", err_msg());
 	db_close(db);
-	rc = db_open("sqlite", p, 1, &db);
+	rc = topen("sqlite", p, 1, &db);
 	is_int(rc, CA_OK, "reopen with create on existing database: %s",
 	    err_msg());
 	db_close(db);
@@ -280,29 +312,29 @@ test_open_refusals(void)
 	int fd;
 
 	p = path("missing.db");
-	is_int(db_open("sqlite", p, 0, &db), CA_FAIL,
+	is_int(topen("sqlite", p, 0, &db), CA_FAIL,
 	    "missing database without create fails");
 	ok(has(err_msg(), "does not exist"), "says it does not exist: %s",
 	    err_msg());
 	ok(db == NULL, "no handle on failure");
 	ok(access(p, F_OK) == -1, "missing database was not created");
 
-	is_int(db_open("postgresql", "dbname=ca", 0, &db), CA_FAIL,
+	is_int(topen("postgresql", "dbname=ca", 0, &db), CA_FAIL,
 	    "postgresql is not built");
 	is_str(err_msg(), "database type postgresql not built",
 	    "clear message for postgresql");
-	is_int(db_open("mysql", p, 1, &db), CA_FAIL, "unknown type fails");
+	is_int(topen("mysql", p, 1, &db), CA_FAIL, "unknown type fails");
 	ok(has(err_msg(), "unknown database type"), "says unknown type: %s",
 	    err_msg());
-	is_int(db_open("sqlite", "", 1, &db), CA_FAIL, "empty source fails");
+	is_int(topen("sqlite", "", 1, &db), CA_FAIL, "empty source fails");
 
 	/* A schema newer than this program is refused, untouched. */
 	p = path("newer.db");
-	if (db_open("sqlite", p, 1, &db) == CA_OK)
+	if (topen("sqlite", p, 1, &db) == CA_OK)
 		db_close(db);
 	is_int(raw_exec(p, "UPDATE schema_version SET version = "
 	    "version + 1"), 0, "simulate a newer schema");
-	is_int(db_open("sqlite", p, 0, &db), CA_FAIL, "newer schema refused");
+	is_int(topen("sqlite", p, 0, &db), CA_FAIL, "newer schema refused");
 	{
 		char want[128];
 
@@ -315,21 +347,63 @@ test_open_refusals(void)
 	    DB_SCHEMA_VERSION + 1, "newer schema left as it was");
 
 	/*
-	 * Version 0: an existing but empty database (what a crash before the
-	 * first migration committed leaves) is migrated without create.
+	 * Version 0: an existing but empty database (emptied, replaced, or
+	 * what a crash of ca-init leaves) gets no schema except with
+	 * DB_CREATE: the inventory and the spent tokens are never silently
+	 * started afresh.
 	 */
 	p = path("empty.db");
 	fd = open(p, O_CREAT | O_EXCL | O_WRONLY, 0600);
 	ok(fd != -1, "empty file created");
 	if (fd != -1)
 		close(fd);
-	is_int(db_open("sqlite", p, 0, &db), CA_OK,
-	    "empty database migrated to current: %s", err_msg());
+	is_int(topen("sqlite", p, 0, &db), CA_FAIL,
+	    "zero-byte database refused without create");
+	ok(has(err_msg(), "has no CA schema"), "says why: %s", err_msg());
+	ok(has(err_msg(), "only ca-init"), "says who makes one: %s",
+	    err_msg());
+	is_int(raw_int(p, "SELECT count(*) FROM sqlite_master"), 0,
+	    "refused database left empty");
+	{
+		json_t *conf = json_pack("{s:s, s:s}", "type", "sqlite",
+		    "dataSource", p);
+
+		is_int(db_open(NULL, conf, DB_READ, &db), CA_FAIL,
+		    "zero-byte database refused read-only too");
+		json_decref(conf);
+	}
+	is_int(topen("sqlite", p, 1, &db), CA_OK,
+	    "empty database given the schema with create: %s", err_msg());
 	db_close(db);
 	is_int(raw_int(p, "SELECT version FROM schema_version"),
-	    DB_SCHEMA_VERSION, "migrated database is current");
+	    DB_SCHEMA_VERSION, "created database is current");
 	is_int(raw_int(p, "SELECT count(*) FROM certs"), 0,
-	    "migrated database has the certs table");
+	    "created database has the certs table");
+
+	/* Version 1 (before token_clock) is migrated by a writer. */
+	p = path("v1.db");
+	if (topen("sqlite", p, 1, &db) == CA_OK)
+		db_close(db);
+	is_int(raw_exec(p, "DROP TABLE token_clock; UPDATE schema_version "
+	    "SET version = 1"), 0, "simulate a version 1 database");
+	{
+		json_t *conf = json_pack("{s:s, s:s}", "type", "sqlite",
+		    "dataSource", p);
+
+		is_int(db_open(NULL, conf, DB_READ, &db), CA_OK,
+		    "a reader reads version 1 as it is: %s", err_msg());
+		db_close(db);
+		is_int(raw_int(p, "SELECT version FROM schema_version"), 1,
+		    "the reader did not migrate");
+		json_decref(conf);
+	}
+	is_int(topen("sqlite", p, 0, &db), CA_OK, "a writer migrates: %s",
+	    err_msg());
+	db_close(db);
+	is_int(raw_int(p, "SELECT version FROM schema_version"),
+	    DB_SCHEMA_VERSION, "migrated to current");
+	is_int(raw_int(p, "SELECT pruned_before FROM token_clock"), 0,
+	    "token clock starts at 0");
 
 	/* Somebody else's database is not ours to migrate. */
 	p = path("foreign.db");
@@ -337,7 +411,7 @@ test_open_refusals(void)
 		close(fd);
 	is_int(raw_exec(p, "CREATE TABLE other (x INTEGER)"), 0,
 	    "create a foreign database");
-	is_int(db_open("sqlite", p, 0, &db), CA_FAIL,
+	is_int(topen("sqlite", p, 0, &db), CA_FAIL,
 	    "database without schema_version refused");
 	ok(has(err_msg(), "not a CA database"), "says why: %s", err_msg());
 	is_int(raw_int(p, "SELECT count(*) FROM sqlite_master"), 1,
@@ -351,20 +425,20 @@ test_open_refusals(void)
 			ok(0, "write garbage");
 		close(fd);
 	}
-	is_int(db_open("sqlite", p, 0, &db), CA_FAIL, "garbage file refused");
+	is_int(topen("sqlite", p, 0, &db), CA_FAIL, "garbage file refused");
 	ok(has(err_msg(), p), "message names the file: %s", err_msg());
 
 	p = path("no/such/dir/ca.db");
-	is_int(db_open("sqlite", p, 1, &db), CA_FAIL,
+	is_int(topen("sqlite", p, 1, &db), CA_FAIL,
 	    "create in a missing directory fails");
 
 	/* A damaged version table fails closed. */
 	p = path("damaged.db");
-	if (db_open("sqlite", p, 1, &db) == CA_OK)
+	if (topen("sqlite", p, 1, &db) == CA_OK)
 		db_close(db);
 	is_int(raw_exec(p, "INSERT INTO schema_version VALUES (1)"), 0,
 	    "add a second schema_version row");
-	is_int(db_open("sqlite", p, 0, &db), CA_FAIL,
+	is_int(topen("sqlite", p, 0, &db), CA_FAIL,
 	    "two schema_version rows refused");
 	ok(has(err_msg(), "damaged"), "says damaged: %s", err_msg());
 }
@@ -372,34 +446,89 @@ test_open_refusals(void)
 static void
 test_tokens(struct db *db)
 {
-	is_int(db_use_token(db, "admin", "jti-1", 1000), CA_OK,
+	is_int(use_tok(db, "admin", "jti-1", 1000), CA_OK,
 	    "first use of a token");
-	is_int(db_use_token(db, "admin", "jti-1", 1000), CA_REFUSED,
+	is_int(use_tok(db, "admin", "jti-1", 1000), CA_REFUSED,
 	    "second use refused");
 	is_str(err_msg(), "token already used", "message for reuse");
-	is_int(db_use_token(db, "other", "jti-1", 1000), CA_OK,
+	is_int(use_tok(db, "other", "jti-1", 1000), CA_OK,
 	    "same jti from another provisioner is another token");
-	is_int(db_use_token(db, "admin", "", 1000), CA_INPUT, "empty jti");
-	is_int(db_use_token(db, NULL, "jti-x", 1000), CA_INPUT,
+	is_int(use_tok(db, "admin", "", 1000), CA_INPUT, "empty jti");
+	is_int(use_tok(db, NULL, "jti-x", 1000), CA_INPUT,
 	    "missing provisioner");
 
-	is_int(db_use_token(db, "admin", "old", 100), CA_OK, "token exp 100");
-	is_int(db_use_token(db, "admin", "edge", 150), CA_OK, "token exp 150");
-	is_int(db_use_token(db, "admin", "new", 200), CA_OK, "token exp 200");
-	is_int(db_prune_tokens(db, 150), CA_OK, "prune before 150");
-	is_int(db_use_token(db, "admin", "old", 100), CA_OK,
-	    "expired token was forgotten");
-	is_int(db_use_token(db, "admin", "edge", 150), CA_REFUSED,
-	    "token expiring exactly at the cut is kept");
-	is_int(db_use_token(db, "admin", "new", 200), CA_REFUSED,
-	    "unexpired token is kept");
-	is_int(db_use_token(db, "admin", "jti-1", 1000), CA_REFUSED,
-	    "other tokens are kept");
+	/*
+	 * Retention: a spent token is forgotten only DB_TOKEN_RETENTION
+	 * after it expired, as the furthest-ahead clock judges.
+	 */
+	{
+		const int64_t R = DB_TOKEN_RETENTION, T0 = 100000000;
+		struct db_token t;
+
+		memset(&t, 0, sizeof(t));
+		t.provisioner = "admin";
+		t.jti = "spent";
+		t.issued_at = T0 - 300;
+		t.expires_at = T0 + 60;
+		t.now = T0;
+		is_int(db_use_token(db, &t), CA_OK, "spend at T0");
+		/* A clock a day ahead spends another token... */
+		t.jti = "a-day-ahead";
+		t.now = T0 + 86400;
+		t.issued_at = t.now;
+		t.expires_at = t.now + 360;
+		is_int(db_use_token(db, &t), CA_OK, "spend a day ahead");
+		/* ...and the first is still spent when the clock is back. */
+		t.jti = "spent";
+		t.now = T0;
+		t.issued_at = T0 - 300;
+		t.expires_at = T0 + 60;
+		is_int(db_use_token(db, &t), CA_REFUSED,
+		    "a day-ahead clock did not forget a spent token");
+		is_str(err_msg(), "token already used", "says already used");
+		/* Within the retention of the furthest clock: kept. */
+		t.jti = "ahead-by-retention";
+		t.now = T0 + 60 + R;
+		t.issued_at = t.now;
+		t.expires_at = t.now + 360;
+		is_int(db_use_token(db, &t), CA_OK, "spend a retention ahead");
+		t.jti = "spent";
+		t.now = T0 + 60;
+		t.issued_at = T0 - 300;
+		t.expires_at = T0 + 60;
+		is_int(db_use_token(db, &t), CA_REFUSED,
+		    "expired exactly at the cut: still kept");
+		/* Beyond: the row goes, and so does every clock behind it. */
+		t.jti = "far-ahead";
+		t.now = T0 + 61 + R;
+		t.issued_at = t.now;
+		t.expires_at = t.now + 360;
+		is_int(db_use_token(db, &t), CA_OK, "spend a retention + 1 ahead");
+		t.jti = "spent";
+		t.now = T0;
+		t.issued_at = T0 - 300;
+		t.expires_at = T0 + 60;
+		is_int(db_use_token(db, &t), CA_FAIL,
+		    "a clock behind the forgetting point fails closed");
+		ok(has(err_msg(), "clock"), "names the clock: %s", err_msg());
+		t.jti = "fresh";
+		is_int(db_use_token(db, &t), CA_FAIL,
+		    "every token fails closed on that clock");
+		t.now = T0 + 61;
+		t.issued_at = T0 + 61;
+		t.expires_at = T0 + 400;
+		is_int(db_use_token(db, &t), CA_OK,
+		    "a clock at the forgetting point spends again");
+		t.expires_at = t.now - 1;
+		is_int(db_use_token(db, &t), CA_INPUT,
+		    "a token expired on the caller's own clock is a bug");
+	}
 }
 
 static void
 test_certs(struct db *db)
 {
+	enum db_refusal why;
 	struct db_cert c;
 	struct db_revocation r;
 	struct db_row *row = NULL;
@@ -464,20 +593,24 @@ test_certs(struct db *db)
 	is_int(db_is_revoked(db, "1001", &revoked), CA_OK, "is_revoked");
 	is_int(revoked, 0, "not revoked yet");
 	r = revocation("1001", 1);
-	is_int(db_revoke(db, &r), CA_OK, "revoke: %s", err_msg());
+	why = DB_REFUSED_NOT_FOUND;
+	is_int(db_revoke(db, &r, &why), CA_OK, "revoke: %s", err_msg());
+	is_int(why, DB_REFUSED_NONE, "no refusal value on success");
 	is_int(db_is_revoked(db, "1001", &revoked), CA_OK, "is_revoked");
 	is_int(revoked, 1, "now revoked");
 	r = revocation("1001", 4);
-	is_int(db_revoke(db, &r), CA_REFUSED, "second revocation refused");
+	is_int(db_revoke(db, &r, &why), CA_REFUSED, "second revocation refused");
 	is_str(err_msg(), "certificate 1001 already revoked",
 	    "message for double revocation");
+	is_int(why, DB_REFUSED_ALREADY_REVOKED, "refusal value: already revoked");
 	r = revocation("4242", 1);
-	is_int(db_revoke(db, &r), CA_REFUSED, "unknown serial refused");
+	is_int(db_revoke(db, &r, &why), CA_REFUSED, "unknown serial refused");
 	ok(has(err_msg(), "not found"), "says not found: %s", err_msg());
+	is_int(why, DB_REFUSED_NOT_FOUND, "refusal value: not found");
 	r = revocation("1002", 7);
-	is_int(db_revoke(db, &r), CA_INPUT, "reason code 7 refused");
+	is_int(db_revoke(db, &r, &why), CA_INPUT, "reason code 7 refused");
 	r = revocation("1002", 11);
-	is_int(db_revoke(db, &r), CA_INPUT, "reason code 11 refused");
+	is_int(db_revoke(db, &r, &why), CA_INPUT, "reason code 11 refused");
 	is_int(db_is_revoked(db, "1002", &revoked), CA_OK, "is_revoked");
 	is_int(revoked, 0, "refused revocations left nothing");
 	is_int(db_get_cert(db, "1001", &row), CA_OK, "get revoked cert");
@@ -544,7 +677,7 @@ test_transactions(void)
 	struct db *db = NULL;
 	const char *p = path("txn.db");
 
-	if (db_open("sqlite", p, 1, &db) != CA_OK) {
+	if (topen("sqlite", p, 1, &db) != CA_OK) {
 		ok(0, "open: %s", err_msg());
 		return;
 	}
@@ -554,28 +687,28 @@ test_transactions(void)
 
 	is_int(db_begin(db), CA_OK, "begin");
 	is_int(db_begin(db), CA_FAIL, "nested begin fails");
-	is_int(db_use_token(db, "admin", "rolled-back", 1000), CA_OK,
+	is_int(use_tok(db, "admin", "rolled-back", 1000), CA_OK,
 	    "use a token inside the transaction");
 	db_rollback(db);
-	is_int(db_use_token(db, "admin", "rolled-back", 1000), CA_OK,
+	is_int(use_tok(db, "admin", "rolled-back", 1000), CA_OK,
 	    "after rollback the token is not used");
 
 	is_int(db_begin(db), CA_OK, "begin");
-	is_int(db_use_token(db, "admin", "kept", 1000), CA_OK, "use a token");
+	is_int(use_tok(db, "admin", "kept", 1000), CA_OK, "use a token");
 	is_int(db_commit(db), CA_OK, "commit: %s", err_msg());
 	db_close(db);
 	db = NULL;
-	is_int(db_open("sqlite", p, 0, &db), CA_OK, "reopen");
-	is_int(db_use_token(db, "admin", "kept", 1000), CA_REFUSED,
+	is_int(topen("sqlite", p, 0, &db), CA_OK, "reopen");
+	is_int(use_tok(db, "admin", "kept", 1000), CA_REFUSED,
 	    "committed token is still used after reopening");
 
 	/* An open transaction dies with its connection. */
 	is_int(db_begin(db), CA_OK, "begin");
-	is_int(db_use_token(db, "admin", "closed", 1000), CA_OK, "use a token");
+	is_int(use_tok(db, "admin", "closed", 1000), CA_OK, "use a token");
 	db_close(db);
 	db = NULL;
-	is_int(db_open("sqlite", p, 0, &db), CA_OK, "reopen");
-	is_int(db_use_token(db, "admin", "closed", 1000), CA_OK,
+	is_int(topen("sqlite", p, 0, &db), CA_OK, "reopen");
+	is_int(use_tok(db, "admin", "closed", 1000), CA_OK,
 	    "closing without commit left nothing");
 	db_close(db);
 }
@@ -598,10 +731,10 @@ child_issue(const char *p, int i, int gate)
 		;
 	snprintf(serial, sizeof(serial), "%d", 5000 + i);
 	c = cert(serial, 100 + i, 9000);
-	if ((rc = db_open("sqlite", p, 0, &db)) != CA_OK)
+	if ((rc = topen("sqlite", p, 0, &db)) != CA_OK)
 		goto out;
 	if ((rc = db_begin(db)) == CA_OK &&
-	    (rc = db_use_token(db, "admin", "shared-jti", 9000)) == CA_OK &&
+	    (rc = use_tok(db, "admin", "shared-jti", 9000)) == CA_OK &&
 	    (rc = db_put_cert(db, &c)) == CA_OK)
 		rc = db_commit(db);
 	if (rc != CA_OK)
@@ -622,7 +755,7 @@ test_concurrency(void)
 	pid_t pid[NCHILD];
 	int gate[2], i, st, won = 0, refused = 0, other = 0;
 
-	if (db_open("sqlite", p, 1, &db) != CA_OK) {
+	if (topen("sqlite", p, 1, &db) != CA_OK) {
 		ok(0, "open: %s", err_msg());
 		return;
 	}
@@ -657,7 +790,7 @@ test_concurrency(void)
 	is_int(won, 1, "exactly one of %d processes spent the token", NCHILD);
 	is_int(refused, NCHILD - 1, "all others were refused");
 	is_int(other, 0, "none was busy or failed");
-	if (db_open("sqlite", p, 0, &db) != CA_OK) {
+	if (topen("sqlite", p, 0, &db) != CA_OK) {
 		ok(0, "reopen: %s", err_msg());
 		return;
 	}
@@ -677,8 +810,8 @@ test_busy(void)
 	const char *p = path("busy.db");
 	long ms;
 
-	if (db_open("sqlite", p, 1, &a) != CA_OK ||
-	    db_open("sqlite", p, 0, &b) != CA_OK) {
+	if (topen("sqlite", p, 1, &a) != CA_OK ||
+	    topen("sqlite", p, 0, &b) != CA_OK) {
 		ok(0, "open: %s", err_msg());
 		db_close(a);
 		return;
@@ -693,18 +826,18 @@ test_busy(void)
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	ok(ms >= 80 && ms < 3000, "after waiting about the timeout (%ld ms)",
 	    ms);
-	is_int(db_use_token(b, "admin", "busy", 1000), CA_UNAVAIL,
+	is_int(use_tok(b, "admin", "busy", 1000), CA_UNAVAIL,
 	    "a write outside a transaction is unavailable too");
-	is_int(db_open("sqlite", p, 0, &c), CA_OK,
+	is_int(topen("sqlite", p, 0, &c), CA_OK,
 	    "opening is not blocked by a writer");
 	is_int(db_is_revoked(c, "1", &revoked), CA_OK,
 	    "reading is not blocked by a writer");
 	db_close(c);
-	is_int(db_use_token(a, "admin", "busy", 1000), CA_OK,
+	is_int(use_tok(a, "admin", "busy", 1000), CA_OK,
 	    "the holder writes");
 	is_int(db_commit(a), CA_OK, "the holder commits");
 	is_int(db_begin(b), CA_OK, "then the second connection gets the lock");
-	is_int(db_use_token(b, "admin", "busy", 1000), CA_REFUSED,
+	is_int(use_tok(b, "admin", "busy", 1000), CA_REFUSED,
 	    "and sees the committed token");
 	db_rollback(b);
 	db_close(a);
@@ -726,7 +859,7 @@ test_wal_bound(void)
 	int i, fails = 0;
 
 	snprintf(wal, sizeof(wal), "%s-wal", p);
-	if (db_open("sqlite", p, 1, &db) != CA_OK) {
+	if (topen("sqlite", p, 1, &db) != CA_OK) {
 		ok(0, "open: %s", err_msg());
 		return;
 	}
@@ -736,7 +869,7 @@ test_wal_bound(void)
 		snprintf(serial, sizeof(serial), "%d", 70000 + i);
 		snprintf(jti, sizeof(jti), "wal-%d", i);
 		c = cert(serial, 100, 9000);
-		fails += db_begin(db) != CA_OK || db_use_token(db, "admin", jti,
+		fails += db_begin(db) != CA_OK || use_tok(db, "admin", jti,
 		    1000) != CA_OK || db_put_cert(db, &c) != CA_OK ||
 		    db_commit(db) != CA_OK;
 	}
@@ -754,8 +887,8 @@ test_wal_bound(void)
 		snprintf(serial, sizeof(serial), "%d", 90000 + i);
 		snprintf(jti, sizeof(jti), "short-%d", i);
 		c = cert(serial, 100, 9000);
-		fails += db_open("sqlite", p, 0, &db) != CA_OK ||
-		    db_begin(db) != CA_OK || db_use_token(db, "admin", jti,
+		fails += topen("sqlite", p, 0, &db) != CA_OK ||
+		    db_begin(db) != CA_OK || use_tok(db, "admin", jti,
 		    1000) != CA_OK || db_put_cert(db, &c) != CA_OK ||
 		    db_commit(db) != CA_OK;
 		db_close(db);
@@ -784,7 +917,7 @@ main(void)
 
 	test_open();
 	test_open_refusals();
-	if (db_open("sqlite", path("data.db"), 1, &db) == CA_OK) {
+	if (topen("sqlite", path("data.db"), 1, &db) == CA_OK) {
 		test_tokens(db);
 		test_certs(db);
 		db_close(db);
