@@ -14,6 +14,7 @@
 #include "config.h"
 #include "db.h"
 #include "err.h"
+#include "io.h"
 #include "pem.h"
 #include "timeutil.h"
 #include "x509.h"
@@ -51,10 +52,48 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/*
+ * Rows are gathered in out[] and written when it is full and at the end:
+ * one write() per 64 KiB, not two per row.
+ */
 struct listing {
 	int pem;
 	size_t n;
+	size_t used;
+	char out[65536];
 };
+
+static int
+flush_out(struct listing *l)
+{
+	int ret = CA_OK;
+
+	if (l->used > 0)
+		ret = io_write_all(1, l->out, l->used);
+	l->used = 0;
+	return ret;
+}
+
+/* Append the line s and its newline. */
+static int
+put_line(struct listing *l, const char *s)
+{
+	size_t len = strlen(s);
+	int ret;
+
+	if (len + 1 > sizeof(l->out) - l->used &&
+	    (ret = flush_out(l)) != CA_OK)
+		return ret;
+	if (len + 1 > sizeof(l->out)) {
+		if ((ret = io_write_all(1, s, len)) != CA_OK)
+			return ret;
+		return io_write_all(1, "\n", 1);
+	}
+	memcpy(l->out + l->used, s, len);
+	l->out[l->used + len] = '\n';
+	l->used += len + 1;
+	return CA_OK;
+}
 
 static json_t *
 time_json(int64_t t)
@@ -72,6 +111,7 @@ print_row(const struct db_row *r, void *arg)
 	json_error_t e;
 	json_t *o, *sans;
 	char *s;
+	int ret;
 
 	sans = json_loads(r->cert.sans_json, 0, &e);
 	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s?, s:b}",
@@ -106,11 +146,10 @@ print_row(const struct db_row *r, void *arg)
 	json_decref(o);
 	if (s == NULL)
 		return err_set(CA_FAIL, "encoding a row failed");
-	cli_print(s);
-	cli_print("\n");
+	ret = put_line(l, s);
 	free(s);
 	l->n++;
-	return 0;
+	return ret;
 }
 
 int
@@ -168,7 +207,12 @@ main(int argc, char *argv[])
 	 */
 	if (authority_open(dir, DB_READ, &a) != CA_OK)
 		die_last();
-	if (db_list_certs(authority_db(a), &f, print_row, &l) != CA_OK)
+	if (db_list_certs(authority_db(a), &f, print_row, &l) != CA_OK) {
+		/* The rows read before the failure still go out. */
+		(void)flush_out(&l);
+		die_last();
+	}
+	if (flush_out(&l) != CA_OK)
 		die_last();
 	if (serial != NULL && l.n == 0)
 		die(CA_REFUSED, "no certificate with serial %s", serial);

@@ -32,7 +32,8 @@ const char *err_progname(void);
  */
 int err_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int err_vset(int code, const char *fmt, va_list ap);
+int err_vset(int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /*
  * Like err_set(), and appends the reason of the newest OpenSSL error

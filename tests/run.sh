@@ -1,48 +1,145 @@
 #!/bin/sh
 # Run every test (C unit tests, then the bats suites) and count them.
-# Each runner speaks TAP; the last line is "N passed, N failed".
-# TESTS="inspect sign" limits the bats suites; UNITS=0 skips the unit tests.
+# Each runner speaks TAP.  A runner fails, with a "not ok" line of its own,
+# when its plan (1..N) does not match the tests it reported (it stopped
+# early, or never started), when it exits non-zero without reporting a
+# failure, or when it was asked for and does not exist.  A skipped test
+# counts as failed: `make check` installs every dependency, so a skip only
+# hides an untested path.  The last line is "N passed, N failed".
+#
+#   TESTS="inspect sign"  only these bats suites (a name without a suite fails)
+#   UNITS=0               no C unit tests
+#   JOBS=N                runners at a time (default: the number of CPUs + 1)
+#   SERIAL="fuzz"         suites that run alone, after the others
+#
+# Runners go in parallel, each into its own file; their TAP is printed
+# whole and in a fixed order: units, then suites by name, then SERIAL ones.
 cd "$(dirname "$0")/.." || exit 1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-rc=0
+trap 'exit 130' INT TERM
+jobs=${JOBS:-$(($(nproc 2>/dev/null || echo 1) + 1))}
+serial=${SERIAL-fuzz}
+order=""	# runner names in printing order
+running=0
+next=1		# index in $order of the next runner to print
 
-run_tap() { # name command...
-	name=$1; shift
-	"$@" >"$out/$name.tap" 2>"$out/$name.err"
-	st=$?
-	cat "$out/$name.tap"
-	if [ "$st" -ne 0 ] && ! grep -q '^not ok' "$out/$name.tap"; then
-		# A runner that died without reporting a failure: count it as one.
-		echo "not ok - $name exited $st"
-		cat "$out/$name.err" >&2
-		echo "not ok - $name exited $st" >>"$out/$name.tap"
+# start NAME COMMAND...: run COMMAND in the background into NAME.tap and
+# NAME.err; NAME.rc appears, holding its status, when it has finished.
+start() {
+	name=$1
+	shift
+	order="$order $name"
+	(
+		"$@" >"$out/$name.tap" 2>"$out/$name.err" </dev/null
+		echo $? >"$out/$name.st"
+		mv "$out/$name.st" "$out/$name.rc"
+	) &
+	running=$((running + 1))
+}
+
+# broken NAME WHY: a runner that could not start.
+broken() {
+	order="$order $1"
+	printf '1..1\nnot ok 1 - %s\n' "$2" >"$out/$1.tap"
+	: >"$out/$1.err"
+	echo 1 >"$out/$1.rc"
+}
+
+# check NAME: append to NAME.tap a "not ok" line for each way the runner
+# failed that its own TAP does not show.
+check() {
+	t=$out/$1.tap
+	st=$(cat "$out/$1.rc")
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
+	ran=$(grep -cE '^(not )?ok( |$)' "$t")
+	if [ -z "$plan" ]; then
+		echo "not ok - $1: no TAP plan (it ran $ran tests)" >>"$t"
+	elif [ "$plan" -ne "$ran" ]; then
+		echo "not ok - $1: planned $plan tests, ran $ran" >>"$t"
+	fi
+	if [ "$st" -ne 0 ] && ! grep -q '^not ok' "$t"; then
+		echo "not ok - $1 exited $st" >>"$t"
+	fi
+	if [ "$st" -ne 0 ] || grep -q '^not ok' "$t"; then
+		cat "$out/$1.err" >&2
+	fi
+	n=$(grep -ciE '^ok .*# skip' "$t")
+	if [ "$n" -gt 0 ]; then
+		echo "# $1: $n skipped, counted as failed" >>"$t"
 	fi
 }
 
+# flush: print, in order, every finished runner not yet printed.
+flush() {
+	while :; do
+		# shellcheck disable=SC2086
+		name=$(printf '%s\n' $order | sed -n "${next}p")
+		if [ -z "$name" ] || [ ! -e "$out/$name.rc" ]; then
+			return 0
+		fi
+		check "$name"
+		cat "$out/$name.tap"
+		next=$((next + 1))
+	done
+}
+
+# settle N: wait (printing what finishes) until at most N runners are busy.
+settle() {
+	while :; do
+		done_=$(find "$out" -name '*.rc' | wc -l)
+		# shellcheck disable=SC2086
+		started=$(printf '%s\n' $order | grep -c .)
+		running=$((started - done_))
+		flush
+		[ "$running" -gt "$1" ] || return 0
+		sleep 0.2
+	done
+}
+
 if [ "${UNITS:-1}" = 1 ]; then
-	for t in bin/test_*; do
-		[ -x "$t" ] || continue
-		run_tap "$(basename "$t")" "$t"
+	for src in tests/unit/test_*.c; do
+		t=bin/$(basename "$src" .c)
+		if [ -x "$t" ]; then
+			settle $((jobs - 1))
+			start "$(basename "$t")" "$t"
+		else
+			broken "$(basename "$t")" "$t is not built (make units)"
+		fi
 	done
 fi
-suites=""
-if [ -n "${TESTS:-}" ]; then
-	for s in $TESTS; do suites="$suites tests/bats/$s.bats"; done
-else
-	suites=$(ls tests/bats/*.bats 2>/dev/null)
-fi
-for s in $suites; do
-	run_tap "$(basename "$s" .bats)" bats --tap "$s"
-done
 
-pass=$(cat "$out"/*.tap 2>/dev/null | grep -E '^ok ' | grep -vc '# skip')
-skip=$(cat "$out"/*.tap 2>/dev/null | grep -E '^ok ' | grep -c '# skip')
-fail=$(cat "$out"/*.tap 2>/dev/null | grep -c '^not ok')
-[ "$fail" -eq 0 ] || rc=1
-if [ "$skip" -gt 0 ]; then
-	echo "$pass passed, $fail failed, $skip skipped"
+if [ -n "${TESTS:-}" ]; then
+	names=$TESTS
 else
-	echo "$pass passed, $fail failed"
+	names=$(for s in tests/bats/*.bats; do basename "$s" .bats; done)
 fi
-exit $rc
+later=""
+for s in $names; do
+	case " $serial " in
+	*" $s "*) later="$later $s"; continue ;;
+	esac
+	if [ -f "tests/bats/$s.bats" ]; then
+		settle $((jobs - 1))
+		start "$s" bats --tap "tests/bats/$s.bats"
+	else
+		broken "$s" "no such suite: tests/bats/$s.bats"
+	fi
+done
+for s in $later; do
+	settle 0
+	if [ -f "tests/bats/$s.bats" ]; then
+		start "$s" bats --tap "tests/bats/$s.bats"
+	else
+		broken "$s" "no such suite: tests/bats/$s.bats"
+	fi
+done
+settle 0
+wait
+
+all=$(cat "$out"/*.tap 2>/dev/null)
+pass=$(printf '%s\n' "$all" | grep -E '^ok( |$)' | grep -vciE '# skip')
+skip=$(printf '%s\n' "$all" | grep -E '^ok( |$)' | grep -ciE '# skip')
+fail=$(($(printf '%s\n' "$all" | grep -c '^not ok') + skip))
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

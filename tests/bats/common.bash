@@ -39,3 +39,15 @@ make_csr() {
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$d/$n.key" -out "$d/$n.csr" "$@" 2>/dev/null
 }
+
+# wait_for COMMAND...: poll until COMMAND succeeds; fail after 60 seconds.
+# Tests wait on a condition (a lock is held, a file exists), never on a
+# guessed sleep, so a loaded machine only makes them slower.
+wait_for() {
+	local i
+	for i in $(seq 600); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	fail "gave up waiting for: $*"
+}

@@ -17,12 +17,18 @@ rows() { sqlite3 "$D/ca/db/ca.db" "select count(*) from certs; select count(*) f
 @test "durability: fail busy database (exit 5), then the same token works" {
 	tok=$(token)
 	before=$(rows)
-	(printf 'BEGIN IMMEDIATE;\n'; sleep 3; printf 'COMMIT;\n') | sqlite3 "$D/ca/db/ca.db" 3>&- &
-	sleep 0.5
+	# A writer holds the lock until told to commit; it says when it has it.
+	mkfifo "$D/ctl"
+	sqlite3 -bail "$D/ca/db/ca.db" <"$D/ctl" 3>&- &
+	exec {ctl}>"$D/ctl"
+	printf 'BEGIN IMMEDIATE;\n.shell touch %s\n' "$D/locked" >&"$ctl"
+	wait_for test -e "$D/locked"
 	run -5 --separate-stderr ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr"
+	printf 'COMMIT;\n' >&"$ctl"
+	exec {ctl}>&-
+	wait
 	assert_equal "$output" ""
 	assert_regex "$stderr" "^ca-sign: database busy"
-	wait
 	assert_equal "$(rows)" "$before"
 	run -0 --separate-stderr ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr"
 	assert_output --partial "BEGIN CERTIFICATE"

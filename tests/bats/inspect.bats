@@ -199,7 +199,8 @@ plainhex() { tr -d ': \n' | sed 's/^keyid//' | tr 'A-F' 'a-f'; }
 	assert_output --partial "CA:FALSE"
 	ski=$(openssl x509 -in "$D/leaf.crt" -noout -ext subjectKeyIdentifier | tail -n 1 | plainhex)
 	aki=$(openssl x509 -in "$D/leaf.crt" -noout -ext authorityKeyIdentifier | tail -n 1 | plainhex)
-	[ ${#ski} -eq 40 ] && [ ${#aki} -eq 40 ]
+	assert_equal "${#ski}" 40
+	assert_equal "${#aki}" 40
 
 	run -0 --separate-stderr ca-inspect "$D/leaf.crt"
 	assert_equal "$stderr" ""
