@@ -1,9 +1,11 @@
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "ca_limits.h"
@@ -14,6 +16,21 @@
 #ifndef INCA_VERSION
 #define INCA_VERSION "0"
 #endif
+
+/*
+ * jansson's own buffers (the parser's, a dump's growing string) hold
+ * decrypted provisioner keys on their way through: wipe every block it
+ * frees.  Allocation stays plain malloc, so what jansson hands out (a
+ * json_dumps() string) is still released with free().
+ */
+static void
+wiping_free(void *p)
+{
+	if (p != NULL) {
+		OPENSSL_cleanse(p, malloc_usable_size(p));
+		free(p);
+	}
+}
 
 void
 cli_init(const char *argv0)
@@ -26,6 +43,7 @@ cli_init(const char *argv0)
 	 */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT,
 	    NULL);
+	json_set_alloc_funcs(malloc, wiping_free);
 	opterr = 0;     /* cli_badopt() says it in one line */
 }
 

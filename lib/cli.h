@@ -11,7 +11,8 @@
  * Name the program for messages, set umask 077, and start OpenSSL
  * without reading openssl.cnf (no program here needs it, and loading it
  * costs start-up time and lets the environment change crypto behaviour)
- * and without an exit-time cleanup.
+ * and without an exit-time cleanup; every block jansson frees is wiped
+ * first (its parser and dump buffers carry decrypted keys).
  */
 void cli_init(const char *argv0);
 
