@@ -408,18 +408,26 @@ stateless(struct opts *o, int64_t now)
 	if (o->sans.n > 0) {
 		/* --san overrides the request's names; CN follows the first SAN
 		 * unless the request's CN is among them. */
-		struct san c;
-		int keep = 0;
+		const struct san *c;
 
-		if (t.cn != NULL && san_parse(t.cn, &c) == CA_OK) {
-			keep = sans_contains(&o->sans, &c);
-			free(c.value);
-		}
-		if (!keep)
-			t.cn = o->sans.v[0].value;
+		if (t.cn == NULL || sans_find_cn(&o->sans, t.cn, &c) != CA_OK)
+			c = &o->sans.v[0];
+		t.cn = c->value;
 		t.sans = &o->sans;
-	} else if (t.profile == X509_LEAF)
+	} else if (t.profile == X509_LEAF) {
+		/* A leaf's CN is one of its names, as the authority's are. */
+		const struct san *c;
+
 		t.sans = &reqsans;
+		if (t.cn != NULL) {
+			if ((rc = sans_find_cn(&reqsans, t.cn, &c)) == CA_INPUT)
+				die(CA_INPUT, "certificate request common name: %s", err_msg());
+			if (rc != CA_OK)
+				die(CA_REFUSED, "certificate request common name %s is not "
+				    "one of its names (--san replaces them)", t.cn);
+			t.cn = c->value;
+		}
+	}
 	if (t.profile == X509_INTERMEDIATE) {
 		if (t.cn == NULL)
 			die(CA_INPUT, "an intermediate needs a subject CN");

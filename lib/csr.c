@@ -70,7 +70,7 @@ csr_requested_names(X509_REQ *req, char *cn, size_t cnlen, struct sans *sans)
 
 	if ((rc = csr_names(req, cn, cnlen, sans)) != CA_OK)
 		return rc;
-	if (sans->n == 0 && cn[0] != '\0' && san_parse(cn, &s) == CA_OK) {
+	if (sans->n == 0 && cn[0] != '\0' && san_parse_name(cn, &s) == CA_OK) {
 		rc = sans_add_san(sans, &s);
 		free(s.value);
 		return rc;

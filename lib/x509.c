@@ -645,5 +645,13 @@ x509_lint(X509 *x, const struct x509_template *t)
 	GENERAL_NAMES_free(gens);
 	if (!ok)
 		return lint_fail("leaf needs subject alternative names (critical when the subject is empty)");
+	/* No leaf names in its CN what its SANs do not. */
+	if (t->cn != NULL && t->cn[0] != '\0') {
+		const struct san *f;
+
+		if (t->sans == NULL || sans_find_cn(t->sans, t->cn, &f) != CA_OK ||
+		    strcmp(f->value, t->cn) != 0)
+			return lint_fail("leaf common name is not one of its subject alternative names");
+	}
 	return CA_OK;
 }

@@ -100,6 +100,9 @@ no_name() {
 	issued "${t[0]}" "${t[1]}" "$D/a.csr"
 	run -0 openssl x509 -in "$D/api.pem" -noout -ext subjectAltName
 	assert_line --index 1 "    DNS:a.t"
+	# The CN is that SAN as the certificate carries it, not the token's spelling.
+	run -0 openssl x509 -in "$D/api.pem" -noout -subject -nameopt RFC2253
+	assert_output "subject=CN=a.t"
 }
 
 @test "attacks_names: fail a wildcard subject without allowWildcardNames" {
@@ -249,4 +252,45 @@ no_name() {
 	done
 	run -0 --separate-stderr ca-token --offline --dir "$CA" --san a.t --san uri:mailto:root@t.example a.t
 	assert_equal "$(claims "$output" | jq -c .sans)" '["a.t","uri:mailto:root@t.example"]'
+}
+
+# ---- the stateless signer: no token, no policy, the same CN rule ---------
+
+@test "attacks_names: fail stateless, a request CN that is not one of its names (exit 1)" {
+	make_openssl_ca "$D/sl"
+	csr slalice alice dns:a.t
+	run -1 --separate-stderr ca-sign --ca-cert "$D/sl/int.crt" --ca-key "$D/sl/int.key" <"$D/slalice.csr"
+	assert_output ""
+	assert_equal "$stderr" "ca-sign: certificate request common name alice is not one of its names (--san replaces them)"
+	csr slother b.t dns:a.t
+	run -1 --separate-stderr ca-sign --ca-cert "$D/sl/int.crt" --ca-key "$D/sl/int.key" <"$D/slother.csr"
+	assert_equal "$stderr" "ca-sign: certificate request common name b.t is not one of its names (--san replaces them)"
+}
+
+@test "attacks_names: fail stateless, a request CN that is not a name: space, ESC, 127.1 (exit 3)" {
+	make_openssl_ca "$D/sl2"
+	for n in cnsp cnesc cnip; do
+		run -3 --separate-stderr ca-sign --ca-cert "$D/sl2/int.crt" --ca-key "$D/sl2/int.key" <"$D/$n.csr"
+		assert_output ""
+		assert_regex "$stderr" '^ca-sign: certificate request common name: '
+	done
+	# A CN-only request whose CN is no name has no names at all.
+	csr slcnonly 127.1
+	run -3 --separate-stderr ca-sign --ca-cert "$D/sl2/int.crt" --ca-key "$D/sl2/int.key" <"$D/slcnonly.csr"
+	assert_equal "$stderr" "ca-sign: certificate request common name: 127.1: ambiguous name (looks like an IP address)"
+}
+
+@test "attacks_names: ok stateless, the CN is the SAN it names, as the SAN is written" {
+	make_openssl_ca "$D/sl3"
+	csr slup A.T. dns:a.t
+	run -0 --separate-stderr ca-sign --ca-cert "$D/sl3/int.crt" --ca-key "$D/sl3/int.key" <"$D/slup.csr"
+	printf '%s\n' "$output" >"$D/slup.pem"
+	run -0 openssl x509 -in "$D/slup.pem" -noout -subject -nameopt RFC2253
+	assert_output "subject=CN=a.t"
+	# --san replaces the names; a CN that is none of them becomes the first.
+	run -0 --separate-stderr ca-sign --ca-cert "$D/sl3/int.crt" --ca-key "$D/sl3/int.key" \
+		--san b.t --san c.t <"$D/slup.csr"
+	printf '%s\n' "$output" >"$D/slsan.pem"
+	run -0 openssl x509 -in "$D/slsan.pem" -noout -subject -nameopt RFC2253
+	assert_output "subject=CN=b.t"
 }
