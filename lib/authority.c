@@ -149,8 +149,7 @@ int
 authority_open(const char *dir, enum db_mode mode, struct authority **out)
 {
 	struct authority *a;
-	const json_t *pol, *v, *provs, *pv;
-	const char *k;
+	const json_t *pol, *provs, *pv;
 	struct claims pc;
 	struct buf b;
 	char *p = NULL;
@@ -166,19 +165,9 @@ authority_open(const char *dir, enum db_mode mode, struct authority **out)
 		goto fail;
 	if ((rc = confcheck_ca(a->conf, 0)) != CA_OK)
 		goto fail;
+	/* From here on the members read are there and of their types. */
 	a->auth = json_object_get(a->conf, "authority");
 	pol = json_object_get(a->auth, "policy");
-	/* An unknown or misspelt member would be a policy silently off. */
-	if (pol != NULL && !json_is_object(pol)) {
-		rc = err_set(CA_FAIL, "ca.json: authority.policy must be an object");
-		goto fail;
-	}
-	json_object_foreach((json_t *)pol, k, v) {
-		if (strcmp(k, "x509") != 0) {
-			rc = err_set(CA_FAIL, "ca.json: authority.policy: unknown member %s", k);
-			goto fail;
-		}
-	}
 	a->policy = json_object_get(pol, "x509");
 	if ((rc = policy_validate(a->policy)) != CA_OK)
 		goto fail;
@@ -199,11 +188,6 @@ authority_open(const char *dir, enum db_mode mode, struct authority **out)
 			    conf_str(pv, "name") ? conf_str(pv, "name") : "?");
 			goto fail;
 		}
-	}
-	if (conf_str(a->conf, "root") == NULL || conf_str(a->conf, "crt") == NULL ||
-	    conf_str(a->conf, "key") == NULL) {
-		rc = err_set(CA_FAIL, "ca.json: root, crt and key are required");
-		goto fail;
 	}
 	/* The root is not needed to issue: it is not read here. */
 	p = config_resolve(a->home, conf_str(a->conf, "crt"));
