@@ -337,7 +337,6 @@ stateless(struct opts *o, int64_t now)
 	EVP_PKEY *cakey = NULL, *newkey = NULL;
 	struct x509_template t;
 	struct sans reqsans = { NULL, 0 };
-	struct buf in;
 	char cn[CA_MAX_SAN_LEN + 1], *password = NULL, *keypem;
 	int rc;
 
@@ -357,14 +356,8 @@ stateless(struct opts *o, int64_t now)
 		die(CA_USAGE, "--not-after: %s", err_msg());
 
 	/* The issuer: certificate (plus chain) and key. */
-	if (io_read_file(o->ca_cert, CA_MAX_PEM, &in) != CA_OK)
+	if (pem_load_certs_file(o->ca_cert, &issuers) != CA_OK)
 		die_last();
-	rc = pem_load_certs(in.data, in.len, &issuers);
-	buf_free(&in);
-	if (rc != CA_OK) {
-		err_prefix("%s", o->ca_cert);
-		die_last();
-	}
 	if (o->password_file && io_read_password(o->password_file, &password) != CA_OK)
 		die_last();
 	if (pem_load_key_file(o->ca_key, password, &cakey) != CA_OK)

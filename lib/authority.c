@@ -151,7 +151,6 @@ authority_open(const char *dir, enum db_mode mode, struct authority **out)
 	struct authority *a;
 	const json_t *pol, *provs, *pv;
 	struct claims pc;
-	struct buf b;
 	char *p = NULL;
 	size_t i;
 	int rc;
@@ -191,14 +190,8 @@ authority_open(const char *dir, enum db_mode mode, struct authority **out)
 	}
 	/* The root is not needed to issue: it is not read here. */
 	p = config_resolve(a->home, conf_str(a->conf, "crt"));
-	if ((rc = io_read_file(p, CA_MAX_PEM, &b)) != CA_OK)
+	if ((rc = pem_load_certs_file(p, &a->chain)) != CA_OK)
 		goto cfgfail;
-	rc = pem_load_certs(b.data, b.len, &a->chain);
-	buf_free(&b);
-	if (rc != CA_OK) {
-		err_prefix("%s", p);
-		goto cfgfail;
-	}
 	a->key_path = config_resolve(a->home, conf_str(a->conf, "key"));
 	if (conf_str(a->conf, "passwordFile") != NULL)
 		a->password_file = config_resolve(a->home, conf_str(a->conf, "passwordFile"));

@@ -519,7 +519,6 @@ confcheck_home(const char *home, int warn)
 	EVP_PKEY *key = NULL;
 	X509 *root = NULL;
 	json_t *conf = NULL;
-	struct buf b;
 	int rc;
 
 	if ((p = io_join(home, "config/ca.json")) == NULL)
@@ -564,14 +563,8 @@ confcheck_home(const char *home, int warn)
 		rc = err_set(CA_FAIL, "%s: not a self-signed root certificate", root_p);
 		goto out;
 	}
-	if ((rc = io_read_file(crt_p, CA_MAX_PEM, &b)) != CA_OK)
+	if ((rc = pem_load_certs_file(crt_p, &chain)) != CA_OK)
 		goto out;
-	rc = pem_load_certs(b.data, b.len, &chain);
-	buf_free(&b);
-	if (rc != CA_OK) {
-		err_prefix("%s", crt_p);
-		goto out;
-	}
 	if ((rc = chain_ok(root, chain, crt_p)) != CA_OK)
 		goto out;
 

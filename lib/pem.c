@@ -320,21 +320,30 @@ pem_load_certs(const unsigned char *data, size_t len, STACK_OF(X509) **out)
 }
 
 int
-pem_load_cert_file(const char *path, X509 **out)
+pem_load_certs_file(const char *path, STACK_OF(X509) **out)
 {
-	STACK_OF(X509) *sk;
 	struct buf b;
 	int rc;
 
 	*out = NULL;
 	if ((rc = io_read_file(path, CA_MAX_PEM, &b)) != CA_OK)
 		return rc;
-	rc = pem_load_certs(b.data, b.len, &sk);
+	rc = pem_load_certs(b.data, b.len, out);
 	buf_free(&b);
-	if (rc != CA_OK) {
+	if (rc != CA_OK)
 		err_prefix("%s", path);
+	return rc;
+}
+
+int
+pem_load_cert_file(const char *path, X509 **out)
+{
+	STACK_OF(X509) *sk;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pem_load_certs_file(path, &sk)) != CA_OK)
 		return rc;
-	}
 	if (sk_X509_num(sk) != 1) {
 		sk_X509_pop_free(sk, X509_free);
 		return err_set(CA_INPUT, "%s: expected one certificate", path);

@@ -49,6 +49,11 @@ X509 *pem_d2i_cert(const unsigned char *der, size_t len);
 X509_REQ *pem_d2i_csr(const unsigned char *der, size_t len);
 X509_CRL *pem_d2i_crl(const unsigned char *der, size_t len);
 
+/*
+ * The certificates of a file (pem_load_certs; "-" is stdin); a message
+ * about its content names the file.
+ */
+int pem_load_certs_file(const char *path, STACK_OF(X509) **out);
 /* Exactly one certificate from a file. */
 int pem_load_cert_file(const char *path, X509 **out);
 
