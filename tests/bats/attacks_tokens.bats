@@ -247,6 +247,11 @@ empty_db_refused() {
 	head -c 16385 /dev/zero | tr '\0' a >"$D/big"
 	run -3 --separate-stderr ca-sign --offline --dir "$CA" --token-file "$D/big" <"$D/foo.csr"
 	assert_equal "$stderr" "ca-sign: $D/big: token longer than 16384 bytes"
+	# At the limit itself the file is read, and the token judged as a token.
+	head -c 16384 /dev/zero | tr '\0' a >"$D/atlimit"
+	run -3 --separate-stderr ca-sign --offline --dir "$CA" --token-file "$D/atlimit" <"$D/foo.csr"
+	refute_regex "$stderr" 'longer than'
+	assert_regex "$stderr" '^ca-sign: token rejected: '
 	# An empty --token: one message, with or without --key-out.
 	run -2 --separate-stderr ca-sign --offline --dir "$CA" --token "" <"$D/foo.csr"
 	assert_equal "$stderr" "ca-sign: --token is empty: give the token from ca-token"
