@@ -194,8 +194,11 @@ read_token_file(const char *path)
 	char *t;
 	int rc;
 
-	/* A little more than the limit, so an over-long line is seen. */
-	if ((rc = io_read_file(path, CA_MAX_JWT + 2, &b)) != CA_OK) {
+	/*
+	 * A bearer secret: checked and read as a password file is, with a
+	 * little more than the token limit, so an over-long line is seen.
+	 */
+	if ((rc = io_read_secret(path, CA_MAX_JWT + 2, &b)) != CA_OK) {
 		if (rc == CA_INPUT && io_exists(path))
 			die(CA_INPUT, "%s: token longer than %d bytes", path,
 			    CA_MAX_JWT);

@@ -120,7 +120,7 @@ config_ca(const char *dir, char **home, json_t **conf)
 		goto fail;
 	}
 	if (!json_is_object(json_object_get(*conf, "authority"))) {
-		rc = err_set(CA_FAIL, "ca.json: no authority object");
+		rc = err_set(CA_FAIL, "ca.json: authority: must be an object");
 		goto fail;
 	}
 	return CA_OK;

@@ -50,7 +50,7 @@ token_max_lifetime(const json_t *conf, int64_t *out)
 	    time_parse_duration(json_string_value(j), out) != CA_OK ||
 	    *out <= 0) {
 		*out = TOKEN_MAX_LIFE;
-		return err_set(CA_FAIL, "ca.json: maxTokenLifetime: a duration "
+		return err_set(CA_FAIL, "ca.json: authority.maxTokenLifetime: a duration "
 		    "above zero, like \"1h\"");
 	}
 	return CA_OK;

@@ -7,6 +7,15 @@
 load common
 load helpers/authority
 
+# A test that fails while a program waits on a FIFO must not leave it
+# behind holding the suite's output open.
+teardown() {
+	local j
+	for j in $(jobs -p); do
+		kill "$j" 2>/dev/null || true
+	done
+}
+
 setup_file() {
 	export D="$BATS_FILE_TMPDIR"
 	make_ca
@@ -215,13 +224,13 @@ core_limit_zero() { grep -Eq '^Max core file size +0 +0 ' "/proc/$1/limits"; }
 		case $prog in
 		sign) ca-sign --ca-cert "$CA/certs/intermediate_ca.crt" \
 			--ca-key "$CA/secrets/intermediate_ca_key" --password-file "$D/fifo" \
-			<"$D/foo.csr" >"$D/$prog.out" 2>&1 & ;;
+			<"$D/foo.csr" >"$D/$prog.out" 2>&1 3>&- & ;;
 		token) ca-token --offline --dir "$CA" --password-file "$D/fifo" \
-			foo.example.com >"$D/$prog.out" 2>&1 & ;;
+			foo.example.com >"$D/$prog.out" 2>&1 3>&- & ;;
 		init) ca-init --dir "$D/core-init" --password-file "$D/fifo" \
-			--key-iterations 1 >"$D/$prog.out" 2>&1 & ;;
+			--key-iterations 1 >"$D/$prog.out" 2>&1 3>&- & ;;
 		revoke) ca-revoke --offline --dir "$CA" --token-file "$D/fifo" "$serial" \
-			>"$D/$prog.out" 2>&1 & ;;
+			>"$D/$prog.out" 2>&1 3>&- & ;;
 		esac
 		pid=$!
 		# Blocked on the FIFO it cannot have read the secret yet.
@@ -248,10 +257,10 @@ core_limit_zero() { grep -Eq '^Max core file size +0 +0 ' "/proc/$1/limits"; }
 		uid=$(id -u nobody)
 		setpriv --reuid="$uid" --regid="$(id -g nobody)" --clear-groups \
 			"$nb/ca-sign" --ca-cert "$nb/int.crt" --ca-key "$nb/key" \
-			<"$nb/foo.csr" >"$nb/out" 2>&1 &
+			<"$nb/foo.csr" >"$nb/out" 2>&1 3>&- &
 	else
 		"$nb/ca-sign" --ca-cert "$nb/int.crt" --ca-key "$nb/key" \
-			<"$nb/foo.csr" >"$nb/out" 2>&1 &
+			<"$nb/foo.csr" >"$nb/out" 2>&1 3>&- &
 	fi
 	pid=$!
 	# The program itself (not setpriv before its exec), as $uid, blocked
@@ -310,7 +319,7 @@ core_limit_zero() { grep -Eq '^Max core file size +0 +0 ' "/proc/$1/limits"; }
 	# SIGTERM then removes it and spends nothing.
 	mkfifo -m 0600 "$D/tokfifo"
 	ca-sign --offline --dir "$CA" --token-file "$D/tokfifo" --key-out "$D/claimed.key" \
-		>/dev/null 2>&1 &
+		>/dev/null 2>&1 3>&- &
 	pid=$!
 	run -0 wait_for test -e "$D/claimed.key"
 	assert_equal "$(stat -c '%a %s' "$D/claimed.key")" "600 0"

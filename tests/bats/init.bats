@@ -375,7 +375,7 @@ leaf() {
 init_killed() {
 	local h=$1 sig=$2 pid i=0
 	env --default-signal=INT,TERM,HUP ca-init --dir "$h" --kty RSA --size 4096 \
-		>"$h.out" 2>"$h.err" &
+		>"$h.out" 2>"$h.err" 3>&- &
 	pid=$!
 	until compgen -G "$h.init.*" >/dev/null; do
 		kill -0 "$pid"          # still running: it did not finish first

@@ -343,10 +343,10 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	jq '.db.dataSorce = "db/ca.db"' "$CA/config/ca.json" >"$D/broken/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/broken"
 	assert_output ""
-	assert_equal "$stderr" 'ca-list: ca.json: db: unknown member "dataSorce"'
+	assert_equal "$stderr" 'ca-list: ca.json: db.dataSorce: unknown member'
 	jq '.db = "db/ca.db"' "$CA/config/ca.json" >"$D/broken/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/broken"
-	assert_equal "$stderr" "ca-list: ca.json: db must be an object"
+	assert_equal "$stderr" "ca-list: ca.json: db: must be an object"
 	jq '.authority.policy = {"x509": {"allow": {"ip": ["10.0.0.0/33"]}}}' "$CA/config/ca.json" >"$D/broken/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/broken"
 	assert_equal "$stderr" "ca-list: policy: bad IP rule 10.0.0.0/33"
