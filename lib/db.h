@@ -136,8 +136,8 @@ struct db_token {
  * rejects as expired.  A clock that is (it is more than the retention
  * behind a clock that once spent a token here) is CA_FAIL, naming both
  * times: fail closed rather than reopen replay.  A token issued before
- * token_clock.minted_after (the operator's reset after such a failure;
- * see docs/SECURITY.md) is CA_REFUSED.
+ * or in the second of token_clock.minted_after (the operator's reset
+ * after such a failure; see docs/SECURITY.md) is CA_REFUSED.
  */
 int db_use_token(struct db *db, const struct db_token *t);
 

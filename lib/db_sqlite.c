@@ -537,7 +537,11 @@ spend(sqlite3 *h, const struct db_token *t, int64_t retention)
 		    "token (nothing was changed); set the clock right, or "
 		    "see docs/SECURITY.md to reset", a, b);
 	}
-	if (t->issued_at < floor) {
+	/*
+	 * Times are whole seconds: a token of the reset's own second may have
+	 * been minted before it, so it is refused too.
+	 */
+	if (floor > 0 && t->issued_at <= floor) {
 		time_fmt(floor, a, sizeof(a));
 		return err_set(CA_REFUSED, "token rejected: issued before the "
 		    "token clock was reset at %s", a);
