@@ -769,12 +769,17 @@ main(int argc, char *argv[])
 	}
 	tmpdir[0] = '\0';
 	{
+		/*
+		 * The home exists from here on: a reader that is gone is said
+		 * (exit 4, the home named), not a silent death by SIGPIPE.
+		 */
 		char *s = json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
-		if (s == NULL)
-			die(CA_FAIL, "encoding summary failed");
-		cli_print(s);
-		cli_print("\n");
+		signal(SIGPIPE, SIG_IGN);
+		if (s == NULL || io_write_all(1, s, strlen(s)) != CA_OK ||
+		    io_write_all(1, "\n", 1) != CA_OK)
+			die(CA_FAIL, "%s; the CA home %s is created and complete",
+			    s == NULL ? "encoding summary failed" : err_msg(), abshome);
 		free(s);
 	}
 	io_wipe_str(password);

@@ -422,3 +422,20 @@ init_killed() {
 	rm -rf "$left"
 	run -0 ca-init --dir "$D/killed"
 }
+
+@test "init: a summary nobody reads is exit 4, and the home is there and sound" {
+	run -4 --separate-stderr bash -c 'ca-init --dir "$1" >&-' _ "$D/noreader"
+	assert_equal "$stderr" "ca-init: write: Bad file descriptor; the CA home $D/noreader is created and complete"
+	run -0 --separate-stderr ca-init --check --dir "$D/noreader"
+	assert_output "$D/noreader: ok"
+	# A reader that is gone: EPIPE, said the same way, not a SIGPIPE death.
+	# (A pipe whose read end is closed before ca-init starts; SIGPIPE at
+	# its default, as a shell leaves it.)
+	run -0 --separate-stderr python3 -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+print(subprocess.run(sys.argv[1:], stdout=w).returncode)' ca-init --dir "$D/gone"
+	assert_output 4
+	assert_equal "$stderr" "ca-init: write: Broken pipe; the CA home $D/gone is created and complete"
+}
