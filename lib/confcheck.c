@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -412,12 +413,11 @@ confcheck_ca(const json_t *conf, int warn)
 }
 
 /*
- * path must be a regular file whose mode has none of the bits in mask:
- * 077 for a secret (the owner's alone), 022 for what others may read but
- * only the owner may change.
+ * path, which others may read, must be a regular file only its owner may
+ * change.  Secrets are judged by io_open_secret(), as where they are used.
  */
 static int
-file_ok(const char *path, mode_t mask)
+file_ok(const char *path)
 {
 	struct stat st;
 
@@ -425,12 +425,22 @@ file_ok(const char *path, mode_t mask)
 		return err_set(CA_FAIL, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return err_set(CA_FAIL, "%s: not a regular file", path);
-	if (st.st_mode & mask)
-		return err_set(CA_FAIL, "%s: mode %04o: %s", path,
-		    (unsigned)(st.st_mode & 07777), mask == 077 ?
-		    "group or others may read it (want 0600)" :
-		    "group or others may write it (want 0644 or stricter)");
+	if (st.st_mode & 022)
+		return err_set(CA_FAIL, "%s: mode %04o: group or others may "
+		    "write it (want 0644 or stricter)", path,
+		    (unsigned)(st.st_mode & 07777));
 	return CA_OK;
+}
+
+/* A secret nothing here reads (the root key): checked as if it were read. */
+static int
+secret_ok(const char *path)
+{
+	int fd, rc;
+
+	if ((rc = io_open_secret(path, &fd)) == CA_OK)
+		close(fd);
+	return rc;
 }
 
 /* crt's first certificate is a CA certificate chaining to root, valid now. */
@@ -490,7 +500,7 @@ defaults_ok(const char *home, X509 *root)
 		free(p);
 		return CA_OK;
 	}
-	if ((rc = file_ok(p, 022)) != CA_OK || (rc = config_read_json(p, &d)) != CA_OK ||
+	if ((rc = file_ok(p)) != CA_OK || (rc = config_read_json(p, &d)) != CA_OK ||
 	    (rc = x509_fingerprint(root, fp)) != CA_OK)
 		goto out;
 	want = json_string_value(json_object_get(d, "fingerprint"));
@@ -528,7 +538,7 @@ confcheck_home(const char *home, int warn)
 		rc = err_set(CA_FAIL, "%s: no CA here (run ca-init, or give --dir)", p);
 		goto out;
 	}
-	if ((rc = file_ok(p, 022)) != CA_OK || (rc = config_read_json(p, &conf)) != CA_OK ||
+	if ((rc = file_ok(p)) != CA_OK || (rc = config_read_json(p, &conf)) != CA_OK ||
 	    (rc = confcheck_ca(conf, 0)) != CA_OK)
 		goto out;
 	root_p = conf_path(home, conf, "root");
@@ -541,11 +551,12 @@ confcheck_home(const char *home, int warn)
 		goto out;
 	}
 
-	/* Who may read and change what. */
-	if ((rc = file_ok(root_p, 022)) != CA_OK || (rc = file_ok(crt_p, 022)) != CA_OK ||
-	    (rc = file_ok(key_p, 077)) != CA_OK ||
-	    (pw_p != NULL && (rc = file_ok(pw_p, 077)) != CA_OK) ||
-	    (io_exists(rk_p) && (rc = file_ok(rk_p, 077)) != CA_OK))
+	/*
+	 * Who may change what; the key and the password file are judged
+	 * below, when they are read, by the secret reader itself.
+	 */
+	if ((rc = file_ok(root_p)) != CA_OK || (rc = file_ok(crt_p)) != CA_OK ||
+	    (io_exists(rk_p) && (rc = secret_ok(rk_p)) != CA_OK))
 		goto out;
 	db = json_object_get(conf, "db");
 	if (strcmp(json_string_value(json_object_get(db, "type")), "sqlite") == 0) {
@@ -553,7 +564,7 @@ confcheck_home(const char *home, int warn)
 			rc = err_set(CA_FAIL, "out of memory");
 			goto out;
 		}
-		if ((rc = file_ok(db_p, 022)) != CA_OK)
+		if ((rc = file_ok(db_p)) != CA_OK)
 			goto out;
 	}
 

@@ -298,13 +298,13 @@ hchecked() {
 @test "config: fail --check of secrets others may read" {
 	copy_home
 	chmod 640 "$D/h/secrets/intermediate_ca_key"
-	hchecked "$D/h/secrets/intermediate_ca_key: mode 0640: group or others may read it (want 0600)"
+	hchecked "$D/h/secrets/intermediate_ca_key: mode 0640 lets group or others read or write it: refusing to use it (chmod 600)"
 	copy_home
 	chmod 604 "$D/h/secrets/root_ca_key"
-	hchecked "$D/h/secrets/root_ca_key: mode 0604: group or others may read it (want 0600)"
+	hchecked "$D/h/secrets/root_ca_key: mode 0604 lets group or others read or write it: refusing to use it (chmod 600)"
 	copy_home
 	chmod 644 "$D/pw"
-	hchecked "$D/pw: mode 0644: group or others may read it (want 0600)"
+	hchecked "$D/pw: mode 0644 lets group or others read or write it: refusing to use it (chmod 600)"
 }
 
 @test "config: fail --check of files others may change" {
