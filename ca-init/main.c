@@ -35,6 +35,7 @@
 #include "cli.h"
 #include "confcheck.h"
 #include "config.h"
+#include "csr.h"
 #include "db.h"
 #include "err.h"
 #include "io.h"
@@ -43,6 +44,7 @@
 #include "pem.h"
 #include "san.h"
 #include "timeutil.h"
+#include "token.h"
 #include "x509.h"
 
 #define CA_LIFE           (10LL * 365 * 86400)  /* root and intermediate: 10y */
@@ -400,7 +402,8 @@ random_password(void)
 
 /* The provisioner entry: public JWK, and the private JWK encrypted (JWE). */
 static json_t *
-make_provisioner(const char *name, const char *password, char **kid_out)
+make_provisioner(const char *name, const char *password, char **kid_out,
+    EVP_PKEY **key_out)
 {
 	EVP_PKEY *pk;
 	json_t *pub, *priv, *prov;
@@ -422,7 +425,7 @@ make_provisioner(const char *name, const char *password, char **kid_out)
 	json_object_set_new(priv, "alg", json_string("ES256"));
 	privjson = jose_json_dumps_secret(priv, JSON_COMPACT | JSON_SORT_KEYS);
 	jose_json_wipe(priv);
-	EVP_PKEY_free(pk);
+	*key_out = pk;
 	if (privjson == NULL)
 		die(CA_FAIL, "encoding provisioner key failed");
 	if (jwe_encrypt_pbes2(privjson, strlen(privjson), password,
@@ -434,6 +437,89 @@ make_provisioner(const char *name, const char *password, char **kid_out)
 	free(jwe);
 	*kid_out = kid;
 	return prov;
+}
+
+/*
+ * ca-serve's own certificate: an ordinary leaf for every dnsNames entry,
+ * issued the way any client gets one (a token from the new provisioner,
+ * the authority's checks, a row in the database), so it is renewed,
+ * listed and revoked like any other.  Its key is unencrypted (ca-serve
+ * starts without a password) and 0600; ca-serve never needs more.
+ */
+static void
+server_cert(const json_t *ca, const char *provisioner, const char *kid,
+    EVP_PKEY *provkey, int64_t now)
+{
+	static const struct key_spec p256 = { "EC", "P-256", 0 };
+	const json_t *dns = json_object_get(ca, "dnsNames"), *d;
+	struct token_claims c;
+	struct sign_request r;
+	struct authority_result res;
+	struct authority *a;
+	struct sans sans;
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+	X509 *leaf = NULL;
+	char *aud, *ott = NULL, *pem, *all;
+	size_t i, len;
+	int j;
+
+	memset(&sans, 0, sizeof(sans));
+	json_array_foreach(dns, i, d) {
+		if (sans_add(&sans, json_string_value(d)) != CA_OK)
+			die_last();
+	}
+	if ((key = key_generate(&p256)) == NULL)
+		die_last();
+	memset(&r, 0, sizeof(r));
+	if ((r.csr = csr_build(key, json_string_value(json_array_get(dns, 0)),
+	    &sans)) == NULL)
+		die_last();
+	if ((aud = token_audience(ca, "sign")) == NULL)
+		die_last();
+	memset(&c, 0, sizeof(c));
+	c.iss = provisioner;
+	c.sub = json_string_value(json_array_get(dns, 0));
+	c.aud = aud;
+	c.sans = dns;
+	c.nbf = now;
+	c.exp = now + TOKEN_DEFAULT_LIFE;
+	if (token_mint(provkey, kid, &c, &ott) != CA_OK)
+		die_last();
+	r.ott = ott;
+	if (authority_open(tmpdir, DB_WRITE, &a) != CA_OK)
+		die_last();
+	res = authority_sign(a, &r, &leaf);
+	if (res.code != CA_OK)
+		die(res.code, "server certificate: %s", err_msg());
+	/* The leaf, then the intermediate: what a TLS server sends. */
+	all = NULL;
+	len = 0;
+	chain = authority_chain(a);
+	for (j = -1; j < sk_X509_num(chain); j++) {
+		char *grown;
+		size_t n;
+
+		if ((pem = pem_cert(j < 0 ? leaf : sk_X509_value(chain, j))) == NULL)
+			die(CA_FAIL, "encoding the server certificate failed");
+		n = strlen(pem);
+		if ((grown = realloc(all, len + n + 1)) == NULL)
+			die(CA_FAIL, "out of memory");
+		all = grown;
+		memcpy(all + len, pem, n + 1);
+		len += n;
+		free(pem);
+	}
+	write_excl("certs/server.crt", all, 0644);
+	free(all);
+	write_key("secrets/server_key", key, NULL, 0);
+	authority_close(a);
+	io_wipe_str(ott);
+	free(aud);
+	X509_free(leaf);
+	X509_REQ_free(r.csr);
+	EVP_PKEY_free(key);
+	sans_free(&sans);
 }
 
 /*
@@ -466,7 +552,7 @@ main(int argc, char *argv[])
 	char *prov_password = NULL, *root_password = NULL, *kid = NULL;
 	char fp[65], url[512];
 	const char *port, *pwfile_conf;
-	EVP_PKEY *rootkey = NULL, *intkey = NULL;
+	EVP_PKEY *rootkey = NULL, *intkey = NULL, *provkey = NULL;
 	X509 *root = NULL, *inter = NULL;
 	json_t *ca, *defaults, *summary, *dns, *prov, *claims;
 	struct db *db;
@@ -684,7 +770,7 @@ main(int argc, char *argv[])
 
 	/* The provisioner, the configuration, the database. */
 	prov = make_provisioner(o.provisioner,
-	    prov_password ? prov_password : password, &kid);
+	    prov_password ? prov_password : password, &kid, &provkey);
 	claims = json_pack("{s:s, s:s, s:s, s:b, s:b}",
 	    "minTLSCertDuration", "5m",
 	    "maxTLSCertDuration", "", "defaultTLSCertDuration", "",
@@ -732,22 +818,28 @@ main(int argc, char *argv[])
 		char *rootp = io_join(abshome, "certs/root_ca.crt");
 		char *cfgp = io_join(abshome, "config/ca.json");
 		char *ip = io_join(abshome, "certs/intermediate_ca.crt");
+		char *sp = io_join(abshome, "certs/server.crt");
 		char *pw = o.password_file ? strdup(pwfile_conf) :
 		    io_join(abshome, "secrets/password");
 
-		summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 		    "dir", abshome, "fingerprint", fp, "ca-url", url,
-		    "root", rootp, "intermediate", ip, "ca-config", cfgp,
+		    "root", rootp, "intermediate", ip, "server", sp,
+		    "ca-config", cfgp,
 		    "provisioner", o.provisioner, "kid", kid,
 		    "passwordFile", pw);
 		free(rootp);
 		free(cfgp);
 		free(ip);
+		free(sp);
 		free(pw);
 	}
 	if (db_open(tmpdir, json_object_get(ca, "db"), DB_CREATE, &db) != CA_OK)
 		die_last();
 	db_close(db);
+	check_signal();
+	server_cert(ca, o.provisioner, kid, provkey, now);
+	EVP_PKEY_free(provkey);
 
 	/* All made: move the home into place (a caught signal: not any more). */
 	check_signal();

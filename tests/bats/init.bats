@@ -34,13 +34,49 @@ setup_file() {
 	assert_equal "$(jq -r '."ca-config"' "$D/summary.json")" "$D/ca/config/ca.json"
 	assert_equal "$(jq -r '.passwordFile' "$D/summary.json")" "$D/pw"
 	assert_equal "$(jq -r '.provisioner' "$D/summary.json")" "ops@acme.test"
+	assert_equal "$(jq -r '.server' "$D/summary.json")" "$D/ca/certs/server.crt"
+}
+
+@test "init: ok ca-serve's certificate is a leaf for the dnsNames, chained to the root" {
+	run -0 openssl verify -CAfile "$D/ca/certs/root_ca.crt" \
+		-untrusted "$D/ca/certs/intermediate_ca.crt" -purpose sslserver "$D/ca/certs/server.crt"
+	run -0 ca-inspect <"$D/ca/certs/server.crt"
+	assert_equal "$(jq -r '.certificates[0].subject.text' <<<"$output")" "CN=ca.acme.test"
+	assert_equal "$(jq -c '.certificates[0].sans' <<<"$output")" \
+		'[{"type":"dns","value":"ca.acme.test"},{"type":"ip","value":"10.1.1.1"}]'
+	assert_equal "$(jq -r '.certificates[0].basicConstraints.ca' <<<"$output")" false
+	# The leaf then the intermediate, as a TLS server sends them.
+	assert_equal "$(grep -c 'BEGIN CERTIFICATE' "$D/ca/certs/server.crt")" 2
+	assert_equal "$(sed -n '/BEGIN/,/END/p' "$D/ca/certs/intermediate_ca.crt")" \
+		"$(awk '/BEGIN/{n++} n==2' "$D/ca/certs/server.crt")"
+	# The default leaf lifetime, 24h from a minute back.
+	nb=$(openssl x509 -in "$D/ca/certs/server.crt" -noout -startdate | cut -d= -f2)
+	na=$(openssl x509 -in "$D/ca/certs/server.crt" -noout -enddate | cut -d= -f2)
+	assert_equal $(( $(date -d "$na" +%s) - $(date -d "$nb" +%s) )) $((24 * 3600 + 60))
+}
+
+@test "init: ok ca-serve's key is unencrypted, 0600, and matches its certificate" {
+	assert_equal "$(stat -c %a "$D/ca/secrets/server_key")" 600
+	assert_equal "$(head -1 "$D/ca/secrets/server_key")" "-----BEGIN PRIVATE KEY-----"
+	assert_equal "$(openssl pkey -in "$D/ca/secrets/server_key" -pubout)" \
+		"$(openssl x509 -in "$D/ca/certs/server.crt" -noout -pubkey)"
+}
+
+@test "init: ok ca-serve's certificate is issued like any other: a row, a spent token" {
+	serial=$(ca-inspect <"$D/ca/certs/server.crt" | jq -r '.certificates[0].serial.decimal')
+	run -0 sqlite3 "$D/ca/db/ca.db" "select count(*), subject, provisioner from certs"
+	assert_output "1|ca.acme.test|ops@acme.test"
+	run -0 sqlite3 "$D/ca/db/ca.db" "select count(*) from used_tokens"
+	assert_output 1
+	run -0 ca-list --dir "$D/ca"
+	assert_equal "$(jq -r .serial <<<"$output")" "$serial"
 }
 
 @test "init: ok files exist with safe modes" {
-	for f in certs/root_ca.crt certs/intermediate_ca.crt config/ca.json config/defaults.json; do
+	for f in certs/root_ca.crt certs/intermediate_ca.crt certs/server.crt config/ca.json config/defaults.json; do
 		assert_equal "$(stat -c %a "$D/ca/$f")" 644
 	done
-	for f in secrets/root_ca_key secrets/intermediate_ca_key db/ca.db; do
+	for f in secrets/root_ca_key secrets/intermediate_ca_key secrets/server_key db/ca.db; do
 		assert_equal "$(stat -c %a "$D/ca/$f")" 600
 	done
 	assert_equal "$(stat -c %a "$D/ca/secrets")" 700
