@@ -28,9 +28,10 @@ setup_file() {
 	serial=$(ca-inspect "$W/web.crt" | jq -r '.certificates[0].serial.decimal')
 	CA_DIR="$W/acme" run -0 bash -c 'ca-list --revoked | jq -r .serial'
 	assert_output "$serial"
-	# web.acme.test was issued once, app.acme.test and api.acme.test once each.
+	# web.acme.test was issued once, app.acme.test and api.acme.test once
+	# each, and ca-init issued ca-serve's own, ca.acme.test.
 	CA_DIR="$W/acme" run -0 bash -c 'ca-list | jq -r .subject | sort | tr "\n" " "'
-	assert_output "api.acme.test app.acme.test web.acme.test "
+	assert_output "api.acme.test app.acme.test ca.acme.test web.acme.test "
 	# The own-CSR certificate carries the CSR's key.
 	assert_equal "$(openssl x509 -in "$W/app.crt" -noout -pubkey)" "$(openssl pkey -in "$W/app.key" -pubout)"
 	# Stateless: a chain (leaf, intermediate) and a leaf with its key, both valid.
