@@ -66,7 +66,7 @@ struct http_request {
  */
 struct http_parser {
 	struct http_request req;
-	int state, status;
+	int state, status, flags;
 	const char *message;
 	size_t len;		/* bytes held in buf */
 	size_t line;		/* start of the line being read */
