@@ -85,8 +85,9 @@ void http_parser_init(struct http_parser *p);
  * HTTP_MORE; on HTTP_DONE those up to the end of the request, and the rest
  * (a pipelined next request) is the caller's to feed again after
  * http_next().  On HTTP_ERROR the connection must be closed after the
- * error answer; later calls return HTTP_ERROR again.  After HTTP_DONE,
- * calls return HTTP_DONE with *used = 0 until http_next().
+ * error answer (*used then means nothing); later calls return HTTP_ERROR
+ * again.  After HTTP_DONE, calls return HTTP_DONE with *used = 0 until
+ * http_next().  The outcome does not depend on how the bytes are split.
  */
 int http_feed(struct http_parser *p, const unsigned char *buf, size_t len,
     size_t *used);
