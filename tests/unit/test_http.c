@@ -151,9 +151,9 @@ test_request_line(void)
 	is_str(r->method, "PROPFIND", "  ... method as sent");
 	r = good("get / HTTP/1.1\r\nHost: a\r\n\r\n", "a lowercase method");
 	is_str(r->method, "get", "  ... case kept (methods are case-sensitive)");
-	r = good("A!#$%&'*+-.^_`|~9 / HTTP/1.1\r\nHost: a\r\n\r\n" + 2,
+	r = good("!#$%&'*+-.^_`|~ / HTTP/1.1\r\nHost: a\r\n\r\n",
 	    "a method of every tchar punctuation");
-	is_str(r->method, "#$%&'*+-.^_`|~9", "  ... 15 bytes kept");
+	is_str(r->method, "!#$%&'*+-.^_`|~", "  ... 15 bytes kept");
 	bad("ABCDEFGHIJKLMNOP / HTTP/1.1\r\nHost: a\r\n\r\n", 501,
 	    "method not implemented", "a valid method of 16 bytes");
 	bad("GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400,
