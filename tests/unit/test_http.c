@@ -117,7 +117,7 @@ static void
 test_request_line(void)
 {
 	const struct http_request *r;
-	char s[128];
+	char s[128], name[64];
 
 	r = good("GET /health HTTP/1.1\r\nHost: ca.example\r\n\r\n", "a plain GET");
 	is_str(r->method, "GET", "  ... method");
@@ -190,9 +190,10 @@ test_request_line(void)
 			    "GET /a%cb HTTP/1.1\r\nHost: a\r\n\r\n", 'X');
 
 			s[6] = bytes[i];
+			snprintf(name, sizeof(name), "byte 0x%02x in the target",
+			    (unsigned char)bytes[i]);
 			bad_n(s, (size_t)n, 400, "invalid character in request target",
-			    "byte 0x%02x in the target");
-			printf("#   (byte 0x%02x)\n", (unsigned char)bytes[i]);
+			    name);
 		}
 	}
 	bad("GET /a%2 HTTP/1.1\r\nHost: a\r\n\r\n", 400,
@@ -252,7 +253,7 @@ static void
 test_headers(void)
 {
 	const struct http_request *r;
-	char s[256];
+	char s[256], name[64];
 
 	r = good("GET / HTTP/1.1\r\nhOsT:   a.example:9000 \t \r\nX-Empty:\r\n"
 	    "X-Tab: a\tb\r\nX-Obs: caf\xc3\xa9\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n",
@@ -288,9 +289,10 @@ test_headers(void)
 			    "GET / HTTP/1.1\r\nHost: a\r\nX-A: aXb\r\n\r\n");
 
 			s[31] = bytes[i];
+			snprintf(name, sizeof(name), "control byte 0x%02x in a value",
+			    (unsigned char)bytes[i]);
 			bad_n(s, (size_t)n, 400, "control character in header value",
-			    "control byte in a value");
-			printf("#   (byte 0x%02x)\n", (unsigned char)bytes[i]);
+			    name);
 		}
 	}
 
