@@ -234,6 +234,12 @@ connection(const uint8_t *data, size_t size, int bytewise)
 			rb = http_feed(&B, data + off + ub, piece, &u);
 			if (rb == HTTP_MORE && u != piece)
 				fail("more, but not every byte of a piece taken", &B);
+			/* A head read in pieces was read whole too. */
+			if (rb == HTTP_MORE && http_head(&B) != NULL &&
+			    (http_head(&A) == NULL ||
+			    http_head(&A)->content_length != http_head(&B)->content_length ||
+			    http_head(&B)->body != NULL))
+				fail("head read in pieces but not whole", &B);
 			ub += u;
 		}
 		same(&A, ra, &B, rb, bytewise ?

@@ -29,7 +29,8 @@
  *     HTTP/1.1 request without Host: 400;
  *   - Connection: "close" / "keep-alive" tokens (case-insensitive, comma
  *     lists) over the version's default (1.1 keep-alive, 1.0 close);
- *   - Expect: "100-continue" sets expect_continue, any other value is 417.
+ *   - Expect: "100-continue" sets expect_continue (HTTP/1.1 only: 1.0
+ *     clients do not wait for it, RFC 9110 10.1.1), any other value is 417.
  */
 #ifndef INCA_HTTP_H
 #define INCA_HTTP_H
@@ -51,7 +52,7 @@ struct http_request {
 	const char *query;	/* after the first '?' (maybe ""), or NULL */
 	int minor;		/* HTTP/1.<minor>: 0 or 1 */
 	int keep_alive;		/* version default overridden by Connection */
-	int expect_continue;	/* "Expect: 100-continue" was sent */
+	int expect_continue;	/* HTTP/1.1 "Expect: 100-continue" was sent */
 	const char *authorization, *content_type, *host; /* values or NULL */
 	size_t content_length;	/* 0 unless has_length */
 	int has_length;		/* a Content-Length header was sent */
@@ -94,6 +95,15 @@ int http_feed(struct http_parser *p, const unsigned char *buf, size_t len,
 
 /* The request once http_feed() returned HTTP_DONE, else NULL. */
 const struct http_request *http_request(const struct http_parser *p);
+
+/*
+ * The request once its head is read (HTTP_MORE while the body is awaited,
+ * or HTTP_DONE), else NULL; body and body_len are set only when done.
+ * For "Expect: 100-continue": when http_feed() returns HTTP_MORE and
+ * http_head() has expect_continue set, answer "HTTP/1.1 100 Continue"
+ * (http_response_head(buf, size, 100, ...)) once, then read the body.
+ */
+const struct http_request *http_head(const struct http_parser *p);
 
 /*
  * The first value of header name (case-insensitive) in the request read,

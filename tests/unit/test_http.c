@@ -362,6 +362,11 @@ test_headers(void)
 	is_int(r->expect_continue, 1, "  ... flag set (case-insensitive)");
 	r = good("GET / HTTP/1.1\r\nHost: a\r\n\r\n", "no Expect");
 	is_int(r->expect_continue, 0, "  ... flag clear");
+	r = good("POST / HTTP/1.0\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\nx",
+	    "HTTP/1.0 Expect: 100-continue");
+	is_int(r->expect_continue, 0, "  ... ignored: a 1.0 client does not wait");
+	bad("GET / HTTP/1.0\r\nExpect: 102-processing\r\n\r\n", 417,
+	    "unsupported Expect header", "HTTP/1.0 another Expect value");
 	bad("GET / HTTP/1.1\r\nHost: a\r\nExpect: 102-processing\r\n\r\n", 417,
 	    "unsupported Expect header", "another Expect value");
 	bad("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue, x\r\n\r\n", 417,
@@ -439,19 +444,26 @@ test_length(void)
 	bad("POST /sign HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999999\r\n",
 	    413, "request body larger than 65536 bytes", "a Content-Length that overflows");
 
-	/* Body in pieces. */
+	/* Body in pieces, and the head seen before it (Expect: 100-continue). */
 	http_parser_init(&P);
 	rc = http_feed(&P, (const unsigned char *)
-	    "POST /sign HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nab", 53, &used);
+	    "POST /sign HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r", 50, &used);
+	is_int(rc, HTTP_MORE, "head but its last LF: more");
+	ok(http_head(&P) == NULL, "  ... no head yet");
+	rc = http_feed(&P, (const unsigned char *)"\nab", 3, &used);
 	is_int(rc, HTTP_MORE, "head and part of the body: more");
-	is_int(used, 53, "  ... all taken");
+	is_int(used, 3, "  ... all taken");
 	ok(http_request(&P) == NULL, "  ... no request yet");
+	ok(http_head(&P) != NULL, "  ... the head is read");
+	is_int(http_head(&P)->content_length, 6, "  ... its Content-Length");
+	ok(http_head(&P)->body == NULL, "  ... no body yet");
 	rc = http_feed(&P, (const unsigned char *)"cd", 2, &used);
 	is_int(rc, HTTP_MORE, "  ... 2 more bytes: more");
 	rc = http_feed(&P, (const unsigned char *)"efGET", 5, &used);
 	is_int(rc, HTTP_DONE, "  ... the rest: done");
 	is_int(used, 2, "  ... takes the body's 2 bytes, not the next request");
 	ok(memcmp(http_request(&P)->body, "abcdef", 7) == 0, "  ... body and its NUL");
+	ok(http_head(&P) == http_request(&P), "  ... http_head is the request");
 	rc = http_feed(&P, (const unsigned char *)"GET", 3, &used);
 	is_int(rc, HTTP_DONE, "  ... feeding after done: done again");
 	is_int(used, 0, "  ... nothing taken");
