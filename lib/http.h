@@ -123,8 +123,10 @@ void http_next(struct http_parser *p);
  * Content-Type (omitted when content_type is NULL), Content-Length,
  * "Connection: keep-alive" or "close", extra verbatim (NULL or complete
  * lines each ending in CRLF, e.g. "Allow: GET\r\n"), and the empty line.
+ * A 1xx status gets the status line, extra and the empty line only.
  * Returns the length written (NUL-terminated), or -1 when it does not fit
- * in size bytes or status is not a 3-digit code.
+ * in size bytes, status is not a 3-digit code, content_type holds a
+ * control character, or extra does not end in CRLF.
  */
 int http_response_head(char *buf, size_t size, int status,
     const char *content_type, size_t content_length, int keep_alive,
