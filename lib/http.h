@@ -62,8 +62,9 @@ struct http_request {
 };
 
 /*
- * The parser state.  Allocate it anywhere (it is about 100 KiB; one per
- * connection); the fields are private to lib/http.c.
+ * The parser state, one per connection: about 100 KiB, so on the heap or
+ * static rather than on a thread's stack.  The fields are private to
+ * lib/http.c.
  */
 struct http_parser {
 	struct http_request req;
