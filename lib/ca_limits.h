@@ -1,6 +1,7 @@
 /*
  * Named size and count limits.  Every one is checked before parsing and
- * tested at its boundary (tests/bats/limits.bats).
+ * tested at its boundary (tests/bats/limits.bats; the HTTP ones in
+ * tests/unit/test_http.c).
  */
 #ifndef INCA_CA_LIMITS_H
 #define INCA_CA_LIMITS_H
@@ -15,5 +16,7 @@
 #define CA_MAX_SAN_LEN    1024          /* one SAN of any type (URI, email) */
 #define CA_MAX_CHAIN      8             /* certificates in one chain */
 #define CA_MAX_KEY_ITER   10000000      /* PBKDF2 iterations of a key file */
+#define CA_MAX_HTTP_HEAD  (16 * 1024)   /* HTTP request line + headers + empty line */
+#define CA_MAX_HTTP_HEADERS 100         /* header lines in one HTTP request */
 
 #endif
