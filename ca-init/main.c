@@ -448,7 +448,7 @@ make_provisioner(const char *name, const char *password, char **kid_out,
  */
 static void
 server_cert(const json_t *ca, const char *provisioner, const char *kid,
-    EVP_PKEY *provkey, int64_t now)
+    EVP_PKEY *provkey, EVP_PKEY *intkey, int64_t now)
 {
 	static const struct key_spec p256 = { "EC", "P-256", 0 };
 	const json_t *dns = json_object_get(ca, "dnsNames"), *d;
@@ -487,7 +487,8 @@ server_cert(const json_t *ca, const char *provisioner, const char *kid,
 	if (token_mint(provkey, kid, &c, &ott) != CA_OK)
 		die_last();
 	r.ott = ott;
-	if (authority_open(tmpdir, DB_WRITE, &a) != CA_OK)
+	if (authority_open(tmpdir, DB_WRITE, &a) != CA_OK ||
+	    authority_use_key(a, intkey) != CA_OK)
 		die_last();
 	res = authority_sign(a, &r, &leaf);
 	if (res.code != CA_OK)
@@ -838,7 +839,7 @@ main(int argc, char *argv[])
 		die_last();
 	db_close(db);
 	check_signal();
-	server_cert(ca, o.provisioner, kid, provkey, now);
+	server_cert(ca, o.provisioner, kid, provkey, intkey, now);
 	EVP_PKEY_free(provkey);
 
 	/* All made: move the home into place (a caught signal: not any more). */

@@ -777,3 +777,15 @@ out:
 	free(serial);
 	return result(rc, st);
 }
+
+int
+authority_use_key(struct authority *a, EVP_PKEY *key)
+{
+	if (X509_check_private_key(sk_X509_value(a->chain, 0), key) != 1)
+		return err_set(CA_FAIL, "signing key does not match the intermediate certificate");
+	if (EVP_PKEY_up_ref(key) != 1)
+		return err_set(CA_FAIL, "out of memory");
+	EVP_PKEY_free(a->key);
+	a->key = key;
+	return CA_OK;
+}

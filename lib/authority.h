@@ -75,6 +75,14 @@ struct authority_result authority_revoke(struct authority *a,
     const char *serial, int reason_code, const char *reason,
     const char *ott);
 
+/*
+ * Sign with key, already in hand, instead of decrypting the home's key
+ * file on first use (ca-init, which has just made it and may have read
+ * its password from a pipe that cannot be read twice).  It must match
+ * the intermediate certificate (CA_FAIL).  A reference is taken.
+ */
+int authority_use_key(struct authority *a, EVP_PKEY *key);
+
 /* The intermediates to send after a leaf (borrowed). */
 STACK_OF(X509) *authority_chain(struct authority *a);
 /* The database (borrowed), for inventory queries. */
