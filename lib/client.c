@@ -604,9 +604,14 @@ client_bootstrap(const char *url, const char *fp, X509 **root)
 	*root = NULL;
 	snprintf(path, sizeof(path), "/root/%s", fp);
 	/* Trust on nothing: the fingerprint decides, below. */
-	if ((rc = open_handle(url, NULL, &c)) != CA_OK ||
-	    (rc = client_get(c, path, &j)) != CA_OK)
+	if ((rc = open_handle(url, NULL, &c)) != CA_OK)
 		goto out;
+	if ((rc = client_get(c, path, &j)) != CA_OK) {
+		/* The CA's own words ("not found") say little on their own. */
+		if (rc == CA_REFUSED)
+			err_prefix("%s%s", c->url, path);
+		goto out;
+	}
 	if ((pem = json_string_value(json_object_get(j, "ca"))) == NULL) {
 		rc = err_set(CA_INPUT, "%s%s: no \"ca\" in the answer", c->url, path);
 		goto out;
