@@ -395,10 +395,11 @@ online_signer(const struct opts *o, struct signer *s)
 
 	if (o->issuer || o->kid || o->aud || o->fingerprint)
 		die(CA_USAGE, "--issuer, --kid, --aud and --fingerprint go with --key");
+	if (client_discover(o->dir, o->ca_url, o->root, &url, &rootp) != CA_OK)
+		die_last();
 	if (o->password_file == NULL)
 		die(CA_USAGE, "the provisioner password is needed: --password-file");
-	if (client_discover(o->dir, o->ca_url, o->root, &url, &rootp) != CA_OK ||
-	    client_load_root(rootp, &root) != CA_OK ||
+	if (client_load_root(rootp, &root) != CA_OK ||
 	    client_open(url, root, &cl) != CA_OK)
 		die_last();
 	if (x509_fingerprint(root, s->fp) != CA_OK)
