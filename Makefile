@@ -12,7 +12,7 @@ VERSION   = 0.1.0
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-PKGS      = openssl jansson sqlite3 libidn2
+PKGS      = openssl jansson sqlite3 libidn2 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
@@ -29,9 +29,11 @@ LIBS_crypto = -lcrypto
 LIBS_json   = -ljansson
 LIBS_db     = -lsqlite3
 LIBS_idn    = -lidn2
-LIBS_ca-init    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
-LIBS_ca-sign    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
-LIBS_ca-token   = $(LIBS_crypto) $(LIBS_json) $(LIBS_idn)
+# HTTPS to ca-serve: only the online clients (lib/client.c) link it.
+LIBS_curl   = -lcurl
+LIBS_ca-init    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl)
+LIBS_ca-sign    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl)
+LIBS_ca-token   = $(LIBS_crypto) $(LIBS_json) $(LIBS_idn) $(LIBS_curl)
 LIBS_ca-revoke  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 LIBS_ca-inspect = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
@@ -70,6 +72,7 @@ units: $(UNITS)
 
 # Debian packages needed to build, test and benchmark.
 DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev libidn2-dev \
+       libcurl4-openssl-dev \
        openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
        clang libclang-rt-14-dev shellcheck python3-jwcrypto python3-cryptography \
        hyperfine golang-cfssl valgrind strace bsdextrautils \

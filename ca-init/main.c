@@ -10,11 +10,15 @@
  * SIGTERM, SIGHUP and SIGINT only set a flag until the home is in place;
  * the next step notices it and removes what was made.
  *
+ * --bootstrap: make a client home instead: the root of a running CA,
+ * fetched by its fingerprint, and defaults.json pointing at the CA.
+ *
  * --check: validate an existing home instead (confcheck, then the
  * authority opened as every issuing program opens it).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
@@ -33,6 +37,7 @@
 #include "b64.h"
 #include "ca_limits.h"
 #include "cli.h"
+#include "client.h"
 #include "confcheck.h"
 #include "config.h"
 #include "csr.h"
@@ -78,6 +83,7 @@ usage(int code)
 "               [--root-password-file FILE] [--leaf-duration DURATION]\n"
 "               [--key-iterations N]\n"
 "       ca-init --check [--dir DIR]\n"
+"       ca-init --bootstrap --ca-url URL --fingerprint HEX [--dir DIR]\n"
 "  --dir DIR            CA home to create or check (default $CA_DIR, else\n"
 "                       $HOME/.inca)\n"
 "  --name NAME          CA name: \"NAME Root CA\", \"NAME Intermediate CA\" (default inca)\n"
@@ -98,6 +104,12 @@ usage(int code)
 "                       with a generated password, 600000 with --password-file)\n"
 "  --check              check the existing home DIR instead: ca.json, the files\n"
 "                       it names, the database; exit 0 if sound, 4 if not\n"
+"  --bootstrap          make a client home DIR for a running CA instead: its\n"
+"                       root, fetched from --ca-url and accepted only if its\n"
+"                       SHA-256 is --fingerprint, and config/defaults.json\n"
+"  --ca-url URL         with --bootstrap: the CA (https://HOST[:PORT])\n"
+"  --fingerprint HEX    with --bootstrap: the root's SHA-256 fingerprint\n"
+"                       (ca-init's summary; any case, colons allowed)\n"
 "  -h, --help           this text;  --version  the version\n");
 	exit(code);
 }
@@ -105,7 +117,7 @@ usage(int code)
 enum { O_DIR = 256, O_NAME, O_DNS, O_ADDRESS, O_PROVISIONER, O_PASSWORD_FILE,
 	O_PROV_PASSWORD_FILE, O_KTY, O_CURVE, O_SIZE, O_ROOT_CERT, O_ROOT_KEY,
 	O_ROOT_PASSWORD_FILE, O_LEAF_DURATION, O_KEY_ITERATIONS, O_CHECK,
-	O_VERSION };
+	O_VERSION, O_BOOTSTRAP, O_CA_URL, O_FINGERPRINT };
 
 static const struct option longopts[] = {
 	{ "dir", required_argument, NULL, O_DIR },
@@ -124,6 +136,9 @@ static const struct option longopts[] = {
 	{ "leaf-duration", required_argument, NULL, O_LEAF_DURATION },
 	{ "key-iterations", required_argument, NULL, O_KEY_ITERATIONS },
 	{ "check", no_argument, NULL, O_CHECK },
+	{ "bootstrap", no_argument, NULL, O_BOOTSTRAP },
+	{ "ca-url", required_argument, NULL, O_CA_URL },
+	{ "fingerprint", required_argument, NULL, O_FINGERPRINT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -134,8 +149,9 @@ struct opts {
 	const char *prov_password_file, *kty, *curve, *size, *root_cert;
 	const char *root_key, *root_password_file, *leaf_duration, *key_iterations;
 	const char *dns[MAX_DNS];
+	const char *ca_url, *fingerprint;
 	size_t ndns;
-	int check;
+	int check, bootstrap;
 };
 
 static char tmpdir[PATH_MAX];   /* the home being built; removed on failure */
@@ -545,6 +561,157 @@ check_home(const char *dir)
 	exit(0);
 }
 
+/*
+ * Write a new public file: a temporary file beside it, then link(2),
+ * which never replaces what is there (an existing path is CA_REFUSED).
+ * Nothing is left behind on failure.
+ */
+static int
+install_new(const char *path, const char *data, mode_t mode)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	int fd, rc, dfd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
+		return err_set(CA_FAIL, "%s: path too long", path);
+	if ((fd = mkstemp(tmp)) == -1)
+		return err_set(CA_FAIL, "%s: %s", tmp, strerror(errno));
+	if (fchmod(fd, mode) == -1 || (rc = io_write_all(fd, data,
+	    strlen(data))) != CA_OK || fsync(fd) == -1) {
+		rc = err_set(CA_FAIL, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	close(fd);
+	if (link(tmp, path) == -1) {
+		rc = errno == EEXIST ?
+		    err_set(CA_REFUSED, "%s already exists: not touching it", path) :
+		    err_set(CA_FAIL, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return rc;
+	}
+	unlink(tmp);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if ((dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return CA_OK;
+}
+
+/* mkdir -p of path; what is made here is 0755 (public files only). */
+static void
+public_dir(const char *path)
+{
+	int made = !io_exists(path);
+
+	if (io_mkdirs(path, 0755) != CA_OK)
+		die_last();
+	if (made && chmod(path, 0755) == -1)
+		die(CA_FAIL, "%s: %s", path, strerror(errno));
+}
+
+/*
+ * --bootstrap: a client home for the CA at --ca-url.  Its root is
+ * fetched without trusting anything and accepted only by its SHA-256
+ * fingerprint; the CA's own certificate must then verify against it
+ * (lib/client).  Only then are certs/root_ca.crt and config/defaults.json
+ * written, each new (an existing one is never replaced: exit 1).  Exits.
+ */
+static void
+bootstrap(const struct opts *o)
+{
+	char fp[65], *home, *rootp, *defp, *abshome, *absroot, *url, *pem, *s;
+	json_t *defaults, *summary;
+	X509 *root;
+	size_t n;
+
+	if (o->check || o->name || o->ndns || o->address || o->provisioner ||
+	    o->password_file || o->prov_password_file || o->kty || o->curve ||
+	    o->size || o->root_cert || o->root_key || o->root_password_file ||
+	    o->leaf_duration || o->key_iterations)
+		die(CA_USAGE, "--bootstrap takes only --ca-url, --fingerprint and --dir");
+	if (o->ca_url == NULL || o->fingerprint == NULL)
+		die(CA_USAGE, "--bootstrap needs --ca-url and --fingerprint");
+	if (!x509_fingerprint_parse(o->fingerprint, fp))
+		die(CA_USAGE, "--fingerprint: 64 hexadecimal digits (SHA-256)");
+	if ((home = config_home(o->dir)) == NULL)
+		die_last();
+	rootp = io_join(home, "certs/root_ca.crt");
+	defp = io_join(home, "config/defaults.json");
+	if ((abshome = absolute(home)) == NULL || rootp == NULL || defp == NULL)
+		die(CA_FAIL, "out of memory");
+	/* Refused before any request, and again by link(2) at the end. */
+	if (io_exists(rootp))
+		die(CA_REFUSED, "%s already exists: not touching it", rootp);
+	if (io_exists(defp))
+		die(CA_REFUSED, "%s already exists: not touching it", defp);
+	if (client_bootstrap(o->ca_url, fp, &root) != CA_OK)
+		die_last();
+	if ((url = strdup(o->ca_url)) == NULL || (pem = pem_cert(root)) == NULL)
+		die(CA_FAIL, "out of memory");
+	for (n = strlen(url); n > 8 && url[n - 1] == '/'; n--)
+		url[n - 1] = '\0';
+	defaults = json_pack("{s:s, s:s, s:s}", "ca-url", url,
+	    "root", "certs/root_ca.crt", "fingerprint", fp);
+	s = defaults ? json_dumps(defaults, JSON_INDENT(2) | JSON_PRESERVE_ORDER) :
+	    NULL;
+	if (s == NULL)
+		die(CA_FAIL, "encoding defaults.json failed");
+	{
+		char *d = io_join(home, "certs"), *c = io_join(home, "config");
+
+		if (d == NULL || c == NULL)
+			die(CA_FAIL, "out of memory");
+		public_dir(home);
+		public_dir(d);
+		public_dir(c);
+		free(d);
+		free(c);
+	}
+	if (install_new(rootp, pem, 0644) != CA_OK)
+		die_last();
+	{
+		char *line = malloc(strlen(s) + 2);
+
+		if (line == NULL)
+			die(CA_FAIL, "out of memory");
+		sprintf(line, "%s\n", s);
+		if (install_new(defp, line, 0644) != CA_OK) {
+			/* Not half a client home: the root written above goes too. */
+			unlink(rootp);
+			die_last();
+		}
+		free(line);
+	}
+	free(s);
+	absroot = io_join(abshome, "certs/root_ca.crt");
+	summary = json_pack("{s:s, s:s, s:s, s:s}", "dir", abshome,
+	    "ca-url", url, "root", absroot ? absroot : "", "fingerprint", fp);
+	s = summary ? json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER) :
+	    NULL;
+	signal(SIGPIPE, SIG_IGN);
+	if (s == NULL || io_write_all(1, s, strlen(s)) != CA_OK ||
+	    io_write_all(1, "\n", 1) != CA_OK)
+		die(CA_FAIL, "%s; the client home %s is created and complete",
+		    s == NULL ? "encoding summary failed" : err_msg(), abshome);
+	free(s);
+	free(absroot);
+	json_decref(summary);
+	json_decref(defaults);
+	X509_free(root);
+	free(pem);
+	free(url);
+	free(rootp);
+	free(defp);
+	free(abshome);
+	free(home);
+	exit(0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -603,6 +770,11 @@ main(int argc, char *argv[])
 			cli_once("--key-iterations", &o.key_iterations, optarg);
 			break;
 		case O_CHECK: o.check = 1; break;
+		case O_BOOTSTRAP: o.bootstrap = 1; break;
+		case O_CA_URL: cli_once("--ca-url", &o.ca_url, optarg); break;
+		case O_FINGERPRINT:
+			cli_once("--fingerprint", &o.fingerprint, optarg);
+			break;
 		case O_VERSION: cli_version(); break;
 		case 'h': usage(0); break;
 		default: cli_badopt(ch, argv);
@@ -610,6 +782,10 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		die(CA_USAGE, "unexpected argument: %s", argv[optind]);
+	if (o.bootstrap)
+		bootstrap(&o);
+	if (o.ca_url || o.fingerprint)
+		die(CA_USAGE, "--ca-url and --fingerprint go with --bootstrap");
 	if (o.check) {
 		if (o.name || o.ndns || o.address || o.provisioner ||
 		    o.password_file || o.prov_password_file || o.kty || o.curve ||

@@ -1,8 +1,10 @@
 /*
  * ca-sign: turn a certificate request into a certificate chain.
  *
- * Stateless mode (--ca-cert, --ca-key): no database, no configuration,
- * no token.  Offline mode (--offline --token T): the CA home's authority,
+ * Online mode (the default whenever a CA URL is known): the request and
+ * the token go to ca-serve over HTTPS (lib/client), which trusts only the
+ * CA's root.  Stateless mode (--ca-cert, --ca-key): no database, no
+ * configuration, no token.  Offline mode (--offline --token T): the CA home's authority,
  * in-process: the token is verified, the issuance recorded in the
  * database.  API mode (--api --offline): one request JSON on stdin, one
  * response JSON on stdout, the form ca-serve relays.  In every mode only
@@ -24,6 +26,7 @@
 #include "authority.h"
 #include "ca_limits.h"
 #include "cli.h"
+#include "client.h"
 #include "config.h"
 #include "csr.h"
 #include "err.h"
@@ -43,7 +46,12 @@ usage(int code)
 	FILE *f = code ? stderr : stdout;
 
 	fprintf(f,
-"usage: ca-sign --offline --token TOKEN [--dir DIR] [--not-before TIME]\n"
+"usage: ca-sign --token TOKEN [--ca-url URL] [--root FILE] [--dir DIR]\n"
+"               [--not-before TIME] [--not-after TIME] [--json] < csr.pem\n"
+"       ca-sign --token TOKEN --key-out FILE [--kty EC|RSA|OKP] [--curve NAME]\n"
+"               [--size BITS] [--ca-url URL] [--root FILE] [--dir DIR]\n"
+"               [--not-before TIME] [--not-after TIME] [--json]\n"
+"       ca-sign --offline --token TOKEN [--dir DIR] [--not-before TIME]\n"
 "               [--not-after TIME] [--json] < csr.pem\n"
 "       ca-sign --offline --token TOKEN --key-out FILE [--kty EC|RSA|OKP]\n"
 "               [--curve NAME] [--size BITS] [--dir DIR] [--not-before TIME]\n"
@@ -57,12 +65,17 @@ usage(int code)
 "               [--not-before TIME] [--not-after TIME] [--san NAME]...\n"
 "               [--json] SUBJECT\n"
 "  (--token may be replaced by --token-file FILE everywhere)\n"
+"  --ca-url URL         the CA (default $CA_URL, else defaults.json's ca-url);\n"
+"                       online is the default whenever a CA URL is known\n"
+"  --root FILE          the root certificate to trust for it (default $CA_ROOT,\n"
+"                       else defaults.json's root)\n"
 "  --offline            use the CA home's keys and database in-process\n"
-"  --token TOKEN        one-time token from ca-token (offline mode)\n"
+"  --token TOKEN        one-time token from ca-token (online and offline)\n"
 "  --token-file FILE    read the token from FILE instead (first line)\n"
 "  --api                request JSON {\"csr\",\"ott\",\"notBefore\",\"notAfter\"} on\n"
 "                       stdin; response or {\"status\",\"message\"} JSON on stdout\n"
-"  --dir DIR            CA home (default $CA_DIR, else $HOME/.inca)\n"
+"  --dir DIR            CA home, or the client home of defaults.json online\n"
+"                       (default $CA_DIR, else $HOME/.inca)\n"
 "  --ca-cert FILE       issuer certificate (more certificates after it join the chain)\n"
 "  --ca-key FILE        issuer private key (PEM, PKCS#8, maybe encrypted)\n"
 "  --password-file FILE password of an encrypted --ca-key (first line)\n"
@@ -83,7 +96,7 @@ usage(int code)
 
 enum { O_CA_CERT = 256, O_CA_KEY, O_PASSWORD_FILE, O_NOT_BEFORE, O_NOT_AFTER,
 	O_SAN, O_PROFILE, O_KEY_OUT, O_KTY, O_CURVE, O_SIZE, O_JSON, O_VERSION,
-	O_OFFLINE, O_TOKEN, O_TOKEN_FILE, O_API, O_DIR };
+	O_OFFLINE, O_TOKEN, O_TOKEN_FILE, O_API, O_DIR, O_CA_URL, O_ROOT };
 
 static const struct option longopts[] = {
 	{ "ca-cert", required_argument, NULL, O_CA_CERT },
@@ -103,6 +116,8 @@ static const struct option longopts[] = {
 	{ "token-file", required_argument, NULL, O_TOKEN_FILE },
 	{ "api", no_argument, NULL, O_API },
 	{ "dir", required_argument, NULL, O_DIR },
+	{ "ca-url", required_argument, NULL, O_CA_URL },
+	{ "root", required_argument, NULL, O_ROOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -111,7 +126,7 @@ static const struct option longopts[] = {
 struct opts {
 	const char *ca_cert, *ca_key, *password_file, *not_before, *not_after;
 	const char *profile, *key_out, *kty, *curve, *size;
-	const char *subject, *token, *token_file, *dir;
+	const char *subject, *token, *token_file, *dir, *ca_url, *root;
 	struct sans sans;
 	struct key_spec spec;       /* --kty/--curve/--size, parsed once */
 	int json, offline, api;
@@ -481,6 +496,122 @@ csr_from_token(const char *ott, EVP_PKEY *key)
 	return req;
 }
 
+/* A request as PEM, for the API's "csr"; malloc'd, NULL on failure. */
+static char *
+csr_pem(X509_REQ *req)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509_REQ(req, &der);
+	char *pem;
+
+	if (n <= 0)
+		return NULL;
+	pem = pem_encode("CERTIFICATE REQUEST", der, (size_t)n);
+	OPENSSL_free(der);
+	return pem;
+}
+
+/*
+ * The chain of a sign answer ({"crt","ca","certChain":[PEM...]}), leaf
+ * first, each entry one certificate; dies (CA_INPUT) on anything else.
+ */
+static STACK_OF(X509) *
+answer_chain(const json_t *resp, const char *where)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null(), *one;
+	const json_t *arr = json_object_get(resp, "certChain"), *v;
+	const char *pem;
+	size_t i;
+
+	if (chain == NULL)
+		die(CA_FAIL, "out of memory");
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > CA_MAX_CHAIN)
+		die(CA_INPUT, "%s: the answer has no certChain of 1 to %d "
+		    "certificates", where, CA_MAX_CHAIN);
+	json_array_foreach(arr, i, v) {
+		if ((pem = json_string_value(v)) == NULL)
+			die(CA_INPUT, "%s: certChain[%zu]: not a string", where, i);
+		if (pem_load_certs((const unsigned char *)pem, strlen(pem),
+		    &one) != CA_OK) {
+			err_prefix("%s: certChain[%zu]", where, i);
+			die_last();
+		}
+		if (sk_X509_num(one) != 1)
+			die(CA_INPUT, "%s: certChain[%zu]: not one certificate", where, i);
+		sk_X509_push(chain, sk_X509_shift(one));
+		sk_X509_free(one);
+	}
+	return chain;
+}
+
+/*
+ * Online: POST {"csr","ott","notBefore","notAfter"} to the CA's
+ * /1.0/sign; its authority decides exactly as offline, and the answer is
+ * printed as the offline form prints its own.
+ */
+static void
+online(struct opts *o)
+{
+	STACK_OF(X509) *chain;
+	struct client *c;
+	EVP_PKEY *newkey = NULL;
+	X509_REQ *req;
+	X509 *root, *leaf;
+	json_t *body, *resp;
+	char *url, *rootp, *ott, *pem, *keypem, where[2200];
+
+	if (o->subject != NULL)
+		die(CA_USAGE, "with a token, the names come from the token: no SUBJECT");
+	if (o->sans.n > 0 || o->profile || o->ca_key || o->password_file)
+		die(CA_USAGE, "--san, --profile, --ca-key and --password-file are for stateless mode");
+	ott = cli_token(o->token, o->token_file, 1);
+	if (client_discover(o->dir, o->ca_url, o->root, &url, &rootp) != CA_OK ||
+	    client_load_root(rootp, &root) != CA_OK ||
+	    client_open(url, root, &c) != CA_OK)
+		die_last();
+	if (o->key_out != NULL) {
+		newkey = new_key(o);
+		req = csr_from_token(ott, newkey);
+		if ((keypem = pem_key(newkey, NULL, 0)) == NULL)
+			die(CA_FAIL, "encoding the new key failed");
+		keyout_fill(keypem);
+	} else
+		req = read_csr();
+	if ((pem = csr_pem(req)) == NULL)
+		die(CA_FAIL, "encoding the certificate request failed");
+	body = json_pack("{s:s, s:s}", "csr", pem, "ott", ott);
+	if (body == NULL)
+		die(CA_FAIL, "out of memory");
+	if (o->not_before != NULL)
+		json_object_set_new(body, "notBefore", json_string(o->not_before));
+	if (o->not_after != NULL)
+		json_object_set_new(body, "notAfter", json_string(o->not_after));
+	if (client_post(c, "/1.0/sign", body, &resp) != CA_OK)
+		die_last();
+	json_decref(body);
+	io_wipe_str(ott);
+	snprintf(where, sizeof(where), "%s/1.0/sign", client_url(c));
+	chain = answer_chain(resp, where);
+	leaf = sk_X509_shift(chain);
+	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), X509_REQ_get0_pubkey(req)) != 1)
+		die(CA_FAIL, "%s: the certificate in the answer is not for the "
+		    "request's key", where);
+	/* Issued and recorded by the CA: the key stays with its certificate. */
+	keyout_keep = 1;
+	finish(o, leaf, chain, 1);
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	X509_REQ_free(req);
+	X509_free(root);
+	EVP_PKEY_free(newkey);
+	json_decref(resp);
+	client_free(c);
+	free(pem);
+	free(url);
+	free(rootp);
+}
+
 /* Offline: the authority in-process, the same decisions as the CA server. */
 static void
 offline(struct opts *o)
@@ -606,6 +737,8 @@ main(int argc, char *argv[])
 		case O_TOKEN_FILE: cli_once("--token-file", &o.token_file, optarg); break;
 		case O_API: o.api = 1; break;
 		case O_DIR: cli_once("--dir", &o.dir, optarg); break;
+		case O_CA_URL: cli_once("--ca-url", &o.ca_url, optarg); break;
+		case O_ROOT: cli_once("--root", &o.root, optarg); break;
 		case O_VERSION: cli_version(); break;
 		case 'h': usage(0); break;
 		default: cli_badopt(ch, argv);
@@ -630,6 +763,8 @@ main(int argc, char *argv[])
 			die_last();
 		keyout_create(o.key_out);
 	}
+	if ((o.api || o.offline || o.ca_cert || o.ca_key) && (o.ca_url || o.root))
+		die(CA_USAGE, "--ca-url and --root are for online signing");
 	if (o.api) {
 		api(&o);
 	} else if (o.offline) {
@@ -645,8 +780,7 @@ main(int argc, char *argv[])
 			die(CA_USAGE, "a token goes with --offline");
 		stateless(&o, (int64_t)time(NULL));
 	} else
-		die(CA_USAGE, "give --offline with a token, or --ca-cert and --ca-key "
-		    "(online signing through ca-serve is not available yet)");
+		online(&o);
 	sans_free(&o.sans);
 	return 0;
 }

@@ -3,8 +3,9 @@
  * authorises exactly one certificate for SUBJECT and its names, or one
  * revocation of SERIAL.
  *
- * Offline: the provisioner and its encrypted key come from the CA home's
- * ca.json.  With --key: a bare key (PEM, or a JWK/JWE file) and the
+ * Online (the default whenever a CA URL is known): the provisioner and
+ * its encrypted key come from the CA's GET /provisioners, over HTTPS that
+ * trusts only the root.  Offline: they come from the CA home's ca.json.  With --key: a bare key (PEM, or a JWK/JWE file) and the
  * issuer, key id and audience given on the command line.
  */
 #include <getopt.h>
@@ -16,6 +17,7 @@
 
 #include "ca_limits.h"
 #include "cli.h"
+#include "client.h"
 #include "confcheck.h"
 #include "config.h"
 #include "csr.h"
@@ -34,18 +36,28 @@ usage(int code)
 	FILE *f = code ? stderr : stdout;
 
 	fprintf(f,
-"usage: ca-token --offline [--dir DIR] [--provisioner NAME] [--password-file FILE]\n"
+"usage: ca-token --password-file FILE [--ca-url URL] [--root FILE] [--dir DIR]\n"
+"                [--provisioner NAME] [--san NAME]... [--not-before TIME]\n"
+"                [--not-after TIME] [--csr FILE] SUBJECT\n"
+"       ca-token --offline [--dir DIR] [--provisioner NAME] [--password-file FILE]\n"
 "                [--san NAME]... [--not-before TIME] [--not-after TIME]\n"
 "                [--csr FILE] SUBJECT\n"
-"       ca-token --offline [...] --revoke SERIAL\n"
+"       ca-token [--offline] [...] --revoke SERIAL\n"
 "       ca-token --key FILE --issuer NAME --aud URL [--kid KID]\n"
 "                [--password-file FILE] [--fingerprint HEX] [--san NAME]...\n"
 "                [--not-before TIME] [--not-after TIME] [--csr FILE] SUBJECT\n"
+"  --ca-url URL         the CA, whose /provisioners has the encrypted key\n"
+"                       (default $CA_URL, else defaults.json's ca-url);\n"
+"                       online is the default whenever a CA URL is known\n"
+"  --root FILE          the root certificate to trust for it (default\n"
+"                       $CA_ROOT, else defaults.json's root)\n"
 "  --offline            read the provisioner from the CA home's ca.json\n"
-"  --dir DIR            CA home (default $CA_DIR, else $HOME/.inca)\n"
-"  --provisioner NAME   JWK provisioner (default: the first one)\n"
-"  --password-file FILE the provisioner key's password (offline default: the\n"
-"                       CA's passwordFile from ca.json)\n"
+"  --dir DIR            CA home, or the client home of defaults.json online\n"
+"                       (default $CA_DIR, else $HOME/.inca)\n"
+"  --provisioner NAME   JWK provisioner (default: offline the first one,\n"
+"                       online the only one)\n"
+"  --password-file FILE the provisioner key's password (required online;\n"
+"                       offline default: the CA's passwordFile from ca.json)\n"
 "  --san NAME           a name the certificate may carry; repeatable\n"
 "                       (default: SUBJECT alone)\n"
 "  --not-before TIME    token valid from (RFC 3339 or duration; default now)\n"
@@ -64,7 +76,7 @@ usage(int code)
 
 enum { O_OFFLINE = 256, O_DIR, O_PROVISIONER, O_PASSWORD_FILE, O_SAN,
 	O_NOT_BEFORE, O_NOT_AFTER, O_CSR, O_REVOKE, O_KEY, O_ISSUER, O_KID,
-	O_AUD, O_FINGERPRINT, O_VERSION };
+	O_AUD, O_FINGERPRINT, O_VERSION, O_CA_URL, O_ROOT };
 
 static const struct option longopts[] = {
 	{ "offline", no_argument, NULL, O_OFFLINE },
@@ -81,6 +93,8 @@ static const struct option longopts[] = {
 	{ "kid", required_argument, NULL, O_KID },
 	{ "aud", required_argument, NULL, O_AUD },
 	{ "fingerprint", required_argument, NULL, O_FINGERPRINT },
+	{ "ca-url", required_argument, NULL, O_CA_URL },
+	{ "root", required_argument, NULL, O_ROOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -89,7 +103,7 @@ static const struct option longopts[] = {
 struct opts {
 	const char *dir, *provisioner, *password_file, *not_before, *not_after;
 	const char *csr, *revoke, *key, *issuer, *kid, *aud, *fingerprint;
-	const char *subject;
+	const char *subject, *ca_url, *root;
 	json_t *sans;           /* normalised names, in the order given */
 	int offline;
 };
@@ -266,22 +280,216 @@ aud_ok(const char *aud, const char *path)
 	return ok;
 }
 
+/* What signs the token, and what the token says of where it goes. */
+struct signer {
+	EVP_PKEY *key;
+	char *iss, *kid, *aud;
+	char fp[65];            /* the root's fingerprint (sha), or "" */
+};
+
+/*
+ * The provisioner prov's private key: its encryptedKey decrypted with the
+ * password of pwfile.  where names where prov came from: a malformed key
+ * there is a configuration failure (CA_FAIL).  Fills s->key, s->iss and
+ * s->kid; dies on failure.  Online and offline alike.
+ */
+static void
+prov_key(const json_t *prov, const char *pwfile, const char *where,
+    struct signer *s)
+{
+	const char *kid = json_string_value(json_object_get(json_object_get(prov,
+	    "key"), "kid"));
+	char *pw;
+	int rc;
+
+	s->iss = strdup(json_string_value(json_object_get(prov, "name")));
+	s->kid = strdup(kid ? kid : "");
+	if (s->iss == NULL || s->kid == NULL)
+		die(CA_FAIL, "out of memory");
+	if (io_read_password(pwfile, &pw) != CA_OK)
+		die_last();
+	if ((rc = token_provisioner_key(prov, pw, &s->key)) != CA_OK) {
+		if (rc == CA_INPUT) {
+			err_prefix("%s: provisioner %s", where, s->iss);
+			die(CA_FAIL, "%s", err_msg());
+		}
+		die_last();
+	}
+	io_wipe_str(pw);
+}
+
+/* Offline: the provisioner of the CA home's ca.json. */
+static void
+offline_signer(const struct opts *o, const struct token_claims *c,
+    struct signer *s)
+{
+	const json_t *prov;
+	json_t *conf;
+	X509 *root;
+	char *home, *pwfile, *rootp;
+	int64_t max;
+
+	if (o->issuer || o->kid || o->aud || o->fingerprint)
+		die(CA_USAGE, "--issuer, --kid, --aud and --fingerprint go with --key");
+	/* The CA home and its limits, read as the authority reads them. */
+	if (config_ca(o->dir, &home, &conf) != CA_OK)
+		die_last();
+	if (confcheck_ca(conf, 0) != CA_OK)
+		die_last();
+	/* Refuse now what the CA would refuse later. */
+	if (token_max_lifetime(conf, &max) != CA_OK)
+		die_last();
+	if (c->exp - c->nbf > max)
+		die(CA_USAGE, "token lifetime %llds exceeds the CA's maximum %llds "
+		    "(maxTokenLifetime)", (long long)(c->exp - c->nbf),
+		    (long long)max);
+	if ((prov = token_provisioner(conf, o->provisioner, NULL)) == NULL)
+		die(o->provisioner ? CA_USAGE : CA_FAIL, "%s", err_msg());
+	if (o->password_file != NULL)
+		pwfile = strdup(o->password_file);
+	else if (json_string_value(json_object_get(conf, "passwordFile")))
+		pwfile = config_resolve(home, json_string_value(
+		    json_object_get(conf, "passwordFile")));
+	else
+		die(CA_USAGE, "the provisioner password is needed: --password-file");
+	{
+		/* The home's secrets directory, where ca-init keeps them. */
+		char *sd = io_join(home, "secrets");
+
+		if (sd == NULL || pwfile == NULL)
+			die(CA_FAIL, "out of memory");
+		if (io_exists(sd) && io_check_secret_dir(sd) != CA_OK)
+			die_last();
+		free(sd);
+	}
+	prov_key(prov, pwfile, "ca.json", s);
+	free(pwfile);
+	if ((s->aud = token_audience(conf, o->revoke ? "revoke" : "sign")) == NULL)
+		die_last();
+	rootp = config_resolve(home, json_string_value(json_object_get(conf,
+	    "root")) ? json_string_value(json_object_get(conf, "root")) :
+	    "certs/root_ca.crt");
+	if (pem_load_cert_file(rootp, &root) != CA_OK ||
+	    x509_fingerprint(root, s->fp) != CA_OK)
+		die(CA_FAIL, "%s", err_msg());
+	X509_free(root);
+	free(rootp);
+	json_decref(conf);
+	free(home);
+}
+
+/*
+ * Online: the provisioner from the CA's GET /provisioners, over HTTPS
+ * trusting the root alone; the audience is the CA URL's own, the sha
+ * claim that root's fingerprint.
+ */
+static void
+online_signer(const struct opts *o, struct signer *s)
+{
+	const json_t *prov = NULL, *p;
+	struct client *cl;
+	json_t *list, *wrap;
+	X509 *root;
+	char *url, *rootp, *tp, where[2200], names[512];
+	size_t i, n = 0, len = 0;
+
+	if (o->issuer || o->kid || o->aud || o->fingerprint)
+		die(CA_USAGE, "--issuer, --kid, --aud and --fingerprint go with --key");
+	if (client_discover(o->dir, o->ca_url, o->root, &url, &rootp) != CA_OK)
+		die_last();
+	if (o->password_file == NULL)
+		die(CA_USAGE, "the provisioner password is needed: --password-file");
+	if (client_load_root(rootp, &root) != CA_OK ||
+	    client_open(url, root, &cl) != CA_OK)
+		die_last();
+	if (x509_fingerprint(root, s->fp) != CA_OK)
+		die_last();
+	if (client_provisioners(cl, &list) != CA_OK)
+		die_last();
+	snprintf(where, sizeof(where), "%s/provisioners", client_url(cl));
+	if ((wrap = json_pack("{s:{s:O}}", "authority", "provisioners", list)) == NULL)
+		die(CA_FAIL, "out of memory");
+	if (o->provisioner != NULL) {
+		if ((prov = token_provisioner(wrap, o->provisioner, NULL)) == NULL)
+			die(CA_USAGE, "%s at %s", err_msg(), client_url(cl));
+	} else {
+		/* No "first one" online: the CA's order is not the user's choice. */
+		names[0] = '\0';
+		json_array_foreach(list, i, p) {
+			const char *t = json_string_value(json_object_get(p, "type"));
+			const char *pn = json_string_value(json_object_get(p, "name"));
+
+			if (t == NULL || strcasecmp(t, "JWK") != 0 || pn == NULL)
+				continue;
+			prov = p;
+			if (len < sizeof(names))
+				len += (size_t)snprintf(names + len, sizeof(names) - len,
+				    "%s%s", n ? ", " : "", pn);
+			n++;
+		}
+		if (n == 0)
+			die(CA_FAIL, "%s: no JWK provisioner", where);
+		if (n > 1)
+			die(CA_USAGE, "%s: %zu JWK provisioners (%s): give --provisioner",
+			    where, n, names);
+	}
+	prov_key(prov, o->password_file, where, s);
+	/* The key the CA will check the token with is the one of kid. */
+	if ((tp = jwk_thumbprint(s->key)) == NULL)
+		die_last();
+	if (strcmp(tp, s->kid) != 0)
+		die(CA_FAIL, "%s: provisioner %s: its encryptedKey does not hold "
+		    "the key of its kid", where, s->iss);
+	free(tp);
+	if (asprintf(&s->aud, "%s/1.0/%s", client_url(cl),
+	    o->revoke ? "revoke" : "sign") == -1)
+		die(CA_FAIL, "out of memory");
+	json_decref(wrap);
+	json_decref(list);
+	X509_free(root);
+	client_free(cl);
+	free(url);
+	free(rootp);
+}
+
+/* --key: a bare key, and the claims the command line gives. */
+static void
+bare_signer(const struct opts *o, struct signer *s)
+{
+	if (o->issuer == NULL || o->aud == NULL)
+		die(CA_USAGE, "--key needs --issuer and --aud");
+	if (o->dir != NULL || o->provisioner != NULL)
+		die(CA_USAGE, "--dir and --provisioner do not go with --key");
+	s->key = load_bare_key(o->key, o->password_file);
+	s->iss = strdup(o->issuer);
+	s->kid = o->kid ? strdup(o->kid) : jwk_thumbprint(s->key);
+	if (s->kid == NULL || s->iss == NULL)
+		die_last();
+	if (!aud_ok(o->aud, o->revoke ? "revoke" : "sign"))
+		die(CA_USAGE, "--aud %s: not an audience a CA accepts: "
+		    "https://HOST[:PORT]/1.0/%s (or /%s)", o->aud,
+		    o->revoke ? "revoke" : "sign", o->revoke ? "revoke" : "sign");
+	if ((s->aud = strdup(o->aud)) == NULL)
+		die(CA_FAIL, "out of memory");
+	if (o->fingerprint != NULL &&
+	    !x509_fingerprint_parse(o->fingerprint, s->fp))
+		die(CA_USAGE, "--fingerprint: 64 hexadecimal digits (SHA-256)");
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct opts o;
 	struct token_claims c;
 	struct sans names = { NULL, 0 };
-	EVP_PKEY *key = NULL;
-	json_t *conf = NULL;
-	char *home = NULL, *aud = NULL, *kid = NULL, *cnf = NULL, *serial = NULL;
-	char *tok = NULL, fp[65];
-	const char *iss;
+	struct signer sg;
+	char *cnf = NULL, *serial = NULL, *tok = NULL;
 	int64_t now = (int64_t)time(NULL);
-	int ch, rc;
+	int ch;
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
+	memset(&sg, 0, sizeof(sg));
 	o.sans = json_array();
 	while ((ch = cli_getopt(argc, argv, ":h", longopts)) != -1) {
 		switch (ch) {
@@ -321,6 +529,8 @@ main(int argc, char *argv[])
 		case O_FINGERPRINT:
 			cli_once("--fingerprint", &o.fingerprint, optarg);
 			break;
+		case O_CA_URL: cli_once("--ca-url", &o.ca_url, optarg); break;
+		case O_ROOT: cli_once("--root", &o.root, optarg); break;
 		case O_VERSION: cli_version(); break;
 		case 'h': usage(0); break;
 		default: cli_badopt(ch, argv);
@@ -359,9 +569,10 @@ main(int argc, char *argv[])
 				die(CA_USAGE, "SUBJECT %s: the certificate's common name must be one of the --san names", o.subject);
 		}
 	}
-	if (o.offline == (o.key != NULL))
-		die(CA_USAGE, "give --offline (CA home) or --key (a bare key); "
-		    "online minting through ca-serve is not available yet");
+	if (o.offline && o.key != NULL)
+		die(CA_USAGE, "--offline and --key are exclusive");
+	if ((o.offline || o.key != NULL) && (o.ca_url || o.root))
+		die(CA_USAGE, "--ca-url and --root are for online minting");
 
 	/* Validity of the token itself. */
 	c.nbf = now;
@@ -383,112 +594,29 @@ main(int argc, char *argv[])
 	if (o.csr != NULL)
 		cnf = csr_binding(o.csr, o.subject, o.sans);
 
-	if (o.offline) {
-		const json_t *prov;
-		X509 *root;
-		char *pwfile, *pw, *rootp;
-
-		if (o.issuer || o.kid || o.aud || o.fingerprint)
-			die(CA_USAGE, "--issuer, --kid, --aud and --fingerprint go with --key");
-		/* The CA home and its limits, read as the authority reads them. */
-		if (config_ca(o.dir, &home, &conf) != CA_OK)
-			die_last();
-		if (confcheck_ca(conf, 0) != CA_OK)
-			die_last();
-		{
-			/* Refuse now what the CA would refuse later. */
-			int64_t max;
-
-			if (token_max_lifetime(conf, &max) != CA_OK)
-				die_last();
-			if (c.exp - c.nbf > max)
-				die(CA_USAGE, "token lifetime %llds exceeds the CA's maximum %llds "
-				    "(maxTokenLifetime)", (long long)(c.exp - c.nbf),
-				    (long long)max);
-		}
-		if ((prov = token_provisioner(conf, o.provisioner, NULL)) == NULL)
-			die(o.provisioner ? CA_USAGE : CA_FAIL, "%s", err_msg());
-		iss = json_string_value(json_object_get(prov, "name"));
-		kid = strdup(json_string_value(json_object_get(json_object_get(prov,
-		    "key"), "kid")) ? json_string_value(json_object_get(
-		    json_object_get(prov, "key"), "kid")) : "");
-		if (o.password_file != NULL)
-			pwfile = strdup(o.password_file);
-		else if (json_string_value(json_object_get(conf, "passwordFile")))
-			pwfile = config_resolve(home, json_string_value(
-			    json_object_get(conf, "passwordFile")));
-		else
-			die(CA_USAGE, "the provisioner password is needed: --password-file");
-		{
-			/* The home's secrets directory, where ca-init keeps them. */
-			char *sd = io_join(home, "secrets");
-
-			if (sd == NULL)
-				die(CA_FAIL, "out of memory");
-			if (io_exists(sd) && io_check_secret_dir(sd) != CA_OK)
-				die_last();
-			free(sd);
-		}
-		if (io_read_password(pwfile, &pw) != CA_OK)
-			die_last();
-		free(pwfile);
-		if ((rc = token_provisioner_key(prov, pw, &key)) != CA_OK) {
-			/* ca.json's own key: malformed is a configuration failure. */
-			if (rc == CA_INPUT) {
-				err_prefix("ca.json: provisioner %s", iss);
-				die(CA_FAIL, "%s", err_msg());
-			}
-			die_last();
-		}
-		io_wipe_str(pw);
-		if ((aud = token_audience(conf, o.revoke ? "revoke" : "sign")) == NULL)
-			die_last();
-		rootp = config_resolve(home, json_string_value(json_object_get(conf,
-		    "root")) ? json_string_value(json_object_get(conf, "root")) :
-		    "certs/root_ca.crt");
-		if (pem_load_cert_file(rootp, &root) != CA_OK ||
-		    x509_fingerprint(root, fp) != CA_OK)
-			die(CA_FAIL, "%s", err_msg());
-		X509_free(root);
-		free(rootp);
-		c.sha = fp;
-	} else {
-		if (o.issuer == NULL || o.aud == NULL)
-			die(CA_USAGE, "--key needs --issuer and --aud");
-		if (o.dir != NULL || o.provisioner != NULL)
-			die(CA_USAGE, "--dir and --provisioner go with --offline");
-		key = load_bare_key(o.key, o.password_file);
-		iss = o.issuer;
-		kid = o.kid ? strdup(o.kid) : jwk_thumbprint(key);
-		if (kid == NULL)
-			die_last();
-		if (!aud_ok(o.aud, o.revoke ? "revoke" : "sign"))
-			die(CA_USAGE, "--aud %s: not an audience a CA accepts: "
-			    "https://HOST[:PORT]/1.0/%s (or /%s)", o.aud,
-			    o.revoke ? "revoke" : "sign", o.revoke ? "revoke" : "sign");
-		aud = strdup(o.aud);
-		if (o.fingerprint != NULL &&
-		    !x509_fingerprint_parse(o.fingerprint, fp))
-			die(CA_USAGE, "--fingerprint: 64 hexadecimal digits (SHA-256)");
-		c.sha = o.fingerprint ? fp : NULL;
-	}
-	c.iss = iss;
+	if (o.offline)
+		offline_signer(&o, &c, &sg);
+	else if (o.key != NULL)
+		bare_signer(&o, &sg);
+	else
+		online_signer(&o, &sg);
+	c.iss = sg.iss;
 	c.sub = o.subject;
-	c.aud = aud;
+	c.aud = sg.aud;
+	c.sha = sg.fp[0] != '\0' ? sg.fp : NULL;
 	c.sans = o.revoke ? NULL : o.sans;
 	c.cnf = cnf;
-	if (token_mint(key, kid, &c, &tok) != CA_OK)
+	if (token_mint(sg.key, sg.kid, &c, &tok) != CA_OK)
 		die_last();
 	cli_print(tok);
 	cli_print("\n");
 	io_wipe_str(tok);
-	EVP_PKEY_free(key);
-	json_decref(conf);
+	EVP_PKEY_free(sg.key);
 	json_decref(o.sans);
 	sans_free(&names);
-	free(home);
-	free(aud);
-	free(kid);
+	free(sg.iss);
+	free(sg.aud);
+	free(sg.kid);
 	free(cnf);
 	free(serial);
 	return 0;

@@ -15,7 +15,8 @@ sign() { ca-sign --ca-cert "$D/int.crt" --ca-key "$D/int.key" "$@"; }
 
 @test "sign: -h prints usage and exits 0" {
 	run -0 --separate-stderr ca-sign -h
-	assert_output --partial "usage: ca-sign --offline --token TOKEN"
+	assert_output --partial "usage: ca-sign --token TOKEN [--ca-url URL]"
+	assert_output --partial "       ca-sign --offline --token TOKEN"
 	assert_output --partial "       ca-sign --ca-cert FILE --ca-key FILE [--password-file FILE]"
 	assert_equal "$stderr" ""
 }

@@ -37,7 +37,8 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 
 @test "token: -h prints usage and exits 0" {
 	run -0 --separate-stderr ca-token -h
-	assert_line --index 0 "usage: ca-token --offline [--dir DIR] [--provisioner NAME] [--password-file FILE]"
+	assert_line --index 0 "usage: ca-token --password-file FILE [--ca-url URL] [--root FILE] [--dir DIR]"
+	assert_line --index 3 "       ca-token --offline [--dir DIR] [--provisioner NAME] [--password-file FILE]"
 	assert_equal "$stderr" ""
 }
 
@@ -295,15 +296,15 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 	t --offline --dir "$CA" a.example.com b.example.com
 	assert_equal "$stderr" "ca-token: unexpected argument: b.example.com"
 	t foo.example.com
-	assert_equal "$stderr" "ca-token: give --offline (CA home) or --key (a bare key); online minting through ca-serve is not available yet"
+	assert_equal "$stderr" "ca-token: no CA URL: give --ca-url, set CA_URL, or run ca-init --bootstrap"
 	t --offline --key "$D/prov.pem" foo.example.com
-	assert_equal "$stderr" "ca-token: give --offline (CA home) or --key (a bare key); online minting through ca-serve is not available yet"
+	assert_equal "$stderr" "ca-token: --offline and --key are exclusive"
 	t --key "$D/prov.pem" --issuer admin foo.example.com
 	assert_equal "$stderr" "ca-token: --key needs --issuer and --aud"
 	t --key "$D/prov.pem" --aud "$SIGN_AUD" foo.example.com
 	assert_equal "$stderr" "ca-token: --key needs --issuer and --aud"
 	t --key "$D/prov.pem" --issuer a --aud b --dir "$CA" foo.example.com
-	assert_equal "$stderr" "ca-token: --dir and --provisioner go with --offline"
+	assert_equal "$stderr" "ca-token: --dir and --provisioner do not go with --key"
 	t --offline --dir "$CA" --issuer a foo.example.com
 	assert_equal "$stderr" "ca-token: --issuer, --kid, --aud and --fingerprint go with --key"
 	t --offline --dir "$CA" --san 010.1.1.1 foo.example.com
