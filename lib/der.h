@@ -32,7 +32,12 @@ int der_strict(const unsigned char *der, size_t len);
 
 /* x, req or crl was decoded from exactly the len bytes at der. */
 int der_check_cert(const X509 *x, const unsigned char *der, size_t len);
-int der_check_csr(const X509_REQ *req, const unsigned char *der, size_t len);
+/*
+ * req is re-encoded in place to compare: when the answer is not CA_OK its
+ * cached encoding may no longer be the input's, so a refused request is
+ * good only for display (ca-inspect shows it flagged "not DER").
+ */
+int der_check_csr(X509_REQ *req, const unsigned char *der, size_t len);
 int der_check_crl(const X509_CRL *crl, const unsigned char *der, size_t len);
 
 #endif
