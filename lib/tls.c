@@ -2,7 +2,6 @@
  * tls: server context (see tls.h).
  */
 #include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -33,13 +32,12 @@ tls_version(const json_t *v, const char *name, int dflt, int *out)
 	*out = dflt;
 	if (v == NULL)
 		return CA_OK;
-	if (json_is_string(v))
-		s = json_string_value(v);
-	else if (json_is_real(v)) {
+	if (json_is_real(v)) {
+		/* jansson parses "1.2" to the double nearest 1.2, as the C literal. */
 		d = json_real_value(v);
-		if (fabs(d - 1.2) < 1e-9)
+		if (d == 1.2)
 			s = "1.2";
-		else if (fabs(d - 1.3) < 1e-9)
+		else if (d == 1.3)
 			s = "1.3";
 	}
 	if (s != NULL && strcmp(s, "1.2") == 0)

@@ -34,7 +34,7 @@ struct tls_server {
 
 /*
  * The TLS version of ca.json's tls.minVersion/maxVersion value v: the
- * numbers 1.2 and 1.3 (or the strings "1.2", "1.3"); NULL gives dflt.
+ * numbers 1.2 and 1.3; NULL gives dflt.
  * Anything else is CA_FAIL "tls.NAME: ..." (name is the member's name).
  */
 int tls_version(const json_t *v, const char *name, int dflt, int *out);
