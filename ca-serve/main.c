@@ -175,21 +175,21 @@ catch(int sig, void (*fn)(int))
 
 /* Listeners ----------------------------------------------------------- */
 
-/* Bind --listen HOST:PORT: every address HOST resolves to (all if empty). */
-static int
-listen_on(const char *spec, int *fds, int max)
+/*
+ * --listen HOST:PORT, [IPV6]:PORT or :PORT into host (maybe "") and
+ * port; dies with a usage error if it is none of them.
+ */
+static void
+listen_parse(const char *spec, char *host, size_t hostlen, char **port)
 {
-	struct addrinfo hints, *res, *ai;
-	char host[256], *port;
 	const char *colon = strrchr(spec, ':');
-	int n = 0, fd, one = 1, e;
 	size_t hl;
 
 	if (colon == NULL || colon[1] == '\0' ||
 	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
 		die(CA_USAGE, "--listen %s: HOST:PORT, [IPV6]:PORT or :PORT", spec);
 	hl = (size_t)(colon - spec);
-	if (hl >= sizeof(host))
+	if (hl >= hostlen)
 		die(CA_USAGE, "--listen %s: host too long", spec);
 	memcpy(host, spec, hl);
 	host[hl] = '\0';
@@ -199,9 +199,20 @@ listen_on(const char *spec, int *fds, int max)
 	} else if (strchr(host, ':') != NULL)
 		die(CA_USAGE, "--listen %s: an IPv6 address goes in brackets: "
 		    "[::1]:PORT", spec);
-	port = (char *)colon + 1;
-	if (atoi(port) < 1 || atoi(port) > 65535 || strlen(port) > 5)
+	*port = (char *)colon + 1;
+	if (strlen(*port) > 5 || atoi(*port) < 1 || atoi(*port) > 65535)
 		die(CA_USAGE, "--listen %s: port 1 to 65535", spec);
+}
+
+/* Bind --listen HOST:PORT: every address HOST resolves to (all if empty). */
+static int
+listen_on(const char *spec, int *fds, int max)
+{
+	struct addrinfo hints, *res, *ai;
+	char host[256], *port;
+	int n = 0, fd, one = 1, e;
+
+	listen_parse(spec, host, sizeof(host), &port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -565,6 +576,11 @@ main(int argc, char *argv[])
 	/* A client gone mid-write is an error return, not a death. */
 	signal(SIGPIPE, SIG_IGN);
 
+	if (o.listen != NULL) {
+		char host[256], *port;
+
+		listen_parse(o.listen, host, sizeof(host), &port);
+	}
 	memset(&l, 0, sizeof(l));
 	l.o = &o;
 	nsys = listen_fds(l.lfd, MAX_LISTEN);
