@@ -316,3 +316,171 @@ log_lines() { grep '^{' "$LOG"; }
 	t=$(sed -n 's/^elapsed=//p' <<<"$output")
 	[ "${t%.*}" -lt 4 ]
 }
+
+# ---- issuing ---------------------------------------------------------------------
+
+@test "serve: POST /1.0/sign issues a chain to the root, recorded, logged with serial and provisioner" {
+	serve_listen
+	local t certs0
+	certs0=$(certs_count)
+	t=$(mint)
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 201
+	jq -r .crt "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/leaf.pem"
+	jq -r .ca "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/ca.pem"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$BATS_TEST_TMPDIR/ca.pem" "$BATS_TEST_TMPDIR/leaf.pem"
+	assert_equal "$(jq -r '.certChain | length' "$BATS_TEST_TMPDIR/body")" 2
+	assert_equal "$(certs_count)" $((certs0 + 1))
+	local serial
+	serial=$(serial_of "$BATS_TEST_TMPDIR/leaf.pem")
+	assert_equal "$(db "select count(*) from certs where serial = '$serial'")" 1
+	run -0 bash -c "grep '\"path\":\"/1.0/sign\"' '$LOG' | jq -r '.status, .serial, .provisioner'"
+	assert_line --index 0 201
+	assert_line --index 1 "$serial"
+	assert_line --index 2 admin
+	# Never the token.
+	run -1 grep -F "${t:0:40}" "$LOG"
+	# /sign too, and a second request on the same connection.
+	run -0 post_sign "$(mint)" "$D/foo.csr" /sign
+	assert_output 201
+}
+
+@test "serve: refusals are the handler's: the same status and message as ca-sign --api" {
+	serve_listen
+	local t rows0 cases=(
+		"$(mint --set aud='"https://other.example.com/1.0/sign"')"
+		"$(mint --sub bar.example.com)"
+		"not-a-token"
+	)
+	rows0=$(rows)
+	for t in "${cases[@]}"; do
+		run --separate-stderr api_sign "$t" "$D/foo.csr"
+		local want=$output
+		run -0 post_sign "$t" "$D/foo.csr"
+		assert_equal "$output" "$(jq -r .status <<<"$want")"
+		assert_equal "$(body)" "$want"
+	done
+	# Spent tokens: 401 through the server as through the handler.
+	t=$(mint)
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 201
+	rows0=$(rows)
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 401
+	assert_equal "$(jq -r .message "$BATS_TEST_TMPDIR/body")" "token already used"
+	assert_equal "$(rows)" "$rows0"
+}
+
+@test "serve: a policy refusal is 403 with the handler's message" {
+	jq '.authority.policy = {"x509": {"deny": {"dns": ["foo.example.com"]}}}' \
+		"$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen
+	local t
+	t=$(mint)
+	run --separate-stderr api_sign "$(mint)" "$D/foo.csr"
+	local want=$output
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 403
+	assert_equal "$(jq -r .message "$BATS_TEST_TMPDIR/body")" "$(jq -r .message <<<"$want")"
+}
+
+@test "serve: a body that is not a JSON object is 400 in the words of ca-sign --api" {
+	serve_listen
+	local b
+	for b in '[1]' '{"csr": 1' '{"a":1,"a":2}' 'null'; do
+		run --separate-stderr ca-sign --api --offline --dir "$CA" <<<"$b"
+		local want=$output
+		run -0 status_of /1.0/sign --data-binary "$b"
+		assert_output 400
+		assert_equal "$(body)" "$want"
+	done
+}
+
+@test "serve: a client's own peerCertificates never reach the handler" {
+	# A handler that echoes its request back as an error message.
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cp "$TOP/bin/ca-serve" "$BATS_TEST_TMPDIR/bin/"
+	cat >"$BATS_TEST_TMPDIR/bin/ca-sign" <<-'SH'
+	#!/bin/sh
+	while IFS= read -r line; do
+		printf '{"status":418,"message":%s}\n' "$(printf '%s' "$line" | jq -Rs .)"
+	done
+	SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/ca-sign"
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg "$BATS_TEST_TMPDIR/bin/ca-serve" --dir "$CA" --listen "127.0.0.1:$PORT" --handlers 0
+	wait_for port_open "$PORT"
+	run -0 status_of /1.0/sign --data-binary '{"ott":"x","peerCertificates":["forged"]}'
+	assert_output 418
+	assert_equal "$(jq -r .message "$BATS_TEST_TMPDIR/body")" '{"ott":"x"}'
+	# With a client certificate from this CA: its verified chain, leaf first.
+	local t
+	t=$(mint --sub client.example.com)
+	csr cl client.example.com dns:client.example.com
+	cli_sign "$t" "$D/cl.csr" >"$BATS_TEST_TMPDIR/cl.pem"
+	run -0 status_of /1.0/sign --cert "$BATS_TEST_TMPDIR/cl.pem" --key "$D/cl.key" \
+		--data-binary '{"ott":"x","peerCertificates":["forged"]}'
+	assert_output 418
+	jq -r .message "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/req.json"
+	assert_equal "$(jq -r '.peerCertificates | length' "$BATS_TEST_TMPDIR/req.json")" 3
+	assert_equal "$(jq -r '.peerCertificates[0]' "$BATS_TEST_TMPDIR/req.json" | openssl x509 -noout -subject)" \
+		"subject=CN = client.example.com"
+	assert_equal "$(jq -r '.peerCertificates[2]' "$BATS_TEST_TMPDIR/req.json")" "$(cat "$ROOT")"
+}
+
+# fake_handler SCRIPT: ca-serve copied beside a ca-sign that runs SCRIPT.
+fake_handler() {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cp "$TOP/bin/ca-serve" "$BATS_TEST_TMPDIR/bin/"
+	printf '#!/bin/sh\n%s\n' "$1" >"$BATS_TEST_TMPDIR/bin/ca-sign"
+	chmod +x "$BATS_TEST_TMPDIR/bin/ca-sign"
+}
+
+@test "serve: a handler that hangs, crashes or writes garbage is 500, and replaced" {
+	local n="$BATS_TEST_TMPDIR/starts"
+	# Each start counts; the first request of each handler decides its fate.
+	fake_handler "echo x >>'$n'; read -r line; case \$line in
+		*hang*) sleep 30 ;;
+		*crash*) kill -SEGV \$\$ ;;
+		*garbage*) echo 'not json' ;;
+		*) echo '{\"crt\":\"x\"}'; read -r line; echo '{\"status\":400,\"message\":\"second\"}' ;;
+	esac"
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" \
+		EXEC:"$BATS_TEST_TMPDIR/bin/ca-serve --dir $CA --handler-timeout 1s"
+	wait_for port_open "$PORT"
+	local u="https://127.0.0.1:$PORT/1.0/sign"
+	run -0 curl -sS --cacert "$ROOT" -w '%{http_code}\n' --data-binary '{"x":"hang"}' "$u"
+	assert_line --index 0 '{"status":500,"message":"handler failed"}'
+	assert_line --index 1 500
+	run -0 curl -sS --cacert "$ROOT" -w '%{http_code}\n' --data-binary '{"x":"crash"}' "$u"
+	assert_line --index 0 '{"status":500,"message":"handler failed"}'
+	assert_line --index 1 500
+	run -0 curl -sS --cacert "$ROOT" -w '%{http_code}\n' --data-binary '{"x":"garbage"}' "$u"
+	assert_line --index 0 '{"status":500,"message":"handler failed"}'
+	assert_line --index 1 500
+	# On one connection: a good answer, then one from the same handler, then
+	# after a failure a new handler for the next request.
+	run -0 curl -sS --cacert "$ROOT" -w '%{http_code}\n' \
+		--data-binary '{"x":"ok"}' "$u" --next --cacert "$ROOT" -w '%{http_code}\n' \
+		--data-binary '{"x":"ok"}' "$u" --next --cacert "$ROOT" -w '%{http_code}\n' \
+		--data-binary '{"x":"garbage"}' "$u" --next --cacert "$ROOT" -w '%{http_code}\n' \
+		--data-binary '{"x":"ok"}' "$u"
+	assert_equal "$(tr '\n' ' ' <<<"$output")" \
+		'{"crt":"x"} 201 {"status":400,"message":"second"} 400 {"status":500,"message":"handler failed"} 500 {"crt":"x"} 201 '
+	# hang, crash, garbage, ok, garbage (its replacement), ok.
+	assert_equal "$(wc -l <"$n")" 6
+	run -0 log_lines
+	assert_line --partial '"message":"handler: no response in time: killed"'
+}
+
+@test "serve: an unreachable handler socket is 503" {
+	jq --arg s "$BATS_TEST_TMPDIR/none.sock" '.handlers = {"sign": $s}' \
+		"$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen
+	run -0 post_sign "$(mint)" "$D/foo.csr"
+	assert_output 503
+	assert_equal "$(body)" '{"status":503,"message":"handler unavailable"}'
+}
