@@ -677,3 +677,21 @@ issue_through() {
 	assert_output "subject=CN = foo.example.com"
 	assert_equal "$(ps -o user= -p "$(pgrep -n -x ca-serve)")" nobody
 }
+
+# ---- contrib ---------------------------------------------------------------------
+
+@test "serve: the systemd units verify and confine the server" {
+	local u
+	for u in ca-serve.socket ca-serve@.service ca-serve-listen.socket ca-serve.service; do
+		[ -f "$TOP/contrib/systemd/$u" ]
+	done
+	run -0 bash -c "cd '$TOP/contrib/systemd' && systemd-analyze verify --man=no ./ca-serve.socket ./ca-serve-listen.socket 2>&1 | grep -v 'Command .* is not executable' | grep -v 'Unit .* not found' || true"
+	for u in ca-serve@.service ca-serve.service; do
+		run -0 grep -xE 'NoNewPrivileges=yes|ProtectSystem=strict|ProtectHome=yes|PrivateTmp=yes|PrivateDevices=yes|RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX|SystemCallFilter=@system-service|User=inca-serve' "$TOP/contrib/systemd/$u"
+		assert_equal "${#lines[@]}" 8
+		run -0 grep -c '^LoadCredential=server_key:' "$TOP/contrib/systemd/$u"
+	done
+	run -0 grep -x 'Accept=yes' "$TOP/contrib/systemd/ca-serve.socket"
+	run -0 grep -x 'StandardInput=socket' "$TOP/contrib/systemd/ca-serve@.service"
+	run -1 grep -x 'Accept=yes' "$TOP/contrib/systemd/ca-serve-listen.socket"
+}
