@@ -685,7 +685,6 @@ issue_through() {
 	for u in ca-serve.socket ca-serve@.service ca-serve-listen.socket ca-serve.service; do
 		[ -f "$TOP/contrib/systemd/$u" ]
 	done
-	run -0 bash -c "cd '$TOP/contrib/systemd' && systemd-analyze verify --man=no ./ca-serve.socket ./ca-serve-listen.socket 2>&1 | grep -v 'Command .* is not executable' | grep -v 'Unit .* not found' || true"
 	for u in ca-serve@.service ca-serve.service; do
 		run -0 grep -xE 'NoNewPrivileges=yes|ProtectSystem=strict|ProtectHome=yes|PrivateTmp=yes|PrivateDevices=yes|RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX|SystemCallFilter=@system-service|User=inca-serve' "$TOP/contrib/systemd/$u"
 		assert_equal "${#lines[@]}" 8
