@@ -699,3 +699,41 @@ issue_through() {
 	run -0 grep -x 'StandardInput=socket' "$TOP/contrib/systemd/ca-serve@.service"
 	run -1 grep -x 'Accept=yes' "$TOP/contrib/systemd/ca-serve-listen.socket"
 }
+
+@test "serve: Expect: 100-continue gets its interim answer before the body is sent" {
+	serve_listen
+	local g="$BATS_TEST_TMPDIR/gate" b='{"a":1}'
+	"$PY" "$TLSPY" --port "$PORT" --ca "$ROOT" \
+		--send "POST /nope HTTP/1.1\\r\\nHost: x\\r\\nExpect: 100-continue\\r\\nContent-Length: ${#b}\\r\\nConnection: close\\r\\n\\r\\n" \
+		--gate "$g" --then "$b" >"$BATS_TEST_TMPDIR/resp" 2>&1 3>&- &
+	local client=$!
+	wait_for test -e "$g.sent"
+	touch "$g"
+	wait "$client"
+	run -0 cat "$BATS_TEST_TMPDIR/resp"
+	# First, sent while the body was held back.
+	assert_line --index 0 --partial "HTTP/1.1 100 Continue"
+	assert_line --partial "HTTP/1.1 404 Not Found"
+}
+
+@test "serve: --listen on IPv6" {
+	[ -e /proc/net/if_inet6 ]
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg ca-serve --dir "$CA" --listen "[::1]:$PORT"
+	wait_for bash -c "(exec 9<>/dev/tcp/::1/$PORT) 2>/dev/null"
+	run -0 curl -sS --cacert "$ROOT" --resolve "localhost:$PORT:::1" "https://localhost:$PORT/health"
+	assert_output '{"status":"ok"}'
+	run -0 bash -c "grep '\"path\"' '$LOG' | jq -r .peer"
+	assert_output --regexp '^\[::1\]:[0-9]+$'
+}
+
+@test "serve: stderr that is the connection itself (inetd): the log goes to syslog, the stream stays clean" {
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" EXEC:"ca-serve --dir $CA",stderr
+	wait_for port_open "$PORT"
+	run -0 curl -sS --cacert "$ROOT" "https://127.0.0.1:$PORT/health" "https://127.0.0.1:$PORT/version"
+	assert_line --index 0 '{"status":"ok"}'
+	assert_line --index 1 --partial '"version":"0.1.0"'
+}
