@@ -86,7 +86,7 @@ units: $(UNITS)
 DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev libidn2-dev \
        openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
        clang libclang-rt-14-dev shellcheck python3-jwcrypto python3-cryptography \
-       hyperfine golang-cfssl valgrind strace bsdextrautils socat curl systemd \
+       hyperfine golang-cfssl valgrind strace bsdextrautils socat curl systemd ucspi-tcp \
        groff-base man-db
 
 deps:

@@ -521,6 +521,17 @@ issue_through() {
 	assert_output --regexp '^127\.0\.0\.1:[0-9]+$'
 }
 
+@test "serve: inetd style under tcpserver" {
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg tcpserver -HR 127.0.0.1 "$PORT" ca-serve --dir "$CA"
+	wait_for port_open "$PORT"
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	run -0 bash -c "grep '\"path\":\"/1.0/sign\"' '$LOG' | jq -r .status"
+	assert_output 201
+}
+
 @test "serve: systemd socket activation, Accept=yes (inetd) and Accept=no (LISTEN_FDS)" {
 	PORT=$(free_port)
 	LOG="$BATS_TEST_TMPDIR/serve.log"
@@ -540,6 +551,13 @@ issue_through() {
 	assert_output "subject=CN = foo.example.com"
 	# One long-lived server process accepted both.
 	assert_equal "$(grep -c '"message":"serving"' "$LOG")" 1
+	# Accept=yes without StandardInput=socket: the connection on fd 3.
+	stop_servers
+	PORT=$(free_port)
+	bg systemd-socket-activate --accept -l "127.0.0.1:$PORT" ca-serve --dir "$CA"
+	wait_for port_open "$PORT"
+	run -0 get /health
+	assert_output '{"status":"ok"}'
 	# A listening socket as stdin (inetd's "wait"): the same accept loop.
 	stop_servers
 	PORT=$(free_port)
