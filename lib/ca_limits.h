@@ -1,6 +1,7 @@
 /*
  * Named size and count limits.  Every one is checked before parsing and
- * tested at its boundary (tests/bats/limits.bats).
+ * tested at its boundary (tests/bats/limits.bats; the HTTP ones in
+ * tests/unit/test_http.c).
  */
 #ifndef INCA_CA_LIMITS_H
 #define INCA_CA_LIMITS_H

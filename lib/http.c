@@ -241,7 +241,7 @@ header_line(struct http_parser *p, char *s, size_t n)
 			break;
 		if (!CI_EQ(v, v1 - v0, "100-continue"))
 			return fail(p, 417, "unsupported Expect header");
-		r->expect_continue = 1;
+		r->expect_continue = r->minor == 1;
 		break;
 	case 10:
 		if (CI_EQ(s, len, "connection"))
@@ -433,6 +433,12 @@ const struct http_request *
 http_request(const struct http_parser *p)
 {
 	return p->state == ST_DONE ? &p->req : NULL;
+}
+
+const struct http_request *
+http_head(const struct http_parser *p)
+{
+	return p->state == ST_BODY || p->state == ST_DONE ? &p->req : NULL;
 }
 
 const char *

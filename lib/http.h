@@ -29,7 +29,8 @@
  *     HTTP/1.1 request without Host: 400;
  *   - Connection: "close" / "keep-alive" tokens (case-insensitive, comma
  *     lists) over the version's default (1.1 keep-alive, 1.0 close);
- *   - Expect: "100-continue" sets expect_continue, any other value is 417.
+ *   - Expect: "100-continue" sets expect_continue (HTTP/1.1 only: 1.0
+ *     clients do not wait for it, RFC 9110 10.1.1), any other value is 417.
  */
 #ifndef INCA_HTTP_H
 #define INCA_HTTP_H
@@ -51,7 +52,7 @@ struct http_request {
 	const char *query;	/* after the first '?' (maybe ""), or NULL */
 	int minor;		/* HTTP/1.<minor>: 0 or 1 */
 	int keep_alive;		/* version default overridden by Connection */
-	int expect_continue;	/* "Expect: 100-continue" was sent */
+	int expect_continue;	/* HTTP/1.1 "Expect: 100-continue" was sent */
 	const char *authorization, *content_type, *host; /* values or NULL */
 	size_t content_length;	/* 0 unless has_length */
 	int has_length;		/* a Content-Length header was sent */
@@ -61,8 +62,9 @@ struct http_request {
 };
 
 /*
- * The parser state.  Allocate it anywhere (it is about 100 KiB; one per
- * connection); the fields are private to lib/http.c.
+ * The parser state, one per connection: about 100 KiB, so on the heap or
+ * static rather than on a thread's stack.  The fields are private to
+ * lib/http.c.
  */
 struct http_parser {
 	struct http_request req;
@@ -85,14 +87,24 @@ void http_parser_init(struct http_parser *p);
  * HTTP_MORE; on HTTP_DONE those up to the end of the request, and the rest
  * (a pipelined next request) is the caller's to feed again after
  * http_next().  On HTTP_ERROR the connection must be closed after the
- * error answer; later calls return HTTP_ERROR again.  After HTTP_DONE,
- * calls return HTTP_DONE with *used = 0 until http_next().
+ * error answer (*used then means nothing); later calls return HTTP_ERROR
+ * again.  After HTTP_DONE, calls return HTTP_DONE with *used = 0 until
+ * http_next().  The outcome does not depend on how the bytes are split.
  */
 int http_feed(struct http_parser *p, const unsigned char *buf, size_t len,
     size_t *used);
 
 /* The request once http_feed() returned HTTP_DONE, else NULL. */
 const struct http_request *http_request(const struct http_parser *p);
+
+/*
+ * The request once its head is read (HTTP_MORE while the body is awaited,
+ * or HTTP_DONE), else NULL; body and body_len are set only when done.
+ * For "Expect: 100-continue": when http_feed() returns HTTP_MORE and
+ * http_head() has expect_continue set, answer "HTTP/1.1 100 Continue"
+ * (http_response_head(buf, size, 100, ...)) once, then read the body.
+ */
+const struct http_request *http_head(const struct http_parser *p);
 
 /*
  * The first value of header name (case-insensitive) in the request read,
@@ -112,8 +124,10 @@ void http_next(struct http_parser *p);
  * Content-Type (omitted when content_type is NULL), Content-Length,
  * "Connection: keep-alive" or "close", extra verbatim (NULL or complete
  * lines each ending in CRLF, e.g. "Allow: GET\r\n"), and the empty line.
+ * A 1xx status gets the status line, extra and the empty line only.
  * Returns the length written (NUL-terminated), or -1 when it does not fit
- * in size bytes or status is not a 3-digit code.
+ * in size bytes, status is not a 3-digit code, content_type holds a
+ * control character, or extra does not end in CRLF.
  */
 int http_response_head(char *buf, size_t size, int status,
     const char *content_type, size_t content_length, int keep_alive,

@@ -7,7 +7,7 @@
 load common
 
 SECS=${FUZZ_SECONDS:-15}
-KNOWN="csr pem names jose inspect"
+KNOWN="csr pem names jose inspect http"
 
 have_clang() {
 	command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1
@@ -50,6 +50,10 @@ fuzz_ok() {
 	fuzz_ok inspect
 }
 
+@test "fuzz: http survives ${SECS} seconds" {
+	fuzz_ok http
+}
+
 @test "fuzz: every harness in fuzz/ has its test above" {
 	local f n
 	for f in "$TOP"/fuzz/fuzz_*.c; do
@@ -69,4 +73,5 @@ fuzz_ok() {
 	refute_line --partial "not ok"
 	assert_line --regexp "^ok [0-9]+ - replay csr: [0-9]+ inputs, no crash$"
 	assert_line --regexp "^ok [0-9]+ - replay inspect: [0-9]+ inputs, no crash$"
+	assert_line --regexp "^ok [0-9]+ - replay http: [0-9]+ inputs, no crash$"
 }
