@@ -605,7 +605,7 @@ api_serve_socket(const struct api_server *s, int lfd)
 		} while (took && b.nitems < b.max);
 		if (n > 0)
 			first = (first + 1) % n;
-		if (b.nitems > 0)
+		if ((took = b.nitems > 0))
 			answer(s, &b);
 		/* Write, and close what is done. */
 		for (i = 0; i < n; ) {
@@ -624,8 +624,8 @@ api_serve_socket(const struct api_server *s, int lfd)
 			}
 			i++;
 		}
-		if (b.nitems > 0)
-			continue;
+		if (took)
+			continue;       /* more may be buffered */
 		if (stopping && (n == 0 || now_ms() >= deadline))
 			break;
 		/* Wait. */
