@@ -846,8 +846,9 @@ set_nonblock(int fd)
 static int
 wants_continue(const struct http_parser *p)
 {
-	/* The parser fills req as the head is read; head_len once it is whole. */
-	return p->head_len != 0 && p->req.expect_continue && p->req.minor == 1;
+	const struct http_request *h = http_head(p);
+
+	return h != NULL && h->expect_continue;
 }
 
 /* The requests of one connection, until it should close. */
@@ -905,13 +906,13 @@ serve_requests(struct conn *c)
 			if (st == HTTP_DONE)
 				break;
 			if (st == HTTP_ERROR) {
-				const struct http_request *h = &p->req;
+				const struct http_request *h = http_head(p);
 
 				memset(&r, 0, sizeof(r));
 				resp_error(&r, http_error_status(p),
 				    http_error_message(p));
-				(void)respond(c, h->method[0] ? h->method : NULL,
-				    h->path, &r, 0, t0);
+				(void)respond(c, h != NULL ? h->method : NULL,
+				    h != NULL ? h->path : NULL, &r, 0, t0);
 				resp_free(&r);
 				linger_close(c->rfd, c->wfd,
 				    min64(now_ms() + 1000, c->deadline));
