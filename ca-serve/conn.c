@@ -232,8 +232,9 @@ wait_io(int fd, short events, int64_t deadline, int drain)
 	int r;
 
 	for (;;) {
+		/* Draining: what has already arrived is still served. */
 		if (drain && conn_draining)
-			return IO_DRAIN;
+			return poll(&p, 1, 0) > 0 ? IO_OK : IO_DRAIN;
 		if ((left = deadline - now_ms()) <= 0)
 			return IO_TIMEOUT;
 		r = poll(&p, 1, left > 1000000 ? 1000000 : (int)left);
@@ -877,8 +878,7 @@ serve_requests(struct conn *c)
 		    c->deadline);
 		for (;;) {
 			if (in_off == in_len) {
-				if (!begun && conn_draining)
-					goto out;
+				/* Draining, tls_read() ends the wait for a new request. */
 				rc = tls_read(c, in, sizeof(in), &got, deadline, !begun);
 				if (rc == IO_TIMEOUT && begun) {
 					memset(&r, 0, sizeof(r));

@@ -350,7 +350,10 @@ pool_spawn(struct pool *p)
 	}
 	/* systemd's socket protocol: the listening socket is fd 3. */
 	if ((null = open("/dev/null", O_RDWR)) < 0 || dup2(null, 0) < 0 ||
-	    dup2(null, 1) < 0 || dup2(p->fd, 3) < 0)
+	    dup2(null, 1) < 0)
+		_exit(127);
+	/* dup2 onto itself keeps close-on-exec: clear it then. */
+	if (p->fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(p->fd, 3) < 0)
 		_exit(127);
 	closefrom(4);
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());

@@ -565,6 +565,8 @@ issue_through() {
 	wait_for port_open "$PORT"
 	run -0 get /health
 	assert_output '{"status":"ok"}'
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
 }
 
 @test "serve: a socket-activated handler named in ca.json handlers.sign" {
