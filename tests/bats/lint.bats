@@ -20,8 +20,11 @@ load common
 	for p in "$TOP"/bin/ca-*; do
 		n=$(basename "$p")
 		[ -x "$BATS_TEST_TMPDIR/root/opt/inca/bin/$n" ]
-		[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man1/$n.1" ]
+		# Section 1, or 8 for the server.
+		[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man1/$n.1" ] ||
+			[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man8/$n.8" ]
 	done
 	[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man5/ca.json.5" ]
 	[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man7/inca.7" ]
+	[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man8/ca-serve.8" ]
 }

@@ -21,6 +21,13 @@ setup() {
 	command -v valgrind >/dev/null || skip "valgrind not installed"
 }
 
+teardown() {
+	if [ -f "$D/vg.pid" ]; then
+		kill "$(cat "$D/vg.pid")" 2>/dev/null || true
+		rm -f "$D/vg.pid"
+	fi
+}
+
 @test "memcheck: ca-sign stateless" {
 	run -0 --separate-stderr vg ca-sign --ca-cert "$D/ca/certs/intermediate_ca.crt" --ca-key "$D/int.key" <"$D/leaf.csr"
 	assert_equal "$stderr" ""
@@ -42,6 +49,50 @@ setup() {
 @test "memcheck: ca-sign --api with a bad request" {
 	run -3 --separate-stderr vg ca-sign --api --offline --dir "$D/ca" <<<'{"csr": 1, "ott": "x"}'
 	assert_output '{"status":400,"message":"request: csr must be a string"}'
+}
+
+# memreq TOKEN: a sign request line for the leaf CSR.
+memreq() { jq -cn --rawfile csr "$D/leaf.csr" --arg ott "$1" '{csr: $csr, ott: $ott}'; }
+
+@test "memcheck: ca-sign --api a stream of good, oversized, malformed and unframeable requests" {
+	t1=$(ca-token --offline --dir "$D/ca" --not-after 1h mem.example.com)
+	t2=$(ca-token --offline --dir "$D/ca" --not-after 1h mem.example.com)
+	{
+		memreq "$t1"
+		jq -cn --arg pad "$(head -c 70000 /dev/zero | tr '\0' '{')" '{pad: $pad}'
+		echo '{"csr": }'
+		memreq "$t1"
+		memreq "$t2"
+		echo '[1]'
+	} >"$D/stream.json"
+	run -3 --separate-stderr vg ca-sign --api --offline --dir "$D/ca" <"$D/stream.json"
+	assert_equal "${#lines[@]}" 6
+	assert_equal "$(jq -r '.certChain | length' <<<"${lines[0]}")" 2
+	assert_equal "${lines[3]}" '{"status":401,"message":"token already used"}'
+	assert_equal "$(jq -r '.certChain | length' <<<"${lines[4]}")" 2
+}
+
+@test "memcheck: ca-sign --api --socket, two connections, SIGTERM" {
+	t1=$(ca-token --offline --dir "$D/ca" --not-after 1h mem.example.com)
+	memreq "$t1" >"$D/r1.json"
+	# valgrind itself, not through the function: $! is then the handler.
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		--show-leak-kinds=definite ca-sign --api --offline --dir "$D/ca" --socket "$D/s.sock" 3>&- 2>"$D/vg.err" &
+	pid=$!
+	echo "$pid" >"$D/vg.pid"
+	wait_for test -S "$D/s.sock"
+	run -0 socat -t 60 - "UNIX-CONNECT:$D/s.sock" <"$D/r1.json"
+	assert_equal "$(jq -r '.certChain | length' <<<"$output")" 2
+	run -0 socat -t 60 - "UNIX-CONNECT:$D/s.sock" <<<'{} {"csr": '
+	assert_equal "${#lines[@]}" 2
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	rm -f "$D/vg.pid"
+	assert_equal "$status" 0
+	run -0 cat "$D/vg.err"
+	assert_output "ca-sign: request: csr is required
+ca-sign: request: malformed JSON: unexpected token near end of file"
 }
 
 @test "memcheck: ca-verify, ca-inspect, ca-list, ca-revoke" {
