@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +72,7 @@ static long next_req;            /* atomic: next request (and body) index */
 static int stop;                 /* atomic: the duration is over */
 static int errs_shown;           /* atomic */
 static int host_is_ip;
+static struct timeval io_timeout = { 30, 0 };
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
@@ -94,7 +96,7 @@ usage(int code)
 	    "usage: %s --connect HOST:PORT --cacert FILE [--host NAME] [--path PATH]\n"
 	    "               [--method GET|POST] [--bodies FILE | --body FILE]\n"
 	    "               [--clients N] [--duration S] [--requests N] [--keepalive]\n"
-	    "               [--expect STATUS] [--tls 1.2|1.3] [-v]\n"
+	    "               [--expect STATUS] [--timeout S] [--tls 1.2|1.3] [-v]\n"
 	    "  --connect HOST:PORT  server address (a literal IP or a name)\n"
 	    "  --cacert FILE        the only certificates trusted to verify the server\n"
 	    "  --host NAME          name to verify and send as Host (default: HOST)\n"
@@ -104,11 +106,13 @@ usage(int code)
 	    "                       the run ends when they run out\n"
 	    "  --body FILE          the whole file as the body of every request\n"
 	    "  --clients N          concurrent clients, one thread each (default 8)\n"
-	    "  --duration S         seconds to run (default 10 unless --requests)\n"
+	    "  --duration S         seconds to run (default: 10, or with --bodies until\n"
+	    "                       they are spent; with --requests, until they are sent)\n"
 	    "  --requests N         requests to send in all\n"
 	    "  --keepalive          one connection per client for all its requests\n"
 	    "                       (default: a new connection, full handshake, per request)\n"
 	    "  --expect STATUS      the status every response must have (default 200)\n"
+	    "  --timeout S          a read or write that waits longer fails (default 30)\n"
 	    "  --tls V              highest TLS version offered (default: OpenSSL's)\n"
 	    "  -v                   describe the first failures on stderr\n", prog);
 	exit(code);
@@ -241,6 +245,9 @@ conn_open(struct conn *k)
 	if (k->fd < 0)
 		return -1;
 	setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* a server that stops answering fails the request, not the run */
+	setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout));
+	setsockopt(k->fd, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout));
 	if (connect(k->fd, addr->ai_addr, addr->ai_addrlen) < 0)
 		return -1;
 	if (!(k->ssl = SSL_new(ctx)))
@@ -531,6 +538,8 @@ main(int argc, char **argv)
 			keepalive = 1;
 		else if (!strcmp(a, "--expect"))
 			expect = (int)number(a, ARG(), 100, 599);
+		else if (!strcmp(a, "--timeout"))
+			io_timeout.tv_sec = number(a, ARG(), 1, 3600);
 		else if (!strcmp(a, "--tls"))
 			tls = ARG();
 		else if (!strcmp(a, "-v"))
@@ -547,7 +556,8 @@ main(int argc, char **argv)
 		usage(2);
 	if (bodyfile && fixedfile)
 		die("--bodies and --body exclude each other");
-	if (duration < 0 && !limit)
+	/* without --requests or --duration: 10 s, or until the bodies are spent */
+	if (duration < 0 && !limit && !bodyfile)
 		duration = 10;
 	if (!method)
 		method = bodyfile || fixedfile ? "POST" : "GET";
