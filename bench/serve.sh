@@ -163,11 +163,14 @@ if [ -n "$out" ]; then
 	mkdir -p "$out"
 	out=$(cd "$out" && pwd)
 	res=$out
-	rm -f "$res"/*.json "$res"/*.time "$res"/*.log
+	rm -rf "$res"/*.json "$res"/*.jsonl "$res"/*.time "$res"/logs
 else
 	res=$work/results
 	mkdir -p "$res"
 fi
+mkdir -p "$res/logs"
+logs=$work/logs
+mkdir -p "$logs"
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 port_open && die "127.0.0.1:$port is in use (--port)"
@@ -179,7 +182,7 @@ run_bg() {
 	local name=$1
 	shift
 	/usr/bin/time -f '%e %U %S' -o "$res/$name.time" "$@" \
-	    >"$res/$name.log" 2>&1 &
+	    >"$logs/$name.log" 2>&1 &
 	tpid=$!
 	pids+=("$tpid")
 	spid=
@@ -187,20 +190,27 @@ run_bg() {
 		spid=$(pgrep -P "$tpid" | head -n 1) && [ -n "$spid" ] && break
 		sleep 0.01
 	done
-	[ -n "$spid" ] || die "$name did not start: $(cat "$res/$name.log")"
+	[ -n "$spid" ] || die "$name did not start: $(tail -n 5 "$logs/$name.log")"
 	pids+=("$spid")
 }
-# stop_bg: SIGTERM to $spid, wait for its /usr/bin/time ($tpid).
+# stop_bg PID TPID: SIGTERM to the command, wait for its /usr/bin/time.
+# The servers log every request: only the last lines of each log are kept.
 stop_bg() {
+	local f
 	kill -TERM "$1" 2>/dev/null || true
 	wait "$2" 2>/dev/null || true
+	for f in "$logs"/*.log; do
+		[ -e "$f" ] || continue
+		tail -n 20 "$f" >"$res/logs/${f##*/}"
+		rm -f "$f"
+	done
 }
 wait_port() {
 	for _ in $(seq 500); do
 		port_open && return 0
 		sleep 0.02
 	done
-	die "nothing listens on 127.0.0.1:$port: $(tail -n 5 "$res/$1.log")"
+	die "nothing listens on 127.0.0.1:$port: $(tail -n 5 "$logs/$1.log")"
 }
 # user + system seconds (the last line: a first may say "terminated by signal")
 cpu_of() { tail -n 1 "$res/$1.time" | awk '{printf "%.3f", $2 + $3}'; }
@@ -302,7 +312,7 @@ measure() {
 		    --socket "$sock"
 		hpid=$spid htpid=$tpid
 		for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.01; done
-		[ -S "$sock" ] || die "the handler socket did not appear: $(cat "$res/$tag-handler.log")"
+		[ -S "$sock" ] || die "the handler socket did not appear: $(tail -n 5 "$logs/$tag-handler.log")"
 		;;&
 	listen)
 		run_bg "$tag" "$bin/ca-serve" --dir "$d/home" --listen "127.0.0.1:$port" ;;
@@ -445,7 +455,7 @@ if [ "$stages" = 1 ]; then
 		s=$(date +%s%N)
 		/usr/bin/time -f '%e %U %S' -o "$res/stream-$where.time" \
 		    "$bin/ca-sign" --api --offline --dir "$sd/home" \
-		    <"$work/stream.jsonl" >"$work/stream.out" 2>"$res/stream-$where.log" || true
+		    <"$work/stream.jsonl" >"$work/stream.out" 2>"$res/logs/stream-$where.log" || true
 		e=$(date +%s%N)
 		ok=$(jq -c 'select(.crt)' "$work/stream.out" 2>/dev/null | wc -l)
 		if [ "$ok" = 1000 ]; then
@@ -472,14 +482,14 @@ EOF
 	    -n "ca-sign --api --offline, one request" \
 	    "exec $bin/ca-sign --api --offline --dir $work/cop/home < $work/cur.json > /dev/null" \
 	    -n "ca-sign --version" "exec $bin/ca-sign --version > /dev/null" \
-	    >"$res/hyperfine.log" 2>&1 || true
+	    >"$res/logs/hyperfine.log" 2>&1 || true
 	if [ -s "$res/coprocess.json" ]; then
 		stage "a handler process per request: ca-sign --api --offline, one request, start to exit: median ms (hyperfine, shell start subtracted)" \
 		    "$(jq -r '.results[0].median * 1000 | . * 100 | round / 100' "$res/coprocess.json")"
 		stage "ca-sign --version (the loader and OpenSSL's initialisation alone): median ms" \
 		    "$(jq -r '.results[1].median * 1000 | . * 100 | round / 100' "$res/coprocess.json")"
 	else
-		stage "a handler process per request" "n/a: $(tail -n 3 "$res/hyperfine.log")"
+		stage "a handler process per request" "n/a: $(tail -n 3 "$res/logs/hyperfine.log")"
 	fi
 	rm -rf "$work/cop"
 
@@ -592,7 +602,6 @@ if [ "$profile" = 1 ]; then
 		        -v b="$(inclmax "$work/serve-sign1.tree" "$f")" -v n="$((nn - 1))" \
 		        'BEGIN {printf "%.3f", (a - b) / n / 1e6}')"
 	done
-	cp "$work"/handler1.tree "$work"/handlerN.tree "$work"/serve-*.tree "$res/"
 	rm -rf "$work/prof"
 fi
 {
