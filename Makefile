@@ -29,13 +29,17 @@ LIBS_crypto = -lcrypto
 LIBS_json   = -ljansson
 LIBS_db     = -lsqlite3
 LIBS_idn    = -lidn2
+LIBS_ssl    = -lssl
 LIBS_ca-init    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 LIBS_ca-sign    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 LIBS_ca-token   = $(LIBS_crypto) $(LIBS_json) $(LIBS_idn)
 LIBS_ca-revoke  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 LIBS_ca-inspect = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
-LIBS_ALL        = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
+# ca-serve: TLS and JSON only; never lib/authority or lib/db (it relays
+# to the handlers), which linking without sqlite3 and libidn2 enforces.
+LIBS_ca-serve   = $(LIBS_ssl) $(LIBS_crypto) $(LIBS_json)
+LIBS_ALL        = $(LIBS_ssl) $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 
 PROGS    := $(patsubst %/main.c,%,$(wildcard ca-*/main.c))
 BINS     := $(addprefix bin/,$(PROGS))
@@ -61,6 +65,16 @@ ca-%/main.o: ca-%/main.c $(LIB_HDR)
 bin/ca-%: ca-%/main.o lib/libinca.a
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libinca.a $(or $(LIBS_ca-$*),$(LIBS_ALL))
+
+# ca-serve is split in parts (ca-serve/*.c) around one private header.
+SERVE_OBJ := $(patsubst %.c,%.o,$(wildcard ca-serve/*.c))
+
+ca-serve/%.o: ca-serve/%.c ca-serve/serve.h $(LIB_HDR)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+bin/ca-serve: $(SERVE_OBJ) lib/libinca.a
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(SERVE_OBJ) lib/libinca.a $(LIBS_ca-serve)
 
 bin/test_%: tests/unit/test_%.c tests/unit/tap.h lib/libinca.a
 	@mkdir -p bin

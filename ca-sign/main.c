@@ -12,6 +12,8 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "api.h"
+#include "apiserve.h"
 #include "authority.h"
 #include "ca_limits.h"
 #include "cli.h"
@@ -48,7 +51,7 @@ usage(int code)
 "       ca-sign --offline --token TOKEN --key-out FILE [--kty EC|RSA|OKP]\n"
 "               [--curve NAME] [--size BITS] [--dir DIR] [--not-before TIME]\n"
 "               [--not-after TIME] [--json]\n"
-"       ca-sign --api --offline [--dir DIR] < request.json\n"
+"       ca-sign --api --offline [--dir DIR] [--socket PATH] < requests.json\n"
 "       ca-sign --ca-cert FILE --ca-key FILE [--password-file FILE]\n"
 "               [--not-before TIME] [--not-after TIME] [--san NAME]...\n"
 "               [--profile leaf|intermediate] [--json] < csr.pem\n"
@@ -60,8 +63,11 @@ usage(int code)
 "  --offline            use the CA home's keys and database in-process\n"
 "  --token TOKEN        one-time token from ca-token (offline mode)\n"
 "  --token-file FILE    read the token from FILE instead (first line)\n"
-"  --api                request JSON {\"csr\",\"ott\",\"notBefore\",\"notAfter\"} on\n"
-"                       stdin; response or {\"status\",\"message\"} JSON on stdout\n"
+"  --api                requests, JSON objects {\"csr\",\"ott\",\"notBefore\",\"notAfter\"}\n"
+"                       one after another on stdin; for each, one line on stdout:\n"
+"                       the response or {\"status\",\"message\"} JSON\n"
+"  --socket PATH        with --api: serve every connection to a unix socket bound\n"
+"                       at PATH (or the one of LISTEN_FDS) the same way\n"
 "  --dir DIR            CA home (default $CA_DIR, else $HOME/.inca)\n"
 "  --ca-cert FILE       issuer certificate (more certificates after it join the chain)\n"
 "  --ca-key FILE        issuer private key (PEM, PKCS#8, maybe encrypted)\n"
@@ -83,7 +89,7 @@ usage(int code)
 
 enum { O_CA_CERT = 256, O_CA_KEY, O_PASSWORD_FILE, O_NOT_BEFORE, O_NOT_AFTER,
 	O_SAN, O_PROFILE, O_KEY_OUT, O_KTY, O_CURVE, O_SIZE, O_JSON, O_VERSION,
-	O_OFFLINE, O_TOKEN, O_TOKEN_FILE, O_API, O_DIR };
+	O_OFFLINE, O_TOKEN, O_TOKEN_FILE, O_API, O_DIR, O_SOCKET };
 
 static const struct option longopts[] = {
 	{ "ca-cert", required_argument, NULL, O_CA_CERT },
@@ -103,6 +109,7 @@ static const struct option longopts[] = {
 	{ "token-file", required_argument, NULL, O_TOKEN_FILE },
 	{ "api", no_argument, NULL, O_API },
 	{ "dir", required_argument, NULL, O_DIR },
+	{ "socket", required_argument, NULL, O_SOCKET },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -111,7 +118,7 @@ static const struct option longopts[] = {
 struct opts {
 	const char *ca_cert, *ca_key, *password_file, *not_before, *not_after;
 	const char *profile, *key_out, *kty, *curve, *size;
-	const char *subject, *token, *token_file, *dir;
+	const char *subject, *token, *token_file, *dir, *socket;
 	struct sans sans;
 	struct key_spec spec;       /* --kty/--curve/--size, parsed once */
 	int json, offline, api;
@@ -130,14 +137,46 @@ chain_cert(STACK_OF(X509) *issuers, int i)
 	return X509_get_extension_flags(c) & EXFLAG_SS ? NULL : c;
 }
 
-/* The chain as PEM, or as the API's JSON shape. */
+/* The chain in the API's JSON shape {"crt","ca","certChain"}; NULL on failure. */
+static json_t *
+render_json(X509 *leaf, STACK_OF(X509) *issuers)
+{
+	json_t *o, *chain;
+	char *pem;
+	int i, first = 1;
+
+	o = json_object();
+	chain = json_array();
+	if (o == NULL || chain == NULL)
+		return json_decref(o), json_decref(chain), NULL;
+	for (i = -1; i < sk_X509_num(issuers); i++) {
+		if (i >= 0 && chain_cert(issuers, i) == NULL)
+			continue;
+		pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
+		if (pem == NULL)
+			return json_decref(o), json_decref(chain), NULL;
+		if (i == -1)
+			json_object_set_new(o, "crt", json_string(pem));
+		else if (first) {
+			/* "ca" is the first intermediate; none under a root. */
+			json_object_set_new(o, "ca", json_string(pem));
+			first = 0;
+		}
+		json_array_append_new(chain, json_string(pem));
+		free(pem);
+	}
+	json_object_set_new(o, "certChain", chain);
+	return o;
+}
+
+/* The chain as PEM, or (json) as the API's JSON shape, pretty-printed. */
 static char *
 render(X509 *leaf, STACK_OF(X509) *issuers, int json)
 {
-	json_t *o, *chain;
+	json_t *o;
 	char *s, *pem, *out;
 	size_t len = 0, cap = 0;
-	int i, first = 1;
+	int i;
 
 	if (!json) {
 		out = NULL;
@@ -161,25 +200,8 @@ render(X509 *leaf, STACK_OF(X509) *issuers, int json)
 		}
 		return out;
 	}
-	o = json_object();
-	chain = json_array();
-	for (i = -1; i < sk_X509_num(issuers); i++) {
-		if (i >= 0 && chain_cert(issuers, i) == NULL)
-			continue;
-		pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
-		if (pem == NULL)
-			return json_decref(o), json_decref(chain), NULL;
-		if (i == -1)
-			json_object_set_new(o, "crt", json_string(pem));
-		else if (first) {
-			/* "ca" is the first intermediate; none under a root. */
-			json_object_set_new(o, "ca", json_string(pem));
-			first = 0;
-		}
-		json_array_append_new(chain, json_string(pem));
-		free(pem);
-	}
-	json_object_set_new(o, "certChain", chain);
+	if ((o = render_json(leaf, issuers)) == NULL)
+		return NULL;
 	s = json_dumps(o, JSON_INDENT(2));
 	json_decref(o);
 	if (s != NULL) {
@@ -528,50 +550,217 @@ offline(struct opts *o)
 	authority_close(a);
 }
 
-/* --api: exactly one JSON object out, the response or the error (lib/api). */
+/*
+ * --api: the handler.  The authority (ca.json, the chain, the decrypted
+ * key, the provisioners' keys, the database) is opened once and kept
+ * while requests come; it is opened again on SIGHUP and when ca.json
+ * changes (looked at before each batch).  An authority that fails to
+ * load is not replaced by the old one: every request is answered with
+ * why until one loads (fail closed).
+ */
+struct handler {
+	const char *dir;
+	char *conf_path;            /* HOME/config/ca.json, watched */
+	struct authority *a;        /* NULL: none loaded, why says why */
+	struct stat seen;           /* ca.json as a was loaded from it */
+	char *why;
+	int why_code;
+	int loaded;                 /* one was loaded before: now it is a reload */
+};
+
+static volatile sig_atomic_t got_hup, got_stop;
+
 static void
-api(struct opts *o)
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_stop = 1;
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Load the authority if there is none, or ca.json changed, or SIGHUP came. */
+static int
+handler_ready(struct handler *h)
+{
+	struct stat st;
+	int rc, hup = got_hup;
+
+	got_hup = 0;
+	memset(&st, 0, sizeof(st));
+	if (h->conf_path == NULL || stat(h->conf_path, &st) == -1)
+		hup = 1;        /* gone: what the authority makes of it */
+	if (h->a != NULL && !hup && same_file(&st, &h->seen))
+		return CA_OK;
+	authority_close(h->a);
+	h->a = NULL;
+	free(h->why);
+	h->why = NULL;
+	if ((rc = authority_open(h->dir, DB_WRITE, &h->a)) != CA_OK) {
+		h->why = strdup(err_msg());
+		h->why_code = rc;
+		if (h->loaded)
+			fprintf(stderr, "%s: reloading the authority failed, every "
+			    "request fails until it loads: %s\n", err_progname(),
+			    err_msg());
+		return rc;
+	}
+	if (h->loaded)
+		fprintf(stderr, "%s: reloaded %s\n", err_progname(), h->conf_path);
+	h->seen = st;
+	h->loaded = 1;
+	return CA_OK;
+}
+
+/* One request: its members, then the authority's decision. */
+static void
+sign_one(struct handler *h, struct api_call *c)
 {
 	struct authority_result res;
 	struct sign_request r;
-	struct authority *a = NULL;
-	json_t *req;
 	const char *csr;
 	X509 *leaf = NULL;
-	char *out;
-	int rc, st;
+	json_t *resp;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = api_string(c->req, "csr", 1, &csr)) != CA_OK ||
+	    (rc = api_string(c->req, "ott", 1, &r.ott)) != CA_OK ||
+	    (rc = api_string(c->req, "notBefore", 0, &r.not_before)) != CA_OK ||
+	    (rc = api_string(c->req, "notAfter", 0, &r.not_after)) != CA_OK ||
+	    (rc = pem_load_csr((const unsigned char *)csr, strlen(csr), &r.csr)) != CA_OK) {
+		api_call_fail(c, 400, rc);
+		return;
+	}
+	if (h->a == NULL) {
+		err_set(h->why_code, "%s", h->why != NULL ? h->why : "out of memory");
+		api_call_fail(c, api_status(h->why_code), h->why_code);
+	} else if ((res = authority_sign(h->a, &r, &leaf)).code != CA_OK)
+		api_call_fail(c, res.status, res.code);
+	else if ((resp = render_json(leaf, authority_chain(h->a))) == NULL) {
+		err_set(CA_FAIL, "encoding the response failed");
+		api_call_fail(c, 500, CA_FAIL);
+	} else {
+		api_call_ok(c, resp);
+		json_decref(resp);
+	}
+	X509_free(leaf);
+	X509_REQ_free(r.csr);
+}
+
+static void
+sign_batch(void *ctx, struct api_call *calls, size_t n)
+{
+	struct handler *h = ctx;
+	size_t i;
+
+	(void)handler_ready(h);
+	for (i = 0; i < n; i++)
+		sign_one(h, &calls[i]);
+}
+
+/* Descriptors for every connection the server may hold at once. */
+static size_t
+conn_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want = API_MAX_CONNS + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 64;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+		    rl.rlim_max : want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return 64;
+	}
+	return rl.rlim_cur >= want ? API_MAX_CONNS :
+	    rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
+}
+
+static void
+api(struct opts *o)
+{
+	struct api_sockfile sf = { NULL, 0, 0 };
+	struct api_server s;
+	struct handler h;
+	struct sigaction sa;
+	sigset_t block, old;
+	char *home;
+	int rc, lfd = -1;
 
 	if (!o->offline)
 		die(CA_USAGE, "--api needs --offline (the handler runs on the CA host)");
 	if (o->token || o->token_file || o->key_out || o->ca_cert || o->ca_key ||
 	    o->password_file || o->profile || o->json || o->sans.n ||
 	    o->subject || o->not_after || o->not_before)
-		die(CA_USAGE, "--api takes only --offline and --dir: everything else "
-		    "comes from the request JSON");
-	if ((rc = api_read(&req, &st)) != CA_OK)
-		exit(api_error(st, rc));
-	memset(&r, 0, sizeof(r));
-	if ((rc = api_string(req, "csr", 1, &csr)) != CA_OK ||
-	    (rc = api_string(req, "ott", 1, &r.ott)) != CA_OK ||
-	    (rc = api_string(req, "notBefore", 0, &r.not_before)) != CA_OK ||
-	    (rc = api_string(req, "notAfter", 0, &r.not_after)) != CA_OK ||
-	    (rc = pem_load_csr((const unsigned char *)csr, strlen(csr), &r.csr)) != CA_OK)
-		exit(api_error(400, rc));
-	if ((rc = authority_open(o->dir, DB_WRITE, &a)) != CA_OK)
-		exit(api_error(api_status(rc), rc));
-	res = authority_sign(a, &r, &leaf);
-	if (res.code != CA_OK)
-		exit(api_error(res.status, res.code));
-	if ((out = render(leaf, authority_chain(a), 1)) == NULL) {
-		err_set(CA_FAIL, "encoding the response failed");
-		exit(api_error(500, CA_FAIL));
+		die(CA_USAGE, "--api takes only --offline, --dir and --socket: "
+		    "everything else comes from the request JSON");
+	if (api_listen_inherited(&lfd) != CA_OK)
+		die_last();
+	if (lfd != -1 && o->socket != NULL)
+		die(CA_USAGE, "--socket and a socket from the service manager "
+		    "(LISTEN_FDS): give one");
+	/* The decrypted key stays for the process's life. */
+	if (io_secret_guard() != CA_OK)
+		die_last();
+	memset(&h, 0, sizeof(h));
+	h.dir = o->dir;
+	if ((home = config_home(o->dir)) != NULL)
+		h.conf_path = io_join(home, "config/ca.json");
+	free(home);
+
+	/* The signals land only while the server waits (apiserve.h). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	memset(&s, 0, sizeof(s));
+	s.handler = sign_batch;
+	s.ctx = &h;
+	s.stop = &got_stop;
+	s.wait_mask = &old;
+	s.max_batch = 1;
+	if (lfd == -1 && o->socket == NULL) {
+		/* stdin and stdout: each failure was reported as it came. */
+		rc = api_serve_stream(&s, 0, 1);
+	} else {
+		/* A handler that cannot load does not start listening. */
+		if (handler_ready(&h) != CA_OK)
+			die(h.why_code, "%s", h.why);
+		if (o->socket != NULL &&
+		    api_listen_unix(o->socket, &lfd, &sf) != CA_OK)
+			die_last();
+		s.max_conns = conn_limit();
+		rc = api_serve_socket(&s, lfd);
+		api_unlisten_unix(&sf);
+		close(lfd);
+		if (rc != CA_OK)
+			die_last();
 	}
-	cli_print(out);
-	free(out);
-	X509_free(leaf);
-	X509_REQ_free(r.csr);
-	json_decref(req);
-	authority_close(a);
+	authority_close(h.a);
+	free(h.why);
+	free(h.conf_path);
+	exit(rc);
 }
 
 int
@@ -606,6 +795,7 @@ main(int argc, char *argv[])
 		case O_TOKEN_FILE: cli_once("--token-file", &o.token_file, optarg); break;
 		case O_API: o.api = 1; break;
 		case O_DIR: cli_once("--dir", &o.dir, optarg); break;
+		case O_SOCKET: cli_once("--socket", &o.socket, optarg); break;
 		case O_VERSION: cli_version(); break;
 		case 'h': usage(0); break;
 		default: cli_badopt(ch, argv);
@@ -617,6 +807,8 @@ main(int argc, char *argv[])
 		die(CA_USAGE, "unexpected argument: %s", argv[argc > 1 ? 1 : 0]);
 	if (argc == 1)
 		o.subject = argv[0];
+	if (o.socket != NULL && !o.api)
+		die(CA_USAGE, "--socket goes with --api");
 	if (o.key_out == NULL && (o.kty || o.curve || o.size))
 		die(CA_USAGE, "--kty, --curve and --size go with --key-out");
 	if (o.key_out != NULL) {

@@ -38,6 +38,8 @@ struct authority {
 	const json_t *policy;       /* conf.authority.policy.x509 (borrowed) */
 	STACK_OF(X509) *chain;      /* intermediate first */
 	EVP_PKEY *key;              /* the intermediate's key, once loaded */
+	const json_t *provs;        /* conf.authority.provisioners (borrowed) */
+	EVP_PKEY **prov_keys;       /* each one's public key, once imported */
 	char *key_path, *password_file;
 	struct db *db;
 	int64_t backdate, max_token_life;
@@ -179,7 +181,12 @@ authority_open(const char *dir, enum db_mode mode, struct authority **out)
 	    (rc = token_max_lifetime(a->conf, &a->max_token_life)) != CA_OK)
 		goto fail;
 	/* Every provisioner's claims, now rather than at its first use. */
-	provs = json_object_get(a->auth, "provisioners");
+	provs = a->provs = json_object_get(a->auth, "provisioners");
+	if ((a->prov_keys = calloc(json_array_size(provs) + 1,
+	    sizeof(*a->prov_keys))) == NULL) {
+		rc = err_set(CA_FAIL, "out of memory");
+		goto fail;
+	}
 	json_array_foreach(provs, i, pv) {
 		pc = a->claims;
 		if ((rc = claims_apply(json_object_get(pv, "claims"), &pc)) != CA_OK) {
@@ -215,10 +222,16 @@ fail:
 void
 authority_close(struct authority *a)
 {
+	size_t i;
+
 	if (a == NULL)
 		return;
 	db_close(a->db);
 	EVP_PKEY_free(a->key);
+	if (a->prov_keys != NULL)
+		for (i = 0; i < json_array_size(a->provs); i++)
+			EVP_PKEY_free(a->prov_keys[i]);
+	free(a->prov_keys);
 	sk_X509_pop_free(a->chain, X509_free);
 	json_decref(a->conf);
 	free(a->key_path);
@@ -302,6 +315,31 @@ int_claim(const json_t *claims, const char *name, int required, int64_t *v,
 }
 
 /*
+ * The public key of prov, a member of a->provs: imported at its first
+ * use and kept with the authority (borrowed).  A key ca.json holds that
+ * does not import is a configuration failure.
+ */
+static int
+prov_key(struct authority *a, const json_t *prov, EVP_PKEY **pub)
+{
+	size_t i;
+	int rc;
+
+	*pub = NULL;
+	for (i = 0; i < json_array_size(a->provs); i++)
+		if (json_array_get(a->provs, i) == prov)
+			break;
+	if (i == json_array_size(a->provs))
+		return err_set(CA_FAIL, "provisioner not in ca.json");
+	if (a->prov_keys[i] == NULL &&
+	    (rc = jwk_import(json_object_get(prov, "key"), JWK_PUBLIC,
+	    &a->prov_keys[i])) != CA_OK)
+		return rc;
+	*pub = a->prov_keys[i];
+	return CA_OK;
+}
+
+/*
  * aud is one accepted audience, or an array of strings one of which is;
  * an array with any member that is not a string is refused whole.
  */
@@ -367,7 +405,7 @@ token_verify(struct authority *a, const char *ott, const char *path,
 		rc = fail(st, 401, CA_REFUSED, "token rejected: %s", err_msg());
 		goto out;
 	}
-	if ((rc = jwk_import(json_object_get(t->prov, "key"), JWK_PUBLIC, &pub)) != CA_OK) {
+	if ((rc = prov_key(a, t->prov, &pub)) != CA_OK) {
 		/* ca.json's key: a configuration failure, whatever is wrong. */
 		err_prefix("ca.json: provisioner %s", iss);
 		rc = status_of(st, err_set(CA_FAIL, "%s", err_msg()));
@@ -425,7 +463,6 @@ token_verify(struct authority *a, const char *ott, const char *path,
 	t->iat = iat;
 	rc = CA_OK;
 out:
-	EVP_PKEY_free(pub);
 	jws_free(&jws);
 	if (rc != CA_OK)
 		memset(t, 0, sizeof(*t));

@@ -15,5 +15,7 @@
 #define CA_MAX_SAN_LEN    1024          /* one SAN of any type (URI, email) */
 #define CA_MAX_CHAIN      8             /* certificates in one chain */
 #define CA_MAX_KEY_ITER   10000000      /* PBKDF2 iterations of a key file */
+#define CA_MAX_HTTP_HEAD  (16 * 1024)   /* HTTP request line + headers + empty line */
+#define CA_MAX_HTTP_HEADERS 100         /* header lines in one HTTP request */
 
 #endif

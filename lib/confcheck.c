@@ -27,6 +27,7 @@ enum kind {
 	K_STRING,       /* a non-empty string */
 	K_BOOL,
 	K_NUMBER,
+	K_TLS_VERSION,  /* the number 1.2 or 1.3 */
 	K_DURATION,     /* a string time_parse_duration() takes, not negative */
 	K_NAMES,        /* a non-empty array of non-empty strings */
 	K_OBJECT,       /* an object of the members in sub */
@@ -112,10 +113,16 @@ static const struct member db_m[] = {
 };
 
 static const struct member tls_m[] = {
-	{ "minVersion", K_NUMBER, 0, NULL, NULL },
-	{ "maxVersion", K_NUMBER, 0, NULL, NULL },
+	{ "minVersion", K_TLS_VERSION, 0, NULL, NULL },
+	{ "maxVersion", K_TLS_VERSION, 0, NULL, NULL },
 	IGNORED("cipherSuites"),
 	IGNORED("renegotiation"),
+	END
+};
+
+/* Where ca-serve reaches a long-lived handler of a route kind (a unix socket). */
+static const struct member handlers_m[] = {
+	{ "sign", K_STRING, 0, NULL, NULL },
 	END
 };
 
@@ -129,6 +136,7 @@ static const struct member top_m[] = {
 	{ "db", K_OBJECT, 1, db_m, NULL },
 	{ "authority", K_OBJECT, 1, authority_m, NULL },
 	{ "tls", K_OBJECT, 0, tls_m, NULL },
+	{ "handlers", K_OBJECT, 0, handlers_m, NULL },
 	{ "password", K_REFUSED, 0, NULL,
 	    "a password in clear is not read: put it in a file of mode 0600 "
 	    "named by passwordFile" },
@@ -368,6 +376,13 @@ check_value(const json_t *v, const char *path, const struct member *m,
 		return json_is_boolean(v) ? CA_OK : bad(path, "true or false");
 	case K_NUMBER:
 		return json_is_number(v) ? CA_OK : bad(path, "must be a number");
+	case K_TLS_VERSION:
+		/* What ca-serve accepts: TLS 1.2 and 1.3, nothing older. */
+		if (!json_is_number(v))
+			return bad(path, "must be a number");
+		if (json_number_value(v) != 1.2 && json_number_value(v) != 1.3)
+			return bad(path, "1.2 or 1.3");
+		return CA_OK;
 	case K_DURATION:
 		if (!json_is_string(v) ||
 		    time_parse_duration(json_string_value(v), &secs) != CA_OK ||

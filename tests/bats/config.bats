@@ -238,6 +238,34 @@ everywhere() {
 	checked 'unknown database type "badgerv2"'
 }
 
+@test "config: ok handlers names the sign handler's socket, relative or absolute" {
+	conf '.handlers = {"sign": "run/sign.sock"}'
+	run -0 --separate-stderr ca-init --check --dir "$CA"
+	assert_output "$CA: ok"
+	assert_equal "$stderr" ""
+	mapfile -t t < <(mint -n 2)
+	issued "${t[0]}" "${t[1]}" "$D/foo.csr"
+	conf '.handlers = {"sign": "/run/inca/sign.sock"}'
+	run -0 --separate-stderr ca-init --check --dir "$CA"
+	assert_output "$CA: ok"
+}
+
+@test "config: fail handlers of an unknown kind, or not a path" {
+	bad '.handlers = {"sing": "run/sign.sock"}' "ca.json: handlers.sing: unknown member"
+	bad '.handlers = {"sign": ""}' "ca.json: handlers.sign: must be a non-empty string"
+	bad '.handlers = {"sign": ["a.sock"]}' "ca.json: handlers.sign: must be a non-empty string"
+	bad '.handlers = "run/sign.sock"' "ca.json: handlers: must be an object"
+}
+
+@test "config: fail a TLS version ca-serve does not speak" {
+	bad '.tls.minVersion = 1.1' "ca.json: tls.minVersion: 1.2 or 1.3"
+	bad '.tls.maxVersion = 1' "ca.json: tls.maxVersion: 1.2 or 1.3"
+	bad '.tls.maxVersion = 1.4' "ca.json: tls.maxVersion: 1.2 or 1.3"
+	conf '.tls.minVersion = 1.3 | .tls.maxVersion = 1.3'
+	run -0 --separate-stderr ca-init --check --dir "$CA"
+	assert_output "$CA: ok"
+}
+
 # ---- ignored members ------------------------------------------------------------
 
 @test "config: ok an ignored step-ca member passes with exactly one warning" {

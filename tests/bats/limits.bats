@@ -24,15 +24,41 @@ pad() { head -c $(($2 - $(stat -c %s "$1"))) /dev/zero | tr '\0' ' ' >>"$1"; }
 	assert_equal "$stderr" "ca-sign: stdin: input exceeds 65536 bytes"
 }
 
+# api_object SIZE TOKEN: a sign request of SIZE bytes, the padding inside
+# the object (spaces before its final '}'), and no newline.
+api_object() {
+	jq -jcn --rawfile csr "$D/leaf.csr" --arg ott "$2" '{csr: $csr, ott: $ott}' | head -c -1 >"$D/obj.json"
+	pad "$D/obj.json" $(($1 - 1))
+	printf '}' >>"$D/obj.json"
+	cat "$D/obj.json"
+}
+
 @test "limits: CA_MAX_JSON 65536 bytes of API request" {
 	tok=$(ca-token --offline --dir "$D/ca" limits.example.com)
-	jq -n --rawfile csr "$D/leaf.csr" --arg ott "$tok" '{csr: $csr, ott: $ott}' >"$D/req.json"
-	pad "$D/req.json" 65536
+	api_object 65536 "$tok" >"$D/req.json"
+	assert_equal "$(stat -c %s "$D/req.json")" 65536
+	# Whitespace around the object is not part of it.
+	printf '\n  \n' >>"$D/req.json"
 	run -0 ca-sign --api --offline --dir "$D/ca" <"$D/req.json"
 	assert_equal "$(jq -r '.certChain | length' <<<"$output")" 2
-	printf ' ' >>"$D/req.json"
+	tok=$(ca-token --offline --dir "$D/ca" limits.example.com)
+	api_object 65537 "$tok" >"$D/req.json"
 	run -3 --separate-stderr ca-sign --api --offline --dir "$D/ca" <"$D/req.json"
 	assert_output '{"status":413,"message":"request: input exceeds 65536 bytes"}'
+	assert_equal "$stderr" "ca-sign: request: input exceeds 65536 bytes"
+}
+
+@test "limits: CA_MAX_JSON an oversized request is skipped, the next one answered" {
+	tok=$(ca-token --offline --dir "$D/ca" limits.example.com)
+	api_object 65537 "$tok" >"$D/big.json"
+	# The same token: the oversized request never reached the authority.
+	api_object 2000 "$tok" >"$D/good.json"
+	cat "$D/big.json" "$D/good.json" >"$D/two.json"
+	run -3 --separate-stderr ca-sign --api --offline --dir "$D/ca" <"$D/two.json"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${lines[0]}" '{"status":413,"message":"request: input exceeds 65536 bytes"}'
+	assert_equal "$(jq -r '.certChain | length' <<<"${lines[1]}")" 2
+	assert_equal "$stderr" "ca-sign: request: input exceeds 65536 bytes"
 }
 
 @test "limits: CA_MAX_JWT 16384 bytes of token" {

@@ -638,12 +638,10 @@ MULTI='["foo.example.com","www.example.com","10.0.0.5","ops@example.com","spiffe
 	run -3 --separate-stderr api_raw <<<'{"csr": 1'
 	assert_api_error 400 "request: malformed JSON: '}' expected near end of file"
 	assert_equal "$stderr" "ca-sign: request: malformed JSON: '}' expected near end of file"
-	run -3 --separate-stderr api_raw </dev/null
-	assert_api_error 400 "request: malformed JSON: '[' or '{' expected near end of file"
 	run -3 --separate-stderr api_raw <<<'["csr"]'
 	assert_api_error 400 "request: malformed JSON: not an object"
-	run -3 --separate-stderr api_raw <<<'{"csr": "a"} {"ott": "b"}'
-	assert_api_error 400 "request: malformed JSON: end of file expected near '{'"
+	run -3 --separate-stderr api_raw <<<'{"csr": "a", "ott": }'
+	assert_api_error 400 "request: malformed JSON: unexpected token near '}'"
 }
 
 @test "offline: fail API duplicate members (400)" {
@@ -692,7 +690,7 @@ MULTI='["foo.example.com","www.example.com","10.0.0.5","ops@example.com","spiffe
 	for opt in "--token x" "--not-after 1h" "--json" "--san a.example.com"; do
 		run -2 --separate-stderr ca-sign --api --offline --dir "$CA" $opt </dev/null
 		assert_output ""
-		assert_equal "$stderr" "ca-sign: --api takes only --offline and --dir: everything else comes from the request JSON"
+		assert_equal "$stderr" "ca-sign: --api takes only --offline, --dir and --socket: everything else comes from the request JSON"
 	done
 }
 

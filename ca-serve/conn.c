@@ -1,0 +1,978 @@
+/*
+ * One TLS connection: handshake, HTTP requests (lib/http), routes, the
+ * log.  Every wait has a deadline: the handshake and each request's head
+ * and body must arrive within --read-timeout of their first byte, an idle
+ * keep-alive connection is closed after a few seconds, and the whole
+ * connection ends at --conn-timeout.  A response is built whole before
+ * any of it is written, so nothing partial ever reaches the client.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "b64.h"
+#include "ca_limits.h"
+#include "err.h"
+#include "http.h"
+#include "io.h"
+#include "pem.h"
+#include "serve.h"
+#include "tls.h"
+
+#ifndef INCA_VERSION
+#define INCA_VERSION "0"
+#endif
+
+volatile sig_atomic_t conn_draining;
+
+/* GET /provisioners paging, as step-ca's. */
+#define PROV_LIMIT_DEFAULT 20
+#define PROV_LIMIT_MAX 100
+
+int64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Milliseconds since t0 (a now_us() value), for the log. */
+static int64_t
+now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static double
+ms_since(int64_t t0)
+{
+	return (double)(now_us() - t0) / 1000.0;
+}
+
+/* The log ------------------------------------------------------------- */
+
+static int use_syslog;
+
+void
+log_use_syslog(int on)
+{
+	use_syslog = on;
+	if (on)
+		openlog("ca-serve", LOG_PID, LOG_DAEMON);
+}
+
+/* "2026-01-02T03:04:05.678Z" */
+static void
+log_time(char *buf, size_t len)
+{
+	struct timespec t;
+	struct tm tm;
+	char s[24];
+	int ms;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	gmtime_r(&t.tv_sec, &tm);
+	if (strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		s[0] = '\0';
+	ms = (int)(t.tv_nsec / 1000000) % 1000;
+	snprintf(buf, len, "%.19s.%03dZ", s, ms);
+}
+
+void
+log_json(json_t *line)
+{
+	char ts[40], *s;
+
+	log_time(ts, sizeof(ts));
+	/* The time first: set it over whatever order line was built in. */
+	{
+		json_t *o = json_pack("{s:s}", "time", ts);
+
+		if (o == NULL)
+			return;
+		json_object_update(o, line);
+		s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+		json_decref(o);
+	}
+	if (s == NULL)
+		return;
+	if (use_syslog)
+		syslog(LOG_INFO, "%s", s);
+	else
+		fprintf(stderr, "%s\n", s);
+	free(s);
+}
+
+void
+log_msg(const char *fmt, ...)
+{
+	char m[1024];
+	va_list ap;
+	json_t *o;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	for (i = 0; m[i] != '\0'; i++)
+		if ((unsigned char)m[i] < 0x20 || m[i] == 0x7f)
+			m[i] = '?';
+	if ((o = json_pack("{s:s}", "message", m)) != NULL) {
+		log_json(o);
+		json_decref(o);
+	}
+}
+
+/* The peer ------------------------------------------------------------ */
+
+/* ip and port as "ip:port" or "[ip6]:port". */
+static void
+fmt_addr(const char *ip, const char *port, char *buf, size_t len)
+{
+	if (strchr(ip, ':') != NULL)
+		snprintf(buf, len, "[%s]:%s", ip, port ? port : "");
+	else
+		snprintf(buf, len, "%s:%s", ip, port ? port : "");
+}
+
+void
+conn_peer(int fd, char *buf, size_t len)
+{
+	static const char *env[][2] = {
+		{ "TCPREMOTEIP", "TCPREMOTEPORT" },     /* tcpserver, s6 */
+		{ "SOCAT_PEERADDR", "SOCAT_PEERPORT" }, /* socat */
+		{ "REMOTE_ADDR", "REMOTE_PORT" },       /* others */
+	};
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN], port[8];
+	const char *e;
+	size_t i;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+			snprintf(port, sizeof(port), "%u", ntohs(s4->sin_port));
+			fmt_addr(ip, port, buf, len);
+			return;
+		}
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+			snprintf(port, sizeof(port), "%u", ntohs(s6->sin6_port));
+			fmt_addr(ip, port, buf, len);
+			return;
+		}
+	}
+	/* Not a TCP socket (a pipe, a socketpair): what the launcher says. */
+	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
+		if ((e = getenv(env[i][0])) != NULL && e[0] != '\0' &&
+		    strlen(e) < INET6_ADDRSTRLEN &&
+		    strspn(e, "0123456789abcdefABCDEF.:") == strlen(e)) {
+			const char *p = getenv(env[i][1]);
+
+			if (p != NULL && (strlen(p) > 5 ||
+			    strspn(p, "0123456789") != strlen(p)))
+				p = NULL;
+			fmt_addr(e, p, buf, len);
+			return;
+		}
+	}
+	snprintf(buf, len, "-");
+}
+
+/* TLS I/O with deadlines ---------------------------------------------- */
+
+struct conn {
+	struct serve_state *st;
+	const struct serve_opts *o;
+	SSL *ssl;
+	int rfd, wfd;
+	int64_t deadline;       /* of the whole connection */
+	const char *peer;
+	struct hop *sign;
+	json_t *peer_chain;     /* verified client chain, or NULL */
+	int64_t t0;             /* when it was accepted (now_us) */
+};
+
+enum { IO_OK = 1, IO_EOF = 0, IO_ERR = -1, IO_TIMEOUT = -2, IO_DRAIN = -3 };
+
+/*
+ * Wait for fd until deadline.  With drain, a SIGTERM (conn_draining)
+ * ends the wait.  IO_OK when ready.
+ */
+static int
+wait_io(int fd, short events, int64_t deadline, int drain)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		if (drain && conn_draining)
+			return IO_DRAIN;
+		if ((left = deadline - now_ms()) <= 0)
+			return IO_TIMEOUT;
+		r = poll(&p, 1, left > 1000000 ? 1000000 : (int)left);
+		if (r > 0)
+			return IO_OK;
+		if (r < 0 && errno != EINTR)
+			return IO_ERR;
+	}
+}
+
+/* After an SSL call returned r: wait as it asks, or say why it failed. */
+static int
+ssl_wait(struct conn *c, int r, int64_t deadline, int drain)
+{
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return wait_io(c->rfd, POLLIN, deadline, drain);
+	case SSL_ERROR_WANT_WRITE:
+		return wait_io(c->wfd, POLLOUT, deadline, drain);
+	case SSL_ERROR_ZERO_RETURN:
+		return IO_EOF;
+	default:
+		return IO_ERR;
+	}
+}
+
+static int
+tls_read(struct conn *c, unsigned char *buf, size_t cap, size_t *got,
+    int64_t deadline, int drain)
+{
+	int r, w;
+
+	for (;;) {
+		ERR_clear_error();
+		r = SSL_read(c->ssl, buf, (int)cap);
+		if (r > 0) {
+			*got = (size_t)r;
+			return IO_OK;
+		}
+		if ((w = ssl_wait(c, r, deadline, drain)) != IO_OK)
+			return w;
+	}
+}
+
+static int
+tls_write(struct conn *c, const void *buf, size_t len, int64_t deadline)
+{
+	const unsigned char *p = buf;
+	int r, w;
+
+	while (len > 0) {
+		ERR_clear_error();
+		r = SSL_write(c->ssl, p, len > 65536 ? 65536 : (int)len);
+		if (r > 0) {
+			p += r;
+			len -= (size_t)r;
+			continue;
+		}
+		if ((w = ssl_wait(c, r, deadline, 0)) != IO_OK)
+			return w;
+	}
+	return IO_OK;
+}
+
+static int64_t
+min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * Close without losing what was written: stop writing, then read and
+ * drop what the client still sends (a body we refused) for a moment, so
+ * that the kernel does not answer it with a reset that could destroy the
+ * response before the client reads it.
+ */
+static void
+linger_close(int rfd, int wfd, int64_t deadline)
+{
+	char junk[4096];
+	ssize_t n;
+	size_t total = 0;
+
+	if (shutdown(wfd, SHUT_WR) != 0)
+		return;         /* not a socket: nothing to linger for */
+	while (total < 1024 * 1024 &&
+	    wait_io(rfd, POLLIN, deadline, 0) == IO_OK) {
+		n = read(rfd, junk, sizeof(junk));
+		if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
+			break;
+		if (n > 0)
+			total += (size_t)n;
+	}
+}
+
+/* Responses ----------------------------------------------------------- */
+
+struct response {
+	int status;
+	const char *ctype;      /* NULL: no body type */
+	char *body;             /* malloc'd */
+	size_t len;
+	const char *extra;      /* extra header lines ("Allow: ...\r\n") */
+	char *serial;           /* issued: the certificate's serial (decimal) */
+	char *provisioner;      /* issued: the token's iss */
+};
+
+static void
+resp_free(struct response *r)
+{
+	free(r->body);
+	free(r->serial);
+	free(r->provisioner);
+	memset(r, 0, sizeof(*r));
+}
+
+/* A JSON body (j is consumed), compact, with a final newline. */
+static void
+resp_json(struct response *r, int status, json_t *j)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	size_t n;
+
+	json_decref(j);
+	free(r->body);
+	r->body = NULL;
+	if (s == NULL) {
+		static const char oom[] =
+		    "{\"status\":500,\"message\":\"out of memory\"}\n";
+
+		r->status = 500;
+		r->ctype = "application/json";
+		r->body = strdup(oom);
+		r->len = r->body ? strlen(oom) : 0;
+		return;
+	}
+	n = strlen(s);
+	if ((r->body = realloc(s, n + 2)) == NULL) {
+		free(s);
+		r->len = 0;
+	} else {
+		r->body[n] = '\n';
+		r->body[n + 1] = '\0';
+		r->len = n + 1;
+	}
+	r->status = status;
+	r->ctype = "application/json";
+}
+
+static void
+resp_error(struct response *r, int status, const char *message)
+{
+	resp_json(r, status, json_pack("{s:i, s:s}", "status", status,
+	    "message", message));
+}
+
+static void
+resp_text(struct response *r, int status, const char *ctype, const char *s)
+{
+	free(r->body);
+	r->body = strdup(s);
+	r->len = r->body ? strlen(s) : 0;
+	r->status = r->body ? status : 500;
+	r->ctype = ctype;
+}
+
+/* Routes -------------------------------------------------------------- */
+
+/* /root/{fingerprint}: hex, either case; step-ca's dashes are dropped. */
+static void
+route_root(struct conn *c, const char *fp, struct response *r)
+{
+	char want[65];
+	size_t i, n = 0;
+
+	for (i = 0; fp[i] != '\0'; i++) {
+		if (fp[i] == '-')
+			continue;
+		if (n == 64 || !isxdigit((unsigned char)fp[i]))
+			return resp_error(r, 404, "root not found");
+		want[n++] = (char)tolower((unsigned char)fp[i]);
+	}
+	want[n] = '\0';
+	if (n != 64 || strcmp(want, c->st->root_fp) != 0)
+		return resp_error(r, 404, "root not found");
+	resp_json(r, 200, json_pack("{s:s}", "ca", c->st->root_pem));
+}
+
+/*
+ * The value of name in the query string (not decoded: the values here
+ * are digits), into buf; 1 if present.
+ */
+static int
+query_get(const char *q, const char *name, char *buf, size_t len)
+{
+	size_t nl = strlen(name), vl;
+	const char *p = q, *end;
+
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, '&');
+		if (strncmp(p, name, nl) == 0 && (p[nl] == '=' || p[nl] == '&' ||
+		    p[nl] == '\0')) {
+			const char *v = p[nl] == '=' ? p + nl + 1 : p + nl;
+
+			vl = end ? (size_t)(end - v) : strlen(v);
+			if (vl >= len)
+				vl = len - 1;
+			memcpy(buf, v, vl);
+			buf[vl] = '\0';
+			return 1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* A decimal of at most 9 digits ("" is 0); -1 if not one. */
+static long
+small_number(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 9 || strspn(s, "0123456789") != n)
+		return -1;
+	return n ? strtol(s, NULL, 10) : 0;
+}
+
+/*
+ * GET /provisioners?limit=N&cursor=C: at most limit (default 20, at most
+ * 100) from the cursor on; nextCursor is where the next page starts, ""
+ * after the last.  The cursor is the index of a provisioner, as a string.
+ */
+static void
+route_provisioners(struct conn *c, const char *query, struct response *r)
+{
+	const json_t *all = c->st->provisioners;
+	char v[32];
+	long limit = PROV_LIMIT_DEFAULT, cursor = 0;
+	size_t i, n = json_array_size(all);
+	json_t *page, *o;
+	char next[32] = "";
+
+	if (query != NULL && query_get(query, "limit", v, sizeof(v))) {
+		if ((limit = small_number(v)) < 0)
+			return resp_error(r, 400, "limit: must be a number");
+		if (limit == 0)
+			limit = PROV_LIMIT_DEFAULT;
+		if (limit > PROV_LIMIT_MAX)
+			limit = PROV_LIMIT_MAX;
+	}
+	if (query != NULL && query_get(query, "cursor", v, sizeof(v))) {
+		if ((cursor = small_number(v)) < 0 || (size_t)cursor > n)
+			return resp_error(r, 400, "cursor: not one this server gave");
+	}
+	if ((page = json_array()) == NULL)
+		return resp_error(r, 500, "out of memory");
+	for (i = (size_t)cursor; i < n && i < (size_t)cursor + (size_t)limit; i++)
+		json_array_append(page, json_array_get(all, i));
+	if (i < n)
+		snprintf(next, sizeof(next), "%zu", i);
+	o = json_pack("{s:o, s:s}", "provisioners", page, "nextCursor", next);
+	resp_json(r, 200, o);
+}
+
+/* The issued certificate's serial, decimal, from the response's "crt". */
+static char *
+issued_serial(const json_t *resp)
+{
+	const char *crt = json_string_value(json_object_get(resp, "crt"));
+	STACK_OF(X509) *certs = NULL;
+	BIGNUM *bn = NULL;
+	char *s = NULL, *out = NULL;
+
+	if (crt == NULL ||
+	    pem_load_certs((const unsigned char *)crt, strlen(crt), &certs) != CA_OK)
+		return NULL;
+	if (sk_X509_num(certs) > 0 &&
+	    (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(sk_X509_value(certs, 0)),
+	    NULL)) != NULL && (s = BN_bn2dec(bn)) != NULL)
+		out = strdup(s);
+	OPENSSL_free(s);
+	BN_free(bn);
+	sk_X509_pop_free(certs, X509_free);
+	err_clear();
+	return out;
+}
+
+/*
+ * The token's "iss" claim, for the log: the claims segment decoded and
+ * that one member read; nothing verified, nothing else kept (the token is
+ * a bearer secret and is never logged).
+ */
+static char *
+token_issuer(const json_t *req)
+{
+	const char *ott = json_string_value(json_object_get(req, "ott"));
+	const char *a, *b, *iss;
+	struct buf claims;
+	json_t *j;
+	char *out = NULL;
+	size_t i;
+
+	if (ott == NULL || strlen(ott) > CA_MAX_JWT ||
+	    (a = strchr(ott, '.')) == NULL || (b = strchr(a + 1, '.')) == NULL)
+		return NULL;
+	if (b64url_decode(a + 1, (size_t)(b - a - 1), &claims) != CA_OK) {
+		err_clear();
+		return NULL;
+	}
+	j = json_loadb((const char *)claims.data, claims.len,
+	    JSON_REJECT_DUPLICATES, NULL);
+	buf_free(&claims);
+	iss = json_string_value(json_object_get(j, "iss"));
+	if (iss != NULL && strlen(iss) <= 256 && (out = strdup(iss)) != NULL)
+		for (i = 0; out[i] != '\0'; i++)
+			if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+				out[i] = '?';
+	json_decref(j);
+	return out;
+}
+
+/*
+ * POST /sign: the body goes to the sign handler as one JSON line, with
+ * the verified client chain as "peerCertificates" (a client's own member
+ * of that name is dropped); the handler's line comes back as the body.
+ */
+static void
+route_sign(struct conn *c, const struct http_request *q, struct response *r)
+{
+	json_error_t je;
+	json_t *req, *res;
+	const json_t *status;
+	char *line, *out = NULL, m[256];
+	size_t len, outlen = 0;
+	int rc;
+
+	req = json_loadb((const char *)q->body, q->body_len,
+	    JSON_REJECT_DUPLICATES, &je);
+	if (req == NULL || !json_is_object(req)) {
+		/* The words of `ca-sign --api` (lib/api.c) for the same body. */
+		snprintf(m, sizeof(m), "request: malformed JSON: %s",
+		    req != NULL ? "not an object" : je.text);
+		json_decref(req);
+		return resp_error(r, 400, m);
+	}
+	json_object_del(req, "peerCertificates");
+	if (c->peer_chain != NULL)
+		json_object_set(req, "peerCertificates", c->peer_chain);
+	line = json_dumps(req, JSON_COMPACT);
+	if (line == NULL) {
+		json_decref(req);
+		return resp_error(r, 500, "out of memory");
+	}
+	len = strlen(line);
+	{
+		char *l = realloc(line, len + 2);
+
+		if (l == NULL) {
+			io_wipe_str(line);
+			json_decref(req);
+			return resp_error(r, 500, "out of memory");
+		}
+		line = l;
+		line[len++] = '\n';
+		line[len] = '\0';
+	}
+	rc = hop_call(c->sign, line, len, now_ms() + c->o->handler_ms, &out,
+	    &outlen);
+	/* The line held the token: wiped (jansson's own copy is, on free). */
+	io_wipe_str(line);
+	if (rc == 503) {
+		json_decref(req);
+		return resp_error(r, 503, "handler unavailable");
+	}
+	if (rc != 0) {
+		json_decref(req);
+		return resp_error(r, 500, "handler failed");
+	}
+	res = json_loadb(out, outlen, JSON_REJECT_DUPLICATES, NULL);
+	status = json_object_get(res, "status");
+	if (!json_is_object(res) || (status != NULL && json_is_integer(status) &&
+	    (json_integer_value(status) < 400 || json_integer_value(status) > 599))) {
+		log_msg("handler: a response that is not a JSON object with an "
+		    "error status 400-599 or none");
+		json_decref(res);
+		json_decref(req);
+		free(out);
+		/* A handler that says nonsense is replaced. */
+		hop_close(c->sign);
+		return resp_error(r, 500, "handler failed");
+	}
+	free(r->body);
+	r->ctype = "application/json";
+	r->body = out;
+	r->body[outlen] = '\n';         /* over the NUL: the line's newline back */
+	r->len = outlen + 1;
+	if (json_is_integer(status))
+		r->status = (int)json_integer_value(status);
+	else {
+		r->status = 201;
+		r->serial = issued_serial(res);
+		r->provisioner = token_issuer(req);
+	}
+	json_decref(res);
+	json_decref(req);
+}
+
+/* Methods that exist: anything else is 501, these on a wrong route 405. */
+static const char *known_methods[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE",
+	"CONNECT", NULL
+};
+
+static int
+known_method(const char *m)
+{
+	size_t i;
+
+	for (i = 0; known_methods[i] != NULL; i++)
+		if (strcmp(m, known_methods[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+route(struct conn *c, const struct http_request *q, struct response *r)
+{
+	const char *p = q->path;
+	int get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
+	int post = strcmp(q->method, "POST") == 0;
+
+	if (!known_method(q->method))
+		return resp_error(r, 501, "method not implemented");
+	/* Every route also under /1.0. */
+	if (strncmp(p, "/1.0/", 5) == 0)
+		p += 4;
+	if (strcmp(p, "/sign") == 0) {
+		if (!post) {
+			r->extra = "Allow: POST\r\n";
+			return resp_error(r, 405, "method not allowed");
+		}
+		return route_sign(c, q, r);
+	}
+	if (strcmp(p, "/health") != 0 && strcmp(p, "/version") != 0 &&
+	    strncmp(p, "/root/", 6) != 0 && strcmp(p, "/roots") != 0 &&
+	    strcmp(p, "/roots.pem") != 0 && strcmp(p, "/intermediates") != 0 &&
+	    strcmp(p, "/intermediates.pem") != 0 &&
+	    strcmp(p, "/provisioners") != 0)
+		return resp_error(r, 404, "not found");
+	if (!get) {
+		r->extra = "Allow: GET, HEAD\r\n";
+		return resp_error(r, 405, "method not allowed");
+	}
+	if (strcmp(p, "/health") == 0)
+		resp_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	else if (strcmp(p, "/version") == 0)
+		resp_json(r, 200, json_pack("{s:s, s:b}", "version", INCA_VERSION,
+		    "requireClientAuthentication", 0));
+	else if (strncmp(p, "/root/", 6) == 0)
+		route_root(c, p + 6, r);
+	else if (strcmp(p, "/roots") == 0)
+		resp_json(r, 200, json_pack("{s:[s]}", "crts", c->st->root_pem));
+	else if (strcmp(p, "/roots.pem") == 0)
+		resp_text(r, 200, "application/x-pem-file", c->st->root_pem);
+	else if (strcmp(p, "/intermediates") == 0)
+		resp_json(r, 200, json_pack("{s:O}", "crts", c->st->inter_pems));
+	else if (strcmp(p, "/intermediates.pem") == 0)
+		resp_text(r, 200, "application/x-pem-file", c->st->inter_pem);
+	else
+		route_provisioners(c, q->query, r);
+}
+
+/* The connection ------------------------------------------------------ */
+
+/*
+ * Write the response whole (head and body in one buffer; no body for
+ * HEAD) and log its line.  IO_OK, or why the write failed.
+ */
+static int
+respond(struct conn *c, const char *method, const char *path,
+    struct response *r, int keep, int64_t t0)
+{
+	char head[512];
+	int hl, rc = IO_ERR, head_only = method && strcmp(method, "HEAD") == 0;
+	char *all;
+	json_t *line;
+
+	hl = http_response_head(head, sizeof(head), r->status, r->ctype, r->len,
+	    keep, r->extra);
+	if (hl > 0 && (all = malloc((size_t)hl + r->len)) != NULL) {
+		memcpy(all, head, (size_t)hl);
+		if (!head_only && r->len > 0)
+			memcpy(all + hl, r->body, r->len);
+		rc = tls_write(c, all, (size_t)hl + (head_only ? 0 : r->len),
+		    c->deadline);
+		free(all);
+	}
+	line = json_pack("{s:s, s:s?, s:s?, s:i, s:I, s:f}", "peer", c->peer,
+	    "method", method, "path", path, "status", r->status,
+	    "bytes", (json_int_t)(head_only ? 0 : r->len),
+	    "ms", ms_since(t0));
+	if (line != NULL) {
+		if (r->serial != NULL)
+			json_object_set_new(line, "serial", json_string(r->serial));
+		if (r->provisioner != NULL)
+			json_object_set_new(line, "provisioner",
+			    json_string(r->provisioner));
+		log_json(line);
+		json_decref(line);
+	}
+	return rc;
+}
+
+/*
+ * A plain-HTTP request where a TLS ClientHello belongs: answered in plain
+ * HTTP, 400 with the reason, and closed (OpenSSL recognised it and sent
+ * no alert).
+ */
+static void
+plain_http_refusal(struct conn *c, int64_t t0)
+{
+	static const char body[] = "{\"status\":400,\"message\":\"this port "
+	    "speaks HTTPS: use https://\"}\n";
+	char head[256], *all;
+	int hl;
+	size_t n = sizeof(body) - 1;
+	int64_t deadline = min64(now_ms() + 1000, c->deadline);
+	json_t *line;
+
+	hl = http_response_head(head, sizeof(head), 400, "application/json", n,
+	    0, NULL);
+	if (hl > 0 && (all = malloc((size_t)hl + n)) != NULL) {
+		size_t off = 0, len = (size_t)hl + n;
+		ssize_t w;
+
+		memcpy(all, head, (size_t)hl);
+		memcpy(all + hl, body, n);
+		while (off < len) {
+			w = write(c->wfd, all + off, len - off);
+			if (w > 0)
+				off += (size_t)w;
+			else if (w < 0 && errno == EAGAIN &&
+			    wait_io(c->wfd, POLLOUT, deadline, 0) == IO_OK)
+				continue;
+			else if (!(w < 0 && errno == EINTR))
+				break;
+		}
+		free(all);
+	}
+	line = json_pack("{s:s, s:n, s:n, s:i, s:i, s:f, s:s}", "peer", c->peer,
+	    "method", "path", "status", 400, "bytes", (int)n,
+	    "ms", ms_since(t0), "message",
+	    "plain HTTP on the TLS port");
+	if (line != NULL) {
+		log_json(line);
+		json_decref(line);
+	}
+	linger_close(c->rfd, c->wfd, deadline);
+}
+
+static int
+handshake(struct conn *c, int64_t started)
+{
+	int64_t deadline = min64(started + c->o->read_ms, c->deadline);
+	unsigned long e;
+	int r, w;
+
+	for (;;) {
+		ERR_clear_error();
+		if ((r = SSL_accept(c->ssl)) == 1)
+			return CA_OK;
+		w = ssl_wait(c, r, deadline, 1);
+		if (w == IO_OK)
+			continue;
+		e = ERR_peek_error();
+		if (w == IO_ERR && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+		    (ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST ||
+		    ERR_GET_REASON(e) == SSL_R_HTTPS_PROXY_REQUEST)) {
+			ERR_clear_error();
+			plain_http_refusal(c, c->t0);
+			return CA_FAIL;
+		}
+		if (w == IO_ERR && e != 0) {
+			const char *why = ERR_reason_error_string(e);
+			json_t *line = json_pack("{s:s, s:s}", "peer", c->peer,
+			    "message", "TLS handshake failed");
+
+			if (line != NULL) {
+				json_object_set_new(line, "reason",
+				    json_string(why ? why : "unknown"));
+				log_json(line);
+				json_decref(line);
+			}
+		}
+		ERR_clear_error();
+		return CA_FAIL;
+	}
+}
+
+static void
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl != -1 && !(fl & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Has the head of the request being read arrived, with Expect: 100-continue? */
+static int
+wants_continue(const struct http_parser *p)
+{
+	/* The parser fills req as the head is read; head_len once it is whole. */
+	return p->head_len != 0 && p->req.expect_continue && p->req.minor == 1;
+}
+
+/* The requests of one connection, until it should close. */
+static void
+serve_requests(struct conn *c)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct http_parser *p;
+	struct response r;
+	const struct http_request *q;
+	unsigned char in[16384];
+	size_t in_off = 0, in_len = 0, used, got;
+	int64_t started = 0, deadline, t0;
+	int first = 1, begun, sent_continue, rc, keep, st;
+
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return;
+	http_parser_init(p);
+	for (;;) {
+		/* A request: its first byte, then all of it, in time. */
+		begun = in_off < in_len;
+		started = now_ms();
+		t0 = now_us();
+		sent_continue = 0;
+		deadline = min64(started + (first ? c->o->read_ms : c->o->idle_ms),
+		    c->deadline);
+		for (;;) {
+			if (in_off == in_len) {
+				if (!begun && conn_draining)
+					goto out;
+				rc = tls_read(c, in, sizeof(in), &got, deadline, !begun);
+				if (rc == IO_TIMEOUT && begun) {
+					memset(&r, 0, sizeof(r));
+					resp_error(&r, 408, "request not received in time");
+					(void)respond(c, NULL, NULL, &r, 0, t0);
+					resp_free(&r);
+					linger_close(c->rfd, c->wfd,
+					    min64(now_ms() + 1000, c->deadline));
+					goto out;
+				}
+				if (rc != IO_OK)
+					goto out;
+				if (!begun) {
+					begun = 1;
+					started = now_ms();
+					t0 = now_us();
+					deadline = min64(started + c->o->read_ms,
+					    c->deadline);
+				}
+				in_off = 0;
+				in_len = got;
+			}
+			st = http_feed(p, in + in_off, in_len - in_off, &used);
+			in_off += used;
+			if (st == HTTP_DONE)
+				break;
+			if (st == HTTP_ERROR) {
+				const struct http_request *h = &p->req;
+
+				memset(&r, 0, sizeof(r));
+				resp_error(&r, http_error_status(p),
+				    http_error_message(p));
+				(void)respond(c, h->method[0] ? h->method : NULL,
+				    h->path, &r, 0, t0);
+				resp_free(&r);
+				linger_close(c->rfd, c->wfd,
+				    min64(now_ms() + 1000, c->deadline));
+				goto out;
+			}
+			if (!sent_continue && wants_continue(p)) {
+				sent_continue = 1;
+				if (tls_write(c, cont, sizeof(cont) - 1, deadline) != IO_OK)
+					goto out;
+			}
+		}
+		q = http_request(p);
+		memset(&r, 0, sizeof(r));
+		route(c, q, &r);
+		keep = q->keep_alive && !conn_draining && now_ms() < c->deadline;
+		rc = respond(c, q->method, q->path, &r, keep, t0);
+		resp_free(&r);
+		if (rc != IO_OK || !keep)
+			goto out;
+		http_next(p);
+		first = 0;
+	}
+out:
+	free(p);
+}
+
+void
+conn_serve(struct serve_state *st, const struct serve_opts *o, int rfd,
+    int wfd, const char *peer, struct hop *sign)
+{
+	struct conn c;
+	int64_t started = now_ms();
+
+	memset(&c, 0, sizeof(c));
+	c.st = st;
+	c.o = o;
+	c.rfd = rfd;
+	c.wfd = wfd;
+	c.peer = peer;
+	c.sign = sign;
+	c.deadline = started + o->conn_ms;
+	c.t0 = now_us();
+	set_nonblock(rfd);
+	set_nonblock(wfd);
+	tls_tune_fd(rfd);
+	if (wfd != rfd)
+		tls_tune_fd(wfd);
+	if ((c.ssl = SSL_new(st->ctx)) == NULL ||
+	    SSL_set_rfd(c.ssl, rfd) != 1 || SSL_set_wfd(c.ssl, wfd) != 1) {
+		log_msg("TLS: %s", "cannot start a connection");
+		SSL_free(c.ssl);
+		return;
+	}
+	if (handshake(&c, started) == CA_OK) {
+		c.peer_chain = tls_peer_chain(c.ssl);
+		serve_requests(&c);
+		/* close_notify, if it goes out at once; no waiting for the reply. */
+		ERR_clear_error();
+		(void)SSL_shutdown(c.ssl);
+	}
+	ERR_clear_error();
+	json_decref(c.peer_chain);
+	SSL_free(c.ssl);
+}

@@ -1,0 +1,616 @@
+/*
+ * ca-serve: the CA's HTTPS front.  TLS, HTTP, limits and routes here;
+ * every decision about a certificate in the handler it relays to
+ * (`ca-sign --api --offline`), which alone holds the signing key and the
+ * database.
+ *
+ * Process models, one connection handler:
+ *   - inetd style (default): one connection on fd 0/1, then exit (inetd,
+ *     systemd Accept=yes, tcpserver, socat EXEC);
+ *   - systemd Accept=no: listening sockets from LISTEN_FDS;
+ *   - --listen HOST:PORT: the socket bound here.
+ * In the last two, a child per connection (fork, no exec) up to
+ * --max-conns, and a pool of long-lived handlers on a private socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "io.h"
+#include "serve.h"
+#include "timeutil.h"
+
+#define MAX_LISTEN 16
+#define IDLE_MS 5000
+
+static void
+usage(int code)
+{
+	FILE *f = code ? stderr : stdout;
+
+	fprintf(f,
+"usage: ca-serve [--dir DIR] [--cert FILE] [--key FILE] [--listen HOST:PORT]\n"
+"                [--max-conns N] [--handlers N] [--read-timeout D]\n"
+"                [--conn-timeout D] [--handler-timeout D]\n"
+"  Serves the CA over HTTPS: one connection on stdin/stdout (inetd style),\n"
+"  or an accept loop on the sockets of LISTEN_FDS (systemd) or of --listen.\n"
+"  --dir DIR            CA home (default $CA_DIR, else $HOME/.inca)\n"
+"  --cert FILE          server certificate chain (default DIR/certs/server.crt)\n"
+"  --key FILE           its private key (default DIR/secrets/server_key)\n"
+"  --listen HOST:PORT   bind and accept here (\":PORT\": every address;\n"
+"                       \"[::1]:PORT\" for IPv6)\n"
+"  --max-conns N        connections served at once in the accept loop\n"
+"                       (default 64)\n"
+"  --handlers N         long-lived sign handlers of the accept loop\n"
+"                       (default 2; 0: one per connection)\n"
+"  --read-timeout D     a request (head and body) must arrive within D of\n"
+"                       its first byte (default 10s; units ms, s, m)\n"
+"  --conn-timeout D     a connection ends after D at most (default 60s)\n"
+"  --handler-timeout D  a handler must answer within D (default 30s)\n"
+"  -h, --help           this text;  --version  the version\n");
+	exit(code);
+}
+
+enum { O_DIR = 256, O_CERT, O_KEY, O_LISTEN, O_MAX_CONNS, O_HANDLERS,
+	O_READ_TIMEOUT, O_CONN_TIMEOUT, O_HANDLER_TIMEOUT, O_VERSION };
+
+static const struct option longopts[] = {
+	{ "dir", required_argument, NULL, O_DIR },
+	{ "cert", required_argument, NULL, O_CERT },
+	{ "key", required_argument, NULL, O_KEY },
+	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "max-conns", required_argument, NULL, O_MAX_CONNS },
+	{ "handlers", required_argument, NULL, O_HANDLERS },
+	{ "read-timeout", required_argument, NULL, O_READ_TIMEOUT },
+	{ "conn-timeout", required_argument, NULL, O_CONN_TIMEOUT },
+	{ "handler-timeout", required_argument, NULL, O_HANDLER_TIMEOUT },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* A count option: lo..hi; dies with a usage error otherwise. */
+static int
+count_arg(const char *name, const char *v, int lo, int hi)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n < lo ||
+	    n > hi)
+		die(CA_USAGE, "%s %s: a number from %d to %d", name, v, lo, hi);
+	return (int)n;
+}
+
+/* A timeout: "500ms", or a duration ("10s", "2m"); above 0, at most 1h. */
+static int64_t
+duration_arg(const char *name, const char *v)
+{
+	size_t n = strlen(v);
+	int64_t secs, ms = -1;
+
+	if (n > 2 && strcmp(v + n - 2, "ms") == 0 && n - 2 <= 7 &&
+	    strspn(v, "0123456789") == n - 2)
+		ms = strtol(v, NULL, 10);
+	else if (time_parse_duration(v, &secs) == CA_OK && secs >= 0 &&
+	    secs <= 3600)
+		ms = secs * 1000;
+	if (ms <= 0 || ms > 3600 * 1000)
+		die(CA_USAGE, "%s %s: a duration above 0 and at most 1h "
+		    "(500ms, 10s, 2m)", name, v);
+	return ms;
+}
+
+/* The sign handler: ca-sign beside this program. */
+static char *
+handler_prog(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		die(CA_FAIL, "/proc/self/exe: %s", strerror(errno));
+	exe[n] = '\0';
+	return io_join(dirname(exe), "ca-sign");
+}
+
+/* Signals ------------------------------------------------------------- */
+
+static int sigpipe_w = -1;
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+	if (sigpipe_w >= 0 && write(sigpipe_w, &c, 1) < 0) {
+		/* Full pipe: a wake-up is already pending. */
+	}
+	errno = saved;
+}
+
+/* In a connection's process: SIGTERM means "finish this request, then close". */
+static void
+on_drain(int sig)
+{
+	(void)sig;
+	conn_draining = 1;
+}
+
+static void
+catch(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;        /* no SA_RESTART: poll() must wake up */
+	sigaction(sig, &sa, NULL);
+}
+
+/* Listeners ----------------------------------------------------------- */
+
+/*
+ * --listen HOST:PORT, [IPV6]:PORT or :PORT into host (maybe "") and
+ * port; dies with a usage error if it is none of them.
+ */
+static void
+listen_parse(const char *spec, char *host, size_t hostlen, char **port)
+{
+	const char *colon = strrchr(spec, ':');
+	size_t hl;
+
+	if (colon == NULL || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		die(CA_USAGE, "--listen %s: HOST:PORT, [IPV6]:PORT or :PORT", spec);
+	hl = (size_t)(colon - spec);
+	if (hl >= hostlen)
+		die(CA_USAGE, "--listen %s: host too long", spec);
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	} else if (strchr(host, ':') != NULL)
+		die(CA_USAGE, "--listen %s: an IPv6 address goes in brackets: "
+		    "[::1]:PORT", spec);
+	*port = (char *)colon + 1;
+	if (strlen(*port) > 5 || atoi(*port) < 1 || atoi(*port) > 65535)
+		die(CA_USAGE, "--listen %s: port 1 to 65535", spec);
+}
+
+/* Bind --listen HOST:PORT: every address HOST resolves to (all if empty). */
+static int
+listen_on(const char *spec, int *fds, int max)
+{
+	struct addrinfo hints, *res, *ai;
+	char host[256], *port;
+	int n = 0, fd, one = 1, e;
+
+	listen_parse(spec, host, sizeof(host), &port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
+		die(CA_FAIL, "--listen %s: %s", spec, gai_strerror(e));
+	for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* Each family binds its own socket: [::] must not take 0.0.0.0's port. */
+		if (ai->ai_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			    sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+		    listen(fd, 128) != 0) {
+			e = errno;
+			close(fd);
+			freeaddrinfo(res);
+			die(CA_FAIL, "--listen %s: %s", spec, strerror(e));
+		}
+		fds[n++] = fd;
+	}
+	freeaddrinfo(res);
+	if (n == 0)
+		die(CA_FAIL, "--listen %s: no address to bind", spec);
+	return n;
+}
+
+/*
+ * systemd's sockets: LISTEN_FDS from fd 3, when LISTEN_PID is this
+ * process.  0 when there are none; the variables are removed either way,
+ * so that no handler started later mistakes them for its own.
+ */
+static int
+listen_fds(int *fds, int max)
+{
+	const char *n = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	int i, count;
+
+	if (n == NULL || pid == NULL || strtol(pid, NULL, 10) != (long)getpid()) {
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDNAMES");
+		return 0;
+	}
+	count = (int)strtol(n, NULL, 10);
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	if (count < 1 || count > max)
+		die(CA_FAIL, "LISTEN_FDS=%s: 1 to %d sockets", n, max);
+	for (i = 0; i < count; i++) {
+		fds[i] = 3 + i;
+		(void)fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+	}
+	return count;
+}
+
+/* 1 if fd is a listening socket. */
+static int
+is_listening(int fd)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) == 0 && v;
+}
+
+/* The one-connection model ------------------------------------------- */
+
+/* 1 if fd a and fd b are the same open file (inetd's socket as stderr). */
+static int
+same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static void
+serve_one(struct serve_state *st, const struct serve_opts *o,
+    const char *prog, int rfd, int wfd)
+{
+	char peer[128];
+	struct hop h;
+
+	/* stderr is the connection itself (inetd): log to syslog instead. */
+	if (same_file(2, rfd) || same_file(2, wfd))
+		log_use_syslog(1);
+	catch(SIGTERM, on_drain);
+	conn_peer(rfd, peer, sizeof(peer));
+	hop_init(&h, st->sign_socket, prog, st->home);
+	h.devnull_stderr = same_file(2, rfd) || same_file(2, wfd);
+	conn_serve(st, o, rfd, wfd, peer, &h);
+	hop_close(&h);
+}
+
+/* The accept loop ----------------------------------------------------- */
+
+struct loop {
+	struct serve_state st;
+	const struct serve_opts *o;
+	const char *prog;
+	int lfd[MAX_LISTEN], nl;
+	pid_t *kids;            /* connection children, 0 = free slot */
+	int nkids;
+	struct pool pool;
+	int have_pool;
+};
+
+static void
+reap(struct loop *l)
+{
+	pid_t pid;
+	int st, i;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (l->have_pool && pool_reaped(&l->pool, pid)) {
+			if (!got_term)
+				log_msg("handler pool: handler %ld ended (status %d)",
+				    (long)pid, WIFEXITED(st) ? WEXITSTATUS(st) :
+				    128 + WTERMSIG(st));
+			continue;
+		}
+		for (i = 0; i < l->o->max_conns; i++)
+			if (l->kids[i] == pid) {
+				l->kids[i] = 0;
+				l->nkids--;
+				break;
+			}
+	}
+}
+
+static void
+reload(struct loop *l)
+{
+	struct serve_state ns;
+
+	if (state_load(l->o, &ns) != CA_OK) {
+		log_msg("reload failed, the previous configuration stays: %s",
+		    err_msg());
+		return;
+	}
+	state_free(&l->st);
+	l->st = ns;
+	log_msg("reloaded ca.json and the server certificate");
+}
+
+static void
+child(struct loop *l, int fd)
+{
+	char peer[128];
+	struct hop h;
+	int i;
+
+	for (i = 0; i < l->nl; i++)
+		close(l->lfd[i]);
+	if (l->have_pool)
+		close(l->pool.fd);
+	close(sigpipe_w);
+	sigpipe_w = -1;
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	catch(SIGTERM, on_drain);
+	if (got_term)
+		conn_draining = 1;
+	conn_peer(fd, peer, sizeof(peer));
+	hop_init(&h, l->st.sign_socket ? l->st.sign_socket :
+	    l->have_pool ? l->pool.path : NULL, l->prog, l->st.home);
+	conn_serve(&l->st, l->o, fd, fd, peer, &h);
+	hop_close(&h);
+	_exit(0);
+}
+
+static void
+accept_one(struct loop *l, int lfd)
+{
+	pid_t pid;
+	int fd, i;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		return;
+	/* A renewed certificate is used from the next connection on. */
+	if (state_cert_changed(&l->st)) {
+		if (state_reload_tls(&l->st) == CA_OK)
+			log_msg("server certificate reloaded");
+		else
+			log_msg("server certificate changed but not usable, the "
+			    "previous one stays: %s", err_msg());
+	}
+	if ((pid = fork()) < 0) {
+		log_msg("fork: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (pid == 0)
+		child(l, fd);
+	close(fd);
+	for (i = 0; i < l->o->max_conns; i++)
+		if (l->kids[i] == 0) {
+			l->kids[i] = pid;
+			l->nkids++;
+			break;
+		}
+}
+
+/* SIGTERM: no new connections; those open finish their request. */
+static void
+drain(struct loop *l)
+{
+	int64_t deadline = now_ms() + l->o->conn_ms;
+	int i;
+
+	for (i = 0; i < l->nl; i++)
+		close(l->lfd[i]);
+	l->nl = 0;
+	for (i = 0; i < l->o->max_conns; i++)
+		if (l->kids[i] > 0)
+			kill(l->kids[i], SIGTERM);
+	while (l->nkids > 0) {
+		if (now_ms() >= deadline) {
+			for (i = 0; i < l->o->max_conns; i++)
+				if (l->kids[i] > 0)
+					kill(l->kids[i], SIGKILL);
+		}
+		reap(l);
+		if (l->nkids > 0)
+			(void)poll(NULL, 0, 20);
+	}
+	if (l->have_pool)
+		pool_stop(&l->pool, now_ms() + 5000);
+}
+
+static int
+accept_loop(struct loop *l)
+{
+	struct pollfd pf[MAX_LISTEN + 1];
+	int sp[2], i, n, timeout;
+	int64_t next;
+	char junk[64];
+
+	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) != 0)
+		die(CA_FAIL, "pipe: %s", strerror(errno));
+	sigpipe_w = sp[1];
+	catch(SIGTERM, on_signal);
+	catch(SIGINT, on_signal);
+	catch(SIGHUP, on_signal);
+	catch(SIGCHLD, on_signal);
+	if ((l->kids = calloc((size_t)l->o->max_conns, sizeof(pid_t))) == NULL)
+		die(CA_FAIL, "out of memory");
+	if (l->st.sign_socket == NULL && l->o->handlers > 0) {
+		if (pool_start(&l->pool, l->prog, l->st.home, l->o->handlers) != CA_OK) {
+			int rc = err_code();
+
+			pool_stop(&l->pool, now_ms());
+			die(rc, "%s", err_msg());
+		}
+		l->have_pool = 1;
+	}
+	for (i = 0; i < l->nl; i++) {
+		int fl = fcntl(l->lfd[i], F_GETFL);
+
+		(void)fcntl(l->lfd[i], F_SETFL, fl | O_NONBLOCK);
+	}
+	log_msg("serving");
+	for (;;) {
+		if (got_chld) {
+			got_chld = 0;
+			reap(l);
+		}
+		if (got_term)
+			break;
+		if (got_hup) {
+			got_hup = 0;
+			reload(l);
+			if (l->have_pool) {
+				for (i = 0; i < l->pool.n; i++)
+					if (l->pool.pids[i] > 0)
+						kill(l->pool.pids[i], SIGHUP);
+			}
+		}
+		timeout = -1;
+		if (l->have_pool && (next = pool_tend(&l->pool)) >= 0)
+			timeout = (int)next;
+		n = 0;
+		pf[n].fd = sp[0];
+		pf[n++].events = POLLIN;
+		/* At the bound, no accept until a connection ends. */
+		if (l->nkids < l->o->max_conns)
+			for (i = 0; i < l->nl; i++) {
+				pf[n].fd = l->lfd[i];
+				pf[n++].events = POLLIN;
+			}
+		if (poll(pf, (nfds_t)n, timeout) < 0) {
+			if (errno != EINTR)
+				die(CA_FAIL, "poll: %s", strerror(errno));
+			continue;
+		}
+		if (pf[0].revents & POLLIN)
+			while (read(sp[0], junk, sizeof(junk)) > 0)
+				;
+		for (i = 1; i < n; i++)
+			if ((pf[i].revents & POLLIN) && !got_term &&
+			    l->nkids < l->o->max_conns)
+				accept_one(l, pf[i].fd);
+	}
+	log_msg("SIGTERM: draining %d connection(s)", l->nkids);
+	drain(l);
+	log_msg("stopped");
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct serve_opts o;
+	const char *max_conns = NULL, *handlers = NULL, *read_t = NULL;
+	const char *conn_t = NULL, *handler_t = NULL;
+	struct loop l;
+	char *prog;
+	int ch, nsys;
+
+	cli_init(argv[0]);
+	memset(&o, 0, sizeof(o));
+	while ((ch = cli_getopt(argc, argv, ":h", longopts)) != -1) {
+		switch (ch) {
+		case O_DIR: cli_once("--dir", &o.dir, optarg); break;
+		case O_CERT: cli_once("--cert", &o.cert, optarg); break;
+		case O_KEY: cli_once("--key", &o.key, optarg); break;
+		case O_LISTEN: cli_once("--listen", &o.listen, optarg); break;
+		case O_MAX_CONNS: cli_once("--max-conns", &max_conns, optarg); break;
+		case O_HANDLERS: cli_once("--handlers", &handlers, optarg); break;
+		case O_READ_TIMEOUT:
+			cli_once("--read-timeout", &read_t, optarg);
+			break;
+		case O_CONN_TIMEOUT:
+			cli_once("--conn-timeout", &conn_t, optarg);
+			break;
+		case O_HANDLER_TIMEOUT:
+			cli_once("--handler-timeout", &handler_t, optarg);
+			break;
+		case O_VERSION: cli_version(); break;
+		case 'h': usage(0); break;
+		default: cli_badopt(ch, argv);
+		}
+	}
+	if (optind < argc)
+		die(CA_USAGE, "unexpected argument: %s", argv[optind]);
+	o.max_conns = max_conns ? count_arg("--max-conns", max_conns, 1, 4096) : 64;
+	o.handlers = handlers ? count_arg("--handlers", handlers, 0, 64) : 2;
+	o.read_ms = read_t ? duration_arg("--read-timeout", read_t) : 10000;
+	o.conn_ms = conn_t ? duration_arg("--conn-timeout", conn_t) : 60000;
+	o.handler_ms = handler_t ?
+	    duration_arg("--handler-timeout", handler_t) : 30000;
+	o.idle_ms = o.read_ms < IDLE_MS ? o.read_ms : IDLE_MS;
+	/* A client gone mid-write is an error return, not a death. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (o.listen != NULL) {
+		char host[256], *port;
+
+		listen_parse(o.listen, host, sizeof(host), &port);
+	}
+	memset(&l, 0, sizeof(l));
+	l.o = &o;
+	nsys = listen_fds(l.lfd, MAX_LISTEN);
+	if (nsys > 0 && o.listen != NULL)
+		die(CA_USAGE, "--listen and socket activation (LISTEN_FDS) "
+		    "exclude each other");
+	if (state_load(&o, &l.st) != CA_OK)
+		die(CA_FAIL, "%s", err_msg());
+	if ((prog = handler_prog()) == NULL)
+		die(CA_FAIL, "out of memory");
+	l.prog = prog;
+
+	if (nsys == 1 && !is_listening(l.lfd[0])) {
+		/* systemd Accept=yes without StandardInput=socket: fd 3. */
+		serve_one(&l.st, &o, prog, l.lfd[0], l.lfd[0]);
+	} else if (nsys > 0 || o.listen != NULL) {
+		if (nsys > 0) {
+			int i;
+
+			for (i = 0; i < nsys; i++)
+				if (!is_listening(l.lfd[i]))
+					die(CA_FAIL, "LISTEN_FDS: fd %d is not a "
+					    "listening socket", l.lfd[i]);
+			l.nl = nsys;
+		} else
+			l.nl = listen_on(o.listen, l.lfd, MAX_LISTEN);
+		accept_loop(&l);
+	} else
+		serve_one(&l.st, &o, prog, 0, 1);
+	state_free(&l.st);
+	free(prog);
+	return 0;
+}

@@ -1,0 +1,139 @@
+/*
+ * ca-serve's parts: what it read from the CA home (state.c), one TLS
+ * connection (conn.c), the hop to the handler programs (hop.c), the
+ * listeners and the children (main.c).
+ *
+ * ca-serve holds only public files and its own TLS key: never the
+ * intermediate key, its password or the database.  Those stay with the
+ * handler (ca-sign --api --offline), which it reaches through a pipe or
+ * a unix socket.
+ */
+#ifndef CA_SERVE_H
+#define CA_SERVE_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+/* Options, as parsed (times in milliseconds). */
+struct serve_opts {
+	const char *dir, *cert, *key, *listen;
+	int max_conns, handlers;
+	int64_t read_ms, conn_ms, handler_ms, idle_ms;
+};
+
+/* What ca-serve read from the CA home; replaced whole on a reload. */
+struct serve_state {
+	char *home;
+	json_t *conf;           /* config/ca.json */
+	char *root_pem;         /* the root, PEM */
+	char root_fp[65];       /* SHA-256 of its DER, lower-case hex */
+	X509 *root;
+	STACK_OF(X509) *inter;  /* the intermediate chain of "crt" */
+	json_t *inter_pems;     /* the same as an array of PEM strings */
+	char *inter_pem;        /* and concatenated */
+	json_t *provisioners;   /* authority.provisioners, public members */
+	char *sign_socket;      /* handlers.sign, resolved; NULL: coprocess */
+	int tls_min, tls_max;
+	char *cert_file, *key_file;
+	struct stat cert_st, key_st; /* as loaded, to notice a replacement */
+	SSL_CTX *ctx;
+};
+
+/* state.c */
+/*
+ * Read the CA home of o: ca.json, the root, the intermediates, the
+ * server certificate and key (a TLS context).  CA_OK, or CA_FAIL with one
+ * line naming the file.  *st is the caller's (state_free).
+ */
+int state_load(const struct serve_opts *o, struct serve_state *st);
+void state_free(struct serve_state *st);
+/*
+ * 1 when the server certificate or key file is no longer the one loaded
+ * (inode, size, modification or change time).
+ */
+int state_cert_changed(const struct serve_state *st);
+/* A new TLS context from the files as they are now; the old one is kept on failure. */
+int state_reload_tls(struct serve_state *st);
+
+/* hop.c: one route kind's way to its handler, for one connection. */
+struct hop {
+	const char *socket;     /* connect here (a unix socket), or NULL: */
+	const char *prog;       /* run this as a coprocess */
+	const char *home;
+	int devnull_stderr;     /* the coprocess must not inherit fd 2 */
+	pid_t pid;              /* the coprocess, or 0 */
+	int wfd, rfd;           /* to and from the handler, or -1 */
+};
+
+void hop_init(struct hop *h, const char *socket, const char *prog,
+    const char *home);
+/*
+ * Send one request line (req, len bytes, ending in "\n") and read the one
+ * response line, all by deadline (CLOCK_MONOTONIC milliseconds).  A
+ * handler that has gone away since the last request is started (or
+ * connected to) again first.  Returns 0 with *resp (malloc'd, without the
+ * newline, NUL-terminated); 503 when the handler cannot be reached; 500
+ * when it failed (it closed, crashed, hung past the deadline: it is
+ * killed, or the connection to it closed, so the next request gets a new
+ * one; or it wrote more than a response may hold).
+ */
+int hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
+    char **resp, size_t *resp_len);
+/* End the coprocess (close its stdin, wait for it) or close the socket. */
+void hop_close(struct hop *h);
+
+/*
+ * The handler pool of the accept loop: n handler processes sharing one
+ * listening unix socket in a private directory (LISTEN_FDS=1 on fd 3).
+ */
+struct pool {
+	char *dir, *path;       /* mkdtemp dir (0700) and the socket in it */
+	int fd;                 /* the listening socket */
+	const char *prog, *home;
+	int n;
+	pid_t *pids;
+	int64_t *started;       /* when each was started (ms), for backoff */
+};
+
+int pool_start(struct pool *p, const char *prog, const char *home, int n);
+/* A pool process pid has ended: 1 if it was one (restarted when due). */
+int pool_reaped(struct pool *p, pid_t pid);
+/* Start those that are missing and due; returns ms until the next is due, or -1. */
+int64_t pool_tend(struct pool *p);
+/* SIGTERM to every handler, wait for them (up to deadline), remove the socket. */
+void pool_stop(struct pool *p, int64_t deadline);
+
+/* conn.c */
+extern volatile sig_atomic_t conn_draining;
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t now_ms(void);
+
+/*
+ * Serve one TLS connection read on rfd and written on wfd (the same
+ * socket, or inetd's 0 and 1) until the client closes it, a deadline
+ * passes or conn_draining is set between requests.  peer names the
+ * client in the log.  Logs one line per request; never exits.
+ */
+void conn_serve(struct serve_state *st, const struct serve_opts *o,
+    int rfd, int wfd, const char *peer, struct hop *sign);
+
+/* The client's address of fd ("198.51.100.7:4711", "[2001:db8::1]:443"). */
+void conn_peer(int fd, char *buf, size_t len);
+
+/*
+ * Where log lines go: stderr, or syslog when stderr is the connection
+ * itself (inetd passes the socket as 0, 1 and 2).
+ */
+void log_use_syslog(int on);
+/* One JSON object as one log line. */
+void log_json(json_t *line);
+/* A message line {"time","message"} (start, reload, failures outside a request). */
+void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

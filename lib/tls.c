@@ -1,0 +1,205 @@
+/*
+ * tls: server context (see tls.h).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "ca_limits.h"
+#include "err.h"
+#include "pem.h"
+#include "tls.h"
+
+/* TLS 1.2: ECDHE only, AEAD only.  TLS 1.3's suites are all AEAD. */
+static const char tls12_ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+int
+tls_version(const json_t *v, const char *name, int dflt, int *out)
+{
+	const char *s = NULL;
+	double d;
+
+	*out = dflt;
+	if (v == NULL)
+		return CA_OK;
+	if (json_is_real(v)) {
+		/* jansson parses "1.2" to the double nearest 1.2, as the C literal. */
+		d = json_real_value(v);
+		if (d == 1.2)
+			s = "1.2";
+		else if (d == 1.3)
+			s = "1.3";
+	}
+	if (s != NULL && strcmp(s, "1.2") == 0)
+		*out = TLS1_2_VERSION;
+	else if (s != NULL && strcmp(s, "1.3") == 0)
+		*out = TLS1_3_VERSION;
+	else
+		return err_set(CA_FAIL, "ca.json: tls.%s: 1.2 or 1.3", name);
+	return CA_OK;
+}
+
+void
+tls_tune_fd(int fd)
+{
+	int one = 1;
+
+	/* ENOTSOCK (a pipe), EOPNOTSUPP (a unix socket): nothing to tune. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* The server's certificate and chain from c->cert_file into ctx. */
+static int
+load_chain(SSL_CTX *ctx, const struct tls_server *c)
+{
+	STACK_OF(X509) *certs = NULL;
+	X509 *leaf, *x;
+	int i, rc;
+
+	if ((rc = pem_load_certs_file(c->cert_file, &certs)) != CA_OK)
+		return err_set(CA_FAIL, "%s", err_msg());
+	if (sk_X509_num(certs) == 0) {
+		rc = err_set(CA_FAIL, "%s: no certificate", c->cert_file);
+		goto out;
+	}
+	leaf = sk_X509_value(certs, 0);
+	if (SSL_CTX_use_certificate(ctx, leaf) != 1) {
+		rc = err_ssl(CA_FAIL, "%s: certificate refused", c->cert_file);
+		goto out;
+	}
+	for (i = 1; i < sk_X509_num(certs); i++) {
+		x = sk_X509_value(certs, i);
+		/* A root sent along proves nothing: the client must have it. */
+		if (X509_get_extension_flags(x) & EXFLAG_SS)
+			continue;
+		if (SSL_CTX_add1_chain_cert(ctx, x) != 1) {
+			rc = err_ssl(CA_FAIL, "%s: chain certificate refused",
+			    c->cert_file);
+			goto out;
+		}
+	}
+	if (sk_X509_num(certs) == 1 && c->intermediates != NULL) {
+		/* The leaf alone: send the intermediate that issued it. */
+		for (i = 0; i < sk_X509_num(c->intermediates); i++) {
+			x = sk_X509_value(c->intermediates, i);
+			if (X509_check_issued(x, leaf) == X509_V_OK) {
+				if (SSL_CTX_add1_chain_cert(ctx, x) != 1) {
+					rc = err_ssl(CA_FAIL, "chain certificate refused");
+					goto out;
+				}
+				break;
+			}
+		}
+	}
+	rc = CA_OK;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+int
+tls_server_ctx(const struct tls_server *c, SSL_CTX **out)
+{
+	X509_STORE *store = NULL;
+	EVP_PKEY *key = NULL;
+	SSL_CTX *ctx;
+	int rc;
+
+	*out = NULL;
+	/* Never openssl.cnf: the environment must not change the policy. */
+	OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT,
+	    NULL);
+	if (c->min_version > c->max_version)
+		return err_set(CA_FAIL, "ca.json: tls.minVersion is above "
+		    "tls.maxVersion");
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		return err_ssl(CA_FAIL, "TLS context");
+	if (SSL_CTX_set_min_proto_version(ctx, c->min_version) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, c->max_version) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1) {
+		rc = err_ssl(CA_FAIL, "TLS parameters");
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* Partial writes are finished by the caller; buffers may move. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
+	if ((rc = load_chain(ctx, c)) != CA_OK)
+		goto fail;
+	if ((rc = pem_load_key_file(c->key_file, NULL, &key)) != CA_OK) {
+		rc = err_set(CA_FAIL, "%s", err_msg());
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		rc = err_ssl(CA_FAIL, "%s does not match the key of %s",
+		    c->key_file, c->cert_file);
+		goto fail;
+	}
+
+	/* Client certificates: asked for, optional, verified to the root. */
+	if ((store = X509_STORE_new()) == NULL ||
+	    X509_STORE_add_cert(store, c->root) != 1) {
+		X509_STORE_free(store);
+		rc = err_ssl(CA_FAIL, "trust store");
+		goto fail;
+	}
+	SSL_CTX_set_cert_store(ctx, store);
+	if (SSL_CTX_add_client_CA(ctx, c->root) != 1) {
+		rc = err_ssl(CA_FAIL, "client CA list");
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify_depth(ctx, CA_MAX_CHAIN);
+	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	EVP_PKEY_free(key);
+	*out = ctx;
+	return CA_OK;
+fail:
+	EVP_PKEY_free(key);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+json_t *
+tls_peer_chain(SSL *ssl)
+{
+	STACK_OF(X509) *chain;
+	json_t *a;
+	char *pem;
+	int i;
+
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		return NULL;
+	chain = SSL_get0_verified_chain(ssl);
+	if (chain == NULL || sk_X509_num(chain) == 0)
+		return NULL;
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		if ((pem = pem_cert(sk_X509_value(chain, i))) == NULL ||
+		    json_array_append_new(a, json_string(pem)) != 0) {
+			free(pem);
+			json_decref(a);
+			return NULL;
+		}
+		free(pem);
+	}
+	return a;
+}

@@ -1,0 +1,486 @@
+#!/usr/bin/env bats
+# ca-serve: the CA over HTTPS.  Every route through curl trusting only the
+# root; issuance through the handler with the same answers as
+# `ca-sign --api --offline`; TLS policy; HTTP limits and deadlines; the
+# process models (--listen, inetd style under socat, systemd's socket
+# activation both ways); reloads; SIGTERM; and the privilege split: the
+# network-facing process never opens the signing key, its password or the
+# database.
+
+load common
+load helpers/serve
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	make_serve_ca
+	# A second provisioner, so that /provisioners has pages.
+	"$PY" "$TOKPY" provisioner ci "$D/pw" >"$D/ci.prov"
+	jq --slurpfile p "$D/ci.prov" '.authority.provisioners += $p' \
+		"$D/ca.json.orig" >"$D/ca.json.base"
+	cp "$D/ca.json.base" "$CA/config/ca.json"
+	FP=$(openssl x509 -in "$ROOT" -outform DER | sha256sum | cut -d' ' -f1)
+	export FP
+	csr foo foo.example.com dns:foo.example.com
+}
+
+teardown() {
+	stop_servers
+	cp "$D/ca.json.base" "$CA/config/ca.json"
+}
+
+# log_lines: the JSON lines of the server's log (handler messages aside).
+log_lines() { grep '^{' "$LOG"; }
+
+# ---- options -------------------------------------------------------------------
+
+@test "serve: usage errors exit 2 with one line" {
+	run -2 --separate-stderr ca-serve --max-conns 0
+	assert_equal "$stderr" "ca-serve: --max-conns 0: a number from 1 to 4096"
+	run -2 --separate-stderr ca-serve --read-timeout 0s
+	assert_equal "$stderr" "ca-serve: --read-timeout 0s: a duration above 0 and at most 1h (500ms, 10s, 2m)"
+	run -2 --separate-stderr ca-serve --conn-timeout soon
+	assert_equal "$stderr" "ca-serve: --conn-timeout soon: a duration above 0 and at most 1h (500ms, 10s, 2m)"
+	run -2 --separate-stderr ca-serve --handlers 65
+	assert_equal "$stderr" "ca-serve: --handlers 65: a number from 0 to 64"
+	run -2 --separate-stderr ca-serve --listen 9443
+	assert_equal "$stderr" "ca-serve: --listen 9443: HOST:PORT, [IPV6]:PORT or :PORT"
+	run -2 --separate-stderr ca-serve --listen ::1:9443
+	assert_equal "$stderr" "ca-serve: --listen ::1:9443: an IPv6 address goes in brackets: [::1]:PORT"
+	run -2 --separate-stderr ca-serve --listen 127.0.0.1:70000
+	assert_equal "$stderr" "ca-serve: --listen 127.0.0.1:70000: port 1 to 65535"
+	run -2 --separate-stderr ca-serve --dir "$CA" extra
+	assert_equal "$stderr" "ca-serve: unexpected argument: extra"
+	run -2 --separate-stderr ca-serve --dir "$CA" --dir "$CA"
+	assert_output ""
+}
+
+@test "serve: configuration and certificate problems exit 4 with one line" {
+	run -4 --separate-stderr ca-serve --dir "$D/nothing" </dev/null
+	assert_equal "$stderr" "ca-serve: $D/nothing/config/ca.json: no CA here (run ca-init, or give --dir)"
+	run -4 --separate-stderr ca-serve --dir "$CA" --cert "$D/none.crt" </dev/null
+	assert_equal "$stderr" "ca-serve: $D/none.crt: No such file or directory"
+	# A key that is not the certificate's.
+	run -4 --separate-stderr ca-serve --dir "$CA" --key "$D/foo.key" </dev/null
+	assert_equal "$stderr" "ca-serve: $D/foo.key does not match the key of $CA/certs/server.crt: key values mismatch"
+	jq '.handlers = {"sing": "x.sock"}' "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
+	assert_equal "$stderr" "ca-serve: ca.json: handlers.sing: unknown member"
+	jq '.tls.minVersion = 1.1' "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
+	assert_equal "$stderr" "ca-serve: ca.json: tls.minVersion: 1.2 or 1.3"
+	jq '.authority.provisioners[0].key.d = "AAAA"' "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
+	assert_equal "$stderr" 'ca-serve: ca.json: authority.provisioners[0].key: holds a private key ("d"): refused, it would be published'
+}
+
+@test "serve: links neither the authority nor the database" {
+	run -0 nm "$TOP/bin/ca-serve"
+	refute_output --partial authority_
+	refute_output --partial db_open
+	refute_output --partial sqlite3_
+	run -0 ldd "$TOP/bin/ca-serve"
+	refute_output --partial libsqlite3
+	refute_output --partial libidn2
+	assert_output --partial libssl
+}
+
+# ---- routes --------------------------------------------------------------------
+
+@test "serve: GET /health and /version, with and without /1.0" {
+	serve_listen
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+	run -0 get /1.0/health
+	assert_output '{"status":"ok"}'
+	run -0 get /version
+	assert_output '{"version":"0.1.0","requireClientAuthentication":false}'
+	run -0 get /1.0/version
+	assert_equal "$(jq -r .version <<<"$output")" 0.1.0
+}
+
+@test "serve: GET /root/FP is the root by its SHA-256, either case; another is 404" {
+	serve_listen
+	run -0 get "/root/$FP"
+	assert_equal "$(jq -r .ca <<<"$output")" "$(cat "$ROOT")"
+	run -0 get "/1.0/root/${FP^^}"
+	assert_equal "$(jq -r .ca <<<"$output")" "$(cat "$ROOT")"
+	run -0 status_of "/root/${FP:0:63}0"
+	[ "${FP:63}" = 0 ] || assert_output 404
+	run -0 status_of "/root/${FP:0:63}"
+	assert_output 404
+	assert_equal "$(body)" '{"status":404,"message":"root not found"}'
+	run -0 status_of "/root/${FP}00"
+	assert_output 404
+}
+
+@test "serve: GET /roots, /roots.pem, /intermediates, /intermediates.pem" {
+	serve_listen
+	run -0 get /roots
+	assert_equal "$(jq -r '.crts | length' <<<"$output")" 1
+	assert_equal "$(jq -r '.crts[0]' <<<"$output")" "$(cat "$ROOT")"
+	run -0 get /roots.pem
+	assert_equal "$output" "$(cat "$ROOT")"
+	run -0 get /1.0/intermediates
+	assert_equal "$(jq -r '.crts | length' <<<"$output")" 1
+	assert_equal "$(jq -r '.crts[0]' <<<"$output")" "$(cat "$CA/certs/intermediate_ca.crt")"
+	run -0 get /intermediates.pem
+	assert_equal "$output" "$(cat "$CA/certs/intermediate_ca.crt")"
+	run -0 curl -sS --cacert "$ROOT" -o /dev/null -w '%{content_type}' "https://127.0.0.1:$PORT/roots.pem"
+	assert_output application/x-pem-file
+}
+
+@test "serve: GET /provisioners publishes key and encryptedKey as in ca.json, paged" {
+	serve_listen
+	run -0 get /provisioners
+	assert_equal "$(jq -c .provisioners <<<"$output")" "$(jq -c .authority.provisioners "$CA/config/ca.json")"
+	assert_equal "$(jq -r .nextCursor <<<"$output")" ""
+	assert_equal "$(jq -r '.provisioners[0].encryptedKey' <<<"$output")" \
+		"$(jq -r '.authority.provisioners[0].encryptedKey' "$CA/config/ca.json")"
+	# Nothing private: the public JWK only.
+	assert_equal "$(jq -r '.provisioners[0].key | has("d")' <<<"$output")" false
+	run -0 get '/provisioners?limit=1'
+	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 1
+	assert_equal "$(jq -r '.provisioners[0].name' <<<"$output")" admin
+	assert_equal "$(jq -r .nextCursor <<<"$output")" 1
+	run -0 get '/1.0/provisioners?cursor=1&limit=1'
+	assert_equal "$(jq -r '.provisioners[0].name' <<<"$output")" ci
+	assert_equal "$(jq -r .nextCursor <<<"$output")" ""
+	run -0 get '/provisioners?cursor=2'
+	assert_equal "$(jq -c . <<<"$output")" '{"provisioners":[],"nextCursor":""}'
+	run -0 status_of '/provisioners?limit=x'
+	assert_output 400
+	assert_equal "$(body)" '{"status":400,"message":"limit: must be a number"}'
+	run -0 status_of '/provisioners?cursor=3'
+	assert_output 400
+}
+
+@test "serve: unknown route 404, wrong method 405 with Allow, unknown method 501" {
+	serve_listen
+	run -0 status_of /nope
+	assert_output 404
+	assert_equal "$(body)" '{"status":404,"message":"not found"}'
+	run -0 status_of /health -X POST --data-binary x
+	assert_output 405
+	assert_equal "$(body)" '{"status":405,"message":"method not allowed"}'
+	run -0 curl -sS --cacert "$ROOT" -i -X DELETE "https://127.0.0.1:$PORT/health"
+	assert_line --partial "Allow: GET, HEAD"
+	run -0 curl -sS --cacert "$ROOT" -i "https://127.0.0.1:$PORT/1.0/sign"
+	assert_line --partial "Allow: POST"
+	run -0 status_of /health -X BREW
+	assert_output 501
+	run -0 curl -sS --cacert "$ROOT" -I "https://127.0.0.1:$PORT/health"
+	assert_line --partial "HTTP/1.1 200 OK"
+	assert_line --partial "Content-Length: 16"
+}
+
+@test "serve: keep-alive: two requests on one connection, one log line each" {
+	serve_listen
+	run -0 curl -sS --cacert "$ROOT" "https://127.0.0.1:$PORT/health" "https://127.0.0.1:$PORT/version"
+	assert_line --index 0 '{"status":"ok"}'
+	assert_line --index 1 --partial '"version":"0.1.0"'
+	run -0 log_lines
+	assert_equal "$(jq -r 'select(.path) | .peer' <<<"$output" | sort -u | wc -l)" 1
+	assert_equal "$(jq -r 'select(.path) | .path' <<<"$output" | tr '\n' ' ')" "/health /version "
+}
+
+@test "serve: one JSON log line per request, without the query string" {
+	serve_listen
+	get '/provisioners?limit=1&cursor=0' >/dev/null
+	run -0 bash -c "grep '\"path\"' '$LOG' | jq -c 'del(.time, .ms, .peer)'"
+	assert_output '{"method":"GET","path":"/provisioners","status":200,"bytes":'"$(get '/provisioners?limit=1' | wc -c)"'}'
+	run -0 bash -c "grep '\"path\"' '$LOG' | head -1 | jq -r '.time, .peer, (.ms | type)'"
+	assert_line --index 0 --regexp '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$'
+	assert_line --index 1 --regexp '^127\.0\.0\.1:[0-9]+$'
+	assert_line --index 2 number
+}
+
+# ---- TLS -----------------------------------------------------------------------
+
+@test "serve: openssl s_client -verify_return_error trusts it through the root" {
+	serve_listen
+	run -0 bash -c "printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+		openssl s_client -connect 127.0.0.1:$PORT -CAfile '$ROOT' -verify_return_error \
+		-verify_ip 127.0.0.1 -ign_eof 2>&1"
+	assert_line --partial "Verify return code: 0 (ok)"
+	assert_line '{"status":"ok"}'
+	# No session ticket: nothing of a connection outlives it.
+	refute_line --partial "TLS session ticket:"
+}
+
+@test "serve: TLS 1.1 and non-ECDHE or non-AEAD TLS 1.2 suites are refused" {
+	serve_listen
+	run -1 bash -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_1 </dev/null 2>&1"
+	assert_line --partial "alert protocol version"
+	assert_line --partial "Cipher is (NONE)"
+	run -1 bash -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_2 -cipher AES128-GCM-SHA256 </dev/null 2>&1"
+	run -1 bash -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256 </dev/null 2>&1"
+	run -0 bash -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_2 -CAfile '$ROOT' -verify_return_error </dev/null 2>&1"
+	assert_line --partial "Protocol  : TLSv1.2"
+	assert_line --partial "Cipher    : ECDHE-ECDSA-AES"
+	run -0 bash -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_3 -CAfile '$ROOT' </dev/null 2>&1"
+	assert_line --partial "New, TLSv1.3, Cipher is TLS_"
+}
+
+@test "serve: tls.minVersion 1.3 in ca.json refuses TLS 1.2" {
+	jq '.tls.minVersion = 1.3' "$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen
+	run -1 bash -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_2 </dev/null 2>&1"
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+}
+
+@test "serve: plain HTTP to the TLS port: a plain 400 that says so, and closed" {
+	serve_listen
+	run -0 curl -sS -i "http://127.0.0.1:$PORT/health"
+	assert_line --index 0 --partial "HTTP/1.1 400 Bad Request"
+	assert_line '{"status":400,"message":"this port speaks HTTPS: use https://"}'
+	assert_line --partial "Connection: close"
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+}
+
+@test "serve: random bytes: closed, nothing in clear, the server goes on" {
+	serve_listen
+	head -c 4096 /dev/urandom >"$BATS_TEST_TMPDIR/noise"
+	run -0 raw --plain <"$BATS_TEST_TMPDIR/noise"
+	refute_output --partial HTTP
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+	run -0 log_lines
+	assert_line --partial '"message":"TLS handshake failed"'
+}
+
+@test "serve: a client certificate that does not chain to the root is refused" {
+	serve_listen
+	make_openssl_ca "$D/other"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$BATS_TEST_TMPDIR/c.key" -out "$BATS_TEST_TMPDIR/c.crt" -subj /CN=me 2>/dev/null
+	run -0 raw --cert "$BATS_TEST_TMPDIR/c.crt" --key "$BATS_TEST_TMPDIR/c.key" \
+		--send 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+	refute_output --partial '{"status":"ok"}'
+	assert_output --partial "tlsclient: SSLError"
+	# Without one: served.
+	run -0 raw --send 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+	assert_output --partial '{"status":"ok"}'
+}
+
+# ---- HTTP limits and deadlines --------------------------------------------------
+
+@test "serve: a head over 16 KiB is 431" {
+	serve_listen
+	run -0 status_of /health -H "X-Big: $(head -c 17000 /dev/zero | tr '\0' a)"
+	assert_output 431
+	assert_equal "$(jq -r .status "$BATS_TEST_TMPDIR/body")" 431
+}
+
+@test "serve: a Content-Length of 10 MB is 413 before any body" {
+	serve_listen
+	run -0 raw --send 'POST /1.0/sign HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n'
+	assert_line --index 0 --partial "HTTP/1.1 413 "
+	assert_line --partial '"status":413'
+}
+
+@test "serve: chunked bodies 501, POST without Content-Length 411, HTTP/2.0 505" {
+	serve_listen
+	run -0 raw --send 'POST /1.0/sign HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+	assert_line --index 0 --partial "HTTP/1.1 501 "
+	run -0 raw --send 'POST /1.0/sign HTTP/1.1\r\nHost: x\r\n\r\n'
+	assert_line --index 0 --partial "HTTP/1.1 411 "
+	run -0 raw --send 'GET /health HTTP/2.0\r\nHost: x\r\n\r\n'
+	assert_line --index 0 --partial "HTTP/1.1 505 "
+}
+
+@test "serve: a slow client is cut off at --read-timeout, inetd style too" {
+	serve_listen --read-timeout 1s
+	run -0 raw --time --send 'GET /health HTTP/1.1\r\nHost: x\r\n'
+	assert_line --partial "HTTP/1.1 408 "
+	local t
+	t=$(sed -n 's/^elapsed=//p' <<<"$output")
+	[ "${t%.*}" -ge 1 ]
+	[ "${t%.*}" -lt 4 ]
+	# A connection that sends nothing after the handshake.
+	run -0 raw --time --send ''
+	t=$(sed -n 's/^elapsed=//p' <<<"$output")
+	[ "${t%.*}" -lt 4 ]
+	serve_socat --read-timeout 1s
+	run -0 raw --time --send 'GET /health HTTP/1.1\r\n'
+	assert_line --partial "HTTP/1.1 408 "
+	t=$(sed -n 's/^elapsed=//p' <<<"$output")
+	[ "${t%.*}" -lt 4 ]
+}
+
+@test "serve: --conn-timeout ends a connection that keeps asking" {
+	serve_listen --conn-timeout 1s
+	run -0 raw --time --send 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n'
+	assert_line --partial '{"status":"ok"}'
+	t=$(sed -n 's/^elapsed=//p' <<<"$output")
+	[ "${t%.*}" -lt 4 ]
+}
+
+# ---- issuing ---------------------------------------------------------------------
+
+@test "serve: POST /1.0/sign issues a chain to the root, recorded, logged with serial and provisioner" {
+	serve_listen
+	local t certs0
+	certs0=$(certs_count)
+	t=$(mint)
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 201
+	jq -r .crt "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/leaf.pem"
+	jq -r .ca "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/ca.pem"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$BATS_TEST_TMPDIR/ca.pem" "$BATS_TEST_TMPDIR/leaf.pem"
+	assert_equal "$(jq -r '.certChain | length' "$BATS_TEST_TMPDIR/body")" 2
+	assert_equal "$(certs_count)" $((certs0 + 1))
+	local serial
+	serial=$(serial_of "$BATS_TEST_TMPDIR/leaf.pem")
+	assert_equal "$(db "select count(*) from certs where serial = '$serial'")" 1
+	run -0 bash -c "grep '\"path\":\"/1.0/sign\"' '$LOG' | jq -r '.status, .serial, .provisioner'"
+	assert_line --index 0 201
+	assert_line --index 1 "$serial"
+	assert_line --index 2 admin
+	# Never the token.
+	run -1 grep -F "${t:0:40}" "$LOG"
+	# /sign too, and a second request on the same connection.
+	run -0 post_sign "$(mint)" "$D/foo.csr" /sign
+	assert_output 201
+}
+
+@test "serve: refusals are the handler's: the same status and message as ca-sign --api" {
+	serve_listen
+	local t rows0 cases=(
+		"$(mint --set aud='"https://other.example.com/1.0/sign"')"
+		"$(mint --sub bar.example.com)"
+		"not-a-token"
+	)
+	rows0=$(rows)
+	for t in "${cases[@]}"; do
+		run --separate-stderr api_sign "$t" "$D/foo.csr"
+		local want=$output
+		run -0 post_sign "$t" "$D/foo.csr"
+		assert_equal "$output" "$(jq -r .status <<<"$want")"
+		assert_equal "$(body)" "$want"
+	done
+	# Spent tokens: 401 through the server as through the handler.
+	t=$(mint)
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 201
+	rows0=$(rows)
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 401
+	assert_equal "$(jq -r .message "$BATS_TEST_TMPDIR/body")" "token already used"
+	assert_equal "$(rows)" "$rows0"
+}
+
+@test "serve: a policy refusal is 403 with the handler's message" {
+	jq '.authority.policy = {"x509": {"deny": {"dns": ["foo.example.com"]}}}' \
+		"$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen
+	local t
+	t=$(mint)
+	run --separate-stderr api_sign "$(mint)" "$D/foo.csr"
+	local want=$output
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 403
+	assert_equal "$(jq -r .message "$BATS_TEST_TMPDIR/body")" "$(jq -r .message <<<"$want")"
+}
+
+@test "serve: a body that is not a JSON object is 400 in the words of ca-sign --api" {
+	serve_listen
+	local b
+	for b in '[1]' '{"csr": 1' '{"a":1,"a":2}' 'null'; do
+		run --separate-stderr ca-sign --api --offline --dir "$CA" <<<"$b"
+		local want=$output
+		run -0 status_of /1.0/sign --data-binary "$b"
+		assert_output 400
+		assert_equal "$(body)" "$want"
+	done
+}
+
+@test "serve: a client's own peerCertificates never reach the handler" {
+	# A handler that echoes its request back as an error message.
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cp "$TOP/bin/ca-serve" "$BATS_TEST_TMPDIR/bin/"
+	cat >"$BATS_TEST_TMPDIR/bin/ca-sign" <<-'SH'
+	#!/bin/sh
+	while IFS= read -r line; do
+		printf '{"status":418,"message":%s}\n' "$(printf '%s' "$line" | jq -Rs .)"
+	done
+	SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/ca-sign"
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg "$BATS_TEST_TMPDIR/bin/ca-serve" --dir "$CA" --listen "127.0.0.1:$PORT" --handlers 0
+	wait_for port_open "$PORT"
+	run -0 status_of /1.0/sign --data-binary '{"ott":"x","peerCertificates":["forged"]}'
+	assert_output 418
+	assert_equal "$(jq -r .message "$BATS_TEST_TMPDIR/body")" '{"ott":"x"}'
+	# With a client certificate from this CA: its verified chain, leaf first.
+	local t
+	t=$(mint --sub client.example.com)
+	csr cl client.example.com dns:client.example.com
+	cli_sign "$t" "$D/cl.csr" >"$BATS_TEST_TMPDIR/cl.pem"
+	run -0 status_of /1.0/sign --cert "$BATS_TEST_TMPDIR/cl.pem" --key "$D/cl.key" \
+		--data-binary '{"ott":"x","peerCertificates":["forged"]}'
+	assert_output 418
+	jq -r .message "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/req.json"
+	assert_equal "$(jq -r '.peerCertificates | length' "$BATS_TEST_TMPDIR/req.json")" 3
+	assert_equal "$(jq -r '.peerCertificates[0]' "$BATS_TEST_TMPDIR/req.json" | openssl x509 -noout -subject)" \
+		"subject=CN = client.example.com"
+	assert_equal "$(jq -r '.peerCertificates[2]' "$BATS_TEST_TMPDIR/req.json")" "$(cat "$ROOT")"
+}
+
+# fake_handler SCRIPT: ca-serve copied beside a ca-sign that runs SCRIPT.
+fake_handler() {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cp "$TOP/bin/ca-serve" "$BATS_TEST_TMPDIR/bin/"
+	printf '#!/bin/sh\n%s\n' "$1" >"$BATS_TEST_TMPDIR/bin/ca-sign"
+	chmod +x "$BATS_TEST_TMPDIR/bin/ca-sign"
+}
+
+@test "serve: a handler that hangs, crashes or writes garbage is 500, and replaced" {
+	local n="$BATS_TEST_TMPDIR/starts"
+	# Each start counts; the first request of each handler decides its fate.
+	fake_handler "echo x >>'$n'; read -r line; case \$line in
+		*hang*) sleep 30 ;;
+		*crash*) kill -SEGV \$\$ ;;
+		*garbage*) echo 'not json' ;;
+		*) echo '{\"crt\":\"x\"}'; read -r line; echo '{\"status\":400,\"message\":\"second\"}' ;;
+	esac"
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" \
+		EXEC:"$BATS_TEST_TMPDIR/bin/ca-serve --dir $CA --handler-timeout 1s"
+	wait_for port_open "$PORT"
+	local u="https://127.0.0.1:$PORT/1.0/sign"
+	run -0 curl -sS --cacert "$ROOT" -w '%{http_code}\n' --data-binary '{"x":"hang"}' "$u"
+	assert_line --index 0 '{"status":500,"message":"handler failed"}'
+	assert_line --index 1 500
+	run -0 curl -sS --cacert "$ROOT" -w '%{http_code}\n' --data-binary '{"x":"crash"}' "$u"
+	assert_line --index 0 '{"status":500,"message":"handler failed"}'
+	assert_line --index 1 500
+	run -0 curl -sS --cacert "$ROOT" -w '%{http_code}\n' --data-binary '{"x":"garbage"}' "$u"
+	assert_line --index 0 '{"status":500,"message":"handler failed"}'
+	assert_line --index 1 500
+	# On one connection: a good answer, then one from the same handler, then
+	# after a failure a new handler for the next request.
+	run -0 curl -sS --cacert "$ROOT" -w '%{http_code}\n' \
+		--data-binary '{"x":"ok"}' "$u" --next --cacert "$ROOT" -w '%{http_code}\n' \
+		--data-binary '{"x":"ok"}' "$u" --next --cacert "$ROOT" -w '%{http_code}\n' \
+		--data-binary '{"x":"garbage"}' "$u" --next --cacert "$ROOT" -w '%{http_code}\n' \
+		--data-binary '{"x":"ok"}' "$u"
+	assert_equal "$(tr '\n' ' ' <<<"$output")" \
+		'{"crt":"x"} 201 {"status":400,"message":"second"} 400 {"status":500,"message":"handler failed"} 500 {"crt":"x"} 201 '
+	# hang, crash, garbage, ok, garbage (its replacement), ok.
+	assert_equal "$(wc -l <"$n")" 6
+	run -0 log_lines
+	assert_line --partial '"message":"handler: no response in time: killed"'
+}
+
+@test "serve: an unreachable handler socket is 503" {
+	jq --arg s "$BATS_TEST_TMPDIR/none.sock" '.handlers = {"sign": $s}' \
+		"$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen
+	run -0 post_sign "$(mint)" "$D/foo.csr"
+	assert_output 503
+	assert_equal "$(body)" '{"status":503,"message":"handler unavailable"}'
+}
