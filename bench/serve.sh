@@ -181,7 +181,7 @@ port_open && die "127.0.0.1:$port is in use (--port)"
 run_bg() {
 	local name=$1
 	shift
-	/usr/bin/time -f '%e %U %S' -o "$res/$name.time" "$@" \
+	/usr/bin/time -f '%e %U %S %R' -o "$res/$name.time" "$@" \
 	    >"$logs/$name.log" 2>&1 &
 	tpid=$!
 	pids+=("$tpid")
@@ -214,6 +214,8 @@ wait_port() {
 }
 # user + system seconds (the last line: a first may say "terminated by signal")
 cpu_of() { tail -n 1 "$res/$1.time" | awk '{printf "%.3f", $2 + $3}'; }
+# minor page faults (the process and its reaped children)
+faults_of() { tail -n 1 "$res/$1.time" | awk '{print $4 + 0}'; }
 
 # --- inputs -----------------------------------------------------------------
 
@@ -340,13 +342,16 @@ measure() {
 	sleep 0.3
 	stop_bg "$spid" "$tpid"
 	[ -z "$hpid" ] || stop_bg "$hpid" "$htpid"
-	local cpu hcpu=0 nreq
+	local cpu hcpu=0 flt hflt=0 nreq
 	cpu=$(cpu_of "$tag")
+	flt=$(faults_of "$tag")
 	[ -z "$hpid" ] || hcpu=$(cpu_of "$tag-handler")
+	[ -z "$hpid" ] || hflt=$(faults_of "$tag-handler")
 	nreq=$(jq -s 'map(.ok) | add' "$res/$tag-warm.json" "$res/$tag.json")
 	jq -c --arg row "$row" --argjson round "$rnd" --argjson cpu "$cpu" \
-	    --argjson hcpu "$hcpu" --argjson n "$nreq" \
+	    --argjson hcpu "$hcpu" --argjson n "$nreq" --argjson f "$((flt + hflt))" \
 	    '. + {row: $row, round: $round, server_cpu_s: ($cpu + $hcpu),
+	          server_faults_per_req: (if $n > 0 then $f / $n else null end),
 	          server_ms_per_req: (if $n > 0 then ($cpu + $hcpu) * 1000 / $n else null end),
 	          client_ms_per_req: (if .ok > 0 then .client_cpu_s * 1000 / .ok else null end)}' \
 	    "$res/$tag.json" >>"$res/runs.jsonl"
@@ -428,7 +433,9 @@ if [ "$stages" = 1 ]; then
 		sleep 0.3
 		stop_bg "$spid" "$tpid"
 		jq -c --argjson cpu "$(cpu_of "stage-cfssl404-$mode")" \
-		    '. + {row: "cfssl GET 404", server_ms_per_req: ($cpu * 1000 / .ok)}' \
+		    --argjson f "$(faults_of "stage-cfssl404-$mode")" \
+		    '. + {row: "cfssl GET 404", server_ms_per_req: ($cpu * 1000 / .ok),
+		          server_faults_per_req: ($f / .ok)}' \
 		    "$res/stage-cfssl404-$mode.json" >>"$res/stages.jsonl"
 		if [ "$have_serve" = 1 ]; then
 			fresh_home "$work/run"
@@ -440,7 +447,9 @@ if [ "$stages" = 1 ]; then
 			sleep 0.3
 			stop_bg "$spid" "$tpid"
 			jq -c --argjson cpu "$(cpu_of "stage-health-$mode")" \
-			    '. + {row: "ca-serve GET /health", server_ms_per_req: ($cpu * 1000 / .ok)}' \
+			    --argjson f "$(faults_of "stage-health-$mode")" \
+			    '. + {row: "ca-serve GET /health", server_ms_per_req: ($cpu * 1000 / .ok),
+			          server_faults_per_req: ($f / .ok)}' \
 			    "$res/stage-health-$mode.json" >>"$res/stages.jsonl"
 			rm -rf "$work/run"
 		fi
@@ -616,12 +625,13 @@ fi
 	echo
 	echo "req/s of requests answered with the expected status (201; cfssl 200);"
 	echo "latency of those, ms; CPU ms per request: the server (every process"
-	echo "of it) and the load generator; ratio: req/s over cfssl's in the"
+	echo "of it) and the load generator; server faults: its minor page faults"
+	echo "per request; ratio: req/s over cfssl's in the"
 	echo "same mode and round (above 1: faster than cfssl); CPU ratio: cfssl's"
 	echo "server CPU per request over this row's (above 1: cheaper than cfssl)."
 	echo
-	echo "| round | server | mode | req/s | p50 | p90 | p99 | errors | server CPU | client CPU | ratio | CPU ratio |"
-	echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| round | server | mode | req/s | p50 | p90 | p99 | errors | server CPU | client CPU | server faults | ratio | CPU ratio |"
+	echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	jq -s -r '
 	    def r2: if . == null then "" else . * 100 | round / 100 end;
 	    . as $all
@@ -629,16 +639,16 @@ fi
 	    | . as $x
 	    | ($all | map(select(.row == "cfssl" and .mode == $x.mode
 	          and .round == $x.round)) | first) as $c
-	    | "| \(.round) | \(.row) | \(.mode) | \(.rps | r2) | \(.p50_ms | r2) | \(.p90_ms | r2) | \(.p99_ms | r2) | \(.errors) | \(.server_ms_per_req | r2) | \(.client_ms_per_req | r2) | \(if $c and $c.rps > 0 then (.rps / $c.rps | r2) else "" end) | \(if $c and .server_ms_per_req then ($c.server_ms_per_req / .server_ms_per_req | r2) else "" end) |"' \
+	    | "| \(.round) | \(.row) | \(.mode) | \(.rps | r2) | \(.p50_ms | r2) | \(.p90_ms | r2) | \(.p99_ms | r2) | \(.errors) | \(.server_ms_per_req | r2) | \(.client_ms_per_req | r2) | \(.server_faults_per_req | if . == null then "" else round end) | \(if $c and $c.rps > 0 then (.rps / $c.rps | r2) else "" end) | \(if $c and .server_ms_per_req then ($c.server_ms_per_req / .server_ms_per_req | r2) else "" end) |"' \
 	    "$res/runs.jsonl"
 	if [ "$stages" = 1 ]; then
 		echo
 		echo "## Where the time goes"
 		echo
-		echo "| GET, no handler (${half}s) | mode | req/s | p50 | p99 | server CPU ms/req | client CPU ms/req |"
-		echo "|---|---|---:|---:|---:|---:|---:|"
+		echo "| GET, no handler (${half}s) | mode | req/s | p50 | p99 | server CPU ms/req | client CPU ms/req | server faults/req |"
+		echo "|---|---|---:|---:|---:|---:|---:|---:|"
 		jq -r 'def r2: . * 100 | round / 100;
-		    "| \(.row) | \(.mode) | \(.rps | r2) | \(.p50_ms | r2) | \(.p99_ms | r2) | \(.server_ms_per_req | r2) | \(.client_cpu_s * 1000 / .ok | r2) |"' \
+		    "| \(.row) | \(.mode) | \(.rps | r2) | \(.p50_ms | r2) | \(.p99_ms | r2) | \(.server_ms_per_req | r2) | \(.client_cpu_s * 1000 / .ok | r2) | \(.server_faults_per_req | r2) |"' \
 		    "$res/stages.jsonl"
 		echo
 		echo "| stage | figure |"
