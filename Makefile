@@ -90,7 +90,7 @@ bench/loadgen: bench/loadgen.c
 DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev libidn2-dev \
        openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
        clang libclang-rt-14-dev shellcheck python3-jwcrypto python3-cryptography \
-       hyperfine golang-cfssl valgrind strace bsdextrautils \
+       hyperfine golang-cfssl valgrind strace bsdextrautils socat curl systemd \
        groff-base man-db
 
 deps:

@@ -318,8 +318,14 @@ fail:
 
 /* The pool ------------------------------------------------------------ */
 
-/* A failed handler is started again at most this often. */
+/*
+ * A handler that ends is started again after a pause: 1 s, doubled each
+ * time one ends within POOL_STABLE_MS of its start (a broken
+ * configuration), up to POOL_BACKOFF_MAX_MS.
+ */
 #define POOL_BACKOFF_MS 1000
+#define POOL_BACKOFF_MAX_MS 30000
+#define POOL_STABLE_MS 10000
 
 static pid_t
 pool_spawn(struct pool *p)
@@ -396,7 +402,8 @@ pool_start(struct pool *p, const char *prog, const char *home, int n)
 		return err_set(CA_FAIL, "handler pool: %s: %s", p->path,
 		    strerror(errno));
 	if ((p->pids = calloc((size_t)n, sizeof(*p->pids))) == NULL ||
-	    (p->started = calloc((size_t)n, sizeof(*p->started))) == NULL)
+	    (p->started = calloc((size_t)n, sizeof(*p->started))) == NULL ||
+	    (p->ended = calloc((size_t)n, sizeof(*p->ended))) == NULL)
 		return err_set(CA_FAIL, "out of memory");
 	for (i = 0; i < n; i++) {
 		p->started[i] = now_ms();
@@ -410,11 +417,20 @@ pool_start(struct pool *p, const char *prog, const char *home, int n)
 int
 pool_reaped(struct pool *p, pid_t pid)
 {
+	int64_t now = now_ms();
 	int i;
 
 	for (i = 0; i < p->n; i++)
 		if (p->pids != NULL && p->pids[i] == pid) {
 			p->pids[i] = 0;
+			if (now - p->started[i] < POOL_STABLE_MS)
+				p->backoff = p->backoff ? p->backoff * 2 :
+				    POOL_BACKOFF_MS;
+			else
+				p->backoff = POOL_BACKOFF_MS;
+			if (p->backoff > POOL_BACKOFF_MAX_MS)
+				p->backoff = POOL_BACKOFF_MAX_MS;
+			p->ended[i] = now;
 			return 1;
 		}
 	return 0;
@@ -429,15 +445,16 @@ pool_tend(struct pool *p)
 	for (i = 0; i < p->n; i++) {
 		if (p->pids[i] > 0)
 			continue;
-		due = p->started[i] + POOL_BACKOFF_MS;
+		due = p->ended[i] + p->backoff;
 		if (due <= now) {
 			log_msg("handler pool: starting a handler again");
 			p->started[i] = now;
 			if ((p->pids[i] = pool_spawn(p)) < 0)
 				p->pids[i] = 0;
-			due = now + POOL_BACKOFF_MS;
 			if (p->pids[i] > 0)
 				continue;
+			p->ended[i] = now;
+			due = now + p->backoff;
 		}
 		if (next < 0 || due - now < next)
 			next = due - now;
@@ -484,6 +501,8 @@ pool_stop(struct pool *p, int64_t deadline)
 	free(p->dir);
 	free(p->pids);
 	free(p->started);
+	free(p->ended);
+	p->started = p->ended = NULL;
 	p->fd = -1;
 	p->path = p->dir = NULL;
 	p->pids = NULL;

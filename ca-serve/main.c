@@ -596,6 +596,11 @@ main(int argc, char *argv[])
 	if (nsys == 1 && !is_listening(l.lfd[0])) {
 		/* systemd Accept=yes without StandardInput=socket: fd 3. */
 		serve_one(&l.st, &o, prog, l.lfd[0], l.lfd[0]);
+	} else if (nsys == 0 && o.listen == NULL && is_listening(0)) {
+		/* A listening socket as stdin (inetd "wait"): accept on it. */
+		l.lfd[0] = 0;
+		l.nl = 1;
+		accept_loop(&l);
 	} else if (nsys > 0 || o.listen != NULL) {
 		if (nsys > 0) {
 			int i;
@@ -608,8 +613,20 @@ main(int argc, char *argv[])
 		} else
 			l.nl = listen_on(o.listen, l.lfd, MAX_LISTEN);
 		accept_loop(&l);
-	} else
-		serve_one(&l.st, &o, prog, 0, 1);
+	} else {
+		/*
+		 * inetd style.  A socket on 0 and no socket on 1 (a launcher
+		 * that passes the connection as stdin alone): the socket
+		 * both ways.  Otherwise read 0 and write 1 (socat's pipes).
+		 */
+		struct stat s0, s1;
+		int wfd = 1;
+
+		if (fstat(0, &s0) == 0 && S_ISSOCK(s0.st_mode) &&
+		    (fstat(1, &s1) != 0 || !S_ISSOCK(s1.st_mode)))
+			wfd = 0;
+		serve_one(&l.st, &o, prog, 0, wfd);
+	}
 	state_free(&l.st);
 	free(prog);
 	return 0;

@@ -97,7 +97,9 @@ struct pool {
 	const char *prog, *home;
 	int n;
 	pid_t *pids;
-	int64_t *started;       /* when each was started (ms), for backoff */
+	int64_t *started;       /* when each was started (ms) */
+	int64_t *ended;         /* when each last ended (ms) */
+	int64_t backoff;        /* pause before a restart (ms) */
 };
 
 int pool_start(struct pool *p, const char *prog, const char *home, int n);

@@ -484,3 +484,218 @@ fake_handler() {
 	assert_output 503
 	assert_equal "$(body)" '{"status":503,"message":"handler unavailable"}'
 }
+
+# ---- process models ------------------------------------------------------------
+
+# issue_through: one certificate issued through the server on $PORT.
+issue_through() {
+	run -0 post_sign "$(mint)" "$D/foo.csr"
+	assert_output 201
+	jq -r .crt "$BATS_TEST_TMPDIR/body" | openssl x509 -noout -subject
+}
+
+@test "serve: --listen with its handler pool issues; pool handlers are long-lived" {
+	serve_listen --handlers 2
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	run -0 issue_through
+	# The pool's handlers are children of the server, started once.
+	assert_equal "$(pgrep -P "$SERVE_PID" -f 'ca-sign --api' | wc -l)" 2
+	run -1 grep -F "starting a handler again" "$LOG"
+	# One that dies is replaced; issuing goes on meanwhile.
+	kill -KILL "$(pgrep -P "$SERVE_PID" -f 'ca-sign --api' | head -1)"
+	wait_for grep -q "starting a handler again" "$LOG"
+	wait_for test "$(pgrep -P "$SERVE_PID" -f 'ca-sign --api' | wc -l)" -eq 2
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+}
+
+@test "serve: inetd style under socat, one process per connection" {
+	serve_socat
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	# The peer comes from socat's environment (fd 0 is a socketpair).
+	run -0 bash -c "grep '\"path\":\"/health\"' '$LOG' | jq -r .peer"
+	assert_output --regexp '^127\.0\.0\.1:[0-9]+$'
+}
+
+@test "serve: systemd socket activation, Accept=yes (inetd) and Accept=no (LISTEN_FDS)" {
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" ca-serve --dir "$CA"
+	wait_for port_open "$PORT"
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	stop_servers
+	PORT=$(free_port)
+	bg systemd-socket-activate -l "127.0.0.1:$PORT" ca-serve --dir "$CA"
+	wait_for port_open "$PORT"
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	# One long-lived server process accepted both.
+	assert_equal "$(grep -c '"message":"serving"' "$LOG")" 1
+	# A listening socket as stdin (inetd's "wait"): the same accept loop.
+	stop_servers
+	PORT=$(free_port)
+	bg systemd-socket-activate --inetd -l "127.0.0.1:$PORT" ca-serve --dir "$CA"
+	wait_for port_open "$PORT"
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+}
+
+@test "serve: a socket-activated handler named in ca.json handlers.sign" {
+	local s="$BATS_TEST_TMPDIR/sign.sock"
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg systemd-socket-activate -l "$s" ca-sign --api --offline --dir "$CA"
+	wait_for test -S "$s"
+	jq --arg s "$s" '.handlers = {"sign": $s}' "$D/ca.json.base" >"$CA/config/ca.json"
+	serve_socat
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	# And from the accept loop: no pool of its own then.
+	serve_listen
+	run -0 issue_through
+	assert_equal "$(pgrep -P "$SERVE_PID" -f 'ca-sign --api' | wc -l)" 0
+}
+
+@test "serve: a renewed server certificate is used from the next connection, no restart" {
+	serve_listen
+	local s1 s2
+	s1=$(openssl s_client -connect "127.0.0.1:$PORT" </dev/null 2>/dev/null | openssl x509 -noout -serial)
+	server_cert
+	s2=$(openssl x509 -in "$CA/certs/server.crt" -noout -serial)
+	[ "$s1" != "$s2" ]
+	run -0 bash -c "openssl s_client -connect 127.0.0.1:$PORT </dev/null 2>/dev/null | openssl x509 -noout -serial"
+	assert_output "$s2"
+	run -0 grep -c '"message":"server certificate reloaded"' "$LOG"
+	kill -0 "$SERVE_PID"
+}
+
+@test "serve: SIGHUP reloads ca.json" {
+	jq '.authority.provisioners |= .[0:1]' "$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen
+	run -0 get /provisioners
+	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 1
+	cp "$D/ca.json.base" "$CA/config/ca.json"
+	kill -HUP "$SERVE_PID"
+	wait_for grep -q '"message":"reloaded' "$LOG"
+	run -0 get /provisioners
+	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 2
+	# A broken ca.json on reload: the previous one stays.
+	echo '{' >"$CA/config/ca.json"
+	kill -HUP "$SERVE_PID"
+	wait_for grep -q '"message":"reload failed' "$LOG"
+	run -0 get /provisioners
+	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 2
+}
+
+@test "serve: SIGTERM drains: the request in flight is answered, then exit 0" {
+	serve_listen
+	local g="$BATS_TEST_TMPDIR/gate"
+	"$PY" "$TLSPY" --port "$PORT" --ca "$ROOT" --send 'GET /health HTTP/1.1\r\nHost: x\r\n' \
+		--gate "$g" --then 'Connection: keep-alive\r\n\r\n' >"$BATS_TEST_TMPDIR/resp" 2>&1 3>&- &
+	local client=$!
+	wait_for test -e "$g.sent"
+	kill -TERM "$SERVE_PID"
+	wait_for grep -q '"message":"SIGTERM' "$LOG"
+	# No new connections.
+	run -1 port_open "$PORT"
+	touch "$g"
+	wait "$client"
+	run -0 cat "$BATS_TEST_TMPDIR/resp"
+	assert_line '{"status":"ok"}'
+	# Answered with Connection: close, though it asked to keep alive.
+	assert_line --partial "Connection: close"
+	run -0 wait "$SERVE_PID"
+	run -0 grep -c '"message":"stopped"' "$LOG"
+}
+
+@test "serve: --max-conns bounds the connections served at once" {
+	serve_listen --max-conns 1
+	local g="$BATS_TEST_TMPDIR/gate"
+	"$PY" "$TLSPY" --port "$PORT" --ca "$ROOT" --send 'GET /health HTTP/1.1\r\nHost: x\r\n' \
+		--gate "$g" --then '\r\n' >"$BATS_TEST_TMPDIR/resp" 2>&1 3>&- &
+	local client=$!
+	wait_for test -e "$g.sent"
+	# The second waits in the backlog, not served while the first is open.
+	run -28 curl -sS --cacert "$ROOT" -m 2 "https://127.0.0.1:$PORT/health"
+	touch "$g"
+	wait "$client"
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+}
+
+# ---- privilege separation ---------------------------------------------------------
+
+@test "serve: ca-serve itself never opens the signing key, the password or the database" {
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	# strace without -f: the ca-serve process alone, not the handler it runs.
+	bg socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" \
+		EXEC:"strace -A -o $BATS_TEST_TMPDIR/trace -e trace=%file ca-serve --dir $CA"
+	wait_for port_open "$PORT"
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	run -0 cat "$BATS_TEST_TMPDIR/trace"
+	stop_servers
+	# It did read its own files...
+	assert_output --partial "$CA/secrets/server_key"
+	assert_output --partial "config/ca.json"
+	# ...and ran the handler, which alone opens the rest.
+	refute_output --partial intermediate_ca_key
+	refute_output --partial "$D/pw"
+	refute_output --partial "/db/"
+	refute_output --partial "openssl.cnf"
+}
+
+@test "serve: as user nobody, with the handler's socket run by root, issuance works" {
+	[ "$(id -u)" -eq 0 ]
+	local run="$D/run"
+	mkdir -p "$run"
+	chmod 0755 "$run"
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg ca-sign --api --offline --dir "$CA" --socket "$run/sign.sock"
+	wait_for test -S "$run/sign.sock"
+	chgrp nogroup "$run/sign.sock"
+	jq --arg s "$run/sign.sock" '.handlers = {"sign": $s}' "$D/ca.json.base" >"$CA/config/ca.json"
+	# nobody reads the public files and a key of its own, nothing else.
+	local k="$D/nobody"
+	mkdir -p "$k"
+	cp "$CA/secrets/server_key" "$k/server_key"
+	chown -R nobody:nogroup "$k"
+	chmod 0700 "$k"
+	local p=$CA
+	while [ "$p" != / ]; do chmod o+x "$p"; p=$(dirname "$p"); done
+	chmod o+r "$CA/config/ca.json" "$CA/certs/server.crt"
+	run -1 setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$CA/secrets/intermediate_ca_key"
+	PORT=$(free_port)
+	bg setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		ca-serve --dir "$CA" --key "$k/server_key" --listen "127.0.0.1:$PORT"
+	wait_for port_open "$PORT"
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	assert_equal "$(ps -o user= -p "$(pgrep -n -x ca-serve)")" nobody
+}
+
+# ---- contrib ---------------------------------------------------------------------
+
+@test "serve: the systemd units verify and confine the server" {
+	local u
+	for u in ca-serve.socket ca-serve@.service ca-serve-listen.socket ca-serve.service; do
+		[ -f "$TOP/contrib/systemd/$u" ]
+	done
+	for u in ca-serve@.service ca-serve.service; do
+		run -0 grep -xE 'NoNewPrivileges=yes|ProtectSystem=strict|ProtectHome=yes|PrivateTmp=yes|PrivateDevices=yes|RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX|SystemCallFilter=@system-service|User=inca-serve' "$TOP/contrib/systemd/$u"
+		assert_equal "${#lines[@]}" 8
+		run -0 grep -c '^LoadCredential=server_key:' "$TOP/contrib/systemd/$u"
+	done
+	run -0 grep -x 'Accept=yes' "$TOP/contrib/systemd/ca-serve.socket"
+	run -0 grep -x 'StandardInput=socket' "$TOP/contrib/systemd/ca-serve@.service"
+	run -1 grep -x 'Accept=yes' "$TOP/contrib/systemd/ca-serve-listen.socket"
+}

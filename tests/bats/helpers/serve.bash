@@ -60,8 +60,9 @@ serve_listen() {
 serve_socat() {
 	PORT=$(free_port)
 	LOG="$BATS_TEST_TMPDIR/serve.log"
-	bg socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" \
-		EXEC:"ca-serve --dir $CA $*"
+	local cmd="ca-serve --dir $CA"
+	[ $# -eq 0 ] || cmd="$cmd $*"
+	bg socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" EXEC:"$cmd"
 	SERVE_PID=$BG
 	wait_for port_open "$PORT"
 }
