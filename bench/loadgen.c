@@ -65,6 +65,7 @@ static struct addrinfo *addr;
 static const char *host, *hosthdr, *path = "/", *method;
 static struct body *bodies;
 static size_t nbodies;
+static char *bodytext;           /* the --bodies file, bodies point into it */
 static struct body fixed;
 static int keepalive, expect = 200, verbose;
 static long limit;               /* requests to send; 0: until the duration ends */
@@ -173,7 +174,7 @@ static void
 load_bodies(const char *file)
 {
 	size_t len, cap = 0, i = 0;
-	char *p = slurp(file, &len), *e;
+	char *p = bodytext = slurp(file, &len), *e;
 
 	while (i < len) {
 		e = memchr(p + i, '\n', len - i);
@@ -669,5 +670,14 @@ main(int argc, char **argv)
 	    pct(all, n, 50), pct(all, n, 90), pct(all, n, 99),
 	    n ? all[n - 1] : 0.0, cpu,
 	    bodies ? (long)nbodies - (requests < (long)nbodies ? requests : (long)nbodies) : -1L);
+	for (i = 0; i < clients; i++)
+		free(cl[i].lat);
+	free(cl);
+	free(all);
+	free(bodies);
+	free(bodytext);
+	free((char *)fixed.p);
+	SSL_CTX_free(ctx);
+	freeaddrinfo(addr);
 	return errors ? 3 : 0;
 }
