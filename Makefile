@@ -84,6 +84,10 @@ bin/test_%: tests/unit/test_%.c tests/unit/tap.h lib/libinca.a
 
 units: $(UNITS)
 
+# The load generator of bench/serve.sh; not part of all.
+bench/loadgen: bench/loadgen.c
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -pthread -o $@ $< -lssl -lcrypto
+
 # Debian packages needed to build, test and benchmark.
 DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev libidn2-dev \
        libcurl4-openssl-dev \
