@@ -754,51 +754,93 @@ handler_ready(struct handler *h)
 	return CA_OK;
 }
 
-/* One request: its members, then the authority's decision. */
-static void
-sign_one(struct handler *h, struct api_call *c)
+/*
+ * Requests answered together at most: taken from one stream or from
+ * several connections, decided one by one, recorded in one transaction
+ * (group commit).
+ */
+#define SIGN_BATCH 64
+
+/* A request's members into r (r->csr the caller's); 400 if malformed. */
+static int
+sign_members(const json_t *req, struct sign_request *r)
 {
-	struct authority_result res;
-	struct sign_request r;
 	const char *csr;
-	X509 *leaf = NULL;
-	json_t *resp;
 	int rc;
 
-	memset(&r, 0, sizeof(r));
-	if ((rc = api_string(c->req, "csr", 1, &csr)) != CA_OK ||
-	    (rc = api_string(c->req, "ott", 1, &r.ott)) != CA_OK ||
-	    (rc = api_string(c->req, "notBefore", 0, &r.not_before)) != CA_OK ||
-	    (rc = api_string(c->req, "notAfter", 0, &r.not_after)) != CA_OK ||
-	    (rc = pem_load_csr((const unsigned char *)csr, strlen(csr), &r.csr)) != CA_OK) {
-		api_call_fail(c, 400, rc);
-		return;
-	}
-	if (h->a == NULL) {
-		err_set(h->why_code, "%s", h->why != NULL ? h->why : "out of memory");
-		api_call_fail(c, api_status(h->why_code), h->why_code);
-	} else if ((res = authority_sign(h->a, &r, &leaf)).code != CA_OK)
-		api_call_fail(c, res.status, res.code);
-	else if ((resp = render_json(leaf, authority_chain(h->a))) == NULL) {
-		err_set(CA_FAIL, "encoding the response failed");
-		api_call_fail(c, 500, CA_FAIL);
-	} else {
-		api_call_ok(c, resp);
-		json_decref(resp);
-	}
-	X509_free(leaf);
-	X509_REQ_free(r.csr);
+	memset(r, 0, sizeof(*r));
+	if ((rc = api_string(req, "csr", 1, &csr)) != CA_OK ||
+	    (rc = api_string(req, "ott", 1, &r->ott)) != CA_OK ||
+	    (rc = api_string(req, "notBefore", 0, &r->not_before)) != CA_OK ||
+	    (rc = api_string(req, "notAfter", 0, &r->not_after)) != CA_OK)
+		return rc;
+	return pem_load_csr((const unsigned char *)csr, strlen(csr), &r->csr);
 }
 
+/*
+ * The batch: each request's members, then the authority's decisions,
+ * recorded in one transaction; the answers leave after its COMMIT.
+ */
 static void
 sign_batch(void *ctx, struct api_call *calls, size_t n)
 {
 	struct handler *h = ctx;
-	size_t i;
+	struct authority_signing *sg;
+	struct sign_request *rq;
+	struct api_call *c;
+	size_t *idx, i, m = 0;
+	json_t *resp;
+	int rc;
 
 	(void)handler_ready(h);
-	for (i = 0; i < n; i++)
-		sign_one(h, &calls[i]);
+	sg = calloc(n, sizeof(*sg));
+	rq = calloc(n, sizeof(*rq));
+	idx = calloc(n, sizeof(*idx));
+	if (sg == NULL || rq == NULL || idx == NULL) {
+		err_set(CA_FAIL, "out of memory");
+		for (i = 0; i < n; i++)
+			api_call_fail(&calls[i], 500, CA_FAIL);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((rc = sign_members(calls[i].req, &rq[m])) != CA_OK) {
+			api_call_fail(&calls[i], 400, rc);
+			X509_REQ_free(rq[m].csr);
+		} else if (h->a == NULL) {
+			err_set(h->why_code, "%s", h->why != NULL ? h->why :
+			    "out of memory");
+			api_call_fail(&calls[i], api_status(h->why_code),
+			    h->why_code);
+			X509_REQ_free(rq[m].csr);
+		} else {
+			sg[m].req = &rq[m];
+			idx[m++] = i;
+		}
+	}
+	if (m > 0)
+		authority_sign_batch(h->a, sg, m);
+	for (i = 0; i < m; i++) {
+		c = &calls[idx[i]];
+		if (sg[i].res.code != CA_OK) {
+			err_set(sg[i].res.code, "%s", sg[i].msg != NULL ?
+			    sg[i].msg : "out of memory");
+			api_call_fail(c, sg[i].res.status, sg[i].res.code);
+		} else if ((resp = render_json(sg[i].crt,
+		    authority_chain(h->a))) == NULL) {
+			err_set(CA_FAIL, "encoding the response failed");
+			api_call_fail(c, 500, CA_FAIL);
+		} else {
+			api_call_ok(c, resp);
+			json_decref(resp);
+		}
+		free(sg[i].msg);
+		X509_free(sg[i].crt);
+		X509_REQ_free(rq[i].csr);
+	}
+out:
+	free(sg);
+	free(rq);
+	free(idx);
 }
 
 /* Descriptors for every connection the server may hold at once. */
@@ -871,7 +913,7 @@ api(struct opts *o)
 	s.ctx = &h;
 	s.stop = &got_stop;
 	s.wait_mask = &old;
-	s.max_batch = 1;
+	s.max_batch = SIGN_BATCH;
 	if (lfd == -1 && o->socket == NULL) {
 		/* stdin and stdout: each failure was reported as it came. */
 		rc = api_serve_stream(&s, 0, 1);

@@ -661,99 +661,213 @@ spend(struct authority *a, const struct token *t, int64_t now, int *st)
 	return rc;
 }
 
-struct authority_result
-authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
-{
+/* One issuance between its decision and its record. */
+struct issue {
 	struct token t;
-	struct claims c;
-	struct sans names = { NULL, 0 };
-	struct x509_template tpl;
+	struct sans names;
+	char cn[CA_MAX_SAN_LEN + 1];
+	char *serial, *sj;
+	unsigned char *der;
+	X509 *x;
 	struct db_cert row;
-	char cn[CA_MAX_SAN_LEN + 1], *serial = NULL, *sj = NULL;
-	unsigned char *der = NULL;
-	X509 *x = NULL;
-	int64_t now = (int64_t)time(NULL), nb, na;
-	int rc, n, st = 500;
+	int64_t now;
+};
 
-	*crt = NULL;
-	if ((rc = token_verify(a, r->ott, "sign", now, &t, &st)) != CA_OK)
-		return result(rc, st);
-	if ((rc = prov_claims(a, t.prov, &c, &st)) != CA_OK)
-		goto out;
-	if ((rc = check_csr(&t, r->csr, &names, cn, sizeof(cn), &st)) != CA_OK)
-		goto out;
-	if ((rc = policy_check(a->policy, &names, t.sub)) != CA_OK) {
-		status_of(&st, rc);
-		goto out;
-	}
-	if ((rc = validity(a, &c, r, now, &nb, &na, &st)) != CA_OK)
-		goto out;
-	if ((rc = load_key(a, &st)) != CA_OK)
-		goto out;
+static void
+issue_free(struct issue *p)
+{
+	X509_free(p->x);        /* signed for a spent token: discarded */
+	OPENSSL_free(p->der);
+	OPENSSL_free(p->serial);
+	free(p->sj);
+	sans_free(&p->names);
+	json_decref(p->t.claims);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Every check, and the signing, before the database is touched: on
+ * success p holds the certificate and the row to record.
+ */
+static int
+issue_prepare(struct authority *a, const struct sign_request *r,
+    struct issue *p, int *st)
+{
+	struct claims c;
+	struct x509_template tpl;
+	int64_t nb, na;
+	int rc, n;
+
+	memset(p, 0, sizeof(*p));
+	p->now = (int64_t)time(NULL);
+	if ((rc = token_verify(a, r->ott, "sign", p->now, &p->t, st)) != CA_OK)
+		return rc;
+	if ((rc = prov_claims(a, p->t.prov, &c, st)) != CA_OK)
+		return rc;
+	if ((rc = check_csr(&p->t, r->csr, &p->names, p->cn, sizeof(p->cn),
+	    st)) != CA_OK)
+		return rc;
+	if ((rc = policy_check(a->policy, &p->names, p->t.sub)) != CA_OK)
+		return status_of(st, rc);
+	if ((rc = validity(a, &c, r, p->now, &nb, &na, st)) != CA_OK)
+		return rc;
+	if ((rc = load_key(a, st)) != CA_OK)
+		return rc;
 
 	/* Build, lint and sign before the write lock is taken. */
 	memset(&tpl, 0, sizeof(tpl));
 	tpl.profile = X509_LEAF;
 	tpl.pubkey = X509_REQ_get0_pubkey(r->csr);
 	tpl.spki = X509_REQ_get_X509_PUBKEY(r->csr);
-	tpl.cn = cn;
-	tpl.sans = &names;
+	tpl.cn = p->cn;
+	tpl.sans = &p->names;
 	tpl.not_before = nb;
 	tpl.not_after = na;
 	tpl.issuer = sk_X509_value(a->chain, 0);
 	tpl.chain = a->chain;
 	tpl.issuer_key = a->key;
-	if ((rc = x509_issue(&tpl, &x)) != CA_OK) {
+	if ((rc = x509_issue(&tpl, &p->x)) != CA_OK) {
 		if (rc == CA_INPUT)
 			rc = CA_REFUSED;        /* a request the profile cannot take */
-		status_of(&st, rc);
-		goto out;
+		return status_of(st, rc);
 	}
-	if ((serial = x509_serial_dec(x)) == NULL || (sj = sans_json(&names)) == NULL ||
-	    (n = i2d_X509(x, &der)) <= 0) {
-		rc = fail(&st, 500, CA_FAIL, "encoding the certificate failed");
-		goto out;
-	}
-	memset(&row, 0, sizeof(row));
-	row.serial = serial;
-	row.issued_at = now;
-	row.not_before = x509_time(X509_get0_notBefore(x));
-	row.not_after = x509_time(X509_get0_notAfter(x));
-	row.subject = cn;
-	row.sans_json = sj;
-	row.provisioner = t.prov_name;
-	row.der = der;
-	row.der_len = (size_t)n;
+	if ((p->serial = x509_serial_dec(p->x)) == NULL ||
+	    (p->sj = sans_json(&p->names)) == NULL ||
+	    (n = i2d_X509(p->x, &p->der)) <= 0)
+		return fail(st, 500, CA_FAIL, "encoding the certificate failed");
+	p->row.serial = p->serial;
+	p->row.issued_at = p->now;
+	p->row.not_before = x509_time(X509_get0_notBefore(p->x));
+	p->row.not_after = x509_time(X509_get0_notAfter(p->x));
+	p->row.subject = p->cn;
+	p->row.sans_json = p->sj;
+	p->row.provisioner = p->t.prov_name;
+	p->row.der = p->der;
+	p->row.der_len = (size_t)n;
+	return CA_OK;
+}
 
-	/* The one transaction: spend the token, record, commit. */
+/*
+ * Inside the open transaction, under a savepoint of its own: spend the
+ * token and record the certificate, or undo both.
+ */
+static int
+issue_record(struct authority *a, struct issue *p, int *st)
+{
+	int rc;
+
+	if ((rc = db_savepoint(a->db)) != CA_OK)
+		return status_of(st, rc);
+	if ((rc = spend(a, &p->t, p->now, st)) != CA_OK)
+		goto undo;
+	if ((rc = db_put_cert(a->db, &p->row)) != CA_OK) {
+		status_of(st, rc == CA_REFUSED ? CA_FAIL : rc);
+		goto undo;
+	}
+	if ((rc = db_release(a->db)) != CA_OK) {
+		status_of(st, rc);
+		goto undo;
+	}
+	return CA_OK;
+undo:
+	db_rollback_to(a->db);
+	return rc;
+}
+
+static void
+signing_fail(struct authority_signing *s, int code, int status)
+{
+	s->res = result(code, status);
+	free(s->msg);
+	s->msg = strdup(err_msg());
+}
+
+void
+authority_sign_batch(struct authority *a, struct authority_signing *s,
+    size_t n)
+{
+	struct issue *p;
+	size_t i, recorded = 0, ready = 0;
+	int rc, st;
+
+	for (i = 0; i < n; i++) {
+		s[i].crt = NULL;
+		s[i].msg = NULL;
+		s[i].res = result(CA_FAIL, 500);
+	}
+	if ((p = calloc(n > 0 ? n : 1, sizeof(*p))) == NULL) {
+		err_set(CA_FAIL, "out of memory");
+		for (i = 0; i < n; i++)
+			signing_fail(&s[i], CA_FAIL, 500);
+		return;
+	}
+	/* Decide and sign each, outside the write lock. */
+	for (i = 0; i < n; i++) {
+		st = 500;
+		if ((rc = issue_prepare(a, s[i].req, &p[i], &st)) != CA_OK) {
+			signing_fail(&s[i], rc, st);
+			issue_free(&p[i]);
+		} else {
+			s[i].res = result(CA_OK, 200);
+			ready++;
+		}
+	}
+	if (ready == 0)
+		goto out;
+	/* The one transaction: a savepoint per request, one commit. */
 	if ((rc = db_begin(a->db)) != CA_OK) {
 		status_of(&st, rc);
+		for (i = 0; i < n; i++)
+			if (s[i].res.code == CA_OK)
+				signing_fail(&s[i], rc, st);
 		goto out;
 	}
-	if ((rc = spend(a, &t, now, &st)) != CA_OK)
-		goto rollback;
-	if ((rc = db_put_cert(a->db, &row)) != CA_OK) {
-		status_of(&st, rc == CA_REFUSED ? CA_FAIL : rc);
-		goto rollback;
+	for (i = 0; i < n; i++) {
+		if (s[i].res.code != CA_OK)
+			continue;
+		st = 500;
+		if ((rc = issue_record(a, &p[i], &st)) != CA_OK)
+			signing_fail(&s[i], rc, st);
+		else
+			recorded++;
+	}
+	if (recorded == 0) {
+		db_rollback(a->db);
+		goto out;
 	}
 	if ((rc = db_commit(a->db)) != CA_OK) {
+		/* Nothing of it stays: every certificate of it is discarded. */
 		status_of(&st, rc);
+		for (i = 0; i < n; i++)
+			if (s[i].res.code == CA_OK)
+				signing_fail(&s[i], rc, st);
 		goto out;
 	}
-	*crt = x;
-	x = NULL;
-	rc = CA_OK;
-	goto out;
-rollback:
-	db_rollback(a->db);
+	for (i = 0; i < n; i++)
+		if (s[i].res.code == CA_OK) {
+			s[i].crt = p[i].x;
+			p[i].x = NULL;
+		}
 out:
-	X509_free(x);           /* signed for a spent token: discarded */
-	OPENSSL_free(der);
-	OPENSSL_free(serial);
-	free(sj);
-	sans_free(&names);
-	json_decref(t.claims);
-	return result(rc, st);
+	for (i = 0; i < n; i++)
+		issue_free(&p[i]);
+	free(p);
+}
+
+struct authority_result
+authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
+{
+	struct authority_signing s;
+
+	memset(&s, 0, sizeof(s));
+	s.req = r;
+	authority_sign_batch(a, &s, 1);
+	*crt = s.crt;
+	/* The message of a failure is the recorded one again. */
+	if (s.res.code != CA_OK)
+		err_set(s.res.code, "%s", s.msg != NULL ? s.msg : "out of memory");
+	free(s.msg);
+	return s.res;
 }
 
 struct authority_result

@@ -66,6 +66,24 @@ struct authority_result authority_sign(struct authority *a,
     const struct sign_request *r, X509 **crt);
 
 /*
+ * Group commit: n requests decided and signed one by one as
+ * authority_sign() does (outside the write lock), then recorded in one
+ * transaction, each under a savepoint of its own, so that one refused
+ * there (a spent token) undoes only itself.  Each outcome is known after
+ * the COMMIT: s[i].res, and s[i].crt (the caller's) on success or s[i].msg
+ * (malloc'd, the caller's) on failure.  A failed BEGIN or COMMIT fails
+ * every request that was to be recorded, with its message.
+ */
+struct authority_signing {
+	const struct sign_request *req;     /* in */
+	X509 *crt;                          /* out */
+	struct authority_result res;        /* out */
+	char *msg;                          /* out */
+};
+void authority_sign_batch(struct authority *a, struct authority_signing *s,
+    size_t n);
+
+/*
  * Passive revocation of serial (any form x509_serial_parse() takes).
  * With ott, the token must be a revoke token whose sub is the serial;
  * without (offline), the caller is the operator.  CA_REFUSED "already

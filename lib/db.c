@@ -334,6 +334,34 @@ db_rollback(struct db *db)
 }
 
 int
+db_savepoint(struct db *db)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	return db->ops->savepoint(db->conn);
+}
+
+int
+db_release(struct db *db)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	return db->ops->release(db->conn);
+}
+
+/* Called on error paths: must not replace the recorded message. */
+void
+db_rollback_to(struct db *db)
+{
+	if (db != NULL && db->ops != NULL && db->conn != NULL)
+		db->ops->rollback_to(db->conn);
+}
+
+int
 db_use_token(struct db *db, const struct db_token *t)
 {
 	int rc;

@@ -109,6 +109,18 @@ int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
 /*
+ * Savepoints inside a transaction, for group commit: several requests in
+ * one transaction, each between db_savepoint() and db_release(), or
+ * db_rollback_to() (which undoes that request's writes alone and ends the
+ * savepoint; safe to call on error paths).  One level: no savepoint is
+ * open when db_savepoint() is called.  Outside a transaction db_savepoint()
+ * is CA_FAIL.
+ */
+int db_savepoint(struct db *db);
+int db_release(struct db *db);
+void db_rollback_to(struct db *db);
+
+/*
  * A one-time token being spent: provisioner and jti name it; issued_at is
  * its iat; expires_at is the last second any verifier accepts it (its exp
  * plus the clock-skew leeway); now is the clock of the caller, which found
@@ -283,6 +295,9 @@ struct db_ops {
 	int	(*begin)(void *conn);
 	int	(*commit)(void *conn);
 	void	(*rollback)(void *conn);
+	int	(*savepoint)(void *conn);
+	int	(*release)(void *conn);
+	void	(*rollback_to)(void *conn);
 	/* 0 for an empty database; CA_FAIL for one that is not ours. */
 	int	(*schema_version)(void *conn, int *version);
 	/* Run one migration step (static DDL, no values), in a transaction. */

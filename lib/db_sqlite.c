@@ -427,6 +427,31 @@ sq_commit(void *conn)
 	return CA_OK;
 }
 
+/* A request's savepoint inside the caller's transaction (group commit). */
+static int
+sq_savepoint(void *conn)
+{
+	if (sqlite3_get_autocommit(conn))
+		return err_set(CA_FAIL, "database savepoint: no transaction open");
+	return sq_exec(conn, "SAVEPOINT request", "savepoint");
+}
+
+static int
+sq_release(void *conn)
+{
+	return sq_exec(conn, "RELEASE request", "release savepoint");
+}
+
+static void
+sq_rollback_to(void *conn)
+{
+	/* On error paths: keep the caller's message, ignore failures. */
+	if (!sqlite3_get_autocommit(conn)) {
+		sqlite3_exec(conn, "ROLLBACK TO request", NULL, NULL, NULL);
+		sqlite3_exec(conn, "RELEASE request", NULL, NULL, NULL);
+	}
+}
+
 static int
 sq_schema_version(void *conn, int *version)
 {
@@ -825,6 +850,9 @@ const struct db_ops db_sqlite_ops = {
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.savepoint = sq_savepoint,
+	.release = sq_release,
+	.rollback_to = sq_rollback_to,
 	.schema_version = sq_schema_version,
 	.exec_step = sq_exec_step,
 	.use_token = sq_use_token,

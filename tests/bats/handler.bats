@@ -323,3 +323,50 @@ ca-sign: request: malformed JSON: unexpected token near '}'"
 	stop_server
 	assert_equal "$status" 0
 }
+
+# ---- group commit ------------------------------------------------------------
+
+@test "handler: fail a request the database refuses undoes only itself in its batch" {
+	tb=$(mint --sub bar.example.com)
+	jb=$(claims "$tb" | jq -r .jti)
+	{ req foo; req bar "$tb"; req baz; } >"$D/batch.json"
+	before=$(certs_count)
+	bars=$(db "select count(*) from certs where subject = 'bar.example.com'")
+	db "CREATE TRIGGER no_bar BEFORE INSERT ON certs WHEN NEW.subject = 'bar.example.com' BEGIN SELECT RAISE(ABORT, 'storage refused'); END;"
+	run -4 --separate-stderr ca-sign --api --offline --dir "$CA" <"$D/batch.json"
+	db "DROP TRIGGER no_bar;"
+	assert_equal "${#lines[@]}" 3
+	assert_equal "$(cn_of "${lines[0]}")" foo.example.com
+	assert_regex "${lines[1]}" '^\{"status":500,"message":"[^"]*storage refused[^"]*"\}$'
+	assert_equal "$(cn_of "${lines[2]}")" baz.example.com
+	assert_equal "$(certs_count)" $((before + 2))
+	# Its token was spent and then undone with its certificate.
+	run -0 db "select count(*) from used_tokens where jti = '$jb'"
+	assert_output 0
+	run -0 db "select count(*) from certs where subject = 'bar.example.com'"
+	assert_output "$bars"
+	# So the same token works now.
+	req bar "$tb" >"$D/again.json"
+	run -0 --separate-stderr ca-sign --api --offline --dir "$CA" <"$D/again.json"
+	assert_equal "$(cn_of "$output")" bar.example.com
+}
+
+@test "handler: fail a busy database fails the whole batch (503), nothing recorded" {
+	jq '.db.busyTimeout = "0s"' "$D/ca.json.orig" >"$CA/config/ca.json"
+	{ req foo; req bar; } >"$D/batch.json"
+	before=$(rows)
+	mkfifo "$D/ctl"
+	sqlite3 -bail "$CA/db/ca.db" <"$D/ctl" 3>&- &
+	echo $! >"$D/lock.pid"
+	exec {ctl}>"$D/ctl"
+	printf 'BEGIN IMMEDIATE;\n.shell touch %s\n' "$D/locked" >&"$ctl"
+	wait_for test -e "$D/locked"
+	run -5 --separate-stderr ca-sign --api --offline --dir "$CA" <"$D/batch.json"
+	printf 'COMMIT;\n' >&"$ctl"
+	exec {ctl}>&-
+	rm -f "$D/ctl" "$D/locked"
+	assert_equal "${#lines[@]}" 2
+	assert_regex "${lines[0]}" '^\{"status":503,"message":"database busy'
+	assert_regex "${lines[1]}" '^\{"status":503,"message":"database busy'
+	assert_equal "$(rows)" "$before"
+}
