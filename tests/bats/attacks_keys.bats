@@ -44,9 +44,7 @@ reason() {
 	f997.csr) echo "certificate request: RSA modulus has the small factor 997" ;;
 	b1024.csr) echo "certificate request: RSA key of 1024 bits: at least 2048 required" ;;
 	b8200.csr) echo "certificate request: RSA key of 8200 bits: at most 8192 accepted" ;;
-	# The point at infinity is refused one step earlier, by the strict
-	# DER reader: OpenSSL cannot encode such a request again.
-	inf.csr) echo "csr: not DER (does not encode again)" ;;
+	inf.csr) echo "certificate request: EC public key is not a valid point of its curve: point at infinity" ;;
 	offcurve.csr) echo "certificate request: unreadable public key: decode error" ;;
 	esac
 }
