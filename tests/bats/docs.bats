@@ -250,5 +250,5 @@ text_only() {
 		assert_line "$r"
 	done <<<"$rows"
 	assert_line ' "jti" 128 bytes'
-	assert_line ' HTTP request head, body (planned server) 16 KiB, 64 KiB'
+	assert_line ' HTTP request head, body (ca-serve) 16 KiB, 64 KiB'
 }
