@@ -39,28 +39,40 @@ make_ca() {
 	[ "${CA_SERVE-1}" = 0 ] || start_ca_serve
 }
 
-# start_ca_serve: ca-serve --listen on a free port $CA_PORT for the whole
-# file, with the certificate ca-init issued it (for ca.example.com and
-# 10.0.0.1), its log in $D/serve.log, its pid in $D/serve.pid.  3>&-:
-# bats waits for whatever holds its fd 3 open.
+# start_ca_serve: ca-serve --listen for the home $CA on a free port (in
+# $D/serve.port), with the certificate ca-init issued it (for
+# ca.example.com and 10.0.0.1), its log in $D/serve.log, its pid in
+# $D/serve.pid, the home it serves in $D/serve.home.  3>&-: bats waits
+# for whatever holds its fd 3 open.
 start_ca_serve() {
-	CA_PORT=$(free_port)
-	export CA_PORT
+	local port
+	port=$(free_port)
 	cp "$CA/certs/root_ca.crt" "$D/serve-root.crt"
-	ca-serve --dir "$CA" --listen "127.0.0.1:$CA_PORT" \
+	ca-serve --dir "$CA" --listen "127.0.0.1:$port" \
 		</dev/null >/dev/null 2>>"$D/serve.log" 3>&- &
 	echo $! >"$D/serve.pid"
-	wait_for port_open "$CA_PORT"
+	echo "$port" >"$D/serve.port"
+	echo "$CA" >"$D/serve.home"
+	wait_for port_open "$port"
 }
 
-# stop_ca_serve: stop the file's ca-serve, if make_ca started one.
+# stop_ca_serve: stop the file's ca-serve, if one was started.
 stop_ca_serve() {
 	local pid
 	[ -f "$D/serve.pid" ] || return 0
 	pid=$(cat "$D/serve.pid")
-	rm -f "$D/serve.pid"
+	rm -f "$D/serve.pid" "$D/serve.home"
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+}
+
+# serve_current: the file's ca-serve serves $CA (a suite may switch $CA
+# to another home mid-file: then the server is restarted on it, so that
+# the request never goes to a home other than the one the test checks).
+serve_current() {
+	[ "$(cat "$D/serve.home" 2>/dev/null)" = "$CA" ] && return 0
+	stop_ca_serve
+	start_ca_serve
 }
 
 teardown_file() { stop_ca_serve; }
@@ -150,14 +162,16 @@ api_sign() {
 api_raw() { ca-sign --api --offline --dir "$CA"; }
 
 # serve_sign TOKEN CSRFILE [NOTBEFORE [NOTAFTER]]: the request api_request
-# builds, POSTed to the file's ca-serve at https://ca.example.com:9443/1.0/sign
-# (the name and port of its certificate and of the tokens' audience,
-# connected to 127.0.0.1:$CA_PORT); prints the HTTP status, the body in
+# builds, POSTed to the file's ca-serve (serving $CA) at
+# https://ca.example.com:9443/1.0/sign (the name and port of its
+# certificate and of the tokens' audience, connected to 127.0.0.1 and the
+# server's port); prints the HTTP status, the body in
 # $BATS_TEST_TMPDIR/serve.body.
+# Call serve_current first (not under run: the server must outlive it).
 serve_sign() {
 	api_request "$@" >"$BATS_TEST_TMPDIR/serve.req"
 	curl -sS --cacert "$D/serve-root.crt" \
-		--connect-to "ca.example.com:9443:127.0.0.1:$CA_PORT" \
+		--connect-to "ca.example.com:9443:127.0.0.1:$(cat "$D/serve.port")" \
 		-H 'Content-Type: application/json' \
 		--data-binary @"$BATS_TEST_TMPDIR/serve.req" \
 		-o "$BATS_TEST_TMPDIR/serve.body" -w '%{http_code}' \
@@ -189,6 +203,7 @@ refused() {
 	assert_equal "$stderr" "ca-sign: $msg"
 	assert_api_error "$st" "$msg"
 	if [ "${CA_SERVE-1}" != 0 ]; then
+		serve_current
 		run -0 --separate-stderr serve_sign "$@"
 		assert_equal "$stderr" ""
 		assert_equal "$output" "$st"
