@@ -4,7 +4,8 @@
 # small HTTPS server in ca-serve's shapes over a real CA home, whose
 # POST /1.0/sign pipes the body to `ca-sign --api --offline`, so the real
 # authority decides; files in $CTL make it answer 503, hang, send too
-# much, or answer what a test says.
+# much, or answer what a test says.  Those faults are why the stand-in
+# stays; online.bats runs the same clients against a real ca-serve.
 
 load common
 

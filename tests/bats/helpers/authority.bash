@@ -1,16 +1,29 @@
 # Shared by token.bats, offline.bats, revoke.bats and policy.bats: one CA
 # home per file, tokens crafted by helpers/tok.py with the provisioner's key
-# (decrypted once, so no PBKDF2 per token), and the two ways to reach the
-# authority: offline in-process (ca-sign --offline) and the API handler
-# (ca-sign --api --offline), which must decide every request the same way.
+# (decrypted once, so no PBKDF2 per token), and the three ways to reach the
+# authority: offline in-process (ca-sign --offline), the API handler
+# (ca-sign --api --offline) and a real ca-serve over TLS (POST /1.0/sign),
+# which must decide every request the same way.
 #
 # Expects $D (a directory for the file) and sets $CA (the CA home).
+# make_ca starts one ca-serve for the file (unless CA_SERVE=0); the
+# teardown_file below stops it.  A suite that defines its own
+# teardown_file must call stop_ca_serve from it.
 
 PY=/usr/bin/python3
 TOKPY="$BATS_TEST_DIRNAME/helpers/tok.py"
 
+# free_port: a TCP port nobody listens on now.
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# port_open PORT: something accepts connections on 127.0.0.1:PORT.
+port_open() { (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 # make_ca: a CA home $D/ca for ca.example.com and 10.0.0.1 on port 9443,
-# password file $D/pw, the provisioner's private JWK in $D/prov.jwk.
+# password file $D/pw, the provisioner's private JWK in $D/prov.jwk; and,
+# unless CA_SERVE=0, ca-serve on it (start_ca_serve).
 make_ca() {
 	export CA="$D/ca"
 	printf 'correct horse\n' >"$D/pw"
@@ -23,7 +36,46 @@ make_ca() {
 	INIT_CERTS=$(sqlite3 "$CA/db/ca.db" 'select count(*) from certs')
 	INIT_USED=$(sqlite3 "$CA/db/ca.db" 'select count(*) from used_tokens')
 	export INIT_CERTS INIT_USED
+	[ "${CA_SERVE-1}" = 0 ] || start_ca_serve
 }
+
+# start_ca_serve: ca-serve --listen for the home $CA on a free port (in
+# $D/serve.port), with the certificate ca-init issued it (for
+# ca.example.com and 10.0.0.1), its log in $D/serve.log, its pid in
+# $D/serve.pid, the home it serves in $D/serve.home.  3>&-: bats waits
+# for whatever holds its fd 3 open.
+start_ca_serve() {
+	local port
+	port=$(free_port)
+	cp "$CA/certs/root_ca.crt" "$D/serve-root.crt"
+	ca-serve --dir "$CA" --listen "127.0.0.1:$port" \
+		</dev/null >/dev/null 2>>"$D/serve.log" 3>&- &
+	echo $! >"$D/serve.pid"
+	echo "$port" >"$D/serve.port"
+	echo "$CA" >"$D/serve.home"
+	wait_for port_open "$port"
+}
+
+# stop_ca_serve: stop the file's ca-serve, if one was started.
+stop_ca_serve() {
+	local pid
+	[ -f "$D/serve.pid" ] || return 0
+	pid=$(cat "$D/serve.pid")
+	rm -f "$D/serve.pid" "$D/serve.home"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# serve_current: the file's ca-serve serves $CA (a suite may switch $CA
+# to another home mid-file: then the server is restarted on it, so that
+# the request never goes to a home other than the one the test checks).
+serve_current() {
+	[ "$(cat "$D/serve.home" 2>/dev/null)" = "$CA" ] && return 0
+	stop_ca_serve
+	start_ca_serve
+}
+
+teardown_file() { stop_ca_serve; }
 
 # mint [tok.py mint options]: token(s) for the provisioner "admin".
 mint() { "$PY" "$TOKPY" mint "$D/prov.jwk" "$CA/config/ca.json" "$@"; }
@@ -109,6 +161,23 @@ api_sign() {
 # api_raw: the API handler on the request given on stdin.
 api_raw() { ca-sign --api --offline --dir "$CA"; }
 
+# serve_sign TOKEN CSRFILE [NOTBEFORE [NOTAFTER]]: the request api_request
+# builds, POSTed to the file's ca-serve (serving $CA) at
+# https://ca.example.com:9443/1.0/sign (the name and port of its
+# certificate and of the tokens' audience, connected to 127.0.0.1 and the
+# server's port); prints the HTTP status, the body in
+# $BATS_TEST_TMPDIR/serve.body.
+# Call serve_current first (not under run: the server must outlive it).
+serve_sign() {
+	api_request "$@" >"$BATS_TEST_TMPDIR/serve.req"
+	curl -sS --cacert "$D/serve-root.crt" \
+		--connect-to "ca.example.com:9443:127.0.0.1:$(cat "$D/serve.port")" \
+		-H 'Content-Type: application/json' \
+		--data-binary @"$BATS_TEST_TMPDIR/serve.req" \
+		-o "$BATS_TEST_TMPDIR/serve.body" -w '%{http_code}' \
+		https://ca.example.com:9443/1.0/sign
+}
+
 # assert_api_error STATUS MESSAGE: $output is exactly one JSON object
 # {"status": STATUS, "message": MESSAGE}.
 assert_api_error() {
@@ -116,10 +185,12 @@ assert_api_error() {
 }
 
 # refused CODE STATUS MESSAGE TOKEN CSRFILE [NOTBEFORE [NOTAFTER]]
-# The same request, offline and through --api: both exit CODE with
-# "ca-sign: MESSAGE" as the only stderr line; offline prints nothing, the
-# API prints {"status": STATUS, "message": MESSAGE}; neither leaves a
-# certificate or a spent token behind.
+# The same request, offline, through --api and through ca-serve: the first
+# two exit CODE with "ca-sign: MESSAGE" as the only stderr line; offline
+# prints nothing, the API prints {"status": STATUS, "message": MESSAGE};
+# ca-serve answers HTTP STATUS with that same body (unless CA_SERVE=0);
+# none leaves a certificate or a spent token behind.  A refusal does not
+# spend the token, so the three share it.
 refused() {
 	local code=$1 st=$2 msg=$3
 	shift 3
@@ -131,6 +202,14 @@ refused() {
 	run -"$code" --separate-stderr api_sign "$@"
 	assert_equal "$stderr" "ca-sign: $msg"
 	assert_api_error "$st" "$msg"
+	if [ "${CA_SERVE-1}" != 0 ]; then
+		serve_current
+		run -0 --separate-stderr serve_sign "$@"
+		assert_equal "$stderr" ""
+		assert_equal "$output" "$st"
+		output=$(cat "$BATS_TEST_TMPDIR/serve.body")
+		assert_api_error "$st" "$msg"
+	fi
 	assert_equal "$(rows)" "$rows0"
 }
 

@@ -9,9 +9,10 @@ load helpers/authority
 
 TLSPY="$BATS_TEST_DIRNAME/helpers/tlsclient.py"
 
-# make_serve_ca: make_ca's home, and ca-serve's own certificate from it.
+# make_serve_ca: make_ca's home (without make_ca's own ca-serve: each test
+# here starts the servers it needs), and ca-serve's own certificate from it.
 make_serve_ca() {
-	make_ca
+	CA_SERVE=0 make_ca
 	server_cert
 	ROOT="$CA/certs/root_ca.crt"
 	export ROOT
@@ -28,14 +29,6 @@ server_cert() {
 		--key-out "$CA/secrets/server_key" >"$CA/certs/server.crt.new"
 	mv "$CA/certs/server.crt.new" "$CA/certs/server.crt"
 }
-
-# free_port: a TCP port nobody listens on now.
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# port_open PORT: something accepts connections on 127.0.0.1:PORT.
-port_open() { (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # bg COMMAND...: run in the background, logging to $LOG; $BG is its pid,
 # which teardown kills.
