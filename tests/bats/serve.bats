@@ -651,6 +651,56 @@ issue_through() {
 	assert_output '{"status":"ok"}'
 }
 
+@test "serve: --listen serves connection after connection from the same pre-forked workers" {
+	serve_listen --handlers 1
+	local before after
+	before=$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')
+	[ -n "$before" ]
+	for i in 1 2 3 4 5 6; do
+		run -0 get /health
+		assert_output '{"status":"ok"}'
+	done
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	# Sequential connections need no new worker: no fork per connection.
+	after=$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')
+	assert_equal "$after" "$before"
+}
+
+@test "serve: --max-conns bounds the workers; one that dies is replaced" {
+	serve_listen --max-conns 2
+	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2
+	local w
+	w=$(pgrep -P "$SERVE_PID" -x ca-serve | head -1)
+	kill -KILL "$w"
+	wait_for grep -q "\"message\":\"worker $w ended (status 137)\"" "$LOG"
+	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2
+	run -1 kill -0 "$w"
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+}
+
+@test "serve: SIGHUP replaces the workers; a killed server takes its workers along" {
+	serve_listen --max-conns 2
+	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2
+	local old new w
+	old=$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')
+	kill -HUP "$SERVE_PID"
+	wait_for grep -q '"message":"reloaded' "$LOG"
+	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')" != "$old"
+	new=$(pgrep -P "$SERVE_PID" -x ca-serve | sort)
+	for w in $old; do
+		run -1 grep -qx "$w" <<<"$new"
+	done
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+	kill -KILL "$SERVE_PID"
+	for w in $new; do
+		wait_for test ! -e "/proc/$w"
+	done
+	run -1 port_open "$PORT"
+}
+
 # ---- privilege separation ---------------------------------------------------------
 
 @test "serve: ca-serve itself never opens the signing key, the password or the database" {
@@ -700,7 +750,9 @@ issue_through() {
 	wait_for port_open "$PORT"
 	run -0 issue_through
 	assert_output "subject=CN = foo.example.com"
-	assert_equal "$(ps -o user= -p "$(pgrep -n -x ca-serve)")" nobody
+	# The server and every worker it forked.
+	assert_equal "$(ps -o user= -p "$BG")" nobody
+	assert_equal "$(ps -o user= --ppid "$BG" | sort -u)" nobody
 }
 
 # ---- contrib ---------------------------------------------------------------------
