@@ -71,6 +71,19 @@ log_lines() { grep '^{' "$LOG"; }
 	jq '.authority.provisioners[0].key.d = "AAAA"' "$D/ca.json.base" >"$CA/config/ca.json"
 	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
 	assert_equal "$stderr" 'ca-serve: ca.json: authority.provisioners[0].key: holds a private key ("d"): refused, it would be published'
+	# A root or intermediate file whose bytes are not a certificate.
+	printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' >"$D/bad.crt"
+	jq --arg f "$D/bad.crt" '.crt = $f' "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
+	assert_equal "$stderr" "ca-serve: $D/bad.crt: malformed certificate"
+	jq --arg f "$D/bad.crt" '.root = $f' "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
+	assert_equal "$stderr" "ca-serve: $D/bad.crt: malformed certificate"
+	# A certificate with bytes after it.
+	{ cat "$ROOT"; printf -- '-----BEGIN CERTIFICATE-----\n'; openssl x509 -in "$ROOT" -outform DER | cat - <(printf 'x') | base64; printf -- '-----END CERTIFICATE-----\n'; } >"$D/trail.crt"
+	jq --arg f "$D/trail.crt" '.crt = $f' "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
+	assert_equal "$stderr" "ca-serve: $D/trail.crt: malformed certificate"
 }
 
 @test "serve: links neither the authority nor the database" {
@@ -343,6 +356,11 @@ log_lines() { grep '^{' "$LOG"; }
 	# /sign too, and a second request on the same connection.
 	run -0 post_sign "$(mint)" "$D/foo.csr" /sign
 	assert_output 201
+	# Its serial, read from the DER for the log, is the certificate's too.
+	jq -r .crt "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/leaf2.pem"
+	serial=$(serial_of "$BATS_TEST_TMPDIR/leaf2.pem")
+	run -0 bash -c "grep '\"path\":\"/sign\"' '$LOG' | jq -r '.serial'"
+	assert_output "$serial"
 }
 
 @test "serve: refusals are the handler's: the same status and message as ca-sign --api" {
