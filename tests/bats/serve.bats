@@ -220,6 +220,16 @@ log_lines() { grep '^{' "$LOG"; }
 	refute_line --partial "TLS session ticket:"
 }
 
+@test "serve: key exchange by X25519, P-256 for a client without it, nothing else" {
+	serve_listen
+	run -0 bash -c "openssl s_client -connect 127.0.0.1:$PORT -CAfile '$ROOT' </dev/null 2>&1"
+	assert_line --partial "Server Temp Key: X25519"
+	run -0 bash -c "openssl s_client -connect 127.0.0.1:$PORT -groups P-256 -CAfile '$ROOT' </dev/null 2>&1"
+	assert_line --partial "Server Temp Key: ECDH, prime256v1, 256 bits"
+	run -1 bash -c "openssl s_client -connect 127.0.0.1:$PORT -groups P-384 </dev/null 2>&1"
+	assert_line --partial "Cipher is (NONE)"
+}
+
 @test "serve: TLS 1.1 and non-ECDHE or non-AEAD TLS 1.2 suites are refused" {
 	serve_listen
 	run -1 bash -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_1 </dev/null 2>&1"
