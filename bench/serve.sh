@@ -13,7 +13,7 @@
 # spent in the CA's database with the certificate (synchronous=FULL).
 # Rows (--rows):
 #   cfssl         cfssl serve
-#   listen        ca-serve --listen: a child per connection, handler pool
+#   listen        ca-serve --listen: pre-forked workers, handler pool
 #   activate      systemd-socket-activate -l (Accept=no): LISTEN_FDS, the
 #                 same accept loop
 #   inetd-socket  systemd-socket-activate --accept --inetd (Accept=yes): a ca-serve

@@ -499,26 +499,36 @@ route_provisioners(struct conn *c, const char *query, struct response *r)
 	resp_json(r, 200, o);
 }
 
-/* The issued certificate's serial, decimal, from the response's "crt". */
+/*
+ * The issued certificate's serial number, decimal, for the log: read from
+ * the DER of the response's first PEM block (Certificate, tbsCertificate,
+ * the optional [0] version, the serialNumber INTEGER), without decoding
+ * the certificate.  NULL if it is not there or not a positive integer.
+ */
 static char *
 issued_serial(const json_t *resp)
 {
 	const char *crt = json_string_value(json_object_get(resp, "crt"));
-	STACK_OF(X509) *certs = NULL;
+	struct cert_fields f;
+	struct pem_block *b = NULL;
+	size_t nb = 0;
 	BIGNUM *bn = NULL;
 	char *s = NULL, *out = NULL;
 
 	if (crt == NULL ||
-	    pem_load_certs((const unsigned char *)crt, strlen(crt), &certs) != CA_OK)
+	    pem_decode((const unsigned char *)crt, strlen(crt), CA_MAX_CHAIN,
+	    &b, &nb) != CA_OK || nb == 0) {
+		err_clear();
 		return NULL;
-	if (sk_X509_num(certs) > 0 &&
-	    (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(sk_X509_value(certs, 0)),
-	    NULL)) != NULL && (s = BN_bn2dec(bn)) != NULL)
+	}
+	if (cert_fields(b[0].der, b[0].len, &f) && f.serial_len <= 21 &&
+	    !(f.serial[0] & 0x80) &&
+	    (bn = BN_bin2bn(f.serial, (int)f.serial_len, NULL)) != NULL &&
+	    (s = BN_bn2dec(bn)) != NULL)
 		out = strdup(s);
 	OPENSSL_free(s);
 	BN_free(bn);
-	sk_X509_pop_free(certs, X509_free);
-	err_clear();
+	pem_blocks_free(b, nb);
 	return out;
 }
 
@@ -830,6 +840,14 @@ handshake(struct conn *c, int64_t started)
 			}
 		}
 		ERR_clear_error();
+		/*
+		 * The alert must reach the client: what it sent after its
+		 * Finished (a TLS 1.3 client's request) is drained, or the
+		 * kernel answers it with a reset that can destroy the alert.
+		 */
+		if (w == IO_ERR)
+			linger_close(c->rfd, c->wfd, min64(now_ms() + 500,
+			    c->deadline));
 		return CA_FAIL;
 	}
 }

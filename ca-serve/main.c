@@ -9,8 +9,9 @@
  *     systemd Accept=yes, tcpserver, socat EXEC);
  *   - systemd Accept=no: listening sockets from LISTEN_FDS;
  *   - --listen HOST:PORT: the socket bound here.
- * In the last two, a child per connection (fork, no exec) up to
- * --max-conns, and a pool of long-lived handlers on a private socket.
+ * In the last two, a pool of pre-forked workers (fork, no exec), each
+ * accepting and serving one connection at a time, up to --max-conns of
+ * them; and a pool of long-lived handlers on a private socket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -314,18 +317,217 @@ serve_one(struct serve_state *st, const struct serve_opts *o,
 	hop_close(&h);
 }
 
-/* The accept loop ----------------------------------------------------- */
+/* The accept loop: a pool of pre-forked workers -------------------------- */
+
+/*
+ * Each worker is forked once (no exec) and accepts on the shared listening
+ * sockets itself, serving one connection at a time, then the next: the
+ * fork's page-table and copy-on-write work is paid per worker, not per
+ * connection.  The parent only supervises: it keeps the pool, grows it
+ * while every worker is busy (up to --max-conns), replaces workers that
+ * end, and on SIGHUP starts workers with the new configuration and
+ * retires the old ones once their connection is over.
+ */
+
+#define WORKERS_FIRST 4         /* workers started at once (at most --max-conns) */
+#define WORKER_CONNS 1000       /* connections a worker serves, then ends */
+
+/* A worker's state in the shared map. */
+enum { W_NONE, W_IDLE, W_BUSY };
+
+struct worker {
+	pid_t pid;              /* 0: a free slot */
+	int retiring;           /* told to end after its connection (SIGHUP) */
+};
 
 struct loop {
 	struct serve_state st;
 	const struct serve_opts *o;
 	const char *prog;
 	int lfd[MAX_LISTEN], nl;
-	pid_t *kids;            /* connection children, 0 = free slot */
-	int nkids;
+	struct worker *w;       /* max_conns slots */
+	volatile int *shared;   /* W_* per slot, shared with the workers */
+	int nkids;              /* live workers, retiring included */
+	int64_t pause_until;    /* no new worker before (after quick failures) */
+	int64_t last_fail;
 	struct pool pool;
 	int have_pool;
 };
+
+/* In a worker: SIGTERM (drain) or SIGUSR1 (retire) ends it after its connection. */
+static volatile sig_atomic_t w_stop;
+static int *w_lfd, w_nl;
+
+static void
+on_worker_signal(int sig)
+{
+	int i;
+
+	if (sig == SIGTERM)
+		conn_draining = 1;
+	w_stop = 1;
+	/* Nothing more to accept: the port closes when the parent's copy does. */
+	for (i = 0; i < w_nl; i++)
+		if (w_lfd[i] >= 0) {
+			close(w_lfd[i]);
+			w_lfd[i] = -1;
+		}
+}
+
+/* 1 if no worker but a busy one is counted (the pool may have to grow). */
+static int
+none_idle(const struct loop *l)
+{
+	int i;
+
+	for (i = 0; i < l->o->max_conns; i++)
+		if (__atomic_load_n(&l->shared[i], __ATOMIC_SEQ_CST) == W_IDLE)
+			return 0;
+	return 1;
+}
+
+static void
+worker_serve(struct loop *l, int fd)
+{
+	char peer[128];
+	struct hop h;
+
+	/* A renewed certificate is used from the next connection on. */
+	if (state_cert_changed(&l->st)) {
+		if (state_reload_tls(&l->st) == CA_OK)
+			log_msg("server certificate reloaded");
+		else
+			log_msg("server certificate changed but not usable, the "
+			    "previous one stays: %s", err_msg());
+	}
+	conn_peer(fd, peer, sizeof(peer));
+	hop_init(&h, l->st.sign_socket ? l->st.sign_socket :
+	    l->have_pool ? l->pool.path : NULL, l->prog, l->st.home);
+	conn_serve(&l->st, l->o, fd, fd, peer, &h);
+	hop_close(&h);
+	close(fd);
+}
+
+static void
+worker(struct loop *l, int slot, pid_t parent)
+{
+	struct pollfd pf[MAX_LISTEN];
+	sigset_t block, open;
+	int served = 0, i, fd, notify = sigpipe_w;
+	char c = 'N';
+
+	/* A parent gone (killed) takes its workers with it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		_exit(0);
+	if (l->have_pool)
+		close(l->pool.fd);
+	sigpipe_w = -1;
+	w_lfd = l->lfd;
+	w_nl = l->nl;
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	catch(SIGTERM, on_worker_signal);
+	catch(SIGUSR1, on_worker_signal);
+	/* The signals come only while waiting (ppoll) or serving. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &open);
+	sigdelset(&open, SIGTERM);
+	sigdelset(&open, SIGUSR1);
+	if (got_term)
+		w_stop = conn_draining = 1;
+	while (!w_stop && served < WORKER_CONNS) {
+		for (i = 0; i < l->nl; i++) {
+			pf[i].fd = l->lfd[i];
+			pf[i].events = POLLIN;
+			pf[i].revents = 0;
+		}
+		if (ppoll(pf, (nfds_t)l->nl, NULL, &open) <= 0)
+			continue;       /* EINTR: w_stop is looked at */
+		fd = -1;
+		for (i = 0; i < l->nl && fd < 0; i++)
+			if (pf[i].revents & POLLIN)
+				fd = accept4(l->lfd[i], NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;       /* another worker took it */
+		__atomic_store_n(&l->shared[slot], W_BUSY, __ATOMIC_SEQ_CST);
+		/* The last idle worker busy: the parent may add one. */
+		if (none_idle(l) && write(notify, &c, 1) < 0) {
+			/* A full pipe: the parent has a wake-up pending. */
+		}
+		sigprocmask(SIG_UNBLOCK, &block, NULL);
+		worker_serve(l, fd);
+		sigprocmask(SIG_BLOCK, &block, NULL);
+		__atomic_store_n(&l->shared[slot], W_IDLE, __ATOMIC_SEQ_CST);
+		served++;
+	}
+	_exit(0);
+}
+
+/* Fork a worker into a free slot. */
+static void
+spawn(struct loop *l)
+{
+	pid_t pid, parent = getpid();
+	int i;
+
+	for (i = 0; i < l->o->max_conns; i++)
+		if (l->w[i].pid == 0)
+			break;
+	if (i == l->o->max_conns)
+		return;
+	/* The parent's context serves the workers to come: keep it current. */
+	if (state_cert_changed(&l->st) && state_reload_tls(&l->st) != CA_OK)
+		err_clear();
+	__atomic_store_n(&l->shared[i], W_IDLE, __ATOMIC_SEQ_CST);
+	if ((pid = fork()) < 0) {
+		__atomic_store_n(&l->shared[i], W_NONE, __ATOMIC_SEQ_CST);
+		log_msg("fork: %s", strerror(errno));
+		l->pause_until = now_ms() + 1000;
+		return;
+	}
+	if (pid == 0)
+		worker(l, i, parent);
+	l->w[i].pid = pid;
+	l->w[i].retiring = 0;
+	l->nkids++;
+}
+
+/* Workers that are not retiring. */
+static int
+current(const struct loop *l)
+{
+	int i, n = 0;
+
+	for (i = 0; i < l->o->max_conns; i++)
+		if (l->w[i].pid > 0 && !l->w[i].retiring)
+			n++;
+	return n;
+}
+
+/*
+ * Keep the pool: the first workers, and one more while every current
+ * worker is busy, up to --max-conns in all.  Returns ms until the next
+ * attempt is due, or -1.
+ */
+static int64_t
+tend(struct loop *l)
+{
+	int first = l->o->max_conns < WORKERS_FIRST ? l->o->max_conns :
+	    WORKERS_FIRST;
+	int64_t now = now_ms();
+
+	if (got_term)
+		return -1;
+	if (now < l->pause_until)
+		return l->pause_until - now;
+	while (l->nkids < l->o->max_conns &&
+	    (current(l) < first || none_idle(l)))
+		spawn(l);
+	return -1;
+}
 
 static void
 reap(struct loop *l)
@@ -342,18 +544,31 @@ reap(struct loop *l)
 			continue;
 		}
 		for (i = 0; i < l->o->max_conns; i++)
-			if (l->kids[i] == pid) {
-				l->kids[i] = 0;
+			if (l->w[i].pid == pid) {
+				l->w[i].pid = 0;
+				__atomic_store_n(&l->shared[i], W_NONE,
+				    __ATOMIC_SEQ_CST);
 				l->nkids--;
 				break;
 			}
+		if (i == l->o->max_conns || got_term ||
+		    (WIFEXITED(st) && WEXITSTATUS(st) == 0))
+			continue;
+		log_msg("worker %ld ended (status %d)", (long)pid,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		/* Failing again and again: replace it once a second at most. */
+		if (now_ms() - l->last_fail < 1000)
+			l->pause_until = now_ms() + 1000;
+		l->last_fail = now_ms();
 	}
 }
 
+/* SIGHUP: new workers with the new configuration; the old ones retire. */
 static void
 reload(struct loop *l)
 {
 	struct serve_state ns;
+	int i;
 
 	if (state_load(l->o, &ns) != CA_OK) {
 		log_msg("reload failed, the previous configuration stays: %s",
@@ -362,66 +577,14 @@ reload(struct loop *l)
 	}
 	state_free(&l->st);
 	l->st = ns;
-	log_msg("reloaded ca.json and the server certificate");
-}
-
-static void
-child(struct loop *l, int fd)
-{
-	char peer[128];
-	struct hop h;
-	int i;
-
-	for (i = 0; i < l->nl; i++)
-		close(l->lfd[i]);
-	if (l->have_pool)
-		close(l->pool.fd);
-	close(sigpipe_w);
-	sigpipe_w = -1;
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	catch(SIGTERM, on_drain);
-	if (got_term)
-		conn_draining = 1;
-	conn_peer(fd, peer, sizeof(peer));
-	hop_init(&h, l->st.sign_socket ? l->st.sign_socket :
-	    l->have_pool ? l->pool.path : NULL, l->prog, l->st.home);
-	conn_serve(&l->st, l->o, fd, fd, peer, &h);
-	hop_close(&h);
-	_exit(0);
-}
-
-static void
-accept_one(struct loop *l, int lfd)
-{
-	pid_t pid;
-	int fd, i;
-
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
-		return;
-	/* A renewed certificate is used from the next connection on. */
-	if (state_cert_changed(&l->st)) {
-		if (state_reload_tls(&l->st) == CA_OK)
-			log_msg("server certificate reloaded");
-		else
-			log_msg("server certificate changed but not usable, the "
-			    "previous one stays: %s", err_msg());
-	}
-	if ((pid = fork()) < 0) {
-		log_msg("fork: %s", strerror(errno));
-		close(fd);
-		return;
-	}
-	if (pid == 0)
-		child(l, fd);
-	close(fd);
 	for (i = 0; i < l->o->max_conns; i++)
-		if (l->kids[i] == 0) {
-			l->kids[i] = pid;
-			l->nkids++;
-			break;
+		if (l->w[i].pid > 0 && !l->w[i].retiring) {
+			l->w[i].retiring = 1;
+			/* No longer counted as idle: it accepts nothing more. */
+			__atomic_store_n(&l->shared[i], W_NONE, __ATOMIC_SEQ_CST);
+			kill(l->w[i].pid, SIGUSR1);
 		}
+	log_msg("reloaded ca.json and the server certificate");
 }
 
 /* SIGTERM: no new connections; those open finish their request. */
@@ -435,13 +598,13 @@ drain(struct loop *l)
 		close(l->lfd[i]);
 	l->nl = 0;
 	for (i = 0; i < l->o->max_conns; i++)
-		if (l->kids[i] > 0)
-			kill(l->kids[i], SIGTERM);
+		if (l->w[i].pid > 0)
+			kill(l->w[i].pid, SIGTERM);
 	while (l->nkids > 0) {
 		if (now_ms() >= deadline) {
 			for (i = 0; i < l->o->max_conns; i++)
-				if (l->kids[i] > 0)
-					kill(l->kids[i], SIGKILL);
+				if (l->w[i].pid > 0)
+					kill(l->w[i].pid, SIGKILL);
 		}
 		reap(l);
 		if (l->nkids > 0)
@@ -454,10 +617,12 @@ drain(struct loop *l)
 static int
 accept_loop(struct loop *l)
 {
-	struct pollfd pf[MAX_LISTEN + 1];
-	int sp[2], i, n, timeout;
-	int64_t next;
+	struct pollfd pf;
+	int sp[2], i, busy;
+	int64_t next, t;
 	char junk[64];
+	size_t sz = (size_t)l->o->max_conns * sizeof(int);
+	void *m;
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) != 0)
 		die(CA_FAIL, "pipe: %s", strerror(errno));
@@ -466,8 +631,13 @@ accept_loop(struct loop *l)
 	catch(SIGINT, on_signal);
 	catch(SIGHUP, on_signal);
 	catch(SIGCHLD, on_signal);
-	if ((l->kids = calloc((size_t)l->o->max_conns, sizeof(pid_t))) == NULL)
+	if ((l->w = calloc((size_t)l->o->max_conns, sizeof(*l->w))) == NULL)
 		die(CA_FAIL, "out of memory");
+	m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
+	if (m == MAP_FAILED)
+		die(CA_FAIL, "mmap: %s", strerror(errno));
+	l->shared = m;
 	if (l->st.sign_socket == NULL && l->o->handlers > 0) {
 		if (pool_start(&l->pool, l->prog, l->st.home, l->o->handlers) != CA_OK) {
 			int rc = err_code();
@@ -477,6 +647,7 @@ accept_loop(struct loop *l)
 		}
 		l->have_pool = 1;
 	}
+	/* Workers poll, then accept: another may have taken the connection. */
 	for (i = 0; i < l->nl; i++) {
 		int fl = fcntl(l->lfd[i], F_GETFL);
 
@@ -499,33 +670,25 @@ accept_loop(struct loop *l)
 						kill(l->pool.pids[i], SIGHUP);
 			}
 		}
-		timeout = -1;
-		if (l->have_pool && (next = pool_tend(&l->pool)) >= 0)
-			timeout = (int)next;
-		n = 0;
-		pf[n].fd = sp[0];
-		pf[n++].events = POLLIN;
-		/* At the bound, no accept until a connection ends. */
-		if (l->nkids < l->o->max_conns)
-			for (i = 0; i < l->nl; i++) {
-				pf[n].fd = l->lfd[i];
-				pf[n++].events = POLLIN;
-			}
-		if (poll(pf, (nfds_t)n, timeout) < 0) {
-			if (errno != EINTR)
-				die(CA_FAIL, "poll: %s", strerror(errno));
-			continue;
-		}
-		if (pf[0].revents & POLLIN)
-			while (read(sp[0], junk, sizeof(junk)) > 0)
-				;
-		for (i = 1; i < n; i++)
-			if ((pf[i].revents & POLLIN) && !got_term &&
-			    l->nkids < l->o->max_conns)
-				accept_one(l, pf[i].fd);
+		next = tend(l);
+		if (l->have_pool && (t = pool_tend(&l->pool)) >= 0 &&
+		    (next < 0 || t < next))
+			next = t;
+		pf.fd = sp[0];
+		pf.events = POLLIN;
+		if (poll(&pf, 1, next < 0 ? -1 : (int)next) < 0 && errno != EINTR)
+			die(CA_FAIL, "poll: %s", strerror(errno));
+		while (read(sp[0], junk, sizeof(junk)) > 0)
+			;
 	}
-	log_msg("SIGTERM: draining %d connection(s)", l->nkids);
+	busy = 0;
+	for (i = 0; i < l->o->max_conns; i++)
+		if (l->w[i].pid > 0 && l->shared[i] == W_BUSY)
+			busy++;
+	log_msg("SIGTERM: draining %d connection(s)", busy);
 	drain(l);
+	munmap(m, sz);
+	free(l->w);
 	log_msg("stopped");
 	return 0;
 }

@@ -19,6 +19,8 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
+#include "pem.h"
+
 /* Options, as parsed (times in milliseconds). */
 struct serve_opts {
 	const char *dir, *cert, *key, *listen;
@@ -32,9 +34,10 @@ struct serve_state {
 	json_t *conf;           /* config/ca.json */
 	char *root_pem;         /* the root, PEM */
 	char root_fp[65];       /* SHA-256 of its DER, lower-case hex */
-	X509 *root;
-	STACK_OF(X509) *inter;  /* the intermediate chain of "crt" */
-	json_t *inter_pems;     /* the same as an array of PEM strings */
+	X509 *root;             /* decoded once: the trust store's anchor */
+	struct pem_block *inter; /* "crt"'s certificates as DER, not decoded */
+	size_t ninter;
+	json_t *inter_pems;     /* those not self-signed, as PEM strings */
 	char *inter_pem;        /* and concatenated */
 	json_t *provisioners;   /* authority.provisioners, public members */
 	char *sign_socket;      /* handlers.sign, resolved; NULL: coprocess */
@@ -59,6 +62,23 @@ void state_free(struct serve_state *st);
 int state_cert_changed(const struct serve_state *st);
 /* A new TLS context from the files as they are now; the old one is kept on failure. */
 int state_reload_tls(struct serve_state *st);
+/*
+ * One DER element at *p, before end: its tag, its contents (*body, *blen)
+ * and *p moved past it.  Definite lengths of up to 4 bytes; 0 if the bytes
+ * are not that.  A bounded walker for fields read without decoding.
+ */
+int tlv_next(const unsigned char **p, const unsigned char *end, int *tag,
+    const unsigned char **body, size_t *blen);
+/*
+ * The fields of a certificate's DER up to its subject, undecoded: the
+ * serialNumber's contents, the issuer and subject elements (tag and
+ * length included).  0 if der is not shaped like a certificate.
+ */
+struct cert_fields {
+	const unsigned char *serial, *issuer, *subject;
+	size_t serial_len, issuer_len, subject_len;
+};
+int cert_fields(const unsigned char *der, size_t len, struct cert_fields *f);
 
 /* hop.c: one route kind's way to its handler, for one connection. */
 struct hop {

@@ -3,6 +3,7 @@
  * TLS key.  Nothing here opens the intermediate key, its password or the
  * database: ca.json's "key", "passwordFile" and "db" are the handler's.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "ca_limits.h"
 #include "config.h"
 #include "err.h"
 #include "io.h"
@@ -33,7 +35,7 @@ state_free(struct serve_state *st)
 	json_decref(st->conf);
 	free(st->root_pem);
 	X509_free(st->root);
-	sk_X509_pop_free(st->inter, X509_free);
+	pem_blocks_free(st->inter, st->ninter);
 	json_decref(st->inter_pems);
 	free(st->inter_pem);
 	json_decref(st->provisioners);
@@ -44,75 +46,195 @@ state_free(struct serve_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* The root: one certificate; its PEM and the SHA-256 of its DER. */
-static int
-load_root(struct serve_state *st)
+int
+tlv_next(const unsigned char **p, const unsigned char *end, int *tag,
+    const unsigned char **body, size_t *blen)
 {
-	const char *r = json_string_value(json_object_get(st->conf, "root"));
-	unsigned char md[32], *der = NULL;
-	unsigned int mdlen = 0;
-	char *path;
-	int len, rc, i;
+	const unsigned char *q = *p;
+	size_t len, i, n;
 
+	if (q > end || end - q < 2)
+		return 0;
+	*tag = *q++;
+	len = *q++;
+	if (len & 0x80) {
+		n = len & 0x7f;
+		if (n == 0 || n > 4 || (size_t)(end - q) < n)
+			return 0;
+		for (len = 0, i = 0; i < n; i++)
+			len = len << 8 | *q++;
+	}
+	if ((size_t)(end - q) < len)
+		return 0;
+	*body = q;
+	*blen = len;
+	*p = q + len;
+	return 1;
+}
+
+int
+cert_fields(const unsigned char *der, size_t len, struct cert_fields *f)
+{
+	const unsigned char *p = der, *end = der + len, *body, *at;
+	size_t blen;
+	int tag;
+
+	memset(f, 0, sizeof(*f));
+	/* Certificate (exactly the bytes), then tbsCertificate: SEQUENCEs. */
+	if (!tlv_next(&p, end, &tag, &body, &blen) || tag != 0x30 || p != end)
+		return 0;
+	p = body;
+	end = body + blen;
+	if (!tlv_next(&p, end, &tag, &body, &blen) || tag != 0x30)
+		return 0;
+	p = body;
+	end = body + blen;
+	/* [0] version (optional), serialNumber. */
+	if (!tlv_next(&p, end, &tag, &body, &blen))
+		return 0;
+	if (tag == 0xa0 && !tlv_next(&p, end, &tag, &body, &blen))
+		return 0;
+	if (tag != 0x02 || blen == 0)
+		return 0;
+	f->serial = body;
+	f->serial_len = blen;
+	/* signature AlgorithmIdentifier, issuer, validity, subject. */
+	if (!tlv_next(&p, end, &tag, &body, &blen) || tag != 0x30)
+		return 0;
+	at = p;
+	if (!tlv_next(&p, end, &tag, &body, &blen) || tag != 0x30)
+		return 0;
+	f->issuer = at;
+	f->issuer_len = (size_t)(p - at);
+	if (!tlv_next(&p, end, &tag, &body, &blen) || tag != 0x30)
+		return 0;
+	at = p;
+	if (!tlv_next(&p, end, &tag, &body, &blen) || tag != 0x30)
+		return 0;
+	f->subject = at;
+	f->subject_len = (size_t)(p - at);
+	return 1;
+}
+
+/*
+ * A file of certificates (PEM, or one DER) as DER blocks, nothing decoded:
+ * ca-serve publishes them as they are, and decodes only what the TLS
+ * context needs.
+ */
+static int
+read_certs(struct serve_state *st, const char *member, struct pem_block **b,
+    size_t *n)
+{
+	const char *r = json_string_value(json_object_get(st->conf, member));
+	struct cert_fields f;
+	struct buf data;
+	char *path;
+	size_t i;
+	int rc;
+
+	*b = NULL;
+	*n = 0;
 	if (r == NULL || r[0] == '\0')
-		return err_set(CA_FAIL, "ca.json: root: must be a non-empty string");
+		return err_set(CA_FAIL, "ca.json: %s: must be a non-empty string",
+		    member);
 	if ((path = config_resolve(st->home, r)) == NULL)
 		return err_set(CA_FAIL, "out of memory");
-	rc = pem_load_cert_file(path, &st->root);
-	free(path);
-	if (rc != CA_OK)
+	if ((rc = io_read_file(path, CA_MAX_PEM, &data)) != CA_OK) {
+		free(path);
 		return err_set(CA_FAIL, "%s", err_msg());
-	if ((len = i2d_X509(st->root, &der)) <= 0 ||
-	    EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != sizeof(md)) {
-		OPENSSL_free(der);
-		return err_ssl(CA_FAIL, "root: encoding");
 	}
-	OPENSSL_free(der);
-	for (i = 0; i < 32; i++)
-		snprintf(st->root_fp + 2 * i, 3, "%02x", md[i]);
-	if ((st->root_pem = pem_cert(st->root)) == NULL)
-		return err_set(CA_FAIL, "root: encoding");
+	rc = pem_decode(data.data, data.len, CA_MAX_CHAIN, b, n);
+	buf_free(&data);
+	if (rc != CA_OK) {
+		rc = err_set(CA_FAIL, "%s: %s", path, err_msg());
+		free(path);
+		return rc;
+	}
+	for (i = 0; i < *n; i++)
+		if (((*b)[i].name[0] != '\0' &&
+		    strcmp((*b)[i].name, "CERTIFICATE") != 0) ||
+		    !cert_fields((*b)[i].der, (*b)[i].len, &f))
+			break;
+	if (*n == 0 || i < *n) {
+		rc = err_set(CA_FAIL, "%s: %s", path, *n == 0 ?
+		    "no certificate" : "malformed certificate");
+		free(path);
+		pem_blocks_free(*b, *n);
+		*b = NULL;
+		*n = 0;
+		return rc;
+	}
+	free(path);
 	return CA_OK;
 }
 
-/* The intermediate chain of "crt", without any self-signed certificate. */
+/*
+ * The root: one certificate; its PEM and the SHA-256 of its DER, from the
+ * bytes; decoded once, for the trust store of client certificates.
+ */
+static int
+load_root(struct serve_state *st)
+{
+	struct pem_block *b;
+	const unsigned char *p;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	size_t n;
+	int rc, i;
+
+	if ((rc = read_certs(st, "root", &b, &n)) != CA_OK)
+		return rc;
+	p = b[0].der;
+	if (n != 1 || b[0].len > LONG_MAX ||
+	    (st->root = d2i_X509(NULL, &p, (long)b[0].len)) == NULL ||
+	    p != b[0].der + b[0].len) {
+		pem_blocks_free(b, n);
+		return err_ssl(CA_FAIL, "ca.json: root: not one certificate");
+	}
+	if (EVP_Digest(b[0].der, b[0].len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(md) ||
+	    (st->root_pem = pem_encode("CERTIFICATE", b[0].der, b[0].len)) == NULL) {
+		pem_blocks_free(b, n);
+		return err_ssl(CA_FAIL, "root: encoding");
+	}
+	pem_blocks_free(b, n);
+	for (i = 0; i < 32; i++)
+		snprintf(st->root_fp + 2 * i, 3, "%02x", md[i]);
+	return CA_OK;
+}
+
+/*
+ * The intermediate chain of "crt", without any self-signed certificate
+ * (issuer and subject the same bytes), as PEM; kept as DER for the TLS
+ * context, which decodes them only if the server's file lacks its chain.
+ */
 static int
 load_intermediates(struct serve_state *st)
 {
-	const char *c = json_string_value(json_object_get(st->conf, "crt"));
-	size_t total = 0, n;
-	char *path, *pem;
-	X509 *x;
-	int rc, i;
+	struct cert_fields f;
+	size_t total = 0, n, i;
+	char *pem, *m;
+	int rc;
 
-	if (c == NULL || c[0] == '\0')
-		return err_set(CA_FAIL, "ca.json: crt: must be a non-empty string");
-	if ((path = config_resolve(st->home, c)) == NULL)
-		return err_set(CA_FAIL, "out of memory");
-	rc = pem_load_certs_file(path, &st->inter);
-	free(path);
-	if (rc != CA_OK)
-		return err_set(CA_FAIL, "%s", err_msg());
+	if ((rc = read_certs(st, "crt", &st->inter, &st->ninter)) != CA_OK)
+		return rc;
 	if ((st->inter_pems = json_array()) == NULL ||
 	    (st->inter_pem = strdup("")) == NULL)
 		return err_set(CA_FAIL, "out of memory");
-	for (i = 0; i < sk_X509_num(st->inter); i++) {
-		x = sk_X509_value(st->inter, i);
-		if (X509_get_extension_flags(x) & EXFLAG_SS)
+	for (i = 0; i < st->ninter; i++) {
+		(void)cert_fields(st->inter[i].der, st->inter[i].len, &f);
+		if (f.issuer_len == f.subject_len &&
+		    memcmp(f.issuer, f.subject, f.issuer_len) == 0)
 			continue;
-		if ((pem = pem_cert(x)) == NULL)
+		if ((pem = pem_encode("CERTIFICATE", st->inter[i].der,
+		    st->inter[i].len)) == NULL)
 			return err_set(CA_FAIL, "intermediate: encoding");
 		n = strlen(pem);
-		{
-			char *m = realloc(st->inter_pem, total + n + 1);
-
-			if (m == NULL) {
-				free(pem);
-				return err_set(CA_FAIL, "out of memory");
-			}
-			st->inter_pem = m;
+		if ((m = realloc(st->inter_pem, total + n + 1)) == NULL) {
+			free(pem);
+			return err_set(CA_FAIL, "out of memory");
 		}
+		st->inter_pem = m;
 		memcpy(st->inter_pem + total, pem, n + 1);
 		total += n;
 		json_array_append_new(st->inter_pems, json_string(pem));
@@ -229,7 +351,8 @@ make_ctx(struct serve_state *st, SSL_CTX **ctx)
 	t.cert_file = st->cert_file;
 	t.key_file = st->key_file;
 	t.root = st->root;
-	t.intermediates = st->inter;
+	t.inter = st->inter;
+	t.ninter = st->ninter;
 	t.min_version = st->tls_min;
 	t.max_version = st->tls_max;
 	return tls_server_ctx(&t, ctx);

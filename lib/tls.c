@@ -2,6 +2,7 @@
  * tls: server context (see tls.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "ca_limits.h"
 #include "err.h"
+#include "io.h"
 #include "pem.h"
 #include "tls.h"
 
@@ -58,16 +60,65 @@ tls_tune_fd(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* The server's certificate and chain from c->cert_file into ctx. */
+/* One certificate from exactly the len bytes of DER at der, or NULL. */
+static X509 *
+d2i_exact(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x;
+
+	if (len > LONG_MAX || (x = d2i_X509(NULL, &p, (long)len)) == NULL)
+		return NULL;
+	if (p != der + len) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/*
+ * The server's certificate and chain from c->cert_file into ctx.  Each
+ * certificate is decoded once (OpenSSL 3.0 decodes a public key through
+ * its costly decoder look-ups): the CA's own files, read as the operator
+ * installed them, are not also re-encoded to prove them DER.
+ */
 static int
 load_chain(SSL_CTX *ctx, const struct tls_server *c)
 {
 	STACK_OF(X509) *certs = NULL;
+	struct pem_block *b = NULL;
+	struct buf f;
+	size_t n = 0, i;
 	X509 *leaf, *x;
-	int i, rc;
+	int rc;
 
-	if ((rc = pem_load_certs_file(c->cert_file, &certs)) != CA_OK)
+	if ((rc = io_read_file(c->cert_file, CA_MAX_PEM, &f)) != CA_OK)
 		return err_set(CA_FAIL, "%s", err_msg());
+	rc = pem_decode(f.data, f.len, CA_MAX_CHAIN, &b, &n);
+	buf_free(&f);
+	if (rc != CA_OK)
+		return err_set(CA_FAIL, "%s: %s", c->cert_file, err_msg());
+	if ((certs = sk_X509_new_null()) == NULL) {
+		rc = err_set(CA_FAIL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (b[i].name[0] != '\0' && strcmp(b[i].name, "CERTIFICATE") != 0) {
+			rc = err_set(CA_FAIL, "%s: expected CERTIFICATE, found %s",
+			    c->cert_file, b[i].name);
+			goto out;
+		}
+		if ((x = d2i_exact(b[i].der, b[i].len)) == NULL) {
+			rc = err_ssl(CA_FAIL, "%s: malformed certificate",
+			    c->cert_file);
+			goto out;
+		}
+		if (!sk_X509_push(certs, x)) {
+			X509_free(x);
+			rc = err_set(CA_FAIL, "out of memory");
+			goto out;
+		}
+	}
 	if (sk_X509_num(certs) == 0) {
 		rc = err_set(CA_FAIL, "%s: no certificate", c->cert_file);
 		goto out;
@@ -77,8 +128,8 @@ load_chain(SSL_CTX *ctx, const struct tls_server *c)
 		rc = err_ssl(CA_FAIL, "%s: certificate refused", c->cert_file);
 		goto out;
 	}
-	for (i = 1; i < sk_X509_num(certs); i++) {
-		x = sk_X509_value(certs, i);
+	for (i = 1; i < (size_t)sk_X509_num(certs); i++) {
+		x = sk_X509_value(certs, (int)i);
 		/* A root sent along proves nothing: the client must have it. */
 		if (X509_get_extension_flags(x) & EXFLAG_SS)
 			continue;
@@ -88,22 +139,27 @@ load_chain(SSL_CTX *ctx, const struct tls_server *c)
 			goto out;
 		}
 	}
-	if (sk_X509_num(certs) == 1 && c->intermediates != NULL) {
+	if (sk_X509_num(certs) == 1) {
 		/* The leaf alone: send the intermediate that issued it. */
-		for (i = 0; i < sk_X509_num(c->intermediates); i++) {
-			x = sk_X509_value(c->intermediates, i);
+		for (i = 0; i < c->ninter; i++) {
+			if ((x = d2i_exact(c->inter[i].der, c->inter[i].len)) == NULL)
+				continue;
 			if (X509_check_issued(x, leaf) == X509_V_OK) {
-				if (SSL_CTX_add1_chain_cert(ctx, x) != 1) {
-					rc = err_ssl(CA_FAIL, "chain certificate refused");
+				rc = SSL_CTX_add1_chain_cert(ctx, x) == 1 ? CA_OK :
+				    err_ssl(CA_FAIL, "chain certificate refused");
+				X509_free(x);
+				if (rc != CA_OK)
 					goto out;
-				}
 				break;
 			}
+			X509_free(x);
 		}
 	}
 	rc = CA_OK;
 out:
 	sk_X509_pop_free(certs, X509_free);
+	pem_blocks_free(b, n);
+	ERR_clear_error();
 	return rc;
 }
 
@@ -126,7 +182,9 @@ tls_server_ctx(const struct tls_server *c, SSL_CTX **out)
 		return err_ssl(CA_FAIL, "TLS context");
 	if (SSL_CTX_set_min_proto_version(ctx, c->min_version) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, c->max_version) != 1 ||
-	    SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1) {
+	    SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1 ||
+	    /* X25519 first: the cheapest key exchange; P-256 for the rest. */
+	    SSL_CTX_set1_groups_list(ctx, "X25519:P-256") != 1) {
 		rc = err_ssl(CA_FAIL, "TLS parameters");
 		goto fail;
 	}

@@ -19,15 +19,19 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+struct pem_block;
+
 struct tls_server {
 	const char *cert_file;  /* the server's certificate, then its chain (PEM) */
 	const char *key_file;   /* its private key, unencrypted (a secret file) */
 	X509 *root;             /* the trust anchor for client certificates */
 	/*
-	 * The CA's intermediates: when cert_file holds the leaf alone, the
-	 * one that issued it is sent along as the chain.  May be NULL.
+	 * The CA's intermediates as DER: when cert_file holds the leaf alone,
+	 * they are decoded and the one that issued it is sent along as the
+	 * chain (otherwise they are not decoded).  May be NULL.
 	 */
-	STACK_OF(X509) *intermediates;
+	const struct pem_block *inter;
+	size_t ninter;
 	int min_version;        /* TLS1_2_VERSION or TLS1_3_VERSION */
 	int max_version;        /* likewise, >= min_version */
 };

@@ -71,6 +71,19 @@ log_lines() { grep '^{' "$LOG"; }
 	jq '.authority.provisioners[0].key.d = "AAAA"' "$D/ca.json.base" >"$CA/config/ca.json"
 	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
 	assert_equal "$stderr" 'ca-serve: ca.json: authority.provisioners[0].key: holds a private key ("d"): refused, it would be published'
+	# A root or intermediate file whose bytes are not a certificate.
+	printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' >"$D/bad.crt"
+	jq --arg f "$D/bad.crt" '.crt = $f' "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
+	assert_equal "$stderr" "ca-serve: $D/bad.crt: malformed certificate"
+	jq --arg f "$D/bad.crt" '.root = $f' "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
+	assert_equal "$stderr" "ca-serve: $D/bad.crt: malformed certificate"
+	# A certificate with bytes after it.
+	{ cat "$ROOT"; printf -- '-----BEGIN CERTIFICATE-----\n'; openssl x509 -in "$ROOT" -outform DER | cat - <(printf 'x') | base64; printf -- '-----END CERTIFICATE-----\n'; } >"$D/trail.crt"
+	jq --arg f "$D/trail.crt" '.crt = $f' "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
+	assert_equal "$stderr" "ca-serve: $D/trail.crt: malformed certificate"
 }
 
 @test "serve: links neither the authority nor the database" {
@@ -205,6 +218,16 @@ log_lines() { grep '^{' "$LOG"; }
 	assert_line '{"status":"ok"}'
 	# No session ticket: nothing of a connection outlives it.
 	refute_line --partial "TLS session ticket:"
+}
+
+@test "serve: key exchange by X25519, P-256 for a client without it, nothing else" {
+	serve_listen
+	run -0 bash -c "openssl s_client -connect 127.0.0.1:$PORT -CAfile '$ROOT' </dev/null 2>&1"
+	assert_line --partial "Server Temp Key: X25519"
+	run -0 bash -c "openssl s_client -connect 127.0.0.1:$PORT -groups P-256 -CAfile '$ROOT' </dev/null 2>&1"
+	assert_line --partial "Server Temp Key: ECDH, prime256v1, 256 bits"
+	run -1 bash -c "openssl s_client -connect 127.0.0.1:$PORT -groups P-384 </dev/null 2>&1"
+	assert_line --partial "Cipher is (NONE)"
 }
 
 @test "serve: TLS 1.1 and non-ECDHE or non-AEAD TLS 1.2 suites are refused" {
@@ -343,6 +366,11 @@ log_lines() { grep '^{' "$LOG"; }
 	# /sign too, and a second request on the same connection.
 	run -0 post_sign "$(mint)" "$D/foo.csr" /sign
 	assert_output 201
+	# Its serial, read from the DER for the log, is the certificate's too.
+	jq -r .crt "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/leaf2.pem"
+	serial=$(serial_of "$BATS_TEST_TMPDIR/leaf2.pem")
+	run -0 bash -c "grep '\"path\":\"/sign\"' '$LOG' | jq -r '.serial'"
+	assert_output "$serial"
 }
 
 @test "serve: refusals are the handler's: the same status and message as ca-sign --api" {
@@ -656,6 +684,56 @@ issue_through() {
 	assert_output '{"status":"ok"}'
 }
 
+@test "serve: --listen serves connection after connection from the same pre-forked workers" {
+	serve_listen --handlers 1
+	local before after
+	before=$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')
+	[ -n "$before" ]
+	for i in 1 2 3 4 5 6; do
+		run -0 get /health
+		assert_output '{"status":"ok"}'
+	done
+	run -0 issue_through
+	assert_output "subject=CN = foo.example.com"
+	# Sequential connections need no new worker: no fork per connection.
+	after=$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')
+	assert_equal "$after" "$before"
+}
+
+@test "serve: --max-conns bounds the workers; one that dies is replaced" {
+	serve_listen --max-conns 2
+	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2
+	local w
+	w=$(pgrep -P "$SERVE_PID" -x ca-serve | head -1)
+	kill -KILL "$w"
+	wait_for grep -q "\"message\":\"worker $w ended (status 137)\"" "$LOG"
+	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2
+	run -1 kill -0 "$w"
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+}
+
+@test "serve: SIGHUP replaces the workers; a killed server takes its workers along" {
+	serve_listen --max-conns 2
+	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2
+	local old new w
+	old=$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')
+	kill -HUP "$SERVE_PID"
+	wait_for grep -q '"message":"reloaded' "$LOG"
+	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')" != "$old"
+	new=$(pgrep -P "$SERVE_PID" -x ca-serve | sort)
+	for w in $old; do
+		run -1 grep -qx "$w" <<<"$new"
+	done
+	run -0 get /health
+	assert_output '{"status":"ok"}'
+	kill -KILL "$SERVE_PID"
+	for w in $new; do
+		wait_for test ! -e "/proc/$w"
+	done
+	run -1 port_open "$PORT"
+}
+
 # ---- privilege separation ---------------------------------------------------------
 
 @test "serve: ca-serve itself never opens the signing key, the password or the database" {
@@ -705,7 +783,9 @@ issue_through() {
 	wait_for port_open "$PORT"
 	run -0 issue_through
 	assert_output "subject=CN = foo.example.com"
-	assert_equal "$(ps -o user= -p "$(pgrep -n -x ca-serve)")" nobody
+	# The server and every worker it forked.
+	assert_equal "$(ps -o user= -p "$BG")" nobody
+	assert_equal "$(ps -o user= --ppid "$BG" | sort -u)" nobody
 }
 
 # ---- contrib ---------------------------------------------------------------------
