@@ -77,9 +77,9 @@ fi
 
 # ---- toolchain -------------------------------------------------------------
 
-LIBS="-lcrypto -ljansson -lsqlite3 -lidn2"
-PKG_CFLAGS=$(pkg-config --cflags openssl jansson sqlite3 libidn2 2>/dev/null)
-PKG_LDFLAGS=$(pkg-config --libs-only-L openssl jansson sqlite3 libidn2 2>/dev/null)
+LIBS="-lssl -lcrypto -ljansson -lsqlite3 -lidn2 -lcurl"
+PKG_CFLAGS=$(pkg-config --cflags openssl jansson sqlite3 libidn2 libcurl 2>/dev/null)
+PKG_LDFLAGS=$(pkg-config --libs-only-L openssl jansson sqlite3 libidn2 libcurl 2>/dev/null)
 COMMON="-g -O1 -std=c11 -D_GNU_SOURCE $PKG_CFLAGS -iquote lib"
 
 if [ "$mode" = fuzz ]; then
