@@ -677,7 +677,7 @@ route(struct conn *c, const struct http_request *q, struct response *r)
 	int post = strcmp(q->method, "POST") == 0;
 
 	if (!known_method(q->method))
-		return resp_error(r, 501, "method not implemented");
+		return resp_error(r, 501, "method not supported");
 	/* Every route also under /1.0. */
 	if (strncmp(p, "/1.0/", 5) == 0)
 		p += 4;

@@ -140,7 +140,7 @@ request_line(struct http_parser *p, char *s, size_t n)
 	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
 		return fail(p, 505, "HTTP version not supported");
 	if (m > HTTP_MAX_METHOD)
-		return fail(p, 501, "method not implemented");
+		return fail(p, 501, "method not supported");
 	memcpy(r->method, s, m);
 	r->method[m] = '\0';
 	r->minor = v[7] - '0';
@@ -283,7 +283,7 @@ header_line(struct http_parser *p, char *s, size_t n)
 		break;
 	case 17:
 		if (CI_EQ(s, len, "transfer-encoding"))
-			return fail(p, 501, "Transfer-Encoding not implemented");
+			return fail(p, 501, "Transfer-Encoding refused: send the body with Content-Length");
 		break;
 	}
 	return HTTP_MORE;

@@ -155,7 +155,7 @@ test_request_line(void)
 	    "a method of every tchar punctuation");
 	is_str(r->method, "!#$%&'*+-.^_`|~", "  ... 15 bytes kept");
 	bad("ABCDEFGHIJKLMNOP / HTTP/1.1\r\nHost: a\r\n\r\n", 501,
-	    "method not implemented", "a valid method of 16 bytes");
+	    "method not supported", "a valid method of 16 bytes");
 	bad("GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400,
 	    "malformed request line: bad method", "a method with '('");
 	bad(" GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400,
@@ -424,11 +424,11 @@ test_length(void)
 	bad("POST /sign HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400,
 	    "invalid Content-Length header", "an empty Content-Length");
 	bad("POST /sign HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-	    501, "Transfer-Encoding not implemented", "Transfer-Encoding: chunked");
+	    501, "Transfer-Encoding refused: send the body with Content-Length", "Transfer-Encoding: chunked");
 	bad("GET / HTTP/1.1\r\nHost: a\r\ntransfer-encoding: identity\r\n\r\n",
-	    501, "Transfer-Encoding not implemented", "Transfer-Encoding: identity");
+	    501, "Transfer-Encoding refused: send the body with Content-Length", "Transfer-Encoding: identity");
 	bad("POST /sign HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-	    501, "Transfer-Encoding not implemented", "Transfer-Encoding with Content-Length");
+	    501, "Transfer-Encoding refused: send the body with Content-Length", "Transfer-Encoding with Content-Length");
 
 	/* CA_MAX_JSON: the largest body, and one byte more refused at the header. */
 	n = (size_t)snprintf(big, sizeof(big),
