@@ -181,6 +181,7 @@ log_lines() { grep '^{' "$LOG"; }
 	assert_line --partial "Allow: POST"
 	run -0 status_of /health -X BREW
 	assert_output 501
+	assert_equal "$(body)" '{"status":501,"message":"method not supported"}'
 	run -0 curl -sS --cacert "$ROOT" -I "https://127.0.0.1:$PORT/health"
 	assert_line --partial "HTTP/1.1 200 OK"
 	assert_line --partial "Content-Length: 16"
@@ -307,6 +308,7 @@ log_lines() { grep '^{' "$LOG"; }
 	serve_listen
 	run -0 raw --send 'POST /1.0/sign HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
 	assert_line --index 0 --partial "HTTP/1.1 501 "
+	assert_line --partial '{"status":501,"message":"Transfer-Encoding refused: send the body with Content-Length"}'
 	run -0 raw --send 'POST /1.0/sign HTTP/1.1\r\nHost: x\r\n\r\n'
 	assert_line --index 0 --partial "HTTP/1.1 411 "
 	run -0 raw --send 'GET /health HTTP/2.0\r\nHost: x\r\n\r\n'
@@ -648,6 +650,9 @@ issue_through() {
 	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 2
 }
 
+# port_closed PORT: nothing accepts connections on 127.0.0.1:PORT.
+port_closed() { ! port_open "$1"; }
+
 @test "serve: SIGTERM drains: the request in flight is answered, then exit 0" {
 	serve_listen
 	local g="$BATS_TEST_TMPDIR/gate"
@@ -657,8 +662,9 @@ issue_through() {
 	wait_for test -e "$g.sent"
 	kill -TERM "$SERVE_PID"
 	wait_for grep -q '"message":"SIGTERM' "$LOG"
-	# No new connections.
-	run -1 port_open "$PORT"
+	# No new connections: the workers close their listening sockets too,
+	# each as it takes the signal, so the port closes soon after the log line.
+	wait_for port_closed "$PORT"
 	touch "$g"
 	wait "$client"
 	run -0 cat "$BATS_TEST_TMPDIR/resp"
