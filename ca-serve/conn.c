@@ -816,7 +816,7 @@ handshake(struct conn *c, int64_t started)
 		ERR_clear_error();
 		if ((r = SSL_accept(c->ssl)) == 1)
 			return CA_OK;
-		w = ssl_wait(c, r, deadline, 1);
+		w = ssl_wait(c, r, deadline, 0);
 		if (w == IO_OK)
 			continue;
 		e = ERR_peek_error();
@@ -896,8 +896,13 @@ serve_requests(struct conn *c)
 		    c->deadline);
 		for (;;) {
 			if (in_off == in_len) {
-				/* Draining, tls_read() ends the wait for a new request. */
-				rc = tls_read(c, in, sizeof(in), &got, deadline, !begun);
+				/*
+				 * Draining, tls_read() ends the wait for a new request
+				 * on a kept-alive connection; a connection's first
+				 * request is in flight from its handshake on.
+				 */
+				rc = tls_read(c, in, sizeof(in), &got, deadline,
+				    !begun && !first);
 				if (rc == IO_TIMEOUT && begun) {
 					memset(&r, 0, sizeof(r));
 					resp_error(&r, 408, "request not received in time");
