@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include "authority.h"
 #include "ca_limits.h"
@@ -38,6 +40,7 @@ struct authority {
 	const json_t *policy;       /* conf.authority.policy.x509 (borrowed) */
 	STACK_OF(X509) *chain;      /* intermediate first */
 	EVP_PKEY *key;              /* the intermediate's key, once loaded */
+	X509 *root;                 /* the root, once a client chain is verified */
 	const json_t *provs;        /* conf.authority.provisioners (borrowed) */
 	EVP_PKEY **prov_keys;       /* each one's public key, once imported */
 	char *key_path, *password_file;
@@ -228,6 +231,7 @@ authority_close(struct authority *a)
 		return;
 	db_close(a->db);
 	EVP_PKEY_free(a->key);
+	X509_free(a->root);
 	if (a->prov_keys != NULL)
 		for (i = 0; i < json_array_size(a->provs); i++)
 			EVP_PKEY_free(a->prov_keys[i]);
@@ -870,47 +874,255 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 	return s.res;
 }
 
+/* ---- revocation ------------------------------------------------------ */
+
+static const char *const reason_names[] = {
+	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+	"superseded", "cessationOfOperation", "certificateHold", NULL,
+	"removeFromCRL", "privilegeWithdrawn", "aACompromise"
+};
+#define REASON_MAX 10
+
+const char *
+authority_reason_name(int code)
+{
+	return code < 0 || code > REASON_MAX ? NULL : reason_names[code];
+}
+
+int
+authority_reason_code(const char *s, int *code)
+{
+	char *end;
+	long n;
+	int i;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		n = strtol(s, &end, 10);
+		if (*end == '\0' && strlen(s) <= 2 && authority_reason_name((int)n)) {
+			*code = (int)n;
+			return CA_OK;
+		}
+	} else
+		for (i = 0; i <= REASON_MAX; i++)
+			if (reason_names[i] != NULL &&
+			    strcasecmp(s, reason_names[i]) == 0) {
+				*code = i;
+				return CA_OK;
+			}
+	return err_set(CA_INPUT, "reason code %.40s: 0..10, not 7, or an RFC 5280 name (keyCompromise, superseded, ...)", s);
+}
+
+/* Free text fit to record and to print: bounded UTF-8, no control characters. */
+static int
+reason_ok(const char *reason, int *st)
+{
+	json_t *j;
+	size_t i, n;
+
+	if (reason == NULL)
+		return CA_OK;
+	if ((n = strlen(reason)) > REVOKE_MAX_REASON)
+		return fail(st, 400, CA_INPUT, "reason: longer than %d bytes",
+		    REVOKE_MAX_REASON);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+			return fail(st, 400, CA_INPUT, "reason: control characters are refused");
+	/* jansson takes only valid UTF-8. */
+	if ((j = json_stringn(reason, n)) == NULL)
+		return fail(st, 400, CA_INPUT, "reason: not UTF-8 text");
+	json_decref(j);
+	return CA_OK;
+}
+
+/* The root of the CA home, read at its first use. */
+static int
+load_root(struct authority *a, int *st)
+{
+	char *p;
+	int rc;
+
+	if (a->root != NULL)
+		return CA_OK;
+	if ((p = config_resolve(a->home, conf_str(a->conf, "root"))) == NULL)
+		return fail(st, 500, CA_FAIL, "out of memory");
+	rc = pem_load_cert_file(p, &a->root);
+	free(p);
+	if (rc != CA_OK)
+		return fail(st, 500, CA_FAIL, "root: %s", err_msg());
+	return CA_OK;
+}
+
+/*
+ * The client's chain (leaf first, as the TLS server verified it) verified
+ * again here, at time at (0: now), to the CA's root alone: the handler
+ * socket carries the TLS server's word, and a word is checked, not
+ * trusted.  The intermediates may come from the chain or from the CA's
+ * own.  The leaf must be fit for client authentication.  *leaf is
+ * borrowed from peer.  401 when the chain does not verify.
+ */
+static int
+client_chain_verify(struct authority *a, STACK_OF(X509) *peer, int64_t at,
+    X509 **leaf, int *st)
+{
+	STACK_OF(X509) *untrusted = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	X509_STORE *store = NULL;
+	int i, rc;
+
+	*leaf = NULL;
+	if (peer == NULL || sk_X509_num(peer) == 0)
+		return fail(st, 401, CA_REFUSED, "no client certificate");
+	if (sk_X509_num(peer) > CA_MAX_CHAIN)
+		return fail(st, 400, CA_INPUT, "client certificate chain: more than %d certificates",
+		    CA_MAX_CHAIN);
+	if ((rc = load_root(a, st)) != CA_OK)
+		return rc;
+	rc = fail(st, 500, CA_FAIL, "verifying the client certificate: out of memory");
+	if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL ||
+	    (untrusted = sk_X509_new_null()) == NULL ||
+	    X509_STORE_add_cert(store, a->root) != 1)
+		goto out;
+	for (i = 1; i < sk_X509_num(peer); i++)
+		if (sk_X509_push(untrusted, sk_X509_value(peer, i)) <= 0)
+			goto out;
+	for (i = 0; i < sk_X509_num(a->chain); i++)
+		if (sk_X509_push(untrusted, sk_X509_value(a->chain, i)) <= 0)
+			goto out;
+	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(peer, 0), untrusted) != 1 ||
+	    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1)
+		goto out;
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
+	if (at != 0)
+		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+	if (X509_verify_cert(ctx) != 1) {
+		rc = fail(st, 401, CA_REFUSED, "client certificate not valid: %s",
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	*leaf = sk_X509_value(peer, 0);
+	rc = CA_OK;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	sk_X509_free(untrusted);
+	return rc;
+}
+
+/* "admin": true in a provisioner's ca.json entry. */
+static int
+prov_is_admin(const json_t *prov)
+{
+	return json_is_true(json_object_get(prov, "admin"));
+}
+
+/*
+ * Inside the open transaction: the certificate is stored, and the caller
+ * may revoke it (the token's provisioner issued it or is an admin; the
+ * client's certificate is this very one).
+ */
+static int
+revoke_allowed(struct authority *a, const struct revoke_request *r,
+    const char *serial, const struct token *t, X509 *leaf, int *st)
+{
+	struct db_row *row = NULL;
+	unsigned char *der = NULL;
+	int n, rc;
+
+	if ((rc = db_get_cert(a->db, serial, &row)) != CA_OK)
+		return status_of(st, rc);
+	if (row == NULL)
+		return fail(st, 404, CA_REFUSED, "certificate %s not found", serial);
+	rc = CA_OK;
+	if (r->method == REVOKE_TOKEN && !prov_is_admin(t->prov) &&
+	    strcmp(row->cert.provisioner, t->prov_name) != 0)
+		rc = fail(st, 403, CA_REFUSED, "provisioner %s did not issue certificate %s",
+		    t->prov_name, serial);
+	if (r->method == REVOKE_MTLS) {
+		if ((n = i2d_X509(leaf, &der)) <= 0)
+			rc = fail(st, 500, CA_FAIL, "encoding the client certificate failed");
+		else if ((size_t)n != row->cert.der_len ||
+		    memcmp(der, row->cert.der, (size_t)n) != 0)
+			rc = fail(st, 401, CA_REFUSED,
+			    "the client certificate is not certificate %s as the CA issued it",
+			    serial);
+		OPENSSL_free(der);
+	}
+	db_row_free(row);
+	return rc;
+}
+
+static const char *
+method_name(enum revoke_method m)
+{
+	return m == REVOKE_TOKEN ? "token" : m == REVOKE_MTLS ? "mtls" : "offline";
+}
+
 struct authority_result
-authority_revoke(struct authority *a, const char *serial_text, int reason_code,
-    const char *reason, const char *ott)
+authority_revoke(struct authority *a, const struct revoke_request *r)
 {
 	struct db_revocation rev;
 	enum db_refusal why;
 	struct token t;
-	char *serial;
+	X509 *leaf = NULL;
+	char *serial = NULL, *leaf_serial = NULL;
 	int64_t now = (int64_t)time(NULL);
 	int rc, st = 500;
 
 	memset(&t, 0, sizeof(t));
-	if ((serial = x509_serial_parse(serial_text)) == NULL) {
+	if ((serial = x509_serial_parse(r->serial != NULL ? r->serial : "")) == NULL) {
 		rc = fail(&st, 400, CA_INPUT, "%s", err_msg());
-		return result(rc, st);
+		goto out;
 	}
-	if (reason_code < 0 || reason_code > 10 || reason_code == 7) {
-		free(serial);
-		rc = fail(&st, 400, CA_INPUT, "reason code %d: 0..10, not 7", reason_code);
-		return result(rc, st);
+	if (authority_reason_name(r->reason_code) == NULL) {
+		rc = fail(&st, 400, CA_INPUT, "reason code %d: 0..10, not 7", r->reason_code);
+		goto out;
 	}
-	if (ott != NULL) {
-		if ((rc = token_verify(a, ott, "revoke", now, &t, &st)) != CA_OK)
+	if ((rc = reason_ok(r->reason, &st)) != CA_OK)
+		goto out;
+	switch (r->method) {
+	case REVOKE_OFFLINE:
+		break;
+	case REVOKE_TOKEN:
+		if ((rc = token_verify(a, r->ott, "revoke", now, &t, &st)) != CA_OK)
 			goto out;
 		if (strcmp(t.sub, serial) != 0) {
 			rc = fail(&st, 401, CA_REFUSED, "token rejected: token is for serial %s, not %s",
 			    t.sub, serial);
 			goto out;
 		}
+		break;
+	case REVOKE_MTLS:
+		if ((rc = client_chain_verify(a, r->peer, 0, &leaf, &st)) != CA_OK)
+			goto out;
+		if ((leaf_serial = x509_serial_dec(leaf)) == NULL) {
+			rc = fail(&st, 500, CA_FAIL, "out of memory");
+			goto out;
+		}
+		if (strcmp(leaf_serial, serial) != 0) {
+			rc = fail(&st, 403, CA_REFUSED,
+			    "a client certificate revokes only itself: serial %s is not %s",
+			    leaf_serial, serial);
+			goto out;
+		}
+		break;
+	default:
+		rc = fail(&st, 500, CA_FAIL, "revoke: unknown method");
+		goto out;
 	}
 	memset(&rev, 0, sizeof(rev));
 	rev.serial = serial;
 	rev.revoked_at = now;
-	rev.reason_code = reason_code;
-	rev.reason = reason;
-	rev.method = ott ? "token" : "offline";
+	rev.reason_code = r->reason_code;
+	rev.reason = r->reason;
+	rev.method = method_name(r->method);
+	/* One transaction: checked against the row, token spent, recorded. */
 	if ((rc = db_begin(a->db)) != CA_OK) {
 		status_of(&st, rc);
 		goto out;
 	}
-	if (ott != NULL && (rc = spend(a, &t, now, &st)) != CA_OK) {
+	if ((rc = revoke_allowed(a, r, serial, &t, leaf, &st)) != CA_OK ||
+	    (r->method == REVOKE_TOKEN && (rc = spend(a, &t, now, &st)) != CA_OK)) {
 		db_rollback(a->db);
 		goto out;
 	}
@@ -925,6 +1137,7 @@ authority_revoke(struct authority *a, const char *serial_text, int reason_code,
 		status_of(&st, rc);
 out:
 	json_decref(t.claims);
+	OPENSSL_free(leaf_serial);
 	free(serial);
 	return result(rc, st);
 }
