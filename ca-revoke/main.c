@@ -421,7 +421,7 @@ api(const struct opts *o)
 	s.max_batch = 1;
 	rc = api_host_serve(&h, &s, o->socket);
 	/* A stream's failures were reported as they came. */
-	if (rc != CA_OK && (o->socket != NULL || err_code() == CA_USAGE))
+	if (rc != CA_OK && (!h.serving || o->socket != NULL))
 		die_last();
 	exit(rc);
 }
