@@ -59,6 +59,7 @@ static const struct member claims_m[] = {
 	{ "defaultTLSCertDuration", K_DURATION, 0, NULL, NULL },
 	{ "disableRenewal", K_BOOL, 0, NULL, NULL },
 	{ "allowRenewalAfterExpiry", K_BOOL, 0, NULL, NULL },
+	{ "maxRenewalAfterExpiry", K_DURATION, 0, NULL, NULL },
 	{ "maxNotBeforeDelay", K_DURATION, 0, NULL, NULL },
 	IGNORED("minUserSSHCertDuration"),
 	IGNORED("maxUserSSHCertDuration"),
