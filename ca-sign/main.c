@@ -357,7 +357,7 @@ finish(const struct opts *o, X509 *leaf, STACK_OF(X509) *issuers, int issued)
 			die(CA_FAIL, "encoding output failed");
 		err_set(CA_FAIL, "encoding output failed");
 	} else if (o->out != NULL ?
-	    io_write_replace(o->out, out, strlen(out)) != CA_OK :
+	    io_write_replace(o->out, out, strlen(out), 0644) != CA_OK :
 	    io_write_all(1, out, strlen(out)) != CA_OK) {
 		if (o->out == NULL)
 			err_prefix("stdout");

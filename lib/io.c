@@ -414,12 +414,12 @@ io_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 }
 
 int
-io_write_replace(const char *path, const void *data, size_t len)
+io_write_replace(const char *path, const void *data, size_t len, mode_t new_mode)
 {
 	char tmp[PATH_MAX], real[PATH_MAX];
 	const char *target = path;
 	struct stat st;
-	mode_t mode = 0644;
+	mode_t mode = new_mode;
 	int fd, n, old = 0;
 
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {

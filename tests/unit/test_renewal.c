@@ -280,13 +280,13 @@ test_replace(void)
 
 	/* New file: 0644 whatever the umask. */
 	umask(077);
-	is_int(io_write_replace(path("new.pem"), "one\n", 4), CA_OK,
+	is_int(io_write_replace(path("new.pem"), "one\n", 4, 0644), CA_OK,
 	    "replace: a new file");
 	stat(path("new.pem"), &st);
 	is_int(st.st_mode & 07777, 0644, "replace: a new file is 0644");
 	/* An old file's mode is kept. */
 	chmod(path("new.pem"), 0640);
-	is_int(io_write_replace(path("new.pem"), "two\n", 4), CA_OK,
+	is_int(io_write_replace(path("new.pem"), "two\n", 4, 0644), CA_OK,
 	    "replace: over an old file");
 	stat(path("new.pem"), &st);
 	is_int(st.st_mode & 07777, 0640, "replace: the old mode is kept");
@@ -295,7 +295,7 @@ test_replace(void)
 	free(t);
 	/* A link: its target replaced, the link kept. */
 	ok(symlink("new.pem", path("link.pem")) == 0, "replace: a link made");
-	is_int(io_write_replace(path("link.pem"), "three\n", 6), CA_OK,
+	is_int(io_write_replace(path("link.pem"), "three\n", 6, 0644), CA_OK,
 	    "replace: through a symbolic link");
 	lstat(path("link.pem"), &st);
 	ok(S_ISLNK(st.st_mode), "replace: the link is still a link");
@@ -304,11 +304,16 @@ test_replace(void)
 	free(t);
 	/* A failure leaves the old file alone. */
 	mkdir(path("adir"), 0755);
-	is_int(io_write_replace(path("adir"), "x", 1), CA_FAIL,
+	is_int(io_write_replace(path("adir"), "x", 1, 0644), CA_FAIL,
 	    "replace: a directory is refused");
 	ok(rmdir(path("adir")) == 0, "replace: the directory is untouched");
-	is_int(io_write_replace(path("nodir/x.pem"), "x", 1), CA_FAIL,
+	is_int(io_write_replace(path("nodir/x.pem"), "x", 1, 0644), CA_FAIL,
 	    "replace: a missing directory fails");
+	/* A new key file gets the mode asked for. */
+	is_int(io_write_replace(path("new.key"), "k", 1, 0600), CA_OK,
+	    "replace: a new key");
+	stat(path("new.key"), &st);
+	is_int(st.st_mode & 07777, 0600, "replace: a new key is 0600");
 }
 
 static void
