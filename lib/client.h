@@ -69,6 +69,36 @@ const char *client_url(const struct client *c);
 int client_get(struct client *c, const char *path, json_t **out);
 int client_post(struct client *c, const char *path, const json_t *body,
     json_t **out);
+/*
+ * client_post() with "Authorization: Bearer <bearer>" (a renewal token:
+ * base64url and '.' only, else CA_INPUT; NULL: no such header).  The
+ * header is built for this request alone and wiped afterwards.
+ */
+int client_post_auth(struct client *c, const char *path, const json_t *body,
+    const char *bearer, json_t **out);
+
+/*
+ * mTLS: the client certificate (leaf first, then its intermediates; a
+ * self-signed one after the leaf is not sent) and its key, presented to
+ * the CA on every later connection of c.
+ *
+ * client_load_identity reads them: cert_file holds PEM certificates,
+ * key_file an unencrypted PEM private key (PKCS#8 or "EC PRIVATE KEY";
+ * read whatever its mode, its bytes wiped, never quoted in a message).
+ * An unreadable file is CA_FAIL (CA_INPUT if missing), malformed content
+ * or an encrypted key CA_INPUT naming the file, a key that is not the leaf's CA_INPUT
+ * "KEY does not match the certificate in CERT".  *chain and *key are the
+ * caller's (sk_X509_pop_free, EVP_PKEY_free).
+ *
+ * client_use_identity hands them to c (copied: the caller keeps its own);
+ * client_set_identity is the two in one.
+ */
+int client_load_identity(const char *cert_file, const char *key_file,
+    STACK_OF(X509) **chain, EVP_PKEY **key);
+int client_use_identity(struct client *c, STACK_OF(X509) *chain,
+    EVP_PKEY *key);
+int client_set_identity(struct client *c, const char *cert_file,
+    const char *key_file);
 
 /*
  * Every provisioner of the CA: GET /provisioners, following nextCursor
