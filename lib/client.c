@@ -425,11 +425,12 @@ backoff(int attempt)
 
 /*
  * One request with its retries; body NULL for a GET.  hdr: the POST's
- * headers instead of the usual ones (NULL: the usual ones).
+ * headers instead of the usual ones (NULL: the usual ones).  raw: a 2xx
+ * answer's bytes go there as they are, instead of a JSON object to *out.
  */
 static int
 request(struct client *c, const char *path, const char *body,
-    struct curl_slist *hdr, json_t **out)
+    struct curl_slist *hdr, struct buf *raw, json_t **out)
 {
 	struct sink s;
 	char url[CLIENT_MAX_URL + 512];
@@ -486,10 +487,15 @@ request(struct client *c, const char *path, const char *body,
 		return code;
 	}
 	s.data[s.len] = '\0';
+	code = status_code(st);
+	if (raw != NULL && code == CA_OK) {
+		raw->data = s.data;
+		raw->len = s.len;
+		return CA_OK;
+	}
 	if (s.len > 0)
 		j = json_loadb((const char *)s.data, s.len, JSON_REJECT_DUPLICATES, &e);
 	free(s.data);
-	code = status_code(st);
 	if (code != CA_OK) {
 		const char *m = json_string_value(json_object_get(j, "message"));
 
@@ -512,7 +518,17 @@ request(struct client *c, const char *path, const char *body,
 int
 client_get(struct client *c, const char *path, json_t **out)
 {
-	return request(c, path, NULL, NULL, out);
+	return request(c, path, NULL, NULL, NULL, out);
+}
+
+int
+client_get_bytes(struct client *c, const char *path, struct buf *out)
+{
+	json_t *none = NULL;
+
+	out->data = NULL;
+	out->len = 0;
+	return request(c, path, NULL, NULL, out, &none);
 }
 
 int
@@ -583,7 +599,7 @@ client_post_auth(struct client *c, const char *path, const json_t *body,
 		headers_free(hdr);
 		return err_set(CA_FAIL, "encoding the request failed");
 	}
-	rc = request(c, path, s, hdr, out);
+	rc = request(c, path, s, hdr, NULL, out);
 	io_wipe_str(s);         /* it holds the one-time token */
 	/* libcurl keeps a pointer to the list: take it back first. */
 	if (hdr != NULL)

@@ -18,6 +18,8 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "io.h"
+
 #define CLIENT_CONNECT_TIMEOUT_MS 10000  /* TCP and TLS handshake */
 #define CLIENT_TIMEOUT_MS         30000  /* one whole attempt */
 #define CLIENT_ATTEMPTS           3      /* connection errors, 503 */
@@ -67,6 +69,13 @@ const char *client_url(const struct client *c);
  * reached the CA (no connection) or the CA said 503.
  */
 int client_get(struct client *c, const char *path, json_t **out);
+/*
+ * client_get() for an answer that is not JSON (a DER or PEM CRL): on a
+ * 2xx answer out holds its bytes, at most CA_MAX_JSON of them (buf_free;
+ * NUL-terminated beyond len).  Failures as client_get(), the CA's JSON
+ * {"message"} included.
+ */
+int client_get_bytes(struct client *c, const char *path, struct buf *out);
 int client_post(struct client *c, const char *path, const json_t *body,
     json_t **out);
 /*
