@@ -566,6 +566,21 @@ print(s.makefile().readline().strip())
 	[ ! -e "$D/rv.sock" ]
 }
 
+@test "revoke: ok --api {\"crl\":true}: the current CRL as PEM, its nextUpdate, every revoked serial" {
+	run -0 --separate-stderr api_revoke <<<'{"crl":true}'
+	assert_equal "$stderr" ""
+	jq -r .crl <<<"$output" >"$D/api.crl"
+	next=$(jq -r .nextUpdate <<<"$output")
+	run -0 openssl crl -in "$D/api.crl" -CAfile "$D/int.pem" -noout
+	assert_output --partial "verify OK"
+	assert_equal "$(date -u -d "$(openssl crl -in "$D/api.crl" -noout -nextupdate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)" "$next"
+	got=$(openssl crl -in "$D/api.crl" -noout -text | sed -n 's/^ *Serial Number: //p' |
+		while read -r h; do BC_LINE_LENGTH=0 bc <<<"ibase=16; $h"; done | sort)
+	assert_equal "$got" "$(db 'select serial from revocations' | sort)"
+	run -3 --separate-stderr api_revoke <<<'{"crl":true,"serial":"1"}'
+	assert_api_error 400 "request: crl: only true, alone"
+}
+
 # ---- ca-list ----------------------------------------------------------------
 
 @test "list: -h prints usage and exits 0" {
