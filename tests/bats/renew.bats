@@ -476,7 +476,7 @@ waiting() {
 	local s i ok=0 refused=0 rseq pids=() p
 	issue race
 	s=$(S race)
-	conf '.db.busyTimeout = "60s"'
+	conf '.db.busyTimeout = "5m"'
 	# Commit order, as the database sees it: every insert of a renewal of
 	# race and of a revocation numbered in one sequence.
 	db "CREATE TABLE ev (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, serial TEXT);
@@ -492,15 +492,19 @@ waiting() {
 	# after the revocation committed must be refused by the check inside
 	# its transaction, since every check before it has passed.
 	printf '%s\n' "BEGIN IMMEDIATE;" ".shell touch $D/race/held" \
-		".shell while [ ! -e $D/race/go ]; do sleep 0.05; done" "COMMIT;" |
-		sqlite3 "$CA/db/ca.db" >/dev/null 3>&- &
+		".shell i=0; while [ ! -e $D/race/go ] && [ \$i -lt 3000 ]; do sleep 0.1; i=\$((i + 1)); done" \
+		"COMMIT;" | sqlite3 "$CA/db/ca.db" >/dev/null 2>&1 3>&- &
 	pids+=($!)
 	wait_for test -e "$D/race/held"
 	for i in $(seq 1 50); do
 		race_one "$i" 3>&- &
 		pids+=($!)
 	done
-	wait_for waiting 50 "ca-renew --offline --dir $CA --cert"
+	# (a loaded machine may take minutes to start them all)
+	for i in $(seq 2400); do
+		waiting 50 "ca-renew --offline --dir $CA --cert" && break
+		sleep 0.1
+	done
 	ca-revoke --offline --dir "$CA" "$s" >"$D/race/revoke.out" 3>&- &
 	pids+=($!)
 	wait_for waiting 1 "ca-revoke --offline --dir $CA"
