@@ -1263,6 +1263,27 @@ peer_verify(struct authority *a, STACK_OF(X509) *peer, int64_t now, int *st)
 }
 
 /*
+ * Whether name is one of leaf's subject alternative names, as written
+ * there: the subject of a certificate without a common name (one too
+ * long for it keeps its name in the SANs alone).
+ */
+static int
+leaf_has_san(X509 *leaf, const char *name)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	struct sans names = { NULL, 0 };
+	size_t i;
+	int found = 0;
+
+	if (gens != NULL && sans_from_general_names(gens, &names) == CA_OK)
+		for (i = 0; i < names.n && !found; i++)
+			found = strcmp(names.v[i].value, name) == 0;
+	GENERAL_NAMES_free(gens);
+	sans_free(&names);
+	return found;
+}
+
+/*
  * A renewal token (step-ca's format): its x5c chain into *x5c (leaf
  * first; the caller's), the leaf's key verifying the signature, the
  * chain verified to the root as of the leaf's last second (so that an
@@ -1355,7 +1376,8 @@ renew_token_verify(struct authority *a, const char *tok, int64_t now,
 		rc = status_of(st, rc);
 		goto out;
 	}
-	if (t->sub == NULL || cn[0] == '\0' || strcmp(t->sub, cn) != 0) {
+	if (t->sub == NULL || !(cn[0] != '\0' ? strcmp(t->sub, cn) == 0 :
+	    leaf_has_san(leaf, t->sub))) {
 		rc = fail(st, 401, CA_REFUSED, "token rejected: subject (sub) is not the certificate's common name");
 		goto out;
 	}
@@ -1520,12 +1542,19 @@ renew_prepare(struct authority *a, const struct renew_request *r,
 	}
 	rc = gens != NULL ? sans_from_general_names(gens, &p->names) : CA_OK;
 	GENERAL_NAMES_free(gens);
-	if (rc != CA_OK ||
-	    (rc = x509_subject_cn(X509_get_subject_name(cert), p->cn,
-	    sizeof(p->cn))) != CA_OK) {
+	if (rc != CA_OK) {
 		status_of(st, rc == CA_INPUT ? CA_FAIL : rc);
 		goto out;
 	}
+	/*
+	 * The subject as the row records it: the certificate's CN, or the
+	 * name too long for one (x509_issue leaves it out again).
+	 */
+	if (strlen(p->old->cert.subject) >= sizeof(p->cn)) {
+		rc = fail(st, 500, CA_FAIL, "certificate %s: subject too long", p->old->cert.serial);
+		goto out;
+	}
+	memcpy(p->cn, p->old->cert.subject, strlen(p->old->cert.subject) + 1);
 	if ((rc = policy_check(a->policy, &p->names,
 	    p->cn[0] != '\0' ? p->cn : NULL)) != CA_OK) {
 		status_of(st, rc);
