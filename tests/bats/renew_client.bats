@@ -17,8 +17,11 @@ setup_file() {
 	PORT=$(free_port)
 	URL="https://127.0.0.1:$PORT"
 	printf 'correct horse\n' >"$D/pw"
-	ca-init --dir "$CA" --password-file "$D/pw" --dns 127.0.0.1 \
+	# Made a day ago, so that certificates issued in the past (faketime)
+	# chain to an intermediate that was valid then.
+	faketime -f -1d ca-init --dir "$CA" --password-file "$D/pw" --dns 127.0.0.1 \
 		--address "127.0.0.1:$PORT" --key-iterations 2048 >"$D/init.json"
+	cp "$CA/config/ca.json" "$D/ca.json.orig"
 	ROOT="$CA/certs/root_ca.crt"
 	ca-sign --ca-cert "$CA/certs/intermediate_ca.crt" \
 		--ca-key "$CA/secrets/intermediate_ca_key" --password-file "$D/pw" \
@@ -36,6 +39,7 @@ teardown_file() {
 }
 
 setup() {
+	cp "$D/ca.json.orig" "$CA/config/ca.json"
 	rm -f "$CTL"/*
 	: >"$LOG"
 	unset CA_URL CA_ROOT CA_DIR FAKETIME LD_PRELOAD
@@ -55,9 +59,19 @@ issue() {
 	ca-sign --offline --dir "$CA" --token "$t" --key-out "$n.key" "$@" >"$n.crt"
 }
 
+# renew [ca-renew options]: online, the fake CA, the test's svc.crt and svc.key
+# unless the options say otherwise.
+renew() {
+	ca-renew --ca-url "$URL" --root "$ROOT" "$@"
+}
+
 # posts: how many POSTs the server saw.
 posts() { grep -c '^POST ' "$LOG" || true; }
-serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+# serial PEM: the certificate's serial in decimal, as the database has it.
+serial() {
+	python3 -c 'import sys; print(int(sys.argv[1], 16))' \
+		"$(openssl x509 -in "$1" -noout -serial | cut -d= -f2)"
+}
 renewed_from() {
 	sqlite3 "$CA/db/ca.db" "select renewed_from from certs where serial = '$1'"
 }
@@ -133,4 +147,246 @@ renewed_from() {
 	cmp k.crt k.orig
 	run -0 ls
 	refute_output --partial ".tmp."
+}
+
+@test "ca-renew online over mTLS: same key and names, a fresh serial, renewed_from" {
+	issue svc.example.com --not-after 1h
+	run -0 --separate-stderr renew --cert svc.example.com.crt --key svc.example.com.key
+	assert_equal "$stderr" ""
+	printf '%s\n' "$output" >new.crt
+	# The leaf and the intermediate.
+	assert_equal "$(grep -c 'BEGIN CERTIFICATE' new.crt)" 2
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" new.crt
+	assert_equal "$(openssl x509 -in new.crt -noout -pubkey)" \
+		"$(openssl pkey -in svc.example.com.key -pubout)"
+	assert_equal "$(openssl x509 -in new.crt -noout -subject -ext subjectAltName)" \
+		"$(openssl x509 -in svc.example.com.crt -noout -subject -ext subjectAltName)"
+	refute [ "$(serial new.crt)" = "$(serial svc.example.com.crt)" ]
+	assert_equal "$(renewed_from "$(serial new.crt)")" "$(serial svc.example.com.crt)"
+	# The CA saw the client certificate, and no token.
+	assert_equal "$(posts)" 1
+	run -0 cat "$LOG"
+	assert_line "POST /1.0/renew"
+	assert_line "peer svc.example.com"
+	refute_line "bearer"
+}
+
+@test "ca-renew --token-auth: a renewal token as bearer, no client certificate" {
+	issue tok.example.com --not-after 1h
+	run -0 --separate-stderr renew --cert tok.example.com.crt --key tok.example.com.key \
+		--token-auth --out tok.new.crt
+	assert_output ""
+	assert_equal "$stderr" ""
+	assert_equal "$(openssl x509 -in tok.new.crt -noout -pubkey)" \
+		"$(openssl pkey -in tok.example.com.key -pubout)"
+	run -0 cat "$LOG"
+	assert_line "POST /1.0/renew"
+	assert_line "bearer"
+	refute_line --partial "peer "
+	assert_equal "$(renewed_from "$(serial tok.new.crt)")" "$(serial tok.example.com.crt)"
+}
+
+@test "ca-renew: an expired certificate goes with a renewal token by itself" {
+	local t
+	# Issued two hours ago for one hour: expired an hour ago.
+	t=$(faketime -f -2h ca-token --offline --dir "$CA" --password-file "$D/pw" old.example.com)
+	faketime -f -2h ca-sign --offline --dir "$CA" --token "$t" --key-out old.key \
+		--not-after 1h >old.crt
+	cp old.crt old.orig
+	# Refused while the CA does not allow renewal after expiry; the file stays.
+	run -1 --separate-stderr renew --cert old.crt --key old.key --out old.crt
+	assert_output ""
+	assert_regex "$stderr" "^ca-renew: .*expired"
+	cmp old.crt old.orig
+	run -0 cat "$LOG"
+	assert_line "bearer"
+	refute_line --partial "peer "
+	# Allowed: renewed, with the token, never over mTLS.
+	jq '.authority.claims.allowRenewalAfterExpiry = true' "$D/ca.json.orig" >"$CA/config/ca.json"
+	: >"$LOG"
+	run -0 --separate-stderr renew --cert old.crt --key old.key --out old.crt
+	assert_equal "$stderr" ""
+	run -0 openssl x509 -in old.crt -noout -checkend 1800
+	run -0 cat "$LOG"
+	assert_line "bearer"
+	refute_line --partial "peer "
+}
+
+@test "ca-renew --if-due: not before 2/3 of the lifetime (exit 6, nothing sent, written or run), then renewed" {
+	issue due.example.com --not-after 1h
+	printf 'the good certificate\n' >due.crt
+	cp due.crt due.orig
+	# Lifetime 61m (1m backdate): due between 36.6 and 39.7 minutes from now.
+	run -6 --separate-stderr renew --if-due --cert due.example.com.crt \
+		--key due.example.com.key --out due.crt --exec 'touch ran'
+	assert_output ""
+	assert_equal "$stderr" ""
+	run -6 --separate-stderr faketime -f +35m ca-renew --ca-url "$URL" --root "$ROOT" \
+		--if-due --cert due.example.com.crt --key due.example.com.key --out due.crt \
+		--exec 'touch ran'
+	assert_output ""
+	assert_equal "$stderr" ""
+	cmp due.crt due.orig
+	[ ! -e ran ]
+	assert_equal "$(posts)" 0
+	# Past 2/3: renewed, written, and the command run.
+	run -0 --separate-stderr faketime -f +40m ca-renew --ca-url "$URL" --root "$ROOT" \
+		--if-due --cert due.example.com.crt --key due.example.com.key --out due.crt \
+		--exec 'touch ran'
+	assert_equal "$stderr" ""
+	[ -e ran ]
+	assert_equal "$(posts)" 1
+	assert_equal "$(openssl x509 -in due.crt -noout -pubkey)" \
+		"$(openssl pkey -in due.example.com.key -pubout)"
+}
+
+@test "ca-renew --if-due offline, as the CA server's own certificate is renewed" {
+	issue srv.example.com --not-after 1h
+	cp srv.example.com.crt srv.orig
+	run -6 --separate-stderr faketime -f +35m ca-renew --offline --dir "$CA" --if-due \
+		--cert srv.example.com.crt --out srv.example.com.crt
+	assert_equal "$stderr" ""
+	cmp srv.example.com.crt srv.orig
+	run -0 --separate-stderr faketime -f +40m ca-renew --offline --dir "$CA" --if-due \
+		--cert srv.example.com.crt --out srv.example.com.crt
+	assert_equal "$stderr" ""
+	run -1 cmp -s srv.example.com.crt srv.orig
+	assert_equal "$(renewed_from "$(serial srv.example.com.crt)")" "$(serial srv.orig)"
+	assert_equal "$(posts)" 0
+}
+
+@test "ca-renew --expires-in: renewed only when it expires within the duration" {
+	issue exp.example.com --not-after 1h
+	cp exp.example.com.crt exp.orig
+	run -6 --separate-stderr renew --expires-in 30m --cert exp.example.com.crt \
+		--key exp.example.com.key --out exp.example.com.crt
+	assert_output ""
+	assert_equal "$stderr" ""
+	cmp exp.example.com.crt exp.orig
+	assert_equal "$(posts)" 0
+	run -0 --separate-stderr renew --expires-in 2h --cert exp.example.com.crt \
+		--key exp.example.com.key --out exp.example.com.crt
+	assert_equal "$stderr" ""
+	run -1 cmp -s exp.example.com.crt exp.orig
+	assert_equal "$(posts)" 1
+	# Malformed or both conditions: usage errors, nothing sent.
+	run -2 --separate-stderr renew --expires-in soon --cert exp.example.com.crt \
+		--key exp.example.com.key
+	assert_equal "$stderr" "ca-renew: --expires-in: a duration such as 8h or 30m"
+	run -2 --separate-stderr renew --expires-in 1h --if-due --cert exp.example.com.crt \
+		--key exp.example.com.key
+	assert_equal "$stderr" "ca-renew: --if-due and --expires-in: give one"
+	assert_equal "$(posts)" 1
+}
+
+@test "ca-renew --out: killed while the CA has not answered, the old file is intact" {
+	local pid
+	issue kill.example.com --not-after 1h
+	cp kill.example.com.crt kill.orig
+	touch "$CTL/hang"
+	ca-renew --ca-url "$URL" --root "$ROOT" --cert kill.example.com.crt \
+		--key kill.example.com.key --out kill.example.com.crt --exec 'touch ran' 3>&- &
+	pid=$!
+	wait_for grep -q '^POST /1.0/renew' "$LOG"
+	kill -KILL "$pid"
+	wait "$pid" || true
+	cmp kill.example.com.crt kill.orig
+	[ ! -e ran ]
+	run -0 ls
+	refute_output --partial ".tmp."
+}
+
+@test "ca-renew --out: a refused or failed renewal leaves the old file, and --exec does not run" {
+	issue ref.example.com --not-after 1h
+	cp ref.example.com.crt ref.orig
+	# Refused by the CA.
+	echo '403 {"status":403,"message":"certificate 1 is revoked"}' >"$CTL/answer"
+	run -1 --separate-stderr renew --cert ref.example.com.crt --key ref.example.com.key \
+		--out ref.example.com.crt --exec 'touch ran'
+	assert_equal "$stderr" "ca-renew: certificate 1 is revoked"
+	cmp ref.example.com.crt ref.orig
+	# The CA busy.
+	echo 3 >"$CTL/503"
+	rm -f "$CTL/answer"
+	run -5 renew --cert ref.example.com.crt --key ref.example.com.key \
+		--out ref.example.com.crt --exec 'touch ran'
+	cmp ref.example.com.crt ref.orig
+	# An answer for another key.
+	issue other.example.com --not-after 1h
+	printf '201 {"certChain":[%s]}' "$(openssl x509 -in other.example.com.crt | jq -Rs .)" \
+		>"$CTL/answer"
+	run -4 --separate-stderr renew --cert ref.example.com.crt --key ref.example.com.key \
+		--out ref.example.com.crt --exec 'touch ran'
+	assert_equal "$stderr" "ca-renew: $URL/1.0/renew: the certificate in the answer is not for the certificate's key"
+	cmp ref.example.com.crt ref.orig
+	# A certificate this CA never issued: the authority says 401.
+	rm -f "$CTL/answer"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout stray.key -out stray.csr -subj /CN=stray.example.com 2>/dev/null
+	ca-sign --ca-cert "$CA/certs/intermediate_ca.crt" --ca-key "$CA/secrets/intermediate_ca_key" \
+		--password-file "$D/pw" --san stray.example.com <stray.csr >stray.crt
+	cp stray.crt stray.orig
+	run -1 --separate-stderr renew --cert stray.crt --key stray.key --out stray.crt \
+		--exec 'touch ran'
+	assert_equal "$stderr" "ca-renew: certificate $(serial stray.orig) was not issued by this CA"
+	cmp stray.crt stray.orig
+	run -1 --separate-stderr renew --cert stray.crt --key stray.key --out stray.crt \
+		--exec 'touch ran' --token-auth
+	assert_equal "$stderr" "ca-renew: certificate $(serial stray.orig) was not issued by this CA"
+	cmp stray.crt stray.orig
+	[ ! -e ran ]
+}
+
+@test "ca-renew --exec: runs after a renewal only; its failure is exit 4 with the new certificate in place" {
+	issue ex.example.com --not-after 1h
+	cp ex.example.com.crt ex.orig
+	run -0 --separate-stderr renew --cert ex.example.com.crt --key ex.example.com.key \
+		--out ex.example.com.crt --exec 'echo "$PWD" > ran'
+	assert_output ""
+	assert_equal "$(cat ran)" "$PWD"
+	run -1 cmp -s ex.example.com.crt ex.orig
+	cp ex.example.com.crt ex.second
+	run -4 --separate-stderr renew --cert ex.example.com.crt --key ex.example.com.key \
+		--out ex.example.com.crt --exec 'exit 7'
+	assert_equal "$stderr" "ca-renew: --exec: exit 7: exited 7 (the certificate was renewed into ex.example.com.crt)"
+	run -1 cmp -s ex.example.com.crt ex.second
+	assert_equal "$(openssl x509 -in ex.example.com.crt -noout -pubkey)" \
+		"$(openssl pkey -in ex.example.com.key -pubout)"
+}
+
+@test "ca-renew --key-out: rekey over mTLS, the new key 0600, the certificate for it" {
+	issue rk.example.com --not-after 1h
+	run -0 --separate-stderr renew --cert rk.example.com.crt --key rk.example.com.key \
+		--key-out rk.new.key --out rk.new.crt
+	assert_output ""
+	assert_equal "$stderr" ""
+	assert_equal "$(stat -c %a rk.new.key)" 600
+	assert_equal "$(openssl x509 -in rk.new.crt -noout -pubkey)" \
+		"$(openssl pkey -in rk.new.key -pubout)"
+	refute [ "$(openssl pkey -in rk.new.key -pubout)" = "$(openssl pkey -in rk.example.com.key -pubout)" ]
+	assert_equal "$(openssl x509 -in rk.new.crt -noout -subject -ext subjectAltName)" \
+		"$(openssl x509 -in rk.example.com.crt -noout -subject -ext subjectAltName)"
+	run -0 cat "$LOG"
+	assert_line "POST /1.0/rekey"
+	assert_line "peer rk.example.com"
+	# Not with a renewal token.
+	run -2 --separate-stderr renew --cert rk.example.com.crt --key rk.example.com.key \
+		--key-out rk.other.key --token-auth
+	assert_equal "$stderr" "ca-renew: --key-out goes over mTLS: not with --token-auth or an expired certificate"
+	[ ! -e rk.other.key ]
+}
+
+@test "ca-renew: the key must be the certificate's; nothing is sent otherwise" {
+	issue a.example.com --not-after 1h
+	issue b.example.com --not-after 1h
+	run -3 --separate-stderr renew --cert a.example.com.crt --key b.example.com.key
+	assert_output ""
+	assert_equal "$stderr" "ca-renew: b.example.com.key does not match the certificate in a.example.com.crt"
+	run -3 --separate-stderr renew --cert a.example.com.crt --key a.example.com.crt
+	assert_regex "$stderr" "^ca-renew: a\.example\.com\.crt: not an unencrypted PEM private key"
+	run -2 --separate-stderr renew --cert a.example.com.crt
+	assert_equal "$stderr" "ca-renew: online renewal needs --key (the certificate's key), or --offline on the CA host"
+	run -2 --separate-stderr ca-renew --offline --dir "$CA" --cert a.example.com.crt --key a.example.com.key
+	assert_regex "$stderr" "^ca-renew: --offline renews what --cert holds"
+	assert_equal "$(posts)" 0
 }
