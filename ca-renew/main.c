@@ -25,13 +25,13 @@
 #include <openssl/x509.h>
 
 #include "api.h"
+#include "apihost.h"
 #include "authority.h"
 #include "ca_limits.h"
 #include "chain.h"
 #include "cli.h"
 #include "client.h"
 #include "err.h"
-#include "handler.h"
 #include "io.h"
 #include "key.h"
 #include "pem.h"
@@ -385,8 +385,9 @@ request_free(struct renew_request *r)
  * recorded in one transaction; the answers leave after its COMMIT.
  */
 static void
-renew_batch(struct authority *a, struct api_call *calls, size_t n)
+renew_batch(void *ctx, struct api_call *calls, size_t n)
 {
+	struct authority *a = api_host_authority(ctx);
 	struct authority_renewal *rn;
 	struct renew_request *rq;
 	struct api_call *c;
@@ -394,6 +395,12 @@ renew_batch(struct authority *a, struct api_call *calls, size_t n)
 	json_t *resp;
 	int rc, status;
 
+	if (a == NULL) {
+		/* No authority loaded: every request gets why (apihost.h). */
+		for (i = 0; i < n; i++)
+			api_call_fail(&calls[i], api_status(err_code()), err_code());
+		return;
+	}
 	rn = calloc(n, sizeof(*rn));
 	rq = calloc(n, sizeof(*rq));
 	idx = calloc(n, sizeof(*idx));
@@ -437,11 +444,67 @@ out:
 	free(idx);
 }
 
+static volatile sig_atomic_t got_hup, got_stop;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_stop = 1;
+}
+
+/*
+ * --api: the handler, the authority kept loaded between requests
+ * (apihost.h); SIGHUP reloads it, SIGINT and SIGTERM stop.
+ */
+static void
+api(const struct opts *o)
+{
+	struct api_server s;
+	struct api_host h;
+	struct sigaction sa;
+	sigset_t block, old;
+	int rc;
+
+	if (o->cert != NULL)
+		die(CA_USAGE, "--api takes only --offline, --dir and --socket: "
+		    "everything else comes from the request JSON");
+	memset(&h, 0, sizeof(h));
+	h.dir = o->dir;
+	h.reload = &got_hup;
+	/* The signals land only while the server waits (apiserve.h). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	memset(&s, 0, sizeof(s));
+	s.handler = renew_batch;
+	s.ctx = &h;
+	s.stop = &got_stop;
+	s.wait_mask = &old;
+	s.max_batch = RENEW_BATCH;
+	rc = api_host_serve(&h, &s, o->socket);
+	/* A stream's failures were reported as they came. */
+	if (rc != CA_OK && (o->socket != NULL || err_code() == CA_USAGE))
+		die_last();
+	exit(rc);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct opts o;
-	int ch, rc;
+	int ch;
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
@@ -477,16 +540,12 @@ main(int argc, char *argv[])
 	if (o.if_due && o.expires_in != NULL)
 		die(CA_USAGE, "--if-due and --expires-in: give one");
 	if (o.api) {
-		if (o.cert != NULL || o.key != NULL || o.ca_url != NULL ||
-		    o.root != NULL || o.token_auth || o.key_out != NULL ||
-		    o.if_due || o.expires_in != NULL || o.out != NULL ||
-		    o.exec != NULL)
+		if (o.key != NULL || o.ca_url != NULL || o.root != NULL ||
+		    o.token_auth || o.key_out != NULL || o.if_due ||
+		    o.expires_in != NULL || o.out != NULL || o.exec != NULL)
 			die(CA_USAGE, "--api takes only --offline, --dir and --socket: "
 			    "everything else comes from the request JSON");
-		if ((rc = handler_run(o.dir, o.socket, renew_batch,
-		    RENEW_BATCH)) != CA_OK && err_code() != CA_OK)
-			die_last();
-		return rc;
+		api(&o);
 	}
 	if (o.offline) {
 		if (o.key != NULL || o.ca_url != NULL || o.root != NULL ||

@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "authority.h"
@@ -43,11 +45,11 @@ struct authority {
 	const json_t *policy;       /* conf.authority.policy.x509 (borrowed) */
 	STACK_OF(X509) *chain;      /* intermediate first */
 	EVP_PKEY *key;              /* the intermediate's key, once loaded */
+	X509 *root;                 /* the root, once a client chain is verified */
 	const json_t *provs;        /* conf.authority.provisioners (borrowed) */
 	EVP_PKEY **prov_keys;       /* each one's public key, once imported */
 	char *key_path, *password_file;
 	struct db *db;
-	X509_STORE *roots;          /* the root, once a chain is verified */
 	int64_t backdate, max_token_life;
 	struct claims claims;       /* global, before provisioner overrides */
 };
@@ -238,8 +240,8 @@ authority_close(struct authority *a)
 	if (a == NULL)
 		return;
 	db_close(a->db);
-	X509_STORE_free(a->roots);
 	EVP_PKEY_free(a->key);
+	X509_free(a->root);
 	if (a->prov_keys != NULL)
 		for (i = 0; i < json_array_size(a->provs); i++)
 			EVP_PKEY_free(a->prov_keys[i]);
@@ -960,88 +962,282 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 	return s.res;
 }
 
-/* ---- renewal ----------------------------------------------------------- */
+/* ---- revocation ------------------------------------------------------ */
 
-/* The root as a trust store, read at its first use. */
-static int
-root_store(struct authority *a, X509_STORE **out, int *st)
+static const char *const reason_names[] = {
+	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+	"superseded", "cessationOfOperation", "certificateHold", NULL,
+	"removeFromCRL", "privilegeWithdrawn", "aACompromise"
+};
+#define REASON_MAX 10
+
+const char *
+authority_reason_name(int code)
 {
-	X509 *root = NULL;
+	return code < 0 || code > REASON_MAX ? NULL : reason_names[code];
+}
+
+int
+authority_reason_code(const char *s, int *code)
+{
+	char *end;
+	long n;
+	int i;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		n = strtol(s, &end, 10);
+		if (*end == '\0' && strlen(s) <= 2 && authority_reason_name((int)n)) {
+			*code = (int)n;
+			return CA_OK;
+		}
+	} else
+		for (i = 0; i <= REASON_MAX; i++)
+			if (reason_names[i] != NULL &&
+			    strcasecmp(s, reason_names[i]) == 0) {
+				*code = i;
+				return CA_OK;
+			}
+	return err_set(CA_INPUT, "reason code %.40s: 0..10, not 7, or an RFC 5280 name (keyCompromise, superseded, ...)", s);
+}
+
+/* Free text fit to record and to print: bounded UTF-8, no control characters. */
+static int
+reason_ok(const char *reason, int *st)
+{
+	json_t *j;
+	size_t i, n;
+
+	if (reason == NULL)
+		return CA_OK;
+	if ((n = strlen(reason)) > REVOKE_MAX_REASON)
+		return fail(st, 400, CA_INPUT, "reason: longer than %d bytes",
+		    REVOKE_MAX_REASON);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+			return fail(st, 400, CA_INPUT, "reason: control characters are refused");
+	/* jansson takes only valid UTF-8. */
+	if ((j = json_stringn(reason, n)) == NULL)
+		return fail(st, 400, CA_INPUT, "reason: not UTF-8 text");
+	json_decref(j);
+	return CA_OK;
+}
+
+/* The root of the CA home, read at its first use. */
+static int
+load_root(struct authority *a, int *st)
+{
 	char *p;
 	int rc;
 
-	if (a->roots == NULL) {
-		p = config_resolve(a->home, conf_str(a->conf, "root"));
-		rc = p == NULL ? err_set(CA_FAIL, "out of memory") :
-		    pem_load_cert_file(p, &root);
-		free(p);
-		if (rc != CA_OK) {
-			err_prefix("root certificate");
-			return fail(st, 500, CA_FAIL, "%s", err_msg());
-		}
-		if ((a->roots = X509_STORE_new()) == NULL ||
-		    X509_STORE_add_cert(a->roots, root) != 1) {
-			X509_free(root);
-			X509_STORE_free(a->roots);
-			a->roots = NULL;
-			return fail(st, 500, CA_FAIL, "out of memory");
-		}
-		X509_free(root);        /* the store holds its own reference */
-	}
-	*out = a->roots;
+	if (a->root != NULL)
+		return CA_OK;
+	if ((p = config_resolve(a->home, conf_str(a->conf, "root"))) == NULL)
+		return fail(st, 500, CA_FAIL, "out of memory");
+	rc = pem_load_cert_file(p, &a->root);
+	free(p);
+	if (rc != CA_OK)
+		return fail(st, 500, CA_FAIL, "root: %s", err_msg());
 	return CA_OK;
 }
 
 /*
- * Verify leaf up to the root, through more (may be NULL) and this CA's
- * intermediates, as of at, for a TLS client: the leaf must carry
- * extendedKeyUsage clientAuth.  CA_REFUSED (401) saying why; *vcode is
- * OpenSSL's verification error.
+ * The client's chain (leaf first, as the TLS server verified it) verified
+ * again here, at time at (0: now), to the CA's root alone: the handler
+ * socket carries the TLS server's word, and a word is checked, not
+ * trusted.  The intermediates may come from the chain or from the CA's
+ * own.  The leaf must be fit for client authentication.  *leaf is
+ * borrowed from peer.  401 when the chain does not verify.
  */
 static int
-chain_verify(struct authority *a, X509 *leaf, STACK_OF(X509) *more,
-    int64_t at, int *vcode, int *st)
+client_chain_verify(struct authority *a, STACK_OF(X509) *peer, int64_t at,
+    X509 **leaf, int *st)
 {
-	STACK_OF(X509) *untrusted;
-	X509_STORE *store = NULL;
+	STACK_OF(X509) *untrusted = NULL;
 	X509_STORE_CTX *ctx = NULL;
-	X509_VERIFY_PARAM *vp;
-	int i, ok = 0, rc;
+	X509_STORE *store = NULL;
+	int i, rc;
 
-	*vcode = X509_V_OK;
-	if ((rc = root_store(a, &store, st)) != CA_OK)
+	*leaf = NULL;
+	if (peer == NULL || sk_X509_num(peer) == 0)
+		return fail(st, 401, CA_REFUSED, "no client certificate");
+	if (sk_X509_num(peer) > CA_MAX_CHAIN)
+		return fail(st, 400, CA_INPUT, "client certificate chain: more than %d certificates",
+		    CA_MAX_CHAIN);
+	if ((rc = load_root(a, st)) != CA_OK)
 		return rc;
-	if ((untrusted = sk_X509_new_null()) == NULL)
-		return fail(st, 500, CA_FAIL, "out of memory");
-	for (i = 0; more != NULL && i < sk_X509_num(more); i++)
-		if (!sk_X509_push(untrusted, sk_X509_value(more, i)))
-			goto oom;
+	rc = fail(st, 500, CA_FAIL, "verifying the client certificate: out of memory");
+	if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL ||
+	    (untrusted = sk_X509_new_null()) == NULL ||
+	    X509_STORE_add_cert(store, a->root) != 1)
+		goto out;
+	for (i = 1; i < sk_X509_num(peer); i++)
+		if (sk_X509_push(untrusted, sk_X509_value(peer, i)) <= 0)
+			goto out;
 	for (i = 0; i < sk_X509_num(a->chain); i++)
-		if (!sk_X509_push(untrusted, sk_X509_value(a->chain, i)))
-			goto oom;
-	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1)
-		goto oom;
-	vp = X509_STORE_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_time(vp, (time_t)at);
-	X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_CLIENT);
-	ok = X509_verify_cert(ctx) == 1;
-	*vcode = X509_STORE_CTX_get_error(ctx);
+		if (sk_X509_push(untrusted, sk_X509_value(a->chain, i)) <= 0)
+			goto out;
+	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(peer, 0), untrusted) != 1 ||
+	    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1)
+		goto out;
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
+	if (at != 0)
+		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+	if (X509_verify_cert(ctx) != 1) {
+		rc = fail(st, 401, CA_REFUSED, "client certificate not valid: %s",
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	/* The purpose check passes a leaf without extendedKeyUsage: not here. */
+	if (!(X509_get_extension_flags(sk_X509_value(peer, 0)) & EXFLAG_XKUSAGE) ||
+	    !(X509_get_extended_key_usage(sk_X509_value(peer, 0)) & XKU_SSL_CLIENT)) {
+		rc = fail(st, 401, CA_REFUSED, "client certificate not valid: "
+		    "no extendedKeyUsage clientAuth");
+		goto out;
+	}
+	*leaf = sk_X509_value(peer, 0);
+	rc = CA_OK;
+out:
+	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
 	sk_X509_free(untrusted);
-	if (!ok)
-		return fail(st, 401, CA_REFUSED, "%s",
-		    X509_verify_cert_error_string(*vcode));
-	if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
-	    !(X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT))
-		return fail(st, 401, CA_REFUSED,
-		    "not a client certificate (no extendedKeyUsage clientAuth)");
-	return CA_OK;
-oom:
-	X509_STORE_CTX_free(ctx);
-	sk_X509_free(untrusted);
-	return fail(st, 500, CA_FAIL, "out of memory");
+	return rc;
 }
+
+/* "admin": true in a provisioner's ca.json entry. */
+static int
+prov_is_admin(const json_t *prov)
+{
+	return json_is_true(json_object_get(prov, "admin"));
+}
+
+/*
+ * Inside the open transaction: the certificate is stored, and the caller
+ * may revoke it (the token's provisioner issued it or is an admin; the
+ * client's certificate is this very one).
+ */
+static int
+revoke_allowed(struct authority *a, const struct revoke_request *r,
+    const char *serial, const struct token *t, X509 *leaf, int *st)
+{
+	struct db_row *row = NULL;
+	unsigned char *der = NULL;
+	int n, rc;
+
+	if ((rc = db_get_cert(a->db, serial, &row)) != CA_OK)
+		return status_of(st, rc);
+	if (row == NULL)
+		return fail(st, 404, CA_REFUSED, "certificate %s not found", serial);
+	rc = CA_OK;
+	if (r->method == REVOKE_TOKEN && !prov_is_admin(t->prov) &&
+	    strcmp(row->cert.provisioner, t->prov_name) != 0)
+		rc = fail(st, 403, CA_REFUSED, "provisioner %s did not issue certificate %s",
+		    t->prov_name, serial);
+	if (r->method == REVOKE_MTLS) {
+		if ((n = i2d_X509(leaf, &der)) <= 0)
+			rc = fail(st, 500, CA_FAIL, "encoding the client certificate failed");
+		else if ((size_t)n != row->cert.der_len ||
+		    memcmp(der, row->cert.der, (size_t)n) != 0)
+			rc = fail(st, 401, CA_REFUSED,
+			    "the client certificate is not certificate %s as the CA issued it",
+			    serial);
+		OPENSSL_free(der);
+	}
+	db_row_free(row);
+	return rc;
+}
+
+static const char *
+method_name(enum revoke_method m)
+{
+	return m == REVOKE_TOKEN ? "token" : m == REVOKE_MTLS ? "mtls" : "offline";
+}
+
+struct authority_result
+authority_revoke(struct authority *a, const struct revoke_request *r)
+{
+	struct db_revocation rev;
+	enum db_refusal why;
+	struct token t;
+	X509 *leaf = NULL;
+	char *serial = NULL, *leaf_serial = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int rc, st = 500;
+
+	memset(&t, 0, sizeof(t));
+	if ((serial = x509_serial_parse(r->serial != NULL ? r->serial : "")) == NULL) {
+		rc = fail(&st, 400, CA_INPUT, "%s", err_msg());
+		goto out;
+	}
+	if (authority_reason_name(r->reason_code) == NULL) {
+		rc = fail(&st, 400, CA_INPUT, "reason code %d: 0..10, not 7", r->reason_code);
+		goto out;
+	}
+	if ((rc = reason_ok(r->reason, &st)) != CA_OK)
+		goto out;
+	switch (r->method) {
+	case REVOKE_OFFLINE:
+		break;
+	case REVOKE_TOKEN:
+		if ((rc = token_verify(a, r->ott, "revoke", now, &t, &st)) != CA_OK)
+			goto out;
+		if (strcmp(t.sub, serial) != 0) {
+			rc = fail(&st, 401, CA_REFUSED, "token rejected: token is for serial %s, not %s",
+			    t.sub, serial);
+			goto out;
+		}
+		break;
+	case REVOKE_MTLS:
+		if ((rc = client_chain_verify(a, r->peer, 0, &leaf, &st)) != CA_OK)
+			goto out;
+		if ((leaf_serial = x509_serial_dec(leaf)) == NULL) {
+			rc = fail(&st, 500, CA_FAIL, "out of memory");
+			goto out;
+		}
+		if (strcmp(leaf_serial, serial) != 0) {
+			rc = fail(&st, 403, CA_REFUSED,
+			    "a client certificate revokes only itself: serial %s is not %s",
+			    leaf_serial, serial);
+			goto out;
+		}
+		break;
+	default:
+		rc = fail(&st, 500, CA_FAIL, "revoke: unknown method");
+		goto out;
+	}
+	memset(&rev, 0, sizeof(rev));
+	rev.serial = serial;
+	rev.revoked_at = now;
+	rev.reason_code = r->reason_code;
+	rev.reason = r->reason;
+	rev.method = method_name(r->method);
+	/* One transaction: checked against the row, token spent, recorded. */
+	if ((rc = db_begin(a->db)) != CA_OK) {
+		status_of(&st, rc);
+		goto out;
+	}
+	if ((rc = revoke_allowed(a, r, serial, &t, leaf, &st)) != CA_OK ||
+	    (r->method == REVOKE_TOKEN && (rc = spend(a, &t, now, &st)) != CA_OK)) {
+		db_rollback(a->db);
+		goto out;
+	}
+	if ((rc = db_revoke(a->db, &rev, &why)) != CA_OK) {
+		status_of(&st, rc);
+		if (why == DB_REFUSED_NOT_FOUND)
+			st = 404;
+		db_rollback(a->db);
+		goto out;
+	}
+	if ((rc = db_commit(a->db)) != CA_OK)
+		status_of(&st, rc);
+out:
+	json_decref(t.claims);
+	OPENSSL_free(leaf_serial);
+	free(serial);
+	return result(rc, st);
+}
+
+/* ---- renewal ----------------------------------------------------------- */
 
 /*
  * The client chain of a TLS handshake, leaf first: ca-serve verified it,
@@ -1051,26 +1247,14 @@ oom:
 static int
 peer_verify(struct authority *a, STACK_OF(X509) *peer, int64_t now, int *st)
 {
-	STACK_OF(X509) *more;
-	int rc, vcode;
+	X509 *leaf;
+	int rc;
 
-	if (peer == NULL || sk_X509_num(peer) == 0)
-		return fail(st, 401, CA_REFUSED, "no client certificate and no renewal token");
-	if (sk_X509_num(peer) > CA_MAX_CHAIN)
-		return fail(st, 400, CA_INPUT, "client certificate chain longer than %d certificates",
-		    CA_MAX_CHAIN);
-	if ((more = sk_X509_dup(peer)) == NULL)
-		return fail(st, 500, CA_FAIL, "out of memory");
-	(void)sk_X509_shift(more);
-	rc = chain_verify(a, sk_X509_value(peer, 0), more, now, &vcode, st);
-	sk_X509_free(more);
-	if (rc == CA_REFUSED) {
-		if (vcode == X509_V_ERR_CERT_HAS_EXPIRED)
-			return fail(st, 401, CA_REFUSED, "client certificate not valid: "
-			    "%s; an expired certificate is renewed with a renewal token",
-			    err_msg());
-		err_prefix("client certificate not valid");
-	}
+	if ((rc = client_chain_verify(a, peer, now, &leaf, st)) == CA_REFUSED &&
+	    *st == 401 && sk_X509_num(peer) > 0 &&
+	    x509_time(X509_get0_notAfter(sk_X509_value(peer, 0))) < now)
+		return fail(st, 401, CA_REFUSED, "%s; an expired certificate is "
+		    "renewed with a renewal token", err_msg());
 	return rc;
 }
 
@@ -1087,7 +1271,6 @@ renew_token_verify(struct authority *a, const char *tok, int64_t now,
     struct token *t, STACK_OF(X509) **x5c, int *st)
 {
 	char cn[CA_MAX_SAN_LEN + 1];
-	STACK_OF(X509) *more = NULL;
 	const json_t *hx, *v;
 	struct jws jws;
 	struct buf der;
@@ -1095,7 +1278,7 @@ renew_token_verify(struct authority *a, const char *tok, int64_t now,
 	X509 *x, *leaf;
 	const char *s;
 	size_t i;
-	int rc, vcode;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	memset(&jws, 0, sizeof(jws));
@@ -1149,15 +1332,8 @@ renew_token_verify(struct authority *a, const char *tok, int64_t now,
 		goto out;
 	}
 	/* ...which this CA's root vouches for, expired or not. */
-	if ((more = sk_X509_dup(*x5c)) == NULL) {
-		rc = fail(st, 500, CA_FAIL, "out of memory");
-		goto out;
-	}
-	(void)sk_X509_shift(more);
-	rc = chain_verify(a, leaf, more,
-	    x509_time(X509_get0_notAfter(leaf)) - 1, &vcode, st);
-	sk_X509_free(more);
-	if (rc != CA_OK) {
+	if ((rc = client_chain_verify(a, *x5c,
+	    x509_time(X509_get0_notAfter(leaf)) - 1, &leaf, st)) != CA_OK) {
 		if (rc == CA_REFUSED)
 			err_prefix("token rejected: x5c");
 		goto out;
@@ -1433,65 +1609,6 @@ authority_renew(struct authority *a, const struct renew_request *r, X509 **crt)
 		err_set(s.res.code, "%s", s.msg != NULL ? s.msg : "out of memory");
 	free(s.msg);
 	return s.res;
-}
-
-struct authority_result
-authority_revoke(struct authority *a, const char *serial_text, int reason_code,
-    const char *reason, const char *ott)
-{
-	struct db_revocation rev;
-	enum db_refusal why;
-	struct token t;
-	char *serial;
-	int64_t now = (int64_t)time(NULL);
-	int rc, st = 500;
-
-	memset(&t, 0, sizeof(t));
-	if ((serial = x509_serial_parse(serial_text)) == NULL) {
-		rc = fail(&st, 400, CA_INPUT, "%s", err_msg());
-		return result(rc, st);
-	}
-	if (reason_code < 0 || reason_code > 10 || reason_code == 7) {
-		free(serial);
-		rc = fail(&st, 400, CA_INPUT, "reason code %d: 0..10, not 7", reason_code);
-		return result(rc, st);
-	}
-	if (ott != NULL) {
-		if ((rc = token_verify(a, ott, "revoke", now, &t, &st)) != CA_OK)
-			goto out;
-		if (strcmp(t.sub, serial) != 0) {
-			rc = fail(&st, 401, CA_REFUSED, "token rejected: token is for serial %s, not %s",
-			    t.sub, serial);
-			goto out;
-		}
-	}
-	memset(&rev, 0, sizeof(rev));
-	rev.serial = serial;
-	rev.revoked_at = now;
-	rev.reason_code = reason_code;
-	rev.reason = reason;
-	rev.method = ott ? "token" : "offline";
-	if ((rc = db_begin(a->db)) != CA_OK) {
-		status_of(&st, rc);
-		goto out;
-	}
-	if (ott != NULL && (rc = spend(a, &t, now, &st)) != CA_OK) {
-		db_rollback(a->db);
-		goto out;
-	}
-	if ((rc = db_revoke(a->db, &rev, &why)) != CA_OK) {
-		status_of(&st, rc);
-		if (why == DB_REFUSED_NOT_FOUND)
-			st = 404;
-		db_rollback(a->db);
-		goto out;
-	}
-	if ((rc = db_commit(a->db)) != CA_OK)
-		status_of(&st, rc);
-out:
-	json_decref(t.claims);
-	free(serial);
-	return result(rc, st);
 }
 
 int
