@@ -390,3 +390,54 @@ renewed_from() {
 	assert_regex "$stderr" "^ca-renew: --offline renews what --cert holds"
 	assert_equal "$(posts)" 0
 }
+
+@test "contrib/systemd: the renewal units pass systemd-analyze verify, not due is success" {
+	local u
+	mkdir -p units man/man1 man/man8
+	cp "$TOP"/contrib/systemd/ca-renew@.service "$TOP"/contrib/systemd/ca-renew@.timer \
+		"$TOP"/contrib/systemd/ca-serve-renew.service \
+		"$TOP"/contrib/systemd/ca-serve-renew.timer units/
+	# The programs as built here; the pages their Documentation= names.
+	sed -i "s|/usr/local/bin/|$TOP/bin/|" units/*.service
+	cp "$TOP/man/ca-renew.1" man/man1/
+	cp "$TOP/man/ca-serve.8" man/man8/
+	cd units
+	run -0 env MANPATH="$BATS_TEST_TMPDIR/man" systemd-analyze verify \
+		./ca-renew@web.service ./ca-renew@web.timer \
+		./ca-serve-renew.service ./ca-serve-renew.timer
+	assert_output ""
+	for u in ca-renew@.service ca-serve-renew.service; do
+		run -0 grep -x 'SuccessExitStatus=6' "$u"
+		run -0 grep -E '^ExecStart=.* --if-due .*--out ' "$u"
+	done
+	run -0 grep -E '^ExecStart=.* --exec \$\{RELOAD\}$' ca-renew@.service
+	for u in ca-renew@.timer ca-serve-renew.timer; do
+		run -0 grep -x 'RandomizedDelaySec=5min' "$u"
+	done
+	# The check itself catches a mistake: a misspelt setting is reported.
+	sed -i 's/^SuccessExitStatus=6/SucessExitStatus=6/' ca-renew@.service
+	run -0 env MANPATH="$BATS_TEST_TMPDIR/man" systemd-analyze verify ./ca-renew@web.service
+	assert_output --partial "Unknown key 'SucessExitStatus'"
+}
+
+@test "contrib/systemd: the service's command line renews a certificate when due, and only then reloads" {
+	local cmd
+	issue web.example.com --not-after 1h
+	mkdir -p etc/certs
+	mv web.example.com.crt etc/certs/web.crt
+	mv web.example.com.key etc/certs/web.key
+	cp etc/certs/web.crt web.orig
+	# ExecStart= as systemd would run it for ca-renew@web, with this CA.
+	cmd=$(sed -n 's/^ExecStart=//p' "$TOP/contrib/systemd/ca-renew@.service" |
+		sed -e "s|/usr/local/bin/|$TOP/bin/|" -e "s|/etc/inca/|$PWD/etc/|g" -e 's/%i/web/g' \
+			-e 's/ --exec ${RELOAD}$//')
+	export CA_URL="$URL" CA_ROOT="$ROOT"
+	run -6 --separate-stderr $cmd --exec 'touch reloaded'
+	assert_equal "$stderr" ""
+	cmp etc/certs/web.crt web.orig
+	[ ! -e reloaded ]
+	run -0 --separate-stderr faketime -f +40m $cmd --exec 'touch reloaded'
+	assert_equal "$stderr" ""
+	[ -e reloaded ]
+	run -1 cmp -s etc/certs/web.crt web.orig
+}
