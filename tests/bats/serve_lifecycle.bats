@@ -502,21 +502,26 @@ fake_progs() {
 	assert_equal "$(grep -c ca-renew "$BATS_TEST_TMPDIR/starts")" 2
 }
 
-@test "serve_lifecycle: --listen: a pool per kind, --handlers N gives sign N, renew N/2 (at least 1), revoke 1" {
+@test "serve_lifecycle: --listen: a pool per kind, --handlers N gives sign N, renew N/2 (at least 1), revoke 1, started on first use" {
 	fake_progs
 	PORT=$(free_port)
 	LOG="$BATS_TEST_TMPDIR/serve.log"
 	bg "$BATS_TEST_TMPDIR/bin/ca-serve" --dir "$CA" --listen "127.0.0.1:$PORT" --handlers 4
 	SERVE_PID=$BG
 	wait_for port_open "$PORT"
-	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 7
-	assert_equal "$(grep -c '^ca-sign --api --offline' "$BATS_TEST_TMPDIR/starts")" 4
-	assert_equal "$(grep -c '^ca-renew --api --offline' "$BATS_TEST_TMPDIR/starts")" 2
-	assert_equal "$(grep -c '^ca-revoke --api --offline' "$BATS_TEST_TMPDIR/starts")" 1
+	# The sign pool at once; renew and revoke on their first request.
+	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 4
+	assert_equal "$(grep -c "^ca-sign --api --offline --dir $CA\$" "$BATS_TEST_TMPDIR/starts")" 4
 	run -0 post /renew "${MTLS[@]}"
 	assert_output 201
+	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 6
+	assert_equal "$(grep -c "^ca-renew --api --offline --dir $CA\$" "$BATS_TEST_TMPDIR/starts")" 2
 	run -0 status_of /crl
 	assert_output 200
+	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 7
+	assert_equal "$(grep -c "^ca-revoke --api --offline --dir $CA\$" "$BATS_TEST_TMPDIR/starts")" 1
+	# They are children of the server, serving from fd 3 (LISTEN_FDS).
+	assert_equal "$(pgrep -P "$SERVE_PID" -f 'ca-renew' | wc -l)" 2
 	run -0 postj /revoke '{"serial":"1","ott":"a.b.c"}'
 	assert_output 200
 	# Answered by the long-lived pool handlers: nothing started per request.
@@ -536,13 +541,16 @@ fake_progs() {
 	LOG="$BATS_TEST_TMPDIR/serve.log"
 	bg "$BATS_TEST_TMPDIR/bin/ca-serve" --dir "$CA" --listen "127.0.0.1:$PORT" --handlers 1
 	wait_for port_open "$PORT"
-	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 2
+	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 1
 	run -0 grep -F "handler pool renew: $BATS_TEST_TMPDIR/bin/ca-renew: No such file or directory: its routes answer 503" "$LOG"
 	run -0 post /renew "${MTLS[@]}"
 	assert_output 503
 	assert_equal "$(body)" '{"status":503,"message":"handler unavailable"}'
 	run -0 status_of /crl
 	assert_output 200
+	run -0 status_of /crl
+	assert_output 200
+	assert_equal "$(grep -c '^ca-revoke' "$BATS_TEST_TMPDIR/starts")" 1
 	# Not started again and again.
 	run -1 grep -F "starting a handler again" "$LOG"
 	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/starts")" 2
