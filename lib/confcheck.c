@@ -125,6 +125,8 @@ static const struct member tls_m[] = {
 /* Where ca-serve reaches a long-lived handler of a route kind (a unix socket). */
 static const struct member handlers_m[] = {
 	{ "sign", K_STRING, 0, NULL, NULL },
+	{ "renew", K_STRING, 0, NULL, NULL },
+	{ "revoke", K_STRING, 0, NULL, NULL },
 	END
 };
 
