@@ -5,7 +5,8 @@
 # --exec (only after a renewal), and ca-sign --out.  The server is
 # helpers/fake_ca.py (it can hang, or answer what a test says), which
 # hands /1.0/renew to `ca-renew --api --offline` as ca-serve does, so the
-# real authority decides.
+# real authority decides; the tests named "against ca-serve" use a real
+# ca-serve on a CA home of their own ($RCA).
 
 load common
 
@@ -32,10 +33,22 @@ setup_file() {
 		>"$D/server.out" 2>&1 3>&- &
 	echo $! >"$D/server.pid"
 	wait_for test -s "$D/ready"
+	# A real ca-serve, on a home made for its own address.
+	export RPORT RURL RCA="$D/rca"
+	RPORT=$(free_port)
+	RURL="https://127.0.0.1:$RPORT"
+	ca-init --dir "$RCA" --password-file "$D/pw" --dns 127.0.0.1 \
+		--address "127.0.0.1:$RPORT" --key-iterations 2048 >/dev/null
+	ca-serve --dir "$RCA" --listen "127.0.0.1:$RPORT" \
+		</dev/null >/dev/null 2>"$D/rserve.log" 3>&- &
+	echo $! >"$D/rserve.pid"
+	wait_for curl -sf --cacert "$RCA/certs/root_ca.crt" -o /dev/null "$RURL/health"
 }
 
 teardown_file() {
 	kill "$(cat "$D/server.pid")" 2>/dev/null || true
+	kill "$(cat "$D/rserve.pid")" 2>/dev/null || true
+	wait "$(cat "$D/rserve.pid")" 2>/dev/null || true
 }
 
 setup() {
@@ -440,4 +453,64 @@ renewed_from() {
 	assert_equal "$stderr" ""
 	[ -e reloaded ]
 	run -1 cmp -s etc/certs/web.crt web.orig
+}
+
+# rissue NAME [ca-sign options]: as issue, from the ca-serve home $RCA.
+rissue() {
+	local n=$1 t
+	shift
+	t=$(ca-token --offline --dir "$RCA" --password-file "$D/pw" "$n")
+	ca-sign --offline --dir "$RCA" --token "$t" --key-out "$n.key" "$@" >"$n.crt"
+}
+
+@test "against ca-serve: renew over mTLS and with a renewal token" {
+	local s0 s1 s2
+	rissue live.example.com --not-after 1h
+	cp live.example.com.crt live.orig
+	s0=$(serial live.orig)
+	run -0 --separate-stderr ca-renew --ca-url "$RURL" --root "$RCA/certs/root_ca.crt" \
+		--cert live.example.com.crt --key live.example.com.key --out live.example.com.crt
+	assert_output ""
+	assert_equal "$stderr" ""
+	s1=$(serial live.example.com.crt)
+	refute [ "$s1" = "$s0" ]
+	assert_equal "$(sqlite3 "$RCA/db/ca.db" "select renewed_from from certs where serial = '$s1'")" "$s0"
+	run -0 openssl verify -CAfile "$RCA/certs/root_ca.crt" \
+		-untrusted "$RCA/certs/intermediate_ca.crt" live.example.com.crt
+	assert_equal "$(openssl x509 -in live.example.com.crt -noout -pubkey)" \
+		"$(openssl pkey -in live.example.com.key -pubout)"
+	# The renewed certificate renews in turn, by a renewal token this time.
+	run -0 --separate-stderr ca-renew --ca-url "$RURL" --root "$RCA/certs/root_ca.crt" \
+		--cert live.example.com.crt --key live.example.com.key --token-auth \
+		--out live.example.com.crt
+	assert_equal "$stderr" ""
+	s2=$(serial live.example.com.crt)
+	refute [ "$s2" = "$s1" ]
+	assert_equal "$(sqlite3 "$RCA/db/ca.db" "select renewed_from from certs where serial = '$s2'")" "$s1"
+	# Rekey over mTLS.
+	run -0 --separate-stderr ca-renew --ca-url "$RURL" --root "$RCA/certs/root_ca.crt" \
+		--cert live.example.com.crt --key live.example.com.key --key-out live.new.key \
+		--out live.new.crt
+	assert_equal "$stderr" ""
+	assert_equal "$(openssl x509 -in live.new.crt -noout -pubkey)" \
+		"$(openssl pkey -in live.new.key -pubout)"
+}
+
+@test "against ca-serve: a revoked certificate is refused on both paths, the file kept" {
+	local s0
+	rissue gone.example.com --not-after 1h
+	cp gone.example.com.crt gone.orig
+	s0=$(serial gone.orig)
+	run -0 ca-revoke --offline --dir "$RCA" "$s0"
+	run -1 --separate-stderr ca-renew --ca-url "$RURL" --root "$RCA/certs/root_ca.crt" \
+		--cert gone.example.com.crt --key gone.example.com.key --out gone.example.com.crt \
+		--exec 'touch ran'
+	assert_equal "$stderr" "ca-renew: certificate $s0 is revoked"
+	run -1 --separate-stderr ca-renew --ca-url "$RURL" --root "$RCA/certs/root_ca.crt" \
+		--cert gone.example.com.crt --key gone.example.com.key --out gone.example.com.crt \
+		--token-auth --exec 'touch ran'
+	assert_equal "$stderr" "ca-renew: certificate $s0 is revoked"
+	cmp gone.example.com.crt gone.orig
+	[ ! -e ran ]
+	assert_equal "$(sqlite3 "$RCA/db/ca.db" "select count(*) from certs where renewed_from = '$s0'")" 0
 }
