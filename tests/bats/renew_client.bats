@@ -514,3 +514,20 @@ rissue() {
 	[ ! -e ran ]
 	assert_equal "$(sqlite3 "$RCA/db/ca.db" "select count(*) from certs where renewed_from = '$s0'")" 0
 }
+
+@test "against ca-serve: the CA found through a bootstrapped home's defaults.json" {
+	local fp
+	rissue home.example.com --not-after 1h
+	fp=$(openssl x509 -in "$RCA/certs/root_ca.crt" -noout -fingerprint -sha256 |
+		cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
+	run -0 ca-init --bootstrap --dir client --ca-url "$RURL" --fingerprint "$fp"
+	run -0 --separate-stderr ca-renew --dir client --cert home.example.com.crt \
+		--key home.example.com.key --out home.new.crt
+	assert_equal "$stderr" ""
+	assert_equal "$(openssl x509 -in home.new.crt -noout -pubkey)" \
+		"$(openssl pkey -in home.example.com.key -pubout)"
+	# No CA known at all: a usage error naming what to give.
+	run -2 --separate-stderr ca-renew --dir nowhere --cert home.example.com.crt \
+		--key home.example.com.key
+	assert_equal "$stderr" "ca-renew: no CA URL: give --ca-url, set CA_URL, or run ca-init --bootstrap"
+}
