@@ -540,10 +540,9 @@ main(int argc, char *argv[])
 	if (o.if_due && o.expires_in != NULL)
 		die(CA_USAGE, "--if-due and --expires-in: give one");
 	if (o.api) {
-		if (o.cert != NULL || o.key != NULL || o.ca_url != NULL ||
-		    o.root != NULL || o.token_auth || o.key_out != NULL ||
-		    o.if_due || o.expires_in != NULL || o.out != NULL ||
-		    o.exec != NULL)
+		if (o.key != NULL || o.ca_url != NULL || o.root != NULL ||
+		    o.token_auth || o.key_out != NULL || o.if_due ||
+		    o.expires_in != NULL || o.out != NULL || o.exec != NULL)
 			die(CA_USAGE, "--api takes only --offline, --dir and --socket: "
 			    "everything else comes from the request JSON");
 		api(&o);

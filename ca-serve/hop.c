@@ -52,6 +52,7 @@ hop_init(struct hop *h, int kind, const char *socket, const char *prog,
 	h->prog = prog;
 	h->home = home;
 	h->wfd = h->rfd = -1;
+	h->notify_fd = -1;
 }
 
 static void
@@ -105,6 +106,12 @@ hop_connect(struct hop *h)
 	if (strlen(h->socket) >= sizeof(sa.sun_path)) {
 		log_msg("handler socket %s: path too long", h->socket);
 		return 503;
+	}
+	/* The pool's first use: its handlers are started (the backlog waits). */
+	if (h->demand != NULL &&
+	    !__atomic_exchange_n(h->demand, 1, __ATOMIC_SEQ_CST) &&
+	    h->notify_fd >= 0 && write(h->notify_fd, "D", 1) < 0) {
+		/* A full pipe: the supervisor has a wake-up pending. */
 	}
 	memcpy(sa.sun_path, h->socket, strlen(h->socket) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
@@ -381,12 +388,11 @@ pool_spawn(struct pool *p)
 
 int
 pool_start(struct pool *p, int kind, const char *prog, const char *home,
-    int n)
+    int n, int launch)
 {
 	struct sockaddr_un sa;
 	const char *tmp = getenv("RUNTIME_DIRECTORY");
 	char *t, name[32];
-	int i;
 
 	memset(p, 0, sizeof(*p));
 	p->kind = kind;
@@ -425,11 +431,22 @@ pool_start(struct pool *p, int kind, const char *prog, const char *home,
 	    (p->started = calloc((size_t)n, sizeof(*p->started))) == NULL ||
 	    (p->ended = calloc((size_t)n, sizeof(*p->ended))) == NULL)
 		return err_set(CA_FAIL, "out of memory");
-	for (i = 0; i < n; i++) {
+	return launch ? pool_launch(p) : CA_OK;
+}
+
+int
+pool_launch(struct pool *p)
+{
+	int i;
+
+	p->launched = 1;
+	for (i = 0; i < p->n; i++) {
 		p->started[i] = now_ms();
-		if ((p->pids[i] = pool_spawn(p)) < 0)
+		if ((p->pids[i] = pool_spawn(p)) < 0) {
+			p->pids[i] = 0;
 			return err_set(CA_FAIL, "handler pool: fork: %s",
 			    strerror(errno));
+		}
 	}
 	return CA_OK;
 }
@@ -462,6 +479,8 @@ pool_tend(struct pool *p)
 	int64_t now = now_ms(), next = -1, due;
 	int i;
 
+	if (!p->launched)
+		return -1;
 	for (i = 0; i < p->n; i++) {
 		if (p->pids[i] > 0)
 			continue;

@@ -371,6 +371,7 @@ struct loop {
 	int lfd[MAX_LISTEN], nl;
 	struct worker *w;       /* max_conns slots */
 	volatile int *shared;   /* W_* per slot, shared with the workers */
+	volatile int *demand;   /* per kind: a worker needs its pool (shared) */
 	int nkids;              /* live workers, retiring included */
 	int64_t pause_until;    /* no new worker before (after quick failures) */
 	int64_t last_fail;
@@ -381,6 +382,7 @@ struct loop {
 /* In a worker: SIGTERM (drain) or SIGUSR1 (retire) ends it after its connection. */
 static volatile sig_atomic_t w_stop;
 static int *w_lfd, w_nl;
+static int w_notify = -1;       /* the supervisor's wake-up pipe */
 
 static void
 on_worker_signal(int sig)
@@ -426,10 +428,16 @@ worker_serve(struct loop *l, int fd)
 			    "previous one stays: %s", err_msg());
 	}
 	conn_peer(fd, peer, sizeof(peer));
-	for (k = 0; k < HK_COUNT; k++)
+	for (k = 0; k < HK_COUNT; k++) {
 		hop_init(&h[k], k, l->st.socket[k] ? l->st.socket[k] :
 		    l->have_pool[k] ? l->pool[k].path : NULL, l->prog[k],
 		    l->st.home);
+		if (l->st.socket[k] == NULL && l->have_pool[k] &&
+		    !l->pool[k].launched) {
+			h[k].demand = &l->demand[k];
+			h[k].notify_fd = w_notify;
+		}
+	}
 	conn_serve(&l->st, l->o, fd, fd, peer, h);
 	for (k = 0; k < HK_COUNT; k++)
 		hop_close(&h[k]);
@@ -451,6 +459,7 @@ worker(struct loop *l, int slot, pid_t parent)
 		if (l->have_pool[i])
 			close(l->pool[i].fd);
 	sigpipe_w = -1;
+	w_notify = notify;
 	w_lfd = l->lfd;
 	w_nl = l->nl;
 	signal(SIGCHLD, SIG_DFL);
@@ -650,9 +659,13 @@ drain(struct loop *l)
 
 /*
  * The handler pools: one per kind that has no socket in ca.json, sized
- * by pool_size().  A kind whose program is not installed gets none: its
- * routes answer 503, as for an unreachable socket, and nothing is
- * started again and again in vain.
+ * by pool_size().  The sign pool's handlers start at once; the others'
+ * on their kind's first request (a worker sets its demand flag and wakes
+ * the supervisor; the request waits in the socket's backlog), so that a
+ * CA that never renews or revokes runs none of those handlers.  A kind
+ * whose program is not installed gets no pool: its routes answer 503, as
+ * for an unreachable socket, and nothing is started again and again in
+ * vain.
  */
 static void
 start_pools(struct loop *l)
@@ -668,8 +681,8 @@ start_pools(struct loop *l)
 			    hkinds[k].name, l->prog[k], strerror(errno));
 			continue;
 		}
-		if (pool_start(&l->pool[k], k, l->prog[k], l->st.home, n) !=
-		    CA_OK) {
+		if (pool_start(&l->pool[k], k, l->prog[k], l->st.home, n,
+		    k == HK_SIGN) != CA_OK) {
 			rc = err_code();
 			for (j = 0; j <= k; j++)
 				if (j == k || l->have_pool[j])
@@ -687,7 +700,7 @@ accept_loop(struct loop *l)
 	int sp[2], i, k, busy;
 	int64_t next, t;
 	char junk[64];
-	size_t sz = (size_t)l->o->max_conns * sizeof(int);
+	size_t sz = (size_t)(l->o->max_conns + HK_COUNT) * sizeof(int);
 	void *m;
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -704,6 +717,7 @@ accept_loop(struct loop *l)
 	if (m == MAP_FAILED)
 		die(CA_FAIL, "mmap: %s", strerror(errno));
 	l->shared = m;
+	l->demand = l->shared + l->o->max_conns;
 	start_pools(l);
 	/* Workers poll, then accept: another may have taken the connection. */
 	for (i = 0; i < l->nl; i++) {
@@ -728,6 +742,13 @@ accept_loop(struct loop *l)
 						kill(l->pool[k].pids[i], SIGHUP);
 		}
 		next = tend(l);
+		for (k = 0; k < HK_COUNT; k++)
+			if (l->have_pool[k] && !l->pool[k].launched &&
+			    __atomic_load_n(&l->demand[k], __ATOMIC_SEQ_CST) &&
+			    pool_launch(&l->pool[k]) != CA_OK) {
+				log_msg("%s", err_msg());
+				err_clear();
+			}
 		for (k = 0; k < HK_COUNT; k++)
 			if (l->have_pool[k] &&
 			    (t = pool_tend(&l->pool[k])) >= 0 &&

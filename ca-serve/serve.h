@@ -104,6 +104,13 @@ struct hop {
 	int devnull_stderr;     /* the coprocess must not inherit fd 2 */
 	pid_t pid;              /* the coprocess, or 0 */
 	int wfd, rfd;           /* to and from the handler, or -1 */
+	/*
+	 * A pool whose handlers start on demand: set *demand and write a
+	 * byte to notify_fd (the supervisor's wake-up) before connecting,
+	 * when *demand is not yet set.  NULL: nothing to ask for.
+	 */
+	volatile int *demand;
+	int notify_fd;
 };
 
 /*
@@ -138,14 +145,21 @@ struct pool {
 	int fd;                 /* the listening socket */
 	const char *prog, *home;
 	int n;
+	int launched;           /* its handlers were started (pool_launch) */
 	pid_t *pids;
 	int64_t *started;       /* when each was started (ms) */
 	int64_t *ended;         /* when each last ended (ms) */
 	int64_t backoff;        /* pause before a restart (ms) */
 };
 
+/*
+ * Bind the pool's socket, and with launch start its n handlers; without,
+ * connections wait in the socket's backlog until pool_launch().
+ */
 int pool_start(struct pool *p, int kind, const char *prog, const char *home,
-    int n);
+    int n, int launch);
+/* Start the handlers of a pool bound without them. */
+int pool_launch(struct pool *p);
 /* A pool process pid has ended: 1 if it was one (restarted when due). */
 int pool_reaped(struct pool *p, pid_t pid);
 /* Start those that are missing and due; returns ms until the next is due, or -1. */

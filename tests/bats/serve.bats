@@ -274,18 +274,25 @@ log_lines() { grep '^{' "$LOG"; }
 	assert_line --partial '"message":"TLS handshake failed"'
 }
 
-@test "serve: a client certificate that does not chain to the root is refused" {
-	serve_listen
-	make_openssl_ca "$D/other"
+@test "serve: a client certificate that does not chain to the root is not trusted, and fails no handshake" {
+	# A handler that echoes its request back as an error message.
+	fake_handler 'while IFS= read -r line; do printf "{\"status\":418,\"message\":%s}\n" "$(printf "%s" "$line" | jq -Rs .)"; done'
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg "$BATS_TEST_TMPDIR/bin/ca-serve" --dir "$CA" --listen "127.0.0.1:$PORT" --handlers 0
+	wait_for port_open "$PORT"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$BATS_TEST_TMPDIR/c.key" -out "$BATS_TEST_TMPDIR/c.crt" -subj /CN=me 2>/dev/null
 	run -0 raw --cert "$BATS_TEST_TMPDIR/c.crt" --key "$BATS_TEST_TMPDIR/c.key" \
 		--send 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
-	refute_output --partial '{"status":"ok"}'
-	assert_output --partial "tlsclient: SSLError"
-	# Without one: served.
-	run -0 raw --send 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
 	assert_output --partial '{"status":"ok"}'
+	# Served as a client without a certificate: no peerCertificates.
+	run -0 status_of /1.0/sign --cert "$BATS_TEST_TMPDIR/c.crt" --key "$BATS_TEST_TMPDIR/c.key" \
+		--data-binary '{"ott":"x"}'
+	assert_output 418
+	assert_equal "$(jq -r .message "$BATS_TEST_TMPDIR/body")" '{"ott":"x"}'
+	run -0 bash -c "grep '\"path\":\"/1.0/sign\"' '$LOG' | jq -r .clientCertificate"
+	assert_output "not accepted: self-signed certificate"
 }
 
 # ---- HTTP limits and deadlines --------------------------------------------------

@@ -309,6 +309,20 @@ test_replace(void)
 	ok(rmdir(path("adir")) == 0, "replace: the directory is untouched");
 	is_int(io_write_replace(path("nodir/x.pem"), "x", 1, 0644), CA_FAIL,
 	    "replace: a missing directory fails");
+	/* The old file's owner is kept when root replaces it. */
+	if (geteuid() == 0) {
+		ok(chown(path("new.pem"), 65534, 65534) == 0, "replace: owner set");
+		is_int(io_write_replace(path("new.pem"), "four\n", 5, 0644), CA_OK,
+		    "replace: root over another user's file");
+		stat(path("new.pem"), &st);
+		ok(st.st_uid == 65534 && st.st_gid == 65534,
+		    "replace: its owner and group kept");
+	} else {
+		is_int(io_write_replace(path("new.pem"), "four\n", 5, 0644), CA_OK,
+		    "replace: a user's own file");
+		stat(path("new.pem"), &st);
+		ok(st.st_uid == geteuid(), "replace: still the user's");
+	}
 	/* A new key file gets the mode asked for. */
 	is_int(io_write_replace(path("new.key"), "k", 1, 0600), CA_OK,
 	    "replace: a new key");
