@@ -59,6 +59,7 @@ static const struct member claims_m[] = {
 	{ "defaultTLSCertDuration", K_DURATION, 0, NULL, NULL },
 	{ "disableRenewal", K_BOOL, 0, NULL, NULL },
 	{ "allowRenewalAfterExpiry", K_BOOL, 0, NULL, NULL },
+	{ "maxRenewalAfterExpiry", K_DURATION, 0, NULL, NULL },
 	{ "maxNotBeforeDelay", K_DURATION, 0, NULL, NULL },
 	IGNORED("minUserSSHCertDuration"),
 	IGNORED("maxUserSSHCertDuration"),
@@ -82,6 +83,7 @@ static const struct member provisioner_m[] = {
 	{ "key", K_JWK, 1, NULL, NULL },
 	{ "encryptedKey", K_STRING, 0, NULL, NULL },
 	{ "claims", K_OBJECT, 0, claims_m, NULL },
+	{ "admin", K_BOOL, 0, NULL, NULL },
 	IGNORED("options"),
 	END
 };
