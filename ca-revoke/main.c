@@ -29,9 +29,11 @@
 #include "cli.h"
 #include "client.h"
 #include "config.h"
+#include "crl.h"
 #include "err.h"
 #include "io.h"
 #include "pem.h"
+#include "timeutil.h"
 #include "x509.h"
 
 static void
@@ -201,8 +203,8 @@ online(const struct opts *o, const char *serial)
 		die(CA_USAGE, "online revocation needs a revoke token (--token, "
 		    "--token-file) or the certificate itself (--cert, --key)");
 	c = connect_ca(o);
-	if (o->cert != NULL)
-		die(CA_USAGE, "XXX mTLS pending client_set_identity");
+	if (o->cert != NULL && client_set_identity(c, o->cert, o->key) != CA_OK)
+		die_last();
 	body = json_pack("{s:s, s:i, s:b}", "serial", serial, "reasonCode",
 	    o->reason_code, "passive", 1);
 	if (body == NULL)
@@ -222,6 +224,98 @@ online(const struct opts *o, const char *serial)
 	print_ok(serial, o->reason_code, 0);
 	json_decref(resp);
 	client_free(c);
+}
+
+/* ---- the CRL -------------------------------------------------------- */
+
+/*
+ * --crl: the current CRL, from the CA home (made first if it is not
+ * current) or from the CA's /1.0/crl, as DER or PEM, to stdout or
+ * replacing --out.
+ */
+static void
+crl(const struct opts *o)
+{
+	struct authority_result res;
+	struct authority *a;
+	struct client *c;
+	struct buf b = { NULL, 0 };
+	unsigned char *der = NULL;
+	const unsigned char *data;
+	size_t len = 0;
+	char *pem = NULL;
+
+	if (o->serial != NULL)
+		die(CA_USAGE, "unexpected argument: %s (--crl takes no SERIAL)",
+		    o->serial);
+	if (o->token || o->token_file || o->cert || o->key || o->rc_text ||
+	    o->reason)
+		die(CA_USAGE, "--crl takes only --pem, --out, --offline, --dir, "
+		    "--ca-url and --root");
+	if (o->offline) {
+		if (authority_open(o->dir, DB_WRITE, &a) != CA_OK)
+			die_last();
+		if ((res = authority_crl(a, 0, &der, &len)).code != CA_OK)
+			die(res.code, "%s", err_msg());
+		authority_close(a);
+	} else {
+		c = connect_ca(o);
+		if (client_get_bytes(c, "/1.0/crl", &b) != CA_OK)
+			die_last();
+		/* What a relying party will read: it must parse as one. */
+		if (crl_times(b.data, b.len, NULL, NULL) != CA_OK)
+			die(CA_INPUT, "%s/1.0/crl: the answer is not a CRL: %s",
+			    client_url(c), err_msg());
+		der = b.data;
+		len = b.len;
+		b.data = NULL;
+		client_free(c);
+	}
+	data = der;
+	if (o->pem) {
+		if ((pem = pem_encode("X509 CRL", der, len)) == NULL)
+			die(CA_FAIL, "encoding the CRL failed");
+		data = (const unsigned char *)pem;
+		len = strlen(pem);
+	}
+	if (o->out != NULL) {
+		if (io_write_replace(o->out, data, len, 0644) != CA_OK)
+			die_last();
+	} else if (io_write_all(1, data, len) != CA_OK) {
+		err_prefix("stdout");
+		die_last();
+	}
+	free(pem);
+	free(der);
+}
+
+/* {"crl":true}: the current CRL as PEM, and its nextUpdate. */
+static void
+answer_crl(struct authority *a, struct api_call *c)
+{
+	struct authority_result res;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int64_t next;
+	char when[32], *pem = NULL;
+	json_t *ok;
+
+	if ((res = authority_crl(a, 0, &der, &len)).code != CA_OK) {
+		api_call_fail(c, res.status, res.code);
+		return;
+	}
+	if (crl_times(der, len, NULL, &next) != CA_OK ||
+	    (pem = pem_encode("X509 CRL", der, len)) == NULL) {
+		err_set(CA_FAIL, "encoding the CRL failed");
+		api_call_fail(c, 500, CA_FAIL);
+	} else {
+		time_fmt(next, when, sizeof(when));
+		ok = json_pack("{s:s, s:s}", "crl", pem, "nextUpdate", when);
+		api_call_ok(c, ok);
+		json_decref(ok);
+	}
+	free(pem);
+	free(der);
 }
 
 /* ---- --api ---------------------------------------------------------- */
@@ -375,7 +469,9 @@ revoke_handler(void *ctx, struct api_call *calls, size_t n)
 			api_call_fail(&calls[i], api_status(err_code()), err_code());
 			continue;
 		}
-		if (crl != NULL) {
+		if (json_is_true(crl) && json_object_size(calls[i].req) == 1)
+			answer_crl(a, &calls[i]);
+		else if (crl != NULL) {
 			err_set(CA_INPUT, "request: crl: only true, alone");
 			api_call_fail(&calls[i], 400, CA_INPUT);
 		} else
@@ -421,7 +517,7 @@ api(const struct opts *o)
 	s.max_batch = 1;
 	rc = api_host_serve(&h, &s, o->socket);
 	/* A stream's failures were reported as they came. */
-	if (rc != CA_OK && (o->socket != NULL || err_code() == CA_USAGE))
+	if (rc != CA_OK && (!h.serving || o->socket != NULL))
 		die_last();
 	exit(rc);
 }
@@ -473,8 +569,10 @@ main(int argc, char *argv[])
 		    "with --offline or --api");
 	if (o.api)
 		api(&o);
-	if (o.crl)
-		die(CA_USAGE, "--crl: not yet");
+	if (o.crl) {
+		crl(&o);
+		return 0;
+	}
 	if (o.serial == NULL)
 		die(CA_USAGE, "a SERIAL is required");
 	if (o.rc_text != NULL && authority_reason_code(o.rc_text,

@@ -107,6 +107,7 @@ api_host_serve(struct api_host *h, struct api_server *s, const char *socket)
 		goto out;
 	if (lfd == -1 && socket == NULL) {
 		/* stdin and stdout: each failure was reported as it came. */
+		h->serving = 1;
 		rc = api_serve_stream(s, 0, 1);
 		goto out;
 	}
@@ -120,6 +121,7 @@ api_host_serve(struct api_host *h, struct api_server *s, const char *socket)
 		goto out;
 	s->max_conns = conn_limit();
 	rc = api_serve_socket(s, lfd);
+	/* A socket server's failure is its own: serving cannot go on. */
 	api_unlisten_unix(&sf);
 out:
 	if (lfd != -1)

@@ -24,6 +24,9 @@
 struct api_host {
 	const char *dir;                /* the CA home (NULL: the default) */
 	volatile sig_atomic_t *reload;  /* set by SIGHUP; may be NULL */
+	int serving;                    /* out: requests were being served
+					   (a stream's failures were each
+					   reported as they came) */
 	/* Private. */
 	char *conf_path;                /* HOME/config/ca.json, watched */
 	struct authority *a;            /* NULL: none loaded, why says why */

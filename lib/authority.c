@@ -14,6 +14,7 @@
 #include "ca_limits.h"
 #include "confcheck.h"
 #include "config.h"
+#include "crl.h"
 #include "csr.h"
 #include "db.h"
 #include "err.h"
@@ -736,6 +737,7 @@ issue_sign(struct authority *a, struct issue *p, EVP_PKEY *pub,
 	tpl.issuer = sk_X509_value(a->chain, 0);
 	tpl.chain = a->chain;
 	tpl.issuer_key = a->key;
+	tpl.crl_url = crl_leaf_url(a->conf);
 	if ((rc = x509_issue(&tpl, &p->x)) != CA_OK) {
 		if (rc == CA_INPUT)
 			rc = CA_REFUSED;        /* a request the profile cannot take */
@@ -1230,6 +1232,8 @@ authority_revoke(struct authority *a, const struct revoke_request *r)
 	}
 	if ((rc = db_commit(a->db)) != CA_OK)
 		status_of(&st, rc);
+	else
+		crl_after_revoke(a);
 out:
 	json_decref(t.claims);
 	OPENSSL_free(leaf_serial);
@@ -1649,5 +1653,23 @@ authority_use_key(struct authority *a, EVP_PKEY *key)
 		return err_set(CA_FAIL, "out of memory");
 	EVP_PKEY_free(a->key);
 	a->key = key;
+	return CA_OK;
+}
+
+const json_t *
+authority_conf(struct authority *a)
+{
+	return a->conf;
+}
+
+int
+authority_signing_key(struct authority *a, EVP_PKEY **key)
+{
+	int rc, st;
+
+	*key = NULL;
+	if ((rc = load_key(a, &st)) != CA_OK)
+		return rc;
+	*key = a->key;
 	return CA_OK;
 }
