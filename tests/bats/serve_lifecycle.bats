@@ -13,10 +13,17 @@ load common
 load helpers/serve
 
 FAKEPY="$BATS_TEST_DIRNAME/helpers/fake_handler.py"
+RENEWTOK="$BATS_TEST_DIRNAME/helpers/renewtok.py"
+# The renewal tokens' audience: the CA's name and port in ca.json.
+AUD=https://ca.example.com:9443/1.0/renew
 
 setup_file() {
 	export D="$BATS_FILE_TMPDIR"
+	# The CA made three days ago, so that it issued certificates that
+	# have expired since (the end-to-end tests renew one).
+	ca-init() { faketime -f -3d "$TOP/bin/ca-init" "$@"; }
 	make_serve_ca
+	unset -f ca-init
 	cp "$CA/config/ca.json" "$D/ca.json.base"
 	local t
 	# A client certificate from this CA, with its chain (leaf, intermediate).
@@ -554,4 +561,95 @@ fake_progs() {
 	# Not started again and again.
 	run -1 grep -F "starting a handler again" "$LOG"
 	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/starts")" 2
+}
+
+# ---- end to end, through the real handlers --------------------------------------
+
+# issue_leaf NAME [faketime offset]: $D/NAME.pem (leaf and intermediate) and
+# $D/NAME.key issued offline, for NAME.example.com; with an offset, issued
+# that long ago for an hour.
+issue_leaf() {
+	local n=$1
+	csr "$n" "$n.example.com" "dns:$n.example.com"
+	if [ -z "${2-}" ]; then
+		cli_sign "$(mint --sub "$n.example.com")" "$D/$n.csr" >"$D/$n.pem"
+	else
+		faketime -f "-$2" ca-sign --offline --dir "$CA" --not-after 1h \
+			--token "$(faketime -f "-$2" "$PY" "$TOKPY" mint "$D/prov.jwk" "$CA/config/ca.json" --sub "$n.example.com")" \
+			<"$D/$n.csr" >"$D/$n.pem"
+	fi
+}
+# hexserial PEM: the serial as openssl prints it in a CRL.
+hexserial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+
+@test "serve_lifecycle: end to end, --listen: renew over mTLS and by token, revoke over mTLS, renewal refused, the CRL lists it" {
+	serve_listen --handlers 2
+	issue_leaf e2e
+	local s1 s2 s3
+	s1=$(serial_of "$D/e2e.pem")
+	# mTLS: a new certificate for the same names, recorded as renewed from the old.
+	run -0 post /1.0/renew --cert "$D/e2e.pem" --key "$D/e2e.key"
+	assert_output 201
+	jq -r '.certChain | join("")' "$BATS_TEST_TMPDIR/body" >"$D/e2e2.pem"
+	assert_equal "$(openssl x509 -in "$D/e2e2.pem" -noout -subject -ext subjectAltName)" \
+		"$(openssl x509 -in "$D/e2e.pem" -noout -subject -ext subjectAltName)"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$D/e2e2.pem"
+	s2=$(serial_of "$D/e2e2.pem")
+	refute [ "$s2" = "$s1" ]
+	assert_equal "$(db "select renewed_from from certs where serial = '$s2'")" "$s1"
+	run -0 bash -c "grep '\"path\":\"/1.0/renew\"' '$LOG' | jq -r .serial"
+	assert_output "$s2"
+	# A renewal token (Authorization: Bearer), no client certificate.
+	run -0 post /renew -H "Authorization: Bearer $("$PY" "$RENEWTOK" "$D/e2e2.pem" "$D/e2e.key" "$AUD")"
+	assert_output 201
+	jq -r '.certChain | join("")' "$BATS_TEST_TMPDIR/body" >"$D/e2e3.pem"
+	s3=$(serial_of "$D/e2e3.pem")
+	assert_equal "$(db "select renewed_from from certs where serial = '$s3'")" "$s2"
+	# The certificate revokes itself over mTLS.
+	run -0 postj /1.0/revoke "{\"serial\":\"$s3\",\"reasonCode\":1,\"passive\":true}" \
+		--cert "$D/e2e3.pem" --key "$D/e2e.key"
+	assert_output 200
+	assert_equal "$(body)" '{"status":"ok"}'
+	assert_equal "$(db "select reason_code || ' ' || method from revocations where serial = '$s3'")" "1 mtls"
+	run -0 bash -c "grep '\"path\":\"/1.0/revoke\"' '$LOG' | jq -r .serial"
+	assert_output "$s3"
+	# Its renewal is refused, over mTLS and by token.
+	run -0 post /renew --cert "$D/e2e3.pem" --key "$D/e2e.key"
+	assert_output 403
+	assert_equal "$(body)" "{\"status\":403,\"message\":\"certificate $s3 is revoked\"}"
+	run -0 post /renew -H "Authorization: Bearer $("$PY" "$RENEWTOK" "$D/e2e3.pem" "$D/e2e.key" "$AUD")"
+	assert_output 403
+	# The CRL: DER, signed by the intermediate, listing it with its reason.
+	run -0 status_of /crl -D "$BATS_TEST_TMPDIR/head"
+	assert_output 200
+	assert_equal "$(hdr Content-Type)" application/pkix-crl
+	run -0 openssl crl -inform DER -in "$BATS_TEST_TMPDIR/body" -CAfile "$CA/certs/intermediate_ca.crt" -noout -text
+	assert_output --partial "Serial Number: $(hexserial "$D/e2e3.pem")"
+	assert_output --partial "Key Compromise"
+	refute_output --partial "Serial Number: $(hexserial "$D/e2e2.pem")"
+	assert_equal "$(hdr Expires)" "$(TZ=GMT LC_ALL=C date -d "$(openssl crl -inform DER -in "$BATS_TEST_TMPDIR/body" -noout -nextupdate | cut -d= -f2)" '+%a, %d %b %Y %H:%M:%S GMT')"
+	# Revoking someone else's certificate with one's own: refused.
+	issue_leaf other2
+	run -0 postj /revoke "{\"serial\":\"$s2\"}" --cert "$D/other2.pem" --key "$D/other2.key"
+	assert_output 403
+}
+
+@test "serve_lifecycle: end to end, inetd style: an expired certificate is told to use a token, and renewed by one" {
+	jq '.authority.claims.allowRenewalAfterExpiry = true' "$D/ca.json.base" >"$CA/config/ca.json"
+	serve_socat
+	issue_leaf exp 2d
+	run -0 post /1.0/renew --cert "$D/exp.pem" --key "$D/exp.key"
+	assert_output 401
+	assert_equal "$(body)" '{"status":401,"message":"client certificate not accepted: certificate has expired; an expired certificate is renewed with a renewal token (Authorization: Bearer)"}'
+	run -0 post /1.0/renew -H "Authorization: Bearer $("$PY" "$RENEWTOK" "$D/exp.pem" "$D/exp.key" "$AUD")"
+	assert_output 201
+	jq -r .crt "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/new.pem"
+	run -0 openssl x509 -in "$BATS_TEST_TMPDIR/new.pem" -noout -checkend 600
+	assert_equal "$(db "select renewed_from from certs where serial = '$(serial_of "$BATS_TEST_TMPDIR/new.pem")'")" \
+		"$(serial_of "$D/exp.pem")"
+	# The CRL as PEM, from a revoke coprocess.
+	run -0 status_of '/1.0/crl?pem' -D "$BATS_TEST_TMPDIR/head"
+	assert_output 200
+	assert_equal "$(hdr Content-Type)" application/x-pem-file
+	run -0 openssl crl -in "$BATS_TEST_TMPDIR/body" -CAfile "$CA/certs/intermediate_ca.crt" -noout
 }
