@@ -374,3 +374,33 @@ badconf() {
 	assert_equal "$stderr" ""
 	assert_equal $(($(next_update) - $(this_update))) 86400
 }
+
+@test "crl: ok strict DER (ca-inspect finds nothing to re-encode), with reason codes and an IDP URL" {
+	conf '.crl = {"idpURL": "http://crl.example.com/inca.crl"}'
+	issue der1
+	revoke --reason-code 3 "$(S der1)"
+	getcrl
+	openssl crl -in "$D/crl.pem" -outform DER -out "$D/crl.der"
+	run -0 --separate-stderr ca-inspect "$D/crl.der"
+	assert_equal "$(jq -c .notDer <<<"$output")" null
+	assert_equal "$(jq -r --arg s "$(S der1)" '.revoked[] | select(.serial.decimal == $s) | .reasonCode' <<<"$output")" 3
+	assert_equal "$(jq -c '[.extensions[] | [.name, .critical]]' <<<"$output")" \
+		'[["cRLNumber",false],["authorityKeyIdentifier",false],["issuingDistributionPoint",true]]'
+}
+
+@test "crl: ok Ed25519 and RSA intermediates sign CRLs that openssl verifies" {
+	for k in "OKP" "RSA --size 2048"; do
+		h="$D/home-${k%% *}"
+		# shellcheck disable=SC2086
+		ca-init --dir "$h" --password-file "$D/pw" --key-iterations 2048 --kty $k >/dev/null
+		s=$(openssl x509 -in "$h/certs/server.crt" -noout -serial | cut -d= -f2)
+		ca-revoke --offline --dir "$h" --reason-code 1 "0x$s" >/dev/null
+		test_crl --dir "$h" --pem >"$h/crl.pem"
+		cat "$h/certs/intermediate_ca.crt" "$h/certs/root_ca.crt" >"$h/chain.pem"
+		run -0 openssl crl -in "$h/crl.pem" -CAfile "$h/chain.pem" -noout
+		assert_output "verify OK"
+		run -2 openssl verify -crl_check -CRLfile "$h/crl.pem" -CAfile "$h/certs/root_ca.crt" \
+			-untrusted "$h/certs/intermediate_ca.crt" "$h/certs/server.crt"
+		assert_line --partial "certificate revoked"
+	done
+}
