@@ -124,3 +124,20 @@ ca-sign: request: malformed JSON: unexpected token near end of file"
 	run -4 --separate-stderr vg ca-init --check --dir "$D/ca3"
 	assert_regex "$stderr" "^ca-init: ca.json: authority.provisioners\[0\].key.kid: not the key's RFC 7638 thumbprint "
 }
+
+@test "memcheck: the CRL, made and served, and a leaf with a CRL distribution point" {
+	cp -a "$D/ca" "$D/ca4"
+	jq '.crl = {"idpURL": "http://crl.example.com/inca.crl"}' "$D/ca/config/ca.json" >"$D/ca4/config/ca.json"
+	tok=$(ca-token --offline --dir "$D/ca4" --not-after 1h mem.example.com)
+	run -0 --separate-stderr vg ca-sign --offline --dir "$D/ca4" --token "$tok" <"$D/leaf.csr"
+	assert_equal "$stderr" ""
+	printf '%s\n' "$output" >"$D/cdp.pem"
+	serial=0x$(openssl x509 -in "$D/cdp.pem" -noout -serial | cut -d= -f2)
+	run -0 --separate-stderr vg ca-revoke --offline --dir "$D/ca4" --reason-code 1 "$serial"
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr vg test_crl --dir "$D/ca4" --force --pem
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr vg test_crl --dir "$D/ca4" --pem
+	assert_equal "$stderr" ""
+	assert_line --partial "BEGIN X509 CRL"
+}
