@@ -22,15 +22,7 @@ struct db {
 /* Backends built into this program. */
 static const struct db_ops *const backends[] = {
 	&db_sqlite_ops,
-};
-
-/*
- * Types the configuration may name but this build lacks: a clear error
- * instead of "unknown type".  A type moves to backends[] when its
- * db_<type>.c exists.
- */
-static const char *const unbuilt[] = {
-	"postgresql",
+	&db_pg_ops,
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -217,14 +209,9 @@ db_open(const char *home, const json_t *conf, enum db_mode mode,
 	for (i = 0; i < NELEM(backends); i++)
 		if (strcmp(type, backends[i]->type) == 0)
 			ops = backends[i];
-	if (ops == NULL) {
-		for (i = 0; i < NELEM(unbuilt); i++)
-			if (strcmp(type, unbuilt[i]) == 0)
-				return err_set(CA_FAIL,
-				    "database type %s not built", type);
+	if (ops == NULL)
 		return err_set(CA_FAIL, "unknown database type \"%.60s\"",
 		    type);
-	}
 
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return err_set(CA_FAIL, "out of memory");
@@ -241,12 +228,27 @@ db_open(const char *home, const json_t *conf, enum db_mode mode,
 	 * write lock, so readers do not queue behind writers.  Otherwise
 	 * migrate under the write lock, reading the version again there:
 	 * another process may have migrated in between.  Only DB_CREATE
-	 * starts from nothing.
+	 * starts from nothing; DB_WRITE migrates only a database that one
+	 * host owns (db.h).
 	 */
 	if (rc == CA_OK)
 		rc = ops->schema_version(db->conn, &ver);
+	if (rc == CA_OK && mode == DB_INIT && ver > 0)
+		rc = err_set(CA_FAIL, "database %s already holds a CA schema "
+		    "(version %d): a new CA starts with an empty database; "
+		    "give another one, or keep that database's CA (nothing "
+		    "was changed)", ops->name(db->conn), ver);
+	if (rc == CA_OK && mode == DB_INIT)
+		mode = DB_CREATE;
+	if (rc == CA_OK && ver < DB_SCHEMA_VERSION && ver > 0 &&
+	    mode == DB_WRITE && !ops->migrate_on_write)
+		rc = err_set(CA_FAIL, "database %s has schema version %d, "
+		    "older than this program's %d: migrate it once with "
+		    "ca-init --migrate (nothing was changed)",
+		    ops->name(db->conn), ver, DB_SCHEMA_VERSION);
 	if (rc == CA_OK && ver < DB_SCHEMA_VERSION &&
-	    (mode == DB_CREATE || (mode == DB_WRITE && ver > 0))) {
+	    (mode == DB_CREATE || (ver > 0 && (mode == DB_MIGRATE ||
+	    (mode == DB_WRITE && ops->migrate_on_write))))) {
 		if ((rc = ops->begin(db->conn)) == CA_OK)
 			rc = ops->schema_version(db->conn, &ver);
 		for (; rc == CA_OK && ver < DB_SCHEMA_VERSION; ver++)

@@ -3,8 +3,8 @@
  *
  * Callers see an opaque struct db and the functions below; db.c reads the
  * configuration, checks the arguments and dispatches to a backend
- * (db_sqlite.c now; db_pg.c later) through struct db_ops, declared at the
- * end of this file for backends only.
+ * (db_sqlite.c, db_pg.c) through struct db_ops, declared at the end of
+ * this file for backends only.
  *
  * Every function returns CA_OK or an exit code with the message recorded
  * by err_set():
@@ -15,8 +15,12 @@
  *   CA_INPUT    an argument is malformed (serial, SAN list, reason code)
  *   CA_FAIL     database error, a database this program cannot use, or a
  *               clock the spent-token record cannot trust
- *   CA_UNAVAIL  database busy or locked after the busy timeout: retry later
- * Nothing is retried internally beyond the busy timeout.
+ *   CA_UNAVAIL  database busy or locked after the busy timeout, or (for a
+ *               database server) unreachable, down or restarting: retry
+ *               later
+ * Nothing is retried internally beyond the busy timeout, except that
+ * PostgreSQL retries a write made on its own a bounded number of times
+ * after a serialization failure (db_pg.c).
  *
  * Schema, the same on every backend (times are unix seconds, serials are
  * decimal strings without leading zeros):
@@ -61,16 +65,21 @@ struct db;
 enum db_mode {
 	DB_READ,	/* read only: no writes, no migration (inventory) */
 	DB_WRITE,	/* read and write; an older schema is migrated */
-	DB_CREATE	/* DB_WRITE, and a missing or empty database gets the
+	DB_CREATE,	/* DB_WRITE, and a missing or empty database gets the
 			   schema: ca-init only */
+	DB_MIGRATE,	/* DB_WRITE, and an older schema is migrated on every
+			   backend: ca-init --migrate only */
+	DB_INIT		/* DB_CREATE for a new CA: a database that already
+			   holds a CA schema is CA_FAIL (ca-init) */
 };
 
 /*
  * Open the database that conf, ca.json's "db" object, describes for the
  * CA home home (relative locations are relative to it; NULL: as given):
- *   type         "sqlite" ("postgresql" is recognised but not built yet
- *                and fails with CA_FAIL)
- *   dataSource   where the data lives; for sqlite a file path
+ *   type         "sqlite" or "postgresql"
+ *   dataSource   where the data lives; for sqlite a file path, for
+ *                postgresql a libpq URI or conninfo string without a
+ *                password (libpq's password file or service file hold it)
  *   busyTimeout  optional duration ("5s"; "0s" waits not at all, at most
  *                10m): how long a writer waits for another writer before
  *                CA_UNAVAIL.  Default DB_BUSY_TIMEOUT_MS.
@@ -261,7 +270,7 @@ int db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
 
 /*
  * The backend's own connection when db is of that type, else NULL:
- * a sqlite3 * for "sqlite".  For tests and diagnostics that must look at
+ * a sqlite3 * for "sqlite", a struct pg * (db_pg.c) for "postgresql".  For tests and diagnostics that must look at
  * connection settings (pragmas); everything else goes through the calls
  * above.  Owned by db.
  */
@@ -281,6 +290,8 @@ void *db_handle(struct db *db, const char *type);
 struct db_ops {
 	const char		*type;
 	const char *const	*steps;		/* DB_SCHEMA_VERSION entries */
+	/* DB_WRITE migrates an older schema (one host owns the database). */
+	int			 migrate_on_write;
 	/*
 	 * On success *conn is the backend's, released with close().  source
 	 * is dataSource as configured; the backend resolves it against home
@@ -314,5 +325,6 @@ struct db_ops {
 };
 
 extern const struct db_ops db_sqlite_ops;
+extern const struct db_ops db_pg_ops;
 
 #endif

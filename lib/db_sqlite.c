@@ -212,7 +212,7 @@ wal_grown(void *arg, sqlite3 *h, const char *name, int frames)
 static int
 sq_open_masked(const char *path, enum db_mode mode, sqlite3 **out)
 {
-	int create = mode == DB_CREATE;
+	int create = mode == DB_CREATE || mode == DB_INIT;
 	sqlite3 *h = NULL;
 	char jmode[16];
 	long long sync, fk, tables = 0;
@@ -274,10 +274,10 @@ sq_open_masked(const char *path, enum db_mode mode, sqlite3 **out)
 	 */
 	if ((rc = sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS)) != SQLITE_OK)
 		ret = sq_fail(h, rc, "set busy timeout");
-	else if (mode != DB_CREATE && (ret = sq_query1(h, "SELECT count(*) "
+	else if (!create && (ret = sq_query1(h, "SELECT count(*) "
 	    "FROM sqlite_master", &tables, NULL, 0, "read schema")) != CA_OK)
 		;
-	else if (mode != DB_CREATE && tables == 0)
+	else if (!create && tables == 0)
 		/*
 		 * No schema, and only DB_CREATE makes one: db_open() refuses
 		 * it.  Setting the journal mode would write to the file.
@@ -329,7 +329,7 @@ sq_open(const char *home, const char *dsn, enum db_mode mode, void **conn)
 	source = home != NULL ? config_resolve(home, dsn) : strdup(dsn);
 	if (source == NULL)
 		return err_set(CA_FAIL, "out of memory");
-	if (mode != DB_CREATE && stat(source, &st) == -1) {
+	if (mode != DB_CREATE && mode != DB_INIT && stat(source, &st) == -1) {
 		rc = errno;
 		if (rc == ENOENT)
 			err_set(CA_FAIL, "database %s does not exist", source);
@@ -843,6 +843,7 @@ sq_list_certs(void *conn, const struct db_filter *f, db_row_fn fn,
 const struct db_ops db_sqlite_ops = {
 	.type = "sqlite",
 	.steps = steps,
+	.migrate_on_write = 1,
 	.open = sq_open,
 	.close = sq_close,
 	.name = sq_name,

@@ -1,0 +1,71 @@
+#!/bin/sh
+# A throwaway PostgreSQL cluster for the tests.
+#
+#   tests/pg.sh start DIR     initdb into DIR/data, start it listening only
+#                             on a unix socket in DIR (no TCP port), trust
+#                             authentication for the superuser "postgres"
+#   tests/pg.sh stop DIR      stop it at once and remove DIR
+#   tests/pg.sh createdb DIR  a new empty database; prints its URI
+#
+# As root the server runs as the postgres user (PostgreSQL refuses root),
+# which then owns DIR; otherwise as the caller.  fsync is off: the
+# cluster lives as long as one test run and the machine does not crash
+# under it, while a server killed at once (pg_ctl -m immediate) still
+# keeps every commit, as the durability tests need.
+set -eu
+
+bindir() {
+	if [ -n "${PG_BINDIR:-}" ]; then
+		echo "$PG_BINDIR"
+		return
+	fi
+	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$d" ] || { echo "pg.sh: no PostgreSQL server installed (make deps)" >&2; exit 1; }
+	echo "$d"
+}
+
+# as_owner COMMAND...: run COMMAND as the cluster's owner.
+as_owner() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+cmd=${1:-}
+dir=${2:-}
+[ -n "$dir" ] || { echo "usage: pg.sh start|stop|createdb DIR" >&2; exit 2; }
+bin=$(bindir)
+
+case $cmd in
+start)
+	mkdir -p "$dir"
+	[ "$(id -u)" != 0 ] || chown postgres: "$dir"
+	chmod 0755 "$dir"
+	as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
+		--locale=C --no-sync >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log" >&2; exit 1; }
+	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+		-o "-c listen_addresses='' -k '$dir' -c fsync=off -c full_page_writes=off -c max_connections=300" \
+		start >/dev/null ||
+		{ cat "$dir/server.log" >&2; exit 1; }
+	;;
+stop)
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop \
+			>/dev/null 2>&1 || true
+	fi
+	rm -rf "$dir"
+	;;
+createdb)
+	name=ca_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+	"$bin/psql" -X -q -h "$dir" -U postgres -d postgres \
+		-c "CREATE DATABASE $name" >/dev/null
+	echo "postgresql:///$name?host=$dir&user=postgres"
+	;;
+*)
+	echo "usage: pg.sh start|stop|createdb DIR" >&2
+	exit 2
+	;;
+esac
