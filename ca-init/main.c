@@ -88,7 +88,7 @@ usage(int code)
 "               [--root-password-file FILE] [--leaf-duration DURATION]\n"
 "               [--key-iterations N] [--db URL]\n"
 "       ca-init --check [--dir DIR]\n"
-"       ca-init --migrate [--dir DIR]\n"
+"       ca-init --migrate [--db URL] [--dir DIR]\n"
 "       ca-init --bootstrap --ca-url URL --fingerprint HEX [--dir DIR]\n"
 "  --dir DIR            CA home to create or check (default $CA_DIR, else\n"
 "                       $HOME/.inca)\n"
@@ -114,7 +114,9 @@ usage(int code)
 "                       CA schema yet (default: SQLite, DIR/db/ca.db)\n"
 "  --migrate            migrate the database of the existing home DIR to this\n"
 "                       program's schema instead (the explicit step PostgreSQL\n"
-"                       needs; SQLite migrates on its own)\n"
+"                       needs; SQLite migrates on its own); with --db, then\n"
+"                       copy it whole into that new database and point\n"
+"                       ca.json at it\n"
 "  --check              check the existing home DIR instead: ca.json, the files\n"
 "                       it names, the database; exit 0 if sound, 4 if not\n"
 "  --bootstrap          make a client home DIR for a running CA instead: its\n"
@@ -578,14 +580,16 @@ check_home(const char *dir)
 
 /*
  * --migrate: the home's database brought to this program's schema, in
- * one transaction (db_open with DB_MIGRATE).  Exits 0 or 4 (5: the
+ * one transaction (db_open with DB_MIGRATE); with --db URL, then copied
+ * whole into that new PostgreSQL database (db_copy), and ca.json pointed
+ * at it.  The old database is left as it was.  Exits 0 or 4 (5: a
  * database is unavailable).
  */
 static void
-migrate_home(const char *dir)
+migrate_home(const char *dir, const char *url)
 {
-	json_t *conf = NULL;
-	struct db *db;
+	json_t *conf = NULL, *newdb;
+	struct db *db, *to;
 	char *home, *p;
 	int rc;
 
@@ -598,8 +602,31 @@ migrate_home(const char *dir)
 	if ((rc = db_open(home, json_object_get(conf, "db"), DB_MIGRATE,
 	    &db)) != CA_OK)
 		die(rc, "%s", err_msg());
+	if (url == NULL) {
+		db_close(db);
+		printf("%s: database schema version %d\n", home,
+		    DB_SCHEMA_VERSION);
+		json_decref(conf);
+		free(p);
+		free(home);
+		exit(0);
+	}
+	/* The new "db": the same settings, another database. */
+	if ((newdb = json_deep_copy(json_object_get(conf, "db"))) == NULL ||
+	    json_object_set_new(newdb, "type", json_string("postgresql")) ||
+	    json_object_set_new(newdb, "dataSource", json_string(url)))
+		die(CA_FAIL, "out of memory");
+	if ((rc = db_open(home, newdb, DB_INIT, &to)) != CA_OK ||
+	    (rc = db_copy(db, to)) != CA_OK)
+		die(rc, "%s", err_msg());
+	db_close(to);
 	db_close(db);
-	printf("%s: database schema version %d\n", home, DB_SCHEMA_VERSION);
+	if (json_object_set_new(conf, "db", newdb) ||
+	    config_write_json(p, conf, 0644) != CA_OK)
+		die_last();
+	printf("%s: database copied to %s (schema version %d); ca.json "
+	    "names it now, the old database is left as it was\n", home,
+	    url, DB_SCHEMA_VERSION);
 	json_decref(conf);
 	free(p);
 	free(home);
@@ -845,12 +872,15 @@ main(int argc, char *argv[])
 		if (o.name || o.ndns || o.address || o.provisioner ||
 		    o.password_file || o.prov_password_file || o.kty || o.curve ||
 		    o.size || o.root_cert || o.root_key || o.root_password_file ||
-		    o.leaf_duration || o.key_iterations || o.db ||
-		    (o.check && o.migrate))
+		    o.leaf_duration || o.key_iterations ||
+		    (o.check && (o.db || o.migrate)))
 			die(CA_USAGE, "%s takes only --dir",
-			    o.check ? "--check" : "--migrate");
+			    o.check ? "--check" : "--migrate and --db");
+		if (o.db != NULL && !db_is_postgresql(o.db))
+			die(CA_USAGE, "--db: a postgresql:// URI or a "
+			    "conninfo string (\"host=... dbname=...\")");
 		if (o.migrate)
-			migrate_home(o.dir);
+			migrate_home(o.dir, o.db);
 		check_home(o.dir);
 	}
 	if (o.db != NULL && !db_is_postgresql(o.db))

@@ -269,6 +269,18 @@ int db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
     void *arg);
 
 /*
+ * Copy every CA row of from into to (another backend, say): to must have
+ * been opened with DB_INIT (its schema is new and empty) and from must be
+ * at this program's schema.  Runs in one transaction of to's, while from's
+ * write lock is held so nothing is issued or revoked during the copy;
+ * on failure to is left as it was (its schema, no rows).  Spent tokens,
+ * the token clock and the CRLs are copied too, so no token spent before
+ * is spendable after, and the CRL numbers go on.  CA_FAIL when a backend
+ * cannot be copied from or into.
+ */
+int db_copy(struct db *from, struct db *to);
+
+/*
  * The backend's own connection when db is of that type, else NULL:
  * a sqlite3 * for "sqlite", a struct pg * (db_pg.c) for "postgresql".  For tests and diagnostics that must look at
  * connection settings (pragmas); everything else goes through the calls
@@ -277,7 +289,34 @@ int db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
 void *db_handle(struct db *db, const char *type);
 
 /*
- * Backend interface, for db.c and db_<type>.c only.  Every backend
+ * Backend interface, for db.c and db_<type>.c only.
+ *
+ * db_copy() moves tables as rows of typed values: table name, its columns
+ * ("a, b, c"), one type letter per column (I integer, T text, B blob), an
+ * optional WHERE condition for the rows read, and whether the rows update
+ * existing ones (UPDATE name SET <second column> = ... WHERE <first> = ...)
+ * instead of being inserted.
+ */
+struct db_table {
+	const char	*name;
+	const char	*columns;
+	const char	*types;
+	const char	*where;
+	int		 update;
+};
+
+struct db_value {
+	int			 null;
+	int64_t			 i;	/* I */
+	const char		*s;	/* T */
+	const unsigned char	*b;	/* B, len bytes */
+	size_t			 len;
+};
+
+typedef int (*db_value_fn)(const struct db_value *v, void *arg);
+
+/*
+ * Backend interface, continued.  Every backend
  * implements the same schema, so its migration steps correspond one to one:
  * steps[i] is the DDL taking version i to i + 1 (steps[0] creates the
  * schema in an empty database) and must itself set schema_version to i + 1.
@@ -322,6 +361,14 @@ struct db_ops {
 	int	(*is_revoked)(void *conn, const char *serial, int *revoked);
 	int	(*list_certs)(void *conn, const struct db_filter *f,
 		    db_row_fn fn, void *arg);
+	/*
+	 * db_copy(): call fn with each row of t (values valid during the
+	 * call only); store one row of t.  NULL when the backend cannot.
+	 */
+	int	(*copy_out)(void *conn, const struct db_table *t,
+		    db_value_fn fn, void *arg);
+	int	(*copy_in)(void *conn, const struct db_table *t,
+		    const struct db_value *v);
 };
 
 extern const struct db_ops db_sqlite_ops;

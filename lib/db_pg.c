@@ -761,16 +761,21 @@ put(struct pg *p, const void *in, void *out)
 	PQclear(r);
 	if (!dup)
 		return CA_OK;
-	if ((ret = pg_run(p, "SELECT 1 FROM certs WHERE serial = $1", 1, vals,
-	    NULL, NULL, PGRES_TUPLES_OK, &r, "insert certificate")) != CA_OK)
-		return ret;
-	dup = PQntuples(r) > 0;
-	PQclear(r);
-	if (dup)
-		return err_set(CA_FAIL, "database: certificate serial %s "
-		    "already exists", c->serial);
-	return err_set(CA_FAIL, "database: certificate %s renews %s, which "
-	    "is not stored", c->serial, c->renewed_from);
+	/* Nothing inserted: the renewed certificate missing, or the serial. */
+	if (c->renewed_from != NULL) {
+		if ((ret = pg_run(p, "SELECT 1 FROM certs WHERE serial = $1", 1,
+		    &vals[7], NULL, NULL, PGRES_TUPLES_OK, &r,
+		    "insert certificate")) != CA_OK)
+			return ret;
+		dup = PQntuples(r) > 0;
+		PQclear(r);
+		if (!dup)
+			return err_set(CA_FAIL, "database: certificate %s "
+			    "renews %s, which is not stored", c->serial,
+			    c->renewed_from);
+	}
+	return err_set(CA_FAIL, "database: certificate serial %s already "
+	    "exists", c->serial);
 }
 
 static int
@@ -1007,6 +1012,104 @@ pg_list_certs(void *conn, const struct db_filter *f, db_row_fn fn, void *arg)
 	return ret;
 }
 
+/* db_copy(): every row of t, as typed values, streamed. */
+static int
+pg_copy_out(void *conn, const struct db_table *t, db_value_fn fn, void *arg)
+{
+	struct pg *p = conn;
+	struct db_value v[16];
+	unsigned char *blobs[16];
+	char sql[512];
+	size_t i, n = strlen(t->types);
+	PGresult *r;
+	int ret = CA_OK, bad;
+
+	if (n > NELEM(v))
+		return err_set(CA_FAIL, "database copy: too many columns");
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s%s%s", t->columns,
+	    t->name, t->where != NULL ? " WHERE " : "",
+	    t->where != NULL ? t->where : "");
+	if ((ret = pg_read(p, sql, 0, NULL, 1, "copy")) != CA_OK)
+		return ret;
+	while ((r = PQgetResult(p->c)) != NULL) {
+		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE && ret == CA_OK) {
+			memset(v, 0, sizeof(v));
+			memset(blobs, 0, sizeof(blobs));
+			for (i = 0, bad = 0; i < n; i++) {
+				v[i].null = PQgetisnull(r, 0, (int)i);
+				if (v[i].null)
+					continue;
+				if (t->types[i] == 'I')
+					bad |= col_int(r, 0, (int)i, &v[i].i);
+				else if (t->types[i] == 'T')
+					v[i].s = PQgetvalue(r, 0, (int)i);
+				else if ((v[i].b = blobs[i] = PQunescapeBytea(
+				    (const unsigned char *)PQgetvalue(r, 0,
+				    (int)i), &v[i].len)) == NULL)
+					bad = 1;
+			}
+			ret = bad ? err_set(CA_FAIL, "database copy: "
+			    "unreadable row") : fn(v, arg);
+			for (i = 0; i < n; i++)
+				PQfreemem(blobs[i]);
+		} else if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+		    PQresultStatus(r) != PGRES_SINGLE_TUPLE && ret == CA_OK)
+			ret = pg_fail(p, r, "copy");
+		PQclear(r);
+	}
+	return ret;
+}
+
+/* db_copy(): one row of t, inside the copy's transaction. */
+static int
+pg_copy_in(void *conn, const struct db_table *t, const struct db_value *v)
+{
+	struct pg *p = conn;
+	const char *vals[16];
+	char ints[16][24], sql[512], cols[256], *sep;
+	int lens[16] = { 0 }, fmts[16] = { 0 };
+	size_t i, n = strlen(t->types), off;
+
+	if (n > NELEM(vals) || strlen(t->columns) >= sizeof(cols))
+		return err_set(CA_FAIL, "database copy: too many columns");
+	for (i = 0; i < n; i++) {
+		vals[i] = NULL;
+		if (v[i].null)
+			continue;
+		if (t->types[i] == 'I') {
+			snprintf(ints[i], sizeof(ints[i]), "%" PRId64, v[i].i);
+			vals[i] = ints[i];
+		} else if (t->types[i] == 'T')
+			vals[i] = v[i].s;
+		else {
+			vals[i] = (const char *)v[i].b;
+			lens[i] = (int)v[i].len;
+			fmts[i] = 1;
+		}
+	}
+	if (t->update) {
+		/* Two columns: the key, then the one set. */
+		snprintf(cols, sizeof(cols), "%s", t->columns);
+		if (n != 2 || (sep = strstr(cols, ", ")) == NULL)
+			return err_set(CA_FAIL, "database copy: bad update");
+		*sep = '\0';
+		snprintf(sql, sizeof(sql), "UPDATE %s SET %s = $2 WHERE %s = $1",
+		    t->name, sep + 2, cols);
+	} else {
+		off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO %s (%s) "
+		    "VALUES (", t->name, t->columns);
+		for (i = 0; i < n && off < sizeof(sql); i++)
+			off += (size_t)snprintf(sql + off, sizeof(sql) - off,
+			    "%s$%zu", i > 0 ? ", " : "", i + 1);
+		if (off + 2 > sizeof(sql))
+			return err_set(CA_FAIL, "database copy: statement too "
+			    "long");
+		memcpy(sql + off, ")", 2);
+	}
+	return pg_run(p, sql, (int)n, vals, lens, fmts, PGRES_COMMAND_OK, NULL,
+	    "copy");
+}
+
 const struct db_ops db_pg_ops = {
 	.type = "postgresql",
 	.steps = steps,
@@ -1028,4 +1131,6 @@ const struct db_ops db_pg_ops = {
 	.revoke = pg_revoke,
 	.is_revoked = pg_is_revoked,
 	.list_certs = pg_list_certs,
+	.copy_out = pg_copy_out,
+	.copy_in = pg_copy_in,
 };

@@ -840,6 +840,58 @@ sq_list_certs(void *conn, const struct db_filter *f, db_row_fn fn,
 	return ret;
 }
 
+/* db_copy(): every row of t, as typed values. */
+static int
+sq_copy_out(void *conn, const struct db_table *t, db_value_fn fn, void *arg)
+{
+	struct db_value v[16];
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	char sql[512];
+	size_t i, n = strlen(t->types);
+	int rc, ret = CA_OK;
+
+	if (n > NELEM(v))
+		return err_set(CA_FAIL, "database copy: too many columns");
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s%s%s", t->columns,
+	    t->name, t->where != NULL ? " WHERE " : "",
+	    t->where != NULL ? t->where : "");
+	if ((ret = sq_prepare(h, sql, &st, "copy")) != CA_OK)
+		return ret;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(v, 0, sizeof(v));
+		for (i = 0; i < n; i++) {
+			v[i].null = sqlite3_column_type(st, (int)i) ==
+			    SQLITE_NULL;
+			if (v[i].null)
+				continue;
+			switch (t->types[i]) {
+			case 'I':
+				v[i].i = sqlite3_column_int64(st, (int)i);
+				break;
+			case 'T':
+				v[i].s = col_text(st, (int)i);
+				break;
+			default:
+				v[i].b = sqlite3_column_blob(st, (int)i);
+				v[i].len = (size_t)sqlite3_column_bytes(st,
+				    (int)i);
+				break;
+			}
+			if (t->types[i] != 'I' && v[i].s == NULL &&
+			    v[i].b == NULL)
+				ret = err_set(CA_FAIL, "database copy: "
+				    "unreadable row");
+		}
+		if (ret != CA_OK || (ret = fn(v, arg)) != CA_OK)
+			break;
+	}
+	if (ret == CA_OK && rc != SQLITE_DONE)
+		ret = sq_fail(h, rc, "copy");
+	sqlite3_finalize(st);
+	return ret;
+}
+
 const struct db_ops db_sqlite_ops = {
 	.type = "sqlite",
 	.steps = steps,
@@ -861,4 +913,6 @@ const struct db_ops db_sqlite_ops = {
 	.revoke = sq_revoke,
 	.is_revoked = sq_is_revoked,
 	.list_certs = sq_list_certs,
+	.copy_out = sq_copy_out,
+	.copy_in = NULL,
 };

@@ -5,7 +5,11 @@
 #                             on a unix socket in DIR (no TCP port), trust
 #                             authentication for the superuser "postgres"
 #   tests/pg.sh stop DIR      stop it at once and remove DIR
-#   tests/pg.sh createdb DIR  a new empty database; prints its URI
+#   tests/pg.sh db DIR        a new empty schema in the cluster's database
+#                             "inca" (a CA per schema: milliseconds, where
+#                             CREATE DATABASE takes most of a second);
+#                             prints the URI that selects it
+#   tests/pg.sh database DIR  a new empty database; prints its URI
 #
 # As root the server runs as the postgres user (PostgreSQL refuses root),
 # which then owns DIR; otherwise as the caller.  fsync is off: the
@@ -19,7 +23,10 @@ bindir() {
 		echo "$PG_BINDIR"
 		return
 	fi
-	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	d=""
+	for x in /usr/lib/postgresql/*/bin; do
+		[ ! -x "$x/initdb" ] || d=$x
+	done
 	[ -n "$d" ] || { echo "pg.sh: no PostgreSQL server installed (make deps)" >&2; exit 1; }
 	echo "$d"
 }
@@ -35,7 +42,7 @@ as_owner() {
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$dir" ] || { echo "usage: pg.sh start|stop|createdb DIR" >&2; exit 2; }
+[ -n "$dir" ] || { echo "usage: pg.sh start|stop|db|database DIR" >&2; exit 2; }
 bin=$(bindir)
 
 case $cmd in
@@ -50,6 +57,12 @@ start)
 		-o "-c listen_addresses='' -k '$dir' -c fsync=off -c full_page_writes=off -c max_connections=300" \
 		start >/dev/null ||
 		{ cat "$dir/server.log" >&2; exit 1; }
+	"$bin/psql" -X -q -h "$dir" -U postgres -d postgres \
+		-c "CREATE DATABASE inca" >/dev/null
+	# SQLite's hex() for the tests' queries, which both backends answer.
+	"$bin/psql" -X -q -h "$dir" -U postgres -d inca -c "CREATE FUNCTION \
+		public.hex(bytea) RETURNS text IMMUTABLE LANGUAGE sql \
+		AS 'SELECT upper(encode(\$1, ''hex''))'" >/dev/null
 	;;
 stop)
 	if [ -f "$dir/data/postmaster.pid" ]; then
@@ -58,14 +71,20 @@ stop)
 	fi
 	rm -rf "$dir"
 	;;
-createdb)
+db)
+	name=ca_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+	"$bin/psql" -X -q -h "$dir" -U postgres -d inca \
+		-c "CREATE SCHEMA $name" >/dev/null
+	echo "postgresql:///inca?host=$dir&user=postgres&options=-c%20search_path%3D$name%2Cpublic"
+	;;
+database)
 	name=ca_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 	"$bin/psql" -X -q -h "$dir" -U postgres -d postgres \
 		-c "CREATE DATABASE $name" >/dev/null
 	echo "postgresql:///$name?host=$dir&user=postgres"
 	;;
 *)
-	echo "usage: pg.sh start|stop|createdb DIR" >&2
+	echo "usage: pg.sh start|stop|db|database DIR" >&2
 	exit 2
 	;;
 esac

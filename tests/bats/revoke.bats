@@ -312,6 +312,7 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	assert_equal "$(jq -s 'map(has("crt")) | any' <<<"$output")" false
 }
 
+# bats test_tags=sqlite
 @test "list: ok an empty database lists nothing" {
 	cp -a "$CA" "$D/emptyca"
 	sqlite3 "$D/emptyca/db/ca.db" 'delete from revocations; delete from certs'
