@@ -125,6 +125,7 @@ struct pg {
 	int		 busy_ms;
 	int		 open;		/* a transaction of ours is open */
 	int		 retry;		/* the last failure was 40001/40P01 */
+	int		 broken;	/* the connection failed: reset it */
 	char		 name[256];
 };
 
@@ -163,11 +164,15 @@ pg_fail(struct pg *p, const PGresult *r, const char *op)
 	if (msg == NULL)
 		msg = PQerrorMessage(p->c);
 	p->retry = 0;
-	if (PQstatus(p->c) == CONNECTION_BAD)
+	/*
+	 * No SQLSTATE: libpq's own failure, which is the connection's (the
+	 * server went away, possibly before libpq has marked it bad).
+	 */
+	if (PQstatus(p->c) == CONNECTION_BAD || state == NULL) {
+		p->broken = 1;
 		return err_set(CA_UNAVAIL, "database unavailable: %s: %s", op,
 		    pg_msg(msg));
-	if (state == NULL)
-		return err_set(CA_FAIL, "database %s: %s", op, pg_msg(msg));
+	}
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
 		p->retry = 1;
 		return err_set(CA_UNAVAIL, "database busy: %s: %s", op,
@@ -286,21 +291,24 @@ pg_session(struct pg *p)
 static int
 pg_ensure(struct pg *p)
 {
-	if (PQstatus(p->c) == CONNECTION_OK)
+	if (PQstatus(p->c) == CONNECTION_OK && !p->broken)
 		return CA_OK;
 	PQreset(p->c);
 	if (PQstatus(p->c) != CONNECTION_OK)
 		return err_set(CA_UNAVAIL, "database unavailable: %s: %s",
 		    p->name, pg_msg(PQerrorMessage(p->c)));
+	p->broken = 0;
 	return pg_session(p);
 }
 
-/* Whether result r of a statement outside a transaction failed for want
- * of a connection that one reset may bring back. */
+/*
+ * Whether a statement outside a transaction failed for want of a
+ * connection, which one reset may bring back.
+ */
 static int
 lost(const struct pg *p)
 {
-	return PQstatus(p->c) == CONNECTION_BAD;
+	return p->broken || PQstatus(p->c) == CONNECTION_BAD;
 }
 
 static void
@@ -338,6 +346,16 @@ check_source(const char *source)
 		}
 	PQconninfoFree(opts);
 	return ret;
+}
+
+/*
+ * The server's notices and warnings ("terminating connection due to
+ * immediate shutdown") are not libpq's to print: a program's stderr
+ * carries its one message, which the failure itself gives.
+ */
+static void
+pg_quiet(void *arg, const char *message)
+{
 }
 
 static void
@@ -378,6 +396,7 @@ pg_open(const char *home, const char *source, enum db_mode mode, void **conn)
 		free(p);
 		return err_set(CA_FAIL, "out of memory");
 	}
+	PQsetNoticeProcessor(p->c, pg_quiet, NULL);
 	if (PQstatus(p->c) != CONNECTION_OK) {
 		/* A password was wanted and none was found: configuration. */
 		ret = err_set(PQconnectionNeedsPassword(p->c) ? CA_FAIL :

@@ -5,6 +5,8 @@
 #                             on a unix socket in DIR (no TCP port), trust
 #                             authentication for the superuser "postgres"
 #   tests/pg.sh stop DIR      stop it at once and remove DIR
+#   tests/pg.sh down DIR      stop it at once (as a crash would), keep DIR
+#   tests/pg.sh up DIR        start it again after down
 #   tests/pg.sh db DIR        a new empty schema in the cluster's database
 #                             "inca" (a CA per schema: milliseconds, where
 #                             CREATE DATABASE takes most of a second);
@@ -42,7 +44,7 @@ as_owner() {
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$dir" ] || { echo "usage: pg.sh start|stop|db|database DIR" >&2; exit 2; }
+[ -n "$dir" ] || { echo "usage: pg.sh start|stop|down|up|db|database DIR" >&2; exit 2; }
 bin=$(bindir)
 
 case $cmd in
@@ -71,6 +73,15 @@ stop)
 	fi
 	rm -rf "$dir"
 	;;
+down)
+	as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+	;;
+up)
+	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+		-o "-c listen_addresses='' -k '$dir' -c fsync=off -c full_page_writes=off -c max_connections=300" \
+		start >/dev/null ||
+		{ cat "$dir/server.log" >&2; exit 1; }
+	;;
 db)
 	name=ca_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 	"$bin/psql" -X -q -h "$dir" -U postgres -d inca \
@@ -84,7 +95,7 @@ database)
 	echo "postgresql:///$name?host=$dir&user=postgres"
 	;;
 *)
-	echo "usage: pg.sh start|stop|db|database DIR" >&2
+	echo "usage: pg.sh start|stop|down|up|db|database DIR" >&2
 	exit 2
 	;;
 esac
