@@ -47,7 +47,7 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	t1=$(date +%s)
 	assert_equal "$stderr" ""
 	assert_output "{\"status\":\"ok\",\"serial\":\"$(S a)\",\"reasonCode\":1}"
-	run -0 db "select reason_code, reason, method, revoked_at between $t0 and $t1 from revocations where serial = '$(S a)'"
+	run -0 db "select reason_code, reason, method, CAST(revoked_at between $t0 and $t1 AS integer) from revocations where serial = '$(S a)'"
 	assert_output "1|laptop stolen|offline|1"
 	run -0 ca-list --dir "$CA" --revoked
 	run -0 jq -c --arg s "$(S a)" 'select(.serial == $s) | [.revoked, .reasonCode, .reason, .revocationMethod, (.revokedAt | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"))]' <<<"$output"
@@ -192,7 +192,7 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	run -1 --separate-stderr revoke --token "$t" "$(S j)"
 	assert_output ""
 	assert_equal "$stderr" "ca-revoke: token rejected: audience mismatch (not a revoke token for this CA)"
-	run -0 db "select (select count(*) from revocations where serial = '$(S j)') || (select count(*) from used_tokens where jti = '$j')"
+	run -0 db "select CAST((select count(*) from revocations where serial = '$(S j)') AS text) || CAST((select count(*) from used_tokens where jti = '$j') AS text)"
 	assert_output 00
 }
 
@@ -223,7 +223,7 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	run -1 --separate-stderr revoke --token "$(mint --path revoke --sub "$(S m)" --set jti="\"$j\"" \
 		--set nbf=now-600 --set iat=now-600 --set exp=now-300)" "$(S m)"
 	assert_equal "$stderr" "ca-revoke: token rejected: expired"
-	run -0 db "select (select count(*) from revocations where serial = '$(S m)') || (select count(*) from used_tokens where jti = '$j')"
+	run -0 db "select CAST((select count(*) from revocations where serial = '$(S m)') AS text) || CAST((select count(*) from used_tokens where jti = '$j') AS text)"
 	assert_output 00
 	run -0 --separate-stderr revoke --token "$(mint --path revoke --sub "$(S m)" --set jti="\"$j\"")" "$(S m)"
 	jti_used "$j"
