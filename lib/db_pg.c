@@ -114,6 +114,9 @@ static const char *const steps[] = {
 	");"
 	"INSERT INTO token_clock (pruned_before, minted_after) VALUES (0, 0);"
 	"UPDATE schema_version SET version = 2;",
+	/* 2 -> 3: the revocations each CRL was made from (db.h). */
+	"ALTER TABLE crl ADD COLUMN revocations BIGINT NOT NULL DEFAULT -1;"
+	"UPDATE schema_version SET version = 3;",
 };
 
 _Static_assert(NELEM(steps) == DB_SCHEMA_VERSION,
@@ -1031,6 +1034,180 @@ pg_list_certs(void *conn, const struct db_filter *f, db_row_fn fn, void *arg)
 	return ret;
 }
 
+static int
+pg_count_revocations(void *conn, int64_t *n)
+{
+	struct pg *p = conn;
+	PGresult *r = NULL;
+	int ret, i;
+
+	for (i = 0; i < 2; i++) {
+		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
+			return ret;
+		ret = pg_run(p, "SELECT count(*) FROM revocations", 0, NULL,
+		    NULL, NULL, PGRES_TUPLES_OK, &r, "count revocations");
+		if (ret == CA_OK || in_tx(p) || !lost(p))
+			break;
+	}
+	if (ret != CA_OK)
+		return ret;
+	if (PQntuples(r) != 1 || col_int(r, 0, 0, n) != 0)
+		ret = err_set(CA_FAIL, "database count revocations: no "
+		    "result");
+	PQclear(r);
+	return ret;
+}
+
+/* Streamed as db_list_certs() is; drained when fn stops. */
+static int
+pg_list_crl_entries(void *conn, int64_t not_after_min, db_crl_entry_fn fn,
+    void *arg)
+{
+	struct pg *p = conn;
+	struct db_crl_entry e;
+	char min[24];
+	const char *vals[1] = { min };
+	PGresult *r;
+	int64_t code;
+	int ret;
+
+	snprintf(min, sizeof(min), "%" PRId64, not_after_min);
+	if ((ret = pg_read(p, "SELECT r.serial, r.revoked_at, r.reason_code, "
+	    "c.not_after FROM revocations r JOIN certs c "
+	    "ON c.serial = r.serial WHERE c.not_after >= $1", 1, vals, 1,
+	    "list revoked certificates")) != CA_OK)
+		return ret;
+	while ((r = PQgetResult(p->c)) != NULL) {
+		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE && ret == CA_OK) {
+			memset(&e, 0, sizeof(e));
+			e.serial = col_text(r, 0);
+			if (e.serial == NULL ||
+			    col_int(r, 0, 1, &e.revoked_at) != 0 ||
+			    col_int(r, 0, 2, &code) != 0 || code < 0 ||
+			    code > 10 || col_int(r, 0, 3, &e.not_after) != 0)
+				ret = err_set(CA_FAIL, "database list revoked "
+				    "certificates: unreadable row");
+			else {
+				e.reason_code = (int)code;
+				ret = fn(&e, arg);
+			}
+		} else if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+		    PQresultStatus(r) != PGRES_SINGLE_TUPLE && ret == CA_OK)
+			ret = pg_fail(p, r, "list revoked certificates");
+		PQclear(r);
+	}
+	return ret;
+}
+
+struct crl_put {
+	const struct db_crl	*crl;
+	int64_t			 keep;
+};
+
+/*
+ * The number is the key: of two writers that made the same next CRL,
+ * the second inserts nothing and is told so (DB_REFUSED_EXISTS), without
+ * an error that would abort its transaction.
+ */
+static int
+put_crl(struct pg *p, const void *in, void *out)
+{
+	const struct crl_put *cp = in;
+	const struct db_crl *c = cp->crl;
+	enum db_refusal *why = out;
+	char num[24], tu[24], nu[24], revs[24];
+	const char *vals[5] = { num, tu, nu, (const char *)c->der, revs };
+	int lens[5] = { 0, 0, 0, (int)c->der_len, 0 };
+	int fmts[5] = { 0, 0, 0, 1, 0 };
+	PGresult *r;
+	int ret, stored;
+
+	snprintf(num, sizeof(num), "%" PRId64, c->number);
+	snprintf(tu, sizeof(tu), "%" PRId64, c->this_update);
+	snprintf(nu, sizeof(nu), "%" PRId64, c->next_update);
+	snprintf(revs, sizeof(revs), "%" PRId64, c->revocations);
+	if ((ret = pg_run(p, "INSERT INTO crl (number, this_update, "
+	    "next_update, der, revocations) VALUES ($1, $2, $3, $4, $5) "
+	    "ON CONFLICT (number) DO NOTHING", 5, vals, lens, fmts,
+	    PGRES_COMMAND_OK, &r, "store CRL")) != CA_OK)
+		return ret;
+	stored = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	if (!stored) {
+		*why = DB_REFUSED_EXISTS;
+		return err_set(CA_REFUSED, "CRL number %lld already stored",
+		    (long long)c->number);
+	}
+	return run_int(p, "DELETE FROM crl WHERE number < $1",
+	    c->number - cp->keep, "prune CRLs");
+}
+
+static int
+pg_put_crl(void *conn, const struct db_crl *c, int64_t keep,
+    enum db_refusal *why)
+{
+	struct crl_put cp = { c, keep };
+
+	return pg_write(conn, put_crl, &cp, why);
+}
+
+static int
+pg_latest_crl(void *conn, struct db_crl **out)
+{
+	struct pg *p = conn;
+	struct db_crl *c;
+	unsigned char *der = NULL;
+	PGresult *r = NULL;
+	size_t n = 0;
+	int ret, i;
+
+	for (i = 0; i < 2; i++) {
+		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
+			return ret;
+		ret = pg_run(p, "SELECT number, this_update, next_update, "
+		    "revocations, der FROM crl ORDER BY number DESC LIMIT 1",
+		    0, NULL, NULL, NULL, PGRES_TUPLES_OK, &r, "read CRL");
+		if (ret == CA_OK || in_tx(p) || !lost(p))
+			break;
+	}
+	if (ret != CA_OK)
+		return ret;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return CA_OK;
+	}
+	if (!PQgetisnull(r, 0, 4))
+		der = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0,
+		    4), &n);
+	if (der == NULL || n == 0) {
+		PQfreemem(der);
+		PQclear(r);
+		return err_set(CA_FAIL, "database read CRL: stored CRL is "
+		    "empty");
+	}
+	if ((c = calloc(1, sizeof(*c) + n)) == NULL) {
+		PQfreemem(der);
+		PQclear(r);
+		return err_set(CA_FAIL, "out of memory");
+	}
+	if (col_int(r, 0, 0, &c->number) != 0 ||
+	    col_int(r, 0, 1, &c->this_update) != 0 ||
+	    col_int(r, 0, 2, &c->next_update) != 0 ||
+	    col_int(r, 0, 3, &c->revocations) != 0) {
+		free(c);
+		PQfreemem(der);
+		PQclear(r);
+		return err_set(CA_FAIL, "database read CRL: unreadable row");
+	}
+	memcpy(c + 1, der, n);
+	c->der = (const unsigned char *)(c + 1);
+	c->der_len = n;
+	PQfreemem(der);
+	PQclear(r);
+	*out = c;
+	return CA_OK;
+}
+
 /* db_copy(): every row of t, as typed values, streamed. */
 static int
 pg_copy_out(void *conn, const struct db_table *t, db_value_fn fn, void *arg)
@@ -1152,4 +1329,8 @@ const struct db_ops db_pg_ops = {
 	.list_certs = pg_list_certs,
 	.copy_out = pg_copy_out,
 	.copy_in = pg_copy_in,
+	.count_revocations = pg_count_revocations,
+	.list_crl_entries = pg_list_crl_entries,
+	.put_crl = pg_put_crl,
+	.latest_crl = pg_latest_crl,
 };

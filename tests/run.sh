@@ -106,12 +106,13 @@ settle() {
 
 if [ "${UNITS:-1}" = 1 ]; then
 	for src in tests/unit/test_*.c; do
-		t=bin/$(basename "$src" .c)
-		if [ -x "$t" ]; then
+		# Not t: settle's check() sets it when a runner has finished.
+		unit=bin/$(basename "$src" .c)
+		if [ -x "$unit" ]; then
 			settle $((jobs - 1))
-			start "$(basename "$t")" "$t"
+			start "$(basename "$unit")" "$unit"
 		else
-			broken "$(basename "$t")" "$t is not built (make units)"
+			broken "$(basename "$unit")" "$unit is not built (make units)"
 		fi
 	done
 fi
