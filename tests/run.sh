@@ -125,7 +125,7 @@ fi
 # The suites that run on PostgreSQL too, and their cluster.
 pg_suites=""
 for s in $names; do
-	case " ${PG_SUITES-offline sign revoke inventory durability handler} " in
+	case " ${PG_SUITES-offline revoke inventory durability handler crl} " in
 	*" $s "*) [ -f "tests/bats/$s.bats" ] && pg_suites="$pg_suites $s" ;;
 	esac
 done

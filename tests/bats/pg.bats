@@ -199,8 +199,9 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 @test "pg: ok an older schema is migrated only by ca-init --migrate, never by a reader or writer" {
 	CA=$D/old
 	ca-init --dir "$CA" --password-file "$D/pw" --key-iterations 2048 $(db_args) >/dev/null
-	# Back to version 1: no token clock.
-	db "DROP TABLE token_clock; UPDATE schema_version SET version = 1;"
+	# Back to version 1: without what versions 2 (the token clock) and 3
+	# (the CRLs' revocation counts) added.
+	db "DROP TABLE token_clock; ALTER TABLE crl DROP COLUMN revocations; UPDATE schema_version SET version = 1;"
 	run -0 --separate-stderr ca-list --dir "$CA"
 	assert_equal "${#lines[@]}" 1
 	run -0 db "select version from schema_version"
@@ -237,8 +238,10 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 select serial, revoked_at, reason_code, reason, method from revocations order by serial;
 select provisioner, jti, expires_at from used_tokens order by jti;
 select pruned_before, minted_after from token_clock;
-select number, this_update, next_update, hex(der) from crl order by number"
+select number, this_update, next_update, revocations, hex(der) from crl order by number"
 	before=$(dbq "$H" "$q")
+	# The revocation made a CRL, which moves too.
+	assert_equal "$(dbq "$H" 'select count(*) from crl')" 1
 	list=$(ca-list --dir "$H")
 	pg=$(sh "$TOP/tests/pg.sh" db "$PGD")
 	run -0 --separate-stderr ca-init --migrate --dir "$H" --db "$pg"
