@@ -12,7 +12,7 @@ VERSION   = 0.1.0
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-PKGS      = openssl jansson sqlite3 libidn2 libcurl
+PKGS      = openssl jansson sqlite3 libidn2 libcurl libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
@@ -27,7 +27,7 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 # Libraries per program: only what each needs.
 LIBS_crypto = -lcrypto
 LIBS_json   = -ljansson
-LIBS_db     = -lsqlite3
+LIBS_db     = -lsqlite3 -lpq
 LIBS_idn    = -lidn2
 # HTTPS to ca-serve: only the online clients (lib/client.c) link it.
 LIBS_curl   = -lcurl
@@ -91,7 +91,7 @@ bench/loadgen: bench/loadgen.c
 
 # Debian packages needed to build, test and benchmark.
 DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev libidn2-dev \
-       libcurl4-openssl-dev \
+       libcurl4-openssl-dev libpq-dev postgresql \
        openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
        clang libclang-rt-14-dev shellcheck python3-jwcrypto python3-cryptography \
        hyperfine golang-cfssl valgrind strace bsdextrautils socat curl systemd ucspi-tcp \

@@ -15,6 +15,11 @@
  *
  * --check: validate an existing home instead (confcheck, then the
  * authority opened as every issuing program opens it).
+ *
+ * --db URL: the CA's records go to that PostgreSQL database (which must
+ * hold no CA schema yet) instead of db/ca.db; --migrate: bring the
+ * configured database's schema up to this program's version, the
+ * explicit step a database shared by several hosts needs.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -81,8 +86,9 @@ usage(int code)
 "               [--provisioner-password-file FILE] [--kty EC|RSA|OKP]\n"
 "               [--curve NAME] [--size BITS] [--root-cert FILE --root-key FILE]\n"
 "               [--root-password-file FILE] [--leaf-duration DURATION]\n"
-"               [--key-iterations N]\n"
+"               [--key-iterations N] [--db URL]\n"
 "       ca-init --check [--dir DIR]\n"
+"       ca-init --migrate [--db URL] [--dir DIR]\n"
 "       ca-init --bootstrap --ca-url URL --fingerprint HEX [--dir DIR]\n"
 "  --dir DIR            CA home to create or check (default $CA_DIR, else\n"
 "                       $HOME/.inca)\n"
@@ -102,6 +108,15 @@ usage(int code)
 "  --leaf-duration D    default (and at least maximum) leaf lifetime (default 24h)\n"
 "  --key-iterations N   PBKDF2 iterations of the intermediate key (default 1\n"
 "                       with a generated password, 600000 with --password-file)\n"
+"  --db URL             keep the CA's records in this PostgreSQL database (a\n"
+"                       postgresql:// URI or conninfo, no password: libpq's\n"
+"                       password or service file holds it); it must hold no\n"
+"                       CA schema yet (default: SQLite, DIR/db/ca.db)\n"
+"  --migrate            migrate the database of the existing home DIR to this\n"
+"                       program's schema instead (the explicit step PostgreSQL\n"
+"                       needs; SQLite migrates on its own); with --db, then\n"
+"                       copy it whole into that new database and point\n"
+"                       ca.json at it\n"
 "  --check              check the existing home DIR instead: ca.json, the files\n"
 "                       it names, the database; exit 0 if sound, 4 if not\n"
 "  --bootstrap          make a client home DIR for a running CA instead: its\n"
@@ -117,7 +132,7 @@ usage(int code)
 enum { O_DIR = 256, O_NAME, O_DNS, O_ADDRESS, O_PROVISIONER, O_PASSWORD_FILE,
 	O_PROV_PASSWORD_FILE, O_KTY, O_CURVE, O_SIZE, O_ROOT_CERT, O_ROOT_KEY,
 	O_ROOT_PASSWORD_FILE, O_LEAF_DURATION, O_KEY_ITERATIONS, O_CHECK,
-	O_VERSION, O_BOOTSTRAP, O_CA_URL, O_FINGERPRINT };
+	O_VERSION, O_BOOTSTRAP, O_CA_URL, O_FINGERPRINT, O_DB, O_MIGRATE };
 
 static const struct option longopts[] = {
 	{ "dir", required_argument, NULL, O_DIR },
@@ -136,6 +151,8 @@ static const struct option longopts[] = {
 	{ "leaf-duration", required_argument, NULL, O_LEAF_DURATION },
 	{ "key-iterations", required_argument, NULL, O_KEY_ITERATIONS },
 	{ "check", no_argument, NULL, O_CHECK },
+	{ "db", required_argument, NULL, O_DB },
+	{ "migrate", no_argument, NULL, O_MIGRATE },
 	{ "bootstrap", no_argument, NULL, O_BOOTSTRAP },
 	{ "ca-url", required_argument, NULL, O_CA_URL },
 	{ "fingerprint", required_argument, NULL, O_FINGERPRINT },
@@ -149,9 +166,9 @@ struct opts {
 	const char *prov_password_file, *kty, *curve, *size, *root_cert;
 	const char *root_key, *root_password_file, *leaf_duration, *key_iterations;
 	const char *dns[MAX_DNS];
-	const char *ca_url, *fingerprint;
+	const char *ca_url, *fingerprint, *db;
 	size_t ndns;
-	int check, bootstrap;
+	int check, bootstrap, migrate;
 };
 
 static char tmpdir[PATH_MAX];   /* the home being built; removed on failure */
@@ -562,6 +579,69 @@ check_home(const char *dir)
 }
 
 /*
+ * --migrate: the home's database brought to this program's schema, in
+ * one transaction (db_open with DB_MIGRATE); with --db URL, then copied
+ * whole into that new PostgreSQL database (db_copy), and ca.json pointed
+ * at it.  The old database is left as it was.  Exits 0 or 4 (5: a
+ * database is unavailable).
+ */
+static void
+migrate_home(const char *dir, const char *url)
+{
+	json_t *conf = NULL, *newdb;
+	struct db *db, *to;
+	char *home, *p;
+	int rc;
+
+	if ((home = config_home(dir)) == NULL ||
+	    (p = io_join(home, "config/ca.json")) == NULL)
+		die_last();
+	if ((rc = config_read_json(p, &conf)) != CA_OK ||
+	    (rc = confcheck_ca(conf, 0)) != CA_OK)
+		die(rc == CA_INPUT ? CA_FAIL : rc, "%s", err_msg());
+	if ((rc = db_open(home, json_object_get(conf, "db"), DB_MIGRATE,
+	    &db)) != CA_OK)
+		die(rc, "%s", err_msg());
+	if (url == NULL) {
+		db_close(db);
+		printf("%s: database schema version %d\n", home,
+		    DB_SCHEMA_VERSION);
+		json_decref(conf);
+		free(p);
+		free(home);
+		exit(0);
+	}
+	/* The new "db": the same settings, another database. */
+	if ((newdb = json_deep_copy(json_object_get(conf, "db"))) == NULL ||
+	    json_object_set_new(newdb, "type", json_string("postgresql")) ||
+	    json_object_set_new(newdb, "dataSource", json_string(url)))
+		die(CA_FAIL, "out of memory");
+	if ((rc = db_open(home, newdb, DB_INIT, &to)) != CA_OK ||
+	    (rc = db_copy(db, to)) != CA_OK)
+		die(rc, "%s", err_msg());
+	db_close(to);
+	db_close(db);
+	if (json_object_set_new(conf, "db", newdb) ||
+	    config_write_json(p, conf, 0644) != CA_OK)
+		die_last();
+	printf("%s: database copied to %s (schema version %d); ca.json "
+	    "names it now, the old database is left as it was\n", home,
+	    url, DB_SCHEMA_VERSION);
+	json_decref(conf);
+	free(p);
+	free(home);
+	exit(0);
+}
+
+/* --db names a PostgreSQL database: a URI, or conninfo's key=value. */
+static int
+db_is_postgresql(const char *s)
+{
+	return strncmp(s, "postgresql://", 13) == 0 ||
+	    strncmp(s, "postgres://", 11) == 0 || strchr(s, '=') != NULL;
+}
+
+/*
  * Write a new public file: a temporary file beside it, then link(2),
  * which never replaces what is there (an existing path is CA_REFUSED).
  * Nothing is left behind on failure.
@@ -770,6 +850,8 @@ main(int argc, char *argv[])
 			cli_once("--key-iterations", &o.key_iterations, optarg);
 			break;
 		case O_CHECK: o.check = 1; break;
+		case O_DB: cli_once("--db", &o.db, optarg); break;
+		case O_MIGRATE: o.migrate = 1; break;
 		case O_BOOTSTRAP: o.bootstrap = 1; break;
 		case O_CA_URL: cli_once("--ca-url", &o.ca_url, optarg); break;
 		case O_FINGERPRINT:
@@ -786,14 +868,24 @@ main(int argc, char *argv[])
 		bootstrap(&o);
 	if (o.ca_url || o.fingerprint)
 		die(CA_USAGE, "--ca-url and --fingerprint go with --bootstrap");
-	if (o.check) {
+	if (o.check || o.migrate) {
 		if (o.name || o.ndns || o.address || o.provisioner ||
 		    o.password_file || o.prov_password_file || o.kty || o.curve ||
 		    o.size || o.root_cert || o.root_key || o.root_password_file ||
-		    o.leaf_duration || o.key_iterations)
-			die(CA_USAGE, "--check takes only --dir");
+		    o.leaf_duration || o.key_iterations ||
+		    (o.check && (o.db || o.migrate)))
+			die(CA_USAGE, "%s takes only --dir",
+			    o.check ? "--check" : "--migrate and --db");
+		if (o.db != NULL && !db_is_postgresql(o.db))
+			die(CA_USAGE, "--db: a postgresql:// URI or a "
+			    "conninfo string (\"host=... dbname=...\")");
+		if (o.migrate)
+			migrate_home(o.dir, o.db);
 		check_home(o.dir);
 	}
+	if (o.db != NULL && !db_is_postgresql(o.db))
+		die(CA_USAGE, "--db: a postgresql:// URI or a conninfo string "
+		    "(\"host=... dbname=...\")");
 	if ((o.root_cert == NULL) != (o.root_key == NULL))
 		die(CA_USAGE, "--root-cert and --root-key go together");
 	if (o.root_password_file && !o.root_key)
@@ -968,7 +1060,8 @@ main(int argc, char *argv[])
 	    "passwordFile", pwfile_conf,
 	    "address", o.address,
 	    "dnsNames", dns,
-	    "db", "type", "sqlite", "dataSource", "db/ca.db",
+	    "db", "type", o.db ? "postgresql" : "sqlite",
+	    "dataSource", o.db ? o.db : "db/ca.db",
 	    "authority", "claims", claims, "backdate", "1m",
 	    "maxTokenLifetime", "1h", "policy", "provisioners", prov,
 	    "tls", "minVersion", 1.2, "maxVersion", 1.3);
@@ -1011,7 +1104,11 @@ main(int argc, char *argv[])
 		free(sp);
 		free(pw);
 	}
-	if (db_open(tmpdir, json_object_get(ca, "db"), DB_CREATE, &db) != CA_OK)
+	/*
+	 * A new CA's database starts empty: PostgreSQL's may be one that
+	 * another CA uses, which DB_INIT refuses before changing anything.
+	 */
+	if (db_open(tmpdir, json_object_get(ca, "db"), DB_INIT, &db) != CA_OK)
 		die_last();
 	db_close(db);
 	check_signal();

@@ -22,15 +22,7 @@ struct db {
 /* Backends built into this program. */
 static const struct db_ops *const backends[] = {
 	&db_sqlite_ops,
-};
-
-/*
- * Types the configuration may name but this build lacks: a clear error
- * instead of "unknown type".  A type moves to backends[] when its
- * db_<type>.c exists.
- */
-static const char *const unbuilt[] = {
-	"postgresql",
+	&db_pg_ops,
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -217,14 +209,9 @@ db_open(const char *home, const json_t *conf, enum db_mode mode,
 	for (i = 0; i < NELEM(backends); i++)
 		if (strcmp(type, backends[i]->type) == 0)
 			ops = backends[i];
-	if (ops == NULL) {
-		for (i = 0; i < NELEM(unbuilt); i++)
-			if (strcmp(type, unbuilt[i]) == 0)
-				return err_set(CA_FAIL,
-				    "database type %s not built", type);
+	if (ops == NULL)
 		return err_set(CA_FAIL, "unknown database type \"%.60s\"",
 		    type);
-	}
 
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return err_set(CA_FAIL, "out of memory");
@@ -241,12 +228,27 @@ db_open(const char *home, const json_t *conf, enum db_mode mode,
 	 * write lock, so readers do not queue behind writers.  Otherwise
 	 * migrate under the write lock, reading the version again there:
 	 * another process may have migrated in between.  Only DB_CREATE
-	 * starts from nothing.
+	 * starts from nothing; DB_WRITE migrates only a database that one
+	 * host owns (db.h).
 	 */
 	if (rc == CA_OK)
 		rc = ops->schema_version(db->conn, &ver);
+	if (rc == CA_OK && mode == DB_INIT && ver > 0)
+		rc = err_set(CA_FAIL, "database %s already holds a CA schema "
+		    "(version %d): a new CA starts with an empty database; "
+		    "give another one, or keep that database's CA (nothing "
+		    "was changed)", ops->name(db->conn), ver);
+	if (rc == CA_OK && mode == DB_INIT)
+		mode = DB_CREATE;
+	if (rc == CA_OK && ver < DB_SCHEMA_VERSION && ver > 0 &&
+	    mode == DB_WRITE && !ops->migrate_on_write)
+		rc = err_set(CA_FAIL, "database %s has schema version %d, "
+		    "older than this program's %d: migrate it once with "
+		    "ca-init --migrate (nothing was changed)",
+		    ops->name(db->conn), ver, DB_SCHEMA_VERSION);
 	if (rc == CA_OK && ver < DB_SCHEMA_VERSION &&
-	    (mode == DB_CREATE || (mode == DB_WRITE && ver > 0))) {
+	    (mode == DB_CREATE || (ver > 0 && (mode == DB_MIGRATE ||
+	    (mode == DB_WRITE && ops->migrate_on_write))))) {
 		if ((rc = ops->begin(db->conn)) == CA_OK)
 			rc = ops->schema_version(db->conn, &ver);
 		for (; rc == CA_OK && ver < DB_SCHEMA_VERSION; ver++)
@@ -542,6 +544,90 @@ void
 db_row_free(struct db_row *row)
 {
 	free(row);
+}
+
+/*
+ * What db_copy() moves, in an order the foreign keys accept: the
+ * certificates first without renewed_from, which a second pass sets once
+ * every certificate is there (a renewal may sort before what it renews).
+ * A new schema version adds its tables and columns here.
+ */
+static const struct db_table copied[] = {
+	{ "certs", "serial, issued_at, not_before, not_after, subject, sans, "
+	    "provisioner, der", "TIIITTTB", NULL, 0 },
+	{ "certs", "serial, renewed_from", "TT", "renewed_from IS NOT NULL", 1 },
+	{ "revocations", "serial, revoked_at, reason_code, reason, method",
+	    "TIITT", NULL, 0 },
+	{ "used_tokens", "provisioner, jti, expires_at", "TTI", NULL, 0 },
+	{ "token_clock", "pruned_before, minted_after", "II", NULL, 0 },
+	{ "crl", "number, this_update, next_update, der, revocations", "IIIBI",
+	    NULL, 0 },
+};
+
+struct copying {
+	struct db		*to;
+	const struct db_table	*t;
+	size_t			 rows;
+};
+
+static int
+copy_row_in(const struct db_value *v, void *arg)
+{
+	struct copying *c = arg;
+
+	c->rows++;
+	return c->to->ops->copy_in(c->to->conn, c->t, v);
+}
+
+int
+db_copy(struct db *from, struct db *to)
+{
+	struct copying c;
+	char sql[128];
+	size_t i;
+	int rc, ver;
+
+	if ((rc = check_db(from)) != CA_OK || (rc = check_db(to)) != CA_OK)
+		return rc;
+	if (from->ops->copy_out == NULL)
+		return err_set(CA_FAIL, "database: copying from %s is not "
+		    "supported", from->ops->type);
+	if (to->ops->copy_in == NULL)
+		return err_set(CA_FAIL, "database: copying into %s is not "
+		    "supported", to->ops->type);
+	if ((rc = from->ops->schema_version(from->conn, &ver)) != CA_OK)
+		return rc;
+	if (ver != DB_SCHEMA_VERSION)
+		return err_set(CA_FAIL, "database %s has schema version %d, "
+		    "not %d: migrate it first", from->ops->name(from->conn),
+		    ver, DB_SCHEMA_VERSION);
+	if ((rc = from->ops->begin(from->conn)) != CA_OK)
+		return rc;
+	if ((rc = to->ops->begin(to->conn)) != CA_OK) {
+		from->ops->rollback(from->conn);
+		return rc;
+	}
+	memset(&c, 0, sizeof(c));
+	c.to = to;
+	for (i = 0; rc == CA_OK && i < NELEM(copied); i++) {
+		c.t = &copied[i];
+		/* The new schema's own rows (token_clock's) give way. */
+		if (!c.t->update) {
+			snprintf(sql, sizeof(sql), "DELETE FROM %s", c.t->name);
+			rc = to->ops->exec_step(to->conn, sql);
+		}
+		if (rc == CA_OK)
+			rc = from->ops->copy_out(from->conn, c.t, copy_row_in,
+			    &c);
+		if (rc != CA_OK)
+			err_prefix("copying %s", c.t->name);
+	}
+	if (rc == CA_OK)
+		rc = to->ops->commit(to->conn);
+	else
+		to->ops->rollback(to->conn);
+	from->ops->rollback(from->conn);
+	return rc;
 }
 
 void *

@@ -3,8 +3,8 @@
  *
  * Callers see an opaque struct db and the functions below; db.c reads the
  * configuration, checks the arguments and dispatches to a backend
- * (db_sqlite.c now; db_pg.c later) through struct db_ops, declared at the
- * end of this file for backends only.
+ * (db_sqlite.c, db_pg.c) through struct db_ops, declared at the end of
+ * this file for backends only.
  *
  * Every function returns CA_OK or an exit code with the message recorded
  * by err_set():
@@ -15,8 +15,12 @@
  *   CA_INPUT    an argument is malformed (serial, SAN list, reason code)
  *   CA_FAIL     database error, a database this program cannot use, or a
  *               clock the spent-token record cannot trust
- *   CA_UNAVAIL  database busy or locked after the busy timeout: retry later
- * Nothing is retried internally beyond the busy timeout.
+ *   CA_UNAVAIL  database busy or locked after the busy timeout, or (for a
+ *               database server) unreachable, down or restarting: retry
+ *               later
+ * Nothing is retried internally beyond the busy timeout, except that
+ * PostgreSQL retries a write made on its own a bounded number of times
+ * after a serialization failure (db_pg.c).
  *
  * Schema, the same on every backend (times are unix seconds, serials are
  * decimal strings without leading zeros):
@@ -62,16 +66,21 @@ struct db;
 enum db_mode {
 	DB_READ,	/* read only: no writes, no migration (inventory) */
 	DB_WRITE,	/* read and write; an older schema is migrated */
-	DB_CREATE	/* DB_WRITE, and a missing or empty database gets the
+	DB_CREATE,	/* DB_WRITE, and a missing or empty database gets the
 			   schema: ca-init only */
+	DB_MIGRATE,	/* DB_WRITE, and an older schema is migrated on every
+			   backend: ca-init --migrate only */
+	DB_INIT		/* DB_CREATE for a new CA: a database that already
+			   holds a CA schema is CA_FAIL (ca-init) */
 };
 
 /*
  * Open the database that conf, ca.json's "db" object, describes for the
  * CA home home (relative locations are relative to it; NULL: as given):
- *   type         "sqlite" ("postgresql" is recognised but not built yet
- *                and fails with CA_FAIL)
- *   dataSource   where the data lives; for sqlite a file path
+ *   type         "sqlite" or "postgresql"
+ *   dataSource   where the data lives; for sqlite a file path, for
+ *                postgresql a libpq URI or conninfo string without a
+ *                password (libpq's password file or service file hold it)
  *   busyTimeout  optional duration ("5s"; "0s" waits not at all, at most
  *                10m): how long a writer waits for another writer before
  *                CA_UNAVAIL.  Default DB_BUSY_TIMEOUT_MS.
@@ -263,6 +272,18 @@ int db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
     void *arg);
 
 /*
+ * Copy every CA row of from into to (another backend, say): to must have
+ * been opened with DB_INIT (its schema is new and empty) and from must be
+ * at this program's schema.  Runs in one transaction of to's, while from's
+ * write lock is held so nothing is issued or revoked during the copy;
+ * on failure to is left as it was (its schema, no rows).  Spent tokens,
+ * the token clock and the CRLs are copied too, so no token spent before
+ * is spendable after, and the CRL numbers go on.  CA_FAIL when a backend
+ * cannot be copied from or into.
+ */
+int db_copy(struct db *from, struct db *to);
+
+/*
  * Revocations are never deleted: their count only grows, so a CRL that
  * records the count it was made from (struct db_crl.revocations) is out
  * of date exactly when the count differs.  *n is the number of rows of
@@ -331,14 +352,42 @@ void db_crl_free(struct db_crl *crl);
 
 /*
  * The backend's own connection when db is of that type, else NULL:
- * a sqlite3 * for "sqlite".  For tests and diagnostics that must look at
- * connection settings (pragmas); everything else goes through the calls
+ * a sqlite3 * for "sqlite", a struct pg * (db_pg.c) for "postgresql".
+ * For tests and diagnostics that must look at connection settings
+ * (pragmas); everything else goes through the calls
  * above.  Owned by db.
  */
 void *db_handle(struct db *db, const char *type);
 
 /*
- * Backend interface, for db.c and db_<type>.c only.  Every backend
+ * Backend interface, for db.c and db_<type>.c only.
+ *
+ * db_copy() moves tables as rows of typed values: table name, its columns
+ * ("a, b, c"), one type letter per column (I integer, T text, B blob), an
+ * optional WHERE condition for the rows read, and whether the rows update
+ * existing ones (UPDATE name SET <second column> = ... WHERE <first> = ...)
+ * instead of being inserted.
+ */
+struct db_table {
+	const char	*name;
+	const char	*columns;
+	const char	*types;
+	const char	*where;
+	int		 update;
+};
+
+struct db_value {
+	int			 null;
+	int64_t			 i;	/* I */
+	const char		*s;	/* T */
+	const unsigned char	*b;	/* B, len bytes */
+	size_t			 len;
+};
+
+typedef int (*db_value_fn)(const struct db_value *v, void *arg);
+
+/*
+ * Backend interface, continued.  Every backend
  * implements the same schema, so its migration steps correspond one to one:
  * steps[i] is the DDL taking version i to i + 1 (steps[0] creates the
  * schema in an empty database) and must itself set schema_version to i + 1.
@@ -351,6 +400,8 @@ void *db_handle(struct db *db, const char *type);
 struct db_ops {
 	const char		*type;
 	const char *const	*steps;		/* DB_SCHEMA_VERSION entries */
+	/* DB_WRITE migrates an older schema (one host owns the database). */
+	int			 migrate_on_write;
 	/*
 	 * On success *conn is the backend's, released with close().  source
 	 * is dataSource as configured; the backend resolves it against home
@@ -381,6 +432,14 @@ struct db_ops {
 	int	(*is_revoked)(void *conn, const char *serial, int *revoked);
 	int	(*list_certs)(void *conn, const struct db_filter *f,
 		    db_row_fn fn, void *arg);
+	/*
+	 * db_copy(): call fn with each row of t (values valid during the
+	 * call only); store one row of t.  NULL when the backend cannot.
+	 */
+	int	(*copy_out)(void *conn, const struct db_table *t,
+		    db_value_fn fn, void *arg);
+	int	(*copy_in)(void *conn, const struct db_table *t,
+		    const struct db_value *v);
 	int	(*count_revocations)(void *conn, int64_t *n);
 	int	(*list_crl_entries)(void *conn, int64_t not_after_min,
 		    db_crl_entry_fn fn, void *arg);
@@ -392,5 +451,6 @@ struct db_ops {
 };
 
 extern const struct db_ops db_sqlite_ops;
+extern const struct db_ops db_pg_ops;
 
 #endif

@@ -220,7 +220,7 @@ wal_grown(void *arg, sqlite3 *h, const char *name, int frames)
 static int
 sq_open_masked(const char *path, enum db_mode mode, sqlite3 **out)
 {
-	int create = mode == DB_CREATE;
+	int create = mode == DB_CREATE || mode == DB_INIT;
 	sqlite3 *h = NULL;
 	char jmode[16];
 	long long sync, fk, tables = 0;
@@ -282,10 +282,10 @@ sq_open_masked(const char *path, enum db_mode mode, sqlite3 **out)
 	 */
 	if ((rc = sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS)) != SQLITE_OK)
 		ret = sq_fail(h, rc, "set busy timeout");
-	else if (mode != DB_CREATE && (ret = sq_query1(h, "SELECT count(*) "
+	else if (!create && (ret = sq_query1(h, "SELECT count(*) "
 	    "FROM sqlite_master", &tables, NULL, 0, "read schema")) != CA_OK)
 		;
-	else if (mode != DB_CREATE && tables == 0)
+	else if (!create && tables == 0)
 		/*
 		 * No schema, and only DB_CREATE makes one: db_open() refuses
 		 * it.  Setting the journal mode would write to the file.
@@ -337,7 +337,7 @@ sq_open(const char *home, const char *dsn, enum db_mode mode, void **conn)
 	source = home != NULL ? config_resolve(home, dsn) : strdup(dsn);
 	if (source == NULL)
 		return err_set(CA_FAIL, "out of memory");
-	if (mode != DB_CREATE && stat(source, &st) == -1) {
+	if (mode != DB_CREATE && mode != DB_INIT && stat(source, &st) == -1) {
 		rc = errno;
 		if (rc == ENOENT)
 			err_set(CA_FAIL, "database %s does not exist", source);
@@ -1003,9 +1003,62 @@ sq_latest_crl(void *conn, struct db_crl **out)
 	return CA_OK;
 }
 
+/* db_copy(): every row of t, as typed values. */
+static int
+sq_copy_out(void *conn, const struct db_table *t, db_value_fn fn, void *arg)
+{
+	struct db_value v[16];
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	char sql[512];
+	size_t i, n = strlen(t->types);
+	int rc, ret = CA_OK;
+
+	if (n > NELEM(v))
+		return err_set(CA_FAIL, "database copy: too many columns");
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s%s%s", t->columns,
+	    t->name, t->where != NULL ? " WHERE " : "",
+	    t->where != NULL ? t->where : "");
+	if ((ret = sq_prepare(h, sql, &st, "copy")) != CA_OK)
+		return ret;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(v, 0, sizeof(v));
+		for (i = 0; i < n; i++) {
+			v[i].null = sqlite3_column_type(st, (int)i) ==
+			    SQLITE_NULL;
+			if (v[i].null)
+				continue;
+			switch (t->types[i]) {
+			case 'I':
+				v[i].i = sqlite3_column_int64(st, (int)i);
+				break;
+			case 'T':
+				v[i].s = col_text(st, (int)i);
+				break;
+			default:
+				v[i].b = sqlite3_column_blob(st, (int)i);
+				v[i].len = (size_t)sqlite3_column_bytes(st,
+				    (int)i);
+				break;
+			}
+			if (t->types[i] != 'I' && v[i].s == NULL &&
+			    v[i].b == NULL)
+				ret = err_set(CA_FAIL, "database copy: "
+				    "unreadable row");
+		}
+		if (ret != CA_OK || (ret = fn(v, arg)) != CA_OK)
+			break;
+	}
+	if (ret == CA_OK && rc != SQLITE_DONE)
+		ret = sq_fail(h, rc, "copy");
+	sqlite3_finalize(st);
+	return ret;
+}
+
 const struct db_ops db_sqlite_ops = {
 	.type = "sqlite",
 	.steps = steps,
+	.migrate_on_write = 1,
 	.open = sq_open,
 	.close = sq_close,
 	.name = sq_name,
@@ -1027,4 +1080,6 @@ const struct db_ops db_sqlite_ops = {
 	.list_crl_entries = sq_list_crl_entries,
 	.put_crl = sq_put_crl,
 	.latest_crl = sq_latest_crl,
+	.copy_out = sq_copy_out,
+	.copy_in = NULL,
 };

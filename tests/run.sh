@@ -11,12 +11,19 @@
 #   UNITS=0               no C unit tests
 #   JOBS=N                runners at a time (default: the number of CPUs + 1)
 #   SERIAL="fuzz"         suites that run alone, after the others
+#   PG_SUITES="..."       suites run a second time with their CA homes on
+#                         PostgreSQL (INCA_TEST_DB=postgresql, tests tagged
+#                         sqlite left out), as "SUITE@pg"; "" for none.
+#                         Those of them that run at all (TESTS) get one
+#                         throwaway cluster (tests/pg.sh), started here in
+#                         the background and stopped on exit.
 #
 # Runners go in parallel, each into its own file; their TAP is printed
 # whole and in a fixed order: units, then suites by name, then SERIAL ones.
 cd "$(dirname "$0")/.." || exit 1
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+pgdir=""
+trap 'rm -rf "$out"; [ -z "$pgdir" ] || sh tests/pg.sh stop "$pgdir"' EXIT
 trap 'exit 130' INT TERM
 jobs=${JOBS:-$(($(nproc 2>/dev/null || echo 1) + 1))}
 serial=${SERIAL-fuzz}
@@ -115,6 +122,20 @@ if [ -n "${TESTS:-}" ]; then
 else
 	names=$(for s in tests/bats/*.bats; do basename "$s" .bats; done)
 fi
+# The suites that run on PostgreSQL too, and their cluster.
+pg_suites=""
+for s in $names; do
+	case " ${PG_SUITES-offline revoke inventory durability handler crl} " in
+	*" $s "*) [ -f "tests/bats/$s.bats" ] && pg_suites="$pg_suites $s" ;;
+	esac
+done
+if [ -n "$pg_suites" ]; then
+	# Not under $out: the server's user must reach it.
+	pgdir=$(mktemp -d /tmp/inca-pg.XXXXXX)
+	sh tests/pg.sh start "$pgdir" >"$out/pg.log" 2>&1 &
+	pgpid=$!
+fi
+
 later=""
 for s in $names; do
 	case " $serial " in
@@ -127,6 +148,19 @@ for s in $names; do
 		broken "$s" "no such suite: tests/bats/$s.bats"
 	fi
 done
+if [ -n "$pg_suites" ]; then
+	if wait "$pgpid"; then
+		for s in $pg_suites; do
+			settle $((jobs - 1))
+			start "$s@pg" env INCA_TEST_DB=postgresql INCA_PG_DIR="$pgdir" \
+				bats --tap --filter-tags '!sqlite' "tests/bats/$s.bats"
+		done
+	else
+		for s in $pg_suites; do
+			broken "$s@pg" "the test PostgreSQL cluster did not start: $(tr '\n' ' ' <"$out/pg.log")"
+		done
+	fi
+fi
 for s in $later; do
 	settle 0
 	if [ -f "tests/bats/$s.bats" ]; then

@@ -51,3 +51,84 @@ wait_for() {
 	done
 	fail "gave up waiting for: $*"
 }
+
+# The database backend of the CA homes a suite makes: INCA_TEST_DB=postgresql
+# (tests/run.sh sets it, and INCA_PG_DIR, the throwaway cluster it started,
+# for the suites it runs a second time) or SQLite.  A test that is about
+# SQLite itself (its file, its locks, its pragmas) is tagged
+# `# bats test_tags=sqlite` and left out of the PostgreSQL run.
+pg_test() { [ "${INCA_TEST_DB:-sqlite}" = postgresql ]; }
+
+# db_args: ca-init's arguments for the database of a new CA home: none
+# for SQLite (db/ca.db), else --db with a new empty schema of the test
+# cluster.  Use unquoted: $(db_args).
+db_args() {
+	pg_test || return 0
+	[ -n "${INCA_PG_DIR:-}" ] || { echo "INCA_TEST_DB=postgresql without INCA_PG_DIR (tests/run.sh starts the cluster)" >&2; return 1; }
+	echo --db "$(sh "$TOP/tests/pg.sh" db "$INCA_PG_DIR")"
+}
+
+# dbq HOME SQL: run SQL on the database of the CA home HOME, whichever
+# backend its ca.json names; rows as "a|b" lines, as sqlite3 prints them.
+dbq() {
+	local home=$1 type src
+	shift
+	type=$(jq -r .db.type "$home/config/ca.json")
+	src=$(jq -r .db.dataSource "$home/config/ca.json")
+	case $type in
+	postgresql) psql -X -q -At -v ON_ERROR_STOP=1 -d "$src" -c "$*" ;;
+	*) case $src in /*) ;; *) src=$home/$src ;; esac
+	   sqlite3 "$src" "$@" ;;
+	esac
+}
+
+# hold_db_lock HOME: another writer holds the write lock of HOME's
+# database (SQLite's BEGIN IMMEDIATE, or PostgreSQL's writers' lock, which
+# db_pg.c takes at the start of every write transaction) until
+# release_db_lock.
+hold_db_lock() {
+	local home=$1 type src ctl=$BATS_TEST_TMPDIR/lockctl
+	type=$(jq -r .db.type "$home/config/ca.json")
+	src=$(jq -r .db.dataSource "$home/config/ca.json")
+	rm -f "$ctl" "$BATS_TEST_TMPDIR/locked"
+	mkfifo "$ctl"
+	case $type in
+	postgresql) psql -X -q -v ON_ERROR_STOP=1 -d "$src" <"$ctl" >/dev/null 3>&- & ;;
+	*) case $src in /*) ;; *) src=$home/$src ;; esac
+	   sqlite3 -bail "$src" <"$ctl" 3>&- & ;;
+	esac
+	DB_LOCK_PID=$!
+	exec {DB_LOCK_FD}>"$ctl"
+	case $type in
+	postgresql) printf 'BEGIN;\nSELECT pg_advisory_xact_lock(1768842081, hashtext(current_schema()));\n\\! touch %s\n' \
+		"$BATS_TEST_TMPDIR/locked" >&"$DB_LOCK_FD" ;;
+	*) printf 'BEGIN IMMEDIATE;\n.shell touch %s\n' "$BATS_TEST_TMPDIR/locked" >&"$DB_LOCK_FD" ;;
+	esac
+	wait_for test -e "$BATS_TEST_TMPDIR/locked"
+}
+
+release_db_lock() {
+	printf 'COMMIT;\n' >&"$DB_LOCK_FD"
+	exec {DB_LOCK_FD}>&-
+	wait "$DB_LOCK_PID"
+}
+
+# refuse_inserts HOME NAME [SUBJECT]: a trigger NAME makes HOME's database
+# refuse to insert certificates ("storage refused"), or only those for
+# SUBJECT; allow_inserts HOME NAME drops it.
+refuse_inserts() {
+	local home=$1 name=$2 subj=${3:-}
+	if [ "$(jq -r .db.type "$home/config/ca.json")" = postgresql ]; then
+		dbq "$home" "CREATE FUNCTION $name() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN IF ${subj:+NEW.subject = '$subj' AND} true THEN RAISE EXCEPTION 'storage refused'; END IF; RETURN NEW; END \$\$; CREATE TRIGGER $name BEFORE INSERT ON certs FOR EACH ROW EXECUTE FUNCTION $name();"
+	else
+		dbq "$home" "CREATE TRIGGER $name BEFORE INSERT ON certs ${subj:+WHEN NEW.subject = '$subj'} BEGIN SELECT RAISE(ABORT, 'storage refused'); END;"
+	fi
+}
+
+allow_inserts() {
+	if [ "$(jq -r .db.type "$1/config/ca.json")" = postgresql ]; then
+		dbq "$1" "DROP TRIGGER $2 ON certs; DROP FUNCTION $2();"
+	else
+		dbq "$1" "DROP TRIGGER $2;"
+	fi
+}

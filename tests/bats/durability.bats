@@ -6,27 +6,21 @@ load common
 
 setup_file() {
 	export D="$BATS_FILE_TMPDIR"
-	ca-init --dir "$D/ca" >/dev/null
+	ca-init --dir "$D/ca" $(db_args) >/dev/null
 	make_csr "$D" leaf -subj /CN=db.example.com -addext subjectAltName=DNS:db.example.com
 	jq '.db.busyTimeout = "1s"' "$D/ca/config/ca.json" >"$D/ca.json" && mv "$D/ca.json" "$D/ca/config/ca.json"
 }
 
 token() { ca-token --offline --dir "$D/ca" db.example.com; }
-rows() { sqlite3 "$D/ca/db/ca.db" "select count(*) from certs; select count(*) from used_tokens;" | paste -sd' '; }
+rows() { dbq "$D/ca" "select count(*) from certs; select count(*) from used_tokens;" | paste -sd' '; }
 
 @test "durability: fail busy database (exit 5), then the same token works" {
 	tok=$(token)
 	before=$(rows)
-	# A writer holds the lock until told to commit; it says when it has it.
-	mkfifo "$D/ctl"
-	sqlite3 -bail "$D/ca/db/ca.db" <"$D/ctl" 3>&- &
-	exec {ctl}>"$D/ctl"
-	printf 'BEGIN IMMEDIATE;\n.shell touch %s\n' "$D/locked" >&"$ctl"
-	wait_for test -e "$D/locked"
+	# A writer holds the lock until told to commit.
+	hold_db_lock "$D/ca"
 	run -5 --separate-stderr ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr"
-	printf 'COMMIT;\n' >&"$ctl"
-	exec {ctl}>&-
-	wait
+	release_db_lock
 	assert_equal "$output" ""
 	assert_regex "$stderr" "^ca-sign: database busy"
 	assert_equal "$(rows)" "$before"
@@ -37,15 +31,16 @@ rows() { sqlite3 "$D/ca/db/ca.db" "select count(*) from certs; select count(*) f
 @test "durability: fail a refused certificate insert rolls the token back (exit 4)" {
 	tok=$(token)
 	before=$(rows)
-	sqlite3 "$D/ca/db/ca.db" "CREATE TRIGGER no_more BEFORE INSERT ON certs BEGIN SELECT RAISE(ABORT, 'storage refused'); END;"
+	refuse_inserts "$D/ca" no_more
 	run -4 --separate-stderr ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr"
 	assert_equal "$output" ""
 	assert_regex "$stderr" "storage refused"
 	assert_equal "$(rows)" "$before"
-	sqlite3 "$D/ca/db/ca.db" "DROP TRIGGER no_more;"
+	allow_inserts "$D/ca" no_more
 	run -0 ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr"
 }
 
+# bats test_tags=sqlite
 @test "durability: fail corrupt database (exit 4), nothing printed" {
 	cp -r "$D/ca" "$D/bad"
 	rm -f "$D/bad/db/ca.db-wal" "$D/bad/db/ca.db-shm"
@@ -56,6 +51,7 @@ rows() { sqlite3 "$D/ca/db/ca.db" "select count(*) from certs; select count(*) f
 	assert_regex "$stderr" "^ca-sign: "
 }
 
+# bats test_tags=sqlite
 @test "durability: fail missing database (exit 4)" {
 	cp -r "$D/ca" "$D/nodb"
 	rm -f "$D/nodb/db/ca.db"*
@@ -66,14 +62,18 @@ rows() { sqlite3 "$D/ca/db/ca.db" "select count(*) from certs; select count(*) f
 }
 
 @test "durability: fail database from a newer version (exit 4)" {
+	# A copied home shares a PostgreSQL database: the version is put back.
 	cp -r "$D/ca" "$D/newer"
-	sqlite3 "$D/newer/db/ca.db" "UPDATE schema_version SET version = 99;"
+	v=$(dbq "$D/newer" "select version from schema_version")
+	dbq "$D/newer" "UPDATE schema_version SET version = 99;"
 	tok=$(ca-token --offline --dir "$D/newer" db.example.com)
 	run -4 --separate-stderr ca-sign --offline --dir "$D/newer" --token "$tok" <"$D/leaf.csr"
+	! pg_test || dbq "$D/newer" "UPDATE schema_version SET version = $v;"
 	assert_equal "$output" ""
 	assert_regex "$stderr" "schema version 99 is newer than this program"
 }
 
+# bats test_tags=sqlite
 @test "durability: ok the database stays 0600 in WAL mode with synchronous FULL" {
 	tok=$(token)
 	ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr" >/dev/null
@@ -93,6 +93,7 @@ rows() { sqlite3 "$D/ca/db/ca.db" "select count(*) from certs; select count(*) f
 	assert_equal "$stderr" 'ca-list: ca.json: db.busyTimeout: at most 600s'
 }
 
+# bats test_tags=sqlite
 @test "durability: ok the WAL stays bounded across many issuing processes" {
 	/usr/bin/python3 "$TOP/tests/bats/helpers/tok.py" key "$D/ca/config/ca.json" "$D/ca/secrets/password" >"$D/prov.jwk"
 	for i in $(seq 150); do

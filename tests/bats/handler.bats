@@ -332,9 +332,9 @@ ca-sign: request: malformed JSON: unexpected token near '}'"
 	{ req foo; req bar "$tb"; req baz; } >"$D/batch.json"
 	before=$(certs_count)
 	bars=$(db "select count(*) from certs where subject = 'bar.example.com'")
-	db "CREATE TRIGGER no_bar BEFORE INSERT ON certs WHEN NEW.subject = 'bar.example.com' BEGIN SELECT RAISE(ABORT, 'storage refused'); END;"
+	refuse_inserts "$CA" no_bar bar.example.com
 	run -4 --separate-stderr ca-sign --api --offline --dir "$CA" <"$D/batch.json"
-	db "DROP TRIGGER no_bar;"
+	allow_inserts "$CA" no_bar
 	assert_equal "${#lines[@]}" 3
 	assert_equal "$(cn_of "${lines[0]}")" foo.example.com
 	assert_regex "${lines[1]}" '^\{"status":500,"message":"[^"]*storage refused[^"]*"\}$'
@@ -355,16 +355,9 @@ ca-sign: request: malformed JSON: unexpected token near '}'"
 	jq '.db.busyTimeout = "0s"' "$D/ca.json.orig" >"$CA/config/ca.json"
 	{ req foo; req bar; } >"$D/batch.json"
 	before=$(rows)
-	mkfifo "$D/ctl"
-	sqlite3 -bail "$CA/db/ca.db" <"$D/ctl" 3>&- &
-	echo $! >"$D/lock.pid"
-	exec {ctl}>"$D/ctl"
-	printf 'BEGIN IMMEDIATE;\n.shell touch %s\n' "$D/locked" >&"$ctl"
-	wait_for test -e "$D/locked"
+	hold_db_lock "$CA"
 	run -5 --separate-stderr ca-sign --api --offline --dir "$CA" <"$D/batch.json"
-	printf 'COMMIT;\n' >&"$ctl"
-	exec {ctl}>&-
-	rm -f "$D/ctl" "$D/locked"
+	release_db_lock
 	assert_equal "${#lines[@]}" 2
 	assert_regex "${lines[0]}" '^\{"status":503,"message":"database busy'
 	assert_regex "${lines[1]}" '^\{"status":503,"message":"database busy'

@@ -12,9 +12,13 @@ setup_file() {
 	# ca-init issues ca-serve's certificate: the one row to copy from.
 	ca-init --dir "$D/ca" >/dev/null
 	bash "$TOP/bench/fill-inventory.sh" "$D/ca/db/ca.db" 20000 10
+	# On PostgreSQL: the same inventory, moved there as an operator would.
+	if pg_test; then
+		ca-init --migrate --dir "$D/ca" $(db_args) >/dev/null
+	fi
 }
 
-db() { sqlite3 "$D/ca/db/ca.db" "$@"; }
+db() { dbq "$D/ca" "$@"; }
 
 # traced NAME CA-LIST-ARGS...: run ca-list under strace, its output in
 # $D/NAME.out, its calls to write(2) on stdout and pread64(2) in
@@ -44,9 +48,11 @@ traced() {
 	assert_equal "$(jq -c '[.revoked, .reasonCode, .revocationMethod]' "$D/revoked.out" | sort -u)" '[true,1,"offline"]'
 	run -0 bash -c "jq -r .issuedAt '$D/revoked.out' | sort -c"
 	# Visiting every certificate reads the whole issue-time index (over
-	# 300 pages of 4 KiB); ten revocations need a few dozen.
-	reads=$(grep -c 'pread64(' "$D/revoked.trace")
-	assert [ "$reads" -lt 100 ]
+	# 300 pages of 4 KiB); ten revocations need a few dozen (SQLite).
+	if ! pg_test; then
+		reads=$(grep -c 'pread64(' "$D/revoked.trace")
+		assert [ "$reads" -lt 100 ]
+	fi
 	assert_equal "$(grep -c '^[0-9]* *write(1,' "$D/revoked.trace")" 1
 }
 
@@ -61,9 +67,12 @@ traced() {
 	assert [ "$n" -le "$(db "select count(*) from certs where not_after between $now and $later + 43200 and serial not in (select serial from revocations)")" ]
 	assert [ "$n" -ge 490 ]
 	assert_equal "$(jq -r .revoked "$D/expiring.out" | sort -u)" false
-	reads=$(grep -c 'pread64(' "$D/expiring.trace")
-	all=$(db 'PRAGMA page_count')
-	assert [ "$reads" -lt $((all / 10)) ]
+	# SQLite's pages; PostgreSQL reads over its socket, not from the file.
+	if ! pg_test; then
+		reads=$(grep -c 'pread64(' "$D/expiring.trace")
+		all=$(db 'PRAGMA page_count')
+		assert [ "$reads" -lt $((all / 10)) ]
+	fi
 }
 
 @test "inventory: fail a full stdout (exit 4)" {

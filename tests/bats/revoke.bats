@@ -93,7 +93,7 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	t1=$(date +%s)
 	assert_equal "$stderr" ""
 	assert_output "{\"status\":\"ok\",\"serial\":\"$(S a)\",\"reasonCode\":1}"
-	run -0 db "select reason_code, reason, method, revoked_at between $t0 and $t1 from revocations where serial = '$(S a)'"
+	run -0 db "select reason_code, reason, method, CAST(revoked_at between $t0 and $t1 AS integer) from revocations where serial = '$(S a)'"
 	assert_output "1|laptop stolen|offline|1"
 	run -0 ca-list --dir "$CA" --revoked
 	run -0 jq -c --arg s "$(S a)" 'select(.serial == $s) | [.revoked, .reasonCode, .reason, .revocationMethod, (.revokedAt | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"))]' <<<"$output"
@@ -256,7 +256,7 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	run -1 --separate-stderr revoke --token "$t" "$(S j)"
 	assert_output ""
 	assert_equal "$stderr" "ca-revoke: token rejected: audience mismatch (not a revoke token for this CA)"
-	run -0 db "select (select count(*) from revocations where serial = '$(S j)') || (select count(*) from used_tokens where jti = '$j')"
+	run -0 db "select CAST((select count(*) from revocations where serial = '$(S j)') AS text) || CAST((select count(*) from used_tokens where jti = '$j') AS text)"
 	assert_output 00
 }
 
@@ -287,7 +287,7 @@ revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 	run -1 --separate-stderr revoke --token "$(mint --path revoke --sub "$(S m)" --set jti="\"$j\"" \
 		--set nbf=now-600 --set iat=now-600 --set exp=now-300)" "$(S m)"
 	assert_equal "$stderr" "ca-revoke: token rejected: expired"
-	run -0 db "select (select count(*) from revocations where serial = '$(S m)') || (select count(*) from used_tokens where jti = '$j')"
+	run -0 db "select CAST((select count(*) from revocations where serial = '$(S m)') AS text) || CAST((select count(*) from used_tokens where jti = '$j') AS text)"
 	assert_output 00
 	run -0 --separate-stderr revoke --token "$(mint --path revoke --sub "$(S m)" --set jti="\"$j\"")" "$(S m)"
 	jti_used "$j"
@@ -624,7 +624,7 @@ print(s.makefile().readline().strip())
 	assert_equal "$(jq -r .serial <<<"$output")" "$(S short)"
 	run -0 --separate-stderr ca-list --dir "$CA" --expiring 48h
 	got=$(jq -r .serial <<<"$output" | sort)
-	want=$(db "select serial from certs where not_after > strftime('%s','now') and serial not in (select serial from revocations)" | sort)
+	want=$(db "select serial from certs where not_after > $(date +%s) and serial not in (select serial from revocations)" | sort)
 	assert_equal "$got" "$want"
 	# not the expired one, not a revoked one
 	refute_line --partial "$(S old)"
@@ -656,6 +656,7 @@ print(s.makefile().readline().strip())
 	assert_equal "$(jq -s 'map(has("crt")) | any' <<<"$output")" false
 }
 
+# bats test_tags=sqlite
 @test "list: ok an empty database lists nothing" {
 	cp -a "$CA" "$D/emptyca"
 	sqlite3 "$D/emptyca/db/ca.db" 'delete from revocations; delete from certs'

@@ -319,10 +319,19 @@ test_open_refusals(void)
 	ok(db == NULL, "no handle on failure");
 	ok(access(p, F_OK) == -1, "missing database was not created");
 
-	is_int(topen("postgresql", "dbname=ca", 0, &db), CA_FAIL,
-	    "postgresql is not built");
-	is_str(err_msg(), "database type postgresql not built",
-	    "clear message for postgresql");
+	/* The password lives in libpq's files, never in ca.json. */
+	is_int(topen("postgresql", "postgresql://ca:secret@db.invalid/ca", 0,
+	    &db), CA_FAIL, "postgresql dataSource with a password fails");
+	is_str(err_msg(), "ca.json: db.dataSource holds a password: keep it "
+	    "in a password file (PGPASSFILE, ~/.pgpass) or a service file "
+	    "instead", "says where the password goes");
+	ok(has(err_msg(), "secret") == 0, "the password is not repeated");
+	is_int(topen("postgresql", "host=db.invalid password=secret", 0,
+	    &db), CA_FAIL, "conninfo with a password fails");
+	is_int(topen("postgresql", "host=db.invalid nosuchoption=1", 0, &db),
+	    CA_FAIL, "a conninfo libpq cannot parse fails");
+	ok(has(err_msg(), "ca.json: db.dataSource: "), "names the member: %s",
+	    err_msg());
 	is_int(topen("mysql", p, 1, &db), CA_FAIL, "unknown type fails");
 	ok(has(err_msg(), "unknown database type"), "says unknown type: %s",
 	    err_msg());

@@ -30,11 +30,12 @@ make_ca() {
 	# An operator's password, but not its 600,000 iterations per issuance:
 	# init.bats checks that default; here only the issuing matters.
 	ca-init --dir "$CA" --password-file "$D/pw" --dns ca.example.com \
-		--dns 10.0.0.1 --address :9443 --key-iterations 2048 >"$D/init.json"
+		--dns 10.0.0.1 --address :9443 --key-iterations 2048 \
+		$(db_args) >"$D/init.json"
 	"$PY" "$TOKPY" key "$CA/config/ca.json" "$D/pw" >"$D/prov.jwk"
 	cp "$CA/config/ca.json" "$D/ca.json.orig"
-	INIT_CERTS=$(sqlite3 "$CA/db/ca.db" 'select count(*) from certs')
-	INIT_USED=$(sqlite3 "$CA/db/ca.db" 'select count(*) from used_tokens')
+	INIT_CERTS=$(dbq "$CA" 'select count(*) from certs')
+	INIT_USED=$(dbq "$CA" 'select count(*) from used_tokens')
 	export INIT_CERTS INIT_USED
 	[ "${CA_SERVE-1}" = 0 ] || start_ca_serve
 }
@@ -110,8 +111,8 @@ csr() {
 		-keyout "$D/$n.key" -out "$D/$n.csr" "${args[@]}" 2>/dev/null
 }
 
-# db SQL: query the CA's database.
-db() { sqlite3 "$CA/db/ca.db" "$@"; }
+# db SQL: query the CA's database (SQLite or PostgreSQL: common.bash).
+db() { dbq "$CA" "$@"; }
 # The counts below are of what the tests made: ca-init's own issuance
 # (ca-serve's certificate and the token it spent), recorded by make_ca
 # in $INIT_CERTS and $INIT_USED, is left out.

@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# The PostgreSQL backend against a real server: a cluster of this file's
+# own (tests/pg.sh), since one test stops it under running programs.
+# Several hosts are several copies of one CA home, sharing its database.
+
+load common
+load helpers/authority
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	PGD=$(mktemp -d /tmp/inca-pgbats.XXXXXX)
+	export PGD
+	sh "$TOP/tests/pg.sh" start "$PGD"
+	export INCA_TEST_DB=postgresql INCA_PG_DIR="$PGD"
+	CA_SERVE=0 make_ca
+	csr foo foo.example.com dns:foo.example.com
+}
+
+teardown_file() {
+	stop_ca_serve
+	sh "$TOP/tests/pg.sh" stop "$PGD"
+}
+
+# The server is up again after a test that failed while it was down.
+teardown() {
+	[ -e "$PGD/data/postmaster.pid" ] || sh "$TOP/tests/pg.sh" up "$PGD"
+}
+
+schema_version() { sed -n 's/^#define DB_SCHEMA_VERSION[[:space:]]*\([0-9]*\)$/\1/p' "$TOP/lib/db.h"; }
+url() { jq -r .db.dataSource "$1/config/ca.json"; }
+# copy_home NAME: another host of the same CA: the same home, so the same
+# database.
+copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
+
+@test "pg: ok ca-init --db keeps the CA's records in PostgreSQL, nothing in db/" {
+	assert_equal "$(jq -r .db.type "$CA/config/ca.json")" postgresql
+	assert_regex "$(url "$CA")" '^postgresql:///inca\?host='
+	run -0 find "$CA/db" -type f
+	assert_output ""
+	run -0 db "select subject, provisioner from certs"
+	assert_output "ca.example.com|admin"
+	run -0 db "select version from schema_version"
+	assert_output "$(schema_version)"
+	run -0 --separate-stderr ca-list --dir "$CA"
+	assert_equal "$(jq -r .subject <<<"$output")" ca.example.com
+}
+
+@test "pg: fail ca-init --db on a database that already holds a CA schema (exit 4), nothing made" {
+	rows0=$(rows)
+	run -4 --separate-stderr ca-init --dir "$D/second" --password-file "$D/pw" --db "$(url "$CA")"
+	assert_output ""
+	assert_regex "$stderr" "^ca-init: database postgresql .* already holds a CA schema \(version $(schema_version)\): a new CA starts with an empty database; give another one, or keep that database's CA \(nothing was changed\)$"
+	assert [ ! -e "$D/second" ]
+	assert_equal "$(rows)" "$rows0"
+}
+
+@test "pg: fail a password in --db or in ca.json (exit 4), never repeated" {
+	msg="ca.json: db.dataSource holds a password: keep it in a password file (PGPASSFILE, ~/.pgpass) or a service file instead"
+	run -4 --separate-stderr ca-init --dir "$D/pw1" --password-file "$D/pw" --db "postgresql://postgres:hunter2@localhost/x"
+	assert_equal "$stderr" "ca-init: $msg"
+	assert [ ! -e "$D/pw1" ]
+	copy_home pw2
+	jq --arg u "host=$PGD user=postgres dbname=inca password=hunter2" '.db.dataSource = $u' "$CA/config/ca.json" >"$D/pw2/config/ca.json"
+	run -4 --separate-stderr ca-list --dir "$D/pw2"
+	assert_equal "$stderr" "ca-list: $msg"
+}
+
+@test "pg: fail --db that names no PostgreSQL database (exit 2)" {
+	run -2 --separate-stderr ca-init --dir "$D/nopg" --password-file "$D/pw" --db db/ca.db
+	assert_equal "$stderr" "ca-init: --db: a postgresql:// URI or a conninfo string (\"host=... dbname=...\")"
+	assert [ ! -e "$D/nopg" ]
+}
+
+@test "pg: ok one token sent 20 times in parallel by two hosts: exactly one certificate" {
+	copy_home hostb
+	t=$(mint)
+	jti=$(claims "$t" | jq -r .jti)
+	rows0=$(rows)
+	mkdir "$D/par"
+	for i in $(seq 20); do
+		home=$CA
+		[ $((i % 2)) = 0 ] || home=$D/hostb
+		(
+			rc=0
+			ca-sign --offline --dir "$home" --token "$t" <"$D/foo.csr" \
+				>"$D/par/$i.pem" 2>"$D/par/$i.err" || rc=$?
+			echo "$rc" >"$D/par/$i.rc"
+		) 3>&- &
+	done
+	wait
+	assert_equal "$(cat "$D"/par/*.rc | grep -cx 0)" 1
+	assert_equal "$(cat "$D"/par/*.rc | grep -cx 1)" 19
+	assert_equal "$(cat "$D"/par/*.err | grep -cx 'ca-sign: token already used')" 19
+	assert_equal "$(rows)" "$(($(cut -d' ' -f1 <<<"$rows0") + 1)) $(($(cut -d' ' -f2 <<<"$rows0") + 1))"
+	run -0 db "select count(*) from used_tokens where jti = '$jti'"
+	assert_output 1
+	# The one certificate is the row.
+	pem=$(grep -l 'BEGIN CERTIFICATE' "$D"/par/*.pem)
+	s=$(serial_of "$pem")
+	run -0 db "select hex(der) from certs where serial = '$s'"
+	assert_output "$(openssl x509 -in "$pem" -outform DER | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F)"
+}
+
+@test "pg: fail a serial already stored: the primary key refuses it, nothing recorded (exit 4)" {
+	t=$(mint)
+	rows0=$(rows)
+	# Every new row takes the serial of a stored one.
+	db "CREATE FUNCTION same_serial() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN NEW.serial := (SELECT min(serial) FROM certs); RETURN NEW; END \$\$; CREATE TRIGGER same_serial BEFORE INSERT ON certs FOR EACH ROW EXECUTE FUNCTION same_serial();"
+	run -4 --separate-stderr ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+	db "DROP TRIGGER same_serial ON certs; DROP FUNCTION same_serial();"
+	assert_output ""
+	assert_regex "$stderr" '^ca-sign: database: certificate serial [0-9]+ already exists$'
+	assert_equal "$(rows)" "$rows0"
+	# The key itself, whoever writes.
+	run -1 --separate-stderr db "INSERT INTO certs SELECT * FROM certs LIMIT 1"
+	assert_regex "$stderr" 'duplicate key value violates unique constraint "certs_pkey"'
+	# The token was not spent.
+	run -0 ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+}
+
+@test "pg: fail the server down mid-run: exit 5, nothing unrecorded; up again: issues without intervention" {
+	rm -rf "$D/run"
+	mkdir "$D/run"
+	mint -n 40 >"$D/run/toks"
+	# A long-lived handler, connected before the server goes down.
+	coproc H { ca-sign --api --offline --dir "$CA" 2>"$D/run/handler.err"; }
+	mapfile -t toks <"$D/run/toks"
+	api_request "${toks[0]}" "$D/foo.csr" >&"${H[1]}"
+	read -r -t 60 line <&"${H[0]}"
+	assert_equal "$(jq -r .crt <<<"$line" | openssl x509 -noout -subject)" "subject=CN = foo.example.com"
+	# Programs issue one after another while the server goes down.
+	(
+		for i in $(seq 2 30); do
+			rc=0
+			ca-sign --offline --dir "$CA" --token "${toks[$i]}" <"$D/foo.csr" \
+				>"$D/run/$i.pem" 2>"$D/run/$i.err" || rc=$?
+			echo "$rc" >"$D/run/$i.rc"
+		done
+	) 3>&- &
+	loop=$!
+	wait_for test -s "$D/run/4.pem"
+	sh "$TOP/tests/pg.sh" down "$PGD"
+	wait "$loop"
+	# Nothing was issued without its row.
+	for i in $(seq 2 30); do
+		rc=$(cat "$D/run/$i.rc")
+		if [ "$rc" = 0 ]; then
+			echo "$i" >>"$D/run/issued"
+		else
+			assert_equal "$rc" 5
+			assert_equal "$(wc -c <"$D/run/$i.pem")" 0
+			assert_regex "$(cat "$D/run/$i.err")" '^ca-sign: database unavailable'
+		fi
+	done
+	assert [ "$(cat "$D/run/30.rc")" = 5 ]
+	run -5 --separate-stderr ca-list --dir "$CA"
+	assert_regex "$stderr" '^ca-list: database unavailable'
+	# The handler answers 503 while the server is down.
+	api_request "${toks[31]}" "$D/foo.csr" >&"${H[1]}"
+	read -r -t 60 line <&"${H[0]}"
+	assert_regex "$line" '^\{"status":503,"message":"database unavailable'
+	sh "$TOP/tests/pg.sh" up "$PGD"
+	while read -r i; do
+		s=$(serial_of "$D/run/$i.pem")
+		run -0 db "select count(*) from certs where serial = '$s'"
+		assert_output 1
+	done <"$D/run/issued"
+	# Up again: the same handler and new programs issue.
+	api_request "${toks[32]}" "$D/foo.csr" >&"${H[1]}"
+	read -r -t 60 line <&"${H[0]}"
+	s=$(jq -r .crt <<<"$line" | openssl x509 -noout -serial | cut -d= -f2)
+	run -0 db "select count(*) from certs where serial = '$(BC_LINE_LENGTH=0 bc <<<"ibase=16; $s")'"
+	assert_output 1
+	eval "exec ${H[1]}>&-"
+	# Its exit status says a request found the database unavailable.
+	st=0
+	wait "$H_PID" || st=$?
+	assert_equal "$st" 5
+	run -0 ca-sign --offline --dir "$CA" --token "${toks[33]}" <"$D/foo.csr"
+	# The token refused while the server was down is still unspent.
+	run -0 ca-sign --offline --dir "$CA" --token "${toks[30]}" <"$D/foo.csr"
+}
+
+@test "pg: ok ca-list on a read-only connection; writers refuse one (exit 5)" {
+	copy_home reader
+	jq --arg u "$(url "$CA")%20-c%20default_transaction_read_only%3Don" \
+		'.db.dataSource = $u' "$CA/config/ca.json" >"$D/reader/config/ca.json"
+	run -0 --separate-stderr ca-list --dir "$D/reader"
+	assert_equal "${#lines[@]}" "$(db 'select count(*) from certs')"
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr ca-init --check --dir "$D/reader"
+	rows0=$(rows)
+	run -5 --separate-stderr ca-sign --offline --dir "$D/reader" --token "$(mint)" <"$D/foo.csr"
+	assert_output ""
+	assert_regex "$stderr" '^ca-sign: database unavailable: .*session is read-only$'
+	assert_equal "$(rows)" "$rows0"
+}
+
+@test "pg: ok an older schema is migrated only by ca-init --migrate, never by a reader or writer" {
+	CA=$D/old
+	ca-init --dir "$CA" --password-file "$D/pw" --key-iterations 2048 $(db_args) >/dev/null
+	# Back to version 1: without what versions 2 (the token clock) and 3
+	# (the CRLs' revocation counts) added.
+	db "DROP TABLE token_clock; ALTER TABLE crl DROP COLUMN revocations; UPDATE schema_version SET version = 1;"
+	run -0 --separate-stderr ca-list --dir "$CA"
+	assert_equal "${#lines[@]}" 1
+	run -0 db "select version from schema_version"
+	assert_output 1
+	t=$(ca-token --offline --dir "$CA" --password-file "$D/pw" foo.example.com)
+	run -4 --separate-stderr ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+	assert_output ""
+	assert_regex "$stderr" "^ca-sign: database postgresql .* has schema version 1, older than this program's $(schema_version): migrate it once with ca-init --migrate \(nothing was changed\)$"
+	run -0 db "select version from schema_version"
+	assert_output 1
+	run -0 --separate-stderr ca-init --migrate --dir "$CA"
+	assert_output "$CA: database schema version $(schema_version)"
+	run -0 db "select version from schema_version"
+	assert_output "$(schema_version)"
+	run -0 db "select count(*) from token_clock"
+	assert_output 1
+	run -0 ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+}
+
+@test "pg: ok ca-init --migrate --db moves a SQLite CA to PostgreSQL, every row and spent token" {
+	H=$D/lite
+	ca-init --dir "$H" --password-file "$D/pw" --key-iterations 2048 >/dev/null
+	jq '.db.busyTimeout = "3s"' "$H/config/ca.json" >"$D/lite.json"
+	cp "$D/lite.json" "$H/config/ca.json"
+	for n in 1 2 3; do
+		t=$(ca-token --offline --dir "$H" --password-file "$D/pw" foo.example.com)
+		ca-sign --offline --dir "$H" --token "$t" <"$D/foo.csr" >"$D/lite$n.pem"
+	done
+	ca-revoke --offline --dir "$H" --reason-code 1 "$(serial_of "$D/lite2.pem")"
+	# A renewal row that sorts before what it renews, in the same second.
+	sqlite3 "$H/db/ca.db" "INSERT INTO certs SELECT '1', issued_at, not_before, not_after, subject, sans, provisioner, serial, der FROM certs WHERE serial = '$(serial_of "$D/lite3.pem")'"
+	sqlite3 "$H/db/ca.db" "UPDATE token_clock SET minted_after = 1000"
+	q="select serial, issued_at, not_before, not_after, subject, sans, provisioner, renewed_from, hex(der) from certs order by serial;
+select serial, revoked_at, reason_code, reason, method from revocations order by serial;
+select provisioner, jti, expires_at from used_tokens order by jti;
+select pruned_before, minted_after from token_clock;
+select number, this_update, next_update, revocations, hex(der) from crl order by number"
+	before=$(dbq "$H" "$q")
+	# The revocation made a CRL, which moves too.
+	assert_equal "$(dbq "$H" 'select count(*) from crl')" 1
+	list=$(ca-list --dir "$H")
+	pg=$(sh "$TOP/tests/pg.sh" db "$PGD")
+	run -0 --separate-stderr ca-init --migrate --dir "$H" --db "$pg"
+	assert_output "$H: database copied to $pg (schema version $(schema_version)); ca.json names it now, the old database is left as it was"
+	assert_equal "$(jq -c .db "$H/config/ca.json")" "$(jq -c --arg u "$pg" '{type: "postgresql", dataSource: $u, busyTimeout: "3s"}' <<<'{}')"
+	assert_equal "$(dbq "$H" "$q")" "$before"
+	assert_equal "$(ca-list --dir "$H")" "$list"
+	# A token spent before is still spent.
+	run -1 --separate-stderr ca-sign --offline --dir "$H" --token "$t" <"$D/foo.csr"
+	assert_equal "$stderr" "ca-sign: token already used"
+	t=$(ca-token --offline --dir "$H" --password-file "$D/pw" foo.example.com)
+	run -0 ca-sign --offline --dir "$H" --token "$t" <"$D/foo.csr"
+	# The SQLite file is as it was; a second move into the same place is refused.
+	assert_equal "$(sqlite3 "$H/db/ca.db" 'select count(*) from certs')" 5
+	jq '.db = {type: "sqlite", dataSource: "db/ca.db"}' "$H/config/ca.json" >"$D/back.json"
+	cp "$D/back.json" "$H/config/ca.json"
+	run -4 --separate-stderr ca-init --migrate --dir "$H" --db "$pg"
+	assert_regex "$stderr" "already holds a CA schema"
+}
