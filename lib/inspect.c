@@ -840,6 +840,15 @@ static const char *const reason_names[] = {
 	"removeFromCRL", "privilegeWithdrawn", "aACompromise"
 };
 
+const char *
+inspect_crl_reason(long long code)
+{
+	if (code < 0 || (size_t)code >= sizeof(reason_names) /
+	    sizeof(reason_names[0]))
+		return NULL;
+	return reason_names[code];
+}
+
 static json_t *
 jrevoked(const X509_REVOKED *r)
 {
