@@ -10,6 +10,7 @@
 #include "ca_limits.h"
 #include "confcheck.h"
 #include "config.h"
+#include "crl.h"
 #include "csr.h"
 #include "db.h"
 #include "err.h"
@@ -726,6 +727,7 @@ issue_prepare(struct authority *a, const struct sign_request *r,
 	tpl.issuer = sk_X509_value(a->chain, 0);
 	tpl.chain = a->chain;
 	tpl.issuer_key = a->key;
+	tpl.crl_url = crl_leaf_url(a->conf);
 	if ((rc = x509_issue(&tpl, &p->x)) != CA_OK) {
 		if (rc == CA_INPUT)
 			rc = CA_REFUSED;        /* a request the profile cannot take */
@@ -923,6 +925,8 @@ authority_revoke(struct authority *a, const char *serial_text, int reason_code,
 	}
 	if ((rc = db_commit(a->db)) != CA_OK)
 		status_of(&st, rc);
+	else
+		crl_after_revoke(a);
 out:
 	json_decref(t.claims);
 	free(serial);
@@ -938,5 +942,23 @@ authority_use_key(struct authority *a, EVP_PKEY *key)
 		return err_set(CA_FAIL, "out of memory");
 	EVP_PKEY_free(a->key);
 	a->key = key;
+	return CA_OK;
+}
+
+const json_t *
+authority_conf(struct authority *a)
+{
+	return a->conf;
+}
+
+int
+authority_signing_key(struct authority *a, EVP_PKEY **key)
+{
+	int rc, st;
+
+	*key = NULL;
+	if ((rc = load_key(a, &st)) != CA_OK)
+		return rc;
+	*key = a->key;
 	return CA_OK;
 }

@@ -101,6 +101,33 @@ struct authority_result authority_revoke(struct authority *a,
  */
 int authority_use_key(struct authority *a, EVP_PKEY *key);
 
+/*
+ * The CA's current CRL (lib/crl.c), signed by the intermediate.  A stored
+ * CRL is returned as long as it is current: made from every revocation
+ * stored now, renewPeriod (ca.json crl.renewPeriod, default 2/3 of
+ * crl.cacheDuration) not yet passed since its thisUpdate, before its
+ * nextUpdate.  Otherwise, or with force, a new one is made and stored in
+ * one write transaction: CRL number one more than the last, thisUpdate
+ * now, nextUpdate now + cacheDuration (default 24h), every revoked
+ * certificate until CRL_EXPIRY_GRACE (1h) after its notAfter.  On success
+ * *der (malloc'd, the caller's to free()) and *len hold its DER; either
+ * may be NULL ("make sure it is current").  CA_REFUSED with status 404
+ * "CRL disabled" when ca.json says crl.enabled false; CA_UNAVAIL (503)
+ * when the database is busy; CA_FAIL (500) otherwise, the message
+ * recorded.  A read-only (DB_READ) authority can only return a current
+ * CRL: making one is CA_FAIL.
+ */
+struct authority_result authority_crl(struct authority *a, int force,
+    unsigned char **der, size_t *len);
+
+/* For lib/crl.c: ca.json as checked (borrowed). */
+const json_t *authority_conf(struct authority *a);
+/*
+ * For lib/crl.c: the intermediate's key, decrypted on first use
+ * (borrowed; lives as long as a).  CA_FAIL or CA_REFUSED (password).
+ */
+int authority_signing_key(struct authority *a, EVP_PKEY **key);
+
 /* The intermediates to send after a leaf (borrowed). */
 STACK_OF(X509) *authority_chain(struct authority *a);
 /* The database (borrowed), for inventory queries. */

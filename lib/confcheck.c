@@ -34,6 +34,7 @@ enum kind {
 	K_POLICY,       /* authority.policy.x509: policy_validate() */
 	K_PROVISIONERS, /* authority.provisioners */
 	K_JWK,          /* a provisioner's public key */
+	K_CRL,          /* the "crl" object: its members and their rules */
 	K_IGNORED,      /* step-ca's, not used by inca: accepted, warned about */
 	K_REFUSED       /* step-ca's, and unsafe to ignore: refused, with why */
 };
@@ -126,6 +127,17 @@ static const struct member handlers_m[] = {
 	END
 };
 
+/* The CRL (lib/crl.h): step-ca's names, and the leaves' distribution point. */
+static const struct member crl_m[] = {
+	{ "enabled", K_BOOL, 0, NULL, NULL },
+	{ "generateOnRevoke", K_BOOL, 0, NULL, NULL },
+	{ "cacheDuration", K_DURATION, 0, NULL, NULL },
+	{ "renewPeriod", K_DURATION, 0, NULL, NULL },
+	{ "idpURL", K_STRING, 0, NULL, NULL },
+	{ "addDistributionPoint", K_BOOL, 0, NULL, NULL },
+	END
+};
+
 static const struct member top_m[] = {
 	{ "root", K_STRING, 1, NULL, NULL },
 	{ "crt", K_STRING, 1, NULL, NULL },
@@ -137,6 +149,7 @@ static const struct member top_m[] = {
 	{ "authority", K_OBJECT, 1, authority_m, NULL },
 	{ "tls", K_OBJECT, 0, tls_m, NULL },
 	{ "handlers", K_OBJECT, 0, handlers_m, NULL },
+	{ "crl", K_CRL, 0, crl_m, NULL },
 	{ "password", K_REFUSED, 0, NULL,
 	    "a password in clear is not read: put it in a file of mode 0600 "
 	    "named by passwordFile" },
@@ -150,7 +163,6 @@ static const struct member top_m[] = {
 	IGNORED("monitoring"),
 	IGNORED("ssh"),
 	IGNORED("templates"),
-	IGNORED("crl"),
 	END
 };
 
@@ -210,6 +222,81 @@ bad(const char *path, const char *why)
 
 static int check_value(const json_t *v, const char *path,
     const struct member *m, int warn);
+
+static int check_object(const json_t *obj, const char *path,
+    const struct member *ms, int warn);
+
+/*
+ * An http or https URL of printable ASCII without spaces, with a host:
+ * it goes into the CRL's Issuing Distribution Point and the leaves' CRL
+ * Distribution Points as an IA5String URI, and relying parties fetch it.
+ */
+static int
+crl_url_ok(const char *u)
+{
+	const char *p;
+
+	if (strlen(u) > CA_MAX_SAN_LEN)
+		return 0;
+	if (strncmp(u, "http://", 7) == 0)
+		p = u + 7;
+	else if (strncmp(u, "https://", 8) == 0)
+		p = u + 8;
+	else
+		return 0;
+	if (*p == '\0' || *p == '/' || *p == '?' || *p == '#')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The "crl" object: its members, then the rules between them. */
+static int
+check_crl(const json_t *v, const char *path, const struct member *m,
+    int warn)
+{
+	char cp[PATH_LEN];
+	const json_t *j;
+	int64_t cache = 24 * 3600, renew;
+	int rc;
+
+	if ((rc = check_object(v, path, m->sub, warn)) != CA_OK)
+		return rc;
+	if ((j = json_object_get(v, "cacheDuration")) != NULL) {
+		time_parse_duration(json_string_value(j), &cache);
+		if (cache <= 0) {
+			join(cp, path, "cacheDuration");
+			return bad(cp, "must be longer than 0s");
+		}
+	}
+	if ((j = json_object_get(v, "renewPeriod")) != NULL) {
+		join(cp, path, "renewPeriod");
+		time_parse_duration(json_string_value(j), &renew);
+		if (renew <= 0)
+			return bad(cp, "must be longer than 0s");
+		if (renew > cache)
+			return bad(cp, "longer than cacheDuration: the CRL "
+			    "would expire before it is renewed");
+	}
+	if ((j = json_object_get(v, "idpURL")) != NULL &&
+	    !crl_url_ok(json_string_value(j))) {
+		join(cp, path, "idpURL");
+		return bad(cp, "must be an http:// or https:// URL with a host, "
+		    "printable ASCII without spaces");
+	}
+	if (json_is_true(json_object_get(v, "addDistributionPoint"))) {
+		join(cp, path, "addDistributionPoint");
+		if (json_object_get(v, "idpURL") == NULL)
+			return bad(cp, "needs idpURL, the URL to put in the "
+			    "certificates");
+		if (json_is_false(json_object_get(v, "enabled")))
+			return bad(cp, "the CRL is disabled (enabled: false): "
+			    "certificates would point to no CRL");
+	}
+	return CA_OK;
+}
 
 static int
 check_object(const json_t *obj, const char *path, const struct member *ms,
@@ -410,6 +497,8 @@ check_value(const json_t *v, const char *path, const struct member *m,
 		return check_provisioners(v, path, warn);
 	case K_JWK:
 		return check_jwk(v, path);
+	case K_CRL:
+		return check_crl(v, path, m, warn);
 	case K_IGNORED:
 		if (warn)
 			warnx_("ca.json: %s: ignored (a step-ca member inca does not use)",

@@ -553,3 +553,77 @@ db_handle(struct db *db, const char *type)
 		return NULL;
 	return db->conn;
 }
+
+int
+db_count_revocations(struct db *db, int64_t *n)
+{
+	int rc;
+
+	if (n == NULL)
+		return err_set(CA_FAIL, "database: no result pointer");
+	*n = 0;
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	return db->ops->count_revocations(db->conn, n);
+}
+
+int
+db_list_crl_entries(struct db *db, int64_t not_after_min, db_crl_entry_fn fn,
+    void *arg)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	if (fn == NULL)
+		return err_set(CA_FAIL, "database: missing callback");
+	return db->ops->list_crl_entries(db->conn, not_after_min, fn, arg);
+}
+
+int
+db_put_crl(struct db *db, const struct db_crl *crl, enum db_refusal *why)
+{
+	enum db_refusal ignored;
+	int rc;
+
+	if (why == NULL)
+		why = &ignored;
+	*why = DB_REFUSED_NONE;
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	if (crl == NULL)
+		return err_set(CA_INPUT, "database: missing CRL");
+	if (crl->number < 1)
+		return err_set(CA_INPUT, "database: CRL number %lld is not "
+		    "positive", (long long)crl->number);
+	if (crl->this_update >= crl->next_update)
+		return err_set(CA_INPUT, "database: CRL nextUpdate is not "
+		    "after its thisUpdate");
+	if (crl->revocations < 0)
+		return err_set(CA_INPUT, "database: CRL revocation count "
+		    "is negative");
+	if (crl->der == NULL || crl->der_len == 0 ||
+	    crl->der_len > DB_MAX_CRL)
+		return err_set(CA_INPUT, "database: CRL DER missing or larger "
+		    "than %d bytes", DB_MAX_CRL);
+	return db->ops->put_crl(db->conn, crl, DB_CRL_KEEP, why);
+}
+
+int
+db_latest_crl(struct db *db, struct db_crl **out)
+{
+	int rc;
+
+	if (out == NULL)
+		return err_set(CA_FAIL, "database: no result pointer");
+	*out = NULL;
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	return db->ops->latest_crl(db->conn, out);
+}
+
+void
+db_crl_free(struct db_crl *crl)
+{
+	free(crl);
+}

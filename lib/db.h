@@ -26,7 +26,8 @@
  *       reason NULL, method)
  *   used_tokens(provisioner, jti, expires_at, PK(provisioner, jti))
  *   token_clock(pruned_before, minted_after)    one row (version 2)
- *   crl(number PK, this_update, next_update, der)
+ *   crl(number PK, this_update, next_update, der, revocations)
+                                      (revocations: version 3)
  *   schema_version(version)           one row
  * certs.sans is a JSON array of "type:value" strings, type one of dns, ip,
  * email, uri, e.g. ["dns:a.example","ip:10.0.0.5"]; "[]" when there are none.
@@ -40,7 +41,7 @@
 #include <jansson.h>
 
 /* The schema this program creates and understands; see db_open(). */
-#define DB_SCHEMA_VERSION	2
+#define DB_SCHEMA_VERSION	3
 /* How long a statement waits for another writer's lock before CA_UNAVAIL. */
 #define DB_BUSY_TIMEOUT_MS	5000
 /* The longest busy timeout the configuration may ask for. */
@@ -198,7 +199,9 @@ struct db_revocation {
 enum db_refusal {
 	DB_REFUSED_NONE,		/* not refused */
 	DB_REFUSED_NOT_FOUND,		/* no such certificate */
-	DB_REFUSED_ALREADY_REVOKED	/* revoked before */
+	DB_REFUSED_ALREADY_REVOKED,	/* revoked before */
+	DB_REFUSED_EXISTS		/* the key is stored already (a CRL
+					   number another writer took) */
 };
 
 /*
@@ -261,6 +264,73 @@ int db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
     void *arg);
 
 /*
+ * Revocations are never deleted: their count only grows, so a CRL that
+ * records the count it was made from (struct db_crl.revocations) is out
+ * of date exactly when the count differs.  *n is the number of rows of
+ * revocations.
+ */
+int db_count_revocations(struct db *db, int64_t *n);
+
+/*
+ * One revoked certificate as a CRL lists it: its serial, when and why it
+ * was revoked, and its notAfter (to leave it out once it has expired).
+ */
+struct db_crl_entry {
+	const char	*serial;
+	int64_t		 revoked_at;
+	int		 reason_code;
+	int64_t		 not_after;
+};
+
+/*
+ * Call fn once per revoked certificate whose not_after is at least
+ * not_after_min, in no particular order (the CRL is sorted by its
+ * maker).  The entry belongs to the database and is valid only during
+ * the call; fn must not call other db functions on the same db and
+ * returns CA_OK to go on, anything else to stop (returned).
+ */
+typedef int (*db_crl_entry_fn)(const struct db_crl_entry *e, void *arg);
+int db_list_crl_entries(struct db *db, int64_t not_after_min,
+    db_crl_entry_fn fn, void *arg);
+
+/*
+ * A stored CRL.  number is its CRL number (>= 1, the primary key);
+ * this_update < next_update are its times; revocations is the count of
+ * revocation rows it was made from (db_count_revocations() in the same
+ * transaction), or -1 for a CRL stored before version 3 (never current);
+ * der is the signed CRL.
+ */
+struct db_crl {
+	int64_t			 number;
+	int64_t			 this_update;
+	int64_t			 next_update;
+	int64_t			 revocations;
+	const unsigned char	*der;
+	size_t			 der_len;
+};
+
+/* Stored CRLs kept besides the newest; older ones are deleted by db_put_crl. */
+#define DB_CRL_KEEP	8
+/* The largest CRL stored (bytes): some 400,000 entries. */
+#define DB_MAX_CRL	(16 * 1024 * 1024)
+
+/*
+ * Store a new CRL (the caller keeps crl).  A number already stored is
+ * CA_REFUSED "CRL number N already stored" (*why DB_REFUSED_EXISTS;
+ * why may be NULL): another writer made that CRL first, and the caller
+ * re-reads.  CRLs more than DB_CRL_KEEP numbers older are deleted.
+ */
+int db_put_crl(struct db *db, const struct db_crl *crl,
+    enum db_refusal *why);
+/*
+ * The stored CRL of the highest number.  *out is NULL when none is stored
+ * (still CA_OK); otherwise one allocation, DER included, the caller's, to
+ * release with db_crl_free().
+ */
+int db_latest_crl(struct db *db, struct db_crl **out);
+void db_crl_free(struct db_crl *crl);
+
+/*
  * The backend's own connection when db is of that type, else NULL:
  * a sqlite3 * for "sqlite".  For tests and diagnostics that must look at
  * connection settings (pragmas); everything else goes through the calls
@@ -312,6 +382,14 @@ struct db_ops {
 	int	(*is_revoked)(void *conn, const char *serial, int *revoked);
 	int	(*list_certs)(void *conn, const struct db_filter *f,
 		    db_row_fn fn, void *arg);
+	int	(*count_revocations)(void *conn, int64_t *n);
+	int	(*list_crl_entries)(void *conn, int64_t not_after_min,
+		    db_crl_entry_fn fn, void *arg);
+	/* CA_REFUSED with *why = DB_REFUSED_EXISTS for a stored number. */
+	int	(*put_crl)(void *conn, const struct db_crl *crl, int64_t keep,
+		    enum db_refusal *why);
+	/* *out as db_latest_crl(): one malloc'd block. */
+	int	(*latest_crl)(void *conn, struct db_crl **out);
 };
 
 extern const struct db_ops db_sqlite_ops;

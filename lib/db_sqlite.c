@@ -81,6 +81,14 @@ static const char *const steps[] = {
 	");"
 	"INSERT INTO token_clock (pruned_before, minted_after) VALUES (0, 0);"
 	"UPDATE schema_version SET version = 2;",
+	/*
+	 * 2 -> 3: how many revocations each CRL was made from, so that one
+	 * made before the latest revocation is known to be out of date
+	 * whatever the clocks said (db.h: db_count_revocations).  CRLs of
+	 * older versions get -1: never current.
+	 */
+	"ALTER TABLE crl ADD COLUMN revocations INTEGER NOT NULL DEFAULT -1;"
+	"UPDATE schema_version SET version = 3;",
 };
 
 _Static_assert(NELEM(steps) == DB_SCHEMA_VERSION,
@@ -844,6 +852,161 @@ sq_list_certs(void *conn, const struct db_filter *f, db_row_fn fn,
 	return ret;
 }
 
+static int
+sq_count_revocations(void *conn, int64_t *n)
+{
+	long long v;
+	int ret;
+
+	if ((ret = sq_query1(conn, "SELECT count(*) FROM revocations", &v,
+	    NULL, 0, "count revocations")) != CA_OK)
+		return ret;
+	*n = v;
+	return CA_OK;
+}
+
+static int
+sq_list_crl_entries(void *conn, int64_t not_after_min, db_crl_entry_fn fn,
+    void *arg)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	struct db_crl_entry e;
+	int rc, ret;
+
+	/* Revocations the outer loop, as for LIST_REVOKED. */
+	if ((ret = sq_prepare(h, "SELECT r.serial, r.revoked_at, "
+	    "r.reason_code, c.not_after FROM revocations r CROSS JOIN certs c "
+	    "ON c.serial = r.serial WHERE c.not_after >= ?1", &st,
+	    "list revoked certificates")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_int64(st, 1, not_after_min)) != SQLITE_OK) {
+		ret = sq_fail(h, rc, "list revoked certificates");
+		sqlite3_finalize(st);
+		return ret;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		e.serial = col_text(st, 0);
+		e.revoked_at = sqlite3_column_int64(st, 1);
+		e.reason_code = sqlite3_column_int(st, 2);
+		e.not_after = sqlite3_column_int64(st, 3);
+		if (e.serial == NULL) {
+			ret = err_set(CA_FAIL, "database list revoked "
+			    "certificates: unreadable row");
+			sqlite3_finalize(st);
+			return ret;
+		}
+		if ((ret = fn(&e, arg)) != CA_OK) {
+			sqlite3_finalize(st);
+			return ret;
+		}
+	}
+	ret = rc == SQLITE_DONE ? CA_OK :
+	    sq_fail(h, rc, "list revoked certificates");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The body of sq_put_crl(), inside its savepoint. */
+static int
+put_crl(sqlite3 *h, const struct db_crl *c, int64_t keep,
+    enum db_refusal *why)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	/* DO NOTHING on the number only: the loser of a race is told so. */
+	if ((ret = sq_prepare(h, "INSERT INTO crl (number, this_update, "
+	    "next_update, der, revocations) VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT (number) DO NOTHING", &st, "store CRL")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_int64(st, 1, c->number)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, c->this_update)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 3, c->next_update)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_blob64(st, 4, c->der, c->der_len,
+	    SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 5, c->revocations)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = sq_fail(h, rc, "store CRL");
+	else if (sqlite3_changes(h) != 1) {
+		*why = DB_REFUSED_EXISTS;
+		ret = err_set(CA_REFUSED, "CRL number %lld already stored",
+		    (long long)c->number);
+	} else
+		ret = CA_OK;
+	sqlite3_finalize(st);
+	if (ret != CA_OK)
+		return ret;
+	return sq_run_int(h, "DELETE FROM crl WHERE number < ?1",
+	    c->number - keep, "prune CRLs");
+}
+
+static int
+sq_put_crl(void *conn, const struct db_crl *c, int64_t keep,
+    enum db_refusal *why)
+{
+	sqlite3 *h = conn;
+	int ret;
+
+	if ((ret = sq_exec(h, "SAVEPOINT put_crl", "store CRL")) != CA_OK)
+		return ret;
+	if ((ret = put_crl(h, c, keep, why)) != CA_OK) {
+		sqlite3_exec(h, "ROLLBACK TO put_crl", NULL, NULL, NULL);
+		sqlite3_exec(h, "RELEASE put_crl", NULL, NULL, NULL);
+		return ret;
+	}
+	return sq_exec(h, "RELEASE put_crl", "store CRL");
+}
+
+static int
+sq_latest_crl(void *conn, struct db_crl **out)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	struct db_crl *c;
+	const void *der;
+	int rc, ret, n;
+
+	if ((ret = sq_prepare(h, "SELECT number, this_update, next_update, "
+	    "revocations, der FROM crl ORDER BY number DESC LIMIT 1", &st,
+	    "read CRL")) != CA_OK)
+		return ret;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return CA_OK;
+	}
+	if (rc != SQLITE_ROW) {
+		ret = sq_fail(h, rc, "read CRL");
+		sqlite3_finalize(st);
+		return ret;
+	}
+	/* The blob pointer first, then its size (SQLite's rule). */
+	der = sqlite3_column_blob(st, 4);
+	n = sqlite3_column_bytes(st, 4);
+	if (der == NULL || n <= 0) {
+		sqlite3_finalize(st);
+		return err_set(CA_FAIL, "database read CRL: stored CRL is "
+		    "empty");
+	}
+	if ((c = calloc(1, sizeof(*c) + (size_t)n)) == NULL) {
+		sqlite3_finalize(st);
+		return err_set(CA_FAIL, "out of memory");
+	}
+	c->number = sqlite3_column_int64(st, 0);
+	c->this_update = sqlite3_column_int64(st, 1);
+	c->next_update = sqlite3_column_int64(st, 2);
+	c->revocations = sqlite3_column_int64(st, 3);
+	memcpy(c + 1, der, (size_t)n);
+	c->der = (const unsigned char *)(c + 1);
+	c->der_len = (size_t)n;
+	sqlite3_finalize(st);
+	*out = c;
+	return CA_OK;
+}
+
 const struct db_ops db_sqlite_ops = {
 	.type = "sqlite",
 	.steps = steps,
@@ -864,4 +1027,8 @@ const struct db_ops db_sqlite_ops = {
 	.revoke = sq_revoke,
 	.is_revoked = sq_is_revoked,
 	.list_certs = sq_list_certs,
+	.count_revocations = sq_count_revocations,
+	.list_crl_entries = sq_list_crl_entries,
+	.put_crl = sq_put_crl,
+	.latest_crl = sq_latest_crl,
 };

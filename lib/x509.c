@@ -261,6 +261,49 @@ add_aki(X509 *x, X509 *issuer)
 }
 
 /*
+ * CRL Distribution Points, not critical: one distribution point whose
+ * fullName is the URL where the CA publishes its CRL (the CRL's Issuing
+ * Distribution Point names the same URL, which RFC 5280 6.3.3 matches).
+ */
+static int
+add_cdp(X509 *x, const char *url)
+{
+	CRL_DIST_POINTS *cdp = NULL;
+	DIST_POINT *dp = NULL;
+	GENERAL_NAME *gn = NULL;
+	ASN1_IA5STRING *uri = NULL;
+	int ok;
+
+	ok = (cdp = CRL_DIST_POINTS_new()) != NULL &&
+	    (dp = DIST_POINT_new()) != NULL &&
+	    (dp->distpoint = DIST_POINT_NAME_new()) != NULL &&
+	    (dp->distpoint->name.fullname = GENERAL_NAMES_new()) != NULL &&
+	    (gn = GENERAL_NAME_new()) != NULL &&
+	    (uri = ASN1_IA5STRING_new()) != NULL &&
+	    ASN1_STRING_set(uri, url, (int)strlen(url));
+	if (ok) {
+		dp->distpoint->type = 0;        /* fullName */
+		GENERAL_NAME_set0_value(gn, GEN_URI, uri);
+		uri = NULL;
+		ok = sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn) > 0;
+		if (ok)
+			gn = NULL;
+	}
+	if (ok) {
+		ok = sk_DIST_POINT_push(cdp, dp) > 0;
+		if (ok)
+			dp = NULL;
+	}
+	ok = ok && X509_add1_ext_i2d(x, NID_crl_distribution_points, cdp, 0,
+	    X509V3_ADD_DEFAULT);
+	ASN1_IA5STRING_free(uri);
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(cdp);
+	return ok;
+}
+
+/*
  * An EC key re-encoded with its point uncompressed: a compressed (or
  * hybrid) point from a CSR is not copied into a certificate, since some
  * verifiers reject it (RFC 5480 2.2: uncompressed MUST be supported,
@@ -428,6 +471,8 @@ x509_issue(const struct x509_template *t, X509 **out)
 		if (!X509_add1_ext_i2d(x, NID_subject_alt_name, gens,
 		    san_critical, X509V3_ADD_DEFAULT))
 			goto sslfail;
+		if (t->crl_url != NULL && !add_cdp(x, t->crl_url))
+			goto sslfail;
 	} else {
 		static const int ca_ku[] = { 5, 6 };
 
@@ -527,6 +572,40 @@ lint_path(X509 *x, const struct x509_template *t, int ca, long pathlen)
 		below = c;
 	}
 	return CA_OK;
+}
+
+/*
+ * A leaf's CRL Distribution Points: exactly the one URL asked for, not
+ * critical; none when none was asked for.  (CA certificates get none.)
+ */
+static int
+lint_cdp(X509 *x, const char *url)
+{
+	CRL_DIST_POINTS *cdp;
+	DIST_POINT *dp;
+	GENERAL_NAME *gn;
+	int crit = -1, ok;
+
+	cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, &crit, NULL);
+	if (url == NULL) {
+		CRL_DIST_POINTS_free(cdp);
+		return crit == -1 ? CA_OK :
+		    lint_fail("CRL distribution points not asked for");
+	}
+	ok = cdp != NULL && crit == 0 && sk_DIST_POINT_num(cdp) == 1 &&
+	    (dp = sk_DIST_POINT_value(cdp, 0))->distpoint != NULL &&
+	    dp->reasons == NULL && dp->CRLissuer == NULL &&
+	    dp->distpoint->type == 0 &&
+	    sk_GENERAL_NAME_num(dp->distpoint->name.fullname) == 1 &&
+	    (gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0))->
+	    type == GEN_URI &&
+	    (size_t)ASN1_STRING_length(gn->d.uniformResourceIdentifier) ==
+	    strlen(url) &&
+	    memcmp(ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier), url,
+	    strlen(url)) == 0;
+	CRL_DIST_POINTS_free(cdp);
+	return ok ? CA_OK : lint_fail("CRL distribution point is not the "
+	    "one URL asked for, not critical");
 }
 
 /*
@@ -645,6 +724,8 @@ x509_lint(X509 *x, const struct x509_template *t)
 	GENERAL_NAMES_free(gens);
 	if (!ok)
 		return lint_fail("leaf needs subject alternative names (critical when the subject is empty)");
+	if ((i = lint_cdp(x, t->crl_url)) != CA_OK)
+		return i;
 	/* No leaf names in its CN what its SANs do not. */
 	if (t->cn != NULL && t->cn[0] != '\0') {
 		const struct san *f;

@@ -33,6 +33,8 @@ struct x509_template {
 	                             * path whose constraints the lint checks */
 	EVP_PKEY *issuer_key;       /* signs; for a root, the key pair itself */
 	int pathlen;                /* CA profiles: pathLenConstraint */
+	const char *crl_url;        /* leaf: CRL Distribution Points URL
+	                             * (ca.json crl.idpURL), or NULL */
 };
 
 /*

@@ -157,14 +157,14 @@ empty_db_refused() {
 @test "attack: ca-list reads without migrating: a version 1 database stays version 1" {
 	fresh v1
 	run -0 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
-	db "DROP TABLE token_clock; UPDATE schema_version SET version = 1"
+	db "DROP TABLE token_clock; ALTER TABLE crl DROP COLUMN revocations; UPDATE schema_version SET version = 1"
 	run -0 --separate-stderr ca-list --dir "$CA"
 	# This one and ca-serve's, which ca-init issued.
 	assert_equal "$(jq -s length <<<"$output")" 2
 	assert_equal "$(db 'select version from schema_version')" 1
 	# A writer migrates it (a step, not a fresh schema): the inventory stays.
 	run -0 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
-	assert_equal "$(db 'select version from schema_version')" 2
+	assert_equal "$(db 'select version from schema_version')" 3
 	assert_equal "$(certs_count)" 2
 }
 

@@ -384,7 +384,8 @@ test_open_refusals(void)
 	p = path("v1.db");
 	if (topen("sqlite", p, 1, &db) == CA_OK)
 		db_close(db);
-	is_int(raw_exec(p, "DROP TABLE token_clock; UPDATE schema_version "
+	is_int(raw_exec(p, "DROP TABLE token_clock; ALTER TABLE crl DROP "
+	    "COLUMN revocations; UPDATE schema_version "
 	    "SET version = 1"), 0, "simulate a version 1 database");
 	{
 		json_t *conf = json_pack("{s:s, s:s}", "type", "sqlite",
