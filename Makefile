@@ -35,7 +35,7 @@ LIBS_ssl    = -lssl
 LIBS_ca-init    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl)
 LIBS_ca-sign    = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl)
 LIBS_ca-token   = $(LIBS_crypto) $(LIBS_json) $(LIBS_idn) $(LIBS_curl)
-LIBS_ca-revoke  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
+LIBS_ca-revoke  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl)
 LIBS_ca-inspect = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 # ca-serve: TLS and JSON only; never lib/authority or lib/db (it relays

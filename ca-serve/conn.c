@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -32,6 +33,7 @@
 #include "io.h"
 #include "pem.h"
 #include "serve.h"
+#include "timeutil.h"
 #include "tls.h"
 
 #ifndef INCA_VERSION
@@ -213,8 +215,9 @@ struct conn {
 	int rfd, wfd;
 	int64_t deadline;       /* of the whole connection */
 	const char *peer;
-	struct hop *sign;
+	struct hop *hops;       /* to the handlers, by kind (HK_*) */
 	json_t *peer_chain;     /* verified client chain, or NULL */
+	const char *peer_problem; /* why a client certificate was not accepted */
 	int64_t t0;             /* when it was accepted (now_us) */
 };
 
@@ -338,8 +341,9 @@ struct response {
 	char *body;             /* malloc'd */
 	size_t len;
 	const char *extra;      /* extra header lines ("Allow: ...\r\n") */
-	char *serial;           /* issued: the certificate's serial (decimal) */
-	char *provisioner;      /* issued: the token's iss */
+	char extra_buf[80];     /* for an extra line built here */
+	char *serial;           /* issued (decimal) or revoked: the serial */
+	char *provisioner;      /* issued or revoked: the token's iss */
 };
 
 static void
@@ -566,90 +570,439 @@ token_issuer(const json_t *req)
 	return out;
 }
 
+/* Handlers ------------------------------------------------------------ */
+
 /*
- * POST /sign: the body goes to the sign handler as one JSON line, with
- * the verified client chain as "peerCertificates" (a client's own member
- * of that name is dropped); the handler's line comes back as the body.
+ * Members only ca-serve sets in a handler request: a client's own are
+ * dropped before ca-serve adds its own.  The handler socket is a trust
+ * boundary: there "peerCertificates" means "this chain verified to the
+ * root and the TLS handshake proved possession of the leaf's key",
+ * "token" the Authorization header's, "crl" and "rekey" the route's.
  */
-static void
-route_sign(struct conn *c, const struct http_request *q, struct response *r)
+static const char *server_members[] = {
+	"peerCertificates", "token", "crl", "rekey", NULL
+};
+
+/*
+ * The JSON object of the request's body without the server's members;
+ * NULL with r set to 400, in the words of `ca-sign --api` (lib/api.c)
+ * for the same body.
+ */
+static json_t *
+body_object(const struct http_request *q, struct response *r)
 {
 	json_error_t je;
-	json_t *req, *res;
-	const json_t *status;
-	char *line, *out = NULL, m[256];
-	size_t len, outlen = 0;
-	int rc;
+	json_t *req;
+	char m[256];
+	size_t i;
 
 	req = json_loadb((const char *)q->body, q->body_len,
 	    JSON_REJECT_DUPLICATES, &je);
 	if (req == NULL || !json_is_object(req)) {
-		/* The words of `ca-sign --api` (lib/api.c) for the same body. */
 		snprintf(m, sizeof(m), "request: malformed JSON: %s",
 		    req != NULL ? "not an object" : je.text);
 		json_decref(req);
-		return resp_error(r, 400, m);
+		resp_error(r, 400, m);
+		return NULL;
 	}
-	json_object_del(req, "peerCertificates");
-	if (c->peer_chain != NULL)
-		json_object_set(req, "peerCertificates", c->peer_chain);
-	line = json_dumps(req, JSON_COMPACT);
-	if (line == NULL) {
-		json_decref(req);
-		return resp_error(r, 500, "out of memory");
+	for (i = 0; server_members[i] != NULL; i++)
+		json_object_del(req, server_members[i]);
+	return req;
+}
+
+/*
+ * req as one line to the handler of kind, and its answer: 0 with *res
+ * (a JSON object, the caller's to decref) and *out (its line, outlen
+ * bytes and a NUL, the caller's to free or hand to resp_line).  -1 with
+ * r set when there is none to relay: 503 when the handler cannot be
+ * reached, 500 when it failed or answered something that is not a JSON
+ * object with, if any, an integer "status" of 400-599 (that handler is
+ * dropped: the next request gets a new one).
+ */
+static int
+handler_call(struct conn *c, int kind, const json_t *req, json_t **res,
+    char **out, size_t *outlen, struct response *r)
+{
+	struct hop *h = &c->hops[kind];
+	const json_t *status;
+	char *line, *l;
+	size_t len;
+	int rc;
+
+	*res = NULL;
+	*out = NULL;
+	*outlen = 0;
+	if ((line = json_dumps(req, JSON_COMPACT)) == NULL) {
+		resp_error(r, 500, "out of memory");
+		return -1;
 	}
 	len = strlen(line);
-	{
-		char *l = realloc(line, len + 2);
-
-		if (l == NULL) {
-			io_wipe_str(line);
-			json_decref(req);
-			return resp_error(r, 500, "out of memory");
-		}
-		line = l;
-		line[len++] = '\n';
-		line[len] = '\0';
+	if ((l = realloc(line, len + 2)) == NULL) {
+		io_wipe_str(line);
+		resp_error(r, 500, "out of memory");
+		return -1;
 	}
-	rc = hop_call(c->sign, line, len, now_ms() + c->o->handler_ms, &out,
-	    &outlen);
-	/* The line held the token: wiped (jansson's own copy is, on free). */
+	line = l;
+	line[len++] = '\n';
+	line[len] = '\0';
+	rc = hop_call(h, line, len, now_ms() + c->o->handler_ms, out, outlen);
+	/* The line may hold a token: wiped (jansson's copies are, on free). */
 	io_wipe_str(line);
 	if (rc == 503) {
-		json_decref(req);
-		return resp_error(r, 503, "handler unavailable");
+		resp_error(r, 503, "handler unavailable");
+		return -1;
 	}
 	if (rc != 0) {
-		json_decref(req);
-		return resp_error(r, 500, "handler failed");
+		resp_error(r, 500, "handler failed");
+		return -1;
 	}
-	res = json_loadb(out, outlen, JSON_REJECT_DUPLICATES, NULL);
-	status = json_object_get(res, "status");
-	if (!json_is_object(res) || (status != NULL && json_is_integer(status) &&
-	    (json_integer_value(status) < 400 || json_integer_value(status) > 599))) {
+	*res = json_loadb(*out, *outlen, JSON_REJECT_DUPLICATES, NULL);
+	status = json_object_get(*res, "status");
+	if (!json_is_object(*res) || (json_is_integer(status) &&
+	    (json_integer_value(status) < 400 ||
+	    json_integer_value(status) > 599))) {
 		log_msg("handler: a response that is not a JSON object with an "
 		    "error status 400-599 or none");
-		json_decref(res);
-		json_decref(req);
-		free(out);
+		json_decref(*res);
+		free(*out);
+		*res = NULL;
+		*out = NULL;
 		/* A handler that says nonsense is replaced. */
-		hop_close(c->sign);
-		return resp_error(r, 500, "handler failed");
+		hop_close(h);
+		resp_error(r, 500, "handler failed");
+		return -1;
 	}
+	return 0;
+}
+
+/* The handler's line (out, outlen bytes; taken) as the body, with status. */
+static void
+resp_line(struct response *r, int status, char *out, size_t outlen)
+{
 	free(r->body);
 	r->ctype = "application/json";
 	r->body = out;
 	r->body[outlen] = '\n';         /* over the NUL: the line's newline back */
 	r->len = outlen + 1;
-	if (json_is_integer(status))
-		r->status = (int)json_integer_value(status);
-	else {
-		r->status = 201;
+	r->status = status;
+}
+
+/*
+ * The handler's answer relayed: its refusal with its status, else its
+ * line with ok_status.  out is taken; 1 if it was a success.
+ */
+static int
+resp_answer(struct response *r, const json_t *res, char *out, size_t outlen,
+    int ok_status)
+{
+	const json_t *status = json_object_get(res, "status");
+
+	if (json_is_integer(status)) {
+		resp_line(r, (int)json_integer_value(status), out, outlen);
+		return 0;
+	}
+	resp_line(r, ok_status, out, outlen);
+	return 1;
+}
+
+/*
+ * One request to the handler of kind, its answer relayed (ok_status on
+ * success); with issued, the new certificate's serial is logged.
+ * req is the caller's.
+ */
+static void
+relay(struct conn *c, int kind, const json_t *req, int ok_status,
+    int issued, struct response *r)
+{
+	json_t *res;
+	char *out;
+	size_t outlen;
+
+	if (handler_call(c, kind, req, &res, &out, &outlen, r) != 0)
+		return;
+	if (resp_answer(r, res, out, outlen, ok_status) && issued)
 		r->serial = issued_serial(res);
+	json_decref(res);
+}
+
+/*
+ * POST /sign: the body goes to the sign handler, with the verified client
+ * chain as "peerCertificates"; its answer comes back as the body.
+ */
+static void
+route_sign(struct conn *c, const struct http_request *q, struct response *r)
+{
+	json_t *req;
+
+	if ((req = body_object(q, r)) == NULL)
+		return;
+	if (c->peer_chain != NULL)
+		json_object_set(req, "peerCertificates", c->peer_chain);
+	relay(c, HK_SIGN, req, 201, 1, r);
+	if (r->status == 201)
+		r->provisioner = token_issuer(req);
+	json_decref(req);
+}
+
+/*
+ * The token of "Authorization: Bearer TOKEN" (RFC 6750 2.1): the scheme
+ * in any case, one or more spaces, one b64token of at most CA_MAX_JWT
+ * bytes, nothing after it (lib/http has trimmed the value).  0 with *tok
+ * and *len (pointing into h); else the status to answer, 401 for another
+ * scheme, 400 for a malformed value, with *why.
+ */
+static int
+bearer_token(const char *h, const char **tok, size_t *len, const char **why)
+{
+	static const char b64token[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-._~+/";
+	size_t n;
+
+	if (strcspn(h, " \t") != 6 || strncasecmp(h, "Bearer", 6) != 0) {
+		*why = "Authorization: only the Bearer scheme is accepted "
+		    "(a renewal token)";
+		return 401;
+	}
+	h += 6;
+	if (*h == '\t') {
+		*why = "Authorization: malformed: a space after Bearer, then "
+		    "the token";
+		return 400;
+	}
+	while (*h == ' ')
+		h++;
+	if (*h == '\0') {
+		*why = "Authorization: Bearer without a token";
+		return 400;
+	}
+	n = strspn(h, b64token);
+	n += strspn(h + n, "=");
+	if (h[n] == ' ' || h[n] == '\t' || h[n] == ',') {
+		*why = "Authorization: more than one Bearer token";
+		return 400;
+	}
+	if (h[n] != '\0') {
+		*why = "Authorization: malformed Bearer token (letters, digits "
+		    "and - . _ ~ + / only, = at the end)";
+		return 400;
+	}
+	if (n > CA_MAX_JWT) {
+		*why = "Authorization: Bearer token over the size limit";
+		return 400;
+	}
+	*tok = h;
+	*len = n;
+	return 0;
+}
+
+/*
+ * POST /renew: the client authenticates with the certificate it renews
+ * (mTLS: its verified chain as "peerCertificates") or with a renewal
+ * token ("Authorization: Bearer": "token"), or both (the handler then
+ * uses the token).  The body is ignored, as step-ca does.
+ */
+static void
+route_renew(struct conn *c, const struct http_request *q, struct response *r)
+{
+	const char *tok = NULL, *why;
+	size_t toklen = 0;
+	json_t *req;
+	char m[512];
+	int st;
+
+	if (q->authorization != NULL &&
+	    (st = bearer_token(q->authorization, &tok, &toklen, &why)) != 0)
+		return resp_error(r, st, why);
+	if (tok == NULL && c->peer_chain == NULL) {
+		if (c->peer_problem == NULL)
+			return resp_error(r, 401, "no client certificate and no "
+			    "renewal token");
+		snprintf(m, sizeof(m), "client certificate not accepted: %s; "
+		    "an expired certificate is renewed with a renewal token "
+		    "(Authorization: Bearer)", c->peer_problem);
+		return resp_error(r, 401, m);
+	}
+	if ((req = json_object()) == NULL)
+		return resp_error(r, 500, "out of memory");
+	if (c->peer_chain != NULL)
+		json_object_set(req, "peerCertificates", c->peer_chain);
+	if (tok != NULL)
+		json_object_set_new(req, "token", json_stringn(tok, toklen));
+	relay(c, HK_RENEW, req, 201, 1, r);
+	json_decref(req);
+}
+
+/*
+ * POST /rekey: {"csr"} with the new key, over mTLS only (the certificate
+ * being replaced authenticates); to the renew handler with "rekey": true.
+ */
+static void
+route_rekey(struct conn *c, const struct http_request *q, struct response *r)
+{
+	json_t *req;
+	char m[512];
+
+	if (c->peer_chain == NULL) {
+		if (c->peer_problem == NULL)
+			return resp_error(r, 401, "rekey needs a client "
+			    "certificate: the one being replaced");
+		snprintf(m, sizeof(m), "client certificate not accepted: %s; "
+		    "rekey needs a valid one", c->peer_problem);
+		return resp_error(r, 401, m);
+	}
+	if ((req = body_object(q, r)) == NULL)
+		return;
+	json_object_set(req, "peerCertificates", c->peer_chain);
+	json_object_set_new(req, "rekey", json_true());
+	relay(c, HK_RENEW, req, 201, 1, r);
+	json_decref(req);
+}
+
+/*
+ * The serial a revocation names, for the log: the request's "serial"
+ * string, if it is one short run of digits, letters or colons.
+ */
+static char *
+revoked_serial(const json_t *req)
+{
+	const char *s = json_string_value(json_object_get(req, "serial"));
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > 64 ||
+	    strspn(s, "0123456789abcdefABCDEFxX:") != n)
+		return NULL;
+	return strdup(s);
+}
+
+/*
+ * POST /revoke: the body ({"serial","ott","reasonCode","reason",
+ * "passive"}) to the revoke handler, with the verified client chain as
+ * "peerCertificates": a revoke token ("ott") or the certificate itself
+ * authenticates.
+ */
+static void
+route_revoke(struct conn *c, const struct http_request *q,
+    struct response *r)
+{
+	json_t *req;
+	char m[512];
+
+	if ((req = body_object(q, r)) == NULL)
+		return;
+	if (c->peer_chain != NULL)
+		json_object_set(req, "peerCertificates", c->peer_chain);
+	else if (c->peer_problem != NULL &&
+	    json_object_get(req, "ott") == NULL) {
+		json_decref(req);
+		snprintf(m, sizeof(m), "client certificate not accepted: %s; "
+		    "revoke with a revoke token (\"ott\") instead",
+		    c->peer_problem);
+		return resp_error(r, 401, m);
+	}
+	relay(c, HK_REVOKE, req, 200, 0, r);
+	if (r->status == 200) {
+		r->serial = revoked_serial(req);
 		r->provisioner = token_issuer(req);
 	}
-	json_decref(res);
 	json_decref(req);
+}
+
+/* t (Unix time) as an HTTP-date, "Sun, 06 Nov 1994 08:49:37 GMT". */
+static int
+http_date(int64_t t, char *buf, size_t len)
+{
+	static const char *wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri",
+		"Sat" };
+	static const char *mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
+	    tm.tm_year + 1900 < 1970)
+		return 0;
+	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", wd[tm.tm_wday],
+	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
+	return 1;
+}
+
+/*
+ * GET /crl: the revoke handler's current CRL ({"crl": PEM, "nextUpdate":
+ * RFC 3339}), served as DER (application/pkix-crl), or as PEM
+ * (application/x-pem-file) with ?pem or ?pem=true; Expires: nextUpdate.
+ */
+static void
+route_crl(struct conn *c, const struct http_request *q, struct response *r)
+{
+	struct pem_block *b = NULL;
+	const unsigned char *p, *body;
+	const char *pem_in, *next;
+	json_t *req, *res;
+	char v[16], date[40], *out;
+	size_t outlen, nb = 0, blen;
+	int64_t t;
+	int pem = 0, tag;
+
+	if (q->query != NULL && query_get(q->query, "pem", v, sizeof(v))) {
+		if (v[0] == '\0' || strcmp(v, "true") == 0)
+			pem = 1;
+		else if (strcmp(v, "false") != 0)
+			return resp_error(r, 400, "pem: true, false or no value");
+	}
+	if ((req = json_pack("{s:b}", "crl", 1)) == NULL)
+		return resp_error(r, 500, "out of memory");
+	if (handler_call(c, HK_REVOKE, req, &res, &out, &outlen, r) != 0) {
+		json_decref(req);
+		return;
+	}
+	json_decref(req);
+	if (json_is_integer(json_object_get(res, "status"))) {
+		(void)resp_answer(r, res, out, outlen, 200);
+		json_decref(res);
+		return;
+	}
+	free(out);
+	pem_in = json_string_value(json_object_get(res, "crl"));
+	if (pem_in == NULL ||
+	    pem_decode((const unsigned char *)pem_in, strlen(pem_in), 1, &b,
+	    &nb) != CA_OK || nb != 1 || strcmp(b[0].name, "X509 CRL") != 0 ||
+	    (p = b[0].der, !tlv_next(&p, b[0].der + b[0].len, &tag, &body,
+	    &blen)) || tag != 0x30 || p != b[0].der + b[0].len) {
+		err_clear();
+		pem_blocks_free(b, nb);
+		json_decref(res);
+		log_msg("handler: a CRL response without one PEM CRL");
+		hop_close(&c->hops[HK_REVOKE]);
+		return resp_error(r, 500, "handler failed");
+	}
+	free(r->body);
+	if (pem) {
+		r->body = pem_encode("X509 CRL", b[0].der, b[0].len);
+		r->len = r->body != NULL ? strlen(r->body) : 0;
+		r->ctype = "application/x-pem-file";
+	} else {
+		r->body = malloc(b[0].len);
+		if (r->body != NULL)
+			memcpy(r->body, b[0].der, b[0].len);
+		r->len = b[0].len;
+		r->ctype = "application/pkix-crl";
+	}
+	pem_blocks_free(b, nb);
+	if (r->body == NULL) {
+		json_decref(res);
+		return resp_error(r, 500, "out of memory");
+	}
+	r->status = 200;
+	next = json_string_value(json_object_get(res, "nextUpdate"));
+	if (next != NULL && time_parse(next, (int64_t)time(NULL), &t) == CA_OK &&
+	    http_date(t, date, sizeof(date))) {
+		snprintf(r->extra_buf, sizeof(r->extra_buf), "Expires: %s\r\n",
+		    date);
+		r->extra = r->extra_buf;
+	} else
+		err_clear();
+	json_decref(res);
 }
 
 /* Methods that exist: anything else is 501, these on a wrong route 405. */
@@ -669,24 +1022,42 @@ known_method(const char *m)
 	return 0;
 }
 
+/* The routes that go to a handler. */
+static const struct {
+	const char *path;
+	int post;               /* POST; else GET and HEAD */
+	void (*fn)(struct conn *, const struct http_request *,
+	    struct response *);
+} handler_routes[] = {
+	{ "/sign", 1, route_sign },
+	{ "/renew", 1, route_renew },
+	{ "/rekey", 1, route_rekey },
+	{ "/revoke", 1, route_revoke },
+	{ "/crl", 0, route_crl },
+};
+
 static void
 route(struct conn *c, const struct http_request *q, struct response *r)
 {
 	const char *p = q->path;
 	int get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
 	int post = strcmp(q->method, "POST") == 0;
+	size_t i;
 
 	if (!known_method(q->method))
 		return resp_error(r, 501, "method not supported");
 	/* Every route also under /1.0. */
 	if (strncmp(p, "/1.0/", 5) == 0)
 		p += 4;
-	if (strcmp(p, "/sign") == 0) {
-		if (!post) {
-			r->extra = "Allow: POST\r\n";
+	for (i = 0; i < sizeof(handler_routes) / sizeof(handler_routes[0]); i++) {
+		if (strcmp(p, handler_routes[i].path) != 0)
+			continue;
+		if (handler_routes[i].post ? !post : !get) {
+			r->extra = handler_routes[i].post ? "Allow: POST\r\n" :
+			    "Allow: GET, HEAD\r\n";
 			return resp_error(r, 405, "method not allowed");
 		}
-		return route_sign(c, q, r);
+		return handler_routes[i].fn(c, q, r);
 	}
 	if (strcmp(p, "/health") != 0 && strcmp(p, "/version") != 0 &&
 	    strncmp(p, "/root/", 6) != 0 && strcmp(p, "/roots") != 0 &&
@@ -752,6 +1123,9 @@ respond(struct conn *c, const char *method, const char *path,
 		if (r->provisioner != NULL)
 			json_object_set_new(line, "provisioner",
 			    json_string(r->provisioner));
+		if (c->peer_problem != NULL)
+			json_object_set_new(line, "clientCertificate",
+			    json_sprintf("not accepted: %s", c->peer_problem));
 		log_json(line);
 		json_decref(line);
 	}
@@ -964,7 +1338,7 @@ out:
 
 void
 conn_serve(struct serve_state *st, const struct serve_opts *o, int rfd,
-    int wfd, const char *peer, struct hop *sign)
+    int wfd, const char *peer, struct hop *hops)
 {
 	struct conn c;
 	int64_t started = now_ms();
@@ -975,7 +1349,7 @@ conn_serve(struct serve_state *st, const struct serve_opts *o, int rfd,
 	c.rfd = rfd;
 	c.wfd = wfd;
 	c.peer = peer;
-	c.sign = sign;
+	c.hops = hops;
 	c.deadline = started + o->conn_ms;
 	c.t0 = now_us();
 	set_nonblock(rfd);
@@ -991,6 +1365,7 @@ conn_serve(struct serve_state *st, const struct serve_opts *o, int rfd,
 	}
 	if (handshake(&c, started) == CA_OK) {
 		c.peer_chain = tls_peer_chain(c.ssl);
+		c.peer_problem = tls_peer_problem(c.ssl);
 		serve_requests(&c);
 		/* close_notify, if it goes out at once; no waiting for the reply. */
 		ERR_clear_error();

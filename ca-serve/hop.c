@@ -1,6 +1,8 @@
 /*
  * The hop from ca-serve to a handler program: one JSON line out, one
- * JSON line back (the wire protocol of `ca-sign --api --offline`).
+ * JSON line back (the wire protocol of `ca-sign --api --offline`, which
+ * ca-renew and ca-revoke speak too).  The same for every handler kind:
+ * a connection has one hop per kind, the accept loop one pool per kind.
  *
  * Three ways to reach a handler, one per process model:
  *   - a unix socket named in ca.json's "handlers" (a long-lived handler
@@ -33,14 +35,19 @@
 
 /* A response line may be this long (a chain of PEM certificates fits). */
 #define HOP_MAX_RESPONSE (2 * CA_MAX_JSON)
+/* The revoke handler's answers include the CRL, which grows with revocations. */
+#define HOP_MAX_CRL_RESPONSE (4 * 1024 * 1024)
 
 extern char **environ;
 
 void
-hop_init(struct hop *h, const char *socket, const char *prog,
+hop_init(struct hop *h, int kind, const char *socket, const char *prog,
     const char *home)
 {
 	memset(h, 0, sizeof(*h));
+	h->kind = kind;
+	h->max_response = kind == HK_REVOKE ? HOP_MAX_CRL_RESPONSE :
+	    HOP_MAX_RESPONSE;
 	h->socket = socket;
 	h->prog = prog;
 	h->home = home;
@@ -119,6 +126,12 @@ hop_spawn(struct hop *h)
 	int in[2], out[2], null;
 	pid_t pid;
 
+	/* Not installed (yet): unavailable, as an unreachable socket is. */
+	if (access(h->prog, X_OK) != 0) {
+		log_msg("handler %s: %s: %s", hkinds[h->kind].name, h->prog,
+		    strerror(errno));
+		return 503;
+	}
 	if (pipe2(in, O_CLOEXEC) != 0)
 		return 503;
 	if (pipe2(out, O_CLOEXEC) != 0) {
@@ -272,8 +285,9 @@ hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
 		if (got == cap) {
 			char *m;
 
-			if (cap >= HOP_MAX_RESPONSE) {
-				log_msg("handler: response over %d bytes", HOP_MAX_RESPONSE);
+			if (cap >= h->max_response) {
+				log_msg("handler: response over %zu bytes",
+				    h->max_response);
 				goto fail;
 			}
 			if ((m = realloc(buf, cap * 2)) == NULL)
@@ -366,14 +380,16 @@ pool_spawn(struct pool *p)
 }
 
 int
-pool_start(struct pool *p, const char *prog, const char *home, int n)
+pool_start(struct pool *p, int kind, const char *prog, const char *home,
+    int n)
 {
 	struct sockaddr_un sa;
 	const char *tmp = getenv("RUNTIME_DIRECTORY");
-	char *t;
+	char *t, name[32];
 	int i;
 
 	memset(p, 0, sizeof(*p));
+	p->kind = kind;
 	p->fd = -1;
 	p->prog = prog;
 	p->home = home;
@@ -392,7 +408,8 @@ pool_start(struct pool *p, const char *prog, const char *home, int n)
 		return CA_FAIL;
 	}
 	p->dir = t;
-	if ((p->path = io_join(p->dir, "sign.sock")) == NULL)
+	snprintf(name, sizeof(name), "%s.sock", hkinds[kind].name);
+	if ((p->path = io_join(p->dir, name)) == NULL)
 		return err_set(CA_FAIL, "out of memory");
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -450,7 +467,8 @@ pool_tend(struct pool *p)
 			continue;
 		due = p->ended[i] + p->backoff;
 		if (due <= now) {
-			log_msg("handler pool: starting a handler again");
+			log_msg("handler pool %s: starting a handler again",
+			    hkinds[p->kind].name);
 			p->started[i] = now;
 			if ((p->pids[i] = pool_spawn(p)) < 0)
 				p->pids[i] = 0;

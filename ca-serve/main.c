@@ -1,8 +1,8 @@
 /*
  * ca-serve: the CA's HTTPS front.  TLS, HTTP, limits and routes here;
  * every decision about a certificate in the handler it relays to
- * (`ca-sign --api --offline`), which alone holds the signing key and the
- * database.
+ * (`ca-sign`, `ca-renew` or `ca-revoke --api --offline`, by route), which
+ * alone holds the signing key and the database.
  *
  * Process models, one connection handler:
  *   - inetd style (default): one connection on fd 0/1, then exit (inetd,
@@ -11,7 +11,8 @@
  *   - --listen HOST:PORT: the socket bound here.
  * In the last two, a pool of pre-forked workers (fork, no exec), each
  * accepting and serving one connection at a time, up to --max-conns of
- * them; and a pool of long-lived handlers on a private socket.
+ * them; and a pool of long-lived handlers per handler kind, each on a
+ * private socket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +60,8 @@ usage(int code)
 "  --max-conns N        connections served at once in the accept loop\n"
 "                       (default 64)\n"
 "  --handlers N         long-lived sign handlers of the accept loop\n"
-"                       (default 2; 0: one per connection)\n"
+"                       (default 2; 0: one per connection); renew gets\n"
+"                       N/2 (at least 1), revoke 1\n"
 "  --read-timeout D     a request (head and body) must arrive within D of\n"
 "                       its first byte (default 10s; units ms, s, m)\n"
 "  --conn-timeout D     a connection ends after D at most (default 60s)\n"
@@ -120,9 +122,9 @@ duration_arg(const char *name, const char *v)
 	return ms;
 }
 
-/* The sign handler: ca-sign beside this program. */
+/* A handler program (ca-sign, ca-renew, ca-revoke) beside this program. */
 static char *
-handler_prog(void)
+handler_prog(const char *name)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -130,7 +132,24 @@ handler_prog(void)
 	if (n <= 0)
 		die(CA_FAIL, "/proc/self/exe: %s", strerror(errno));
 	exe[n] = '\0';
-	return io_join(dirname(exe), "ca-sign");
+	return io_join(dirname(exe), name);
+}
+
+/*
+ * The accept loop's pool size of a kind, for --handlers n: signing is
+ * the busy route; renewals come from timers, spread over the
+ * certificates' lifetimes; revocations and CRL fetches are rare.
+ */
+static int
+pool_size(int kind, int n)
+{
+	if (n == 0)
+		return 0;
+	if (kind == HK_RENEW)
+		return n / 2 > 1 ? n / 2 : 1;
+	if (kind == HK_REVOKE)
+		return 1;
+	return n;
 }
 
 /* Signals ------------------------------------------------------------- */
@@ -301,20 +320,25 @@ same_file(int a, int b)
 
 static void
 serve_one(struct serve_state *st, const struct serve_opts *o,
-    const char *prog, int rfd, int wfd)
+    char *const *prog, int rfd, int wfd)
 {
 	char peer[128];
-	struct hop h;
+	struct hop h[HK_COUNT];
+	int k;
 
 	/* stderr is the connection itself (inetd): log to syslog instead. */
 	if (same_file(2, rfd) || same_file(2, wfd))
 		log_use_syslog(1);
 	catch(SIGTERM, on_drain);
 	conn_peer(rfd, peer, sizeof(peer));
-	hop_init(&h, st->sign_socket, prog, st->home);
-	h.devnull_stderr = same_file(2, rfd) || same_file(2, wfd);
-	conn_serve(st, o, rfd, wfd, peer, &h);
-	hop_close(&h);
+	/* Each kind's coprocess starts on the connection's first request of it. */
+	for (k = 0; k < HK_COUNT; k++) {
+		hop_init(&h[k], k, st->socket[k], prog[k], st->home);
+		h[k].devnull_stderr = same_file(2, rfd) || same_file(2, wfd);
+	}
+	conn_serve(st, o, rfd, wfd, peer, h);
+	for (k = 0; k < HK_COUNT; k++)
+		hop_close(&h[k]);
 }
 
 /* The accept loop: a pool of pre-forked workers -------------------------- */
@@ -343,15 +367,15 @@ struct worker {
 struct loop {
 	struct serve_state st;
 	const struct serve_opts *o;
-	const char *prog;
+	char *const *prog;      /* the handler programs, by kind */
 	int lfd[MAX_LISTEN], nl;
 	struct worker *w;       /* max_conns slots */
 	volatile int *shared;   /* W_* per slot, shared with the workers */
 	int nkids;              /* live workers, retiring included */
 	int64_t pause_until;    /* no new worker before (after quick failures) */
 	int64_t last_fail;
-	struct pool pool;
-	int have_pool;
+	struct pool pool[HK_COUNT];
+	int have_pool[HK_COUNT];
 };
 
 /* In a worker: SIGTERM (drain) or SIGUSR1 (retire) ends it after its connection. */
@@ -390,7 +414,8 @@ static void
 worker_serve(struct loop *l, int fd)
 {
 	char peer[128];
-	struct hop h;
+	struct hop h[HK_COUNT];
+	int k;
 
 	/* A renewed certificate is used from the next connection on. */
 	if (state_cert_changed(&l->st)) {
@@ -401,10 +426,13 @@ worker_serve(struct loop *l, int fd)
 			    "previous one stays: %s", err_msg());
 	}
 	conn_peer(fd, peer, sizeof(peer));
-	hop_init(&h, l->st.sign_socket ? l->st.sign_socket :
-	    l->have_pool ? l->pool.path : NULL, l->prog, l->st.home);
-	conn_serve(&l->st, l->o, fd, fd, peer, &h);
-	hop_close(&h);
+	for (k = 0; k < HK_COUNT; k++)
+		hop_init(&h[k], k, l->st.socket[k] ? l->st.socket[k] :
+		    l->have_pool[k] ? l->pool[k].path : NULL, l->prog[k],
+		    l->st.home);
+	conn_serve(&l->st, l->o, fd, fd, peer, h);
+	for (k = 0; k < HK_COUNT; k++)
+		hop_close(&h[k]);
 	close(fd);
 }
 
@@ -419,8 +447,9 @@ worker(struct loop *l, int slot, pid_t parent)
 	/* A parent gone (killed) takes its workers with it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
 		_exit(0);
-	if (l->have_pool)
-		close(l->pool.fd);
+	for (i = 0; i < HK_COUNT; i++)
+		if (l->have_pool[i])
+			close(l->pool[i].fd);
 	sigpipe_w = -1;
 	w_lfd = l->lfd;
 	w_nl = l->nl;
@@ -533,13 +562,17 @@ static void
 reap(struct loop *l)
 {
 	pid_t pid;
-	int st, i;
+	int st, i, k;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (l->have_pool && pool_reaped(&l->pool, pid)) {
+		for (k = 0; k < HK_COUNT; k++)
+			if (l->have_pool[k] && pool_reaped(&l->pool[k], pid))
+				break;
+		if (k < HK_COUNT) {
 			if (!got_term)
-				log_msg("handler pool: handler %ld ended (status %d)",
-				    (long)pid, WIFEXITED(st) ? WEXITSTATUS(st) :
+				log_msg("handler pool %s: handler %ld ended "
+				    "(status %d)", hkinds[k].name, (long)pid,
+				    WIFEXITED(st) ? WEXITSTATUS(st) :
 				    128 + WTERMSIG(st));
 			continue;
 		}
@@ -610,15 +643,48 @@ drain(struct loop *l)
 		if (l->nkids > 0)
 			(void)poll(NULL, 0, 20);
 	}
-	if (l->have_pool)
-		pool_stop(&l->pool, now_ms() + 5000);
+	for (i = 0; i < HK_COUNT; i++)
+		if (l->have_pool[i])
+			pool_stop(&l->pool[i], now_ms() + 5000);
+}
+
+/*
+ * The handler pools: one per kind that has no socket in ca.json, sized
+ * by pool_size().  A kind whose program is not installed gets none: its
+ * routes answer 503, as for an unreachable socket, and nothing is
+ * started again and again in vain.
+ */
+static void
+start_pools(struct loop *l)
+{
+	int k, n, j, rc;
+
+	for (k = 0; k < HK_COUNT; k++) {
+		n = pool_size(k, l->o->handlers);
+		if (l->st.socket[k] != NULL || n == 0)
+			continue;
+		if (access(l->prog[k], X_OK) != 0) {
+			log_msg("handler pool %s: %s: %s: its routes answer 503",
+			    hkinds[k].name, l->prog[k], strerror(errno));
+			continue;
+		}
+		if (pool_start(&l->pool[k], k, l->prog[k], l->st.home, n) !=
+		    CA_OK) {
+			rc = err_code();
+			for (j = 0; j <= k; j++)
+				if (j == k || l->have_pool[j])
+					pool_stop(&l->pool[j], now_ms());
+			die(rc, "%s", err_msg());
+		}
+		l->have_pool[k] = 1;
+	}
 }
 
 static int
 accept_loop(struct loop *l)
 {
 	struct pollfd pf;
-	int sp[2], i, busy;
+	int sp[2], i, k, busy;
 	int64_t next, t;
 	char junk[64];
 	size_t sz = (size_t)l->o->max_conns * sizeof(int);
@@ -638,15 +704,7 @@ accept_loop(struct loop *l)
 	if (m == MAP_FAILED)
 		die(CA_FAIL, "mmap: %s", strerror(errno));
 	l->shared = m;
-	if (l->st.sign_socket == NULL && l->o->handlers > 0) {
-		if (pool_start(&l->pool, l->prog, l->st.home, l->o->handlers) != CA_OK) {
-			int rc = err_code();
-
-			pool_stop(&l->pool, now_ms());
-			die(rc, "%s", err_msg());
-		}
-		l->have_pool = 1;
-	}
+	start_pools(l);
 	/* Workers poll, then accept: another may have taken the connection. */
 	for (i = 0; i < l->nl; i++) {
 		int fl = fcntl(l->lfd[i], F_GETFL);
@@ -664,16 +722,17 @@ accept_loop(struct loop *l)
 		if (got_hup) {
 			got_hup = 0;
 			reload(l);
-			if (l->have_pool) {
-				for (i = 0; i < l->pool.n; i++)
-					if (l->pool.pids[i] > 0)
-						kill(l->pool.pids[i], SIGHUP);
-			}
+			for (k = 0; k < HK_COUNT; k++)
+				for (i = 0; l->have_pool[k] && i < l->pool[k].n; i++)
+					if (l->pool[k].pids[i] > 0)
+						kill(l->pool[k].pids[i], SIGHUP);
 		}
 		next = tend(l);
-		if (l->have_pool && (t = pool_tend(&l->pool)) >= 0 &&
-		    (next < 0 || t < next))
-			next = t;
+		for (k = 0; k < HK_COUNT; k++)
+			if (l->have_pool[k] &&
+			    (t = pool_tend(&l->pool[k])) >= 0 &&
+			    (next < 0 || t < next))
+				next = t;
 		pf.fd = sp[0];
 		pf.events = POLLIN;
 		if (poll(&pf, 1, next < 0 ? -1 : (int)next) < 0 && errno != EINTR)
@@ -700,8 +759,8 @@ main(int argc, char *argv[])
 	const char *max_conns = NULL, *handlers = NULL, *read_t = NULL;
 	const char *conn_t = NULL, *handler_t = NULL;
 	struct loop l;
-	char *prog;
-	int ch, nsys;
+	char *prog[HK_COUNT];
+	int ch, nsys, k;
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
@@ -752,8 +811,9 @@ main(int argc, char *argv[])
 		    "exclude each other");
 	if (state_load(&o, &l.st) != CA_OK)
 		die(CA_FAIL, "%s", err_msg());
-	if ((prog = handler_prog()) == NULL)
-		die(CA_FAIL, "out of memory");
+	for (k = 0; k < HK_COUNT; k++)
+		if ((prog[k] = handler_prog(hkinds[k].prog)) == NULL)
+			die(CA_FAIL, "out of memory");
 	l.prog = prog;
 
 	if (nsys == 1 && !is_listening(l.lfd[0])) {
@@ -791,6 +851,7 @@ main(int argc, char *argv[])
 		serve_one(&l.st, &o, prog, 0, wfd);
 	}
 	state_free(&l.st);
-	free(prog);
+	for (k = 0; k < HK_COUNT; k++)
+		free(prog[k]);
 	return 0;
 }

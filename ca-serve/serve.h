@@ -5,8 +5,8 @@
  *
  * ca-serve holds only public files and its own TLS key: never the
  * intermediate key, its password or the database.  Those stay with the
- * handler (ca-sign --api --offline), which it reaches through a pipe or
- * a unix socket.
+ * handlers (ca-sign, ca-renew, ca-revoke --api --offline), which it
+ * reaches through a pipe or a unix socket.
  */
 #ifndef CA_SERVE_H
 #define CA_SERVE_H
@@ -20,6 +20,20 @@
 #include <openssl/ssl.h>
 
 #include "pem.h"
+
+/*
+ * The handler kinds, one table: the ca.json "handlers" member and the
+ * program beside ca-serve of each.  sign serves POST /sign; renew serves
+ * POST /renew and /rekey; revoke serves POST /revoke and GET /crl.
+ */
+enum { HK_SIGN, HK_RENEW, HK_REVOKE, HK_COUNT };
+
+struct hkind {
+	const char *name;       /* "sign": the handlers member, the pool's socket */
+	const char *prog;       /* "ca-sign": beside /proc/self/exe */
+};
+
+extern const struct hkind hkinds[HK_COUNT];
 
 /* Options, as parsed (times in milliseconds). */
 struct serve_opts {
@@ -40,7 +54,7 @@ struct serve_state {
 	json_t *inter_pems;     /* those not self-signed, as PEM strings */
 	char *inter_pem;        /* and concatenated */
 	json_t *provisioners;   /* authority.provisioners, public members */
-	char *sign_socket;      /* handlers.sign, resolved; NULL: coprocess */
+	char *socket[HK_COUNT]; /* handlers.<kind>, resolved; NULL: none */
 	int tls_min, tls_max;
 	char *cert_file, *key_file;
 	struct stat cert_st, key_st; /* as loaded, to notice a replacement */
@@ -80,8 +94,10 @@ struct cert_fields {
 };
 int cert_fields(const unsigned char *der, size_t len, struct cert_fields *f);
 
-/* hop.c: one route kind's way to its handler, for one connection. */
+/* hop.c: one handler kind's way to its handler, for one connection. */
 struct hop {
+	int kind;               /* HK_* */
+	size_t max_response;    /* bytes a response line may hold */
 	const char *socket;     /* connect here (a unix socket), or NULL: */
 	const char *prog;       /* run this as a coprocess */
 	const char *home;
@@ -90,7 +106,11 @@ struct hop {
 	int wfd, rfd;           /* to and from the handler, or -1 */
 };
 
-void hop_init(struct hop *h, const char *socket, const char *prog,
+/*
+ * A hop of kind (HK_*) to socket, or to prog run as a coprocess when
+ * socket is NULL; nothing is started or connected before the first call.
+ */
+void hop_init(struct hop *h, int kind, const char *socket, const char *prog,
     const char *home);
 /*
  * Send one request line (req, len bytes, ending in "\n") and read the one
@@ -108,10 +128,12 @@ int hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
 void hop_close(struct hop *h);
 
 /*
- * The handler pool of the accept loop: n handler processes sharing one
- * listening unix socket in a private directory (LISTEN_FDS=1 on fd 3).
+ * A handler pool of the accept loop, one per kind: n handler processes
+ * sharing one listening unix socket in a private directory (LISTEN_FDS=1
+ * on fd 3).
  */
 struct pool {
+	int kind;               /* HK_* */
 	char *dir, *path;       /* mkdtemp dir (0700) and the socket in it */
 	int fd;                 /* the listening socket */
 	const char *prog, *home;
@@ -122,7 +144,8 @@ struct pool {
 	int64_t backoff;        /* pause before a restart (ms) */
 };
 
-int pool_start(struct pool *p, const char *prog, const char *home, int n);
+int pool_start(struct pool *p, int kind, const char *prog, const char *home,
+    int n);
 /* A pool process pid has ended: 1 if it was one (restarted when due). */
 int pool_reaped(struct pool *p, pid_t pid);
 /* Start those that are missing and due; returns ms until the next is due, or -1. */
@@ -140,10 +163,11 @@ int64_t now_ms(void);
  * Serve one TLS connection read on rfd and written on wfd (the same
  * socket, or inetd's 0 and 1) until the client closes it, a deadline
  * passes or conn_draining is set between requests.  peer names the
- * client in the log.  Logs one line per request; never exits.
+ * client in the log; hops[HK_COUNT] are the ways to the handlers, by
+ * kind.  Logs one line per request; never exits.
  */
 void conn_serve(struct serve_state *st, const struct serve_opts *o,
-    int rfd, int wfd, const char *peer, struct hop *sign);
+    int rfd, int wfd, const char *peer, struct hop *hops);
 
 /* The client's address of fd ("198.51.100.7:4711", "[2001:db8::1]:443"). */
 void conn_peer(int fd, char *buf, size_t len);

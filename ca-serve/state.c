@@ -25,12 +25,17 @@ static const char *jwk_private[] = {
 	"d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL
 };
 
-/* The route kinds a handlers member may name. */
-static const char *handler_kinds[] = { "sign", NULL };
+const struct hkind hkinds[HK_COUNT] = {
+	[HK_SIGN] = { "sign", "ca-sign" },
+	[HK_RENEW] = { "renew", "ca-renew" },
+	[HK_REVOKE] = { "revoke", "ca-revoke" },
+};
 
 void
 state_free(struct serve_state *st)
 {
+	int i;
+
 	free(st->home);
 	json_decref(st->conf);
 	free(st->root_pem);
@@ -39,7 +44,8 @@ state_free(struct serve_state *st)
 	json_decref(st->inter_pems);
 	free(st->inter_pem);
 	json_decref(st->provisioners);
-	free(st->sign_socket);
+	for (i = 0; i < HK_COUNT; i++)
+		free(st->socket[i]);
 	free(st->cert_file);
 	free(st->key_file);
 	SSL_CTX_free(st->ctx);
@@ -279,32 +285,37 @@ load_provisioners(struct serve_state *st)
 	return CA_OK;
 }
 
-/* ca.json's "handlers": {"sign": "/run/inca/sign.sock"}, all optional. */
+/*
+ * ca.json's "handlers": {"sign": "/run/inca/sign.sock", "renew": ...,
+ * "revoke": ...}, each optional.
+ */
 static int
 load_handlers(struct serve_state *st)
 {
 	const json_t *h = json_object_get(st->conf, "handlers"), *v;
 	const char *k;
-	size_t i;
+	int i;
 
 	if (h == NULL)
 		return CA_OK;
 	if (!json_is_object(h))
 		return err_set(CA_FAIL, "ca.json: handlers: must be an object");
 	json_object_foreach((json_t *)h, k, v) {
-		for (i = 0; handler_kinds[i] != NULL; i++)
-			if (strcmp(k, handler_kinds[i]) == 0)
+		for (i = 0; i < HK_COUNT; i++)
+			if (strcmp(k, hkinds[i].name) == 0)
 				break;
-		if (handler_kinds[i] == NULL)
+		if (i == HK_COUNT)
 			return err_set(CA_FAIL, "ca.json: handlers.%s: unknown member", k);
 		if (!json_is_string(v) || json_string_length(v) == 0)
 			return err_set(CA_FAIL, "ca.json: handlers.%s: must be a "
 			    "non-empty string (a unix socket path)", k);
 	}
-	v = json_object_get(h, "sign");
-	if (v != NULL &&
-	    (st->sign_socket = config_resolve(st->home, json_string_value(v))) == NULL)
-		return err_set(CA_FAIL, "out of memory");
+	for (i = 0; i < HK_COUNT; i++) {
+		v = json_object_get(h, hkinds[i].name);
+		if (v != NULL && (st->socket[i] = config_resolve(st->home,
+		    json_string_value(v))) == NULL)
+			return err_set(CA_FAIL, "out of memory");
+	}
 	return CA_OK;
 }
 

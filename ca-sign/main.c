@@ -50,7 +50,8 @@ usage(int code)
 
 	fprintf(f,
 "usage: ca-sign --token TOKEN [--ca-url URL] [--root FILE] [--dir DIR]\n"
-"               [--not-before TIME] [--not-after TIME] [--json] < csr.pem\n"
+"               [--not-before TIME] [--not-after TIME] [--json] [--out FILE]\n"
+"               < csr.pem\n"
 "       ca-sign --token TOKEN --key-out FILE [--kty EC|RSA|OKP] [--curve NAME]\n"
 "               [--size BITS] [--ca-url URL] [--root FILE] [--dir DIR]\n"
 "               [--not-before TIME] [--not-after TIME] [--json]\n"
@@ -67,7 +68,8 @@ usage(int code)
 "               [--curve NAME] [--size BITS] [--password-file FILE]\n"
 "               [--not-before TIME] [--not-after TIME] [--san NAME]...\n"
 "               [--json] SUBJECT\n"
-"  (--token may be replaced by --token-file FILE everywhere)\n"
+"  (--token may be replaced by --token-file FILE everywhere; --out FILE goes\n"
+"  with every form but --api)\n"
 "  --ca-url URL         the CA (default $CA_URL, else defaults.json's ca-url);\n"
 "                       online is the default whenever a CA URL is known\n"
 "  --root FILE          the root certificate to trust for it (default $CA_ROOT,\n"
@@ -96,6 +98,9 @@ usage(int code)
 "                       (with a token, the names come from the token)\n"
 "  --kty, --curve, --size  key type for --key-out (default EC P-256)\n"
 "  --json               print {\"crt\",\"ca\",\"certChain\"} instead of PEM\n"
+"  --out FILE           write the output to FILE instead of stdout, atomically\n"
+"                       (a temporary file renamed over it, the old file's mode\n"
+"                       kept, else 0644); on any failure FILE is left as it was\n"
 "  -h, --help           this text;  --version  the version\n");
 	exit(code);
 }
@@ -103,7 +108,7 @@ usage(int code)
 enum { O_CA_CERT = 256, O_CA_KEY, O_PASSWORD_FILE, O_NOT_BEFORE, O_NOT_AFTER,
 	O_SAN, O_PROFILE, O_KEY_OUT, O_KTY, O_CURVE, O_SIZE, O_JSON, O_VERSION,
 	O_OFFLINE, O_TOKEN, O_TOKEN_FILE, O_API, O_DIR, O_CA_URL, O_ROOT,
-	O_SOCKET };
+	O_SOCKET, O_OUT };
 
 static const struct option longopts[] = {
 	{ "ca-cert", required_argument, NULL, O_CA_CERT },
@@ -126,6 +131,7 @@ static const struct option longopts[] = {
 	{ "ca-url", required_argument, NULL, O_CA_URL },
 	{ "root", required_argument, NULL, O_ROOT },
 	{ "socket", required_argument, NULL, O_SOCKET },
+	{ "out", required_argument, NULL, O_OUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -135,6 +141,7 @@ struct opts {
 	const char *ca_cert, *ca_key, *password_file, *not_before, *not_after;
 	const char *profile, *key_out, *kty, *curve, *size;
 	const char *subject, *token, *token_file, *dir, *ca_url, *root, *socket;
+	const char *out;            /* --out: replaced atomically, else stdout */
 	struct sans sans;
 	struct key_spec spec;       /* --kty/--curve/--size, parsed once */
 	int json, offline, api;
@@ -349,9 +356,12 @@ finish(const struct opts *o, X509 *leaf, STACK_OF(X509) *issuers, int issued)
 		if (!issued)
 			die(CA_FAIL, "encoding output failed");
 		err_set(CA_FAIL, "encoding output failed");
-	} else if (io_write_all(1, out, strlen(out)) != CA_OK)
-		err_prefix("stdout");
-	else {
+	} else if (o->out != NULL ?
+	    io_write_replace(o->out, out, strlen(out), 0644) != CA_OK :
+	    io_write_all(1, out, strlen(out)) != CA_OK) {
+		if (o->out == NULL)
+			err_prefix("stdout");
+	} else {
 		free(out);
 		keyout_keep = 1;
 		return;
@@ -972,6 +982,7 @@ main(int argc, char *argv[])
 		case O_CA_URL: cli_once("--ca-url", &o.ca_url, optarg); break;
 		case O_ROOT: cli_once("--root", &o.root, optarg); break;
 		case O_SOCKET: cli_once("--socket", &o.socket, optarg); break;
+		case O_OUT: cli_once("--out", &o.out, optarg); break;
 		case O_VERSION: cli_version(); break;
 		case 'h': usage(0); break;
 		default: cli_badopt(ch, argv);
@@ -985,6 +996,8 @@ main(int argc, char *argv[])
 		o.subject = argv[0];
 	if (o.socket != NULL && !o.api)
 		die(CA_USAGE, "--socket goes with --api");
+	if (o.out != NULL && o.api)
+		die(CA_USAGE, "--out does not go with --api (answers go to stdout)");
 	if (o.key_out == NULL && (o.kty || o.curve || o.size))
 		die(CA_USAGE, "--kty, --curve and --size go with --key-out");
 	if (o.key_out != NULL) {

@@ -2,11 +2,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "authority.h"
+#include "b64.h"
 #include "ca_limits.h"
 #include "confcheck.h"
 #include "config.h"
@@ -27,6 +31,9 @@
 struct claims {
 	int64_t min, max, def;
 	int64_t nb_delay;           /* how far ahead notBefore may be asked for */
+	int disable_renewal;        /* disableRenewal */
+	int renew_expired;          /* allowRenewalAfterExpiry */
+	int64_t renew_expired_max;  /* maxRenewalAfterExpiry */
 };
 
 /* The default of the maxNotBeforeDelay claim. */
@@ -39,6 +46,7 @@ struct authority {
 	const json_t *policy;       /* conf.authority.policy.x509 (borrowed) */
 	STACK_OF(X509) *chain;      /* intermediate first */
 	EVP_PKEY *key;              /* the intermediate's key, once loaded */
+	X509 *root;                 /* the root, once a client chain is verified */
 	const json_t *provs;        /* conf.authority.provisioners (borrowed) */
 	EVP_PKEY **prov_keys;       /* each one's public key, once imported */
 	char *key_path, *password_file;
@@ -110,14 +118,16 @@ duration_field(const json_t *obj, const char *name, int64_t *v)
 	return CA_OK;
 }
 
-/* A boolean member, checked (renewal's claims have no effect yet). */
 static int
-bool_field(const json_t *obj, const char *name)
+bool_field(const json_t *obj, const char *name, int *v)
 {
 	const json_t *j = json_object_get(obj, name);
 
-	if (j != NULL && !json_is_boolean(j))
+	if (j == NULL)
+		return CA_OK;
+	if (!json_is_boolean(j))
 		return err_set(CA_FAIL, "ca.json: %s: true or false", name);
+	*v = json_is_true(j);
 	return CA_OK;
 }
 
@@ -133,8 +143,10 @@ claims_apply(const json_t *obj, struct claims *c)
 	    duration_field(obj, "maxTLSCertDuration", &c->max) != CA_OK ||
 	    duration_field(obj, "defaultTLSCertDuration", &c->def) != CA_OK ||
 	    duration_field(obj, "maxNotBeforeDelay", &c->nb_delay) != CA_OK ||
-	    bool_field(obj, "disableRenewal") != CA_OK ||
-	    bool_field(obj, "allowRenewalAfterExpiry") != CA_OK)
+	    duration_field(obj, "maxRenewalAfterExpiry",
+	    &c->renew_expired_max) != CA_OK ||
+	    bool_field(obj, "disableRenewal", &c->disable_renewal) != CA_OK ||
+	    bool_field(obj, "allowRenewalAfterExpiry", &c->renew_expired) != CA_OK)
 		return CA_FAIL;
 	if (c->min <= 0 || c->min > c->def || c->def > c->max)
 		return err_set(CA_FAIL,
@@ -176,6 +188,7 @@ authority_open(const char *dir, enum db_mode mode, struct authority **out)
 	a->claims.min = 5 * 60;
 	a->claims.max = a->claims.def = 24 * 3600;
 	a->claims.nb_delay = CLAIM_NOT_BEFORE_DELAY;
+	a->claims.renew_expired_max = AUTHORITY_RENEW_AFTER_EXPIRY;
 	a->backdate = CA_BACKDATE;
 	if ((rc = claims_apply(json_object_get(a->auth, "claims"), &a->claims)) != CA_OK ||
 	    (rc = duration_field(a->auth, "backdate", &a->backdate)) != CA_OK ||
@@ -229,6 +242,7 @@ authority_close(struct authority *a)
 		return;
 	db_close(a->db);
 	EVP_PKEY_free(a->key);
+	X509_free(a->root);
 	if (a->prov_keys != NULL)
 		for (i = 0; i < json_array_size(a->provs); i++)
 			EVP_PKEY_free(a->prov_keys[i]);
@@ -368,6 +382,37 @@ aud_ok(const json_t *aud, const json_t *accepted)
 }
 
 /*
+ * The times of a verified token's claims, as of now: exp and iat
+ * required, nbf optional, each within TOKEN_LEEWAY; exp - iat at most
+ * max.  t->exp and t->iat are set.
+ */
+static int
+token_times(const json_t *claims, int64_t now, int64_t max, struct token *t,
+    int *st)
+{
+	int64_t exp = 0, nbf = 0, iat = 0;
+	int rc, have_nbf;
+
+	if ((rc = int_claim(claims, "exp", 1, &exp, st)) != CA_OK ||
+	    (rc = int_claim(claims, "iat", 1, &iat, st)) != CA_OK ||
+	    (rc = int_claim(claims, "nbf", 0, &nbf, st)) != CA_OK)
+		return rc;
+	have_nbf = json_object_get(claims, "nbf") != NULL;
+	if (now > exp + TOKEN_LEEWAY)
+		return fail(st, 401, CA_REFUSED, "token rejected: expired");
+	if ((have_nbf && now < nbf - TOKEN_LEEWAY) || now < iat - TOKEN_LEEWAY)
+		return fail(st, 401, CA_REFUSED, "token rejected: not yet valid");
+	if (exp <= iat || (have_nbf && exp <= nbf))
+		return fail(st, 401, CA_REFUSED, "token rejected: expires before it is valid");
+	if (exp - iat > max)
+		return fail(st, 401, CA_REFUSED, "token rejected: lifetime %llds exceeds the maximum %llds",
+		    (long long)(exp - iat), (long long)max);
+	t->exp = exp;
+	t->iat = iat;
+	return CA_OK;
+}
+
+/*
  * Verify a token for path ("sign" or "revoke") in the order of the design:
  * parse strictly → provisioner by (iss, kid) → alg bound to that key →
  * signature → aud, iss, sub → times → jti.  Nothing is recorded here.
@@ -380,8 +425,7 @@ token_verify(struct authority *a, const char *ott, const char *path,
 	const char *iss;
 	EVP_PKEY *pub = NULL;
 	json_t *accepted;
-	int64_t exp = 0, nbf = 0, iat = 0;
-	int rc, have_nbf;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	if (ott == NULL || ott[0] == '\0')
@@ -431,28 +475,9 @@ token_verify(struct authority *a, const char *ott, const char *path,
 		rc = fail(st, 401, CA_REFUSED, "token rejected: no subject (sub)");
 		goto out;
 	}
-	if ((rc = int_claim(jws.claims, "exp", 1, &exp, st)) != CA_OK ||
-	    (rc = int_claim(jws.claims, "iat", 1, &iat, st)) != CA_OK ||
-	    (rc = int_claim(jws.claims, "nbf", 0, &nbf, st)) != CA_OK)
+	if ((rc = token_times(jws.claims, now, a->max_token_life, t,
+	    st)) != CA_OK)
 		goto out;
-	have_nbf = json_object_get(jws.claims, "nbf") != NULL;
-	if (now > exp + TOKEN_LEEWAY) {
-		rc = fail(st, 401, CA_REFUSED, "token rejected: expired");
-		goto out;
-	}
-	if ((have_nbf && now < nbf - TOKEN_LEEWAY) || now < iat - TOKEN_LEEWAY) {
-		rc = fail(st, 401, CA_REFUSED, "token rejected: not yet valid");
-		goto out;
-	}
-	if (exp <= iat || (have_nbf && exp <= nbf)) {
-		rc = fail(st, 401, CA_REFUSED, "token rejected: expires before it is valid");
-		goto out;
-	}
-	if (exp - iat > a->max_token_life) {
-		rc = fail(st, 401, CA_REFUSED, "token rejected: lifetime %llds exceeds the maximum %llds",
-		    (long long)(exp - iat), (long long)a->max_token_life);
-		goto out;
-	}
 	t->jti = json_string_value(json_object_get(jws.claims, "jti"));
 	if (t->jti == NULL || t->jti[0] == '\0' || strlen(t->jti) > TOKEN_MAX_JTI) {
 		rc = fail(st, 401, CA_REFUSED, "token rejected: missing or oversized jti");
@@ -460,8 +485,6 @@ token_verify(struct authority *a, const char *ott, const char *path,
 	}
 	t->claims = json_incref(jws.claims);
 	t->prov_name = json_string_value(json_object_get(t->prov, "name"));
-	t->exp = exp;
-	t->iat = iat;
 	rc = CA_OK;
 out:
 	jws_free(&jws);
@@ -664,13 +687,14 @@ spend(struct authority *a, const struct token *t, int64_t now, int *st)
 
 /* One issuance between its decision and its record. */
 struct issue {
-	struct token t;
+	struct token t;             /* its jti, when set, is spent with the record */
 	struct sans names;
 	char cn[CA_MAX_SAN_LEN + 1];
 	char *serial, *sj;
 	unsigned char *der;
 	X509 *x;
 	struct db_cert row;
+	struct db_row *old;         /* a renewal: the row renewed */
 	int64_t now;
 };
 
@@ -683,44 +707,30 @@ issue_free(struct issue *p)
 	free(p->sj);
 	sans_free(&p->names);
 	json_decref(p->t.claims);
+	db_row_free(p->old);
 	memset(p, 0, sizeof(*p));
 }
 
 /*
- * Every check, and the signing, before the database is touched: on
- * success p holds the certificate and the row to record.
+ * Build, lint and sign what was decided (p->cn, p->names, the
+ * provisioner p->t.prov_name) for the key pub (spki: its own encoding,
+ * or NULL), from nb to na; before the write lock is taken.  On success p
+ * holds the certificate and the row to record.
  */
 static int
-issue_prepare(struct authority *a, const struct sign_request *r,
-    struct issue *p, int *st)
+issue_sign(struct authority *a, struct issue *p, EVP_PKEY *pub,
+    const X509_PUBKEY *spki, int64_t nb, int64_t na, int *st)
 {
-	struct claims c;
 	struct x509_template tpl;
-	int64_t nb, na;
 	int rc, n;
 
-	memset(p, 0, sizeof(*p));
-	p->now = (int64_t)time(NULL);
-	if ((rc = token_verify(a, r->ott, "sign", p->now, &p->t, st)) != CA_OK)
-		return rc;
-	if ((rc = prov_claims(a, p->t.prov, &c, st)) != CA_OK)
-		return rc;
-	if ((rc = check_csr(&p->t, r->csr, &p->names, p->cn, sizeof(p->cn),
-	    st)) != CA_OK)
-		return rc;
-	if ((rc = policy_check(a->policy, &p->names, p->t.sub)) != CA_OK)
-		return status_of(st, rc);
-	if ((rc = validity(a, &c, r, p->now, &nb, &na, st)) != CA_OK)
-		return rc;
 	if ((rc = load_key(a, st)) != CA_OK)
 		return rc;
-
-	/* Build, lint and sign before the write lock is taken. */
 	memset(&tpl, 0, sizeof(tpl));
 	tpl.profile = X509_LEAF;
-	tpl.pubkey = X509_REQ_get0_pubkey(r->csr);
-	tpl.spki = X509_REQ_get_X509_PUBKEY(r->csr);
-	tpl.cn = p->cn;
+	tpl.pubkey = pub;
+	tpl.spki = spki;
+	tpl.cn = p->cn[0] != '\0' ? p->cn : NULL;
 	tpl.sans = &p->names;
 	tpl.not_before = nb;
 	tpl.not_after = na;
@@ -750,18 +760,62 @@ issue_prepare(struct authority *a, const struct sign_request *r,
 }
 
 /*
+ * Every check of a signing request, and the signing, before the
+ * database is touched.
+ */
+static int
+sign_prepare(struct authority *a, const struct sign_request *r,
+    struct issue *p, int *st)
+{
+	struct claims c;
+	int64_t nb, na;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->now = (int64_t)time(NULL);
+	if ((rc = token_verify(a, r->ott, "sign", p->now, &p->t, st)) != CA_OK)
+		return rc;
+	if ((rc = prov_claims(a, p->t.prov, &c, st)) != CA_OK)
+		return rc;
+	if ((rc = check_csr(&p->t, r->csr, &p->names, p->cn, sizeof(p->cn),
+	    st)) != CA_OK)
+		return rc;
+	if ((rc = policy_check(a->policy, &p->names, p->t.sub)) != CA_OK)
+		return status_of(st, rc);
+	if ((rc = validity(a, &c, r, p->now, &nb, &na, st)) != CA_OK)
+		return rc;
+	return issue_sign(a, p, X509_REQ_get0_pubkey(r->csr),
+	    X509_REQ_get_X509_PUBKEY(r->csr), nb, na, st);
+}
+
+/*
  * Inside the open transaction, under a savepoint of its own: spend the
- * token and record the certificate, or undo both.
+ * token, check that a renewed certificate is still not revoked (under
+ * the write lock, so a revocation committed before this transaction
+ * began is seen, and none can commit until it ends), and record the
+ * certificate; or undo all of it.
  */
 static int
 issue_record(struct authority *a, struct issue *p, int *st)
 {
-	int rc;
+	int rc, revoked = 0;
 
 	if ((rc = db_savepoint(a->db)) != CA_OK)
 		return status_of(st, rc);
-	if ((rc = spend(a, &p->t, p->now, st)) != CA_OK)
+	if (p->t.jti != NULL && (rc = spend(a, &p->t, p->now, st)) != CA_OK)
 		goto undo;
+	if (p->row.renewed_from != NULL) {
+		if ((rc = db_is_revoked(a->db, p->row.renewed_from,
+		    &revoked)) != CA_OK) {
+			status_of(st, rc);
+			goto undo;
+		}
+		if (revoked) {
+			rc = fail(st, 403, CA_REFUSED, "certificate %s is revoked",
+			    p->row.renewed_from);
+			goto undo;
+		}
+	}
 	if ((rc = db_put_cert(a->db, &p->row)) != CA_OK) {
 		status_of(st, rc == CA_REFUSED ? CA_FAIL : rc);
 		goto undo;
@@ -776,12 +830,84 @@ undo:
 	return rc;
 }
 
+/* The outcome of one request of a batch. */
+struct slot {
+	struct authority_result res;
+	char *msg;              /* malloc'd: the failure's message */
+};
+
 static void
-signing_fail(struct authority_signing *s, int code, int status)
+slot_fail(struct slot *s, int code, int status)
 {
 	s->res = result(code, status);
 	free(s->msg);
 	s->msg = strdup(err_msg());
+}
+
+/*
+ * Group commit: every p[i] prepared (s[i] still CA_OK) is recorded in one
+ * transaction, each under a savepoint of its own, so that one refused
+ * there undoes only itself.  A failed BEGIN or COMMIT fails every one of
+ * them.  After it, p[i].x of each s[i] still CA_OK is committed.
+ */
+static void
+issue_commit(struct authority *a, struct issue *p, struct slot *s, size_t n)
+{
+	size_t i, ready = 0, recorded = 0;
+	int rc, st = 500;
+
+	for (i = 0; i < n; i++)
+		ready += s[i].res.code == CA_OK;
+	if (ready == 0)
+		return;
+	if ((rc = db_begin(a->db)) != CA_OK) {
+		status_of(&st, rc);
+		for (i = 0; i < n; i++)
+			if (s[i].res.code == CA_OK)
+				slot_fail(&s[i], rc, st);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (s[i].res.code != CA_OK)
+			continue;
+		st = 500;
+		if ((rc = issue_record(a, &p[i], &st)) != CA_OK)
+			slot_fail(&s[i], rc, st);
+		else
+			recorded++;
+	}
+	if (recorded == 0) {
+		db_rollback(a->db);
+		return;
+	}
+	if ((rc = db_commit(a->db)) != CA_OK) {
+		/* Nothing of it stays: every certificate of it is discarded. */
+		status_of(&st, rc);
+		for (i = 0; i < n; i++)
+			if (s[i].res.code == CA_OK)
+				slot_fail(&s[i], rc, st);
+	}
+}
+
+/* n issues and their outcomes, or NULL (every outcome "out of memory"). */
+static struct issue *
+batch_new(size_t n, struct slot **s)
+{
+	struct issue *p;
+	size_t i;
+
+	p = calloc(n > 0 ? n : 1, sizeof(*p));
+	*s = calloc(n > 0 ? n : 1, sizeof(**s));
+	if (p == NULL || *s == NULL) {
+		free(p);
+		free(*s);
+		*s = NULL;
+		err_set(CA_FAIL, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		(*s)[i].res = result(CA_OK, 200);
+	return p;
 }
 
 void
@@ -789,71 +915,37 @@ authority_sign_batch(struct authority *a, struct authority_signing *s,
     size_t n)
 {
 	struct issue *p;
-	size_t i, recorded = 0, ready = 0;
+	struct slot *sl;
+	size_t i;
 	int rc, st;
 
-	for (i = 0; i < n; i++) {
-		s[i].crt = NULL;
-		s[i].msg = NULL;
-		s[i].res = result(CA_FAIL, 500);
-	}
-	if ((p = calloc(n > 0 ? n : 1, sizeof(*p))) == NULL) {
-		err_set(CA_FAIL, "out of memory");
-		for (i = 0; i < n; i++)
-			signing_fail(&s[i], CA_FAIL, 500);
+	if ((p = batch_new(n, &sl)) == NULL) {
+		for (i = 0; i < n; i++) {
+			s[i].crt = NULL;
+			s[i].res = result(CA_FAIL, 500);
+			s[i].msg = strdup(err_msg());
+		}
 		return;
 	}
 	/* Decide and sign each, outside the write lock. */
 	for (i = 0; i < n; i++) {
 		st = 500;
-		if ((rc = issue_prepare(a, s[i].req, &p[i], &st)) != CA_OK) {
-			signing_fail(&s[i], rc, st);
-			issue_free(&p[i]);
-		} else {
-			s[i].res = result(CA_OK, 200);
-			ready++;
-		}
+		if ((rc = sign_prepare(a, s[i].req, &p[i], &st)) != CA_OK)
+			slot_fail(&sl[i], rc, st);
 	}
-	if (ready == 0)
-		goto out;
-	/* The one transaction: a savepoint per request, one commit. */
-	if ((rc = db_begin(a->db)) != CA_OK) {
-		status_of(&st, rc);
-		for (i = 0; i < n; i++)
-			if (s[i].res.code == CA_OK)
-				signing_fail(&s[i], rc, st);
-		goto out;
-	}
+	issue_commit(a, p, sl, n);
 	for (i = 0; i < n; i++) {
-		if (s[i].res.code != CA_OK)
-			continue;
-		st = 500;
-		if ((rc = issue_record(a, &p[i], &st)) != CA_OK)
-			signing_fail(&s[i], rc, st);
-		else
-			recorded++;
-	}
-	if (recorded == 0) {
-		db_rollback(a->db);
-		goto out;
-	}
-	if ((rc = db_commit(a->db)) != CA_OK) {
-		/* Nothing of it stays: every certificate of it is discarded. */
-		status_of(&st, rc);
-		for (i = 0; i < n; i++)
-			if (s[i].res.code == CA_OK)
-				signing_fail(&s[i], rc, st);
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		if (s[i].res.code == CA_OK) {
+		s[i].res = sl[i].res;
+		s[i].msg = sl[i].msg;
+		s[i].crt = NULL;
+		if (sl[i].res.code == CA_OK) {
 			s[i].crt = p[i].x;
 			p[i].x = NULL;
 		}
-out:
-	for (i = 0; i < n; i++)
 		issue_free(&p[i]);
+	}
 	free(p);
+	free(sl);
 }
 
 struct authority_result
@@ -872,47 +964,262 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 	return s.res;
 }
 
+/* ---- revocation ------------------------------------------------------ */
+
+static const char *const reason_names[] = {
+	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+	"superseded", "cessationOfOperation", "certificateHold", NULL,
+	"removeFromCRL", "privilegeWithdrawn", "aACompromise"
+};
+#define REASON_MAX 10
+
+const char *
+authority_reason_name(int code)
+{
+	return code < 0 || code > REASON_MAX ? NULL : reason_names[code];
+}
+
+int
+authority_reason_code(const char *s, int *code)
+{
+	char *end;
+	long n;
+	int i;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		n = strtol(s, &end, 10);
+		if (*end == '\0' && strlen(s) <= 2 && authority_reason_name((int)n)) {
+			*code = (int)n;
+			return CA_OK;
+		}
+	} else
+		for (i = 0; i <= REASON_MAX; i++)
+			if (reason_names[i] != NULL &&
+			    strcasecmp(s, reason_names[i]) == 0) {
+				*code = i;
+				return CA_OK;
+			}
+	return err_set(CA_INPUT, "reason code %.40s: 0..10, not 7, or an RFC 5280 name (keyCompromise, superseded, ...)", s);
+}
+
+/* Free text fit to record and to print: bounded UTF-8, no control characters. */
+static int
+reason_ok(const char *reason, int *st)
+{
+	json_t *j;
+	size_t i, n;
+
+	if (reason == NULL)
+		return CA_OK;
+	if ((n = strlen(reason)) > REVOKE_MAX_REASON)
+		return fail(st, 400, CA_INPUT, "reason: longer than %d bytes",
+		    REVOKE_MAX_REASON);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+			return fail(st, 400, CA_INPUT, "reason: control characters are refused");
+	/* jansson takes only valid UTF-8. */
+	if ((j = json_stringn(reason, n)) == NULL)
+		return fail(st, 400, CA_INPUT, "reason: not UTF-8 text");
+	json_decref(j);
+	return CA_OK;
+}
+
+/* The root of the CA home, read at its first use. */
+static int
+load_root(struct authority *a, int *st)
+{
+	char *p;
+	int rc;
+
+	if (a->root != NULL)
+		return CA_OK;
+	if ((p = config_resolve(a->home, conf_str(a->conf, "root"))) == NULL)
+		return fail(st, 500, CA_FAIL, "out of memory");
+	rc = pem_load_cert_file(p, &a->root);
+	free(p);
+	if (rc != CA_OK)
+		return fail(st, 500, CA_FAIL, "root: %s", err_msg());
+	return CA_OK;
+}
+
+/*
+ * The client's chain (leaf first, as the TLS server verified it) verified
+ * again here, at time at (0: now), to the CA's root alone: the handler
+ * socket carries the TLS server's word, and a word is checked, not
+ * trusted.  The intermediates may come from the chain or from the CA's
+ * own.  The leaf must be fit for client authentication.  *leaf is
+ * borrowed from peer.  401 when the chain does not verify.
+ */
+static int
+client_chain_verify(struct authority *a, STACK_OF(X509) *peer, int64_t at,
+    X509 **leaf, int *st)
+{
+	STACK_OF(X509) *untrusted = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	X509_STORE *store = NULL;
+	int i, rc;
+
+	*leaf = NULL;
+	if (peer == NULL || sk_X509_num(peer) == 0)
+		return fail(st, 401, CA_REFUSED, "no client certificate");
+	if (sk_X509_num(peer) > CA_MAX_CHAIN)
+		return fail(st, 400, CA_INPUT, "client certificate chain: more than %d certificates",
+		    CA_MAX_CHAIN);
+	if ((rc = load_root(a, st)) != CA_OK)
+		return rc;
+	rc = fail(st, 500, CA_FAIL, "verifying the client certificate: out of memory");
+	if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL ||
+	    (untrusted = sk_X509_new_null()) == NULL ||
+	    X509_STORE_add_cert(store, a->root) != 1)
+		goto out;
+	for (i = 1; i < sk_X509_num(peer); i++)
+		if (sk_X509_push(untrusted, sk_X509_value(peer, i)) <= 0)
+			goto out;
+	for (i = 0; i < sk_X509_num(a->chain); i++)
+		if (sk_X509_push(untrusted, sk_X509_value(a->chain, i)) <= 0)
+			goto out;
+	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(peer, 0), untrusted) != 1 ||
+	    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1)
+		goto out;
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
+	if (at != 0)
+		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+	if (X509_verify_cert(ctx) != 1) {
+		rc = fail(st, 401, CA_REFUSED, "client certificate not valid: %s",
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	/* The purpose check passes a leaf without extendedKeyUsage: not here. */
+	if (!(X509_get_extension_flags(sk_X509_value(peer, 0)) & EXFLAG_XKUSAGE) ||
+	    !(X509_get_extended_key_usage(sk_X509_value(peer, 0)) & XKU_SSL_CLIENT)) {
+		rc = fail(st, 401, CA_REFUSED, "client certificate not valid: "
+		    "no extendedKeyUsage clientAuth");
+		goto out;
+	}
+	*leaf = sk_X509_value(peer, 0);
+	rc = CA_OK;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	sk_X509_free(untrusted);
+	return rc;
+}
+
+/* "admin": true in a provisioner's ca.json entry. */
+static int
+prov_is_admin(const json_t *prov)
+{
+	return json_is_true(json_object_get(prov, "admin"));
+}
+
+/*
+ * Inside the open transaction: the certificate is stored, and the caller
+ * may revoke it (the token's provisioner issued it or is an admin; the
+ * client's certificate is this very one).
+ */
+static int
+revoke_allowed(struct authority *a, const struct revoke_request *r,
+    const char *serial, const struct token *t, X509 *leaf, int *st)
+{
+	struct db_row *row = NULL;
+	unsigned char *der = NULL;
+	int n, rc;
+
+	if ((rc = db_get_cert(a->db, serial, &row)) != CA_OK)
+		return status_of(st, rc);
+	if (row == NULL)
+		return fail(st, 404, CA_REFUSED, "certificate %s not found", serial);
+	rc = CA_OK;
+	if (r->method == REVOKE_TOKEN && !prov_is_admin(t->prov) &&
+	    strcmp(row->cert.provisioner, t->prov_name) != 0)
+		rc = fail(st, 403, CA_REFUSED, "provisioner %s did not issue certificate %s",
+		    t->prov_name, serial);
+	if (r->method == REVOKE_MTLS) {
+		if ((n = i2d_X509(leaf, &der)) <= 0)
+			rc = fail(st, 500, CA_FAIL, "encoding the client certificate failed");
+		else if ((size_t)n != row->cert.der_len ||
+		    memcmp(der, row->cert.der, (size_t)n) != 0)
+			rc = fail(st, 401, CA_REFUSED,
+			    "the client certificate is not certificate %s as the CA issued it",
+			    serial);
+		OPENSSL_free(der);
+	}
+	db_row_free(row);
+	return rc;
+}
+
+static const char *
+method_name(enum revoke_method m)
+{
+	return m == REVOKE_TOKEN ? "token" : m == REVOKE_MTLS ? "mtls" : "offline";
+}
+
 struct authority_result
-authority_revoke(struct authority *a, const char *serial_text, int reason_code,
-    const char *reason, const char *ott)
+authority_revoke(struct authority *a, const struct revoke_request *r)
 {
 	struct db_revocation rev;
 	enum db_refusal why;
 	struct token t;
-	char *serial;
+	X509 *leaf = NULL;
+	char *serial = NULL, *leaf_serial = NULL;
 	int64_t now = (int64_t)time(NULL);
 	int rc, st = 500;
 
 	memset(&t, 0, sizeof(t));
-	if ((serial = x509_serial_parse(serial_text)) == NULL) {
+	if ((serial = x509_serial_parse(r->serial != NULL ? r->serial : "")) == NULL) {
 		rc = fail(&st, 400, CA_INPUT, "%s", err_msg());
-		return result(rc, st);
+		goto out;
 	}
-	if (reason_code < 0 || reason_code > 10 || reason_code == 7) {
-		free(serial);
-		rc = fail(&st, 400, CA_INPUT, "reason code %d: 0..10, not 7", reason_code);
-		return result(rc, st);
+	if (authority_reason_name(r->reason_code) == NULL) {
+		rc = fail(&st, 400, CA_INPUT, "reason code %d: 0..10, not 7", r->reason_code);
+		goto out;
 	}
-	if (ott != NULL) {
-		if ((rc = token_verify(a, ott, "revoke", now, &t, &st)) != CA_OK)
+	if ((rc = reason_ok(r->reason, &st)) != CA_OK)
+		goto out;
+	switch (r->method) {
+	case REVOKE_OFFLINE:
+		break;
+	case REVOKE_TOKEN:
+		if ((rc = token_verify(a, r->ott, "revoke", now, &t, &st)) != CA_OK)
 			goto out;
 		if (strcmp(t.sub, serial) != 0) {
 			rc = fail(&st, 401, CA_REFUSED, "token rejected: token is for serial %s, not %s",
 			    t.sub, serial);
 			goto out;
 		}
+		break;
+	case REVOKE_MTLS:
+		if ((rc = client_chain_verify(a, r->peer, 0, &leaf, &st)) != CA_OK)
+			goto out;
+		if ((leaf_serial = x509_serial_dec(leaf)) == NULL) {
+			rc = fail(&st, 500, CA_FAIL, "out of memory");
+			goto out;
+		}
+		if (strcmp(leaf_serial, serial) != 0) {
+			rc = fail(&st, 403, CA_REFUSED,
+			    "a client certificate revokes only itself: serial %s is not %s",
+			    leaf_serial, serial);
+			goto out;
+		}
+		break;
+	default:
+		rc = fail(&st, 500, CA_FAIL, "revoke: unknown method");
+		goto out;
 	}
 	memset(&rev, 0, sizeof(rev));
 	rev.serial = serial;
 	rev.revoked_at = now;
-	rev.reason_code = reason_code;
-	rev.reason = reason;
-	rev.method = ott ? "token" : "offline";
+	rev.reason_code = r->reason_code;
+	rev.reason = r->reason;
+	rev.method = method_name(r->method);
+	/* One transaction: checked against the row, token spent, recorded. */
 	if ((rc = db_begin(a->db)) != CA_OK) {
 		status_of(&st, rc);
 		goto out;
 	}
-	if (ott != NULL && (rc = spend(a, &t, now, &st)) != CA_OK) {
+	if ((rc = revoke_allowed(a, r, serial, &t, leaf, &st)) != CA_OK ||
+	    (r->method == REVOKE_TOKEN && (rc = spend(a, &t, now, &st)) != CA_OK)) {
 		db_rollback(a->db);
 		goto out;
 	}
@@ -929,8 +1236,383 @@ authority_revoke(struct authority *a, const char *serial_text, int reason_code,
 		crl_after_revoke(a);
 out:
 	json_decref(t.claims);
+	OPENSSL_free(leaf_serial);
 	free(serial);
 	return result(rc, st);
+}
+
+/* ---- renewal ----------------------------------------------------------- */
+
+/*
+ * The client chain of a TLS handshake, leaf first: ca-serve verified it,
+ * and it is verified again here, now, against the root (the handler
+ * socket is a trust boundary).
+ */
+static int
+peer_verify(struct authority *a, STACK_OF(X509) *peer, int64_t now, int *st)
+{
+	X509 *leaf;
+	int rc;
+
+	if ((rc = client_chain_verify(a, peer, now, &leaf, st)) == CA_REFUSED &&
+	    *st == 401 && sk_X509_num(peer) > 0 &&
+	    x509_time(X509_get0_notAfter(sk_X509_value(peer, 0))) < now)
+		return fail(st, 401, CA_REFUSED, "%s; an expired certificate is "
+		    "renewed with a renewal token", err_msg());
+	return rc;
+}
+
+/*
+ * A renewal token (step-ca's format): its x5c chain into *x5c (leaf
+ * first; the caller's), the leaf's key verifying the signature, the
+ * chain verified to the root as of the leaf's last second (so that an
+ * expired certificate still proves whose it is), clientAuth, audience
+ * .../renew, sub the leaf's CN, the times, a jti.  The provisioner is
+ * the certificate's: set by the caller from its row.
+ */
+static int
+renew_token_verify(struct authority *a, const char *tok, int64_t now,
+    struct token *t, STACK_OF(X509) **x5c, int *st)
+{
+	char cn[CA_MAX_SAN_LEN + 1];
+	const json_t *hx, *v;
+	struct jws jws;
+	struct buf der;
+	json_t *accepted;
+	X509 *x, *leaf;
+	const char *s;
+	size_t i;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	memset(&jws, 0, sizeof(jws));
+	*x5c = NULL;
+	if (tok == NULL || tok[0] == '\0')
+		return fail(st, 401, CA_REFUSED, "token rejected: no token");
+	if (strlen(tok) > CA_MAX_JWT)
+		return fail(st, 401, CA_INPUT, "token rejected: longer than %d bytes", CA_MAX_JWT);
+	if ((rc = jws_parse(tok, strlen(tok), &jws)) != CA_OK) {
+		err_prefix("token rejected");
+		*st = 401;
+		return rc;
+	}
+	hx = json_object_get(jws.header, "x5c");
+	if (hx == NULL)
+		hx = json_object_get(jws.header, "x5cInsecure");
+	else if (json_object_get(jws.header, "x5cInsecure") != NULL) {
+		rc = fail(st, 401, CA_REFUSED, "token rejected: both x5c and x5cInsecure");
+		goto out;
+	}
+	if (!json_is_array(hx) || json_array_size(hx) == 0 ||
+	    json_array_size(hx) > CA_MAX_CHAIN) {
+		rc = fail(st, 401, CA_REFUSED, "token rejected: no x5c chain of 1 to %d certificates",
+		    CA_MAX_CHAIN);
+		goto out;
+	}
+	if ((*x5c = sk_X509_new_null()) == NULL) {
+		rc = fail(st, 500, CA_FAIL, "out of memory");
+		goto out;
+	}
+	json_array_foreach(hx, i, v) {
+		if ((s = json_string_value(v)) == NULL ||
+		    b64_decode(s, strlen(s), &der) != CA_OK) {
+			rc = fail(st, 401, CA_REFUSED, "token rejected: x5c[%zu]: not base64", i);
+			goto out;
+		}
+		x = pem_d2i_cert(der.data, der.len);
+		buf_free(&der);
+		if (x == NULL || !sk_X509_push(*x5c, x)) {
+			X509_free(x);
+			rc = fail(st, 401, CA_REFUSED, "token rejected: x5c[%zu]: not a DER certificate", i);
+			goto out;
+		}
+	}
+	leaf = sk_X509_value(*x5c, 0);
+	/* Whoever signed it holds the key of the certificate. */
+	if ((rc = jws_verify(&jws, X509_get0_pubkey(leaf))) != CA_OK) {
+		err_prefix("token rejected");
+		*st = 401;
+		rc = CA_REFUSED;
+		goto out;
+	}
+	/* ...which this CA's root vouches for, expired or not. */
+	if ((rc = client_chain_verify(a, *x5c,
+	    x509_time(X509_get0_notAfter(leaf)) - 1, &leaf, st)) != CA_OK) {
+		if (rc == CA_REFUSED)
+			err_prefix("token rejected: x5c");
+		goto out;
+	}
+	accepted = token_audiences(a->conf, "renew");
+	rc = aud_ok(json_object_get(jws.claims, "aud"), accepted);
+	json_decref(accepted);
+	if (!rc) {
+		rc = fail(st, 401, CA_REFUSED, "token rejected: audience mismatch (not a renew token for this CA)");
+		goto out;
+	}
+	t->sub = json_string_value(json_object_get(jws.claims, "sub"));
+	if ((rc = x509_subject_cn(X509_get_subject_name(leaf), cn,
+	    sizeof(cn))) != CA_OK) {
+		rc = status_of(st, rc);
+		goto out;
+	}
+	if (t->sub == NULL || cn[0] == '\0' || strcmp(t->sub, cn) != 0) {
+		rc = fail(st, 401, CA_REFUSED, "token rejected: subject (sub) is not the certificate's common name");
+		goto out;
+	}
+	if ((rc = token_times(jws.claims, now,
+	    AUTHORITY_RENEW_TOKEN_LIFE + TOKEN_LEEWAY, t, st)) != CA_OK)
+		goto out;
+	t->jti = json_string_value(json_object_get(jws.claims, "jti"));
+	if (t->jti == NULL || t->jti[0] == '\0' || strlen(t->jti) > TOKEN_MAX_JTI) {
+		rc = fail(st, 401, CA_REFUSED, "token rejected: missing or oversized jti");
+		goto out;
+	}
+	t->claims = json_incref(jws.claims);
+	rc = CA_OK;
+out:
+	jws_free(&jws);
+	if (rc != CA_OK) {
+		memset(t, 0, sizeof(*t));
+		sk_X509_pop_free(*x5c, X509_free);
+		*x5c = NULL;
+	}
+	return rc;
+}
+
+/*
+ * The rules every renewal path shares, for the authenticated cert: it
+ * is a stored row byte for byte, not revoked (so far: again under the
+ * write lock), its provisioner is still there and allows renewal, and
+ * it is within its validity (or expired within the claims' allowance,
+ * by token only).  p->old gets the row, p->t the provisioner, *c its
+ * claims.
+ */
+static int
+renew_rules(struct authority *a, enum renew_method how, X509 *cert,
+    struct issue *p, struct claims *c, int *st)
+{
+	unsigned char *der = NULL;
+	char *serial, when[64], cap[32];
+	const json_t *prov;
+	int64_t nb, na;
+	int rc, n;
+
+	if ((serial = x509_serial_dec(cert)) == NULL ||
+	    (n = i2d_X509(cert, &der)) <= 0) {
+		rc = fail(st, 500, CA_FAIL, "encoding the certificate failed");
+		goto out;
+	}
+	if ((rc = db_get_cert(a->db, serial, &p->old)) != CA_OK) {
+		status_of(st, rc);
+		goto out;
+	}
+	/* Only what this CA issued and recorded is renewed: every byte. */
+	if (p->old == NULL) {
+		rc = fail(st, 401, CA_REFUSED, "certificate %s was not issued by this CA", serial);
+		goto out;
+	}
+	if (p->old->cert.der_len != (size_t)n ||
+	    memcmp(p->old->cert.der, der, (size_t)n) != 0) {
+		rc = fail(st, 401, CA_REFUSED, "certificate %s is not the one this CA issued with that serial",
+		    serial);
+		goto out;
+	}
+	if (p->old->revoked) {
+		rc = fail(st, 403, CA_REFUSED, "certificate %s is revoked", serial);
+		goto out;
+	}
+	prov = token_provisioner(a->conf, p->old->cert.provisioner, NULL);
+	if (prov == NULL) {
+		rc = fail(st, 403, CA_REFUSED, "certificate %s: its provisioner %s is no longer in ca.json",
+		    serial, p->old->cert.provisioner);
+		goto out;
+	}
+	if ((rc = prov_claims(a, prov, c, st)) != CA_OK)
+		goto out;
+	if (c->disable_renewal) {
+		rc = fail(st, 403, CA_REFUSED, "renewal is disabled for provisioner %s (disableRenewal)",
+		    p->old->cert.provisioner);
+		goto out;
+	}
+	nb = x509_time(X509_get0_notBefore(cert));
+	na = x509_time(X509_get0_notAfter(cert));
+	if (p->now < nb) {
+		time_fmt(nb, when, sizeof(when));
+		rc = fail(st, 403, CA_REFUSED, "certificate %s is not valid before %s", serial, when);
+		goto out;
+	}
+	if (p->now > na) {
+		time_fmt(na, when, sizeof(when));
+		time_fmt_duration(c->renew_expired_max, cap, sizeof(cap));
+		if (!c->renew_expired)
+			rc = fail(st, 403, CA_REFUSED, "certificate %s expired at %s (allowRenewalAfterExpiry is off)",
+			    serial, when);
+		else if (how != RENEW_TOKEN)
+			rc = fail(st, 403, CA_REFUSED, "certificate %s expired at %s: an expired certificate is renewed only with a renewal token",
+			    serial, when);
+		else if (p->now - na > c->renew_expired_max)
+			rc = fail(st, 403, CA_REFUSED, "certificate %s expired at %s, more than %s ago (maxRenewalAfterExpiry)",
+			    serial, when, cap);
+		if (rc != CA_OK)
+			goto out;
+	}
+	p->t.prov = prov;
+	p->t.prov_name = p->old->cert.provisioner;
+	rc = CA_OK;
+out:
+	OPENSSL_free(serial);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/*
+ * Every check of a renewal, and the signing, before the database is
+ * written: the holder authenticated by the method's own means, then the
+ * shared rules, today's policy, the lifetime.
+ */
+static int
+renew_prepare(struct authority *a, const struct renew_request *r,
+    struct issue *p, int *st)
+{
+	STACK_OF(X509) *x5c = NULL;
+	GENERAL_NAMES *gens;
+	const X509_PUBKEY *spki;
+	EVP_PKEY *pub;
+	X509 *cert = NULL;
+	struct claims c;
+	int64_t nb, na, life, ca_end;
+	int rc, crit = -1;
+
+	memset(p, 0, sizeof(*p));
+	p->now = (int64_t)time(NULL);
+	switch (r->method) {
+	case RENEW_OFFLINE:
+		cert = r->cert;
+		break;
+	case RENEW_MTLS:
+		if ((rc = peer_verify(a, r->peer, p->now, st)) != CA_OK)
+			return rc;
+		cert = sk_X509_value(r->peer, 0);
+		break;
+	case RENEW_TOKEN:
+		if ((rc = renew_token_verify(a, r->token, p->now, &p->t,
+		    &x5c, st)) != CA_OK)
+			return rc;
+		cert = sk_X509_value(x5c, 0);
+		break;
+	}
+	if (cert == NULL) {
+		rc = fail(st, 400, CA_INPUT, "no certificate to renew");
+		goto out;
+	}
+	if (r->csr != NULL && r->method != RENEW_MTLS) {
+		rc = fail(st, 403, CA_REFUSED, "a new key (rekey) needs the certificate over mTLS");
+		goto out;
+	}
+	if ((rc = renew_rules(a, r->method, cert, p, &c, st)) != CA_OK)
+		goto out;
+
+	/* The same names, as today's policy sees them. */
+	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+	if (gens == NULL && crit != -1) {
+		rc = fail(st, 500, CA_FAIL, "certificate: subjectAltName does not decode");
+		goto out;
+	}
+	rc = gens != NULL ? sans_from_general_names(gens, &p->names) : CA_OK;
+	GENERAL_NAMES_free(gens);
+	if (rc != CA_OK ||
+	    (rc = x509_subject_cn(X509_get_subject_name(cert), p->cn,
+	    sizeof(p->cn))) != CA_OK) {
+		status_of(st, rc == CA_INPUT ? CA_FAIL : rc);
+		goto out;
+	}
+	if ((rc = policy_check(a->policy, &p->names,
+	    p->cn[0] != '\0' ? p->cn : NULL)) != CA_OK) {
+		status_of(st, rc);
+		goto out;
+	}
+
+	/* The old lifetime, within today's maximum, from now. */
+	life = x509_time(X509_get0_notAfter(cert)) -
+	    x509_time(X509_get0_notBefore(cert));
+	if (life > c.max + a->backdate)
+		life = c.max + a->backdate;
+	nb = p->now - a->backdate;
+	na = nb + life;
+	ca_end = x509_time(X509_get0_notAfter(sk_X509_value(a->chain, 0)));
+	if (nb >= ca_end) {
+		rc = fail(st, 403, CA_REFUSED, "notBefore is after the intermediate CA expires");
+		goto out;
+	}
+	if (r->csr != NULL) {
+		if ((rc = csr_check(r->csr)) != CA_OK) {
+			status_of(st, rc);
+			goto out;
+		}
+		pub = X509_REQ_get0_pubkey(r->csr);
+		spki = X509_REQ_get_X509_PUBKEY(r->csr);
+	} else {
+		pub = X509_get0_pubkey(cert);
+		spki = X509_get_X509_PUBKEY(cert);
+	}
+	if ((rc = issue_sign(a, p, pub, spki, nb, na, st)) != CA_OK)
+		goto out;
+	p->row.renewed_from = p->old->cert.serial;
+out:
+	sk_X509_pop_free(x5c, X509_free);
+	return rc;
+}
+
+void
+authority_renew_batch(struct authority *a, struct authority_renewal *s,
+    size_t n)
+{
+	struct issue *p;
+	struct slot *sl;
+	size_t i;
+	int rc, st;
+
+	if ((p = batch_new(n, &sl)) == NULL) {
+		for (i = 0; i < n; i++) {
+			s[i].crt = NULL;
+			s[i].res = result(CA_FAIL, 500);
+			s[i].msg = strdup(err_msg());
+		}
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		st = 500;
+		if ((rc = renew_prepare(a, s[i].req, &p[i], &st)) != CA_OK)
+			slot_fail(&sl[i], rc, st);
+	}
+	issue_commit(a, p, sl, n);
+	for (i = 0; i < n; i++) {
+		s[i].res = sl[i].res;
+		s[i].msg = sl[i].msg;
+		s[i].crt = NULL;
+		if (sl[i].res.code == CA_OK) {
+			s[i].crt = p[i].x;
+			p[i].x = NULL;
+		}
+		issue_free(&p[i]);
+	}
+	free(p);
+	free(sl);
+}
+
+struct authority_result
+authority_renew(struct authority *a, const struct renew_request *r, X509 **crt)
+{
+	struct authority_renewal s;
+
+	memset(&s, 0, sizeof(s));
+	s.req = r;
+	authority_renew_batch(a, &s, 1);
+	*crt = s.crt;
+	if (s.res.code != CA_OK)
+		err_set(s.res.code, "%s", s.msg != NULL ? s.msg : "out of memory");
+	free(s.msg);
+	return s.res;
 }
 
 int

@@ -83,15 +83,117 @@ struct authority_signing {
 void authority_sign_batch(struct authority *a, struct authority_signing *s,
     size_t n);
 
+/* The longest free-text reason a revocation records, in bytes. */
+#define REVOKE_MAX_REASON 1024
+
+/* How a revocation is authorised; recorded as its method. */
+enum revoke_method {
+	REVOKE_OFFLINE,     /* "offline": the operator, on the CA host */
+	REVOKE_TOKEN,       /* "token": a revoke token from a provisioner */
+	REVOKE_MTLS         /* "mtls": the certificate itself, over mTLS */
+};
+
+/* A revocation as asked for; strings may be NULL where not needed. */
+struct revoke_request {
+	enum revoke_method method;
+	const char *serial;         /* any form x509_serial_parse() takes */
+	int reason_code;            /* RFC 5280 CRLReason: 0..10, not 7 */
+	const char *reason;         /* free text (UTF-8, no control
+				       characters, at most REVOKE_MAX_REASON
+				       bytes) or NULL */
+	const char *ott;            /* REVOKE_TOKEN: the revoke token */
+	STACK_OF(X509) *peer;       /* REVOKE_MTLS: the client's chain as
+				       the TLS server verified it, leaf
+				       first (borrowed) */
+};
+
 /*
- * Passive revocation of serial (any form x509_serial_parse() takes).
- * With ott, the token must be a revoke token whose sub is the serial;
- * without (offline), the caller is the operator.  CA_REFUSED "already
- * revoked" (403) or "not found" (404).
+ * Renewal: a new certificate for one this CA issued, with the same
+ * subject, SANs and (unless rekeyed) key, a fresh serial, and
+ * renewed_from recording the old one.  How the holder is authenticated:
+ *   RENEW_OFFLINE  the operator on the CA host presents cert;
+ *   RENEW_MTLS     peer, the client chain (leaf first) ca-serve verified
+ *                  in the TLS handshake: verified again to the root, now,
+ *                  with clientAuth;
+ *   RENEW_TOKEN    token, a renewal token: a JWS signed by the leaf's key
+ *                  with the chain in its x5c (or x5cInsecure) header,
+ *                  verified to the root at the leaf's last second (an
+ *                  expired leaf still proves who holds it), clientAuth,
+ *                  aud .../renew, sub the leaf's CN, at most
+ *                  AUTHORITY_RENEW_TOKEN_LIFE (+ leeway) long, its jti
+ *                  spent once (under the row's provisioner).
+ * Then one set of rules for every path: the certificate's DER must be
+ * byte for byte a stored row (else 401); not revoked (checked again
+ * inside the write transaction, so a revocation committed first always
+ * wins); the row's provisioner still in ca.json, without disableRenewal;
+ * not before its notBefore; not after its notAfter, unless the
+ * allowRenewalAfterExpiry claim is on, the path is RENEW_TOKEN and it
+ * expired at most maxRenewalAfterExpiry ago; today's policy allows its
+ * names.  The lifetime is the old one (notAfter - notBefore), at most
+ * today's maxTLSCertDuration plus the backdate, from now - backdate,
+ * clamped to the intermediate's notAfter.
+ * csr (RENEW_MTLS only) rekeys: its signature is checked and only its
+ * public key is used; the names stay the old certificate's.
+ * Statuses: 400 malformed, 401 not authenticated (token, chain, not
+ * issued here), 403 refused by a rule, 500, 503.
+ */
+#define AUTHORITY_RENEW_TOKEN_LIFE	300
+/* The default of the maxRenewalAfterExpiry claim. */
+#define AUTHORITY_RENEW_AFTER_EXPIRY	(7 * 24 * 3600)
+
+enum renew_method { RENEW_OFFLINE, RENEW_MTLS, RENEW_TOKEN };
+
+struct renew_request {
+	enum renew_method method;
+	X509 *cert;                 /* RENEW_OFFLINE */
+	STACK_OF(X509) *peer;       /* RENEW_MTLS: leaf first */
+	const char *token;          /* RENEW_TOKEN */
+	X509_REQ *csr;              /* rekey (RENEW_MTLS); NULL: same key */
+};
+
+/* One renewal; *crt (the caller's) only on success. */
+struct authority_result authority_renew(struct authority *a,
+    const struct renew_request *r, X509 **crt);
+
+/* Group commit of renewals, as authority_sign_batch() does for issuance. */
+struct authority_renewal {
+	const struct renew_request *req;    /* in */
+	X509 *crt;                          /* out */
+	struct authority_result res;        /* out */
+	char *msg;                          /* out */
+};
+void authority_renew_batch(struct authority *a, struct authority_renewal *s,
+    size_t n);
+
+/*
+ * Passive revocation: the serial is recorded as revoked, with the reason
+ * and the method, in one transaction; nothing else changes.  Who may:
+ *   REVOKE_OFFLINE  anyone who can write the database (the operator).
+ *   REVOKE_TOKEN    a revoke token whose sub is the serial, from the
+ *                   provisioner that issued the certificate (its row's
+ *                   provisioner) or from one marked "admin": true in
+ *                   ca.json (else 403 "provisioner P did not issue
+ *                   certificate N"); the token is spent with the
+ *                   revocation, and only then.
+ *   REVOKE_MTLS     the certificate itself: the peer chain is verified
+ *                   again, now, to the CA's root (else 401), the leaf's
+ *                   serial must be the one revoked (else 403) and its DER
+ *                   the row's (else 401).
+ * CA_INPUT (400) for a malformed serial, reason code or reason;
+ * CA_REFUSED "certificate N already revoked" (403, the first record
+ * kept) or "certificate N not found" (404); CA_FAIL, CA_UNAVAIL.
  */
 struct authority_result authority_revoke(struct authority *a,
-    const char *serial, int reason_code, const char *reason,
-    const char *ott);
+    const struct revoke_request *r);
+
+/*
+ * A CRLReason as a user gives it: its number (0..10, not 7) or its RFC
+ * 5280 name in any case ("keyCompromise", "superseded", ...), into
+ * *code.  CA_INPUT otherwise.
+ */
+int authority_reason_code(const char *s, int *code);
+/* The RFC 5280 name of a reason code, or NULL if it is not one. */
+const char *authority_reason_name(int code);
 
 /*
  * Sign with key, already in hand, instead of decrypting the home's key

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -25,6 +26,7 @@ struct client {
 	CURL *h;
 	struct curl_slist *get_hdr, *post_hdr;
 	char *url;              /* base, no trailing '/' */
+	char *id_key_pem;       /* mTLS key as PEM, lent to libcurl, wiped */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -312,6 +314,8 @@ client_free(struct client *c)
 		curl_easy_cleanup(c->h);
 	curl_slist_free_all(c->get_hdr);
 	curl_slist_free_all(c->post_hdr);
+	/* After the handle: libcurl no longer points at it. */
+	io_wipe_str(c->id_key_pem);
 	free(c->url);
 	free(c);
 }
@@ -419,9 +423,14 @@ backoff(int attempt)
 		;
 }
 
-/* One request with its retries; body NULL for a GET. */
+/*
+ * One request with its retries; body NULL for a GET.  hdr: the POST's
+ * headers instead of the usual ones (NULL: the usual ones).  raw: a 2xx
+ * answer's bytes go there as they are, instead of a JSON object to *out.
+ */
 static int
-request(struct client *c, const char *path, const char *body, json_t **out)
+request(struct client *c, const char *path, const char *body,
+    struct curl_slist *hdr, struct buf *raw, json_t **out)
 {
 	struct sink s;
 	char url[CLIENT_MAX_URL + 512];
@@ -445,7 +454,8 @@ request(struct client *c, const char *path, const char *body, json_t **out)
 	    curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
 	    curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)strlen(body)) != CURLE_OK ||
-	    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->post_hdr) != CURLE_OK)) {
+	    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER,
+	    hdr != NULL ? hdr : c->post_hdr) != CURLE_OK)) {
 		free(s.data);
 		return err_set(CA_FAIL, "libcurl: setting up the request failed");
 	}
@@ -477,10 +487,15 @@ request(struct client *c, const char *path, const char *body, json_t **out)
 		return code;
 	}
 	s.data[s.len] = '\0';
+	code = status_code(st);
+	if (raw != NULL && code == CA_OK) {
+		raw->data = s.data;
+		raw->len = s.len;
+		return CA_OK;
+	}
 	if (s.len > 0)
 		j = json_loadb((const char *)s.data, s.len, JSON_REJECT_DUPLICATES, &e);
 	free(s.data);
-	code = status_code(st);
 	if (code != CA_OK) {
 		const char *m = json_string_value(json_object_get(j, "message"));
 
@@ -503,21 +518,222 @@ request(struct client *c, const char *path, const char *body, json_t **out)
 int
 client_get(struct client *c, const char *path, json_t **out)
 {
-	return request(c, path, NULL, out);
+	return request(c, path, NULL, NULL, NULL, out);
+}
+
+int
+client_get_bytes(struct client *c, const char *path, struct buf *out)
+{
+	json_t *none = NULL;
+
+	out->data = NULL;
+	out->len = 0;
+	return request(c, path, NULL, NULL, out, &none);
 }
 
 int
 client_post(struct client *c, const char *path, const json_t *body,
     json_t **out)
 {
-	char *s = json_dumps(body, JSON_COMPACT);
+	return client_post_auth(c, path, body, NULL, out);
+}
+
+/* Wipe every header of l (one holds a bearer token), then free the list. */
+static void
+headers_free(struct curl_slist *l)
+{
+	struct curl_slist *p;
+
+	for (p = l; p != NULL; p = p->next)
+		OPENSSL_cleanse(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+/* A bearer token: base64url segments and dots, nothing a header could break on. */
+static int
+bearer_ok(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (n == 0 || n > CA_MAX_JWT)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+		    (t[i] >= '0' && t[i] <= '9') || t[i] == '-' || t[i] == '_' ||
+		    t[i] == '.' || t[i] == '=' || t[i] == '+' || t[i] == '/' ||
+		    t[i] == '~'))
+			return 0;
+	return 1;
+}
+
+int
+client_post_auth(struct client *c, const char *path, const json_t *body,
+    const char *bearer, json_t **out)
+{
+	struct curl_slist *hdr = NULL, *p, *n;
+	char *s, *line = NULL;
+	size_t len;
 	int rc;
 
 	*out = NULL;
-	if (s == NULL)
+	if (bearer != NULL) {
+		if (!bearer_ok(bearer))
+			return err_set(CA_INPUT, "bearer token: not a token (base64url "
+			    "and '.' only, at most %d bytes)", CA_MAX_JWT);
+		len = strlen("Authorization: Bearer ") + strlen(bearer) + 1;
+		if ((line = malloc(len)) == NULL)
+			return err_set(CA_FAIL, "out of memory");
+		snprintf(line, len, "Authorization: Bearer %s", bearer);
+		for (p = c->post_hdr; p != NULL; p = p->next) {
+			if ((n = curl_slist_append(hdr, p->data)) == NULL)
+				goto oom;
+			hdr = n;
+		}
+		if ((n = curl_slist_append(hdr, line)) == NULL)
+			goto oom;
+		hdr = n;
+		io_wipe_str(line);
+		line = NULL;
+	}
+	if ((s = json_dumps(body, JSON_COMPACT)) == NULL) {
+		headers_free(hdr);
 		return err_set(CA_FAIL, "encoding the request failed");
-	rc = request(c, path, s, out);
+	}
+	rc = request(c, path, s, hdr, NULL, out);
 	io_wipe_str(s);         /* it holds the one-time token */
+	/* libcurl keeps a pointer to the list: take it back first. */
+	if (hdr != NULL)
+		curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->post_hdr);
+	headers_free(hdr);
+	return rc;
+oom:
+	io_wipe_str(line);
+	headers_free(hdr);
+	return err_set(CA_FAIL, "out of memory");
+}
+
+/* ---- mTLS identity -------------------------------------------------- */
+
+int
+client_load_identity(const char *cert_file, const char *key_file,
+    STACK_OF(X509) **chain, EVP_PKEY **key)
+{
+	struct buf b;
+	int rc;
+
+	*chain = NULL;
+	*key = NULL;
+	if ((rc = io_secret_guard()) != CA_OK)
+		return rc;
+	if ((rc = pem_load_certs_file(cert_file, chain)) != CA_OK) {
+		if (rc == CA_INPUT && strstr(err_msg(), cert_file) == NULL)
+			err_prefix("%s", cert_file);
+		return rc;
+	}
+	if (sk_X509_num(*chain) < 1) {
+		rc = err_set(CA_INPUT, "%s: no certificate", cert_file);
+		goto fail;
+	}
+	/*
+	 * Read as is (a service's key is often group-readable); its bytes
+	 * are wiped, and no message quotes them.
+	 */
+	if ((rc = io_read_file(key_file, CA_MAX_PEM, &b)) != CA_OK)
+		goto fail;
+	rc = pem_load_key(b.data, b.len, NULL, key);
+	buf_free(&b);
+	if (rc != CA_OK) {
+		/* An encrypted key, too, is input this cannot use. */
+		rc = err_set(rc == CA_FAIL ? CA_FAIL : CA_INPUT, "%s: not an "
+		    "unencrypted PEM private key (%s)", key_file, err_msg());
+		goto fail;
+	}
+	if (X509_check_private_key(sk_X509_value(*chain, 0), *key) != 1) {
+		ERR_clear_error();
+		rc = err_set(CA_INPUT, "%s does not match the certificate in %s",
+		    key_file, cert_file);
+		goto fail;
+	}
+	return CA_OK;
+fail:
+	sk_X509_pop_free(*chain, X509_free);
+	EVP_PKEY_free(*key);
+	*chain = NULL;
+	*key = NULL;
+	return rc;
+}
+
+int
+client_use_identity(struct client *c, STACK_OF(X509) *chain, EVP_PKEY *key)
+{
+	struct curl_blob cert, k;
+	char *pem = NULL, *one;
+	size_t len = 0, n;
+	int i;
+
+	if (sk_X509_num(chain) < 1)
+		return err_set(CA_INPUT, "client certificate: none");
+	if (X509_check_private_key(sk_X509_value(chain, 0), key) != 1) {
+		ERR_clear_error();
+		return err_set(CA_INPUT, "client key does not match its certificate");
+	}
+	/* The leaf, then what chains it (a root sent along proves nothing). */
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		char *np;
+
+		if (i > 0 && (X509_get_extension_flags(x) & EXFLAG_SS))
+			continue;
+		if ((one = pem_cert(x)) == NULL)
+			goto oom;
+		n = strlen(one);
+		if ((np = realloc(pem, len + n + 1)) == NULL) {
+			free(one);
+			goto oom;
+		}
+		pem = np;
+		memcpy(pem + len, one, n + 1);
+		len += n;
+		free(one);
+	}
+	io_wipe_str(c->id_key_pem);
+	if ((c->id_key_pem = pem_key(key, NULL, 0)) == NULL)
+		goto oom;
+	cert.data = pem;
+	cert.len = len;
+	cert.flags = CURL_BLOB_COPY;
+	/* Lent, not copied: the one copy is ours, wiped by client_free(). */
+	k.data = c->id_key_pem;
+	k.len = strlen(c->id_key_pem);
+	k.flags = CURL_BLOB_NOCOPY;
+	if (curl_easy_setopt(c->h, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK ||
+	    curl_easy_setopt(c->h, CURLOPT_SSLCERT_BLOB, &cert) != CURLE_OK ||
+	    curl_easy_setopt(c->h, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK ||
+	    curl_easy_setopt(c->h, CURLOPT_SSLKEY_BLOB, &k) != CURLE_OK) {
+		free(pem);
+		return err_set(CA_FAIL, "libcurl: setting the client certificate "
+		    "failed");
+	}
+	free(pem);
+	return CA_OK;
+oom:
+	free(pem);
+	return err_set(CA_FAIL, "out of memory");
+}
+
+int
+client_set_identity(struct client *c, const char *cert_file,
+    const char *key_file)
+{
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+	int rc;
+
+	if ((rc = client_load_identity(cert_file, key_file, &chain, &key)) != CA_OK)
+		return rc;
+	rc = client_use_identity(c, chain, key);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
 	return rc;
 }
 

@@ -18,6 +18,8 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "io.h"
+
 #define CLIENT_CONNECT_TIMEOUT_MS 10000  /* TCP and TLS handshake */
 #define CLIENT_TIMEOUT_MS         30000  /* one whole attempt */
 #define CLIENT_ATTEMPTS           3      /* connection errors, 503 */
@@ -67,8 +69,45 @@ const char *client_url(const struct client *c);
  * reached the CA (no connection) or the CA said 503.
  */
 int client_get(struct client *c, const char *path, json_t **out);
+/*
+ * client_get() for an answer that is not JSON (a DER or PEM CRL): on a
+ * 2xx answer out holds its bytes, at most CA_MAX_JSON of them (buf_free;
+ * NUL-terminated beyond len).  Failures as client_get(), the CA's JSON
+ * {"message"} included.
+ */
+int client_get_bytes(struct client *c, const char *path, struct buf *out);
 int client_post(struct client *c, const char *path, const json_t *body,
     json_t **out);
+/*
+ * client_post() with "Authorization: Bearer <bearer>" (a renewal token:
+ * base64url and '.' only, else CA_INPUT; NULL: no such header).  The
+ * header is built for this request alone and wiped afterwards.
+ */
+int client_post_auth(struct client *c, const char *path, const json_t *body,
+    const char *bearer, json_t **out);
+
+/*
+ * mTLS: the client certificate (leaf first, then its intermediates; a
+ * self-signed one after the leaf is not sent) and its key, presented to
+ * the CA on every later connection of c.
+ *
+ * client_load_identity reads them: cert_file holds PEM certificates,
+ * key_file an unencrypted PEM private key (PKCS#8 or "EC PRIVATE KEY";
+ * read whatever its mode, its bytes wiped, never quoted in a message).
+ * An unreadable file is CA_FAIL (CA_INPUT if missing), malformed content
+ * or an encrypted key CA_INPUT naming the file, a key that is not the leaf's CA_INPUT
+ * "KEY does not match the certificate in CERT".  *chain and *key are the
+ * caller's (sk_X509_pop_free, EVP_PKEY_free).
+ *
+ * client_use_identity hands them to c (copied: the caller keeps its own);
+ * client_set_identity is the two in one.
+ */
+int client_load_identity(const char *cert_file, const char *key_file,
+    STACK_OF(X509) **chain, EVP_PKEY **key);
+int client_use_identity(struct client *c, STACK_OF(X509) *chain,
+    EVP_PKEY *key);
+int client_set_identity(struct client *c, const char *cert_file,
+    const char *key_file);
 
 /*
  * Every provisioner of the CA: GET /provisioners, following nextCursor

@@ -60,6 +60,7 @@ static const struct member claims_m[] = {
 	{ "defaultTLSCertDuration", K_DURATION, 0, NULL, NULL },
 	{ "disableRenewal", K_BOOL, 0, NULL, NULL },
 	{ "allowRenewalAfterExpiry", K_BOOL, 0, NULL, NULL },
+	{ "maxRenewalAfterExpiry", K_DURATION, 0, NULL, NULL },
 	{ "maxNotBeforeDelay", K_DURATION, 0, NULL, NULL },
 	IGNORED("minUserSSHCertDuration"),
 	IGNORED("maxUserSSHCertDuration"),
@@ -83,6 +84,7 @@ static const struct member provisioner_m[] = {
 	{ "key", K_JWK, 1, NULL, NULL },
 	{ "encryptedKey", K_STRING, 0, NULL, NULL },
 	{ "claims", K_OBJECT, 0, claims_m, NULL },
+	{ "admin", K_BOOL, 0, NULL, NULL },
 	IGNORED("options"),
 	END
 };
@@ -124,6 +126,8 @@ static const struct member tls_m[] = {
 /* Where ca-serve reaches a long-lived handler of a route kind (a unix socket). */
 static const struct member handlers_m[] = {
 	{ "sign", K_STRING, 0, NULL, NULL },
+	{ "renew", K_STRING, 0, NULL, NULL },
+	{ "revoke", K_STRING, 0, NULL, NULL },
 	END
 };
 

@@ -77,6 +77,17 @@ int io_fill_excl(const char *path, int fd, const void *data, size_t len);
  * fsync the directory.  mode applies to the new file.
  */
 int io_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/*
+ * Replace an output file (a certificate, a CRL, a key) as
+ * io_write_atomic() does, keeping what the old file had: its mode
+ * (new_mode for a new file: 0644 for a certificate, 0600 for a key) and,
+ * when the caller is root, its owner and group.  A symbolic link is
+ * kept and its target replaced.  The old file is untouched by any
+ * failure; a process killed between the temporary file and the rename
+ * leaves "PATH.tmp.XXXXXX" beside it, never a partial PATH.
+ */
+int io_write_replace(const char *path, const void *data, size_t len,
+    mode_t new_mode);
 /* Write all of data to fd (retrying short writes); CA_FAIL on error. */
 int io_write_all(int fd, const void *data, size_t len);
 /* mkdir -p with mode for each created component. */

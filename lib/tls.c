@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -163,6 +164,36 @@ out:
 	return rc;
 }
 
+/*
+ * Where a connection keeps the first reason its client's chain did not
+ * verify (an X509_V_ERR_* code + 1; 0: none), for tls_peer_problem().
+ */
+static int peer_err_idx = -1;
+
+/*
+ * A client chain that does not verify (expired, another CA's, the wrong
+ * purpose) does not fail the handshake: the connection goes on as one
+ * without a client certificate, and the reason is kept, so that the
+ * routes can tell the client why (an expired certificate is renewed
+ * with a renewal token, which needs the connection).  The handshake
+ * still proves possession of the key: CertificateVerify is TLS's own
+ * check, not this one.
+ */
+static int
+verify_keep_going(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl;
+
+	if (ok)
+		return 1;
+	ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	if (ssl != NULL && peer_err_idx >= 0 &&
+	    SSL_get_ex_data(ssl, peer_err_idx) == NULL)
+		(void)SSL_set_ex_data(ssl, peer_err_idx,
+		    (void *)(intptr_t)(X509_STORE_CTX_get_error(x) + 1));
+	return 1;
+}
+
 int
 tls_server_ctx(const struct tls_server *c, SSL_CTX **out)
 {
@@ -178,6 +209,9 @@ tls_server_ctx(const struct tls_server *c, SSL_CTX **out)
 	if (c->min_version > c->max_version)
 		return err_set(CA_FAIL, "ca.json: tls.minVersion is above "
 		    "tls.maxVersion");
+	if (peer_err_idx < 0 &&
+	    (peer_err_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL)) < 0)
+		return err_ssl(CA_FAIL, "TLS context");
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		return err_ssl(CA_FAIL, "TLS context");
 	if (SSL_CTX_set_min_proto_version(ctx, c->min_version) != 1 ||
@@ -222,7 +256,7 @@ tls_server_ctx(const struct tls_server *c, SSL_CTX **out)
 		rc = err_ssl(CA_FAIL, "client CA list");
 		goto fail;
 	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_keep_going);
 	SSL_CTX_set_verify_depth(ctx, CA_MAX_CHAIN);
 	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 	EVP_PKEY_free(key);
@@ -243,7 +277,8 @@ tls_peer_chain(SSL *ssl)
 	char *pem;
 	int i;
 
-	if (SSL_get_verify_result(ssl) != X509_V_OK)
+	if (SSL_get_verify_result(ssl) != X509_V_OK ||
+	    tls_peer_problem(ssl) != NULL)
 		return NULL;
 	chain = SSL_get0_verified_chain(ssl);
 	if (chain == NULL || sk_X509_num(chain) == 0)
@@ -260,4 +295,21 @@ tls_peer_chain(SSL *ssl)
 		free(pem);
 	}
 	return a;
+}
+
+const char *
+tls_peer_problem(SSL *ssl)
+{
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	intptr_t e = peer_err_idx >= 0 ?
+	    (intptr_t)SSL_get_ex_data(ssl, peer_err_idx) : 0;
+	long r = SSL_get_verify_result(ssl);
+
+	if (leaf == NULL)
+		return NULL;
+	if (e > 0)
+		return X509_verify_cert_error_string((long)(e - 1));
+	if (r != X509_V_OK)
+		return X509_verify_cert_error_string(r);
+	return NULL;
 }

@@ -9,8 +9,11 @@
  * anchor for client certificates is the CA's root.
  *
  * A client certificate is requested, not required.  A client that sends
- * one must send a chain that verifies to the root (its intermediates may
- * come with it), or the handshake is refused.
+ * one is trusted only with a chain that verifies to the root (its
+ * intermediates may come with it); one that does not (expired, another
+ * CA's, not for client authentication) does not fail the handshake: the
+ * connection is served as one without a client certificate, and
+ * tls_peer_problem() says why the certificate was not accepted.
  */
 #ifndef INCA_TLS_H
 #define INCA_TLS_H
@@ -60,9 +63,16 @@ void tls_tune_fd(int fd);
 /*
  * The verified chain of the client's certificate, leaf first (the root
  * last), as PEM strings: a new JSON array, or NULL when the client sent no
- * certificate.  Only called after a completed handshake, where any chain
- * that was sent has verified (or the handshake failed).
+ * certificate or one whose chain did not verify.  Only called after a
+ * completed handshake.
  */
 json_t *tls_peer_chain(SSL *ssl);
+
+/*
+ * Why the client's certificate was not accepted ("certificate has
+ * expired": OpenSSL's text of the first verification error), or NULL
+ * when it sent none or its chain verified.  Static text.
+ */
+const char *tls_peer_problem(SSL *ssl);
 
 #endif

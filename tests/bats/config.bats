@@ -250,10 +250,20 @@ everywhere() {
 	assert_output "$CA: ok"
 }
 
+@test "config: ok handlers names the renew and revoke handlers' sockets" {
+	conf '.handlers = {"sign": "run/sign.sock", "renew": "run/renew.sock", "revoke": "/run/inca/revoke.sock"}'
+	run -0 --separate-stderr ca-init --check --dir "$CA"
+	assert_output "$CA: ok"
+	assert_equal "$stderr" ""
+}
+
 @test "config: fail handlers of an unknown kind, or not a path" {
 	bad '.handlers = {"sing": "run/sign.sock"}' "ca.json: handlers.sing: unknown member"
 	bad '.handlers = {"sign": ""}' "ca.json: handlers.sign: must be a non-empty string"
 	bad '.handlers = {"sign": ["a.sock"]}' "ca.json: handlers.sign: must be a non-empty string"
+	bad '.handlers = {"renew": ""}' "ca.json: handlers.renew: must be a non-empty string"
+	bad '.handlers = {"revoke": 1}' "ca.json: handlers.revoke: must be a non-empty string"
+	bad '.handlers = {"crl": "run/crl.sock"}' "ca.json: handlers.crl: unknown member"
 	bad '.handlers = "run/sign.sock"' "ca.json: handlers: must be an object"
 }
 

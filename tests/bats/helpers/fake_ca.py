@@ -4,7 +4,12 @@
 It serves a real CA home made by ca-init: GET /health, /root/FP, /roots,
 /provisioners (paged by cursor, as step-ca does) from its files, and
 POST /1.0/sign by piping the body to `ca-sign --api --offline --dir HOME`,
-so the real authority decides every request.
+so the real authority decides every request.  POST /1.0/renew and
+/1.0/rekey (and /renew, /rekey) go the same way to `ca-renew --api
+--offline --dir HOME`, as ca-serve sends them: the client certificate,
+verified against the root, as "peerCertificates" (with the CA's
+intermediate and root), the "Authorization: Bearer" token as "token".
+Each request's authentication is logged as "peer CN" or "bearer" lines.
 
 Switches are files in the control directory, read on every request:
   503       a count: answer 503 that many times (decremented), then serve
@@ -89,6 +94,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with LOCK:
             with open(LOG, "a") as f:
                 f.write("%s %s\n" % (self.command, self.path))
+                peer = self.connection.getpeercert()
+                if peer:
+                    cn = [v for rdn in peer.get("subject", ()) for k, v in rdn
+                          if k == "commonName"]
+                    f.write("peer %s\n" % (cn[0] if cn else ""))
+                if self.headers.get("Authorization", "").startswith("Bearer "):
+                    f.write("bearer\n")
         if ctl("hang") is not None:
             time.sleep(60)
             self.close_connection = True
@@ -148,6 +160,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(n)
         if self.switches():
             return
+        if self.path in ("/1.0/renew", "/renew", "/1.0/rekey", "/rekey"):
+            self.renew(body)
+            return
         if self.path not in ("/1.0/sign", "/sign"):
             self.error(404, "no route")
             return
@@ -167,6 +182,43 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(201, resp)
 
 
+    def renew(self, body):
+        """What ca-serve hands the renewal handler."""
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            self.error(400, "malformed JSON")
+            return
+        if not isinstance(req, dict):
+            self.error(400, "not a JSON object")
+            return
+        for k in ("peerCertificates", "token", "crl"):
+            req.pop(k, None)
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            req["token"] = auth[7:]
+        der = self.connection.getpeercert(binary_form=True)
+        if der:
+            req["peerCertificates"] = [
+                ssl.DER_cert_to_PEM_cert(der),
+                pem_of(os.path.join(HOME, "certs/intermediate_ca.crt")),
+                pem_of(os.path.join(HOME, "certs/root_ca.crt"))]
+        if self.path.endswith("rekey"):
+            req["rekey"] = True
+        try:
+            p = subprocess.run(["ca-renew", "--api", "--offline", "--dir",
+                                HOME], input=json.dumps(req).encode() + b"\n",
+                               capture_output=True)
+            resp = json.loads(p.stdout)
+        except (OSError, ValueError):
+            self.error(500, "handler answered garbage")
+            return
+        if isinstance(resp.get("status"), int):
+            self.send(resp["status"], resp)
+        else:
+            self.send(201, resp)
+
+
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -176,6 +228,9 @@ def main():
     srv = Server(("127.0.0.1", int(PORT)), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(CERT, KEY)
+    # A client certificate is asked for, not required (as ca-serve does).
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.load_verify_locations(os.path.join(HOME, "certs/root_ca.crt"))
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(READY, "w") as f:
         f.write("ready\n")
