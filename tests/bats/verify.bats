@@ -155,6 +155,20 @@ setup_revocation() {
 	cat "$D/twin.crt" "$int" >"$D/twin.pem"
 	ca-revoke --offline --dir "$CA" --reason-code 4 --reason "moved to a new host" \
 		"$(cat "$D/dbrev.serial")" >/dev/null
+	# The CA's own CRL, which that revocation brought up to date.
+	ca-revoke --crl --offline --dir "$CA" >"$D/own.der"
+	ca-revoke --crl --pem --offline --dir "$CA" >"$D/own.pem"
+	# A copy of the home that publishes its CRL at a URL: the CRL's IDP
+	# names it, and leaves issued from then on carry it.
+	cp -r "$CA" "$D/urlhome"
+	jq '.crl = {"idpURL": "http://ca.example.com/1.0/crl"}' "$CA/config/ca.json" \
+		>"$D/urlhome/config/ca.json"
+	csr withdp withdp.example.com dns:withdp.example.com
+	tok=$(mint --sub withdp.example.com)
+	ca-sign --offline --dir "$D/urlhome" --token "$tok" <"$D/withdp.csr" >"$D/withdp.pem"
+	# The stored CRL stays current until the next revocation makes another.
+	ca-revoke --offline --dir "$D/urlhome" "$(cat "$D/crlrev.serial")" >/dev/null
+	ca-revoke --crl --offline --dir "$D/urlhome" >"$D/urlhome.der"
 
 	# CRLs signed with the home's intermediate key.
 	crl_conf "$D/crlca"
@@ -781,6 +795,45 @@ iv() {
 	run -2 --separate-stderr iv good --crl "$D/crl.pem" --crl "$D/crl.der"
 	assert_output ""
 	[[ "$stderr" == "ca-verify: "*"--crl"* ]]
+}
+
+@test "verify: ok --crl with the CA's own CRL (ca-revoke --crl), DER and PEM" {
+	run -0 --separate-stderr iv good --crl "$D/own.der" --json
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c '[.valid, .revocation.status, .revocation.crl.number]' <<<"$output")" \
+		"[true,\"good\",\"$(ca-inspect "$D/own.der" | jq -r .number)\"]"
+	run -0 --separate-stderr iv good --crl "$D/own.pem"
+	assert_equal "$stderr" ""
+}
+
+@test "verify: fail --crl with the CA's own CRL listing a revoked leaf" {
+	local when
+	when=$(date -u -d "@$(db "select revoked_at from revocations where serial = '$(cat "$D/dbrev.serial")'")" +%Y-%m-%dT%H:%M:%SZ)
+	run -1 --separate-stderr iv dbrev --crl "$D/own.der" --json
+	assert_equal "$stderr" "ca-verify: invalid: certificate is revoked (CRL): superseded since $when: depth 0, dbrev.example.com"
+	assert_equal "$(jq -c '.revocation | [.status, .source, .reasonCode, .reason, .revokedAt]' <<<"$output")" \
+		"[\"revoked\",\"CRL\",4,\"superseded\",\"$when\"]"
+	# The free text is the database's alone: a CRL entry has no room for it.
+	assert_equal "$(jq -r '.revocation | has("reasonText")' <<<"$output")" false
+	run -1 --separate-stderr iv dbrev --crl "$D/own.pem"
+	assert_equal "$stderr" "ca-verify: invalid: certificate is revoked (CRL): superseded since $when: depth 0, dbrev.example.com"
+}
+
+@test "verify: --crl with the CA's own CRL at its URL covers only leaves that name it" {
+	assert_equal "$(ca-inspect "$D/withdp.pem" | jq -r '.certificates[0].crlDistributionPoints[0].distributionPoint.fullName[0].value')" \
+		"http://ca.example.com/1.0/crl"
+	assert_equal "$(ca-inspect "$D/urlhome.der" | jq -r '.issuingDistributionPoint.distributionPoint.fullName[0].value')" \
+		"http://ca.example.com/1.0/crl"
+	run -0 --separate-stderr ca-verify --dir "$D/urlhome" --crl "$D/urlhome.der" "$D/withdp.pem"
+	assert_equal "$stderr" ""
+	# A leaf issued before the CA named its CRL's URL carries no
+	# distribution point, and a CRL whose IDP names one does not cover it
+	# (RFC 5280 6.3.3; openssl verify -crl_check agrees).
+	run -1 --separate-stderr ca-verify --dir "$D/urlhome" --crl "$D/urlhome.der" "$D/good.pem"
+	assert_equal "$stderr" "ca-verify: invalid: CRL does not cover depth 0: its issuingDistributionPoint names a distribution point and the certificate has no cRLDistributionPoints"
+	run -2 openssl verify -crl_check -CAfile "$CA/certs/root_ca.crt" \
+		-untrusted "$CA/certs/intermediate_ca.crt" -CRLfile "$D/urlhome.der" "$D/good.pem"
+	assert_output --partial "different CRL scope"
 }
 
 # --- revocation: --offline --------------------------------------------------
