@@ -166,6 +166,8 @@ print_row(const struct db_row *r, void *arg)
 struct link {
 	struct db_row *row;
 	json_t *renewed_by;
+	size_t seq;		/* found after seq others: a renewal after
+				   the certificate it renews */
 };
 
 /* Serials of the rows a listing visits, appended to a JSON array. */
@@ -196,16 +198,19 @@ renewals(struct db *db, const char *serial, json_t **out)
 	return rc;
 }
 
-/* Oldest first, as db_list_certs() orders rows. */
+/*
+ * Oldest first; within one second (issue times are whole seconds), in the
+ * order the walk found them, so that a renewal never comes before the
+ * certificate it renewed.
+ */
 static int
 link_cmp(const void *a, const void *b)
 {
-	const struct db_cert *x = &((const struct link *)a)->row->cert;
-	const struct db_cert *y = &((const struct link *)b)->row->cert;
+	const struct link *x = a, *y = b;
 
-	if (x->issued_at != y->issued_at)
-		return x->issued_at < y->issued_at ? -1 : 1;
-	return strcmp(x->serial, y->serial);
+	if (x->row->cert.issued_at != y->row->cert.issued_at)
+		return x->row->cert.issued_at < y->row->cert.issued_at ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /*
@@ -277,6 +282,7 @@ print_chain(struct db *db, const char *serial, struct listing *l, int *found)
 			v = nv;
 		}
 		memset(&v[n], 0, sizeof(v[n]));
+		v[n].seq = n;
 		n++;
 		if ((rc = db_get_cert(db, s, &v[i].row)) != CA_OK ||
 		    (rc = renewals(db, s, &v[i].renewed_by)) != CA_OK)

@@ -40,6 +40,10 @@ R3=900000000000000000000000000000000000000000000003
 R4=900000000000000000000000000000000000000000000004
 
 db() { sqlite3 "$D/ca/db/ca.db" "$@"; }
+# serial_dec PEM: the first certificate's serial in decimal.
+serial_dec() {
+	BC_LINE_LENGTH=0 bc <<<"ibase=16; $(openssl x509 -in "$1" -noout -serial | cut -d= -f2)"
+}
 
 # traced NAME CA-LIST-ARGS...: run ca-list under strace, its output in
 # $D/NAME.out, its calls to write(2) on stdout and pread64(2) in
@@ -187,4 +191,34 @@ traced() {
 	sqlite3 "$h/db/ca.db" "UPDATE certs SET renewed_from = '11' WHERE serial = '11'"
 	run -4 --separate-stderr timeout 20 ca-list --dir "$h" --chain 11
 	assert_equal "$stderr" "ca-list: database: the renewal chain loops at certificate 11"
+}
+
+@test "inventory: ok --chain of renewals made by ca-renew, each after the one it renewed" {
+	local h=$BATS_TEST_TMPDIR/renew s0 s1 s2 s3 b
+	ca-init --dir "$h" >/dev/null
+	# ca-init's own certificate (ca-serve's), renewed three times in a
+	# row, and its first renewal once more: all within a second or two,
+	# so that the issue times tie.
+	ca-renew --offline --dir "$h" --cert "$h/certs/server.crt" >"$BATS_TEST_TMPDIR/r1.pem"
+	ca-renew --offline --dir "$h" --cert "$BATS_TEST_TMPDIR/r1.pem" >"$BATS_TEST_TMPDIR/r2.pem"
+	ca-renew --offline --dir "$h" --cert "$BATS_TEST_TMPDIR/r2.pem" >"$BATS_TEST_TMPDIR/r3.pem"
+	ca-renew --offline --dir "$h" --cert "$BATS_TEST_TMPDIR/r1.pem" >"$BATS_TEST_TMPDIR/b.pem"
+	s0=$(serial_dec "$h/certs/server.crt")
+	s1=$(serial_dec "$BATS_TEST_TMPDIR/r1.pem")
+	s2=$(serial_dec "$BATS_TEST_TMPDIR/r2.pem")
+	s3=$(serial_dec "$BATS_TEST_TMPDIR/r3.pem")
+	b=$(serial_dec "$BATS_TEST_TMPDIR/b.pem")
+	run -0 --separate-stderr ca-list --dir "$h" --chain "$s3"
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r .serial <<<"$output" | head -n 2 | tr '\n' ' ')" "$s0 $s1 "
+	assert_equal "$(jq -r .serial <<<"$output" | sort | tr '\n' ' ')" "$(printf '%s\n' "$s0" "$s1" "$s2" "$s3" "$b" | sort | tr '\n' ' ')"
+	# Every certificate comes after the one it renewed.
+	run -0 jq -rs 'map(.serial) as $s | [to_entries[] | .key as $i |
+		.value.renewedFrom as $f | select($f != null) |
+		($s | index($f)) < $i] | (length == 4 and all)' <<<"$output"
+	assert_output true
+	run -0 --separate-stderr ca-list --dir "$h" --serial "$s1"
+	assert_equal "$(jq -c '[.renewedFrom, (.renewedBy | sort)]' <<<"$output")" \
+		"[\"$s0\",$(printf '%s\n' "$s2" "$b" | sort | jq -Rsc 'split("\n") | map(select(. != ""))')]"
+	assert_equal "$(sqlite3 "$h/db/ca.db" "select renewed_from from certs where serial = '$s3'")" "$s2"
 }
