@@ -188,6 +188,11 @@ setup_revocation() {
 	faketime -f +1h openssl ca -config "$D/crlca/ca.cnf" -cert "$int" \
 		-keyfile "$key" -passin "file:$D/pw" -gencrl \
 		-out "$D/future.pem" 2>/dev/null
+	# The same index, with an extension no verifier knows, critical.
+	crl_conf "$D/critca"
+	sed -i 's/^issuingDistributionPoint.*/1.2.3.4 = critical, ASN1:UTF8String:must understand/' \
+		"$D/critca/ca.cnf"
+	gencrl "$D/critca" "$int" "$key" "$D/crit.pem" -passin "file:$D/pw"
 	# The same index, the IDP naming a URL the leaves do not carry.
 	crl_conf "$D/urlca" "fullname = URI:http://ca.example.com/crl"
 	cp "$D/crlca/index.txt" "$D/urlca/index.txt"
@@ -745,6 +750,28 @@ iv() {
 	run -2 openssl verify -crl_check -CAfile "$CA/certs/root_ca.crt" \
 		-untrusted "$CA/certs/intermediate_ca.crt" -CRLfile "$D/url.pem" "$D/good.pem"
 	assert_output --partial "different CRL scope"
+}
+
+@test "verify: fail --crl with an unhandled critical extension" {
+	run -0 bash -c "openssl crl -in '$D/crit.pem' -noout -text | grep -A1 '1.2.3.4: critical'"
+	run -1 --separate-stderr iv good --crl "$D/crit.pem"
+	assert_equal "$stderr" "ca-verify: invalid: CRL has an unhandled critical extension"
+}
+
+@test "verify: fail --crl from an issuer that may not sign CRLs (no cRLSign)" {
+	local d=$BATS_TEST_TMPDIR
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$d/ncs.key" -out "$d/ncs.crt" -subj "/CN=No CRL Root" -days 30 \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign" 2>/dev/null
+	make_csr "$d" nleaf -subj "/CN=nleaf.example.com"
+	openssl x509 -req -in "$d/nleaf.csr" -CA "$d/ncs.crt" -CAkey "$d/ncs.key" \
+		-set_serial 5 -days 1 -extfile "$D/server.ext" -out "$d/nleaf.crt" 2>/dev/null
+	crl_conf "$d/ncsca"
+	gencrl "$d/ncsca" "$d/ncs.crt" "$d/ncs.key" "$d/ncs-crl.pem"
+	run -0 --separate-stderr ca-verify --root "$d/ncs.crt" "$d/nleaf.crt"
+	run -1 --separate-stderr ca-verify --root "$d/ncs.crt" --crl "$d/ncs-crl.pem" "$d/nleaf.crt"
+	assert_equal "$stderr" "ca-verify: invalid: No CRL Root may not sign CRLs (no cRLSign)"
 }
 
 @test "verify: fail --crl is not checked for a chain already invalid" {
