@@ -4,14 +4,19 @@
 # (1000 certificates issued a day up to now, 24 h lifetimes, R revoked
 # spread over the history), then hyperfine times, output to /dev/null:
 #   ca-list --revoked, ca-list --expiring 24h, ca-list --serial S (one
-#   row: start-up and the database open), and the full ca-list.
-# --revoked and --expiring return the same rows at every size, so their
-# times should not grow with the inventory: the summary gives each query's
-# median at every size and its ratio to the smallest size.  Expects `make`
-# to have built bin/; builds nothing.
+#   row: start-up and the database open), and the full ca-list; and the
+#   peer, the sqlite3 shell answering the same two selections as JSON.
+# With a fixed R, --revoked and --expiring return the same rows at every
+# size, so their times should not grow with the inventory; with R as a
+# fraction (--revoked 1%), --revoked returns that share of the history and
+# should cost what the sqlite3 shell's own JSON of those rows costs.  The
+# summary gives each query's median at every size and its ratio to the
+# smallest size, and the query plans.  Expects `make` to have built bin/;
+# builds nothing.
 #
-#   bash bench/inventory.sh [--sizes "100000 1000000"] [--revoked R] [-n RUNS]
-#                           [--full-runs N] [--baseline CA-LIST] [--out DIR]
+#   bash bench/inventory.sh [--sizes "100000 1000000"] [--revoked R|P%]
+#                           [-n RUNS] [--full-runs N] [--baseline CA-LIST]
+#                           [--out DIR]
 #
 # Tools: hyperfine, sqlite3, openssl, jq.  See bench/README.md.
 set -euo pipefail
@@ -29,7 +34,8 @@ usage() {
 usage: $prog [--sizes "N..."] [--revoked R] [-n RUNS] [--full-runs N]
        [--baseline CA-LIST] [--out DIR]
   --sizes "N..."      inventory sizes, smallest first (default "100000 1000000")
-  --revoked R         revoked certificates at every size (default 1000)
+  --revoked R|P%      revoked certificates at every size, or P percent of
+                      each size (default 1000)
   -n RUNS             timed runs of each query (default 10, after 2 warm-up)
   --full-runs N       timed runs of the full listing (default 3; 0: not timed)
   --baseline CA-LIST  also time this ca-list build, on the same homes
@@ -60,11 +66,20 @@ while [ $# -gt 0 ]; do
 	*) echo "$prog: unknown argument: $1" >&2; usage 2 ;;
 	esac
 done
+# rev_at N: the revoked count at size N.
+case $revoked in
+*%)
+	pct=${revoked%\%}
+	case $pct in '' | *[!0-9.]* | *.*.*) die "--revoked $revoked: R or P% (e.g. 1% or 0.5%)" ;; esac
+	rev_at() { awk -v n="$1" -v p="$pct" 'BEGIN {printf "%d", n * p / 100}'; } ;;
+*)
+	num --revoked "$revoked"
+	rev_at() { echo "$revoked"; } ;;
+esac
 for s in $sizes; do
 	num --sizes "$s" 1
-	[ "$s" -ge "$revoked" ] || die "--sizes: $s is smaller than --revoked $revoked"
+	[ "$s" -ge "$(rev_at "$s")" ] || die "--sizes: $s is smaller than --revoked $revoked"
 done
-num --revoked "$revoked"
 num -n "$runs" 1
 num --full-runs "$full_runs"
 
@@ -106,20 +121,51 @@ tok=$("$top/bin/ca-token" --offline --dir "$base" bench.example.com)
 "$top/bin/ca-sign" --offline --dir "$base" --token "$tok" <"$work/leaf.csr" \
 	>/dev/null || die "ca-sign failed"
 
+# The peer: the sqlite3 shell, read-only, printing the rows ca-list
+# prints (without the certificate, as ca-list without --pem) as one JSON
+# array, in the same order.  Its --expiring bounds are fixed when the
+# command is built (ca-list reads the clock itself): the same rows.
+peer_cols="c.serial, c.subject, c.sans, c.issued_at, c.not_before,
+  c.not_after, c.provisioner, c.renewed_from, r.revoked_at, r.reason_code,
+  r.reason, r.method"
+peer_revoked="SELECT $peer_cols FROM revocations r CROSS JOIN certs c
+  ON c.serial = r.serial ORDER BY c.issued_at, c.serial"
+peer_expiring() {
+	echo "SELECT $peer_cols FROM certs c LEFT JOIN revocations r
+  ON r.serial = c.serial WHERE r.serial IS NULL AND c.not_after >= $1
+  AND c.not_after <= $(($1 + 86400)) ORDER BY c.issued_at, c.serial"
+}
+oneline() { tr '\n' ' ' | tr -s ' '; }
+
 for n in $sizes; do
 	home=$work/ca-$n
+	r=$(rev_at "$n")
 	cp -r "$base" "$home"
 	start=$(date +%s)
-	bash "$top/bench/fill-inventory.sh" "$home/db/ca.db" "$n" "$revoked"
-	echo "$n rows: filled in $(($(date +%s) - start)) s," \
+	bash "$top/bench/fill-inventory.sh" "$home/db/ca.db" "$n" "$r"
+	echo "$n rows: $r revoked, filled in $(($(date +%s) - start)) s," \
 	    "$(du -h "$home/db/ca.db" | cut -f1)" >>"$keep/machine.txt"
 	serial=$(sqlite3 "$home/db/ca.db" "SELECT serial FROM certs ORDER BY rowid LIMIT 1 OFFSET $((n / 2))")
 	for b in "$calist" $baseline; do
 		# Each query must succeed and give what the database holds.
 		got=$("$b" --dir "$home" --revoked | wc -l)
-		[ "$got" -eq "$revoked" ] || die "$b --revoked: $got rows, want $revoked"
+		[ "$got" -eq "$r" ] || die "$b --revoked: $got rows, want $r"
 		"$b" --dir "$home" --serial "$serial" >/dev/null || die "$b --serial failed"
 	done
+	pe=$(peer_expiring "$(date +%s)" | oneline)
+	pr=$(echo "$peer_revoked" | oneline)
+	got=$(sqlite3 -readonly -json "$home/db/ca.db" "$pr" | jq length)
+	[ "$got" -eq "$r" ] || die "sqlite3 peer --revoked: $got rows, want $r"
+	{
+		echo "## $n rows: query plans"
+		echo "revoked:"
+		sqlite3 "$home/db/ca.db" "EXPLAIN QUERY PLAN $pr"
+		echo "expiring:"
+		sqlite3 "$home/db/ca.db" "EXPLAIN QUERY PLAN $pe"
+	} >>"$keep/plans.txt"
+	hyperfine -N --output=null -w 2 -r "$runs" --export-json "$keep/peer-$n.json" \
+	    -n revoked "sqlite3 -readonly -json $home/db/ca.db \"$pr\"" \
+	    -n expiring "sqlite3 -readonly -json $home/db/ca.db \"$pe\"" >/dev/null
 	tag=new
 	for b in "$calist" $baseline; do
 		hyperfine -N --output=null -w 2 -r "$runs" --export-json "$keep/$tag-$n.json" \
@@ -139,13 +185,19 @@ echo "load:      $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at end" >>"$kee
 
 # med TAG N QUERY: the median wall time of QUERY at size N in seconds,
 # or nothing; cpu TAG N QUERY: its mean user + system time.
+exports() { # TAG N: the hyperfine exports there are for TAG at size N
+	local f
+	for f in "$keep/$1-$2.json" "$keep/$1-full-$2.json"; do
+		[ ! -f "$f" ] || cat "$f"
+	done
+}
 med() {
-	cat "$keep/$1-$2.json" "$keep/$1-full-$2.json" 2>/dev/null |
+	exports "$1" "$2" |
 	    jq -rs --arg q "$3" '[.[] | .results[] | select(.command == $q)
 	        | .median][0] // empty'
 }
 cpu() {
-	cat "$keep/$1-$2.json" "$keep/$1-full-$2.json" 2>/dev/null |
+	exports "$1" "$2" |
 	    jq -rs --arg q "$3" '[.[] | .results[] | select(.command == $q)
 	        | .user + .system][0] // empty'
 }
@@ -154,7 +206,8 @@ cpu() {
 # ratio of each size to the first (wall time: the machine's load shows
 # in it), then its mean CPU time at each size.
 summary() {
-	local tag=$1 n first q m m0
+	local tag=$1 n first q m m0 lab=ca-list
+	[ "$tag" != peer ] || lab="sqlite3 -json"
 	first=${sizes%% *}
 	printf '| %s |' "$tag"
 	for n in $sizes; do printf ' %s rows, ms |' "$n"; done
@@ -167,9 +220,11 @@ summary() {
 	for n in $sizes; do printf -- '---:|'; done
 	echo
 	for q in revoked expiring serial full; do
+		[ "$tag" != peer ] || [ "$q" = revoked ] || [ "$q" = expiring ] ||
+		    continue
 		case $q in
-		revoked) printf '| ca-list --revoked |' ;;
-		expiring) printf '| ca-list --expiring 24h |' ;;
+		revoked) printf '| %s --revoked |' "$lab" ;;
+		expiring) printf '| %s --expiring 24h |' "$lab" ;;
 		serial) printf '| ca-list --serial S |' ;;
 		full) printf '| ca-list (all) |' ;;
 		esac
@@ -206,6 +261,10 @@ summary() {
 	cat "$keep/machine.txt"
 	echo
 	summary new
+	echo
+	summary peer
+	echo
+	cat "$keep/plans.txt"
 	if [ -n "$baseline" ]; then
 		echo
 		summary baseline

@@ -6,6 +6,13 @@
  * certificate, never the system bundle or OpenSSL's default paths.
  * Everything read from the chain is untrusted until X509_verify_cert()
  * has built a path from it to that root.
+ *
+ * Revocation is checked only for a chain that is valid without it: the
+ * leaf against a CRL (--crl, which must come from the leaf's issuer in
+ * that path) and against the CA home's database (--offline).  Whatever
+ * cannot vouch for the leaf (a stale CRL, one from another CA, a
+ * certificate the database never recorded) makes the verdict invalid:
+ * revocation checking fails closed.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -18,10 +25,14 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "authority.h"
 #include "ca_limits.h"
 #include "cli.h"
 #include "config.h"
+#include "db.h"
+#include "der.h"
 #include "err.h"
+#include "inspect.h"
 #include "io.h"
 #include "pem.h"
 #include "san.h"
@@ -38,8 +49,8 @@ usage(int code)
 
 	fprintf(f,
 "usage: ca-verify [--root FILE] [--fingerprint SHA256] [--host NAME|IP]\n"
-"                 [--purpose server|client] [--at TIME] [--json] [-q]\n"
-"                 [--dir DIR] [FILE]\n"
+"                 [--purpose server|client] [--at TIME] [--crl FILE]\n"
+"                 [--offline] [--json] [-q] [--dir DIR] [FILE]\n"
 "  --root FILE          the root certificate, the only trust anchor\n"
 "                       (default: $CA_ROOT, else \"root\" in the home's\n"
 "                       config/defaults.json)\n"
@@ -49,6 +60,10 @@ usage(int code)
 "                       (default: no purpose checked)\n"
 "  --at TIME            verify at this RFC 3339 time or duration from now\n"
 "                       (default: now)\n"
+"  --crl FILE           the leaf must not be revoked by this CRL (PEM or DER),\n"
+"                       which must be signed by the leaf's issuer and current\n"
+"  --offline            the leaf must be recorded, and not revoked, in the CA\n"
+"                       home's database\n"
 "  --json               print the verdict as JSON, valid or not\n"
 "  -q, --quiet          no message on stderr when the chain is invalid\n"
 "  --dir DIR            CA home (default: $CA_DIR, else $HOME/.inca)\n"
@@ -57,8 +72,8 @@ usage(int code)
 	exit(code);
 }
 
-enum { O_ROOT = 256, O_FINGERPRINT, O_HOST, O_PURPOSE, O_AT, O_JSON, O_DIR,
-	O_VERSION };
+enum { O_ROOT = 256, O_FINGERPRINT, O_HOST, O_PURPOSE, O_AT, O_CRL,
+	O_OFFLINE, O_JSON, O_DIR, O_VERSION };
 
 static const struct option longopts[] = {
 	{ "root", required_argument, NULL, O_ROOT },
@@ -66,6 +81,8 @@ static const struct option longopts[] = {
 	{ "host", required_argument, NULL, O_HOST },
 	{ "purpose", required_argument, NULL, O_PURPOSE },
 	{ "at", required_argument, NULL, O_AT },
+	{ "crl", required_argument, NULL, O_CRL },
+	{ "offline", no_argument, NULL, O_OFFLINE },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "dir", required_argument, NULL, O_DIR },
@@ -75,14 +92,32 @@ static const struct option longopts[] = {
 };
 
 struct opts {
-	const char *root, *fingerprint, *host, *purpose, *at, *dir, *file;
-	int json, quiet;
+	const char *root, *fingerprint, *host, *purpose, *at, *dir, *file, *crl;
+	int json, quiet, offline;
+};
+
+/* What the revocation checks found, for the --json verdict. */
+enum rev_status {
+	REV_NOT_CHECKED,	/* the chain was invalid before revocation */
+	REV_GOOD,		/* every source asked says not revoked */
+	REV_REVOKED,
+	REV_UNKNOWN		/* a source could not vouch for the leaf */
+};
+
+struct revocation {
+	enum rev_status status;
+	const char *source;	/* where it was found revoked: "crl", "database" */
+	int64_t revoked_at;
+	int reason_code;	/* -1: the CRL entry gives none */
+	char *reason_text;	/* the database's free text, or NULL */
+	X509_CRL *crl;		/* --crl, for its number and dates */
 };
 
 /* The verdict: valid, or the reason it is not. */
 struct verdict {
 	int valid;
 	char reason[REASON_LEN];
+	struct revocation rev;
 };
 
 static const char *
@@ -296,12 +331,450 @@ jstr(const char *s)
 }
 
 /*
+ * The CRL of --crl: one PEM "X509 CRL" block or DER, strict DER, taking
+ * up the whole file.  CA_INPUT for anything else, naming the file.
+ */
+static int
+load_crl(const char *path, X509_CRL **out)
+{
+	struct buf in;
+	struct pem_block *b = NULL;
+	X509_CRL *crl = NULL;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = io_read_file(path, CA_MAX_PEM, &in)) != CA_OK)
+		return rc;
+	if ((rc = pem_decode(in.data, in.len, CA_MAX_CHAIN, &b, &n)) != CA_OK)
+		goto out;
+	if (n != 1) {
+		rc = err_set(CA_INPUT, "not a CRL: %zu PEM blocks", n);
+		goto out;
+	}
+	if (b[0].name[0] != '\0' && strcmp(b[0].name, "X509 CRL") != 0) {
+		rc = err_set(CA_INPUT, "not a CRL: a PEM %s block", b[0].name);
+		goto out;
+	}
+	if ((crl = pem_d2i_crl(b[0].der, b[0].len)) == NULL) {
+		rc = err_ssl(CA_INPUT, "not a CRL");
+		goto out;
+	}
+	if ((rc = der_check_crl(crl, b[0].der, b[0].len)) != CA_OK) {
+		X509_CRL_free(crl);
+		goto out;
+	}
+	*out = crl;
+out:
+	if (rc != CA_OK && strncmp(err_msg(), path, strlen(path)) != 0)
+		err_prefix("%s", path);
+	pem_blocks_free(b, n);
+	buf_free(&in);
+	return rc;
+}
+
+/* The RFC 5280 name of a CRLReason, or "reason N" for others. */
+static const char *
+reason_name(int code, char *buf, size_t len)
+{
+	const char *s = inspect_crl_reason(code);
+
+	if (s != NULL)
+		return s;
+	snprintf(buf, len, "reason %d", code);
+	return buf;
+}
+
+/* "certificate is revoked (CRL): keyCompromise since T: depth 0, foo". */
+static void
+revoked_reason(struct verdict *v, X509 *leaf)
+{
+	char label[LABEL_LEN], when[32], name[32];
+
+	cert_label(leaf, label, sizeof(label));
+	time_fmt(v->rev.revoked_at, when, sizeof(when));
+	if (v->rev.reason_code >= 0)
+		snprintf(v->reason, sizeof(v->reason), "certificate is revoked "
+		    "(%s): %s since %s: depth 0, %s", v->rev.source,
+		    reason_name(v->rev.reason_code, name, sizeof(name)), when,
+		    label);
+	else
+		snprintf(v->reason, sizeof(v->reason), "certificate is revoked "
+		    "(%s) since %s: depth 0, %s", v->rev.source, when, label);
+}
+
+/*
+ * The CRL's entry for the leaf, if the CRL is signed by issuer's key and
+ * lists it: 1 (revocation date and reason into v->rev), else 0.  Used
+ * when the CRL cannot vouch for the leaf (stale): a revocation it
+ * records still stands, since a certificate is never unrevoked.
+ */
+static int
+crl_lists(X509_CRL *crl, X509 *leaf, X509 *issuer, struct revocation *r)
+{
+	X509_REVOKED *e = NULL;
+	ASN1_ENUMERATED *code;
+	EVP_PKEY *pk;
+	int64_t v;
+
+	if (issuer == NULL || (pk = X509_get0_pubkey(issuer)) == NULL ||
+	    X509_NAME_cmp(X509_CRL_get_issuer(crl),
+	    X509_get_issuer_name(leaf)) != 0 ||
+	    X509_CRL_verify(crl, pk) != 1 ||
+	    X509_CRL_get0_by_cert(crl, &e, leaf) != 1 || e == NULL) {
+		ERR_clear_error();
+		return 0;
+	}
+	r->revoked_at = x509_time(X509_REVOKED_get0_revocationDate(e));
+	r->reason_code = -1;
+	code = X509_REVOKED_get_ext_d2i(e, NID_crl_reason, NULL, NULL);
+	if (code != NULL && ASN1_ENUMERATED_get_int64(&v, code) == 1 &&
+	    v >= 0 && v <= 10)
+		r->reason_code = (int)v;
+	ASN1_ENUMERATED_free(code);
+	ERR_clear_error();
+	return 1;
+}
+
+/*
+ * Why OpenSSL found no usable CRL although the CRL names the leaf's
+ * issuer: its signature, or a scope (RFC 5280 5.2.5, 6.3.3) that leaves
+ * the leaf out.  a is the issuer's label.
+ */
+static void
+crl_scope(X509_CRL *crl, X509 *leaf, X509 *issuer, const char *a,
+    struct verdict *v)
+{
+	ISSUING_DIST_POINT *idp;
+	STACK_OF(DIST_POINT) *cdp;
+	EVP_PKEY *pk = issuer != NULL ? X509_get0_pubkey(issuer) : NULL;
+	const char *why = NULL;
+
+	if (pk == NULL || X509_CRL_verify(crl, pk) != 1) {
+		ERR_clear_error();
+		snprintf(v->reason, sizeof(v->reason), "CRL signature failure: "
+		    "not signed by %s, the issuer of depth 0", a);
+		return;
+	}
+	idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL,
+	    NULL);
+	cdp = X509_get_ext_d2i(leaf, NID_crl_distribution_points, NULL, NULL);
+	if (idp == NULL)
+		why = "its scope excludes the certificate";
+	else if (idp->onlyCA > 0 || idp->onlyattr > 0)
+		why = "it lists only CA or attribute certificates";
+	else if (idp->onlysomereasons != NULL || idp->indirectCRL > 0)
+		why = "it is a partial or indirect CRL";
+	else if (idp->distpoint != NULL && cdp == NULL)
+		why = "its issuingDistributionPoint names a distribution point "
+		    "and the certificate has no cRLDistributionPoints";
+	else if (idp->distpoint != NULL)
+		why = "its issuingDistributionPoint matches none of the "
+		    "certificate's cRLDistributionPoints";
+	else
+		why = "its scope excludes the certificate";
+	ISSUING_DIST_POINT_free(idp);
+	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+	ERR_clear_error();
+	snprintf(v->reason, sizeof(v->reason), "CRL does not cover depth 0: "
+	    "%s", why);
+}
+
+/*
+ * Why a CRL check failed, in words; for a revoked leaf, v->rev is filled
+ * and the reason says so.  issuer is the leaf's issuer in the built path.
+ */
+static void
+crl_reason(X509_STORE_CTX *ctx, X509_CRL *crl, X509 *leaf, X509 *issuer,
+    struct verdict *v)
+{
+	int err = X509_STORE_CTX_get_error(ctx);
+	char a[LABEL_LEN], b[LABEL_LEN], when[32];
+	const ASN1_TIME *t;
+
+	v->rev.status = REV_UNKNOWN;
+	cert_label(issuer, a, sizeof(a));
+	switch (err) {
+	case X509_V_ERR_CERT_REVOKED:
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+		if (crl_lists(crl, leaf, issuer, &v->rev)) {
+			v->rev.status = REV_REVOKED;
+			v->rev.source = "CRL";
+			revoked_reason(v, leaf);
+			return;
+		}
+		if (err == X509_V_ERR_CERT_REVOKED)
+			break;
+		t = X509_CRL_get0_nextUpdate(crl);
+		time_fmt(t != NULL ? x509_time(t) : 0, when, sizeof(when));
+		snprintf(v->reason, sizeof(v->reason), "CRL has expired (its "
+		    "nextUpdate is %s): revocation of depth 0 cannot be "
+		    "checked", when);
+		return;
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+		time_fmt(x509_time(X509_CRL_get0_lastUpdate(crl)), when,
+		    sizeof(when));
+		snprintf(v->reason, sizeof(v->reason), "CRL is not yet valid "
+		    "(its thisUpdate is %s)", when);
+		return;
+	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+		snprintf(v->reason, sizeof(v->reason), "CRL signature failure: "
+		    "not signed by %s, the issuer of depth 0", a);
+		return;
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+	case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
+		    X509_get_issuer_name(leaf)) != 0) {
+			char *dn = NULL;
+			X509_NAME *n = X509_CRL_get_issuer(crl);
+
+			if (x509_subject_cn(n, b, sizeof(b)) != CA_OK ||
+			    b[0] == '\0') {
+				err_clear();
+				dn = X509_NAME_oneline(n, NULL, 0);
+				snprintf(b, sizeof(b), "%s", dn != NULL ? dn :
+				    "an unnamed issuer");
+				OPENSSL_free(dn);
+			}
+			snprintf(v->reason, sizeof(v->reason), "CRL is not from "
+			    "the issuer of depth 0: it is issued by %s, the "
+			    "certificate by %s", b, a);
+			return;
+		}
+		crl_scope(crl, leaf, issuer, a, v);
+		return;
+	case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+		snprintf(v->reason, sizeof(v->reason), "CRL has an unhandled "
+		    "critical extension");
+		return;
+	case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+		snprintf(v->reason, sizeof(v->reason), "%s may not sign CRLs "
+		    "(no cRLSign)", a);
+		return;
+	default:
+		break;
+	}
+	snprintf(v->reason, sizeof(v->reason), "CRL check failed: %s",
+	    X509_verify_cert_error_string(err));
+}
+
+/* What both verification passes check besides the chain itself. */
+struct vparams {
+	int purpose;            /* X509_PURPOSE_*, or 0 */
+	const struct san *host; /* or NULL */
+	int64_t at;
+	int use_at;
+};
+
+/*
+ * A verifier for leaf and the untrusted certs against store, with the
+ * CRLs crls (checked for the leaf alone) when not NULL.  Dies on a
+ * setup failure.
+ */
+static X509_STORE_CTX *
+new_ctx(X509_STORE *store, X509 *leaf, STACK_OF(X509) *certs,
+    const struct vparams *p, STACK_OF(X509_CRL) *crls)
+{
+	X509_STORE_CTX *ctx;
+	X509_VERIFY_PARAM *param;
+
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, store, leaf, certs) != 1)
+		die(CA_FAIL, "verifier setup failed");
+	param = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+	if (crls != NULL) {
+		X509_STORE_CTX_set0_crls(ctx, crls);
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK);
+	}
+	if (p->purpose != 0 && X509_STORE_CTX_set_purpose(ctx, p->purpose) != 1)
+		die(CA_FAIL, "verifier setup failed");
+	if (p->use_at)
+		X509_VERIFY_PARAM_set_time(param, (time_t)p->at);
+	if (p->host != NULL) {
+		/* Names come from the SANs only: the CN is never a name. */
+		X509_VERIFY_PARAM_set_hostflags(param,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+		    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+		if ((p->host->type == SAN_DNS ?
+		    X509_VERIFY_PARAM_set1_host(param, p->host->value, 0) :
+		    X509_VERIFY_PARAM_set1_ip(param, p->host->ip,
+		    p->host->iplen)) != 1)
+			die(CA_FAIL, "verifier setup failed");
+	}
+	return ctx;
+}
+
+/*
+ * --crl, for a chain found valid by first (whose path names the leaf's
+ * issuer): verify again with the CRL; on failure v is invalid with the
+ * reason.  A CRL without nextUpdate cannot be judged stale or fresh and
+ * vouches for nothing (RFC 5280 requires the field).
+ */
+static void
+crl_pass(X509_STORE *store, X509 *leaf, STACK_OF(X509) *certs,
+    const struct vparams *p, X509_STORE_CTX *first, struct verdict *v)
+{
+	STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(first);
+	STACK_OF(X509_CRL) *crls;
+	X509_STORE_CTX *ctx;
+	X509 *issuer;
+	int rc;
+
+	/* The leaf's issuer: the root itself for a leaf issued by the root. */
+	issuer = sk_X509_num(path) > 1 ? sk_X509_value(path, 1) :
+	    sk_X509_value(path, 0);
+	if (X509_CRL_get0_nextUpdate(v->rev.crl) == NULL) {
+		v->valid = 0;
+		if (crl_lists(v->rev.crl, leaf, issuer, &v->rev)) {
+			v->rev.status = REV_REVOKED;
+			v->rev.source = "CRL";
+			revoked_reason(v, leaf);
+		} else {
+			v->rev.status = REV_UNKNOWN;
+			snprintf(v->reason, sizeof(v->reason), "CRL has no "
+			    "nextUpdate: revocation of depth 0 cannot be "
+			    "checked");
+		}
+		return;
+	}
+	if ((crls = sk_X509_CRL_new_null()) == NULL ||
+	    sk_X509_CRL_push(crls, v->rev.crl) == 0)
+		die(CA_FAIL, "out of memory");
+	ctx = new_ctx(store, leaf, certs, p, crls);
+	rc = X509_verify_cert(ctx);
+	if (rc != 1) {
+		v->valid = 0;
+		if (rc == 0 && X509_STORE_CTX_get_error(ctx) != X509_V_OK)
+			crl_reason(ctx, v->rev.crl, leaf, issuer, v);
+		else {
+			err_ssl(CA_FAIL, "verification failed");
+			die_last();
+		}
+	}
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	sk_X509_CRL_free(crls);
+}
+
+/*
+ * --offline: the leaf must be recorded, byte for byte, in the CA home's
+ * database and not revoked.  CA_OK with the outcome in v, or the failure
+ * to open or read the database.
+ */
+static int
+db_check(struct authority *a, X509 *leaf, struct verdict *v)
+{
+	struct db_row *row = NULL;
+	unsigned char *der = NULL;
+	char *serial = NULL;
+	int len, rc;
+
+	if ((serial = x509_serial_dec(leaf)) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	if ((rc = db_get_cert(authority_db(a), serial, &row)) != CA_OK)
+		goto out;
+	if (row == NULL) {
+		v->rev.status = REV_UNKNOWN;
+		snprintf(v->reason, sizeof(v->reason), "not issued by this "
+		    "CA: the database has no certificate with serial %s",
+		    serial);
+		goto out;
+	}
+	if ((len = i2d_X509(leaf, &der)) <= 0) {
+		rc = err_ssl(CA_FAIL, "encoding the certificate");
+		goto out;
+	}
+	if ((size_t)len != row->cert.der_len ||
+	    memcmp(der, row->cert.der, (size_t)len) != 0) {
+		v->rev.status = REV_UNKNOWN;
+		snprintf(v->reason, sizeof(v->reason), "not issued by this "
+		    "CA: the database records another certificate with "
+		    "serial %s", serial);
+		goto out;
+	}
+	if (row->revoked) {
+		v->rev.status = REV_REVOKED;
+		v->rev.source = "database";
+		v->rev.revoked_at = row->rev.revoked_at;
+		v->rev.reason_code = row->rev.reason_code;
+		if (row->rev.reason != NULL &&
+		    (v->rev.reason_text = strdup(row->rev.reason)) == NULL) {
+			rc = err_set(CA_FAIL, "out of memory");
+			goto out;
+		}
+		revoked_reason(v, leaf);
+		goto out;
+	}
+	v->valid = 1;
+out:
+	OPENSSL_free(der);
+	OPENSSL_free(serial);
+	db_row_free(row);
+	return rc;
+}
+
+/* The "revocation" member of the --json verdict. */
+static json_t *
+revocation_json(const struct revocation *r)
+{
+	static const char *const names[] = {
+		"not checked", "good", "revoked", "unknown"
+	};
+	json_t *o = json_object(), *c;
+	ASN1_INTEGER *num;
+	BIGNUM *bn;
+	char when[32], *dec;
+
+	if (o == NULL)
+		die(CA_FAIL, "out of memory");
+	json_object_set_new(o, "status", json_string(names[r->status]));
+	if (r->status == REV_REVOKED) {
+		json_object_set_new(o, "source", json_string(r->source));
+		time_fmt(r->revoked_at, when, sizeof(when));
+		json_object_set_new(o, "revokedAt", json_string(when));
+		json_object_set_new(o, "reasonCode", r->reason_code >= 0 ?
+		    json_integer(r->reason_code) : json_null());
+		json_object_set_new(o, "reason", r->reason_code >= 0 ?
+		    jstr(inspect_crl_reason(r->reason_code)) : json_null());
+		if (r->reason_text != NULL)
+			json_object_set_new(o, "reasonText", jstr(r->reason_text));
+	}
+	if (r->crl != NULL) {
+		if ((c = json_object()) == NULL)
+			die(CA_FAIL, "out of memory");
+		num = X509_CRL_get_ext_d2i(r->crl, NID_crl_number, NULL, NULL);
+		bn = num != NULL ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
+		dec = bn != NULL ? BN_bn2dec(bn) : NULL;
+		json_object_set_new(c, "number", jstr(dec));
+		OPENSSL_free(dec);
+		BN_free(bn);
+		ASN1_INTEGER_free(num);
+		ERR_clear_error();
+		time_fmt(x509_time(X509_CRL_get0_lastUpdate(r->crl)), when,
+		    sizeof(when));
+		json_object_set_new(c, "thisUpdate", json_string(when));
+		if (X509_CRL_get0_nextUpdate(r->crl) != NULL) {
+			time_fmt(x509_time(X509_CRL_get0_nextUpdate(r->crl)),
+			    when, sizeof(when));
+			json_object_set_new(c, "nextUpdate", json_string(when));
+		} else
+			json_object_set_new(c, "nextUpdate", json_null());
+		json_object_set_new(o, "crl", c);
+	}
+	return o;
+}
+
+/*
  * The --json verdict.  path is the chain the verifier built (leaf to
- * root), or the input when it built none.
+ * root), or the input when it built none; checked: revocation was asked
+ * for (--crl, --offline).
  */
 static void
 print_json(const struct verdict *v, X509 *leaf, STACK_OF(X509) *path,
-    X509 *root, const char *root_fp)
+    X509 *root, const char *root_fp, int checked)
 {
 	json_t *o = json_object(), *chain = json_array(), *r = json_object();
 	char label[LABEL_LEN], when[32], *s, *dn;
@@ -330,6 +803,8 @@ print_json(const struct verdict *v, X509 *leaf, STACK_OF(X509) *path,
 	free(dn);
 	json_object_set_new(r, "fingerprint", json_string(root_fp));
 	json_object_set_new(o, "root", r);
+	if (checked)
+		json_object_set_new(o, "revocation", revocation_json(&v->rev));
 	if ((s = json_dumps(o, JSON_INDENT(2))) == NULL)
 		die(CA_FAIL, "encoding output failed");
 	json_decref(o);
@@ -348,16 +823,18 @@ main(int argc, char *argv[])
 	STACK_OF(X509) *certs = NULL;
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
-	X509_VERIFY_PARAM *param;
 	X509 *root = NULL, *leaf;
 	char *root_path = NULL, *defaults_fp = NULL;
 	char want_fp[65], conf_fp[65], root_fp[65];
-	int64_t now = (int64_t)time(NULL), at = 0;
-	int ch, rc, purpose = 0, have_host = 0;
+	struct vparams vp;
+	struct authority *a = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int ch, rc;
 
 	cli_init(argv[0]);
 	memset(&o, 0, sizeof(o));
 	memset(&v, 0, sizeof(v));
+	memset(&vp, 0, sizeof(vp));
 	while ((ch = cli_getopt(argc, argv, ":hq", longopts)) != -1) {
 		switch (ch) {
 		case O_ROOT: cli_once("--root", &o.root, optarg); break;
@@ -367,6 +844,8 @@ main(int argc, char *argv[])
 		case O_HOST: cli_once("--host", &o.host, optarg); break;
 		case O_PURPOSE: cli_once("--purpose", &o.purpose, optarg); break;
 		case O_AT: cli_once("--at", &o.at, optarg); break;
+		case O_CRL: cli_once("--crl", &o.crl, optarg); break;
+		case O_OFFLINE: o.offline = 1; break;
 		case O_JSON: o.json = 1; break;
 		case 'q': o.quiet = 1; break;
 		case O_DIR: cli_once("--dir", &o.dir, optarg); break;
@@ -387,14 +866,17 @@ main(int argc, char *argv[])
 		    "(64 hex digits)");
 	if (o.purpose != NULL) {
 		if (strcmp(o.purpose, "server") == 0)
-			purpose = X509_PURPOSE_SSL_SERVER;
+			vp.purpose = X509_PURPOSE_SSL_SERVER;
 		else if (strcmp(o.purpose, "client") == 0)
-			purpose = X509_PURPOSE_SSL_CLIENT;
+			vp.purpose = X509_PURPOSE_SSL_CLIENT;
 		else
 			die(CA_USAGE, "--purpose: server or client");
 	}
-	if (o.at != NULL && time_parse(o.at, now, &at) != CA_OK)
-		die(CA_USAGE, "--at: %s", err_msg());
+	if (o.at != NULL) {
+		if (time_parse(o.at, now, &vp.at) != CA_OK)
+			die(CA_USAGE, "--at: %s", err_msg());
+		vp.use_at = 1;
+	}
 	if (o.host != NULL) {
 		if (san_parse(o.host, &host) != CA_OK)
 			die(CA_USAGE, "--host: %s", err_msg());
@@ -402,7 +884,7 @@ main(int argc, char *argv[])
 			die(CA_USAGE, "--host: a DNS name or an IP address");
 		if (host.type == SAN_DNS && host.value[0] == '*')
 			die(CA_USAGE, "--host: a wildcard is not a host name");
-		have_host = 1;
+		vp.host = &host;
 	}
 
 	/* The root, and the fingerprint(s) it must have. */
@@ -433,6 +915,11 @@ main(int argc, char *argv[])
 		die_last();
 	}
 	leaf = sk_X509_value(certs, 0);
+	if (o.crl != NULL && load_crl(o.crl, &v.rev.crl) != CA_OK)
+		die_last();
+	/* The database only reads: no write lock, no migration, no key. */
+	if (o.offline && authority_open(o.dir, DB_READ, &a) != CA_OK)
+		die_last();
 
 	if ((o.fingerprint != NULL && strcmp(want_fp, root_fp) != 0) ||
 	    (defaults_fp != NULL && strcmp(conf_fp, root_fp) != 0)) {
@@ -442,31 +929,14 @@ main(int argc, char *argv[])
 
 	/* The store holds the root and nothing else: no default paths. */
 	if ((store = X509_STORE_new()) == NULL ||
-	    X509_STORE_add_cert(store, root) != 1 ||
-	    (ctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(ctx, store, leaf, certs) != 1)
+	    X509_STORE_add_cert(store, root) != 1)
 		die(CA_FAIL, "verifier setup failed");
-	param = X509_STORE_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
-	if (purpose != 0 && X509_STORE_CTX_set_purpose(ctx, purpose) != 1)
-		die(CA_FAIL, "verifier setup failed");
-	if (o.at != NULL)
-		X509_VERIFY_PARAM_set_time(param, (time_t)at);
-	if (have_host) {
-		/* Names come from the SANs only: the CN is never a name. */
-		X509_VERIFY_PARAM_set_hostflags(param,
-		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
-		    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
-		if ((host.type == SAN_DNS ?
-		    X509_VERIFY_PARAM_set1_host(param, host.value, 0) :
-		    X509_VERIFY_PARAM_set1_ip(param, host.ip, host.iplen)) != 1)
-			die(CA_FAIL, "verifier setup failed");
-	}
+	ctx = new_ctx(store, leaf, certs, &vp, NULL);
 	rc = X509_verify_cert(ctx);
 	if (rc == 1)
 		v.valid = 1;
 	else if (rc == 0 && X509_STORE_CTX_get_error(ctx) != X509_V_OK)
-		reason_text(ctx, have_host ? host.value : "",
+		reason_text(ctx, vp.host != NULL ? host.value : "",
 		    o.purpose != NULL ? o.purpose : "any use", v.reason,
 		    sizeof(v.reason));
 	else {
@@ -475,11 +945,27 @@ main(int argc, char *argv[])
 	}
 	ERR_clear_error();
 
+	/*
+	 * Revocation, of a chain valid without it: the same verification
+	 * again with the CRL (OpenSSL checks its issuer, signature, times,
+	 * scope and critical extensions), then the database.
+	 */
+	if (v.valid && v.rev.crl != NULL)
+		crl_pass(store, leaf, certs, &vp, ctx, &v);
+	if (v.valid && o.offline) {
+		v.valid = 0;
+		if (db_check(a, leaf, &v) != CA_OK)
+			die_last();
+	}
+	if (v.valid && (o.offline || v.rev.crl != NULL))
+		v.rev.status = REV_GOOD;
+
 verdict:
 	if (o.json)
 		print_json(&v, leaf, ctx != NULL &&
 		    X509_STORE_CTX_get0_chain(ctx) != NULL ?
-		    X509_STORE_CTX_get0_chain(ctx) : certs, root, root_fp);
+		    X509_STORE_CTX_get0_chain(ctx) : certs, root, root_fp,
+		    o.crl != NULL || o.offline);
 	if (!v.valid && !o.quiet)
 		warnx_("invalid: %s", v.reason);
 	X509_STORE_CTX_free(ctx);
@@ -488,7 +974,10 @@ verdict:
 	sk_X509_pop_free(certs, X509_free);
 	free(root_path);
 	free(defaults_fp);
-	if (have_host)
+	X509_CRL_free(v.rev.crl);
+	free(v.rev.reason_text);
+	authority_close(a);
+	if (vp.host != NULL)
 		free(host.value);
 	return v.valid ? CA_OK : CA_REFUSED;
 }

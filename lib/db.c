@@ -446,6 +446,7 @@ db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
 	case DB_SELECT_EXPIRING:
 		break;
 	case DB_SELECT_SERIAL:
+	case DB_SELECT_RENEWALS:
 		if ((rc = check_serial(f->serial, "serial")) != CA_OK)
 			return rc;
 		break;

@@ -249,14 +249,15 @@ enum db_select {
 	DB_SELECT_ALL,		/* every stored certificate */
 	DB_SELECT_REVOKED,	/* revoked ones only */
 	DB_SELECT_EXPIRING,	/* not revoked, now <= not_after <= before */
-	DB_SELECT_SERIAL	/* the one with this serial (or none) */
+	DB_SELECT_SERIAL,	/* the one with this serial (or none) */
+	DB_SELECT_RENEWALS	/* those renewed from this serial */
 };
 
 struct db_filter {
 	enum db_select	 select;
 	int64_t		 now;		/* DB_SELECT_EXPIRING */
 	int64_t		 before;	/* DB_SELECT_EXPIRING */
-	const char	*serial;	/* DB_SELECT_SERIAL */
+	const char	*serial;	/* DB_SELECT_SERIAL, _RENEWALS */
 };
 
 /*

@@ -786,6 +786,9 @@ sq_list_certs(void *conn, const struct db_filter *f, db_row_fn fn,
 	case DB_SELECT_SERIAL:
 		sql = LIST_COLUMNS "WHERE c.serial = ?1" LIST_ORDER;
 		break;
+	case DB_SELECT_RENEWALS:	/* the certs_renewed_from index */
+		sql = LIST_COLUMNS "WHERE c.renewed_from = ?1" LIST_ORDER;
+		break;
 	default:
 		return err_set(CA_FAIL, "database: unknown selection");
 	}
@@ -795,7 +798,8 @@ sq_list_certs(void *conn, const struct db_filter *f, db_row_fn fn,
 	if (f->select == DB_SELECT_EXPIRING &&
 	    (rc = sqlite3_bind_int64(st, 1, f->now)) == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 2, f->before);
-	else if (f->select == DB_SELECT_SERIAL)
+	else if (f->select == DB_SELECT_SERIAL ||
+	    f->select == DB_SELECT_RENEWALS)
 		rc = sqlite3_bind_text(st, 1, f->serial, -1, SQLITE_STATIC);
 	if (rc != SQLITE_OK) {
 		ret = sq_fail(h, rc, "list certificates");

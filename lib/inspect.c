@@ -695,6 +695,125 @@ jaki(const STACK_OF(X509_EXTENSION) *exts)
 	return j;
 }
 
+/* RFC 5280 4.2.1.13 ReasonFlags, by bit number. */
+static const char *const reason_flags[] = {
+	"unused", "keyCompromise", "cACompromise", "affiliationChanged",
+	"superseded", "cessationOfOperation", "certificateHold",
+	"privilegeWithdrawn", "aACompromise"
+};
+
+/* The ReasonFlags set, by name ("bitN" past the known ones); null if none. */
+static json_t *
+jreason_flags(const ASN1_BIT_STRING *b)
+{
+	json_t *a;
+	char name[16];
+	int i, n;
+
+	if (b == NULL)
+		return json_null();
+	a = json_array();
+	n = ASN1_STRING_length(b) * 8;
+	for (i = 0; i < n && i < 256; i++) {
+		if (!ASN1_BIT_STRING_get_bit(b, i))
+			continue;
+		if ((size_t)i < sizeof(reason_flags) / sizeof(reason_flags[0]))
+			push(a, json_string(reason_flags[i]));
+		else {
+			snprintf(name, sizeof(name), "bit%d", i);
+			push(a, json_string(name));
+		}
+	}
+	return a;
+}
+
+/*
+ * A DistributionPointName: {"fullName": [general names]} or
+ * {"relativeName": "CN=..."} (relative to the CRL issuer); null if absent.
+ */
+static json_t *
+jdp_name(const DIST_POINT_NAME *dpn)
+{
+	json_t *o;
+	X509_NAME *rdn;
+	int i;
+
+	if (dpn == NULL)
+		return json_null();
+	o = new_object();
+	if (dpn->type == 0) {
+		set(o, "fullName", jsans(dpn->name.fullname));
+		return o;
+	}
+	if ((rdn = X509_NAME_new()) == NULL) {
+		json_decref(o);
+		return json_null();
+	}
+	for (i = 0; i < sk_X509_NAME_ENTRY_num(dpn->name.relativename); i++)
+		(void)X509_NAME_add_entry(rdn, sk_X509_NAME_ENTRY_value(
+		    dpn->name.relativename, i), -1, i == 0 ? 0 : -1);
+	set(o, "relativeName", jname_text(rdn));
+	X509_NAME_free(rdn);
+	ERR_clear_error();
+	return o;
+}
+
+/*
+ * A certificate's cRLDistributionPoints: [{"distributionPoint",
+ * "reasons", "crlIssuer"}], each member null when absent; null without
+ * the extension.
+ */
+static json_t *
+jcrl_dps(const STACK_OF(X509_EXTENSION) *exts)
+{
+	STACK_OF(DIST_POINT) *dps;
+	DIST_POINT *dp;
+	json_t *a, *o;
+	int crit, i;
+
+	if ((dps = ext_get(exts, NID_crl_distribution_points, &crit)) == NULL)
+		return json_null();
+	a = json_array();
+	for (i = 0; i < sk_DIST_POINT_num(dps); i++) {
+		dp = sk_DIST_POINT_value(dps, i);
+		o = new_object();
+		set(o, "distributionPoint", jdp_name(dp->distpoint));
+		set(o, "reasons", jreason_flags(dp->reasons));
+		set(o, "crlIssuer", dp->CRLissuer ? jsans(dp->CRLissuer) :
+		    json_null());
+		push(a, o);
+	}
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	return a;
+}
+
+/*
+ * A CRL's issuingDistributionPoint (RFC 5280 5.2.5): its scope.  The
+ * booleans are false when absent (their DEFAULT); null without the
+ * extension.
+ */
+static json_t *
+jidp(const STACK_OF(X509_EXTENSION) *exts)
+{
+	ISSUING_DIST_POINT *idp;
+	json_t *o;
+	int crit;
+
+	if ((idp = ext_get(exts, NID_issuing_distribution_point, &crit)) ==
+	    NULL)
+		return json_null();
+	o = new_object();
+	set(o, "distributionPoint", jdp_name(idp->distpoint));
+	set(o, "onlyContainsUserCerts", json_boolean(idp->onlyuser > 0));
+	set(o, "onlyContainsCACerts", json_boolean(idp->onlyCA > 0));
+	set(o, "onlySomeReasons", jreason_flags(idp->onlysomereasons));
+	set(o, "indirectCRL", json_boolean(idp->indirectCRL > 0));
+	set(o, "onlyContainsAttributeCerts", json_boolean(idp->onlyattr > 0));
+	set(o, "critical", json_boolean(crit == 1));
+	ISSUING_DIST_POINT_free(idp);
+	return o;
+}
+
 /*
  * The typed certificate extensions, from the first occurrence of each
  * (all occurrences are in "extensions"); a malformed one reads as absent.
@@ -739,6 +858,7 @@ cert_extensions(json_t *o, const STACK_OF(X509_EXTENSION) *exts)
 	ASN1_OCTET_STRING_free(ski);
 
 	set(o, "authorityKeyId", jaki(exts));
+	set(o, "crlDistributionPoints", jcrl_dps(exts));
 }
 
 /* ---- the four kinds of input ------------------------------------------ */
@@ -840,12 +960,22 @@ static const char *const reason_names[] = {
 	"removeFromCRL", "privilegeWithdrawn", "aACompromise"
 };
 
+const char *
+inspect_crl_reason(long long code)
+{
+	if (code < 0 || (size_t)code >= sizeof(reason_names) /
+	    sizeof(reason_names[0]))
+		return NULL;
+	return reason_names[code];
+}
+
 static json_t *
 jrevoked(const X509_REVOKED *r)
 {
 	json_t *o = new_object();
 	const STACK_OF(X509_EXTENSION) *exts = X509_REVOKED_get0_extensions(r);
 	ASN1_ENUMERATED *reason;
+	ASN1_GENERALIZEDTIME *inv;
 	int64_t v;
 	int crit, known = 0;
 
@@ -863,6 +993,10 @@ jrevoked(const X509_REVOKED *r)
 		set(o, "reason", json_null());
 	}
 	ASN1_ENUMERATED_free(reason);
+	inv = ext_get(exts, NID_invalidity_date, &crit);
+	set(o, "invalidityDate", inv ? jtime(inv) : json_null());
+	ASN1_GENERALIZEDTIME_free(inv);
+	set(o, "extensions", jextensions(exts));
 	ERR_clear_error();
 	return o;
 }
@@ -885,6 +1019,7 @@ jcrl(X509_CRL *crl, const unsigned char *der, size_t len)
 	num = ext_get(exts, NID_crl_number, &crit);
 	set(o, "number", num ? jdec(num) : json_null());
 	ASN1_INTEGER_free(num);
+	set(o, "issuingDistributionPoint", jidp(exts));
 	set(o, "authorityKeyId", jaki(exts));
 	X509_CRL_get0_signature(crl, NULL, &alg);
 	set(o, "signatureAlgorithm", jalg(alg));

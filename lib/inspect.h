@@ -21,6 +21,12 @@
 int inspect_bytes(const unsigned char *data, size_t len, json_t **out);
 
 /*
+ * The RFC 5280 name of a CRLReason code ("keyCompromise"), or NULL for a
+ * value that names none (7, or outside 0..10).
+ */
+const char *inspect_crl_reason(long long code);
+
+/*
  * j as JSON text (two-space indented, or one line when compact) ending in
  * a newline, with the characters a terminal or an editor may act on (DEL,
  * C1 controls, line and paragraph separators, bidirectional controls)

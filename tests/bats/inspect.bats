@@ -58,6 +58,67 @@ setup_file() {
 	openssl ca -config "$D/ca/ca.cnf" -cert "$D/int.crt" -keyfile "$D/int.key" \
 		-gencrl -out "$D/crl.pem" 2>/dev/null
 	openssl crl -in "$D/crl.pem" -outform DER -out "$D/crl.der"
+
+	# Leaves naming a CRL distribution point; a second CRL that names it
+	# in its Issuing Distribution Point, revoking one with a reason and
+	# an invalidity date (keyCompromise), one superseded, one without a
+	# reason.
+	printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+		"keyUsage=critical,digitalSignature" \
+		"crlDistributionPoints=URI:http://ca.example.com/crl,URI:ldap://ldap.example.com/cn=crl" \
+		>"$D/cdp.ext"
+	local i
+	for i in 1 2 3; do
+		make_csr "$D" "cdp$i" -subj "/CN=cdp$i.example.com"
+		openssl x509 -req -in "$D/cdp$i.csr" -CA "$D/int.crt" -CAkey "$D/int.key" \
+			-set_serial "$((7000 + i))" -days 30 -extfile "$D/cdp.ext" \
+			-out "$D/cdp$i.crt" 2>/dev/null
+	done
+	# A distribution point named relative to the issuer, for some
+	# reasons, with its own CRL issuer.
+	cat >"$D/dp.ext" <<-'EOF'
+	basicConstraints=critical,CA:FALSE
+	crlDistributionPoints=dp
+	[dp]
+	relativename = rdn_sect
+	reasons = keyCompromise, cessationOfOperation
+	CRLissuer = dirName:issuer_sect
+	[rdn_sect]
+	CN = CRL part 2
+	[issuer_sect]
+	CN = CRL Signer
+	O = Example
+	EOF
+	openssl x509 -req -in "$D/cdp1.csr" -CA "$D/int.crt" -CAkey "$D/int.key" \
+		-set_serial 7010 -days 30 -extfile "$D/dp.ext" -out "$D/dp.crt" 2>/dev/null
+	mkdir -p "$D/ca2"
+	: >"$D/ca2/index.txt"
+	echo 2001 >"$D/ca2/crlnumber"
+	cat >"$D/ca2/ca.cnf" <<-EOF
+	[ca]
+	default_ca = d
+	[d]
+	database = $D/ca2/index.txt
+	crlnumber = $D/ca2/crlnumber
+	default_md = sha256
+	default_crl_days = 7
+	crl_extensions = crl_ext
+	[crl_ext]
+	authorityKeyIdentifier = keyid
+	issuingDistributionPoint = critical, @idp
+	[idp]
+	fullname = URI:http://ca.example.com/crl
+	onlyuser = TRUE
+	onlysomereasons = keyCompromise, superseded
+	EOF
+	openssl ca -config "$D/ca2/ca.cnf" -cert "$D/int.crt" -keyfile "$D/int.key" \
+		-revoke "$D/cdp1.crt" -crl_compromise 20261101120000Z 2>/dev/null
+	openssl ca -config "$D/ca2/ca.cnf" -cert "$D/int.crt" -keyfile "$D/int.key" \
+		-revoke "$D/cdp2.crt" -crl_reason superseded 2>/dev/null
+	openssl ca -config "$D/ca2/ca.cnf" -cert "$D/int.crt" -keyfile "$D/int.key" \
+		-revoke "$D/cdp3.crt" 2>/dev/null
+	openssl ca -config "$D/ca2/ca.cnf" -cert "$D/int.crt" -keyfile "$D/int.key" \
+		-gencrl -out "$D/idp.pem" 2>/dev/null
 }
 
 # openssl's colon-separated uppercase hex, as ca-inspect writes it.
@@ -331,6 +392,42 @@ plainhex() { tr -d ': \n' | sed 's/^keyid//' | tr 'A-F' 'a-f'; }
 	assert_equal "$(jq -r .nextUpdate <<<"$output")" "$(date -u -d "$nu" +%Y-%m-%dT%H:%M:%SZ)"
 	rd=$(openssl crl -in "$D/crl.pem" -noout -text | sed -n 's/^ *Revocation Date: //p')
 	assert_equal "$(jq -r '.revoked[0].revocationDate' <<<"$output")" "$(date -u -d "$rd" +%Y-%m-%dT%H:%M:%SZ)"
+}
+
+@test "inspect: ok CRL scope: the Issuing Distribution Point" {
+	run -0 --separate-stderr ca-inspect "$D/idp.pem"
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c .issuingDistributionPoint <<<"$output")" \
+		'{"distributionPoint":{"fullName":[{"type":"uri","value":"http://ca.example.com/crl"}]},"onlyContainsUserCerts":true,"onlyContainsCACerts":false,"onlySomeReasons":["keyCompromise","superseded"],"indirectCRL":false,"onlyContainsAttributeCerts":false,"critical":true}'
+	assert_equal "$(jq -r .number <<<"$output")" "$(printf '%d' 0x2001)"
+	# openssl says the same.
+	run -0 openssl crl -in "$D/idp.pem" -noout -text
+	assert_output --partial "Only User Certificates"
+	assert_output --partial "Only Some Reasons:"
+	# Without the extension: null.
+	assert_equal "$(ca-inspect "$D/crl.pem" | jq -c .issuingDistributionPoint)" null
+}
+
+@test "inspect: ok CRL entries: reasons, invalidity date, entry extensions" {
+	run -0 --separate-stderr ca-inspect "$D/idp.pem"
+	assert_equal "$(jq -c '[.revoked[] | [.serial.decimal, .reasonCode, .reason, .invalidityDate]] | sort' <<<"$output")" \
+		'[["7001",1,"keyCompromise","2026-11-01T12:00:00Z"],["7002",4,"superseded",null],["7003",null,null,null]]'
+	assert_equal "$(jq -c '.revoked[] | select(.serial.decimal == "7001") | [.extensions[] | [.name, .critical]]' <<<"$output")" \
+		'[["reasonCode",false],["invalidityDate",false]]'
+	assert_equal "$(jq -c '.revoked[] | select(.serial.decimal == "7003") | .extensions' <<<"$output")" '[]'
+	run -0 openssl crl -in "$D/idp.pem" -noout -text
+	assert_output --partial "Invalidity Date: "
+	assert_output --partial "Nov  1 12:00:00 2026 GMT"
+}
+
+@test "inspect: ok certificate cRLDistributionPoints" {
+	run -0 --separate-stderr ca-inspect "$D/cdp1.crt"
+	assert_equal "$(jq -c .crlDistributionPoints <<<"$output")" \
+		'[{"distributionPoint":{"fullName":[{"type":"uri","value":"http://ca.example.com/crl"}]},"reasons":null,"crlIssuer":null},{"distributionPoint":{"fullName":[{"type":"uri","value":"ldap://ldap.example.com/cn=crl"}]},"reasons":null,"crlIssuer":null}]'
+	assert_equal "$(ca-inspect "$D/leaf.crt" | jq -c .crlDistributionPoints)" null
+	run -0 --separate-stderr ca-inspect "$D/dp.crt"
+	assert_equal "$(jq -c .crlDistributionPoints <<<"$output")" \
+		'[{"distributionPoint":{"relativeName":"CN=CRL part 2"},"reasons":["keyCompromise","cessationOfOperation"],"crlIssuer":[{"type":"dirName","value":"O=Example,CN=CRL Signer"}]}]'
 }
 
 @test "inspect: ok DER CRL reads the same as PEM" {

@@ -111,6 +111,32 @@ ca-sign: request: malformed JSON: unexpected token near end of file"
 	assert_equal "$stderr" ""
 }
 
+@test "memcheck: revocation checks: ca-verify --crl and --offline, ca-list --chain, a CRL inspected" {
+	local tok serial good
+	tok=$(ca-token --offline --dir "$D/ca" --not-after 1h mem.example.com)
+	ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr" >"$D/rev.pem"
+	tok=$(ca-token --offline --dir "$D/ca" --not-after 1h mem.example.com)
+	ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr" >"$D/good.pem"
+	serial=0x$(openssl x509 -in "$D/rev.pem" -noout -serial | cut -d= -f2)
+	good=0x$(openssl x509 -in "$D/good.pem" -noout -serial | cut -d= -f2)
+	ca-revoke --offline --dir "$D/ca" --reason-code 1 --reason "lost" "$serial" >/dev/null
+	ca-revoke --crl --offline --dir "$D/ca" >"$D/mem.crl"
+	run -1 --separate-stderr vg ca-verify --dir "$D/ca" --crl "$D/mem.crl" --offline --json "$D/rev.pem"
+	assert_equal "$(jq -r .revocation.status <<<"$output")" revoked
+	[[ "$stderr" == "ca-verify: invalid: certificate is revoked (CRL): keyCompromise since "* ]]
+	run -1 --separate-stderr vg ca-verify --dir "$D/ca" --offline --json "$D/rev.pem"
+	assert_equal "$(jq -r .revocation.reasonText <<<"$output")" lost
+	run -0 --separate-stderr vg ca-verify --dir "$D/ca" --crl "$D/mem.crl" --offline --json "$D/good.pem"
+	assert_equal "$stderr" ""
+	run -3 --separate-stderr vg ca-verify --dir "$D/ca" --crl "$D/ca/certs/root_ca.crt" "$D/good.pem"
+	run -0 --separate-stderr vg ca-list --dir "$D/ca" --chain "$good"
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr vg ca-list --dir "$D/ca" --serial "$good"
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr vg ca-inspect "$D/mem.crl"
+	assert_equal "$stderr" ""
+}
+
 @test "memcheck: ca-init" {
 	run -0 --separate-stderr vg ca-init --dir "$D/ca2" --key-iterations 1
 	assert_equal "$stderr" ""

@@ -1,9 +1,13 @@
 #!/usr/bin/env bats
-# ca-verify: chains built by openssl alone, checked against one root.
+# ca-verify: chains built by openssl alone, checked against one root; and
+# revocation: leaves of an inca CA home checked against CRLs that openssl ca
+# makes with that home's intermediate key (--crl) and against the home's
+# database (--offline).
 # shellcheck disable=SC2154 # $stderr comes from run --separate-stderr
 
 bats_require_minimum_version 1.5.0
 load common
+load helpers/authority
 
 D="$BATS_FILE_TMPDIR/pki"
 
@@ -97,6 +101,130 @@ setup_file() {
 		cut -d' ' -f1 >"$D/root.hex"
 	openssl x509 -in "$D/other/root.crt" -outform DER | sha256sum |
 		cut -d' ' -f1 >"$D/other.hex"
+	setup_revocation
+}
+
+# crl_conf DIR EXTRA...: an openssl ca configuration in DIR (its own
+# index and CRL number) whose CRLs carry an AKI and an IDP for user
+# certificates, with EXTRA lines added to the IDP section.
+crl_conf() {
+	local d=$1
+	shift
+	mkdir -p "$d"
+	: >"$d/index.txt"
+	echo 1000 >"$d/crlnumber"
+	printf '%s\n' "[ca]" "default_ca = d" "[d]" "database = $d/index.txt" \
+		"crlnumber = $d/crlnumber" "default_md = sha256" \
+		"default_crl_days = 7" "crl_extensions = crl_ext" "[crl_ext]" \
+		"authorityKeyIdentifier = keyid" \
+		"issuingDistributionPoint = critical, @idp" "[idp]" \
+		"onlyuser = TRUE" "$@" >"$d/ca.cnf"
+}
+
+# gencrl DIR CERT KEY OUT [openssl ca options...]: a CRL from DIR's index.
+gencrl() {
+	local d=$1 crt=$2 key=$3 out=$4
+	shift 4
+	openssl ca -config "$d/ca.cnf" -cert "$crt" -keyfile "$key" \
+		-gencrl -out "$out" "$@" 2>/dev/null
+}
+
+# The inca home $CA (helpers/authority.bash, no ca-serve) with leaves
+# good, crlrev and dbrev recorded in its database; unknown.pem, signed by
+# its intermediate but never recorded (stateless ca-sign); twin.pem, the
+# serial of good.pem on another certificate.  crlrev is revoked in the
+# openssl ca index behind the CRLs (keyCompromise), dbrev in the database
+# (superseded, with a text).
+setup_revocation() {
+	local n tok int key
+	CA_SERVE=0 make_ca
+	int=$CA/certs/intermediate_ca.crt
+	key=$CA/secrets/intermediate_ca_key
+	for n in good crlrev dbrev; do
+		csr "$n" "$n.example.com" "dns:$n.example.com"
+		tok=$(mint --sub "$n.example.com")
+		cli_sign "$tok" "$D/$n.csr" >"$D/$n.pem"
+		serial_of "$D/$n.pem" >"$D/$n.serial"
+	done
+	csr unknown unknown.example.com dns:unknown.example.com
+	ca-sign --ca-cert "$int" --ca-key "$key" --password-file "$D/pw" \
+		<"$D/unknown.csr" >"$D/unknown.pem"
+	openssl x509 -req -in "$D/good.csr" -CA "$int" -CAkey "$key" \
+		-passin "file:$D/pw" -set_serial "$(cat "$D/good.serial")" \
+		-days 1 -extfile "$D/server.ext" -out "$D/twin.crt" 2>/dev/null
+	cat "$D/twin.crt" "$int" >"$D/twin.pem"
+	ca-revoke --offline --dir "$CA" --reason-code 4 --reason "moved to a new host" \
+		"$(cat "$D/dbrev.serial")" >/dev/null
+	# The CA's own CRL, which that revocation brought up to date.
+	ca-revoke --crl --offline --dir "$CA" >"$D/own.der"
+	ca-revoke --crl --pem --offline --dir "$CA" >"$D/own.pem"
+	# A copy of the home that publishes its CRL at a URL: the CRL's IDP
+	# names it, and leaves issued from then on carry it.
+	cp -r "$CA" "$D/urlhome"
+	jq '.crl = {"idpURL": "http://ca.example.com/1.0/crl"}' "$CA/config/ca.json" \
+		>"$D/urlhome/config/ca.json"
+	csr withdp withdp.example.com dns:withdp.example.com
+	tok=$(mint --sub withdp.example.com)
+	ca-sign --offline --dir "$D/urlhome" --token "$tok" <"$D/withdp.csr" >"$D/withdp.pem"
+	# The stored CRL stays current until the next revocation makes another.
+	ca-revoke --offline --dir "$D/urlhome" "$(cat "$D/crlrev.serial")" >/dev/null
+	ca-revoke --crl --offline --dir "$D/urlhome" >"$D/urlhome.der"
+
+	# CRLs signed with the home's intermediate key.
+	crl_conf "$D/crlca"
+	openssl ca -config "$D/crlca/ca.cnf" -cert "$int" -keyfile "$key" \
+		-passin "file:$D/pw" -revoke "$D/crlrev.pem" \
+		-crl_reason keyCompromise 2>/dev/null
+	gencrl "$D/crlca" "$int" "$key" "$D/crl.pem" -passin "file:$D/pw"
+	openssl crl -in "$D/crl.pem" -outform DER -out "$D/crl.der"
+	# The same CRL without its nextUpdate, signed again.
+	openssl pkey -in "$key" -passin "file:$D/pw" -out "$D/int-plain.key"
+	"$PY" "$BATS_TEST_DIRNAME/helpers/der_forge.py" "$D/crl.der" \
+		"$D/nonext.der" --key "$D/int-plain.key" drop:0.4
+	# Made two days ago for one day: stale now.  Made an hour ahead.
+	faketime -f -2d openssl ca -config "$D/crlca/ca.cnf" -cert "$int" \
+		-keyfile "$key" -passin "file:$D/pw" -gencrl -crldays 1 \
+		-out "$D/stale.pem" 2>/dev/null
+	faketime -f +1h openssl ca -config "$D/crlca/ca.cnf" -cert "$int" \
+		-keyfile "$key" -passin "file:$D/pw" -gencrl \
+		-out "$D/future.pem" 2>/dev/null
+	# The same index, with an extension no verifier knows, critical.
+	crl_conf "$D/critca"
+	sed -i 's/^issuingDistributionPoint.*/1.2.3.4 = critical, ASN1:UTF8String:must understand/' \
+		"$D/critca/ca.cnf"
+	gencrl "$D/critca" "$int" "$key" "$D/crit.pem" -passin "file:$D/pw"
+	# The same index, the IDP naming a URL the leaves do not carry.
+	crl_conf "$D/urlca" "fullname = URI:http://ca.example.com/crl"
+	cp "$D/crlca/index.txt" "$D/urlca/index.txt"
+	gencrl "$D/urlca" "$int" "$key" "$D/url.pem" -passin "file:$D/pw"
+	# An impostor with the intermediate's name and a key of its own; and
+	# a CA of another name (the openssl intermediate of $D/other).
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$D/impostor.key" -out "$D/impostor.crt" -days 30 \
+		-subj "$(openssl x509 -in "$int" -noout -subject -nameopt compat | sed 's/^subject=//')" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+	crl_conf "$D/impca"
+	cp "$D/crlca/index.txt" "$D/impca/index.txt"
+	gencrl "$D/impca" "$D/impostor.crt" "$D/impostor.key" "$D/impostor-crl.pem"
+	crl_conf "$D/othca"
+	gencrl "$D/othca" "$D/other/int.crt" "$D/other/int.key" "$D/other-crl.pem"
+}
+
+# revoked_date FILE SERIAL: the CRL's revocation date of SERIAL (decimal),
+# RFC 3339.
+revoked_date() {
+	local hex rd
+	hex=$(BC_LINE_LENGTH=0 bc <<<"obase=16; $2")
+	rd=$(openssl crl -in "$1" -noout -text |
+		sed -n "/Serial Number: 0*$hex\$/{n;s/^ *Revocation Date: //p}")
+	date -u -d "$rd" +%Y-%m-%dT%H:%M:%SZ
+}
+
+# iv NAME ARGS...: ca-verify of NAME.pem against the inca home's root.
+iv() {
+	local n=$1
+	shift
+	ca-verify --dir "$CA" "$@" "$D/$n.pem"
 }
 
 # --- valid chains -----------------------------------------------------------
@@ -528,4 +656,260 @@ setup_file() {
 	for opt in $(ca-verify -h | grep -oE -- '--[a-z]+' | sort -u); do
 		[[ "$man" == *"$opt"* ]] || fail "man page lacks $opt"
 	done
+}
+
+# --- revocation: --crl ------------------------------------------------------
+
+@test "verify: ok --crl, a leaf the CRL does not list (PEM)" {
+	run -0 --separate-stderr iv good --crl "$D/crl.pem" --json
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c '[.valid, .reason, .revocation.status]' <<<"$output")" '[true,null,"good"]'
+	assert_equal "$(jq -r .revocation.crl.number <<<"$output")" "$(openssl crl -in "$D/crl.pem" -noout -crlnumber | sed 's/^crlNumber=0x//' | xargs -I{} printf '%d' 0x{})"
+	assert_equal "$(jq -r .revocation.crl.nextUpdate <<<"$output")" "$(date -u -d "$(openssl crl -in "$D/crl.pem" -noout -nextupdate | sed 's/^nextUpdate=//')" +%Y-%m-%dT%H:%M:%SZ)"
+	assert_equal "$(jq -r '.revocation | has("revokedAt")' <<<"$output")" false
+}
+
+@test "verify: ok --crl in DER, a leaf it does not list" {
+	run -0 --separate-stderr iv good --crl "$D/crl.der"
+	assert_output ""
+	assert_equal "$stderr" ""
+}
+
+@test "verify: fail --crl lists the leaf: revoked, with its reason and date" {
+	local when
+	when=$(revoked_date "$D/crl.pem" "$(cat "$D/crlrev.serial")")
+	run -1 --separate-stderr iv crlrev --crl "$D/crl.pem" --json
+	assert_equal "$stderr" "ca-verify: invalid: certificate is revoked (CRL): keyCompromise since $when: depth 0, crlrev.example.com"
+	assert_equal "$(jq -c '[.valid, .serial]' <<<"$output")" "[false,\"$(cat "$D/crlrev.serial")\"]"
+	assert_equal "$(jq -c '.revocation | [.status, .source, .reasonCode, .reason, .revokedAt]' <<<"$output")" \
+		"[\"revoked\",\"CRL\",1,\"keyCompromise\",\"$when\"]"
+	# openssl agrees.
+	run -2 openssl verify -crl_check -CAfile "$CA/certs/root_ca.crt" \
+		-untrusted "$CA/certs/intermediate_ca.crt" -CRLfile "$D/crl.pem" "$D/crlrev.pem"
+	assert_output --partial "certificate revoked"
+}
+
+@test "verify: fail --crl in DER lists the leaf" {
+	run -1 --separate-stderr iv crlrev --crl "$D/crl.der" -q --json
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r .revocation.status <<<"$output")" revoked
+}
+
+@test "verify: fail --crl signed by another key under the issuer's name" {
+	run -1 --separate-stderr iv good --crl "$D/impostor-crl.pem" --json
+	assert_equal "$stderr" "ca-verify: invalid: CRL signature failure: not signed by inca Intermediate CA, the issuer of depth 0"
+	assert_equal "$(jq -r .revocation.status <<<"$output")" unknown
+	# It lists crlrev, which it cannot revoke: still not valid, not "revoked".
+	run -1 --separate-stderr iv crlrev --crl "$D/impostor-crl.pem"
+	assert_equal "$stderr" "ca-verify: invalid: CRL signature failure: not signed by inca Intermediate CA, the issuer of depth 0"
+}
+
+@test "verify: fail --crl from a CA of another name" {
+	run -1 --separate-stderr iv good --crl "$D/other-crl.pem"
+	assert_equal "$stderr" "ca-verify: invalid: CRL is not from the issuer of depth 0: it is issued by Test Intermediate CA, the certificate by inca Intermediate CA"
+}
+
+@test "verify: fail --crl past its nextUpdate (fail closed)" {
+	local nu
+	nu=$(date -u -d "$(openssl crl -in "$D/stale.pem" -noout -nextupdate | sed 's/^nextUpdate=//')" +%Y-%m-%dT%H:%M:%SZ)
+	run -1 --separate-stderr iv good --crl "$D/stale.pem" --json
+	assert_equal "$stderr" "ca-verify: invalid: CRL has expired (its nextUpdate is $nu): revocation of depth 0 cannot be checked"
+	assert_equal "$(jq -r .revocation.status <<<"$output")" unknown
+}
+
+@test "verify: fail --crl past its nextUpdate still revokes what it lists" {
+	run -1 --separate-stderr iv crlrev --crl "$D/stale.pem" --json
+	assert_equal "$stderr" "ca-verify: invalid: certificate is revoked (CRL): keyCompromise since $(revoked_date "$D/stale.pem" "$(cat "$D/crlrev.serial")"): depth 0, crlrev.example.com"
+	assert_equal "$(jq -r .revocation.status <<<"$output")" revoked
+}
+
+@test "verify: fail --crl without nextUpdate (fail closed), still revoking what it lists" {
+	run -0 bash -c "openssl crl -inform DER -in '$D/nonext.der' -noout -nextupdate"
+	assert_output "nextUpdate=NONE"
+	run -1 --separate-stderr iv good --crl "$D/nonext.der" --json
+	assert_equal "$stderr" "ca-verify: invalid: CRL has no nextUpdate: revocation of depth 0 cannot be checked"
+	assert_equal "$(jq -c '.revocation | [.status, .crl.nextUpdate]' <<<"$output")" '["unknown",null]'
+	run -1 --separate-stderr iv crlrev --crl "$D/nonext.der"
+	assert_equal "$stderr" "ca-verify: invalid: certificate is revoked (CRL): keyCompromise since $(revoked_date "$D/crl.pem" "$(cat "$D/crlrev.serial")"): depth 0, crlrev.example.com"
+}
+
+@test "verify: fail --crl not yet valid" {
+	local tu
+	tu=$(date -u -d "$(openssl crl -in "$D/future.pem" -noout -lastupdate | sed 's/^lastUpdate=//')" +%Y-%m-%dT%H:%M:%SZ)
+	run -1 --separate-stderr iv good --crl "$D/future.pem"
+	assert_equal "$stderr" "ca-verify: invalid: CRL is not yet valid (its thisUpdate is $tu)"
+	# At a time past its thisUpdate, it is current.
+	run -0 --separate-stderr iv good --crl "$D/future.pem" --at 2h
+	assert_equal "$stderr" ""
+}
+
+@test "verify: fail --crl whose distribution point the leaf does not name" {
+	run -1 --separate-stderr iv good --crl "$D/url.pem"
+	assert_equal "$stderr" "ca-verify: invalid: CRL does not cover depth 0: its issuingDistributionPoint names a distribution point and the certificate has no cRLDistributionPoints"
+	# openssl verify does not use it either.
+	run -2 openssl verify -crl_check -CAfile "$CA/certs/root_ca.crt" \
+		-untrusted "$CA/certs/intermediate_ca.crt" -CRLfile "$D/url.pem" "$D/good.pem"
+	assert_output --partial "different CRL scope"
+}
+
+@test "verify: fail --crl with an unhandled critical extension" {
+	run -0 bash -c "openssl crl -in '$D/crit.pem' -noout -text | grep -A1 '1.2.3.4: critical'"
+	run -1 --separate-stderr iv good --crl "$D/crit.pem"
+	assert_equal "$stderr" "ca-verify: invalid: CRL has an unhandled critical extension"
+}
+
+@test "verify: fail --crl from an issuer that may not sign CRLs (no cRLSign)" {
+	local d=$BATS_TEST_TMPDIR
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$d/ncs.key" -out "$d/ncs.crt" -subj "/CN=No CRL Root" -days 30 \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign" 2>/dev/null
+	make_csr "$d" nleaf -subj "/CN=nleaf.example.com"
+	openssl x509 -req -in "$d/nleaf.csr" -CA "$d/ncs.crt" -CAkey "$d/ncs.key" \
+		-set_serial 5 -days 1 -extfile "$D/server.ext" -out "$d/nleaf.crt" 2>/dev/null
+	crl_conf "$d/ncsca"
+	gencrl "$d/ncsca" "$d/ncs.crt" "$d/ncs.key" "$d/ncs-crl.pem"
+	run -0 --separate-stderr ca-verify --root "$d/ncs.crt" "$d/nleaf.crt"
+	run -1 --separate-stderr ca-verify --root "$d/ncs.crt" --crl "$d/ncs-crl.pem" "$d/nleaf.crt"
+	assert_equal "$stderr" "ca-verify: invalid: No CRL Root may not sign CRLs (no cRLSign)"
+}
+
+@test "verify: fail --crl is not checked for a chain already invalid" {
+	run -1 --separate-stderr iv crlrev --crl "$D/crl.pem" --host other.example.com --json
+	assert_equal "$stderr" "ca-verify: invalid: hostname mismatch: other.example.com"
+	assert_equal "$(jq -r .revocation.status <<<"$output")" "not checked"
+}
+
+@test "verify: bad input --crl that is not a CRL (exit 3)" {
+	printf 'garbage\n' >"$BATS_TEST_TMPDIR/garbage"
+	run -3 --separate-stderr iv good --crl "$BATS_TEST_TMPDIR/garbage"
+	assert_output ""
+	assert_equal "$stderr" "ca-verify: $BATS_TEST_TMPDIR/garbage: not a CRL: nested asn1 error"
+	run -3 --separate-stderr iv good --crl "$CA/certs/root_ca.crt"
+	assert_equal "$stderr" "ca-verify: $CA/certs/root_ca.crt: not a CRL: a PEM CERTIFICATE block"
+	cat "$D/crl.pem" "$D/crl.pem" >"$BATS_TEST_TMPDIR/two.pem"
+	run -3 --separate-stderr iv good --crl "$BATS_TEST_TMPDIR/two.pem"
+	assert_equal "$stderr" "ca-verify: $BATS_TEST_TMPDIR/two.pem: not a CRL: 2 PEM blocks"
+	head -c 100 "$D/crl.der" >"$BATS_TEST_TMPDIR/short.der"
+	run -3 --separate-stderr iv good --crl "$BATS_TEST_TMPDIR/short.der"
+	assert_output ""
+	[[ "$stderr" == "ca-verify: $BATS_TEST_TMPDIR/short.der: not a CRL"* ]]
+	: >"$BATS_TEST_TMPDIR/empty"
+	run -3 --separate-stderr iv good --crl "$BATS_TEST_TMPDIR/empty"
+	assert_equal "$stderr" "ca-verify: $BATS_TEST_TMPDIR/empty: empty input"
+	run -3 --separate-stderr iv good --crl "$BATS_TEST_TMPDIR/missing"
+	assert_equal "$stderr" "ca-verify: $BATS_TEST_TMPDIR/missing: No such file or directory"
+}
+
+@test "verify: bad input --crl in BER, not DER (exit 3)" {
+	# The CRL with its outer SEQUENCE length in the long form: BER.
+	python3 - "$D/crl.der" "$BATS_TEST_TMPDIR/ber.der" <<-'PY'
+	import sys
+	d = open(sys.argv[1], "rb").read()
+	assert d[0] == 0x30
+	if d[1] < 0x80:
+	    n, body = d[1], d[2:]
+	else:
+	    k = d[1] & 0x7f
+	    n, body = int.from_bytes(d[2:2 + k], "big"), d[2 + k:]
+	open(sys.argv[2], "wb").write(bytes([0x30, 0x84]) + n.to_bytes(4, "big") + body)
+	PY
+	run -3 --separate-stderr iv good --crl "$BATS_TEST_TMPDIR/ber.der"
+	[[ "$stderr" == "ca-verify: $BATS_TEST_TMPDIR/ber.der: "*"DER"* ]]
+}
+
+@test "verify: usage error for a repeated --crl" {
+	run -2 --separate-stderr iv good --crl "$D/crl.pem" --crl "$D/crl.der"
+	assert_output ""
+	[[ "$stderr" == "ca-verify: "*"--crl"* ]]
+}
+
+@test "verify: ok --crl with the CA's own CRL (ca-revoke --crl), DER and PEM" {
+	run -0 --separate-stderr iv good --crl "$D/own.der" --json
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c '[.valid, .revocation.status, .revocation.crl.number]' <<<"$output")" \
+		"[true,\"good\",\"$(ca-inspect "$D/own.der" | jq -r .number)\"]"
+	run -0 --separate-stderr iv good --crl "$D/own.pem"
+	assert_equal "$stderr" ""
+}
+
+@test "verify: fail --crl with the CA's own CRL listing a revoked leaf" {
+	local when
+	when=$(date -u -d "@$(db "select revoked_at from revocations where serial = '$(cat "$D/dbrev.serial")'")" +%Y-%m-%dT%H:%M:%SZ)
+	run -1 --separate-stderr iv dbrev --crl "$D/own.der" --json
+	assert_equal "$stderr" "ca-verify: invalid: certificate is revoked (CRL): superseded since $when: depth 0, dbrev.example.com"
+	assert_equal "$(jq -c '.revocation | [.status, .source, .reasonCode, .reason, .revokedAt]' <<<"$output")" \
+		"[\"revoked\",\"CRL\",4,\"superseded\",\"$when\"]"
+	# The free text is the database's alone: a CRL entry has no room for it.
+	assert_equal "$(jq -r '.revocation | has("reasonText")' <<<"$output")" false
+	run -1 --separate-stderr iv dbrev --crl "$D/own.pem"
+	assert_equal "$stderr" "ca-verify: invalid: certificate is revoked (CRL): superseded since $when: depth 0, dbrev.example.com"
+}
+
+@test "verify: --crl with the CA's own CRL at its URL covers only leaves that name it" {
+	assert_equal "$(ca-inspect "$D/withdp.pem" | jq -r '.certificates[0].crlDistributionPoints[0].distributionPoint.fullName[0].value')" \
+		"http://ca.example.com/1.0/crl"
+	assert_equal "$(ca-inspect "$D/urlhome.der" | jq -r '.issuingDistributionPoint.distributionPoint.fullName[0].value')" \
+		"http://ca.example.com/1.0/crl"
+	run -0 --separate-stderr ca-verify --dir "$D/urlhome" --crl "$D/urlhome.der" "$D/withdp.pem"
+	assert_equal "$stderr" ""
+	# A leaf issued before the CA named its CRL's URL carries no
+	# distribution point, and a CRL whose IDP names one does not cover it
+	# (RFC 5280 6.3.3; openssl verify -crl_check agrees).
+	run -1 --separate-stderr ca-verify --dir "$D/urlhome" --crl "$D/urlhome.der" "$D/good.pem"
+	assert_equal "$stderr" "ca-verify: invalid: CRL does not cover depth 0: its issuingDistributionPoint names a distribution point and the certificate has no cRLDistributionPoints"
+	run -2 openssl verify -crl_check -CAfile "$CA/certs/root_ca.crt" \
+		-untrusted "$CA/certs/intermediate_ca.crt" -CRLfile "$D/urlhome.der" "$D/good.pem"
+	assert_output --partial "different CRL scope"
+}
+
+# --- revocation: --offline --------------------------------------------------
+
+@test "verify: ok --offline, a recorded certificate not revoked" {
+	run -0 --separate-stderr iv good --offline --json
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c '[.valid, .revocation]' <<<"$output")" '[true,{"status":"good"}]'
+}
+
+@test "verify: fail --offline revoked in the database, with its reason, text and date" {
+	local when
+	when=$(date -u -d "@$(db "select revoked_at from revocations where serial = '$(cat "$D/dbrev.serial")'")" +%Y-%m-%dT%H:%M:%SZ)
+	run -1 --separate-stderr iv dbrev --offline --json
+	assert_equal "$stderr" "ca-verify: invalid: certificate is revoked (database): superseded since $when: depth 0, dbrev.example.com"
+	assert_equal "$(jq -c .revocation <<<"$output")" \
+		"{\"status\":\"revoked\",\"source\":\"database\",\"revokedAt\":\"$when\",\"reasonCode\":4,\"reason\":\"superseded\",\"reasonText\":\"moved to a new host\"}"
+}
+
+@test "verify: fail --offline for a certificate the database never recorded" {
+	local serial
+	serial=$(serial_of "$D/unknown.pem")
+	run -0 iv unknown
+	run -1 --separate-stderr iv unknown --offline --json
+	assert_equal "$stderr" "ca-verify: invalid: not issued by this CA: the database has no certificate with serial $serial"
+	assert_equal "$(jq -r .revocation.status <<<"$output")" unknown
+}
+
+@test "verify: fail --offline for another certificate under a recorded serial" {
+	assert_equal "$(serial_of "$D/twin.pem")" "$(cat "$D/good.serial")"
+	run -0 iv twin
+	run -1 --separate-stderr iv twin --offline
+	assert_equal "$stderr" "ca-verify: invalid: not issued by this CA: the database records another certificate with serial $(cat "$D/good.serial")"
+}
+
+@test "verify: fail --offline with --crl: either source revokes" {
+	run -1 --separate-stderr iv dbrev --offline --crl "$D/crl.pem" --json
+	assert_equal "$(jq -c '.revocation | [.status, .source, .crl.number != null]' <<<"$output")" '["revoked","database",true]'
+	run -1 --separate-stderr iv crlrev --offline --crl "$D/crl.pem" --json
+	assert_equal "$(jq -c '.revocation | [.status, .source]' <<<"$output")" '["revoked","CRL"]'
+	run -0 --separate-stderr iv good --offline --crl "$D/crl.der"
+	assert_equal "$stderr" ""
+}
+
+@test "verify: failure --offline without a CA home (exit 4), whatever the chain" {
+	run -4 --separate-stderr ca-verify --root "$CA/certs/root_ca.crt" \
+		--dir "$BATS_TEST_TMPDIR/nohome" --offline "$D/good.pem"
+	assert_output ""
+	assert_equal "$stderr" "ca-verify: $BATS_TEST_TMPDIR/nohome/config/ca.json: no CA here (run ca-init, or give --dir)"
+	run -4 --separate-stderr ca-verify --root "$CA/certs/root_ca.crt" \
+		--dir "$BATS_TEST_TMPDIR/nohome" --offline "$D/server-chain.pem"
 }

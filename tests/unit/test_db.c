@@ -665,6 +665,10 @@ test_certs(struct db *db)
 	is_int(col.revoked, 0, "that one is not revoked");
 	is_str(list(db, DB_SELECT_SERIAL, 0, 0, "9", &col), "",
 	    "unknown serial lists nothing");
+	is_str(list(db, DB_SELECT_RENEWALS, 0, 0, "1001", &col), "1002",
+	    "renewals of 1001: 1002");
+	is_str(list(db, DB_SELECT_RENEWALS, 0, 0, "1002", &col), "",
+	    "a certificate never renewed has no renewals");
 	{
 		struct db_filter f;
 
@@ -673,6 +677,9 @@ test_certs(struct db *db)
 		f.serial = "x";
 		is_int(db_list_certs(db, &f, collect_row, &col), CA_INPUT,
 		    "bad serial filter refused");
+		f.select = DB_SELECT_RENEWALS;
+		is_int(db_list_certs(db, &f, collect_row, &col), CA_INPUT,
+		    "bad renewals filter refused");
 		f.select = DB_SELECT_ALL;
 		n = 0;
 		is_int(db_list_certs(db, &f, stop_row, &n), CA_REFUSED,

@@ -17,6 +17,8 @@ SEQUENCE, e.g. 0.1 is the subject of a CSR (tbs, then its second child).
     swap:PATH       swap the first two children (a SET OF out of order)
     hex:PATH:HEX    replace the content of a primitive element (an
                     extension's OCTET STRING value) with these octets
+    drop:PATH       remove the element (with --key, a field left out of
+                    a validly signed object: a CRL's nextUpdate is 0.4)
     trailing        one 00 octet after the outer element
 
 With --key, the to-be-signed part (child 0) is signed again with KEY
@@ -145,6 +147,9 @@ def main(argv):
         elif op == "hex":
             assert not node.cons
             node.content = bytes.fromhex(arg)
+        elif op == "drop":
+            assert path, "drop: not the outer element"
+            at(root, path[:-1]).children.pop(path[-1])
         else:
             sys.exit("der_forge: unknown edit " + op)
     if key is not None:
