@@ -13,6 +13,7 @@
 #include "err.h"
 #include "inspect.h"
 #include "io.h"
+#include "pem.h"
 
 /* -h: on stdout, since it was asked for; bad options go to cli_badopt(). */
 static void
@@ -58,8 +59,12 @@ main(int argc, char *argv[])
 	if (argc > 1)
 		die(CA_USAGE, "unexpected argument: %s", argv[1]);
 
-	if (io_read_file(argc == 1 ? argv[0] : "-", CA_MAX_PEM, &in) != CA_OK)
+	/* A CRL may be larger than anything else (CA_MAX_CRL). */
+	if (io_read_file(argc == 1 ? argv[0] : "-", CA_MAX_CRL_TEXT, &in) != CA_OK)
 		die_last();
+	if (in.len > CA_MAX_PEM && !pem_is_crl(in.data, in.len))
+		die(CA_INPUT, "%s: input exceeds %d bytes",
+		    argc == 1 ? argv[0] : "stdin", CA_MAX_PEM);
 	if (inspect_bytes(in.data, in.len, &result) != CA_OK)
 		die_last();
 	buf_free(&in);

@@ -36,7 +36,7 @@
 /* A response line may be this long (a chain of PEM certificates fits). */
 #define HOP_MAX_RESPONSE (2 * CA_MAX_JSON)
 /* The revoke handler's answers include the CRL, which grows with revocations. */
-#define HOP_MAX_CRL_RESPONSE (4 * 1024 * 1024)
+#define HOP_MAX_CRL_RESPONSE (CA_MAX_CRL_TEXT + CA_MAX_JSON)
 
 extern char **environ;
 

@@ -344,7 +344,7 @@ load_crl(const char *path, X509_CRL **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = io_read_file(path, CA_MAX_PEM, &in)) != CA_OK)
+	if ((rc = io_read_file(path, CA_MAX_CRL_TEXT, &in)) != CA_OK)
 		return rc;
 	if ((rc = pem_decode(in.data, in.len, CA_MAX_CHAIN, &b, &n)) != CA_OK)
 		goto out;

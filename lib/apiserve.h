@@ -34,6 +34,8 @@
 
 #include <jansson.h>
 
+#include "ca_limits.h"
+
 /* Connections served at once by api_serve_socket() (0 in api_server). */
 #define API_MAX_CONNS		1024
 /*
@@ -42,7 +44,7 @@
  * API_OUT_MAX the connection is dropped.
  */
 #define API_OUT_SOFT		(64 * 1024)
-#define API_OUT_MAX		(1024 * 1024)
+#define API_OUT_MAX		(CA_MAX_CRL_TEXT + 1024 * 1024)	/* a CRL fits */
 /* How long a stopping server waits for peers to read their answers. */
 #define API_DRAIN_MS		5000
 

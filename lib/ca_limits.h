@@ -6,7 +6,14 @@
 #ifndef INCA_CA_LIMITS_H
 #define INCA_CA_LIMITS_H
 
-#define CA_MAX_PEM        (64 * 1024)   /* one PEM/DER input: cert, chain, CSR, CRL, key */
+#define CA_MAX_PEM        (64 * 1024)   /* one PEM/DER input: cert, chain, CSR, key */
+/*
+ * One CRL as DER: about 90,000 entries of a 20-octet serial with a reason.
+ * As PEM, or as PEM inside a JSON answer, it takes at most CA_MAX_CRL_TEXT
+ * bytes (base64 is 4/3 of it; a line break, escaped or not, per 48 bytes).
+ */
+#define CA_MAX_CRL        (4 * 1024 * 1024)
+#define CA_MAX_CRL_TEXT   (CA_MAX_CRL / 2 * 3)
 #define CA_MAX_JWT        (16 * 1024)   /* one compact JWS/JWE */
 #define CA_MAX_JSON       (64 * 1024)   /* one API request or response JSON */
 #define CA_MAX_CONFIG     (1024 * 1024) /* ca.json */

@@ -326,10 +326,13 @@ client_url(const struct client *c)
 	return c->url;
 }
 
-/* The response body, at most CA_MAX_JSON bytes. */
+/*
+ * The response body, at most max bytes: CA_MAX_JSON for a JSON answer,
+ * CA_MAX_CRL_TEXT for raw bytes (a CRL, the largest thing a CA serves).
+ */
 struct sink {
 	unsigned char *data;
-	size_t len;
+	size_t len, max;
 	int over;
 };
 
@@ -339,7 +342,7 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	struct sink *s = arg;
 
 	n *= size;
-	if (n > CA_MAX_JSON - s->len) {
+	if (n > s->max - s->len) {
 		s->over = 1;
 		return 0;       /* CURLE_WRITE_ERROR: the transfer stops */
 	}
@@ -443,9 +446,12 @@ request(struct client *c, const char *path, const char *body,
 	*out = NULL;
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->url, path) >= sizeof(url))
 		return err_set(CA_USAGE, "CA URL: too long");
-	if ((s.data = malloc(CA_MAX_JSON + 1)) == NULL)
+	s.max = raw != NULL ? CA_MAX_CRL_TEXT : CA_MAX_JSON;
+	if ((s.data = malloc(s.max + 1)) == NULL)
 		return err_set(CA_FAIL, "out of memory");
 	if (curl_easy_setopt(c->h, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(c->h, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)s.max) != CURLE_OK ||
 	    curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
 	    curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
 	    (body == NULL ?
@@ -477,8 +483,8 @@ request(struct client *c, const char *path, const char *body,
 		const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
 
 		if (s.over || rc == CURLE_FILESIZE_EXCEEDED)
-			code = err_set(CA_INPUT, "%s: response exceeds %d bytes", url,
-			    CA_MAX_JSON);
+			code = err_set(CA_INPUT, "%s: response exceeds %zu bytes", url,
+			    s.max);
 		else if (is_tls_error(rc))
 			code = err_set(CA_FAIL, "TLS: %s: %s", url, why);
 		else

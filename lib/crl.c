@@ -25,6 +25,7 @@
 #include "authority.h"
 #include "crl.h"
 #include "db.h"
+#include "ca_limits.h"
 #include "err.h"
 #include "key.h"
 #include "pem.h"
@@ -317,6 +318,16 @@ crl_make(struct authority *a, EVP_PKEY *key, const struct crl_conf *c,
 		*der = NULL;
 		*len = 0;
 		goto sslfail;
+	}
+	if (*len > CA_MAX_CRL) {
+		rc = err_set(CA_FAIL, "the CRL of %d entries would be %d bytes, "
+		    "over the limit of %d (CA_MAX_CRL)",
+		    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), *len,
+		    CA_MAX_CRL);
+		OPENSSL_free(*der);
+		*der = NULL;
+		*len = 0;
+		goto out;
 	}
 	rc = CA_OK;
 	goto out;

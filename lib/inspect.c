@@ -1316,7 +1316,7 @@ inspect_bytes(const unsigned char *data, size_t len, json_t **out)
 	int rc;
 
 	*out = NULL;
-	if (len > CA_MAX_PEM)
+	if (len > CA_MAX_CRL_TEXT || (len > CA_MAX_PEM && !pem_is_crl(data, len)))
 		return err_set(CA_INPUT, "input exceeds %d bytes", CA_MAX_PEM);
 	oom = 0;
 	if ((rc = describe(data, len, out)) != CA_OK) {

@@ -40,6 +40,26 @@ pem_is_pem(const unsigned char *p, size_t len)
 	    memcmp(p + i, BEGIN, sizeof(BEGIN) - 1) == 0;
 }
 
+int
+pem_is_crl(const unsigned char *p, size_t len)
+{
+	static const char crl[] = "-----BEGIN X509 CRL-----";
+	X509_CRL *c;
+	size_t i = 0;
+
+	while (i < len && is_space(p[i]))
+		i++;
+	if (pem_is_pem(p, len))
+		return len - i >= sizeof(crl) - 1 &&
+		    memcmp(p + i, crl, sizeof(crl) - 1) == 0;
+	if ((c = pem_d2i_crl(p, len)) == NULL) {
+		ERR_clear_error();
+		return 0;
+	}
+	X509_CRL_free(c);
+	return 1;
+}
+
 /* Decode the base64 body (line breaks removed) strictly. */
 static int
 decode_body(const char *b64, size_t n, unsigned char **der, size_t *dlen)
@@ -259,7 +279,7 @@ pem_d2i_crl(const unsigned char *der, size_t len)
 	const unsigned char *p = der;
 	X509_CRL *c;
 
-	if (len > CA_MAX_PEM)
+	if (len > CA_MAX_CRL)
 		return NULL;
 	c = d2i_X509_CRL(NULL, &p, (long)len);
 	if (c != NULL && p != der + len) {

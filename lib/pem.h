@@ -30,6 +30,12 @@ int pem_decode(const unsigned char *data, size_t len, size_t max,
 void pem_blocks_free(struct pem_block *b, size_t n);
 /* 1 if data looks like PEM (first non-space bytes are "-----BEGIN "). */
 int pem_is_pem(const unsigned char *data, size_t len);
+/*
+ * 1 if data claims to be a CRL: its first PEM block is an X509 CRL, or it
+ * decodes as one DER CRL.  Decides which size limit applies to an input
+ * (CA_MAX_CRL_TEXT instead of CA_MAX_PEM); proves nothing else.
+ */
+int pem_is_crl(const unsigned char *data, size_t len);
 
 /*
  * Certificates: PEM CERTIFICATE blocks (at most CA_MAX_CHAIN) or one DER
@@ -40,7 +46,7 @@ int pem_is_pem(const unsigned char *data, size_t len);
 int pem_load_certs(const unsigned char *data, size_t len, STACK_OF(X509) **out);
 /*
  * One DER certificate, CSR or CRL that takes up all len bytes (at most
- * CA_MAX_PEM), as OpenSSL decodes it: BER is accepted here, and the
+ * CA_MAX_PEM; a CRL at most CA_MAX_CRL), as OpenSSL decodes it: BER is accepted here, and the
  * loaders above and below add der_check_cert()/der_check_csr().  NULL
  * when it does not decode (the reason is on OpenSSL's error queue).
  * Free with X509_free(), X509_REQ_free(), X509_CRL_free().

@@ -231,3 +231,67 @@ crl_entries() {
 	run -2 --separate-stderr ca-revoke --out x --offline --dir "$CA" 12
 	assert_equal "$stderr" "ca-revoke: --pem and --out go with --crl"
 }
+
+# fill FROM TO: certificates FROM..TO of a made-up kind, all revoked (reason
+# keyCompromise), with serials of 20 octets, so each CRL entry takes 53
+# bytes.  Straight into the database: issuing 79,000 would take too long.
+fill() {
+	sqlite3 "$CA/db/ca.db" <<-SQL
+	WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+	INSERT INTO certs (serial, issued_at, not_before, not_after, subject,
+	    sans, provisioner, renewed_from, der)
+	SELECT '1' || printf('%047d', i), strftime('%s', 'now'),
+	    strftime('%s', 'now') - 60, strftime('%s', 'now') + 86400, 'bulk',
+	    '[]', 'admin', NULL, (SELECT der FROM certs LIMIT 1) FROM n;
+	INSERT INTO revocations (serial, revoked_at, reason_code, reason, method)
+	SELECT serial, strftime('%s', 'now'), 1, NULL, 'offline' FROM certs
+	WHERE subject = 'bulk' AND serial NOT IN (SELECT serial FROM revocations);
+	SQL
+}
+
+# Last in the file: it leaves a CRL too large to make.
+@test "revoke online: ok a CRL within one entry of CA_MAX_CRL (4 MiB) travels every path; past it, exit 4 naming the limit" {
+	local max=4194304 s m t k
+	fill 1 78900
+	s=$(ca-revoke --crl --offline --dir "$CA" | wc -c)
+	assert [ "$s" -lt "$max" ]
+	# As many more as fit, with 4 bytes to spare for the signature's
+	# length (an ECDSA signature's DER varies by a byte or two).
+	m=$(((max - 4 - s) / 53))
+	fill 78901 $((78900 + m))
+	run -0 ca-revoke --crl --ca-url "$URL" --root "$ROOT" --out "$D/big.der"
+	t=$(wc -c <"$D/big.der")
+	assert [ "$t" -le "$max" ]
+	assert [ "$t" -gt $((max - 60)) ]
+	openssl crl -inform DER -in "$D/big.der" -out "$D/big.pem"
+	cat "$CA/certs/intermediate_ca.crt" "$ROOT" >"$D/chain.pem"
+	run -0 openssl crl -in "$D/big.pem" -noout -CAfile "$D/chain.pem"
+	assert_output --partial "verify OK"
+	n=$(sqlite3 "$CA/db/ca.db" 'select count(*) from revocations')
+	assert [ "$n" -gt 79000 ]
+	assert_equal "$(openssl crl -in "$D/big.pem" -noout -text | grep -c 'Serial Number:')" "$n"
+	# The PEM form (over CA_MAX_PEM by far) from ca-serve, and the tools
+	# that read CRLs.
+	curl -sSf --cacert "$ROOT" -o "$D/big2.pem" "$URL/1.0/crl?pem"
+	assert_equal "$(openssl crl -in "$D/big2.pem" -outform DER | cmp - "$D/big.der" && echo same)" same
+	run -0 --separate-stderr ca-inspect "$D/big2.pem"
+	assert_equal "$(jq '.revoked | length' <<<"$output")" "$n"
+	# a8 was revoked above (superseded); one never revoked is still good.
+	run -1 --separate-stderr ca-verify --root "$ROOT" --crl "$D/big.der" "$D/a8.crt"
+	assert_regex "$stderr" "revoked"
+	local good=""
+	for c in a1 a2 a3 a4 a5 a6 a7 c1 c2; do
+		[ "$(db "select count(*) from revocations where serial = '$(S $c)'")" = 0 ] && good=$c
+	done
+	assert [ -n "$good" ]
+	run -0 --separate-stderr ca-verify --root "$ROOT" --crl "$D/big.der" "$D/$good.crt"
+	# Past the limit: made nowhere, offline or online, and said why.
+	k=$(((max - t) / 53 + 2))
+	fill $((78901 + m)) $((78900 + m + k))
+	run -4 --separate-stderr ca-revoke --crl --offline --dir "$CA"
+	assert_output ""
+	assert_regex "$stderr" "^ca-revoke: the CRL of $((n + k)) entries would be [0-9]+ bytes, over the limit of $max \(CA_MAX_CRL\)$"
+	run -4 --separate-stderr ca-revoke --crl --ca-url "$URL" --root "$ROOT"
+	assert_output ""
+	assert_regex "$stderr" "over the limit of $max \(CA_MAX_CRL\)"
+}
