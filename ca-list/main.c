@@ -57,6 +57,7 @@ static const struct option longopts[] = {
  * one write() per 64 KiB, not two per row.
  */
 struct listing {
+	struct authority *a;
 	int pem;
 	size_t n;
 	size_t used;
@@ -109,6 +110,7 @@ print_row(const struct db_row *r, void *arg)
 {
 	struct listing *l = arg;
 	json_error_t e;
+	const char *type;
 	json_t *o, *sans;
 	char *s;
 	int ret;
@@ -125,6 +127,10 @@ print_row(const struct db_row *r, void *arg)
 	    "revoked", r->revoked);
 	if (o == NULL)
 		return err_set(CA_FAIL, "encoding a row failed");
+	/* Not in the row: the type ca.json gives the provisioner today. */
+	type = authority_provisioner_type(l->a, r->cert.provisioner);
+	if (type != NULL)
+		json_object_set_new(o, "provisionerType", json_string(type));
 	if (r->revoked) {
 		json_object_set_new(o, "revokedAt", time_json(r->rev.revoked_at));
 		json_object_set_new(o, "reasonCode", json_integer(r->rev.reason_code));
@@ -207,6 +213,7 @@ main(int argc, char *argv[])
 	 */
 	if (authority_open(dir, DB_READ, &a) != CA_OK)
 		die_last();
+	l.a = a;
 	if (db_list_certs(authority_db(a), &f, print_row, &l) != CA_OK) {
 		/* The rows read before the failure still go out. */
 		(void)flush_out(&l);

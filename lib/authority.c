@@ -372,6 +372,15 @@ authority_db(struct authority *a)
 	return a->db;
 }
 
+const char *
+authority_provisioner_type(struct authority *a, const char *name)
+{
+	static const char *names[] = { "JWK", "OIDC", "X5C" };
+	const json_t *pv = name != NULL ? prov_by_name(a, name, NULL) : NULL;
+
+	return pv == NULL ? NULL : names[prov_type(pv)];
+}
+
 /*
  * Decrypt the signing key on first use.  A password that does not open
  * it is CA_REFUSED, as everywhere a key is decrypted (inca(7)); as an API
@@ -629,8 +638,9 @@ aud_has(const json_t *aud, const char *s)
 /*
  * The OIDC provisioner an (unverified) ID token is for: its issuer is the
  * token's iss and its clientID one of the token's audiences.  *idx its
- * index, or SIZE_MAX for none.  An issuer known only by discovery is
- * fetched (CA_UNAVAIL, 503, when it cannot be).
+ * index, or SIZE_MAX when no OIDC provisioner has that issuer.  An
+ * issuer's token for another audience is refused here (401).  An issuer
+ * known only by discovery is fetched (CA_UNAVAIL, 503, when it cannot be).
  */
 static int
 oidc_find(struct authority *a, const struct jws *jws, size_t *idx, int *st)
@@ -639,23 +649,29 @@ oidc_find(struct authority *a, const struct jws *jws, size_t *idx, int *st)
 	const char *want;
 	const json_t *pv;
 	size_t i;
-	int rc;
+	int rc, other_aud = 0;
 
 	*idx = SIZE_MAX;
 	json_array_foreach(a->provs, i, pv) {
-		if (prov_type(pv) != PROV_OIDC ||
-		    !aud_has(json_object_get(jws->claims, "aud"),
-		    conf_str(pv, "clientID")))
+		if (prov_type(pv) != PROV_OIDC)
 			continue;
 		if ((rc = oidc_issuer(&a->oidc[i], &want)) != CA_OK) {
 			err_prefix("provisioner %s", conf_str(pv, "name"));
 			return status_of(st, rc);
 		}
-		if (strcmp(want, iss) == 0) {
-			*idx = i;
-			return CA_OK;
+		if (strcmp(want, iss) != 0)
+			continue;
+		if (!aud_has(json_object_get(jws->claims, "aud"),
+		    conf_str(pv, "clientID"))) {
+			other_aud = 1;
+			continue;
 		}
+		*idx = i;
+		return CA_OK;
 	}
+	if (other_aud)
+		return fail(st, 401, CA_REFUSED, "token rejected: audience mismatch (an ID token of %.200s for another clientID)",
+		    iss);
 	return CA_OK;
 }
 
