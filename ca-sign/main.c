@@ -486,15 +486,18 @@ stateless(struct opts *o, int64_t now)
  * nothing: the request carries want (--san), or no name at all, and the
  * CA gives every name its rules allow the job.
  */
+/*
+ * An OIDC ID token: its issuer is an https URL (OpenID Connect Core 1.0,
+ * 2), where a step-ca token's is a provisioner's name, and it has no
+ * sans.  Its names are the CA's rules' to give.
+ */
 static int
-is_name(const char *s)
+is_id_token(const struct jws *jws)
 {
-	struct san n;
+	const char *iss = json_string_value(json_object_get(jws->claims, "iss"));
 
-	if (san_parse_name(s, &n) != CA_OK)
-		return 0;
-	free(n.value);
-	return 1;
+	return iss != NULL && strncmp(iss, "https://", 8) == 0 &&
+	    json_object_get(jws->claims, "sans") == NULL;
 }
 
 static X509_REQ *
@@ -520,8 +523,8 @@ csr_from_token(const char *ott, EVP_PKEY *key, const struct sans *want)
 		if (sans != NULL)
 			die(CA_USAGE, "--san: this token names its own sans");
 		req = csr_build(key, want->v[0].value, want);
-	} else if (sans == NULL && !is_name(sub)) {
-		/* Not a name: an ID token's subject ("repo:acme/api:ref:..."). */
+	} else if (sans == NULL && is_id_token(&jws)) {
+		/* Its subject is the job ("repo:acme/api:ref:..."), no name. */
 		req = csr_build(key, NULL, NULL);
 	} else {
 		if (sans == NULL) {

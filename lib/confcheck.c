@@ -376,8 +376,7 @@ check_rules(const json_t *rules, const char *path)
 			return bad(cp, "required: an object of one claim or more "
 			    "(a rule that matches every token is refused)");
 		json_object_foreach((json_t *)m, k, v) {
-			join(cp, rp, "match");
-			join(cp, cp, k);
+			pathf(cp, "%s.match.%.64s", rp, k);
 			if (!in_list(k, claims))
 				return bad(cp, "unknown claim: repository, ref, workflow, environment or sub");
 			if (!json_is_string(v) || json_string_length(v) == 0)
