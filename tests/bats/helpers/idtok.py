@@ -150,7 +150,10 @@ def cmd_x5c(a):
         pem = f.read()
     key = jwk.JWK.from_pem(pem)
     with open(a.chain, "rb") as f:
-        certs = x509.load_pem_x509_certificates(f.read())
+        text = f.read()
+    end = b"-----END CERTIFICATE-----"
+    certs = [x509.load_pem_x509_certificate(block + end)
+             for block in text.split(end) if b"-----BEGIN" in block]
     x5c = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
            for c in certs]
     now = int(time.time())
