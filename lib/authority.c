@@ -1087,6 +1087,7 @@ oidc_check_csr(const struct token *t, X509_REQ *csr, struct sans *names,
 			sans_free(&allowed);
 			return fail(st, 403, CA_REFUSED, "certificate request names nothing");
 		}
+		sans_free(names);
 		*names = allowed;
 		allowed.v = NULL;
 		allowed.n = 0;

@@ -39,6 +39,8 @@ stop_idp() {
 
 setup_file() {
 	export D="$BATS_FILE_TMPDIR"
+	# Nothing here may go through a proxy of the machine's.
+	unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY all_proxy ALL_PROXY
 	CA_SERVE=0 make_ca
 	# The issuer's TLS: a CA of its own, not the system's, not inca's.
 	mkdir -p "$D/idpca" "$D/idp/.well-known"
@@ -89,6 +91,10 @@ setup_file() {
 teardown_file() {
 	stop_ca_serve
 	stop_idp
+	if [ -f "$D/ci.pid" ]; then
+		kill "$(cat "$D/ci.pid")" 2>/dev/null || true
+		wait "$(cat "$D/ci.pid")" 2>/dev/null || true
+	fi
 }
 
 # ---- issuance ------------------------------------------------------------
@@ -336,6 +342,33 @@ teardown_file() {
 	assert_regex "$stderr" "^ca-sign: ca.json: authority.provisioners\[1\].rules\[0\].sans\[0\]: "
 	edit '.authority.provisioners[1].clientSecret = "s3cret"'
 	assert_regex "$stderr" "^ca-sign: ca.json: authority.provisioners\[1\].clientSecret: not used"
+}
+
+@test "oidc: a CI job with only its ID token, the CA's URL and root: ca-sign online through ca-serve" {
+	local port url
+	port=$(free_port)
+	url="https://127.0.0.1:$port"
+	ca-init --dir "$D/ci" --password-file "$D/pw" --dns 127.0.0.1 \
+		--address "127.0.0.1:$port" --key-iterations 2048 >/dev/null
+	jq --argjson p "$(jq '.authority.provisioners[1]' "$CA/config/ca.json")" --arg aud "$url" \
+		'.authority.provisioners += [$p | .clientID = $aud]' "$D/ci/config/ca.json" >"$D/ci.json"
+	cat "$D/ci.json" >"$D/ci/config/ca.json"
+	ca-serve --dir "$D/ci" --listen "127.0.0.1:$port" </dev/null >/dev/null 2>>"$D/ci.log" 3>&- &
+	echo $! >"$D/ci.pid"
+	wait_for port_open "$port"
+	cp "$D/ci/certs/root_ca.crt" "$BATS_TEST_TMPDIR/root.crt"
+	cd "$BATS_TEST_TMPDIR"
+	TOKEN=$(ghtok --aud "$url")
+	run -0 --separate-stderr ca-sign --token "$TOKEN" --ca-url "$url" --root root.crt --key-out svc.key
+	assert_equal "$stderr" ""
+	printf '%s\n' "$output" >svc.crt
+	run -0 openssl x509 -in svc.crt -noout -ext subjectAltName
+	assert_line --index 1 "    DNS:api.ci.acme.internal"
+	run -0 openssl verify -CAfile root.crt -untrusted "$D/ci/certs/intermediate_ca.crt" svc.crt
+	assert_equal "$(sqlite3 "$D/ci/db/ca.db" "select provisioner from certs where subject = 'api.ci.acme.internal'")" github
+	# The same token again: spent.
+	run -1 --separate-stderr ca-sign --token "$TOKEN" --ca-url "$url" --root root.crt --key-out again.key
+	assert_regex "$stderr" "token already used"
 }
 
 # Last: the issuer goes away.
