@@ -648,16 +648,22 @@ oidc_find(struct authority *a, const struct jws *jws, size_t *idx, int *st)
 	const char *iss = json_string_value(json_object_get(jws->claims, "iss"));
 	const char *want;
 	const json_t *pv;
+	char *why = NULL;
 	size_t i;
-	int rc, other_aud = 0;
+	int rc, down = CA_OK, other_aud = 0;
 
 	*idx = SIZE_MAX;
 	json_array_foreach(a->provs, i, pv) {
 		if (prov_type(pv) != PROV_OIDC)
 			continue;
 		if ((rc = oidc_issuer(&a->oidc[i], &want)) != CA_OK) {
-			err_prefix("provisioner %s", conf_str(pv, "name"));
-			return status_of(st, rc);
+			/* Maybe the token is another issuer's: look further first. */
+			if (down == CA_OK) {
+				err_prefix("provisioner %s", conf_str(pv, "name"));
+				why = strdup(err_msg());
+				down = rc;
+			}
+			continue;
 		}
 		if (strcmp(want, iss) != 0)
 			continue;
@@ -667,12 +673,18 @@ oidc_find(struct authority *a, const struct jws *jws, size_t *idx, int *st)
 			continue;
 		}
 		*idx = i;
+		free(why);
 		return CA_OK;
 	}
 	if (other_aud)
-		return fail(st, 401, CA_REFUSED, "token rejected: audience mismatch (an ID token of %.200s for another clientID)",
+		rc = fail(st, 401, CA_REFUSED, "token rejected: audience mismatch (an ID token of %.200s for another clientID)",
 		    iss);
-	return CA_OK;
+	else if (down != CA_OK)
+		rc = status_of(st, err_set(down, "%s", why != NULL ? why : "out of memory"));
+	else
+		rc = CA_OK;
+	free(why);
+	return rc;
 }
 
 /* "email" with "email_verified": true, or NULL. */

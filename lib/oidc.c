@@ -48,6 +48,7 @@ oidc_free(struct oidc *o)
 	free(o->jwks_uri);
 	free(o->jwks_file);
 	free(o->ca_file);
+	free(o->why);
 	json_decref(o->jwks);
 	memset(o, 0, sizeof(*o));
 }
@@ -140,6 +141,28 @@ oidc_fetch_json(const char *url, const char *ca_file, json_t **out)
 	return rc;
 }
 
+/* A fetch that failed less than OIDC_REFETCH_MIN ago: its failure again. */
+static int
+throttled(struct oidc *o, int64_t now)
+{
+	if (o->failed == 0 || now - o->failed >= OIDC_REFETCH_MIN ||
+	    now < o->failed)
+		return CA_OK;
+	return err_set(CA_UNAVAIL, "%s", o->why != NULL ? o->why : "fetch failed");
+}
+
+/* Remember a failed fetch (rc, with its message) for throttled(). */
+static int
+failed(struct oidc *o, int rc, int64_t now)
+{
+	if (rc == CA_UNAVAIL) {
+		free(o->why);
+		o->why = strdup(err_msg());
+		o->failed = now;
+	}
+	return rc;
+}
+
 /* The discovery document: issuer and jwks_uri, once. */
 static int
 discover(struct oidc *o)
@@ -151,9 +174,11 @@ discover(struct oidc *o)
 
 	if (ep == NULL || (o->issuer != NULL && o->jwks_uri != NULL))
 		return CA_OK;
+	if ((rc = throttled(o, (int64_t)time(NULL))) != CA_OK)
+		return rc;
 	if ((rc = oidc_fetch_json(ep, o->ca_file, &doc)) != CA_OK) {
 		err_prefix("OIDC discovery");
-		return rc;
+		return failed(o, rc, (int64_t)time(NULL));
 	}
 	iss = conf_str(doc, "issuer");
 	uri = conf_str(doc, "jwks_uri");
@@ -203,9 +228,11 @@ load_jwks(struct oidc *o, int64_t now)
 			return rc;
 		if (o->jwks_uri == NULL)
 			return err_set(CA_FAIL, "OIDC provisioner without a key source");
+		if ((rc = throttled(o, now)) != CA_OK)
+			return rc;
 		if ((rc = oidc_fetch_json(o->jwks_uri, o->ca_file, &j)) != CA_OK) {
 			err_prefix("JWKS");
-			return rc;
+			return failed(o, rc, now);
 		}
 	}
 	if (!json_is_array(json_object_get(j, "keys"))) {
@@ -215,6 +242,7 @@ load_jwks(struct oidc *o, int64_t now)
 	json_decref(o->jwks);
 	o->jwks = j;
 	o->fetched = now;
+	o->failed = 0;
 	return CA_OK;
 }
 

@@ -40,6 +40,8 @@ struct oidc {
 	json_t *jwks;               /* the key set in use, or NULL */
 	int64_t fetched;            /* when jwks was fetched */
 	int64_t tried;              /* the last fetch attempt */
+	int64_t failed;             /* when a fetch last failed, or 0 */
+	char *why;                  /* and why (malloc'd) */
 };
 
 /* Set o up for prov (paths resolved against home).  CA_FAIL: out of memory. */
@@ -58,7 +60,10 @@ int oidc_issuer(struct oidc *o, const char **iss);
  * The verifying key of kid, at time now: from the cached key set while it
  * is younger than OIDC_JWKS_MAX_AGE; fetched (or read) when there is
  * none or it is older; fetched again when kid is unknown, unless the last
- * fetch was less than OIDC_REFETCH_MIN ago.  Only RSA (RS256, at least
+ * fetch was less than OIDC_REFETCH_MIN ago.  A failed fetch (discovery
+ * or key set) is not tried again for OIDC_REFETCH_MIN: requests in
+ * between fail with its message, so tokens cannot make the CA hammer an
+ * issuer that is down.  Only RSA (RS256, at least
  * 2048 bits) and EC P-256 (ES256) keys are used.  *key is the caller's
  * (EVP_PKEY_free).  CA_REFUSED: no key kid (or two); CA_UNAVAIL: the
  * fetch failed; CA_FAIL: a malformed key set.

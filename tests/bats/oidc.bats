@@ -80,6 +80,13 @@ setup_file() {
 	   "issuer": "https://gitlab.example.com", "jwksFile": $gl,
 	   "rules": [{"match": {"sub": "project_path:acme/api:ref_type:branch:ref:*"},
 	              "sans": ["gitlab.ci.acme.internal"]}]},
+	  {"type": "OIDC", "name": "staff", "clientID": "inca-staff",
+	   "issuer": "https://accounts.example.com", "jwksFile": $gl,
+	   "admins": ["root@acme.test"], "domains": ["acme.test"], "groups": ["ci"],
+	   "rules": [{"match": {"sub": "user-*"}, "sans": ["u.acme.internal"]}]},
+	  {"type": "OIDC", "name": "broken", "clientID": $aud,
+	   "issuer": "https://broken.example.com", "jwksUri": ($jw + "-missing"), "caFile": $ca,
+	   "rules": [{"match": {"repository": "acme/api"}, "sans": ["x.ci.acme.internal"]}]},
 	  {"type": "OIDC", "name": "systemtrust", "clientID": $aud,
 	   "issuer": "https://other.example.com", "jwksUri": $jw,
 	   "rules": [{"match": {"repository": "acme/api"}, "sans": ["x.ci.acme.internal"]}]}]' \
@@ -167,10 +174,46 @@ teardown_file() {
 	assert_equal "$(db "select provisioner from certs where serial = '$serial'")" "gitlab"
 }
 
+@test "oidc: a certificate an OIDC provisioner issued renews under that provisioner" {
+	run -0 --separate-stderr ca-renew --offline --dir "$CA" --cert "$D/job.pem"
+	assert_equal "$stderr" ""
+	printf '%s\n' "$output" >"$D/renewed.pem"
+	run -0 openssl x509 -in "$D/renewed.pem" -noout -ext subjectAltName
+	assert_line --index 1 "    DNS:api.ci.acme.internal"
+	serial=$(serial_of "$D/renewed.pem")
+	assert_equal "$(db "select provisioner || ' ' || renewed_from from certs where serial = '$serial'")" \
+		"github $(serial_of "$D/job.pem")"
+}
+
 @test "oidc: ca-list shows the provisioner and its type" {
 	run -0 --separate-stderr ca-list --dir "$CA"
 	run -0 jq -r 'select(.provisioner == "github") | .provisionerType' <<<"$output"
 	assert_line --index 0 "OIDC"
+}
+
+# stafftok [idtok mint options]: a staff member's token (issuer accounts.example.com).
+stafftok() {
+	ghtok --iss https://accounts.example.com --aud inca-staff --set 'sub="user-42"' \
+		--set 'email="ann@acme.test"' --set email_verified=true --set 'groups=["ci","ops"]' "$@"
+}
+
+@test "oidc: admins, domains and groups as step-ca" {
+	csr u "" dns:u.acme.internal
+	run -0 --separate-stderr cli_sign "$(stafftok)" "$D/u.csr"
+	# An admin (verified email in admins) asks for any name the policy allows.
+	csr any "" dns:anything.acme.internal
+	run -0 --separate-stderr cli_sign "$(stafftok --set 'email="root@acme.test"' --set 'groups=[]')" "$D/any.csr"
+	refused 1 403 "dns:anything.acme.internal is not among the names provisioner staff allows this job" \
+		"$(stafftok)" "$D/any.csr"
+	refused 1 403 "token rejected: no verified email in the provisioner's domains" \
+		"$(stafftok --set 'email="ann@evil.test"')" "$D/u.csr"
+	refused 1 403 "token rejected: no verified email in the provisioner's domains" \
+		"$(stafftok --set email_verified=false)" "$D/u.csr"
+	# An unverified admin address is no admin.
+	refused 1 403 "token rejected: no verified email in the provisioner's domains" \
+		"$(stafftok --set 'email="root@acme.test"' --set email_verified=false)" "$D/any.csr"
+	refused 1 403 "token rejected: in none of the provisioner's groups" \
+		"$(stafftok --set 'groups=["sales"]')" "$D/u.csr"
 }
 
 # ---- refusals --------------------------------------------------------------
@@ -310,6 +353,18 @@ teardown_file() {
 	assert_equal "$(jwks_fetches)" 1
 }
 
+@test "oidc: a failed JWKS fetch is not tried again for a minute: 503 meanwhile" {
+	csr job "" dns:x.ci.acme.internal
+	: >"$D/idp.log"
+	{ api_request "$(ghtok --iss https://broken.example.com)" "$D/job.csr"
+	  api_request "$(ghtok --iss https://broken.example.com)" "$D/job.csr"; } >"$D/two.req"
+	run -5 --separate-stderr ca-sign --api --offline --dir "$CA" <"$D/two.req"
+	assert_equal "${#lines[@]}" 2
+	assert_regex "${lines[0]}" '^\{"status":503,"message":"provisioner broken: JWKS: https://127\.0\.0\.1:[0-9]+/jwks-missing: HTTP status 404"\}$'
+	assert_equal "${lines[1]}" "${lines[0]}"
+	assert_equal "$(grep -c '^/jwks-missing$' "$D/idp.log")" 1
+}
+
 @test "oidc: the JWKS fetch trusts the system bundle alone unless caFile is set" {
 	csr job "" dns:x.ci.acme.internal
 	run -5 --separate-stderr cli_sign "$(ghtok --iss https://other.example.com)" "$D/job.csr"
@@ -382,4 +437,9 @@ teardown_file() {
 	run -5 --separate-stderr api_sign "$(ghtok)" "$D/job.csr"
 	assert_regex "$output" '^\{"status":503,"message":"provisioner github: OIDC discovery: '
 	assert_equal "$(rows)" "$rows0"
+	# Another issuer's tokens (its key set in a file) still go through.
+	tok=$(ghtok --iss https://gitlab.example.com \
+		--set 'sub="project_path:acme/api:ref_type:branch:ref:main"')
+	run -0 --separate-stderr ca-sign --offline --dir "$CA" --token "$tok" --key-out "$D/gl-down.key"
+	assert_equal "$stderr" ""
 }
