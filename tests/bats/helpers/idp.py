@@ -16,9 +16,13 @@ import sys
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, fmt, *args):
+    def log_request(self, code="-", size="-"):
+        # One line a request (an error logs twice through log_message).
         with open(LOG, "a") as f:
             f.write(self.path + "\n")
+
+    def log_message(self, fmt, *args):
+        pass
 
     def guess_type(self, path):
         return "application/json"
