@@ -64,6 +64,7 @@ static const struct option longopts[] = {
  * one write() per 64 KiB, not two per row.
  */
 struct listing {
+	struct authority *a;
 	int pem;
 	const json_t *renewed_by;	/* the row's renewals, or NULL */
 	size_t n;
@@ -117,6 +118,7 @@ print_row(const struct db_row *r, void *arg)
 {
 	struct listing *l = arg;
 	json_error_t e;
+	const char *type;
 	json_t *o, *sans;
 	char *s;
 	int ret;
@@ -135,6 +137,10 @@ print_row(const struct db_row *r, void *arg)
 	if (l->renewed_by != NULL)
 		json_object_set(o, "renewedBy", (json_t *)l->renewed_by);
 	json_object_set_new(o, "revoked", json_boolean(r->revoked));
+	/* Not in the row: the type ca.json gives the provisioner today. */
+	type = authority_provisioner_type(l->a, r->cert.provisioner);
+	if (type != NULL)
+		json_object_set_new(o, "provisionerType", json_string(type));
 	if (r->revoked) {
 		json_object_set_new(o, "revokedAt", time_json(r->rev.revoked_at));
 		json_object_set_new(o, "reasonCode", json_integer(r->rev.reason_code));
@@ -402,6 +408,7 @@ main(int argc, char *argv[])
 	 */
 	if (authority_open(dir, DB_READ, &a) != CA_OK)
 		die_last();
+	l.a = a;
 	if (chain_text != NULL)
 		rc = print_chain(authority_db(a), serial, &l, &found);
 	else if (serial_text != NULL)

@@ -53,12 +53,12 @@ usage(int code)
 "               [--not-before TIME] [--not-after TIME] [--json] [--out FILE]\n"
 "               < csr.pem\n"
 "       ca-sign --token TOKEN --key-out FILE [--kty EC|RSA|OKP] [--curve NAME]\n"
-"               [--size BITS] [--ca-url URL] [--root FILE] [--dir DIR]\n"
+"               [--size BITS] [--san NAME]... [--ca-url URL] [--root FILE] [--dir DIR]\n"
 "               [--not-before TIME] [--not-after TIME] [--json]\n"
 "       ca-sign --offline --token TOKEN [--dir DIR] [--not-before TIME]\n"
 "               [--not-after TIME] [--json] < csr.pem\n"
 "       ca-sign --offline --token TOKEN --key-out FILE [--kty EC|RSA|OKP]\n"
-"               [--curve NAME] [--size BITS] [--dir DIR] [--not-before TIME]\n"
+"               [--curve NAME] [--size BITS] [--san NAME]... [--dir DIR] [--not-before TIME]\n"
 "               [--not-after TIME] [--json]\n"
 "       ca-sign --api --offline [--dir DIR] [--socket PATH] < requests.json\n"
 "       ca-sign --ca-cert FILE --ca-key FILE [--password-file FILE]\n"
@@ -92,7 +92,8 @@ usage(int code)
 "  --not-after TIME     RFC 3339 time or duration from now (default: 24h\n"
 "                       stateless, ca.json's defaultTLSCertDuration offline)\n"
 "  --san NAME           subject alternative name (DNS, IP, email, URI); repeatable;\n"
-"                       replaces the request's names\n"
+"                       replaces the request's names; with a token and --key-out,\n"
+"                       the names to ask for when the token names none (OIDC)\n"
 "  --profile P          leaf (default) or intermediate (CA:TRUE, pathlen 0)\n"
 "  --key-out FILE       generate the key pair and request here; key written 0600\n"
 "                       (with a token, the names come from the token)\n"
@@ -491,10 +492,26 @@ stateless(struct opts *o, int64_t now)
 /*
  * A request for a new key from the token's own names.  The claims are
  * read unverified: the authority verifies the token and checks that the
- * request names exactly what it authorises.
+ * request names exactly what it authorises.  An ID token (OIDC) names
+ * nothing: the request carries want (--san), or no name at all, and the
+ * CA gives every name its rules allow the job.
  */
+/*
+ * An OIDC ID token: its issuer is an https URL (OpenID Connect Core 1.0,
+ * 2), where a step-ca token's is a provisioner's name, and it has no
+ * sans.  Its names are the CA's rules' to give.
+ */
+static int
+is_id_token(const struct jws *jws)
+{
+	const char *iss = json_string_value(json_object_get(jws->claims, "iss"));
+
+	return iss != NULL && strncmp(iss, "https://", 8) == 0 &&
+	    json_object_get(jws->claims, "sans") == NULL;
+}
+
 static X509_REQ *
-csr_from_token(const char *ott, EVP_PKEY *key)
+csr_from_token(const char *ott, EVP_PKEY *key, const struct sans *want)
 {
 	struct sans names = { NULL, 0 };
 	const json_t *sans, *v;
@@ -512,16 +529,25 @@ csr_from_token(const char *ott, EVP_PKEY *key)
 	if (sub == NULL)
 		die(CA_REFUSED, "token rejected: no subject (sub)");
 	sans = json_object_get(jws.claims, "sans");
-	if (sans == NULL) {
-		if (sans_add(&names, sub) != CA_OK)
-			die(CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
+	if (want->n > 0) {
+		if (sans != NULL)
+			die(CA_USAGE, "--san: this token names its own sans");
+		req = csr_build(key, want->v[0].value, want);
+	} else if (sans == NULL && is_id_token(&jws)) {
+		/* Its subject is the job ("repo:acme/api:ref:..."), no name. */
+		req = csr_build(key, NULL, NULL);
 	} else {
-		json_array_foreach(sans, i, v)
-			if (!json_is_string(v) ||
-			    sans_add(&names, json_string_value(v)) != CA_OK)
-				die(CA_REFUSED, "token rejected: bad sans");
+		if (sans == NULL) {
+			if (sans_add(&names, sub) != CA_OK)
+				die(CA_REFUSED, "token rejected: subject is not a name: %s", err_msg());
+		} else {
+			json_array_foreach(sans, i, v)
+				if (!json_is_string(v) ||
+				    sans_add(&names, json_string_value(v)) != CA_OK)
+					die(CA_REFUSED, "token rejected: bad sans");
+		}
+		req = csr_build(key, sub, &names);
 	}
-	req = csr_build(key, sub, &names);
 	sans_free(&names);
 	jws_free(&jws);
 	if (req == NULL)
@@ -596,8 +622,10 @@ online(struct opts *o)
 
 	if (o->subject != NULL)
 		die(CA_USAGE, "with a token, the names come from the token: no SUBJECT");
-	if (o->sans.n > 0 || o->profile || o->ca_key || o->password_file)
-		die(CA_USAGE, "--san, --profile, --ca-key and --password-file are for stateless mode");
+	if (o->profile || o->ca_key || o->password_file)
+		die(CA_USAGE, "--profile, --ca-key and --password-file are for stateless mode");
+	if (o->sans.n > 0 && o->key_out == NULL)
+		die(CA_USAGE, "--san with a token: only with --key-out (a CSR names its own names)");
 	ott = cli_token(o->token, o->token_file, 1);
 	if (client_discover(o->dir, o->ca_url, o->root, &url, &rootp) != CA_OK ||
 	    client_load_root(rootp, &root) != CA_OK ||
@@ -605,7 +633,7 @@ online(struct opts *o)
 		die_last();
 	if (o->key_out != NULL) {
 		newkey = new_key(o);
-		req = csr_from_token(ott, newkey);
+		req = csr_from_token(ott, newkey, &o->sans);
 		if ((keypem = pem_key(newkey, NULL, 0)) == NULL)
 			die(CA_FAIL, "encoding the new key failed");
 		keyout_fill(keypem);
@@ -659,13 +687,15 @@ offline(struct opts *o)
 
 	if (o->subject != NULL)
 		die(CA_USAGE, "with a token, the names come from the token: no SUBJECT");
-	if (o->sans.n > 0 || o->profile || o->ca_key || o->password_file)
-		die(CA_USAGE, "--san, --profile, --ca-key and --password-file are for stateless mode");
+	if (o->profile || o->ca_key || o->password_file)
+		die(CA_USAGE, "--profile, --ca-key and --password-file are for stateless mode");
+	if (o->sans.n > 0 && o->key_out == NULL)
+		die(CA_USAGE, "--san with a token: only with --key-out (a CSR names its own names)");
 	ott = cli_token(o->token, o->token_file, 1);
 	memset(&r, 0, sizeof(r));
 	if (o->key_out != NULL) {
 		newkey = new_key(o);
-		r.csr = csr_from_token(ott, newkey);
+		r.csr = csr_from_token(ott, newkey, &o->sans);
 		if ((keypem = pem_key(newkey, NULL, 0)) == NULL)
 			die(CA_FAIL, "encoding the new key failed");
 		keyout_fill(keypem);

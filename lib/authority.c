@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "authority.h"
@@ -21,6 +22,7 @@
 #include "io.h"
 #include "jose.h"
 #include "key.h"
+#include "oidc.h"
 #include "pem.h"
 #include "policy.h"
 #include "san.h"
@@ -49,11 +51,16 @@ struct authority {
 	X509 *root;                 /* the root, once a client chain is verified */
 	const json_t *provs;        /* conf.authority.provisioners (borrowed) */
 	EVP_PKEY **prov_keys;       /* each one's public key, once imported */
+	struct oidc *oidc;          /* each OIDC one's issuer state, by index */
+	STACK_OF(X509) **x5c_roots; /* each X5C one's roots, by index */
 	char *key_path, *password_file;
 	struct db *db;
 	int64_t backdate, max_token_life;
 	struct claims claims;       /* global, before provisioner overrides */
 };
+
+/* The provisioner types that issue. */
+enum prov_type { PROV_JWK, PROV_OIDC, PROV_X5C, PROV_OTHER };
 
 /* A verified token: what the authority decided it says. */
 struct token {
@@ -61,6 +68,10 @@ struct token {
 	const json_t *prov;         /* borrowed from conf */
 	const char *prov_name, *sub, *jti;
 	int64_t exp, iat;
+	enum prov_type type;
+	int64_t cap;                /* X5C: the leaf's notAfter; 0: none */
+	int admin;                  /* OIDC: an admin's token, any names */
+	char jti_buf[80];           /* OIDC: the jti made when there is none */
 };
 
 /* Token times are unix seconds up to the year 9999. */
@@ -160,6 +171,81 @@ conf_str(const json_t *o, const char *name)
 	return json_string_value(json_object_get(o, name));
 }
 
+static enum prov_type
+prov_type(const json_t *prov)
+{
+	const char *t = conf_str(prov, "type");
+
+	if (t == NULL)
+		return PROV_OTHER;
+	return strcasecmp(t, "JWK") == 0 ? PROV_JWK :
+	    strcasecmp(t, "OIDC") == 0 ? PROV_OIDC :
+	    strcasecmp(t, "X5C") == 0 ? PROV_X5C : PROV_OTHER;
+}
+
+/* The provisioner named name, of any type that issues, and its index. */
+static const json_t *
+prov_by_name(const struct authority *a, const char *name, size_t *idx)
+{
+	const json_t *pv;
+	const char *n;
+	size_t i;
+
+	json_array_foreach(a->provs, i, pv) {
+		if ((n = conf_str(pv, "name")) == NULL || strcmp(n, name) != 0 ||
+		    prov_type(pv) == PROV_OTHER)
+			continue;
+		if (idx != NULL)
+			*idx = i;
+		return pv;
+	}
+	return NULL;
+}
+
+/*
+ * An X5C provisioner's roots: "roots", inline (a PEM bundle, or its
+ * base64 as step-ca writes it), or "rootsFile", a PEM bundle file.
+ * Every certificate a self-signed CA certificate.
+ */
+static int
+x5c_roots_load(const char *home, const json_t *prov, STACK_OF(X509) **out)
+{
+	const char *in = conf_str(prov, "roots"), *f = conf_str(prov, "rootsFile");
+	struct buf b;
+	char *p;
+	int i, rc;
+
+	*out = NULL;
+	if (in != NULL) {
+		if (strncmp(in, "-----BEGIN", 10) == 0)
+			rc = pem_load_certs((const unsigned char *)in, strlen(in), out);
+		else if ((rc = b64_decode(in, strlen(in), &b)) == CA_OK) {
+			rc = pem_load_certs(b.data, b.len, out);
+			buf_free(&b);
+		}
+	} else if (f != NULL) {
+		if ((p = config_resolve(home, f)) == NULL)
+			return err_set(CA_FAIL, "out of memory");
+		rc = pem_load_certs_file(p, out);
+		free(p);
+	} else
+		rc = err_set(CA_FAIL, "no roots");
+	if (rc != CA_OK)
+		return err_set(CA_FAIL, "roots: %s", err_msg());
+	for (i = 0; i < sk_X509_num(*out); i++) {
+		X509 *x = sk_X509_value(*out, i);
+
+		if (X509_check_ca(x) < 1 ||
+		    X509_check_issued(x, x) != X509_V_OK) {
+			sk_X509_pop_free(*out, X509_free);
+			*out = NULL;
+			return err_set(CA_FAIL, "roots: certificate %d is not a self-signed CA certificate",
+			    i + 1);
+		}
+	}
+	return CA_OK;
+}
+
 int
 authority_open(const char *dir, enum db_mode mode, struct authority **out)
 {
@@ -201,9 +287,21 @@ authority_open(const char *dir, enum db_mode mode, struct authority **out)
 		rc = err_set(CA_FAIL, "out of memory");
 		goto fail;
 	}
+	if ((a->oidc = calloc(json_array_size(provs) + 1,
+	    sizeof(*a->oidc))) == NULL ||
+	    (a->x5c_roots = calloc(json_array_size(provs) + 1,
+	    sizeof(*a->x5c_roots))) == NULL) {
+		rc = err_set(CA_FAIL, "out of memory");
+		goto fail;
+	}
 	json_array_foreach(provs, i, pv) {
 		pc = a->claims;
-		if ((rc = claims_apply(json_object_get(pv, "claims"), &pc)) != CA_OK) {
+		rc = claims_apply(json_object_get(pv, "claims"), &pc);
+		if (rc == CA_OK && prov_type(pv) == PROV_OIDC)
+			rc = oidc_init(&a->oidc[i], a->home, pv);
+		if (rc == CA_OK && prov_type(pv) == PROV_X5C)
+			rc = x5c_roots_load(a->home, pv, &a->x5c_roots[i]);
+		if (rc != CA_OK) {
 			err_prefix("provisioner %s",
 			    conf_str(pv, "name") ? conf_str(pv, "name") : "?");
 			goto fail;
@@ -247,6 +345,14 @@ authority_close(struct authority *a)
 		for (i = 0; i < json_array_size(a->provs); i++)
 			EVP_PKEY_free(a->prov_keys[i]);
 	free(a->prov_keys);
+	if (a->oidc != NULL)
+		for (i = 0; i < json_array_size(a->provs); i++)
+			oidc_free(&a->oidc[i]);
+	free(a->oidc);
+	if (a->x5c_roots != NULL)
+		for (i = 0; i < json_array_size(a->provs); i++)
+			sk_X509_pop_free(a->x5c_roots[i], X509_free);
+	free(a->x5c_roots);
 	sk_X509_pop_free(a->chain, X509_free);
 	json_decref(a->conf);
 	free(a->key_path);
@@ -265,6 +371,15 @@ struct db *
 authority_db(struct authority *a)
 {
 	return a->db;
+}
+
+const char *
+authority_provisioner_type(struct authority *a, const char *name)
+{
+	static const char *names[] = { "JWK", "OIDC", "X5C" };
+	const json_t *pv = name != NULL ? prov_by_name(a, name, NULL) : NULL;
+
+	return pv == NULL ? NULL : names[prov_type(pv)];
 }
 
 /*
@@ -413,6 +528,297 @@ token_times(const json_t *claims, int64_t now, int64_t max, struct token *t,
 }
 
 /*
+ * chain (leaf first, at most CA_MAX_CHAIN) verified at time at (0: now)
+ * to roots alone, the intermediates taken from chain itself and from more
+ * (may be NULL); purpose 0 checks none.  what names the chain in the
+ * messages.  401 when it does not verify.
+ */
+static int
+chain_verify(STACK_OF(X509) *roots, STACK_OF(X509) *more,
+    STACK_OF(X509) *chain, int64_t at, int purpose, const char *what, int *st)
+{
+	STACK_OF(X509) *untrusted = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	X509_STORE *store = NULL;
+	int i, rc;
+
+	rc = fail(st, 500, CA_FAIL, "verifying the %s: out of memory", what);
+	if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL ||
+	    (untrusted = sk_X509_new_null()) == NULL)
+		goto out;
+	for (i = 0; i < sk_X509_num(roots); i++)
+		if (X509_STORE_add_cert(store, sk_X509_value(roots, i)) != 1)
+			goto out;
+	for (i = 1; i < sk_X509_num(chain); i++)
+		if (sk_X509_push(untrusted, sk_X509_value(chain, i)) <= 0)
+			goto out;
+	for (i = 0; i < sk_X509_num(more); i++)
+		if (sk_X509_push(untrusted, sk_X509_value(more, i)) <= 0)
+			goto out;
+	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(chain, 0), untrusted) != 1 ||
+	    (purpose != 0 && X509_STORE_CTX_set_purpose(ctx, purpose) != 1))
+		goto out;
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
+	if (at != 0)
+		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+	if (X509_verify_cert(ctx) != 1) {
+		rc = fail(st, 401, CA_REFUSED, "%s not valid: %s", what,
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	rc = CA_OK;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	sk_X509_free(untrusted);
+	return rc;
+}
+
+/*
+ * The certificates of a token's x5c header (or, when insecure_too, of
+ * x5cInsecure: a renewal token), leaf first, decoded but not verified,
+ * into *x5c (the caller's).  401 for a missing or malformed chain.
+ */
+static int
+x5c_header(const struct jws *jws, int insecure_too, STACK_OF(X509) **x5c,
+    int *st)
+{
+	const json_t *hx, *v;
+	struct buf der;
+	const char *s;
+	X509 *x;
+	size_t i;
+
+	*x5c = NULL;
+	hx = json_object_get(jws->header, "x5c");
+	if (insecure_too && hx == NULL)
+		hx = json_object_get(jws->header, "x5cInsecure");
+	else if (insecure_too && json_object_get(jws->header, "x5cInsecure") != NULL)
+		return fail(st, 401, CA_REFUSED, "token rejected: both x5c and x5cInsecure");
+	if (!json_is_array(hx) || json_array_size(hx) == 0 ||
+	    json_array_size(hx) > CA_MAX_CHAIN)
+		return fail(st, 401, CA_REFUSED, "token rejected: no x5c chain of 1 to %d certificates",
+		    CA_MAX_CHAIN);
+	if ((*x5c = sk_X509_new_null()) == NULL)
+		return fail(st, 500, CA_FAIL, "out of memory");
+	json_array_foreach(hx, i, v) {
+		if ((s = json_string_value(v)) == NULL ||
+		    b64_decode(s, strlen(s), &der) != CA_OK) {
+			sk_X509_pop_free(*x5c, X509_free);
+			*x5c = NULL;
+			return fail(st, 401, CA_REFUSED, "token rejected: x5c[%zu]: not base64", i);
+		}
+		x = pem_d2i_cert(der.data, der.len);
+		buf_free(&der);
+		if (x == NULL || !sk_X509_push(*x5c, x)) {
+			X509_free(x);
+			sk_X509_pop_free(*x5c, X509_free);
+			*x5c = NULL;
+			return fail(st, 401, CA_REFUSED, "token rejected: x5c[%zu]: not a DER certificate", i);
+		}
+	}
+	return CA_OK;
+}
+
+/* aud is s, or an array of strings holding s. */
+static int
+aud_has(const json_t *aud, const char *s)
+{
+	const json_t *x;
+	size_t i;
+
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), s) == 0;
+	json_array_foreach(aud, i, x)
+		if (json_is_string(x) && strcmp(json_string_value(x), s) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The OIDC provisioner an (unverified) ID token is for: its issuer is the
+ * token's iss and its clientID one of the token's audiences.  *idx its
+ * index, or SIZE_MAX when no OIDC provisioner has that issuer.  An
+ * issuer's token for another audience is refused here (401).  An issuer
+ * known only by discovery is fetched (CA_UNAVAIL, 503, when it cannot be).
+ */
+static int
+oidc_find(struct authority *a, const struct jws *jws, size_t *idx, int *st)
+{
+	const char *iss = json_string_value(json_object_get(jws->claims, "iss"));
+	const char *want;
+	const json_t *pv;
+	char *why = NULL;
+	size_t i;
+	int rc, down = CA_OK, other_aud = 0;
+
+	*idx = SIZE_MAX;
+	json_array_foreach(a->provs, i, pv) {
+		if (prov_type(pv) != PROV_OIDC)
+			continue;
+		if ((rc = oidc_issuer(&a->oidc[i], &want)) != CA_OK) {
+			/* Maybe the token is another issuer's: look further first. */
+			if (down == CA_OK) {
+				err_prefix("provisioner %s", conf_str(pv, "name"));
+				why = strdup(err_msg());
+				down = rc;
+			}
+			continue;
+		}
+		if (strcmp(want, iss) != 0)
+			continue;
+		if (!aud_has(json_object_get(jws->claims, "aud"),
+		    conf_str(pv, "clientID"))) {
+			other_aud = 1;
+			continue;
+		}
+		*idx = i;
+		free(why);
+		return CA_OK;
+	}
+	if (other_aud)
+		rc = fail(st, 401, CA_REFUSED, "token rejected: audience mismatch (an ID token of %.200s for another clientID)",
+		    iss);
+	else if (down != CA_OK)
+		rc = status_of(st, err_set(down, "%s", why != NULL ? why : "out of memory"));
+	else
+		rc = CA_OK;
+	free(why);
+	return rc;
+}
+
+/* "email" with "email_verified": true, or NULL. */
+static const char *
+verified_email(const json_t *claims)
+{
+	const char *e = json_string_value(json_object_get(claims, "email"));
+
+	return e != NULL && json_is_true(json_object_get(claims, "email_verified")) ?
+	    e : NULL;
+}
+
+/* The email's domain is one of names, in any case. */
+static int
+email_in_domains(const char *email, const json_t *names)
+{
+	const char *at = strrchr(email, '@');
+	const json_t *d;
+	size_t i;
+
+	if (at == NULL)
+		return 0;
+	json_array_foreach(names, i, d)
+		if (strcasecmp(at + 1, json_string_value(d)) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * An ID token of the OIDC provisioner idx (jws parsed, its iss and aud
+ * already matched): alg RS256 or ES256, pinned to the issuer's key named
+ * by kid; the signature; iss exactly the issuer; aud holding clientID;
+ * the times (a lifetime of at most OIDC_MAX_TOKEN_LIFE, issued at most
+ * maxTokenAge ago); a subject; admins, domains and groups as step-ca;
+ * a jti, or one made of (iss, sub, iat, the token's hash).
+ */
+static int
+oidc_verify(struct authority *a, size_t idx, const char *ott,
+    const struct jws *jws, int64_t now, struct token *t, int *st)
+{
+	const json_t *pv = json_array_get(a->provs, idx), *g, *x;
+	struct oidc *o = &a->oidc[idx];
+	unsigned char md[SHA256_DIGEST_LENGTH], tok[SHA256_DIGEST_LENGTH];
+	const char *iss, *email;
+	int64_t max_age = OIDC_MAX_TOKEN_AGE;
+	EVP_PKEY *pub = NULL;
+	char *buf;
+	size_t i, j;
+	int rc, found;
+
+	if (strcmp(jws->alg, "RS256") != 0 && strcmp(jws->alg, "ES256") != 0)
+		return fail(st, 401, CA_REFUSED, "token rejected: algorithm %.20s: only RS256 and ES256 ID tokens are accepted",
+		    jws->alg);
+	if (jws->kid == NULL)
+		return fail(st, 401, CA_REFUSED, "token rejected: no key id (kid)");
+	if ((rc = oidc_key(o, jws->kid, now, &pub)) != CA_OK) {
+		if (rc == CA_REFUSED)
+			return fail(st, 401, CA_REFUSED, "token rejected: %s", err_msg());
+		err_prefix("provisioner %s", conf_str(pv, "name"));
+		return status_of(st, rc);
+	}
+	/* The key's algorithm, not the token's word: jws_verify() insists. */
+	rc = jws_verify(jws, pub);
+	EVP_PKEY_free(pub);
+	if (rc != CA_OK) {
+		err_prefix("token rejected");
+		return fail(st, 401, CA_REFUSED, "%s", err_msg());
+	}
+	if ((rc = oidc_issuer(o, &iss)) != CA_OK)
+		return status_of(st, rc);
+	if (strcmp(iss, json_string_value(json_object_get(jws->claims, "iss"))) != 0)
+		return fail(st, 401, CA_REFUSED, "token rejected: issuer mismatch");
+	if (!aud_has(json_object_get(jws->claims, "aud"), conf_str(pv, "clientID")))
+		return fail(st, 401, CA_REFUSED, "token rejected: audience mismatch (not for clientID %s)",
+		    conf_str(pv, "clientID"));
+	t->sub = json_string_value(json_object_get(jws->claims, "sub"));
+	if (t->sub == NULL || t->sub[0] == '\0')
+		return fail(st, 401, CA_REFUSED, "token rejected: no subject (sub)");
+	if ((rc = token_times(jws->claims, now, OIDC_MAX_TOKEN_LIFE, t, st)) != CA_OK)
+		return rc;
+	if (duration_field(pv, "maxTokenAge", &max_age) != CA_OK)
+		return status_of(st, CA_FAIL);
+	if (now - t->iat > max_age)
+		return fail(st, 401, CA_REFUSED, "token rejected: issued %llds ago, more than maxTokenAge %llds",
+		    (long long)(now - t->iat), (long long)max_age);
+	/* step-ca's members: an admin asks for any names; domains and groups restrict. */
+	email = verified_email(jws->claims);
+	t->admin = 0;
+	json_array_foreach(json_object_get(pv, "admins"), i, x)
+		if (email != NULL && strcasecmp(email, json_string_value(x)) == 0)
+			t->admin = 1;
+	if (!t->admin && json_object_get(pv, "domains") != NULL &&
+	    (email == NULL || !email_in_domains(email, json_object_get(pv, "domains"))))
+		return fail(st, 403, CA_REFUSED, "token rejected: no verified email in the provisioner's domains");
+	if (!t->admin && json_object_get(pv, "groups") != NULL) {
+		found = 0;
+		json_array_foreach(json_object_get(jws->claims, "groups"), i, g)
+			json_array_foreach(json_object_get(pv, "groups"), j, x)
+				if (json_is_string(g) && strcmp(json_string_value(g),
+				    json_string_value(x)) == 0)
+					found = 1;
+		if (!found)
+			return fail(st, 403, CA_REFUSED, "token rejected: in none of the provisioner's groups");
+	}
+	t->jti = json_string_value(json_object_get(jws->claims, "jti"));
+	if (json_object_get(jws->claims, "jti") != NULL &&
+	    (t->jti == NULL || t->jti[0] == '\0' || strlen(t->jti) > TOKEN_MAX_JTI))
+		return fail(st, 401, CA_REFUSED, "token rejected: malformed or oversized jti");
+	if (t->jti == NULL) {
+		/* No jti: the token itself, spent once all the same. */
+		char th[2 * SHA256_DIGEST_LENGTH + 1];
+
+		SHA256((const unsigned char *)ott, strlen(ott), tok);
+		for (i = 0; i < sizeof(tok); i++)
+			snprintf(th + 2 * i, 3, "%02x", tok[i]);
+		if (asprintf(&buf, "%s\n%s\n%lld\n%s", iss, t->sub,
+		    (long long)t->iat, th) < 0)
+			return fail(st, 500, CA_FAIL, "out of memory");
+		SHA256((const unsigned char *)buf, strlen(buf), md);
+		free(buf);
+		memcpy(t->jti_buf, "sha256:", 7);
+		for (i = 0; i < sizeof(md); i++)
+			snprintf(t->jti_buf + 7 + 2 * i, 3, "%02x", md[i]);
+		t->jti = t->jti_buf;
+	}
+	t->prov = pv;
+	t->prov_name = conf_str(pv, "name");
+	t->type = PROV_OIDC;
+	t->claims = json_incref(jws->claims);
+	return CA_OK;
+}
+
+/*
  * Verify a token for path ("sign" or "revoke") in the order of the design:
  * parse strictly → provisioner by (iss, kid) → alg bound to that key →
  * signature → aud, iss, sub → times → jti.  Nothing is recorded here.
@@ -421,10 +827,14 @@ static int
 token_verify(struct authority *a, const char *ott, const char *path,
     int64_t now, struct token *t, int *st)
 {
+	STACK_OF(X509) *x5c = NULL;
+	const json_t *pv;
 	struct jws jws;
 	const char *iss;
 	EVP_PKEY *pub = NULL;
 	json_t *accepted;
+	X509 *leaf;
+	size_t idx = 0;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
@@ -442,25 +852,63 @@ token_verify(struct authority *a, const char *ott, const char *path,
 		rc = fail(st, 401, CA_REFUSED, "token rejected: no issuer (iss)");
 		goto out;
 	}
-	if (jws.kid == NULL) {
-		rc = fail(st, 401, CA_REFUSED, "token rejected: no key id (kid)");
-		goto out;
+	pv = prov_by_name(a, iss, &idx);
+	if (pv == NULL && strcmp(path, "sign") == 0) {
+		/* Not a provisioner's name: an ID token of an OIDC issuer? */
+		if ((rc = oidc_find(a, &jws, &idx, st)) != CA_OK)
+			goto out;
+		if (idx != SIZE_MAX) {
+			rc = oidc_verify(a, idx, ott, &jws, now, t, st);
+			goto out;
+		}
 	}
-	if ((t->prov = token_provisioner(a->conf, iss, jws.kid)) == NULL) {
-		rc = fail(st, 401, CA_REFUSED, "token rejected: %s", err_msg());
-		goto out;
-	}
-	if ((rc = prov_key(a, t->prov, &pub)) != CA_OK) {
-		/* ca.json's key: a configuration failure, whatever is wrong. */
-		err_prefix("ca.json: provisioner %s", iss);
-		rc = status_of(st, err_set(CA_FAIL, "%s", err_msg()));
-		goto out;
-	}
-	if ((rc = jws_verify(&jws, pub)) != CA_OK) {
-		err_prefix("token rejected");
-		*st = 401;
-		rc = CA_REFUSED;
-		goto out;
+	if (pv != NULL && prov_type(pv) == PROV_X5C) {
+		/* The chain's leaf signed it, and the provisioner's roots vouch for the leaf. */
+		if ((rc = x5c_header(&jws, 0, &x5c, st)) != CA_OK)
+			goto out;
+		leaf = sk_X509_value(x5c, 0);
+		if ((rc = jws_verify(&jws, X509_get0_pubkey(leaf))) != CA_OK) {
+			err_prefix("token rejected");
+			*st = 401;
+			rc = CA_REFUSED;
+			goto out;
+		}
+		if ((rc = chain_verify(a->x5c_roots[idx], NULL, x5c, 0, 0,
+		    "x5c chain", st)) != CA_OK) {
+			if (rc == CA_REFUSED)
+				err_prefix("token rejected");
+			goto out;
+		}
+		if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) &&
+		    !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
+			rc = fail(st, 401, CA_REFUSED, "token rejected: the x5c leaf's keyUsage lacks digitalSignature");
+			goto out;
+		}
+		t->prov = pv;
+		t->type = PROV_X5C;
+		t->cap = x509_time(X509_get0_notAfter(leaf));
+	} else {
+		if (jws.kid == NULL) {
+			rc = fail(st, 401, CA_REFUSED, "token rejected: no key id (kid)");
+			goto out;
+		}
+		if ((t->prov = token_provisioner(a->conf, iss, jws.kid)) == NULL) {
+			rc = fail(st, 401, CA_REFUSED, "token rejected: %s", err_msg());
+			goto out;
+		}
+		if ((rc = prov_key(a, t->prov, &pub)) != CA_OK) {
+			/* ca.json's key: a configuration failure, whatever is wrong. */
+			err_prefix("ca.json: provisioner %s", iss);
+			rc = status_of(st, err_set(CA_FAIL, "%s", err_msg()));
+			goto out;
+		}
+		if ((rc = jws_verify(&jws, pub)) != CA_OK) {
+			err_prefix("token rejected");
+			*st = 401;
+			rc = CA_REFUSED;
+			goto out;
+		}
+		t->type = PROV_JWK;
 	}
 	/* From here on the claims are the provisioner's words. */
 	accepted = token_audiences(a->conf, path);
@@ -488,6 +936,7 @@ token_verify(struct authority *a, const char *ott, const char *path,
 	rc = CA_OK;
 out:
 	jws_free(&jws);
+	sk_X509_pop_free(x5c, X509_free);
 	if (rc != CA_OK)
 		memset(t, 0, sizeof(*t));
 	return rc;
@@ -617,6 +1066,63 @@ check_csr(const struct token *t, X509_REQ *csr, struct sans *names, char *cn,
 	if (strlen(sub->value) >= cnlen)
 		return fail(st, 403, CA_REFUSED, "token rejected: subject longer than %zu bytes", cnlen - 1);
 	memcpy(cn, sub->value, strlen(sub->value) + 1);
+	return CA_OK;
+}
+
+/*
+ * An ID token's request: the CSR's names (its SANs, else its CN as a
+ * name), each of which must be among the SANs of the provisioner's rules
+ * that match the token's claims (an admin's token: any names); a CSR
+ * that names nothing gets every one of them.  The CN is the request's
+ * when it is one of the names, else the first name.  names and cn get
+ * what is issued.
+ */
+static int
+oidc_check_csr(const struct token *t, X509_REQ *csr, struct sans *names,
+    char *cn, size_t cnlen, int *st)
+{
+	struct sans allowed = { NULL, 0 };
+	const struct san *c;
+	size_t i;
+	int rc;
+
+	if ((rc = csr_check(csr)) != CA_OK)
+		return status_of(st, rc);
+	if ((rc = csr_requested_names(csr, cn, cnlen, names)) != CA_OK)
+		return status_of(st, rc);
+	if (!t->admin && (rc = oidc_rules(t->prov, t->claims, &allowed)) != CA_OK) {
+		if (rc == CA_REFUSED)
+			return fail(st, 403, CA_REFUSED, "token rejected: %s", err_msg());
+		return status_of(st, rc);
+	}
+	if (names->n == 0) {
+		if (t->admin) {
+			sans_free(&allowed);
+			return fail(st, 403, CA_REFUSED, "certificate request names nothing");
+		}
+		sans_free(names);
+		*names = allowed;
+		allowed.v = NULL;
+		allowed.n = 0;
+	} else if (!t->admin) {
+		for (i = 0; i < names->n; i++)
+			if (!sans_contains(&allowed, &names->v[i])) {
+				rc = fail(st, 403, CA_REFUSED, "%s:%s is not among the names provisioner %s allows this job",
+				    san_type_name(names->v[i].type), names->v[i].value,
+				    t->prov_name);
+				sans_free(&allowed);
+				return rc;
+			}
+	}
+	sans_free(&allowed);
+	if (cn[0] != '\0') {
+		if (sans_find_cn(names, cn, &c) != CA_OK)
+			return fail(st, 403, CA_REFUSED, "certificate request common name %s is not one of its names", cn);
+	} else
+		c = &names->v[0];
+	if (strlen(c->value) >= cnlen)
+		return fail(st, 403, CA_REFUSED, "common name longer than %zu bytes", cnlen - 1);
+	memmove(cn, c->value, strlen(c->value) + 1);
 	return CA_OK;
 }
 
@@ -777,13 +1283,25 @@ sign_prepare(struct authority *a, const struct sign_request *r,
 		return rc;
 	if ((rc = prov_claims(a, p->t.prov, &c, st)) != CA_OK)
 		return rc;
-	if ((rc = check_csr(&p->t, r->csr, &p->names, p->cn, sizeof(p->cn),
-	    st)) != CA_OK)
+	if (p->t.type == PROV_OIDC)
+		rc = oidc_check_csr(&p->t, r->csr, &p->names, p->cn,
+		    sizeof(p->cn), st);
+	else
+		rc = check_csr(&p->t, r->csr, &p->names, p->cn, sizeof(p->cn),
+		    st);
+	if (rc != CA_OK)
 		return rc;
-	if ((rc = policy_check(a->policy, &p->names, p->t.sub)) != CA_OK)
+	if ((rc = policy_check(a->policy, &p->names,
+	    p->t.type == PROV_OIDC ? p->cn : p->t.sub)) != CA_OK)
 		return status_of(st, rc);
 	if ((rc = validity(a, &c, r, p->now, &nb, &na, st)) != CA_OK)
 		return rc;
+	/* An X5C certificate never outlives the certificate that asked for it. */
+	if (p->t.cap != 0 && na > p->t.cap) {
+		na = p->t.cap;
+		if (na <= nb)
+			return fail(st, 403, CA_REFUSED, "the x5c leaf expires before the certificate would start");
+	}
 	return issue_sign(a, p, X509_REQ_get0_pubkey(r->csr),
 	    X509_REQ_get_X509_PUBKEY(r->csr), nb, na, st);
 }
@@ -1054,10 +1572,8 @@ static int
 client_chain_verify(struct authority *a, STACK_OF(X509) *peer, int64_t at,
     X509 **leaf, int *st)
 {
-	STACK_OF(X509) *untrusted = NULL;
-	X509_STORE_CTX *ctx = NULL;
-	X509_STORE *store = NULL;
-	int i, rc;
+	STACK_OF(X509) *roots;
+	int rc;
 
 	*leaf = NULL;
 	if (peer == NULL || sk_X509_num(peer) == 0)
@@ -1067,43 +1583,23 @@ client_chain_verify(struct authority *a, STACK_OF(X509) *peer, int64_t at,
 		    CA_MAX_CHAIN);
 	if ((rc = load_root(a, st)) != CA_OK)
 		return rc;
-	rc = fail(st, 500, CA_FAIL, "verifying the client certificate: out of memory");
-	if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL ||
-	    (untrusted = sk_X509_new_null()) == NULL ||
-	    X509_STORE_add_cert(store, a->root) != 1)
-		goto out;
-	for (i = 1; i < sk_X509_num(peer); i++)
-		if (sk_X509_push(untrusted, sk_X509_value(peer, i)) <= 0)
-			goto out;
-	for (i = 0; i < sk_X509_num(a->chain); i++)
-		if (sk_X509_push(untrusted, sk_X509_value(a->chain, i)) <= 0)
-			goto out;
-	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(peer, 0), untrusted) != 1 ||
-	    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1)
-		goto out;
-	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
-	if (at != 0)
-		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
-	if (X509_verify_cert(ctx) != 1) {
-		rc = fail(st, 401, CA_REFUSED, "client certificate not valid: %s",
-		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-		goto out;
+	if ((roots = sk_X509_new_null()) == NULL ||
+	    sk_X509_push(roots, a->root) <= 0) {
+		sk_X509_free(roots);
+		return fail(st, 500, CA_FAIL, "verifying the client certificate: out of memory");
 	}
+	rc = chain_verify(roots, a->chain, peer, at, X509_PURPOSE_SSL_CLIENT,
+	    "client certificate", st);
+	sk_X509_free(roots);
+	if (rc != CA_OK)
+		return rc;
 	/* The purpose check passes a leaf without extendedKeyUsage: not here. */
 	if (!(X509_get_extension_flags(sk_X509_value(peer, 0)) & EXFLAG_XKUSAGE) ||
-	    !(X509_get_extended_key_usage(sk_X509_value(peer, 0)) & XKU_SSL_CLIENT)) {
-		rc = fail(st, 401, CA_REFUSED, "client certificate not valid: "
+	    !(X509_get_extended_key_usage(sk_X509_value(peer, 0)) & XKU_SSL_CLIENT))
+		return fail(st, 401, CA_REFUSED, "client certificate not valid: "
 		    "no extendedKeyUsage clientAuth");
-		goto out;
-	}
 	*leaf = sk_X509_value(peer, 0);
-	rc = CA_OK;
-out:
-	ERR_clear_error();
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
-	sk_X509_free(untrusted);
-	return rc;
+	return CA_OK;
 }
 
 /* "admin": true in a provisioner's ca.json entry. */
@@ -1296,13 +1792,9 @@ renew_token_verify(struct authority *a, const char *tok, int64_t now,
     struct token *t, STACK_OF(X509) **x5c, int *st)
 {
 	char cn[CA_MAX_SAN_LEN + 1];
-	const json_t *hx, *v;
 	struct jws jws;
-	struct buf der;
 	json_t *accepted;
-	X509 *x, *leaf;
-	const char *s;
-	size_t i;
+	X509 *leaf;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
@@ -1317,37 +1809,8 @@ renew_token_verify(struct authority *a, const char *tok, int64_t now,
 		*st = 401;
 		return rc;
 	}
-	hx = json_object_get(jws.header, "x5c");
-	if (hx == NULL)
-		hx = json_object_get(jws.header, "x5cInsecure");
-	else if (json_object_get(jws.header, "x5cInsecure") != NULL) {
-		rc = fail(st, 401, CA_REFUSED, "token rejected: both x5c and x5cInsecure");
+	if ((rc = x5c_header(&jws, 1, x5c, st)) != CA_OK)
 		goto out;
-	}
-	if (!json_is_array(hx) || json_array_size(hx) == 0 ||
-	    json_array_size(hx) > CA_MAX_CHAIN) {
-		rc = fail(st, 401, CA_REFUSED, "token rejected: no x5c chain of 1 to %d certificates",
-		    CA_MAX_CHAIN);
-		goto out;
-	}
-	if ((*x5c = sk_X509_new_null()) == NULL) {
-		rc = fail(st, 500, CA_FAIL, "out of memory");
-		goto out;
-	}
-	json_array_foreach(hx, i, v) {
-		if ((s = json_string_value(v)) == NULL ||
-		    b64_decode(s, strlen(s), &der) != CA_OK) {
-			rc = fail(st, 401, CA_REFUSED, "token rejected: x5c[%zu]: not base64", i);
-			goto out;
-		}
-		x = pem_d2i_cert(der.data, der.len);
-		buf_free(&der);
-		if (x == NULL || !sk_X509_push(*x5c, x)) {
-			X509_free(x);
-			rc = fail(st, 401, CA_REFUSED, "token rejected: x5c[%zu]: not a DER certificate", i);
-			goto out;
-		}
-	}
 	leaf = sk_X509_value(*x5c, 0);
 	/* Whoever signed it holds the key of the certificate. */
 	if ((rc = jws_verify(&jws, X509_get0_pubkey(leaf))) != CA_OK) {
@@ -1443,7 +1906,7 @@ renew_rules(struct authority *a, enum renew_method how, X509 *cert,
 		rc = fail(st, 403, CA_REFUSED, "certificate %s is revoked", serial);
 		goto out;
 	}
-	prov = token_provisioner(a->conf, p->old->cert.provisioner, NULL);
+	prov = prov_by_name(a, p->old->cert.provisioner, NULL);
 	if (prov == NULL) {
 		rc = fail(st, 403, CA_REFUSED, "certificate %s: its provisioner %s is no longer in ca.json",
 		    serial, p->old->cert.provisioner);

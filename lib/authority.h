@@ -230,6 +230,13 @@ const json_t *authority_conf(struct authority *a);
  */
 int authority_signing_key(struct authority *a, EVP_PKEY **key);
 
+/*
+ * The type of the provisioner named name in ca.json ("JWK", "OIDC",
+ * "X5C": the canonical spelling), or NULL when there is none of that
+ * name.  Rows record the name only: the type is today's configuration's.
+ */
+const char *authority_provisioner_type(struct authority *a, const char *name);
+
 /* The intermediates to send after a leaf (borrowed). */
 STACK_OF(X509) *authority_chain(struct authority *a);
 /* The database (borrowed), for inventory queries. */

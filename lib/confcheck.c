@@ -17,8 +17,10 @@
 #include "err.h"
 #include "io.h"
 #include "jose.h"
+#include "oidc.h"
 #include "pem.h"
 #include "policy.h"
+#include "san.h"
 #include "timeutil.h"
 #include "x509.h"
 
@@ -35,6 +37,8 @@ enum kind {
 	K_PROVISIONERS, /* authority.provisioners */
 	K_JWK,          /* a provisioner's public key */
 	K_CRL,          /* the "crl" object: its members and their rules */
+	K_URL,          /* an https:// URL */
+	K_RULES,        /* an OIDC provisioner's rules */
 	K_IGNORED,      /* step-ca's, not used by inca: accepted, warned about */
 	K_REFUSED       /* step-ca's, and unsafe to ignore: refused, with why */
 };
@@ -83,6 +87,46 @@ static const struct member provisioner_m[] = {
 	{ "name", K_STRING, 1, NULL, NULL },
 	{ "key", K_JWK, 1, NULL, NULL },
 	{ "encryptedKey", K_STRING, 0, NULL, NULL },
+	{ "claims", K_OBJECT, 0, claims_m, NULL },
+	{ "admin", K_BOOL, 0, NULL, NULL },
+	IGNORED("options"),
+	END
+};
+
+/* An OIDC provisioner: an issuer's ID tokens (CI jobs). */
+static const struct member oidc_m[] = {
+	{ "type", K_STRING, 1, NULL, NULL },
+	{ "name", K_STRING, 1, NULL, NULL },
+	{ "clientID", K_STRING, 1, NULL, NULL },
+	{ "configurationEndpoint", K_URL, 0, NULL, NULL },
+	{ "issuer", K_STRING, 0, NULL, NULL },
+	{ "jwksUri", K_URL, 0, NULL, NULL },
+	{ "jwksFile", K_STRING, 0, NULL, NULL },
+	{ "caFile", K_STRING, 0, NULL, NULL },
+	{ "admins", K_NAMES, 0, NULL, NULL },
+	{ "domains", K_NAMES, 0, NULL, NULL },
+	{ "groups", K_NAMES, 0, NULL, NULL },
+	{ "rules", K_RULES, 0, NULL, NULL },
+	{ "maxTokenAge", K_DURATION, 0, NULL, NULL },
+	{ "claims", K_OBJECT, 0, claims_m, NULL },
+	{ "admin", K_BOOL, 0, NULL, NULL },
+	{ "clientSecret", K_REFUSED, 0, NULL,
+	    "not used: inca verifies ID tokens, it never logs users in; "
+	    "no secret belongs in ca.json" },
+	IGNORED("tenantID"),
+	IGNORED("listenAddress"),
+	IGNORED("scopes"),
+	IGNORED("authParams"),
+	IGNORED("options"),
+	END
+};
+
+/* An X5C provisioner: tokens signed by a certificate another CA issued. */
+static const struct member x5c_m[] = {
+	{ "type", K_STRING, 1, NULL, NULL },
+	{ "name", K_STRING, 1, NULL, NULL },
+	{ "roots", K_STRING, 0, NULL, NULL },
+	{ "rootsFile", K_STRING, 0, NULL, NULL },
 	{ "claims", K_OBJECT, 0, claims_m, NULL },
 	{ "admin", K_BOOL, 0, NULL, NULL },
 	IGNORED("options"),
@@ -172,7 +216,7 @@ static const struct member top_m[] = {
 
 /* step-ca's other provisioner types: accepted, not used. */
 static const char *other_types[] = {
-	"OIDC", "X5C", "K8sSA", "ACME", "SSHPOP", "SCEP", "AWS", "GCP",
+	"K8sSA", "ACME", "SSHPOP", "SCEP", "AWS", "GCP",
 	"Azure", "Nebula", NULL
 };
 
@@ -392,6 +436,79 @@ check_jwk(const json_t *jwk, const char *path)
 	return rc;
 }
 
+/* An OIDC provisioner's rules: [{"match": {claim: pattern...}, "sans": [...]}...]. */
+static int
+check_rules(const json_t *rules, const char *path)
+{
+	static const char *claims[] = OIDC_RULE_CLAIMS;
+	static const char *rule_members[] = { "match", "sans", NULL };
+	char rp[PATH_LEN], cp[PATH_LEN];
+	const json_t *r, *m, *v;
+	const char *k;
+	struct san n;
+	size_t i, j;
+
+	if (!json_is_array(rules) || json_array_size(rules) == 0)
+		return bad(path, "must be a non-empty array of rules");
+	json_array_foreach(rules, i, r) {
+		pathf(rp, "%s[%zu]", path, i);
+		if (!json_is_object(r))
+			return bad(rp, "must be an object {\"match\", \"sans\"}");
+		json_object_foreach((json_t *)r, k, v) {
+			join(cp, rp, k);
+			if (!in_list(k, rule_members))
+				return bad(cp, "unknown member");
+		}
+		m = json_object_get(r, "match");
+		join(cp, rp, "match");
+		if (!json_is_object(m) || json_object_size(m) == 0)
+			return bad(cp, "required: an object of one claim or more "
+			    "(a rule that matches every token is refused)");
+		json_object_foreach((json_t *)m, k, v) {
+			pathf(cp, "%s.match.%.64s", rp, k);
+			if (!in_list(k, claims))
+				return bad(cp, "unknown claim: repository, ref, workflow, environment or sub");
+			if (!json_is_string(v) || json_string_length(v) == 0)
+				return bad(cp, "must be a non-empty string");
+			if (strspn(json_string_value(v), "*?") == json_string_length(v))
+				return bad(cp, "a pattern of wildcards alone matches anything: name the value");
+		}
+		v = json_object_get(r, "sans");
+		join(cp, rp, "sans");
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			return bad(cp, "required: a non-empty array of names");
+		json_array_foreach(v, j, m) {
+			pathf(cp, "%s.sans[%zu]", rp, j);
+			if (!json_is_string(m))
+				return bad(cp, "must be a string");
+			if (san_parse(json_string_value(m), &n) != CA_OK) {
+				err_prefix("ca.json: %s", cp);
+				return err_set(CA_FAIL, "%s", err_msg());
+			}
+			free(n.value);
+		}
+	}
+	return CA_OK;
+}
+
+/* Where an OIDC provisioner's keys come from: one source, and an issuer. */
+static int
+check_oidc(const json_t *p, const char *pp)
+{
+	int ep = json_object_get(p, "configurationEndpoint") != NULL;
+	int uri = json_object_get(p, "jwksUri") != NULL;
+	int file = json_object_get(p, "jwksFile") != NULL;
+
+	if (ep + uri + file != 1)
+		return bad(pp, "exactly one of configurationEndpoint, jwksUri and jwksFile");
+	if (!ep && json_object_get(p, "issuer") == NULL)
+		return bad(pp, "issuer is required with jwksUri or jwksFile");
+	if (json_object_get(p, "rules") == NULL &&
+	    json_object_get(p, "admins") == NULL)
+		return bad(pp, "neither rules nor admins: it could issue nothing");
+	return CA_OK;
+}
+
 static int
 check_provisioners(const json_t *provs, const char *path, int warn)
 {
@@ -416,6 +533,16 @@ check_provisioners(const json_t *provs, const char *path, int warn)
 			if ((rc = check_object(p, pp, provisioner_m, warn)) != CA_OK)
 				return rc;
 			njwk++;
+		} else if (strcasecmp(json_string_value(type), "OIDC") == 0) {
+			if ((rc = check_object(p, pp, oidc_m, warn)) != CA_OK ||
+			    (rc = check_oidc(p, pp)) != CA_OK)
+				return rc;
+		} else if (strcasecmp(json_string_value(type), "X5C") == 0) {
+			if ((rc = check_object(p, pp, x5c_m, warn)) != CA_OK)
+				return rc;
+			if ((json_object_get(p, "roots") == NULL) ==
+			    (json_object_get(p, "rootsFile") == NULL))
+				return bad(pp, "one of roots and rootsFile is required");
 		} else {
 			const char **t;
 
@@ -503,6 +630,14 @@ check_value(const json_t *v, const char *path, const struct member *m,
 		return check_jwk(v, path);
 	case K_CRL:
 		return check_crl(v, path, m, warn);
+	case K_URL:
+		if (!json_is_string(v) ||
+		    strncmp(json_string_value(v), "https://", 8) != 0 ||
+		    json_string_length(v) <= 8)
+			return bad(path, "must be an https:// URL");
+		return CA_OK;
+	case K_RULES:
+		return check_rules(v, path);
 	case K_IGNORED:
 		if (warn)
 			warnx_("ca.json: %s: ignored (a step-ca member inca does not use)",
