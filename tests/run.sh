@@ -11,6 +11,8 @@
 #   UNITS=0               no C unit tests
 #   JOBS=N                runners at a time (default: the number of CPUs + 1)
 #   SERIAL="fuzz"         suites that run alone, after the others
+#   INCA_BIN=DIR          the programs and unit tests to test (default: bin;
+#                         make check-asan points it at the sanitizer build)
 #
 # Runners go in parallel, each into its own file; their TAP is printed
 # whole and in a fixed order: units, then suites by name, then SERIAL ones.
@@ -99,7 +101,7 @@ settle() {
 
 if [ "${UNITS:-1}" = 1 ]; then
 	for src in tests/unit/test_*.c; do
-		t=bin/$(basename "$src" .c)
+		t=${INCA_BIN:-bin}/$(basename "$src" .c)
 		if [ -x "$t" ]; then
 			settle $((jobs - 1))
 			start "$(basename "$t")" "$t"
