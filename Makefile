@@ -46,44 +46,51 @@ LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl
 LIBS_ca-serve   = $(LIBS_ssl) $(LIBS_crypto) $(LIBS_json)
 LIBS_ALL        = $(LIBS_ssl) $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl)
 
+# OUT: where objects and programs go (empty: in the tree).  `make
+# check-asan` builds into build/asan/ with the sanitizers, leaving the
+# ordinary build alone.
+OUT      ?=
 PROGS    := $(patsubst %/main.c,%,$(wildcard ca-*/main.c))
-BINS     := $(addprefix bin/,$(PROGS))
+BINS     := $(addprefix $(OUT)bin/,$(PROGS))
 LIB_SRC  := $(wildcard lib/*.c)
-LIB_OBJ  := $(LIB_SRC:.c=.o)
+LIB_OBJ  := $(addprefix $(OUT),$(LIB_SRC:.c=.o))
 LIB_HDR  := $(wildcard lib/*.h)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNITS    := $(patsubst tests/unit/%.c,bin/%,$(UNIT_SRC))
+UNITS    := $(patsubst tests/unit/%.c,$(OUT)bin/%,$(UNIT_SRC))
 MANS     := $(wildcard man/*.[0-9])
 
 all: $(BINS)
 
-lib/%.o: lib/%.c $(LIB_HDR)
+$(OUT)lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-lib/libinca.a: $(LIB_OBJ)
+$(OUT)lib/libinca.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-ca-%/main.o: ca-%/main.c $(LIB_HDR)
+$(OUT)ca-%/main.o: ca-%/main.c $(LIB_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-bin/ca-%: ca-%/main.o lib/libinca.a
-	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libinca.a $(or $(LIBS_ca-$*),$(LIBS_ALL))
+$(OUT)bin/ca-%: $(OUT)ca-%/main.o $(OUT)lib/libinca.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(OUT)lib/libinca.a $(or $(LIBS_ca-$*),$(LIBS_ALL))
 
 # ca-serve is split in parts (ca-serve/*.c) around one private header.
-SERVE_OBJ := $(patsubst %.c,%.o,$(wildcard ca-serve/*.c))
+SERVE_OBJ := $(addprefix $(OUT),$(patsubst %.c,%.o,$(wildcard ca-serve/*.c)))
 
-ca-serve/%.o: ca-serve/%.c ca-serve/serve.h $(LIB_HDR)
+$(OUT)ca-serve/%.o: ca-serve/%.c ca-serve/serve.h $(LIB_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-bin/ca-serve: $(SERVE_OBJ) lib/libinca.a
-	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(SERVE_OBJ) lib/libinca.a $(LIBS_ca-serve)
+$(OUT)bin/ca-serve: $(SERVE_OBJ) $(OUT)lib/libinca.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(SERVE_OBJ) $(OUT)lib/libinca.a $(LIBS_ca-serve)
 
-bin/test_%: tests/unit/test_%.c tests/unit/tap.h lib/libinca.a
-	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) -iquote tests/unit $(ALL_LDFLAGS) -o $@ $< lib/libinca.a $(LIBS_ALL)
+$(OUT)bin/test_%: tests/unit/test_%.c tests/unit/tap.h $(OUT)lib/libinca.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -iquote tests/unit $(ALL_LDFLAGS) -o $@ $< $(OUT)lib/libinca.a $(LIBS_ALL)
 
 units: $(UNITS)
 
@@ -106,6 +113,30 @@ check: deps
 	$(MAKE) all units
 	@sh tests/run.sh
 
+# The same programs and unit tests built with AddressSanitizer and
+# UndefinedBehaviorSanitizer into build/asan/, then the tests run against
+# them (tests/run.sh with INCA_BIN): any report aborts the program, so the
+# test that ran it fails.  ASAN_TESTS chooses the bats suites (default: the
+# ones that run the C code hardest; ASAN_TESTS=all for every suite; see
+# README.md for the choice and its cost).
+ASAN_DIR    = build/asan/
+# FORTIFY's checked copies would bypass ASan's own; warnings are the
+# ordinary builds' business (WERROR is off here: -O1 warns differently).
+ASAN_FLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=all -U_FORTIFY_SOURCE
+ASAN_TESTS ?= serve handler client sign token offline online attacks_net \
+              attacks_tokens revoke
+ASAN_ENV    = ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=0:detect_stack_use_after_return=1:strict_string_checks=1:exitcode=99 \
+              UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=99
+
+asan:
+	$(MAKE) OUT=$(ASAN_DIR) WERROR=0 CFLAGS='$(ASAN_FLAGS)' \
+	    LDFLAGS='-fsanitize=address,undefined' all units
+
+check-asan: deps asan
+	@$(ASAN_ENV) INCA_BIN=$(CURDIR)/$(ASAN_DIR)bin \
+	    $(if $(filter all,$(ASAN_TESTS)),,TESTS='$(ASAN_TESTS)') SERIAL= sh tests/run.sh
+
 # The tests alone, assuming dependencies and a build.
 test: all units
 	@sh tests/run.sh
@@ -126,6 +157,6 @@ install: all
 	    s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
 
 clean:
-	rm -rf bin lib/*.o lib/libinca.a ca-*/*.o fuzz/bin
+	rm -rf bin lib/*.o lib/libinca.a ca-*/*.o fuzz/bin build
 
-.PHONY: all units deps check test demo lint install clean
+.PHONY: all units deps check test demo lint install clean asan check-asan

@@ -17,6 +17,8 @@
 #                         Those of them that run at all (TESTS) get one
 #                         throwaway cluster (tests/pg.sh), started here in
 #                         the background and stopped on exit.
+#   INCA_BIN=DIR          the programs and unit tests to test (default: bin;
+#                         make check-asan points it at the sanitizer build)
 #
 # Runners go in parallel, each into its own file; their TAP is printed
 # whole and in a fixed order: units, then suites by name, then SERIAL ones.
@@ -107,7 +109,7 @@ settle() {
 if [ "${UNITS:-1}" = 1 ]; then
 	for src in tests/unit/test_*.c; do
 		# Not t: settle's check() sets it when a runner has finished.
-		unit=bin/$(basename "$src" .c)
+		unit=${INCA_BIN:-bin}/$(basename "$src" .c)
 		if [ -x "$unit" ]; then
 			settle $((jobs - 1))
 			start "$(basename "$unit")" "$unit"

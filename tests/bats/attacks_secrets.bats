@@ -249,7 +249,7 @@ core_limit_zero() { grep -Eq '^Max core file size +0 +0 ' "/proc/$1/limits"; }
 	# As root the test runs the program as nobody, so that a dumpable
 	# process would own its /proc entry; otherwise as the caller.
 	nb=$(mktemp -d /tmp/inca-dumpable.XXXXXX)
-	cp "$TOP/bin/ca-sign" "$D/o/int.crt" "$D/foo.csr" "$nb/"
+	cp "$BIN/ca-sign" "$D/o/int.crt" "$D/foo.csr" "$nb/"
 	mkfifo -m 0600 "$nb/key"
 	uid=$(id -u)
 	if [ "$uid" -eq 0 ]; then

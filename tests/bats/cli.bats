@@ -8,7 +8,7 @@ load common
 # The programs: every bin/ca-*, whoever added it.
 programs() {
 	local p
-	for p in "$TOP"/bin/ca-*; do
+	for p in "$BIN"/ca-*; do
 		[ -x "$p" ] && basename "$p"
 	done
 }

@@ -8,7 +8,9 @@ load '/usr/lib/bats/bats-assert/load.bash'
 # programs require of a secret (attacks_secrets.bats tests the refusals).
 umask 077
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-export PATH="$TOP/bin:$PATH"
+# INCA_BIN: another build of them (make check-asan: build/asan/bin).
+BIN=${INCA_BIN:-$TOP/bin}
+export PATH="$BIN:$PATH"
 # Keep every test away from the user's own CA home and settings.
 export HOME="${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/home"
 unset CA_DIR CA_URL CA_ROOT

@@ -20,7 +20,7 @@ need_mandoc() {
 # The programs: every bin/ca-*, whoever added it.
 programs() {
 	local p
-	for p in "$TOP"/bin/ca-*; do
+	for p in "$BIN"/ca-*; do
 		[ -x "$p" ] && basename "$p"
 	done
 }
@@ -184,7 +184,7 @@ synopsis() {
 }
 
 @test "docs: every program refuses an unknown option with one line and exit 2" {
-	for p in "$TOP"/bin/ca-*; do
+	for p in "$BIN"/ca-*; do
 		n=$(basename "$p")
 		run -2 --separate-stderr "$p" --no-such-option
 		assert_equal "$output" ""

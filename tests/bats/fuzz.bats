@@ -7,7 +7,7 @@
 load common
 
 SECS=${FUZZ_SECONDS:-15}
-KNOWN="csr pem names jose inspect http"
+KNOWN="csr pem names jose inspect http apiserve hop config"
 
 have_clang() {
 	command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1
@@ -54,6 +54,18 @@ fuzz_ok() {
 	fuzz_ok http
 }
 
+@test "fuzz: apiserve survives ${SECS} seconds" {
+	fuzz_ok apiserve
+}
+
+@test "fuzz: hop survives ${SECS} seconds" {
+	fuzz_ok hop
+}
+
+@test "fuzz: config survives ${SECS} seconds" {
+	fuzz_ok config
+}
+
 @test "fuzz: every harness in fuzz/ has its test above" {
 	local f n
 	for f in "$TOP"/fuzz/fuzz_*.c; do
@@ -74,4 +86,7 @@ fuzz_ok() {
 	assert_line --regexp "^ok [0-9]+ - replay csr: [0-9]+ inputs, no crash$"
 	assert_line --regexp "^ok [0-9]+ - replay inspect: [0-9]+ inputs, no crash$"
 	assert_line --regexp "^ok [0-9]+ - replay http: [0-9]+ inputs, no crash$"
+	assert_line --regexp "^ok [0-9]+ - replay apiserve: [0-9]+ inputs, no crash$"
+	assert_line --regexp "^ok [0-9]+ - replay hop: [0-9]+ inputs, no crash$"
+	assert_line --regexp "^ok [0-9]+ - replay config: [0-9]+ inputs, no crash$"
 }

@@ -17,7 +17,7 @@ load common
 
 @test "build: make install puts every program and page under DESTDIR/PREFIX" {
 	run -0 make -s -C "$TOP" install DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/opt/inca
-	for p in "$TOP"/bin/ca-*; do
+	for p in "$BIN"/ca-*; do
 		n=$(basename "$p")
 		[ -x "$BATS_TEST_TMPDIR/root/opt/inca/bin/$n" ]
 		# Section 1, or 8 for the server.

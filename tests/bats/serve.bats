@@ -87,11 +87,11 @@ log_lines() { grep '^{' "$LOG"; }
 }
 
 @test "serve: links neither the authority nor the database" {
-	run -0 nm "$TOP/bin/ca-serve"
+	run -0 nm "$BIN/ca-serve"
 	refute_output --partial authority_
 	refute_output --partial db_open
 	refute_output --partial sqlite3_
-	run -0 ldd "$TOP/bin/ca-serve"
+	run -0 ldd "$BIN/ca-serve"
 	refute_output --partial libsqlite3
 	refute_output --partial libidn2
 	assert_output --partial libssl
@@ -436,7 +436,7 @@ log_lines() { grep '^{' "$LOG"; }
 @test "serve: a client's own peerCertificates never reach the handler" {
 	# A handler that echoes its request back as an error message.
 	mkdir -p "$BATS_TEST_TMPDIR/bin"
-	cp "$TOP/bin/ca-serve" "$BATS_TEST_TMPDIR/bin/"
+	cp "$BIN/ca-serve" "$BATS_TEST_TMPDIR/bin/"
 	cat >"$BATS_TEST_TMPDIR/bin/ca-sign" <<-'SH'
 	#!/bin/sh
 	while IFS= read -r line; do
@@ -469,7 +469,7 @@ log_lines() { grep '^{' "$LOG"; }
 # fake_handler SCRIPT: ca-serve copied beside a ca-sign that runs SCRIPT.
 fake_handler() {
 	mkdir -p "$BATS_TEST_TMPDIR/bin"
-	cp "$TOP/bin/ca-serve" "$BATS_TEST_TMPDIR/bin/"
+	cp "$BIN/ca-serve" "$BATS_TEST_TMPDIR/bin/"
 	printf '#!/bin/sh\n%s\n' "$1" >"$BATS_TEST_TMPDIR/bin/ca-sign"
 	chmod +x "$BATS_TEST_TMPDIR/bin/ca-sign"
 }

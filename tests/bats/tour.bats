@@ -46,7 +46,7 @@ setup_file() {
 @test "tour: a broken command in the tour fails the run" {
 	mkdir "$BATS_TEST_TMPDIR/top" "$BATS_TEST_TMPDIR/top/contrib" "$BATS_TEST_TMPDIR/run"
 	cp "$TOP/contrib/tour.sh" "$BATS_TEST_TMPDIR/top/contrib/"
-	ln -s "$TOP/bin" "$BATS_TEST_TMPDIR/top/bin"
+	ln -s "$BIN" "$BATS_TEST_TMPDIR/top/bin"
 	sed 's/ca-list --revoked | jq -r .subject/ca-list --revoked-only/' "$TOP/README.md" \
 		>"$BATS_TEST_TMPDIR/top/README.md"
 	cd "$BATS_TEST_TMPDIR/run"
