@@ -481,7 +481,7 @@ make_provisioner(const char *name, const char *password, char **kid_out,
  */
 static void
 server_cert(const json_t *ca, const char *provisioner, const char *kid,
-    EVP_PKEY *provkey, EVP_PKEY *intkey, int64_t now)
+    EVP_PKEY *provkey, EVP_PKEY *intkey)
 {
 	static const struct key_spec p256 = { "EC", "P-256", 0 };
 	const json_t *dns = json_object_get(ca, "dnsNames"), *d;
@@ -515,8 +515,12 @@ server_cert(const json_t *ca, const char *provisioner, const char *kid,
 	c.sub = json_string_value(json_array_get(dns, 0));
 	c.aud = aud;
 	c.sans = dns;
-	c.nbf = now;
-	c.exp = now + TOKEN_DEFAULT_LIFE;
+	/*
+	 * The clock as it is now, not when ca-init started: making and
+	 * encrypting the keys may take longer than a token lives.
+	 */
+	c.nbf = (int64_t)time(NULL);
+	c.exp = c.nbf + TOKEN_DEFAULT_LIFE;
 	if (token_mint(provkey, kid, &c, &ott) != CA_OK)
 		die_last();
 	r.ott = ott;
@@ -1112,7 +1116,7 @@ main(int argc, char *argv[])
 		die_last();
 	db_close(db);
 	check_signal();
-	server_cert(ca, o.provisioner, kid, provkey, intkey, now);
+	server_cert(ca, o.provisioner, kid, provkey, intkey);
 	EVP_PKEY_free(provkey);
 
 	/* All made: move the home into place (a caught signal: not any more). */
