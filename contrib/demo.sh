@@ -4,7 +4,8 @@
 # then stateless signing with the same intermediate; then the online CA:
 # a second CA home served by ca-serve on a free port of 127.0.0.1, a client
 # home bootstrapped by the root's fingerprint, a token and a certificate
-# over HTTPS, verified, revoked on the CA host, and the server stopped.
+# over HTTPS, verified, renewed over mTLS, revoked, its renewal refused,
+# the CRL checked by openssl, and the server stopped.
 # The step lines show commands literally: single quotes on purpose.
 # shellcheck disable=SC2016
 set -eu
@@ -106,9 +107,38 @@ CA_DIR="$work/client" ca-verify --host api.demo.test <"$work/api.crt" && echo "a
 openssl verify -x509_strict -CAfile "$work/client/certs/root_ca.crt" \
 	-untrusted "$online/certs/intermediate_ca.crt" "$work/api.crt"
 
-serial=$(ca-list --dir "$online" | jq -r 'select(.subject == "api.demo.test") | .serial')
-step "ca-revoke --offline --dir online $serial   # on the CA host: online revocation is not built yet"
-ca-revoke --offline --dir "$online" "$serial"
+step 'CA_DIR=client ca-renew --cert api.crt --key api.key --out api.crt   # online: POST /1.0/renew over mTLS'
+old_serial=$(openssl x509 -noout -serial -in "$work/api.crt")
+CA_DIR="$work/client" ca-renew --cert "$work/api.crt" --key "$work/api.key" --out "$work/api.crt"
+new_serial=$(openssl x509 -noout -serial -in "$work/api.crt")
+echo "renewed: $old_serial -> $new_serial"
+CA_DIR="$work/client" ca-verify --host api.demo.test <"$work/api.crt" && echo "api.demo.test: valid"
+ca-list --dir "$online" | jq -c 'select(.subject == "api.demo.test") | {serial, renewedFrom}'
+
+step 'CA_DIR=client ca-renew --if-due --cert api.crt --key api.key --out api.crt   # not due yet: exit 6'
+rc=0
+CA_DIR="$work/client" ca-renew --if-due --cert "$work/api.crt" --key "$work/api.key" --out "$work/api.crt" || rc=$?
+echo "exit $rc"
+
+serial=$(ca-list --dir "$online" | jq -r 'select(.subject == "api.demo.test" and .renewedFrom != null) | .serial')
+step "CA_DIR=client ca-revoke --cert api.crt --key api.key --reason-code 4 $serial   # online: POST /1.0/revoke over mTLS"
+CA_DIR="$work/client" ca-revoke --cert "$work/api.crt" --key "$work/api.key" --reason-code 4 "$serial" | jq -c .
+
+step 'CA_DIR=client ca-renew --cert api.crt --key api.key   # passive revocation: refused'
+if CA_DIR="$work/client" ca-renew --cert "$work/api.crt" --key "$work/api.key" >/dev/null; then
+	echo "unexpected: a revoked certificate was renewed" >&2
+	exit 1
+fi
+
+step 'curl $url/crl | openssl verify -crl_check   # the CRL lists it'
+curl -sS --cacert "$work/client/certs/root_ca.crt" -o "$work/crl.der" "$url/1.0/crl"
+openssl crl -inform DER -in "$work/crl.der" -out "$work/crl.pem"
+openssl crl -noout -text -in "$work/crl.pem" | grep -E 'Serial Number|Superseded' | tr -s ' '
+if openssl verify -crl_check -CRLfile "$work/crl.pem" -CAfile "$work/client/certs/root_ca.crt" \
+	-untrusted "$online/certs/intermediate_ca.crt" "$work/api.crt"; then
+	echo "unexpected: openssl accepted a revoked certificate" >&2
+	exit 1
+fi
 
 step 'ca-list --dir online --revoked'
 ca-list --dir "$online" --revoked | jq -c '{serial, subject, revoked}'

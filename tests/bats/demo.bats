@@ -13,11 +13,25 @@ load common
 	assert_line --regexp '^\{"subject":"CN=web\.demo\.test","sans":\["web\.demo\.test","10\.0\.0\.5"\],"notAfter":"[0-9TZ:-]+"\}$'
 	assert_line "app.demo.test: valid"
 	# The online part: the certificate ca-sign got over HTTPS from ca-serve,
-	# valid, then revoked on the CA host.
+	# valid, renewed over mTLS (a new serial, recorded as a renewal), not
+	# due again, revoked over mTLS, its renewal refused, listed in the CRL.
 	assert_line '{"status":"ok"}'
 	assert_line --regexp '^\{"subject":"CN=api\.demo\.test","sans":\["api\.demo\.test"\],"notAfter":"[0-9TZ:-]+"\}$'
 	assert_line "api.demo.test: valid"
+	assert_line --regexp '^renewed: serial=[0-9A-F]+ -> serial=[0-9A-F]+$'
+	local renewed old new
+	renewed=$(printf '%s\n' "${lines[@]}" | grep '^renewed: ')
+	old=$(echo "$renewed" | cut -d' ' -f2)
+	new=$(echo "$renewed" | cut -d' ' -f4)
+	assert_regex "$old" '^serial=[0-9A-F]+$'
+	assert_not_equal "$old" "$new"
+	assert_line --regexp '^\{"serial":"[0-9]+","renewedFrom":"[0-9]+"\}$'
+	assert_line "exit 6"
+	assert_line --regexp '^\{"status":"ok","serial":"[0-9]+","reasonCode":4\}$'
+	assert_line " Superseded"
 	assert_line --regexp '^\{"serial":"[0-9]+","subject":"api\.demo\.test","revoked":true\}$'
+	assert_regex "$stderr" 'ca-renew: certificate [0-9]+ is revoked'
+	assert_regex "$stderr" 'certificate revoked'
 	assert_line "ca-serve stopped"
 	# Nothing survives: no server on the demo's directory, no directory.
 	run -1 pgrep -f "ca-serve --dir $TMPDIR/"
