@@ -115,8 +115,8 @@ static const char *const steps[] = {
 	"INSERT INTO token_clock (pruned_before, minted_after) VALUES (0, 0);"
 	"UPDATE schema_version SET version = 2;",
 	/* 2 -> 3: the revocations each CRL was made from (db.h). */
-	"ALTER TABLE crl ADD COLUMN revocations BIGINT NOT NULL DEFAULT -1;"
-	"UPDATE schema_version SET version = 3;",
+	("ALTER TABLE crl ADD COLUMN revocations BIGINT NOT NULL DEFAULT -1;"
+	"UPDATE schema_version SET version = 3;"),
 };
 
 _Static_assert(NELEM(steps) == DB_SCHEMA_VERSION,

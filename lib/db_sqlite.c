@@ -87,8 +87,8 @@ static const char *const steps[] = {
 	 * whatever the clocks said (db.h: db_count_revocations).  CRLs of
 	 * older versions get -1: never current.
 	 */
-	"ALTER TABLE crl ADD COLUMN revocations INTEGER NOT NULL DEFAULT -1;"
-	"UPDATE schema_version SET version = 3;",
+	("ALTER TABLE crl ADD COLUMN revocations INTEGER NOT NULL DEFAULT -1;"
+	"UPDATE schema_version SET version = 3;"),
 };
 
 _Static_assert(NELEM(steps) == DB_SCHEMA_VERSION,
