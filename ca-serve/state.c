@@ -250,16 +250,30 @@ load_intermediates(struct serve_state *st)
 }
 
 /*
- * authority.provisioners as published by GET /provisioners: as written
- * in ca.json (the public "key", the password-encrypted "encryptedKey").
- * A "key" holding a private member is refused: this list is public.
+ * The members of a provisioner GET /provisioners publishes: what a client
+ * needs to make or check a token (the public "key", the password-encrypted
+ * "encryptedKey", an OIDC issuer's public addresses and client ID, an X5C
+ * provisioner's roots) and its claims.  Everything else stays on the CA
+ * host: OIDC rules, admins and groups (repository names, people), local
+ * file paths, the "admin" mark.
+ */
+static const char *const published[] = {
+	"type", "name", "key", "encryptedKey", "claims", "clientID",
+	"configurationEndpoint", "issuer", "jwksUri", "roots", NULL
+};
+
+/*
+ * authority.provisioners as published by GET /provisioners: the members
+ * above, as written in ca.json.  A "key" holding a private member is
+ * refused: this list is public.
  */
 static int
 load_provisioners(struct serve_state *st)
 {
 	const json_t *a = json_object_get(json_object_get(st->conf, "authority"),
 	    "provisioners");
-	const json_t *p, *key;
+	const json_t *p, *key, *v;
+	json_t *out, *q;
 	size_t i, j;
 
 	if (!json_is_array(a))
@@ -280,8 +294,22 @@ load_provisioners(struct serve_state *st)
 				    "(\"%s\"): refused, it would be published", i,
 				    jwk_private[j]);
 	}
-	if ((st->provisioners = json_deep_copy(a)) == NULL)
+	if ((out = json_array()) == NULL)
 		return err_set(CA_FAIL, "out of memory");
+	json_array_foreach(a, i, p) {
+		if ((q = json_object()) == NULL || json_array_append_new(out, q)) {
+			json_decref(out);
+			return err_set(CA_FAIL, "out of memory");
+		}
+		for (j = 0; published[j] != NULL; j++)
+			if ((v = json_object_get(p, published[j])) != NULL &&
+			    json_object_set_new(q, published[j],
+			    json_deep_copy(v)) != 0) {
+				json_decref(out);
+				return err_set(CA_FAIL, "out of memory");
+			}
+	}
+	st->provisioners = out;
 	return CA_OK;
 }
 

@@ -191,6 +191,18 @@ teardown_file() {
 	assert_line --index 0 "OIDC"
 }
 
+@test "oidc: GET /provisioners publishes an OIDC provisioner's public members, not its rules" {
+	serve_current
+	run -0 curl -sS --cacert "$D/serve-root.crt" \
+		--connect-to "ca.example.com:9443:127.0.0.1:$(cat "$D/serve.port")" \
+		https://ca.example.com:9443/1.0/provisioners
+	run -0 jq -c '.provisioners[] | select(.name == "github") | keys' <<<"$output"
+	assert_output '["clientID","configurationEndpoint","name","type"]'
+	# What ca.json holds besides, and keeps to itself.
+	run -0 jq -r '.authority.provisioners[] | select(.name == "github") | has("rules")' "$CA/config/ca.json"
+	assert_output true
+}
+
 # stafftok [idtok mint options]: a staff member's token (issuer accounts.example.com).
 stafftok() {
 	ghtok --iss https://accounts.example.com --aud inca-staff --set 'sub="user-42"' \

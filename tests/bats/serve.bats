@@ -15,7 +15,8 @@ setup_file() {
 	make_serve_ca
 	# A second provisioner, so that /provisioners has pages.
 	"$PY" "$TOKPY" provisioner ci "$D/pw" >"$D/ci.prov"
-	jq --slurpfile p "$D/ci.prov" '.authority.provisioners += $p' \
+	# It is an admin (for revocation): a mark that is not published.
+	jq --slurpfile p "$D/ci.prov" '.authority.provisioners += ($p | map(.admin = true))' \
 		"$D/ca.json.orig" >"$D/ca.json.base"
 	cp "$D/ca.json.base" "$CA/config/ca.json"
 	FP=$(openssl x509 -in "$ROOT" -outform DER | sha256sum | cut -d' ' -f1)
@@ -145,7 +146,10 @@ log_lines() { grep '^{' "$LOG"; }
 @test "serve: GET /provisioners publishes key and encryptedKey as in ca.json, paged" {
 	serve_listen
 	run -0 get /provisioners
-	assert_equal "$(jq -c .provisioners <<<"$output")" "$(jq -c .authority.provisioners "$CA/config/ca.json")"
+	# Every member but the admin mark, as ca.json has it.
+	assert_equal "$(jq -cS .provisioners <<<"$output")" "$(jq -cS '.authority.provisioners | map(del(.admin))' "$CA/config/ca.json")"
+	assert_equal "$(jq -r '.authority.provisioners[1].admin' "$CA/config/ca.json")" true
+	assert_equal "$(jq -r '.provisioners[1] | has("admin")' <<<"$output")" false
 	assert_equal "$(jq -r .nextCursor <<<"$output")" ""
 	assert_equal "$(jq -r '.provisioners[0].encryptedKey' <<<"$output")" \
 		"$(jq -r '.authority.provisioners[0].encryptedKey' "$CA/config/ca.json")"
