@@ -594,7 +594,9 @@ MULTI='["foo.example.com","www.example.com","10.0.0.5","ops@example.com","spiffe
 
 @test "offline: fail SUBJECT or --san with a token (exit 2)" {
 	run -2 --separate-stderr ca-sign --offline --dir "$CA" --token x --san a.example.com <"$D/foo.csr"
-	assert_equal "$stderr" "ca-sign: --san, --profile, --ca-key and --password-file are for stateless mode"
+	assert_equal "$stderr" "ca-sign: --san with a token: only with --key-out (a CSR names its own names)"
+	run -2 --separate-stderr ca-sign --offline --dir "$CA" --token x --profile leaf <"$D/foo.csr"
+	assert_equal "$stderr" "ca-sign: --profile, --ca-key and --password-file are for stateless mode"
 }
 
 @test "offline: fail malformed token with --key-out exits like the request path (3)" {
