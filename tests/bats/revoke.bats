@@ -585,7 +585,8 @@ print(s.makefile().readline().strip())
 
 @test "list: -h prints usage and exits 0" {
 	run -0 --separate-stderr ca-list -h
-	assert_line --index 0 "usage: ca-list [--dir DIR] [--revoked | --expiring DURATION | --serial SERIAL]"
+	assert_line --index 0 "usage: ca-list [--dir DIR] [--revoked | --expiring DURATION | --serial SERIAL |"
+	assert_line --index 1 "               --chain SERIAL] [--pem]"
 }
 
 @test "list: ok every certificate, one JSON object a line, oldest first" {
@@ -669,9 +670,9 @@ print(s.makefile().readline().strip())
 
 @test "list: fail usage errors (exit 2)" {
 	run -2 --separate-stderr ca-list --dir "$CA" --revoked --expiring 1h
-	assert_equal "$stderr" "ca-list: --revoked, --expiring and --serial are exclusive"
+	assert_equal "$stderr" "ca-list: --revoked, --expiring, --serial and --chain are exclusive"
 	run -2 --separate-stderr ca-list --dir "$CA" --serial 1 --revoked
-	assert_equal "$stderr" "ca-list: --revoked, --expiring and --serial are exclusive"
+	assert_equal "$stderr" "ca-list: --revoked, --expiring, --serial and --chain are exclusive"
 	run -2 --separate-stderr ca-list --dir "$CA" --expiring x
 	assert_equal "$stderr" "ca-list: --expiring: x: bad duration (try 24h, 90m, 1h30m)"
 	run -2 --separate-stderr ca-list --dir "$CA" --serial 0xZZ
