@@ -1006,6 +1006,11 @@ pg_list_certs(void *conn, const struct db_filter *f, db_row_fn fn, void *arg)
 		vals[0] = f->serial;
 		n = 1;
 		break;
+	case DB_SELECT_RENEWALS:	/* the certs_renewed_from index */
+		sql = LIST_COLUMNS "WHERE c.renewed_from = $1" LIST_ORDER;
+		vals[0] = f->serial;
+		n = 1;
+		break;
 	default:
 		return err_set(CA_FAIL, "database: unknown selection");
 	}
