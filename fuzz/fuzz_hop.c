@@ -34,6 +34,13 @@
 
 #include "../ca-serve/hop.c"
 
+/* state.c's table of handler kinds, which hop.c reads (pools only). */
+const struct hkind hkinds[HK_COUNT] = {
+	[HK_SIGN] = { "sign", "ca-sign" },
+	[HK_RENEW] = { "renew", "ca-renew" },
+	[HK_REVOKE] = { "revoke", "ca-revoke" },
+};
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -124,7 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		abort();
-	hop_init(&h, "/nonexistent/handler.sock", NULL, NULL);
+	hop_init(&h, HK_SIGN, "/nonexistent/handler.sock", NULL, NULL);
 	set_nonblock(sv[0]);
 	h.wfd = h.rfd = sv[0];
 	f.data = data;

@@ -77,10 +77,13 @@ fi
 
 # ---- toolchain -------------------------------------------------------------
 
-LIBS="-lssl -lcrypto -ljansson -lsqlite3 -lidn2 -lcurl"
-PKG_CFLAGS=$(pkg-config --cflags openssl jansson sqlite3 libidn2 libcurl 2>/dev/null)
-PKG_LDFLAGS=$(pkg-config --libs-only-L openssl jansson sqlite3 libidn2 libcurl 2>/dev/null)
-COMMON="-g -O1 -std=c11 -D_GNU_SOURCE $PKG_CFLAGS -iquote lib"
+LIBS="-lssl -lcrypto -ljansson -lsqlite3 -lpq -lidn2 -lcurl"
+PKG_CFLAGS=$(pkg-config --cflags openssl jansson sqlite3 libpq libidn2 libcurl 2>/dev/null)
+PKG_LDFLAGS=$(pkg-config --libs-only-L openssl jansson sqlite3 libpq libidn2 libcurl 2>/dev/null)
+# The version string some modules send (lib/oidc.c's User-Agent), as the
+# Makefile defines it.
+VERSION=$(sed -n 's/^VERSION *[:?]*= *//p' Makefile | head -n 1)
+COMMON="-g -O1 -std=c11 -D_GNU_SOURCE -DINCA_VERSION=\"${VERSION:-0}\" $PKG_CFLAGS -iquote lib"
 
 if [ "$mode" = fuzz ]; then
 	CC=${FUZZ_CC:-clang}
