@@ -81,8 +81,10 @@ LIBS="-lssl -lcrypto -ljansson -lsqlite3 -lpq -lidn2 -lcurl"
 PKG_CFLAGS=$(pkg-config --cflags openssl jansson sqlite3 libpq libidn2 libcurl 2>/dev/null)
 PKG_LDFLAGS=$(pkg-config --libs-only-L openssl jansson sqlite3 libpq libidn2 libcurl 2>/dev/null)
 # The version string some modules send (lib/oidc.c's User-Agent), as the
-# Makefile defines it.
+# Makefile defines it. The quotes are meant to reach the compiler as they
+# are: they make the macro a string literal.
 VERSION=$(sed -n 's/^VERSION *[:?]*= *//p' Makefile | head -n 1)
+# shellcheck disable=SC2089
 COMMON="-g -O1 -std=c11 -D_GNU_SOURCE -DINCA_VERSION=\"${VERSION:-0}\" $PKG_CFLAGS -iquote lib"
 
 if [ "$mode" = fuzz ]; then
@@ -235,6 +237,7 @@ build_lib() {
 		if [ -f "$o" ] && [ -z "$(find "$src" lib/*.h -newer "$o" 2>/dev/null)" ]; then
 			continue
 		fi
+		# shellcheck disable=SC2090
 		( $CC $FLAGS -c "$src" -o "$o.$$" >"$work/lib-$(basename "$src").log" 2>&1 &&
 		    mv "$o.$$" "$o" ) &
 		pids="$pids $!"
@@ -315,6 +318,7 @@ for n in $names; do
 	fi
 	extra=
 	[ "$mode" = replay ] && extra=$work/replay_main.c
+	# shellcheck disable=SC2090
 	if ! $CC $FLAGS "$src" $extra "$objdir"/*.o $PKG_LDFLAGS $LIBS \
 	    -o "$bin.$$" >"$d/build.log" 2>&1 || ! mv "$bin.$$" "$bin"; then
 		rm -f "$bin.$$"

@@ -290,13 +290,23 @@ take(struct batch *b, struct conn *c)
 		break;
 	case FR_PARTIAL:
 	case FR_BAD:
-		/* What jansson makes of it names the fault; the stream ends. */
-		req = json_loadb((const char *)c->fr.buf + off, n,
-		    JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
-		err_set(CA_INPUT, "request: malformed JSON: %s",
-		    req != NULL ? "not an object" : je.text);
+		/*
+		 * The stream ends.  Input that ended inside an object is all
+		 * here: what jansson makes of it names the fault.  A value
+		 * that does not start with '{' is not an object, whatever
+		 * follows; its bytes are not parsed, since how many of them
+		 * have been read depends on how the input arrived.
+		 */
+		if (ev == FR_BAD) {
+			err_set(CA_INPUT, "request: malformed JSON: not an object");
+		} else {
+			req = json_loadb((const char *)c->fr.buf + off, n,
+			    JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
+			err_set(CA_INPUT, "request: malformed JSON: %s",
+			    req != NULL ? "not an object" : je.text);
+			json_decref(req);
+		}
 		pre_fail(it, 400);
-		json_decref(req);
 		c->noread = 1;
 		fr_free(&c->fr);
 		break;

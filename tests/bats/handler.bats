@@ -137,12 +137,22 @@ ca-sign: request: malformed JSON: unexpected token near '}'"
 		run -3 --separate-stderr ca-sign --api --offline --dir "$CA" <"$D/unframed.json"
 		assert_equal "${#lines[@]}" 2
 		assert_equal "$(cn_of "${lines[0]}")" foo.example.com
-		assert_regex "${lines[1]}" '^\{"status":400,"message":"request: malformed JSON: .+"\}$'
+		assert_equal "${lines[1]}" '{"status":400,"message":"request: malformed JSON: not an object"}'
 		# The request after it was never read: its token is not spent.
 		run -0 db "select count(*) from used_tokens where jti = '$j'"
 		assert_output 0
 	done
 	run -3 --separate-stderr ca-sign --api --offline --dir "$CA" <<<'["csr"] {}'
+	assert_output '{"status":400,"message":"request: malformed JSON: not an object"}'
+}
+
+@test "handler: fail a value that is not an object is named so however it was read" {
+	# A string of 40,000 bytes with a byte that is not UTF-8 near its end:
+	# the answer must not depend on how much of it a read had brought.
+	python3 -c 'import sys; sys.stdout.buffer.write(b"\"" + b"x" * 40000 + b"\xc3x\"\n")' >"$D/long.json"
+	run -3 --separate-stderr ca-sign --api --offline --dir "$CA" <"$D/long.json"
+	assert_output '{"status":400,"message":"request: malformed JSON: not an object"}'
+	run -3 --separate-stderr sh -c 'for i in 1 2 3 4 5; do dd bs=9000 count=1 iflag=fullblock status=none; sleep 0.1; done <"$1" | ca-sign --api --offline --dir "$2"' sh "$D/long.json" "$CA"
 	assert_output '{"status":400,"message":"request: malformed JSON: not an object"}'
 }
 
