@@ -380,6 +380,38 @@ db_use_token(struct db *db, const struct db_token *t)
 	return db->ops->use_token(db->conn, t, DB_TOKEN_RETENTION);
 }
 
+/*
+ * db_use_token()'s rules on the token clock, for the backends' spend
+ * (read inside the write, before pruning): the same messages and codes
+ * whatever the backend.
+ */
+int
+db_token_clock_check(const struct db_token *t, int64_t pruned,
+    int64_t minted_after)
+{
+	char a[32], b[32];
+
+	if (t->now < pruned) {
+		time_fmt(t->now, a, sizeof(a));
+		time_fmt(pruned, b, sizeof(b));
+		return err_set(CA_FAIL, "clock: this host's clock (%s) is "
+		    "before %s, up to which a clock further ahead had the "
+		    "database forget spent tokens: refusing to spend a "
+		    "token (nothing was changed); set the clock right, or "
+		    "see docs/SECURITY.md to reset", a, b);
+	}
+	/*
+	 * Times are whole seconds: a token of the reset's own second may have
+	 * been minted before it, so it is refused too.
+	 */
+	if (minted_after > 0 && t->issued_at <= minted_after) {
+		time_fmt(minted_after, a, sizeof(a));
+		return err_set(CA_REFUSED, "token rejected: issued before the "
+		    "token clock was reset at %s", a);
+	}
+	return CA_OK;
+}
+
 int
 db_put_cert(struct db *db, const struct db_cert *cert)
 {

@@ -40,7 +40,6 @@
 
 #include "db.h"
 #include "err.h"
-#include "timeutil.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -678,7 +677,7 @@ spend(struct pg *p, const void *in, void *out)
 	const int64_t *retention = out;
 	PGresult *r;
 	int64_t pruned, floor, cut;
-	char a[32], b[32], exp[24];
+	char exp[24];
 	const char *vals[3];
 	int ret;
 
@@ -693,20 +692,8 @@ spend(struct pg *p, const void *in, void *out)
 		    "damaged");
 	}
 	PQclear(r);
-	if (t->now < pruned) {
-		time_fmt(t->now, a, sizeof(a));
-		time_fmt(pruned, b, sizeof(b));
-		return err_set(CA_FAIL, "clock: this host's clock (%s) is "
-		    "before %s, up to which a clock further ahead had the "
-		    "database forget spent tokens: refusing to spend a "
-		    "token (nothing was changed); set the clock right, or "
-		    "see docs/SECURITY.md to reset", a, b);
-	}
-	if (floor > 0 && t->issued_at <= floor) {
-		time_fmt(floor, a, sizeof(a));
-		return err_set(CA_REFUSED, "token rejected: issued before the "
-		    "token clock was reset at %s", a);
-	}
+	if ((ret = db_token_clock_check(t, pruned, floor)) != CA_OK)
+		return ret;
 	cut = t->now - *retention;
 	if (cut > pruned &&
 	    ((ret = run_int(p, "DELETE FROM used_tokens WHERE expires_at < $1",
