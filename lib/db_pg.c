@@ -313,6 +313,28 @@ lost(const struct pg *p)
 	return p->broken || PQstatus(p->c) == CONNECTION_BAD;
 }
 
+/*
+ * A query whose rows come back whole (*out, the caller's to PQclear):
+ * outside a transaction a lost connection is made again once (nothing
+ * was done yet); inside one it is the caller's failure.
+ */
+static int
+pg_select(struct pg *p, const char *sql, int n, const char *const *vals,
+    PGresult **out, const char *op)
+{
+	int ret = CA_OK, i;
+
+	for (i = 0; i < 2; i++) {
+		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
+			return ret;
+		ret = pg_run(p, sql, n, vals, NULL, NULL, PGRES_TUPLES_OK, out,
+		    op);
+		if (ret == CA_OK || in_tx(p) || !lost(p))
+			break;
+	}
+	return ret;
+}
+
 static void
 pg_set_name(struct pg *p)
 {
@@ -570,24 +592,17 @@ pg_schema_version(void *conn, int *version)
 	struct pg *p = conn;
 	PGresult *r;
 	int64_t ntables, v = 0;
-	int ret, i;
+	int ret;
 
 	*version = 0;
 	/* The tables of the schema this connection writes to. */
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		ret = pg_run(p, "SELECT count(*), "
-		    "count(*) FILTER (WHERE c.relname = 'schema_version') "
-		    "FROM pg_class c JOIN pg_namespace n "
-		    "ON n.oid = c.relnamespace "
-		    "WHERE n.nspname = current_schema() "
-		    "AND c.relkind IN ('r', 'p')", 0, NULL, NULL, NULL,
-		    PGRES_TUPLES_OK, &r, "read schema");
-		if (ret == CA_OK || in_tx(p) || !lost(p))
-			break;
-	}
-	if (ret != CA_OK)
+	if ((ret = pg_select(p, "SELECT count(*), "
+	    "count(*) FILTER (WHERE c.relname = 'schema_version') "
+	    "FROM pg_class c JOIN pg_namespace n "
+	    "ON n.oid = c.relnamespace "
+	    "WHERE n.nspname = current_schema() "
+	    "AND c.relkind IN ('r', 'p')", 0, NULL, &r, "read schema")) !=
+	    CA_OK)
 		return ret;
 	if (PQntuples(r) != 1 || col_int(r, 0, 0, &ntables) != 0 ||
 	    col_int(r, 0, 1, &v) != 0) {
@@ -870,20 +885,12 @@ pg_is_revoked(void *conn, const char *serial, int *revoked)
 {
 	struct pg *p = conn;
 	const char *vals[1] = { serial };
-	PGresult *r = NULL;
-	int ret, i;
+	PGresult *r;
+	int ret;
 
 	*revoked = 0;
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		ret = pg_run(p, "SELECT 1 FROM revocations WHERE serial = $1",
-		    1, vals, NULL, NULL, PGRES_TUPLES_OK, &r,
-		    "check revocation");
-		if (ret == CA_OK || in_tx(p) || !lost(p))
-			break;
-	}
-	if (ret != CA_OK)
+	if ((ret = pg_select(p, "SELECT 1 FROM revocations WHERE serial = $1",
+	    1, vals, &r, "check revocation")) != CA_OK)
 		return ret;
 	*revoked = PQntuples(r) > 0;
 	PQclear(r);
@@ -1030,18 +1037,11 @@ static int
 pg_count_revocations(void *conn, int64_t *n)
 {
 	struct pg *p = conn;
-	PGresult *r = NULL;
-	int ret, i;
+	PGresult *r;
+	int ret;
 
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		ret = pg_run(p, "SELECT count(*) FROM revocations", 0, NULL,
-		    NULL, NULL, PGRES_TUPLES_OK, &r, "count revocations");
-		if (ret == CA_OK || in_tx(p) || !lost(p))
-			break;
-	}
-	if (ret != CA_OK)
+	if ((ret = pg_select(p, "SELECT count(*) FROM revocations", 0, NULL,
+	    &r, "count revocations")) != CA_OK)
 		return ret;
 	if (PQntuples(r) != 1 || col_int(r, 0, 0, n) != 0)
 		ret = err_set(CA_FAIL, "database count revocations: no "
@@ -1149,20 +1149,13 @@ pg_latest_crl(void *conn, struct db_crl **out)
 	struct pg *p = conn;
 	struct db_crl *c;
 	unsigned char *der = NULL;
-	PGresult *r = NULL;
+	PGresult *r;
 	size_t n = 0;
-	int ret, i;
+	int ret;
 
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		ret = pg_run(p, "SELECT number, this_update, next_update, "
-		    "revocations, der FROM crl ORDER BY number DESC LIMIT 1",
-		    0, NULL, NULL, NULL, PGRES_TUPLES_OK, &r, "read CRL");
-		if (ret == CA_OK || in_tx(p) || !lost(p))
-			break;
-	}
-	if (ret != CA_OK)
+	if ((ret = pg_select(p, "SELECT number, this_update, next_update, "
+	    "revocations, der FROM crl ORDER BY number DESC LIMIT 1", 0, NULL,
+	    &r, "read CRL")) != CA_OK)
 		return ret;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
