@@ -71,6 +71,45 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 	assert [ ! -e "$D/nopg" ]
 }
 
+@test "pg: usage --migrate and --db take only --dir, --check neither, and --migrate's --db names PostgreSQL (exit 2)" {
+	cp "$CA/config/ca.json" "$D/usage.json"
+	run -2 --separate-stderr ca-init --migrate --dir "$CA" --name other
+	assert_output ""
+	assert_equal "$stderr" "ca-init: --migrate and --db takes only --dir"
+	run -2 --separate-stderr ca-init --migrate --dir "$CA" --db "$(url "$CA")" --key-iterations 2048
+	assert_equal "$stderr" "ca-init: --migrate and --db takes only --dir"
+	run -2 --separate-stderr ca-init --check --dir "$CA" --db "$(url "$CA")"
+	assert_equal "$stderr" "ca-init: --check takes only --dir"
+	run -2 --separate-stderr ca-init --check --migrate --dir "$CA"
+	assert_equal "$stderr" "ca-init: --check takes only --dir"
+	run -2 --separate-stderr ca-init --migrate --dir "$CA" --db db/ca.db
+	assert_output ""
+	assert_equal "$stderr" "ca-init: --db: a postgresql:// URI or a conninfo string (\"host=... dbname=...\")"
+	run -0 cmp "$CA/config/ca.json" "$D/usage.json"
+}
+
+@test "pg: fail ca-revoke, ca-renew and ca-init --migrate with the server down (exit 5), nothing changed" {
+	cli_sign "$(mint)" "$D/foo.csr" >"$D/down.pem"
+	s=$(serial_of "$D/down.pem")
+	cp "$CA/config/ca.json" "$D/down.json"
+	rows0=$(rows)
+	sh "$TOP/tests/pg.sh" down "$PGD"
+	run -5 --separate-stderr ca-revoke --offline --dir "$CA" --reason-code 1 "$s"
+	assert_output ""
+	assert_regex "$stderr" '^ca-revoke: database unavailable'
+	run -5 --separate-stderr ca-renew --offline --dir "$CA" --cert "$D/down.pem"
+	assert_output ""
+	assert_regex "$stderr" '^ca-renew: database unavailable'
+	run -5 --separate-stderr ca-init --migrate --dir "$CA"
+	assert_output ""
+	assert_regex "$stderr" '^ca-init: database unavailable'
+	sh "$TOP/tests/pg.sh" up "$PGD"
+	assert_equal "$(rows)" "$rows0"
+	run -0 db "select count(*) from revocations where serial = '$s'"
+	assert_output 0
+	run -0 cmp "$CA/config/ca.json" "$D/down.json"
+}
+
 @test "pg: ok one token sent 20 times in parallel by two hosts: exactly one certificate" {
 	copy_home hostb
 	t=$(mint)
