@@ -44,21 +44,18 @@
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /*
- * The advisory lock every writer holds for its transaction: "inca" and
- * the schema's own number, so two CAs in one database (one per schema)
- * do not wait for each other.
+ * The advisory lock every writer holds for its transaction: "inca"
+ * (0x696e6361) and the schema's own number, so two CAs in one database
+ * (one per schema) do not wait for each other.
  */
-#define DB_PG_LOCK_CLASS	0x696e6361
-#define DB_PG_LOCK_SQL		"pg_advisory_xact_lock(1768842081, " \
+#define DB_PG_LOCK_KEY		"(1768842081, " \
 	"hashtext(coalesce(current_schema(), '')))"
-#define DB_PG_TRYLOCK_SQL	"pg_try_advisory_xact_lock(1768842081, " \
-	"hashtext(coalesce(current_schema(), '')))"
+#define DB_PG_LOCK_SQL		"pg_advisory_xact_lock" DB_PG_LOCK_KEY
+#define DB_PG_TRYLOCK_SQL	"pg_try_advisory_xact_lock" DB_PG_LOCK_KEY
 /* Attempts of a write on its own after a serialization failure. */
 #define DB_PG_RETRIES		3
 /* Seconds a connection attempt may take unless dataSource says. */
 #define DB_PG_CONNECT_TIMEOUT	"10"
-
-_Static_assert(DB_PG_LOCK_CLASS == 1768842081, "lock class spelt twice");
 
 /*
  * Migration steps, one per schema version, the same tables as db_sqlite.c
