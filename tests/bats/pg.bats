@@ -300,3 +300,23 @@ select number, this_update, next_update, revocations, hex(der) from crl order by
 	run -4 --separate-stderr ca-init --migrate --dir "$H" --db "$pg"
 	assert_regex "$stderr" "already holds a CA schema"
 }
+
+@test "pg: fail ca-init --migrate --db whose copy fails (exit 4): ca.json unchanged, no row copied, the SQLite file as it was" {
+	H=$D/badcopy
+	ca-init --dir "$H" --password-file "$D/pw" --key-iterations 2048 >/dev/null
+	t=$(ca-token --offline --dir "$H" --password-file "$D/pw" foo.example.com)
+	ca-sign --offline --dir "$H" --token "$t" <"$D/foo.csr" >/dev/null
+	# A revocation of a certificate that is not stored (the sqlite3 shell
+	# does not enforce foreign keys): PostgreSQL's key refuses its copy.
+	sqlite3 "$H/db/ca.db" "INSERT INTO revocations (serial, revoked_at, reason_code, method) VALUES ('12345', 1, 1, 'offline')"
+	cp "$H/config/ca.json" "$D/badcopy.json"
+	cp "$H/db/ca.db" "$D/badcopy.db"
+	pg=$(sh "$TOP/tests/pg.sh" db "$PGD")
+	run -4 --separate-stderr ca-init --migrate --dir "$H" --db "$pg"
+	assert_output ""
+	assert_regex "$stderr" '^ca-init: copying revocations: .*foreign key'
+	run -0 cmp "$H/config/ca.json" "$D/badcopy.json"
+	run -0 cmp "$H/db/ca.db" "$D/badcopy.db"
+	run -0 psql -X -q -At -v ON_ERROR_STOP=1 -d "$pg" -c "select (select count(*) from certs) || ' ' || (select count(*) from revocations) || ' ' || (select count(*) from used_tokens)"
+	assert_output "0 0 0"
+}
