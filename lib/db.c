@@ -125,6 +125,13 @@ check_sans(const char *sans)
 	return rc;
 }
 
+/* RFC 5280 5.3.1: a CRLReason is 0..10; 7 is not assigned. */
+static int
+reason_ok(int code)
+{
+	return code >= 0 && code <= 10 && code != 7;
+}
+
 static int
 check_cert(const struct db_cert *c)
 {
@@ -439,9 +446,7 @@ db_revoke(struct db *db, const struct db_revocation *rev,
 	if ((rc = check_serial(rev->serial, "serial")) != CA_OK ||
 	    (rc = check_text(rev->method, 0, "revocation method")) != CA_OK)
 		return rc;
-	/* RFC 5280 5.3.1: 0..10; 7 is not assigned. */
-	if (rev->reason_code < 0 || rev->reason_code > 10 ||
-	    rev->reason_code == 7)
+	if (!reason_ok(rev->reason_code))
 		return err_set(CA_INPUT, "database: invalid reason code %d",
 		    rev->reason_code);
 	return db->ops->revoke(db->conn, rev, why);
@@ -462,10 +467,46 @@ db_is_revoked(struct db *db, const char *serial, int *revoked)
 	return db->ops->is_revoked(db->conn, serial, revoked);
 }
 
+/*
+ * The caller's callback behind a check of what the backend read: a
+ * stored reason code no revocation could have written is a damaged row,
+ * whatever the backend.
+ */
+struct checked {
+	union {
+		db_row_fn	row;
+		db_crl_entry_fn	entry;
+	} fn;
+	void	*arg;
+};
+
+static int
+checked_row(const struct db_row *r, void *arg)
+{
+	const struct checked *c = arg;
+
+	if (r->revoked && !reason_ok(r->rev.reason_code))
+		return err_set(CA_FAIL, "database list certificates: "
+		    "unreadable row");
+	return c->fn.row(r, c->arg);
+}
+
+static int
+checked_entry(const struct db_crl_entry *e, void *arg)
+{
+	const struct checked *c = arg;
+
+	if (!reason_ok(e->reason_code))
+		return err_set(CA_FAIL, "database list revoked certificates: "
+		    "unreadable row");
+	return c->fn.entry(e, c->arg);
+}
+
 int
 db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
     void *arg)
 {
+	struct checked c;
 	int rc;
 
 	if ((rc = check_db(db)) != CA_OK)
@@ -486,7 +527,9 @@ db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
 		return err_set(CA_FAIL, "database: unknown selection %d",
 		    (int)f->select);
 	}
-	return db->ops->list_certs(db->conn, f, fn, arg);
+	c.fn.row = fn;
+	c.arg = arg;
+	return db->ops->list_certs(db->conn, f, checked_row, &c);
 }
 
 /* Append s (may be NULL) at *p, return where it landed. */
@@ -689,13 +732,17 @@ int
 db_list_crl_entries(struct db *db, int64_t not_after_min, db_crl_entry_fn fn,
     void *arg)
 {
+	struct checked c;
 	int rc;
 
 	if ((rc = check_db(db)) != CA_OK)
 		return rc;
 	if (fn == NULL)
 		return err_set(CA_FAIL, "database: missing callback");
-	return db->ops->list_crl_entries(db->conn, not_after_min, fn, arg);
+	c.fn.entry = fn;
+	c.arg = arg;
+	return db->ops->list_crl_entries(db->conn, not_after_min,
+	    checked_entry, &c);
 }
 
 int

@@ -948,8 +948,7 @@ list_row(const PGresult *r, db_row_fn fn, void *arg)
 		row.rev.reason = col_text(r, 12);
 		row.rev.method = col_text(r, 13);
 		if (col_int(r, 0, 10, &row.rev.revoked_at) != 0 ||
-		    col_int(r, 0, 11, &v) != 0 || v < 0 || v > 10 ||
-		    row.rev.method == NULL)
+		    col_int(r, 0, 11, &v) != 0 || row.rev.method == NULL)
 			ret = CA_FAIL;
 		row.rev.reason_code = (int)v;
 	}
@@ -1072,8 +1071,8 @@ pg_list_crl_entries(void *conn, int64_t not_after_min, db_crl_entry_fn fn,
 			e.serial = col_text(r, 0);
 			if (e.serial == NULL ||
 			    col_int(r, 0, 1, &e.revoked_at) != 0 ||
-			    col_int(r, 0, 2, &code) != 0 || code < 0 ||
-			    code > 10 || col_int(r, 0, 3, &e.not_after) != 0)
+			    col_int(r, 0, 2, &code) != 0 ||
+			    col_int(r, 0, 3, &e.not_after) != 0)
 				ret = err_set(CA_FAIL, "database list revoked "
 				    "certificates: unreadable row");
 			else {
