@@ -880,16 +880,14 @@ main(int argc, char *argv[])
 		    (o.check && (o.db || o.migrate)))
 			die(CA_USAGE, "%s takes only --dir",
 			    o.check ? "--check" : "--migrate and --db");
-		if (o.db != NULL && !db_is_postgresql(o.db))
-			die(CA_USAGE, "--db: a postgresql:// URI or a "
-			    "conninfo string (\"host=... dbname=...\")");
-		if (o.migrate)
-			migrate_home(o.dir, o.db);
-		check_home(o.dir);
 	}
 	if (o.db != NULL && !db_is_postgresql(o.db))
 		die(CA_USAGE, "--db: a postgresql:// URI or a conninfo string "
 		    "(\"host=... dbname=...\")");
+	if (o.migrate)
+		migrate_home(o.dir, o.db);
+	if (o.check)
+		check_home(o.dir);
 	if ((o.root_cert == NULL) != (o.root_key == NULL))
 		die(CA_USAGE, "--root-cert and --root-key go together");
 	if (o.root_password_file && !o.root_key)

@@ -125,6 +125,13 @@ check_sans(const char *sans)
 	return rc;
 }
 
+/* RFC 5280 5.3.1: a CRLReason is 0..10; 7 is not assigned. */
+static int
+reason_ok(int code)
+{
+	return code >= 0 && code <= 10 && code != 7;
+}
+
 static int
 check_cert(const struct db_cert *c)
 {
@@ -380,6 +387,38 @@ db_use_token(struct db *db, const struct db_token *t)
 	return db->ops->use_token(db->conn, t, DB_TOKEN_RETENTION);
 }
 
+/*
+ * db_use_token()'s rules on the token clock, for the backends' spend
+ * (read inside the write, before pruning): the same messages and codes
+ * whatever the backend.
+ */
+int
+db_token_clock_check(const struct db_token *t, int64_t pruned,
+    int64_t minted_after)
+{
+	char a[32], b[32];
+
+	if (t->now < pruned) {
+		time_fmt(t->now, a, sizeof(a));
+		time_fmt(pruned, b, sizeof(b));
+		return err_set(CA_FAIL, "clock: this host's clock (%s) is "
+		    "before %s, up to which a clock further ahead had the "
+		    "database forget spent tokens: refusing to spend a "
+		    "token (nothing was changed); set the clock right, or "
+		    "see docs/SECURITY.md to reset", a, b);
+	}
+	/*
+	 * Times are whole seconds: a token of the reset's own second may have
+	 * been minted before it, so it is refused too.
+	 */
+	if (minted_after > 0 && t->issued_at <= minted_after) {
+		time_fmt(minted_after, a, sizeof(a));
+		return err_set(CA_REFUSED, "token rejected: issued before the "
+		    "token clock was reset at %s", a);
+	}
+	return CA_OK;
+}
+
 int
 db_put_cert(struct db *db, const struct db_cert *cert)
 {
@@ -407,9 +446,7 @@ db_revoke(struct db *db, const struct db_revocation *rev,
 	if ((rc = check_serial(rev->serial, "serial")) != CA_OK ||
 	    (rc = check_text(rev->method, 0, "revocation method")) != CA_OK)
 		return rc;
-	/* RFC 5280 5.3.1: 0..10; 7 is not assigned. */
-	if (rev->reason_code < 0 || rev->reason_code > 10 ||
-	    rev->reason_code == 7)
+	if (!reason_ok(rev->reason_code))
 		return err_set(CA_INPUT, "database: invalid reason code %d",
 		    rev->reason_code);
 	return db->ops->revoke(db->conn, rev, why);
@@ -430,10 +467,46 @@ db_is_revoked(struct db *db, const char *serial, int *revoked)
 	return db->ops->is_revoked(db->conn, serial, revoked);
 }
 
+/*
+ * The caller's callback behind a check of what the backend read: a
+ * stored reason code no revocation could have written is a damaged row,
+ * whatever the backend.
+ */
+struct checked {
+	union {
+		db_row_fn	row;
+		db_crl_entry_fn	entry;
+	} fn;
+	void	*arg;
+};
+
+static int
+checked_row(const struct db_row *r, void *arg)
+{
+	const struct checked *c = arg;
+
+	if (r->revoked && !reason_ok(r->rev.reason_code))
+		return err_set(CA_FAIL, "database list certificates: "
+		    "unreadable row");
+	return c->fn.row(r, c->arg);
+}
+
+static int
+checked_entry(const struct db_crl_entry *e, void *arg)
+{
+	const struct checked *c = arg;
+
+	if (!reason_ok(e->reason_code))
+		return err_set(CA_FAIL, "database list revoked certificates: "
+		    "unreadable row");
+	return c->fn.entry(e, c->arg);
+}
+
 int
 db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
     void *arg)
 {
+	struct checked c;
 	int rc;
 
 	if ((rc = check_db(db)) != CA_OK)
@@ -454,7 +527,9 @@ db_list_certs(struct db *db, const struct db_filter *f, db_row_fn fn,
 		return err_set(CA_FAIL, "database: unknown selection %d",
 		    (int)f->select);
 	}
-	return db->ops->list_certs(db->conn, f, fn, arg);
+	c.fn.row = fn;
+	c.arg = arg;
+	return db->ops->list_certs(db->conn, f, checked_row, &c);
 }
 
 /* Append s (may be NULL) at *p, return where it landed. */
@@ -657,13 +732,17 @@ int
 db_list_crl_entries(struct db *db, int64_t not_after_min, db_crl_entry_fn fn,
     void *arg)
 {
+	struct checked c;
 	int rc;
 
 	if ((rc = check_db(db)) != CA_OK)
 		return rc;
 	if (fn == NULL)
 		return err_set(CA_FAIL, "database: missing callback");
-	return db->ops->list_crl_entries(db->conn, not_after_min, fn, arg);
+	c.fn.entry = fn;
+	c.arg = arg;
+	return db->ops->list_crl_entries(db->conn, not_after_min,
+	    checked_entry, &c);
 }
 
 int

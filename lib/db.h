@@ -451,6 +451,15 @@ struct db_ops {
 	int	(*latest_crl)(void *conn, struct db_crl **out);
 };
 
+/*
+ * For the backends' use_token, once token_clock (pruned_before,
+ * minted_after) is read inside the write: CA_FAIL for a caller's clock
+ * before pruned_before, CA_REFUSED for a token issued at or before
+ * minted_after (db_use_token), CA_OK otherwise.
+ */
+int db_token_clock_check(const struct db_token *t, int64_t pruned,
+    int64_t minted_after);
+
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_pg_ops;
 

@@ -40,26 +40,22 @@
 
 #include "db.h"
 #include "err.h"
-#include "timeutil.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /*
- * The advisory lock every writer holds for its transaction: "inca" and
- * the schema's own number, so two CAs in one database (one per schema)
- * do not wait for each other.
+ * The advisory lock every writer holds for its transaction: "inca"
+ * (0x696e6361) and the schema's own number, so two CAs in one database
+ * (one per schema) do not wait for each other.
  */
-#define DB_PG_LOCK_CLASS	0x696e6361
-#define DB_PG_LOCK_SQL		"pg_advisory_xact_lock(1768842081, " \
+#define DB_PG_LOCK_KEY		"(1768842081, " \
 	"hashtext(coalesce(current_schema(), '')))"
-#define DB_PG_TRYLOCK_SQL	"pg_try_advisory_xact_lock(1768842081, " \
-	"hashtext(coalesce(current_schema(), '')))"
+#define DB_PG_LOCK_SQL		"pg_advisory_xact_lock" DB_PG_LOCK_KEY
+#define DB_PG_TRYLOCK_SQL	"pg_try_advisory_xact_lock" DB_PG_LOCK_KEY
 /* Attempts of a write on its own after a serialization failure. */
 #define DB_PG_RETRIES		3
 /* Seconds a connection attempt may take unless dataSource says. */
 #define DB_PG_CONNECT_TIMEOUT	"10"
-
-_Static_assert(DB_PG_LOCK_CLASS == 1768842081, "lock class spelt twice");
 
 /*
  * Migration steps, one per schema version, the same tables as db_sqlite.c
@@ -312,6 +308,28 @@ static int
 lost(const struct pg *p)
 {
 	return p->broken || PQstatus(p->c) == CONNECTION_BAD;
+}
+
+/*
+ * A query whose rows come back whole (*out, the caller's to PQclear):
+ * outside a transaction a lost connection is made again once (nothing
+ * was done yet); inside one it is the caller's failure.
+ */
+static int
+pg_select(struct pg *p, const char *sql, int n, const char *const *vals,
+    PGresult **out, const char *op)
+{
+	int ret = CA_OK, i;
+
+	for (i = 0; i < 2; i++) {
+		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
+			return ret;
+		ret = pg_run(p, sql, n, vals, NULL, NULL, PGRES_TUPLES_OK, out,
+		    op);
+		if (ret == CA_OK || in_tx(p) || !lost(p))
+			break;
+	}
+	return ret;
 }
 
 static void
@@ -571,24 +589,17 @@ pg_schema_version(void *conn, int *version)
 	struct pg *p = conn;
 	PGresult *r;
 	int64_t ntables, v = 0;
-	int ret, i;
+	int ret;
 
 	*version = 0;
 	/* The tables of the schema this connection writes to. */
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		ret = pg_run(p, "SELECT count(*), "
-		    "count(*) FILTER (WHERE c.relname = 'schema_version') "
-		    "FROM pg_class c JOIN pg_namespace n "
-		    "ON n.oid = c.relnamespace "
-		    "WHERE n.nspname = current_schema() "
-		    "AND c.relkind IN ('r', 'p')", 0, NULL, NULL, NULL,
-		    PGRES_TUPLES_OK, &r, "read schema");
-		if (ret == CA_OK || in_tx(p) || !lost(p))
-			break;
-	}
-	if (ret != CA_OK)
+	if ((ret = pg_select(p, "SELECT count(*), "
+	    "count(*) FILTER (WHERE c.relname = 'schema_version') "
+	    "FROM pg_class c JOIN pg_namespace n "
+	    "ON n.oid = c.relnamespace "
+	    "WHERE n.nspname = current_schema() "
+	    "AND c.relkind IN ('r', 'p')", 0, NULL, &r, "read schema")) !=
+	    CA_OK)
 		return ret;
 	if (PQntuples(r) != 1 || col_int(r, 0, 0, &ntables) != 0 ||
 	    col_int(r, 0, 1, &v) != 0) {
@@ -678,7 +689,7 @@ spend(struct pg *p, const void *in, void *out)
 	const int64_t *retention = out;
 	PGresult *r;
 	int64_t pruned, floor, cut;
-	char a[32], b[32], exp[24];
+	char exp[24];
 	const char *vals[3];
 	int ret;
 
@@ -693,20 +704,8 @@ spend(struct pg *p, const void *in, void *out)
 		    "damaged");
 	}
 	PQclear(r);
-	if (t->now < pruned) {
-		time_fmt(t->now, a, sizeof(a));
-		time_fmt(pruned, b, sizeof(b));
-		return err_set(CA_FAIL, "clock: this host's clock (%s) is "
-		    "before %s, up to which a clock further ahead had the "
-		    "database forget spent tokens: refusing to spend a "
-		    "token (nothing was changed); set the clock right, or "
-		    "see docs/SECURITY.md to reset", a, b);
-	}
-	if (floor > 0 && t->issued_at <= floor) {
-		time_fmt(floor, a, sizeof(a));
-		return err_set(CA_REFUSED, "token rejected: issued before the "
-		    "token clock was reset at %s", a);
-	}
+	if ((ret = db_token_clock_check(t, pruned, floor)) != CA_OK)
+		return ret;
 	cut = t->now - *retention;
 	if (cut > pruned &&
 	    ((ret = run_int(p, "DELETE FROM used_tokens WHERE expires_at < $1",
@@ -883,20 +882,12 @@ pg_is_revoked(void *conn, const char *serial, int *revoked)
 {
 	struct pg *p = conn;
 	const char *vals[1] = { serial };
-	PGresult *r = NULL;
-	int ret, i;
+	PGresult *r;
+	int ret;
 
 	*revoked = 0;
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		ret = pg_run(p, "SELECT 1 FROM revocations WHERE serial = $1",
-		    1, vals, NULL, NULL, PGRES_TUPLES_OK, &r,
-		    "check revocation");
-		if (ret == CA_OK || in_tx(p) || !lost(p))
-			break;
-	}
-	if (ret != CA_OK)
+	if ((ret = pg_select(p, "SELECT 1 FROM revocations WHERE serial = $1",
+	    1, vals, &r, "check revocation")) != CA_OK)
 		return ret;
 	*revoked = PQntuples(r) > 0;
 	PQclear(r);
@@ -957,8 +948,7 @@ list_row(const PGresult *r, db_row_fn fn, void *arg)
 		row.rev.reason = col_text(r, 12);
 		row.rev.method = col_text(r, 13);
 		if (col_int(r, 0, 10, &row.rev.revoked_at) != 0 ||
-		    col_int(r, 0, 11, &v) != 0 || v < 0 || v > 10 ||
-		    row.rev.method == NULL)
+		    col_int(r, 0, 11, &v) != 0 || row.rev.method == NULL)
 			ret = CA_FAIL;
 		row.rev.reason_code = (int)v;
 	}
@@ -1043,18 +1033,11 @@ static int
 pg_count_revocations(void *conn, int64_t *n)
 {
 	struct pg *p = conn;
-	PGresult *r = NULL;
-	int ret, i;
+	PGresult *r;
+	int ret;
 
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		ret = pg_run(p, "SELECT count(*) FROM revocations", 0, NULL,
-		    NULL, NULL, PGRES_TUPLES_OK, &r, "count revocations");
-		if (ret == CA_OK || in_tx(p) || !lost(p))
-			break;
-	}
-	if (ret != CA_OK)
+	if ((ret = pg_select(p, "SELECT count(*) FROM revocations", 0, NULL,
+	    &r, "count revocations")) != CA_OK)
 		return ret;
 	if (PQntuples(r) != 1 || col_int(r, 0, 0, n) != 0)
 		ret = err_set(CA_FAIL, "database count revocations: no "
@@ -1088,8 +1071,8 @@ pg_list_crl_entries(void *conn, int64_t not_after_min, db_crl_entry_fn fn,
 			e.serial = col_text(r, 0);
 			if (e.serial == NULL ||
 			    col_int(r, 0, 1, &e.revoked_at) != 0 ||
-			    col_int(r, 0, 2, &code) != 0 || code < 0 ||
-			    code > 10 || col_int(r, 0, 3, &e.not_after) != 0)
+			    col_int(r, 0, 2, &code) != 0 ||
+			    col_int(r, 0, 3, &e.not_after) != 0)
 				ret = err_set(CA_FAIL, "database list revoked "
 				    "certificates: unreadable row");
 			else {
@@ -1162,20 +1145,13 @@ pg_latest_crl(void *conn, struct db_crl **out)
 	struct pg *p = conn;
 	struct db_crl *c;
 	unsigned char *der = NULL;
-	PGresult *r = NULL;
+	PGresult *r;
 	size_t n = 0;
-	int ret, i;
+	int ret;
 
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		ret = pg_run(p, "SELECT number, this_update, next_update, "
-		    "revocations, der FROM crl ORDER BY number DESC LIMIT 1",
-		    0, NULL, NULL, NULL, PGRES_TUPLES_OK, &r, "read CRL");
-		if (ret == CA_OK || in_tx(p) || !lost(p))
-			break;
-	}
-	if (ret != CA_OK)
+	if ((ret = pg_select(p, "SELECT number, this_update, next_update, "
+	    "revocations, der FROM crl ORDER BY number DESC LIMIT 1", 0, NULL,
+	    &r, "read CRL")) != CA_OK)
 		return ret;
 	if (PQntuples(r) == 0) {
 		PQclear(r);

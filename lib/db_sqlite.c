@@ -22,7 +22,6 @@
 #include "config.h"
 #include "db.h"
 #include "err.h"
-#include "timeutil.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -540,7 +539,6 @@ spend(sqlite3 *h, const struct db_token *t, int64_t retention)
 {
 	sqlite3_stmt *st;
 	int64_t pruned, floor, cut;
-	char a[32], b[32];
 	int rc, ret;
 
 	if ((ret = sq_prepare(h, "SELECT pruned_before, minted_after FROM "
@@ -561,24 +559,8 @@ spend(sqlite3 *h, const struct db_token *t, int64_t retention)
 	if (rc != SQLITE_DONE)
 		return err_set(CA_FAIL, "database token_clock table is "
 		    "damaged");
-	if (t->now < pruned) {
-		time_fmt(t->now, a, sizeof(a));
-		time_fmt(pruned, b, sizeof(b));
-		return err_set(CA_FAIL, "clock: this host's clock (%s) is "
-		    "before %s, up to which a clock further ahead had the "
-		    "database forget spent tokens: refusing to spend a "
-		    "token (nothing was changed); set the clock right, or "
-		    "see docs/SECURITY.md to reset", a, b);
-	}
-	/*
-	 * Times are whole seconds: a token of the reset's own second may have
-	 * been minted before it, so it is refused too.
-	 */
-	if (floor > 0 && t->issued_at <= floor) {
-		time_fmt(floor, a, sizeof(a));
-		return err_set(CA_REFUSED, "token rejected: issued before the "
-		    "token clock was reset at %s", a);
-	}
+	if ((ret = db_token_clock_check(t, pruned, floor)) != CA_OK)
+		return ret;
 	/* Forget what expired a retention before the furthest clock. */
 	cut = t->now - retention;
 	if (cut > pruned) {

@@ -71,6 +71,45 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 	assert [ ! -e "$D/nopg" ]
 }
 
+@test "pg: usage --migrate and --db take only --dir, --check neither, and --migrate's --db names PostgreSQL (exit 2)" {
+	cp "$CA/config/ca.json" "$D/usage.json"
+	run -2 --separate-stderr ca-init --migrate --dir "$CA" --name other
+	assert_output ""
+	assert_equal "$stderr" "ca-init: --migrate and --db takes only --dir"
+	run -2 --separate-stderr ca-init --migrate --dir "$CA" --db "$(url "$CA")" --key-iterations 2048
+	assert_equal "$stderr" "ca-init: --migrate and --db takes only --dir"
+	run -2 --separate-stderr ca-init --check --dir "$CA" --db "$(url "$CA")"
+	assert_equal "$stderr" "ca-init: --check takes only --dir"
+	run -2 --separate-stderr ca-init --check --migrate --dir "$CA"
+	assert_equal "$stderr" "ca-init: --check takes only --dir"
+	run -2 --separate-stderr ca-init --migrate --dir "$CA" --db db/ca.db
+	assert_output ""
+	assert_equal "$stderr" "ca-init: --db: a postgresql:// URI or a conninfo string (\"host=... dbname=...\")"
+	run -0 cmp "$CA/config/ca.json" "$D/usage.json"
+}
+
+@test "pg: fail ca-revoke, ca-renew and ca-init --migrate with the server down (exit 5), nothing changed" {
+	cli_sign "$(mint)" "$D/foo.csr" >"$D/down.pem"
+	s=$(serial_of "$D/down.pem")
+	cp "$CA/config/ca.json" "$D/down.json"
+	rows0=$(rows)
+	sh "$TOP/tests/pg.sh" down "$PGD"
+	run -5 --separate-stderr ca-revoke --offline --dir "$CA" --reason-code 1 "$s"
+	assert_output ""
+	assert_regex "$stderr" '^ca-revoke: database unavailable'
+	run -5 --separate-stderr ca-renew --offline --dir "$CA" --cert "$D/down.pem"
+	assert_output ""
+	assert_regex "$stderr" '^ca-renew: database unavailable'
+	run -5 --separate-stderr ca-init --migrate --dir "$CA"
+	assert_output ""
+	assert_regex "$stderr" '^ca-init: database unavailable'
+	sh "$TOP/tests/pg.sh" up "$PGD"
+	assert_equal "$(rows)" "$rows0"
+	run -0 db "select count(*) from revocations where serial = '$s'"
+	assert_output 0
+	run -0 cmp "$CA/config/ca.json" "$D/down.json"
+}
+
 @test "pg: ok one token sent 20 times in parallel by two hosts: exactly one certificate" {
 	copy_home hostb
 	t=$(mint)
@@ -260,4 +299,24 @@ select number, this_update, next_update, revocations, hex(der) from crl order by
 	cp "$D/back.json" "$H/config/ca.json"
 	run -4 --separate-stderr ca-init --migrate --dir "$H" --db "$pg"
 	assert_regex "$stderr" "already holds a CA schema"
+}
+
+@test "pg: fail ca-init --migrate --db whose copy fails (exit 4): ca.json unchanged, no row copied, the SQLite file as it was" {
+	H=$D/badcopy
+	ca-init --dir "$H" --password-file "$D/pw" --key-iterations 2048 >/dev/null
+	t=$(ca-token --offline --dir "$H" --password-file "$D/pw" foo.example.com)
+	ca-sign --offline --dir "$H" --token "$t" <"$D/foo.csr" >/dev/null
+	# A revocation of a certificate that is not stored (the sqlite3 shell
+	# does not enforce foreign keys): PostgreSQL's key refuses its copy.
+	sqlite3 "$H/db/ca.db" "INSERT INTO revocations (serial, revoked_at, reason_code, method) VALUES ('12345', 1, 1, 'offline')"
+	cp "$H/config/ca.json" "$D/badcopy.json"
+	cp "$H/db/ca.db" "$D/badcopy.db"
+	pg=$(sh "$TOP/tests/pg.sh" db "$PGD")
+	run -4 --separate-stderr ca-init --migrate --dir "$H" --db "$pg"
+	assert_output ""
+	assert_regex "$stderr" '^ca-init: copying revocations: .*foreign key'
+	run -0 cmp "$H/config/ca.json" "$D/badcopy.json"
+	run -0 cmp "$H/db/ca.db" "$D/badcopy.db"
+	run -0 psql -X -q -At -v ON_ERROR_STOP=1 -d "$pg" -c "select (select count(*) from certs) || ' ' || (select count(*) from revocations) || ' ' || (select count(*) from used_tokens)"
+	assert_output "0 0 0"
 }

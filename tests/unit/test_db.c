@@ -217,6 +217,14 @@ collect_row(const struct db_row *r, void *arg)
 	return CA_OK;
 }
 
+/* A CRL entry callback that counts. */
+static int
+count_entry(const struct db_crl_entry *e, void *arg)
+{
+	(*(int *)arg)++;
+	return CA_OK;
+}
+
 static int
 stop_row(const struct db_row *r, void *arg)
 {
@@ -685,6 +693,35 @@ test_certs(struct db *db)
 		is_int(db_list_certs(db, &f, stop_row, &n), CA_REFUSED,
 		    "callback's code stops the listing");
 		is_int(n, 1, "after one row");
+
+		/*
+		 * A stored reason code no revocation could write (db_revoke
+		 * refuses it) is a damaged row, on listing and for a CRL.
+		 */
+		ok(sqlite3_exec(db_handle(db, "sqlite"), "UPDATE revocations "
+		    "SET reason_code = 7 WHERE serial = '1001'", NULL, NULL,
+		    NULL) == SQLITE_OK, "reason code damaged behind db's back");
+		is_int(db_list_certs(db, &f, collect_row, &col), CA_FAIL,
+		    "a damaged reason code fails the listing");
+		is_str(err_msg(), "database list certificates: unreadable row",
+		    "message for a damaged listed row");
+		n = 0;
+		is_int(db_list_crl_entries(db, 0, count_entry, &n), CA_FAIL,
+		    "a damaged reason code fails the CRL's entries");
+		is_str(err_msg(), "database list revoked certificates: "
+		    "unreadable row", "message for a damaged CRL entry");
+		is_int(n, 0, "no entry given before it");
+		sqlite3_exec(db_handle(db, "sqlite"), "UPDATE revocations "
+		    "SET reason_code = 11 WHERE serial = '1001'", NULL, NULL,
+		    NULL);
+		is_int(db_list_crl_entries(db, 0, count_entry, &n), CA_FAIL,
+		    "reason code 11 fails the CRL's entries too");
+		sqlite3_exec(db_handle(db, "sqlite"), "UPDATE revocations "
+		    "SET reason_code = 1 WHERE serial = '1001'", NULL, NULL,
+		    NULL);
+		is_int(db_list_crl_entries(db, 0, count_entry, &n), CA_OK,
+		    "repaired: the CRL's entries list");
+		is_int(n, 1, "one revoked certificate");
 	}
 }
 
