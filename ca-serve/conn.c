@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -45,15 +44,6 @@ volatile sig_atomic_t conn_draining;
 /* GET /provisioners paging, as step-ca's. */
 #define PROV_LIMIT_DEFAULT 20
 #define PROV_LIMIT_MAX 100
-
-int64_t
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Milliseconds since t0 (a now_us() value), for the log. */
 static int64_t
@@ -1224,15 +1214,6 @@ handshake(struct conn *c, int64_t started)
 			    c->deadline));
 		return CA_FAIL;
 	}
-}
-
-static void
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl != -1 && !(fl & O_NONBLOCK))
-		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 /* Has the head of the request being read arrived, with Expect: 100-continue? */

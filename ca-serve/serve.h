@@ -33,7 +33,7 @@ struct hkind {
 	const char *prog;       /* "ca-sign": beside /proc/self/exe */
 };
 
-extern const struct hkind hkinds[HK_COUNT];
+extern const struct hkind hkinds[HK_COUNT];       /* hop.c */
 
 /* Options, as parsed (times in milliseconds). */
 struct serve_opts {
@@ -167,11 +167,13 @@ int64_t pool_tend(struct pool *p);
 /* SIGTERM to every handler, wait for them (up to deadline), remove the socket. */
 void pool_stop(struct pool *p, int64_t deadline);
 
-/* conn.c */
-extern volatile sig_atomic_t conn_draining;
-
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t now_ms(void);
+/* O_NONBLOCK on fd (left as it is if fcntl fails: every wait has a deadline). */
+void set_nonblock(int fd);
+
+/* conn.c */
+extern volatile sig_atomic_t conn_draining;
 
 /*
  * Serve one TLS connection read on rfd and written on wfd (the same

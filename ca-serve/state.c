@@ -25,12 +25,6 @@ static const char *jwk_private[] = {
 	"d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL
 };
 
-const struct hkind hkinds[HK_COUNT] = {
-	[HK_SIGN] = { "sign", "ca-sign" },
-	[HK_RENEW] = { "renew", "ca-renew" },
-	[HK_REVOKE] = { "revoke", "ca-revoke" },
-};
-
 void
 state_free(struct serve_state *st)
 {
