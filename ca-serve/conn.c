@@ -414,7 +414,7 @@ route_root(struct conn *c, const char *fp, struct response *r)
 	want[n] = '\0';
 	if (n != 64 || strcmp(want, c->st->root_fp) != 0)
 		return resp_error(r, 404, "root not found");
-	resp_json(r, 200, json_pack("{s:s}", "ca", c->st->root_pem));
+	resp_text(r, 200, "application/json", c->st->root_json);
 }
 
 /*
@@ -1067,11 +1067,11 @@ route(struct conn *c, const struct http_request *q, struct response *r)
 	else if (strncmp(p, "/root/", 6) == 0)
 		route_root(c, p + 6, r);
 	else if (strcmp(p, "/roots") == 0)
-		resp_json(r, 200, json_pack("{s:[s]}", "crts", c->st->root_pem));
+		resp_text(r, 200, "application/json", c->st->roots_json);
 	else if (strcmp(p, "/roots.pem") == 0)
 		resp_text(r, 200, "application/x-pem-file", c->st->root_pem);
 	else if (strcmp(p, "/intermediates") == 0)
-		resp_json(r, 200, json_pack("{s:O}", "crts", c->st->inter_pems));
+		resp_text(r, 200, "application/json", c->st->inter_json);
 	else if (strcmp(p, "/intermediates.pem") == 0)
 		resp_text(r, 200, "application/x-pem-file", c->st->inter_pem);
 	else

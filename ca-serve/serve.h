@@ -47,12 +47,14 @@ struct serve_state {
 	char *home;
 	json_t *conf;           /* config/ca.json */
 	char *root_pem;         /* the root, PEM */
+	char *root_json;        /* the bodies of GET /root/{fp}, {"ca":PEM}, */
+	char *roots_json;       /* and of GET /roots, {"crts":[PEM]} */
 	char root_fp[65];       /* SHA-256 of its DER, lower-case hex */
 	X509 *root;             /* decoded once: the trust store's anchor */
 	struct pem_block *inter; /* "crt"'s certificates as DER, not decoded */
 	size_t ninter;
-	json_t *inter_pems;     /* those not self-signed, as PEM strings */
-	char *inter_pem;        /* and concatenated */
+	char *inter_json;       /* those not self-signed: GET /intermediates' body */
+	char *inter_pem;        /* and concatenated, PEM */
 	json_t *provisioners;   /* authority.provisioners, public members */
 	char *socket[HK_COUNT]; /* handlers.<kind>, resolved; NULL: none */
 	int tls_min, tls_max;

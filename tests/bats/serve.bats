@@ -144,6 +144,15 @@ log_lines() { grep '^{' "$LOG"; }
 	assert_equal "$output" "$(cat "$CA/certs/intermediate_ca.crt")"
 	run -0 curl -sS --cacert "$ROOT" -o /dev/null -w '%{content_type}' "https://127.0.0.1:$PORT/roots.pem"
 	assert_output application/x-pem-file
+	# The JSON bodies: compact, one line with its newline, application/json.
+	local p
+	for p in /roots /intermediates "/root/$FP"; do
+		run -0 curl -sS --cacert "$ROOT" -o "$BATS_TEST_TMPDIR/body" -w '%{content_type}' "https://127.0.0.1:$PORT$p"
+		assert_output application/json
+		assert_equal "$(tail -c 1 "$BATS_TEST_TMPDIR/body" | od -An -tx1 | tr -d ' ')" 0a
+		assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/body")" 1
+		assert_equal "$(jq -c . "$BATS_TEST_TMPDIR/body")" "$(head -c -1 "$BATS_TEST_TMPDIR/body")"
+	done
 }
 
 @test "serve: GET /provisioners publishes key and encryptedKey as in ca.json, paged" {
