@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -45,15 +44,6 @@ volatile sig_atomic_t conn_draining;
 /* GET /provisioners paging, as step-ca's. */
 #define PROV_LIMIT_DEFAULT 20
 #define PROV_LIMIT_MAX 100
-
-int64_t
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Milliseconds since t0 (a now_us() value), for the log. */
 static int64_t
@@ -424,7 +414,7 @@ route_root(struct conn *c, const char *fp, struct response *r)
 	want[n] = '\0';
 	if (n != 64 || strcmp(want, c->st->root_fp) != 0)
 		return resp_error(r, 404, "root not found");
-	resp_json(r, 200, json_pack("{s:s}", "ca", c->st->root_pem));
+	resp_text(r, 200, "application/json", c->st->root_json);
 }
 
 /*
@@ -1077,11 +1067,11 @@ route(struct conn *c, const struct http_request *q, struct response *r)
 	else if (strncmp(p, "/root/", 6) == 0)
 		route_root(c, p + 6, r);
 	else if (strcmp(p, "/roots") == 0)
-		resp_json(r, 200, json_pack("{s:[s]}", "crts", c->st->root_pem));
+		resp_text(r, 200, "application/json", c->st->roots_json);
 	else if (strcmp(p, "/roots.pem") == 0)
 		resp_text(r, 200, "application/x-pem-file", c->st->root_pem);
 	else if (strcmp(p, "/intermediates") == 0)
-		resp_json(r, 200, json_pack("{s:O}", "crts", c->st->inter_pems));
+		resp_text(r, 200, "application/json", c->st->inter_json);
 	else if (strcmp(p, "/intermediates.pem") == 0)
 		resp_text(r, 200, "application/x-pem-file", c->st->inter_pem);
 	else
@@ -1224,15 +1214,6 @@ handshake(struct conn *c, int64_t started)
 			    c->deadline));
 		return CA_FAIL;
 	}
-}
-
-static void
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl != -1 && !(fl & O_NONBLOCK))
-		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 /* Has the head of the request being read arrived, with Expect: 100-continue? */

@@ -40,6 +40,12 @@
 
 extern char **environ;
 
+const struct hkind hkinds[HK_COUNT] = {
+	[HK_SIGN] = { "sign", "ca-sign" },
+	[HK_RENEW] = { "renew", "ca-renew" },
+	[HK_REVOKE] = { "revoke", "ca-revoke" },
+};
+
 void
 hop_init(struct hop *h, int kind, const char *socket, const char *prog,
     const char *home)
@@ -55,13 +61,22 @@ hop_init(struct hop *h, int kind, const char *socket, const char *prog,
 	h->notify_fd = -1;
 }
 
-static void
+void
 set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 
-	if (fl != -1)
+	if (fl != -1 && !(fl & O_NONBLOCK))
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 void

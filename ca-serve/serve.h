@@ -33,7 +33,7 @@ struct hkind {
 	const char *prog;       /* "ca-sign": beside /proc/self/exe */
 };
 
-extern const struct hkind hkinds[HK_COUNT];
+extern const struct hkind hkinds[HK_COUNT];       /* hop.c */
 
 /* Options, as parsed (times in milliseconds). */
 struct serve_opts {
@@ -47,12 +47,14 @@ struct serve_state {
 	char *home;
 	json_t *conf;           /* config/ca.json */
 	char *root_pem;         /* the root, PEM */
+	char *root_json;        /* the bodies of GET /root/{fp}, {"ca":PEM}, */
+	char *roots_json;       /* and of GET /roots, {"crts":[PEM]} */
 	char root_fp[65];       /* SHA-256 of its DER, lower-case hex */
 	X509 *root;             /* decoded once: the trust store's anchor */
 	struct pem_block *inter; /* "crt"'s certificates as DER, not decoded */
 	size_t ninter;
-	json_t *inter_pems;     /* those not self-signed, as PEM strings */
-	char *inter_pem;        /* and concatenated */
+	char *inter_json;       /* those not self-signed: GET /intermediates' body */
+	char *inter_pem;        /* and concatenated, PEM */
 	json_t *provisioners;   /* authority.provisioners, public members */
 	char *socket[HK_COUNT]; /* handlers.<kind>, resolved; NULL: none */
 	int tls_min, tls_max;
@@ -167,11 +169,13 @@ int64_t pool_tend(struct pool *p);
 /* SIGTERM to every handler, wait for them (up to deadline), remove the socket. */
 void pool_stop(struct pool *p, int64_t deadline);
 
-/* conn.c */
-extern volatile sig_atomic_t conn_draining;
-
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t now_ms(void);
+/* O_NONBLOCK on fd (left as it is if fcntl fails: every wait has a deadline). */
+void set_nonblock(int fd);
+
+/* conn.c */
+extern volatile sig_atomic_t conn_draining;
 
 /*
  * Serve one TLS connection read on rfd and written on wfd (the same

@@ -25,12 +25,6 @@ static const char *jwk_private[] = {
 	"d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL
 };
 
-const struct hkind hkinds[HK_COUNT] = {
-	[HK_SIGN] = { "sign", "ca-sign" },
-	[HK_RENEW] = { "renew", "ca-renew" },
-	[HK_REVOKE] = { "revoke", "ca-revoke" },
-};
-
 void
 state_free(struct serve_state *st)
 {
@@ -39,9 +33,11 @@ state_free(struct serve_state *st)
 	free(st->home);
 	json_decref(st->conf);
 	free(st->root_pem);
+	free(st->root_json);
+	free(st->roots_json);
 	X509_free(st->root);
 	pem_blocks_free(st->inter, st->ninter);
-	json_decref(st->inter_pems);
+	free(st->inter_json);
 	free(st->inter_pem);
 	json_decref(st->provisioners);
 	for (i = 0; i < HK_COUNT; i++)
@@ -174,6 +170,26 @@ read_certs(struct serve_state *st, const char *member, struct pem_block **b,
 	return CA_OK;
 }
 
+/* j (consumed) as a response body: compact, with a final newline; NULL if out of memory. */
+static char *
+json_body(json_t *j)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL, *l;
+	size_t n;
+
+	json_decref(j);
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	if ((l = realloc(s, n + 2)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	l[n] = '\n';
+	l[n + 1] = '\0';
+	return l;
+}
+
 /*
  * The root: one certificate; its PEM and the SHA-256 of its DER, from the
  * bytes; decoded once, for the trust store of client certificates.
@@ -206,6 +222,11 @@ load_root(struct serve_state *st)
 	pem_blocks_free(b, n);
 	for (i = 0; i < 32; i++)
 		snprintf(st->root_fp + 2 * i, 3, "%02x", md[i]);
+	if ((st->root_json = json_body(json_pack("{s:s}", "ca",
+	    st->root_pem))) == NULL ||
+	    (st->roots_json = json_body(json_pack("{s:[s]}", "crts",
+	    st->root_pem))) == NULL)
+		return err_set(CA_FAIL, "out of memory");
 	return CA_OK;
 }
 
@@ -220,32 +241,41 @@ load_intermediates(struct serve_state *st)
 	struct cert_fields f;
 	size_t total = 0, n, i;
 	char *pem, *m;
+	json_t *pems;
 	int rc;
 
 	if ((rc = read_certs(st, "crt", &st->inter, &st->ninter)) != CA_OK)
 		return rc;
-	if ((st->inter_pems = json_array()) == NULL ||
-	    (st->inter_pem = strdup("")) == NULL)
+	if ((pems = json_array()) == NULL ||
+	    (st->inter_pem = strdup("")) == NULL) {
+		json_decref(pems);
 		return err_set(CA_FAIL, "out of memory");
+	}
 	for (i = 0; i < st->ninter; i++) {
 		(void)cert_fields(st->inter[i].der, st->inter[i].len, &f);
 		if (f.issuer_len == f.subject_len &&
 		    memcmp(f.issuer, f.subject, f.issuer_len) == 0)
 			continue;
 		if ((pem = pem_encode("CERTIFICATE", st->inter[i].der,
-		    st->inter[i].len)) == NULL)
+		    st->inter[i].len)) == NULL) {
+			json_decref(pems);
 			return err_set(CA_FAIL, "intermediate: encoding");
+		}
 		n = strlen(pem);
-		if ((m = realloc(st->inter_pem, total + n + 1)) == NULL) {
-			free(pem);
+		if ((m = realloc(st->inter_pem, total + n + 1)) != NULL) {
+			st->inter_pem = m;
+			memcpy(st->inter_pem + total, pem, n + 1);
+			total += n;
+		}
+		rc = m != NULL ? json_array_append_new(pems, json_string(pem)) : -1;
+		free(pem);
+		if (rc != 0) {
+			json_decref(pems);
 			return err_set(CA_FAIL, "out of memory");
 		}
-		st->inter_pem = m;
-		memcpy(st->inter_pem + total, pem, n + 1);
-		total += n;
-		json_array_append_new(st->inter_pems, json_string(pem));
-		free(pem);
 	}
+	if ((st->inter_json = json_body(json_pack("{s:o}", "crts", pems))) == NULL)
+		return err_set(CA_FAIL, "out of memory");
 	return CA_OK;
 }
 

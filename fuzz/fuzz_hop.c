@@ -34,26 +34,10 @@
 
 #include "../ca-serve/hop.c"
 
-/* state.c's table of handler kinds, which hop.c reads (pools only). */
-const struct hkind hkinds[HK_COUNT] = {
-	[HK_SIGN] = { "sign", "ca-sign" },
-	[HK_RENEW] = { "renew", "ca-renew" },
-	[HK_REVOKE] = { "revoke", "ca-revoke" },
-};
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* What ca-serve's other parts give hop.c. */
-int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 log_msg(const char *fmt, ...)
 {

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "io.h"
 #include "pem.h"
+#include "renewal.h"
 #include "x509.h"
 
 #ifndef INCA_VERSION
@@ -673,9 +674,7 @@ int
 client_use_identity(struct client *c, STACK_OF(X509) *chain, EVP_PKEY *key)
 {
 	struct curl_blob cert, k;
-	char *pem = NULL, *one;
-	size_t len = 0, n;
-	int i;
+	char *pem;
 
 	if (sk_X509_num(chain) < 1)
 		return err_set(CA_INPUT, "client certificate: none");
@@ -684,29 +683,15 @@ client_use_identity(struct client *c, STACK_OF(X509) *chain, EVP_PKEY *key)
 		return err_set(CA_INPUT, "client key does not match its certificate");
 	}
 	/* The leaf, then what chains it (a root sent along proves nothing). */
-	for (i = 0; i < sk_X509_num(chain); i++) {
-		X509 *x = sk_X509_value(chain, i);
-		char *np;
-
-		if (i > 0 && (X509_get_extension_flags(x) & EXFLAG_SS))
-			continue;
-		if ((one = pem_cert(x)) == NULL)
-			goto oom;
-		n = strlen(one);
-		if ((np = realloc(pem, len + n + 1)) == NULL) {
-			free(one);
-			goto oom;
-		}
-		pem = np;
-		memcpy(pem + len, one, n + 1);
-		len += n;
-		free(one);
-	}
+	if ((pem = renewal_chain_pem(chain)) == NULL)
+		return err_set(CA_FAIL, "out of memory");
 	io_wipe_str(c->id_key_pem);
-	if ((c->id_key_pem = pem_key(key, NULL, 0)) == NULL)
-		goto oom;
+	if ((c->id_key_pem = pem_key(key, NULL, 0)) == NULL) {
+		free(pem);
+		return err_set(CA_FAIL, "out of memory");
+	}
 	cert.data = pem;
-	cert.len = len;
+	cert.len = strlen(pem);
 	cert.flags = CURL_BLOB_COPY;
 	/* Lent, not copied: the one copy is ours, wiped by client_free(). */
 	k.data = c->id_key_pem;
@@ -722,9 +707,6 @@ client_use_identity(struct client *c, STACK_OF(X509) *chain, EVP_PKEY *key)
 	}
 	free(pem);
 	return CA_OK;
-oom:
-	free(pem);
-	return err_set(CA_FAIL, "out of memory");
 }
 
 int

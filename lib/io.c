@@ -387,65 +387,24 @@ io_write_excl(const char *path, const void *data, size_t len, mode_t mode)
 	return io_fill_excl(path, fd, data, len);
 }
 
-int
-io_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/*
+ * target replaced through "TARGET.tmp.XXXXXX": mode, and with own the
+ * owner and group of *own, data written and synced, renamed over target,
+ * the directory synced.  Messages name path (the name the caller gave).
+ */
+static int
+replace_file(const char *path, const char *target, const void *data,
+    size_t len, mode_t mode, const struct stat *own)
 {
 	char tmp[PATH_MAX];
 	int fd, n;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return err_set(CA_FAIL, "%s: path too long", path);
-	if ((fd = mkstemp(tmp)) == -1)
-		return err_set(CA_FAIL, "%s: %s", tmp, strerror(errno));
-	if (fchmod(fd, mode) == -1 || io_write_all(fd, data, len) != CA_OK ||
-	    fsync(fd) == -1) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return err_set(CA_FAIL, "%s: %s", path, strerror(e));
-	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
-		int e = errno;
-		unlink(tmp);
-		return err_set(CA_FAIL, "%s: %s", path, strerror(e));
-	}
-	return fsync_dir_of(path);
-}
-
-int
-io_write_replace(const char *path, const void *data, size_t len, mode_t new_mode)
-{
-	char tmp[PATH_MAX], real[PATH_MAX];
-	const char *target = path;
-	struct stat st;
-	mode_t mode = new_mode;
-	int fd, n, old = 0;
-
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-		/* Replace what the link points at; the link stays. */
-		if (realpath(path, real) == NULL) {
-			if (errno != ENOENT)
-				return err_set(CA_FAIL, "%s: %s", path, strerror(errno));
-			return err_set(CA_FAIL, "%s: a dangling symbolic link", path);
-		}
-		target = real;
-	}
-	if (stat(target, &st) == 0) {
-		if (!S_ISREG(st.st_mode))
-			return err_set(CA_FAIL, "%s: not a regular file", path);
-		mode = st.st_mode & 07777;
-		old = 1;
-	} else if (errno != ENOENT)
-		return err_set(CA_FAIL, "%s: %s", path, strerror(errno));
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", target);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return err_set(CA_FAIL, "%s: path too long", path);
 	if ((fd = mkstemp(tmp)) == -1)
 		return err_set(CA_FAIL, "%s: %s", tmp, strerror(errno));
-	/* root replacing a service's file leaves it the service's. */
-	if ((old && geteuid() == 0 &&
-	    fchown(fd, st.st_uid, st.st_gid) == -1) ||
+	if ((own != NULL && fchown(fd, own->st_uid, own->st_gid) == -1) ||
 	    fchmod(fd, mode) == -1 || io_write_all(fd, data, len) != CA_OK ||
 	    fsync(fd) == -1) {
 		int e = errno;
@@ -459,6 +418,41 @@ io_write_replace(const char *path, const void *data, size_t len, mode_t new_mode
 		return err_set(CA_FAIL, "%s: %s", path, strerror(e));
 	}
 	return fsync_dir_of(target);
+}
+
+int
+io_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return replace_file(path, path, data, len, mode, NULL);
+}
+
+int
+io_write_replace(const char *path, const void *data, size_t len, mode_t new_mode)
+{
+	char real[PATH_MAX];
+	const char *target = path;
+	struct stat st;
+	int old = 0;
+
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		/* Replace what the link points at; the link stays. */
+		if (realpath(path, real) == NULL) {
+			if (errno != ENOENT)
+				return err_set(CA_FAIL, "%s: %s", path, strerror(errno));
+			return err_set(CA_FAIL, "%s: a dangling symbolic link", path);
+		}
+		target = real;
+	}
+	if (stat(target, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return err_set(CA_FAIL, "%s: not a regular file", path);
+		old = 1;
+	} else if (errno != ENOENT)
+		return err_set(CA_FAIL, "%s: %s", path, strerror(errno));
+	/* root replacing a service's file leaves it the service's. */
+	return replace_file(path, target, data, len,
+	    old ? st.st_mode & 07777 : new_mode,
+	    old && geteuid() == 0 ? &st : NULL);
 }
 
 int

@@ -87,7 +87,8 @@ int renewal_online(const struct renewal_request *r, int64_t now,
 
 /*
  * The chain as PEM: chain[0] and every certificate after it that is not
- * self-signed (a root is never handed out).  malloc'd, NULL on failure.
+ * self-signed (a root is never handed out): what ca-renew writes, and the
+ * chain client_use_identity() presents.  malloc'd, NULL on failure.
  */
 char *renewal_chain_pem(STACK_OF(X509) *chain);
 

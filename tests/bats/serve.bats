@@ -53,6 +53,9 @@ log_lines() { grep '^{' "$LOG"; }
 	assert_equal "$stderr" "ca-serve: unexpected argument: extra"
 	run -2 --separate-stderr ca-serve --dir "$CA" --dir "$CA"
 	assert_output ""
+	# Sockets from systemd and --listen: one or the other.
+	run -2 --separate-stderr sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec ca-serve --dir "$1" --listen 127.0.0.1:1' sh "$CA"
+	assert_equal "$stderr" "ca-serve: --listen and socket activation (LISTEN_FDS) exclude each other"
 }
 
 @test "serve: configuration and certificate problems exit 4 with one line" {
@@ -141,6 +144,15 @@ log_lines() { grep '^{' "$LOG"; }
 	assert_equal "$output" "$(cat "$CA/certs/intermediate_ca.crt")"
 	run -0 curl -sS --cacert "$ROOT" -o /dev/null -w '%{content_type}' "https://127.0.0.1:$PORT/roots.pem"
 	assert_output application/x-pem-file
+	# The JSON bodies: compact, one line with its newline, application/json.
+	local p
+	for p in /roots /intermediates "/root/$FP"; do
+		run -0 curl -sS --cacert "$ROOT" -o "$BATS_TEST_TMPDIR/body" -w '%{content_type}' "https://127.0.0.1:$PORT$p"
+		assert_output application/json
+		assert_equal "$(tail -c 1 "$BATS_TEST_TMPDIR/body" | od -An -tx1 | tr -d ' ')" 0a
+		assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/body")" 1
+		assert_equal "$(jq -c . "$BATS_TEST_TMPDIR/body")" "$(head -c -1 "$BATS_TEST_TMPDIR/body")"
+	done
 }
 
 @test "serve: GET /provisioners publishes key and encryptedKey as in ca.json, paged" {
@@ -350,6 +362,23 @@ log_lines() { grep '^{' "$LOG"; }
 	run -0 raw --time --send 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n'
 	assert_line --partial '{"status":"ok"}'
 	t=$(sed -n 's/^elapsed=//p' <<<"$output")
+	[ "${t%.*}" -lt 4 ]
+}
+
+@test "serve: an idle keep-alive connection is closed after 5 s, or --read-timeout if shorter" {
+	local t
+	serve_listen
+	run -0 raw --time --send 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n'
+	assert_line --partial '{"status":"ok"}'
+	t=$(sed -n 's/^elapsed=//p' <<<"$output")
+	[ "${t%.*}" -ge 5 ]
+	[ "${t%.*}" -lt 8 ]
+	stop_servers
+	serve_listen --read-timeout 2s
+	run -0 raw --time --send 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n'
+	assert_line --partial '{"status":"ok"}'
+	t=$(sed -n 's/^elapsed=//p' <<<"$output")
+	[ "${t%.*}" -ge 2 ]
 	[ "${t%.*}" -lt 4 ]
 }
 

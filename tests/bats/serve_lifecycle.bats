@@ -204,6 +204,9 @@ renewed_answer() {
 	# A malformed header is refused with a valid client certificate too.
 	run -0 post /renew -H 'Authorization: Basic dXNlcjpwYXNz' "${MTLS[@]}"
 	assert_output 401
+	# A token of 16 KiB: over the head's bound, 431 before any route.
+	run -0 post /renew -H "Authorization: Bearer $(head -c 16384 /dev/zero | tr '\0' a)"
+	assert_output 431
 	# Two Authorization headers: lib/http's 400.
 	run -0 post /renew -H 'Authorization: Bearer a' -H 'Authorization: Bearer b'
 	assert_output 400
