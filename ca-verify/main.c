@@ -356,6 +356,11 @@ load_crl(const char *path, X509_CRL **out)
 		rc = err_set(CA_INPUT, "not a CRL: a PEM %s block", b[0].name);
 		goto out;
 	}
+	if (b[0].len > CA_MAX_CRL) {
+		rc = err_set(CA_INPUT, "CRL exceeds %d bytes of DER",
+		    CA_MAX_CRL);
+		goto out;
+	}
 	if ((crl = pem_d2i_crl(b[0].der, b[0].len)) == NULL) {
 		rc = err_ssl(CA_INPUT, "not a CRL");
 		goto out;
