@@ -38,9 +38,9 @@ LIBS_ca-token   = $(LIBS_crypto) $(LIBS_json) $(LIBS_idn) $(LIBS_curl)
 LIBS_ca-renew   = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl)
 LIBS_ca-revoke  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl)
 LIBS_ca-inspect = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
-# ca-verify --offline opens the CA home through lib/authority, whose OIDC
-# provisioners fetch keys with libcurl (never called there, but linked).
-LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn) $(LIBS_curl)
+# ca-verify --offline opens only the database (lib/db, as ca.json says),
+# never lib/authority: no libcurl.
+LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 # ca-serve: TLS and JSON only; never lib/authority or lib/db (it relays
 # to the handlers), which linking without sqlite3 and libidn2 enforces.
 LIBS_ca-serve   = $(LIBS_ssl) $(LIBS_crypto) $(LIBS_json)

@@ -290,8 +290,13 @@ print_chain(struct db *db, const char *serial, struct listing *l, int *found)
 		memset(&v[n], 0, sizeof(v[n]));
 		v[n].seq = n;
 		n++;
-		if ((rc = db_get_cert(db, s, &v[i].row)) != CA_OK ||
-		    (rc = renewals(db, s, &v[i].renewed_by)) != CA_OK)
+		/* The first certificate's row is the one the walk back read. */
+		if (i == 0) {
+			v[0].row = row;
+			row = NULL;
+		} else if ((rc = db_get_cert(db, s, &v[i].row)) != CA_OK)
+			goto out;
+		if ((rc = renewals(db, s, &v[i].renewed_by)) != CA_OK)
 			goto out;
 		if (v[i].row == NULL) {
 			rc = err_set(CA_FAIL, "database: certificate %s is "

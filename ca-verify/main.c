@@ -25,9 +25,9 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "authority.h"
 #include "ca_limits.h"
 #include "cli.h"
+#include "confcheck.h"
 #include "config.h"
 #include "db.h"
 #include "der.h"
@@ -356,6 +356,11 @@ load_crl(const char *path, X509_CRL **out)
 		rc = err_set(CA_INPUT, "not a CRL: a PEM %s block", b[0].name);
 		goto out;
 	}
+	if (b[0].len > CA_MAX_CRL) {
+		rc = err_set(CA_INPUT, "CRL exceeds %d bytes of DER",
+		    CA_MAX_CRL);
+		goto out;
+	}
 	if ((crl = pem_d2i_crl(b[0].der, b[0].len)) == NULL) {
 		rc = err_ssl(CA_INPUT, "not a CRL");
 		goto out;
@@ -660,12 +665,32 @@ crl_pass(X509_STORE *store, X509 *leaf, STACK_OF(X509) *certs,
 }
 
 /*
+ * --offline: the CA home's database, read only (no write lock, no
+ * migration), as ca.json (checked as a whole) describes it.  Nothing
+ * else of the CA (its key, its provisioners) is needed here.
+ */
+static int
+open_db(const char *dir, struct db **db)
+{
+	char *home = NULL;
+	json_t *conf = NULL;
+	int rc;
+
+	if ((rc = config_ca(dir, &home, &conf)) == CA_OK &&
+	    (rc = confcheck_ca(conf, 0)) == CA_OK)
+		rc = db_open(home, json_object_get(conf, "db"), DB_READ, db);
+	json_decref(conf);
+	free(home);
+	return rc;
+}
+
+/*
  * --offline: the leaf must be recorded, byte for byte, in the CA home's
  * database and not revoked.  CA_OK with the outcome in v, or the failure
  * to open or read the database.
  */
 static int
-db_check(struct authority *a, X509 *leaf, struct verdict *v)
+db_check(struct db *db, X509 *leaf, struct verdict *v)
 {
 	struct db_row *row = NULL;
 	unsigned char *der = NULL;
@@ -674,7 +699,7 @@ db_check(struct authority *a, X509 *leaf, struct verdict *v)
 
 	if ((serial = x509_serial_dec(leaf)) == NULL)
 		return err_set(CA_FAIL, "out of memory");
-	if ((rc = db_get_cert(authority_db(a), serial, &row)) != CA_OK)
+	if ((rc = db_get_cert(db, serial, &row)) != CA_OK)
 		goto out;
 	if (row == NULL) {
 		v->rev.status = REV_UNKNOWN;
@@ -827,7 +852,7 @@ main(int argc, char *argv[])
 	char *root_path = NULL, *defaults_fp = NULL;
 	char want_fp[65], conf_fp[65], root_fp[65];
 	struct vparams vp;
-	struct authority *a = NULL;
+	struct db *db = NULL;
 	int64_t now = (int64_t)time(NULL);
 	int ch, rc;
 
@@ -917,8 +942,7 @@ main(int argc, char *argv[])
 	leaf = sk_X509_value(certs, 0);
 	if (o.crl != NULL && load_crl(o.crl, &v.rev.crl) != CA_OK)
 		die_last();
-	/* The database only reads: no write lock, no migration, no key. */
-	if (o.offline && authority_open(o.dir, DB_READ, &a) != CA_OK)
+	if (o.offline && open_db(o.dir, &db) != CA_OK)
 		die_last();
 
 	if ((o.fingerprint != NULL && strcmp(want_fp, root_fp) != 0) ||
@@ -954,7 +978,7 @@ main(int argc, char *argv[])
 		crl_pass(store, leaf, certs, &vp, ctx, &v);
 	if (v.valid && o.offline) {
 		v.valid = 0;
-		if (db_check(a, leaf, &v) != CA_OK)
+		if (db_check(db, leaf, &v) != CA_OK)
 			die_last();
 	}
 	if (v.valid && (o.offline || v.rev.crl != NULL))
@@ -976,7 +1000,7 @@ verdict:
 	free(defaults_fp);
 	X509_CRL_free(v.rev.crl);
 	free(v.rev.reason_text);
-	authority_close(a);
+	db_close(db);
 	if (vp.host != NULL)
 		free(host.value);
 	return v.valid ? CA_OK : CA_REFUSED;

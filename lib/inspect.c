@@ -1199,6 +1199,9 @@ jpem(const struct pem_block *b, size_t n, json_t **out)
 	if (strcmp(b[i].name, "X509 CRL") == 0) {
 		if (n != 1)
 			return err_set(CA_INPUT, "a CRL must be the only PEM block");
+		if (b[0].len > CA_MAX_CRL)
+			return err_set(CA_INPUT, "CRL exceeds %d bytes of DER",
+			    CA_MAX_CRL);
 		if ((crl = pem_d2i_crl(b[0].der, b[0].len)) == NULL)
 			return err_ssl(CA_INPUT, "malformed CRL");
 		*out = jcrl(crl, b[0].der, b[0].len);
@@ -1318,6 +1321,9 @@ inspect_bytes(const unsigned char *data, size_t len, json_t **out)
 	*out = NULL;
 	if (len > CA_MAX_CRL_TEXT || (len > CA_MAX_PEM && !pem_is_crl(data, len)))
 		return err_set(CA_INPUT, "input exceeds %d bytes", CA_MAX_PEM);
+	if (len > CA_MAX_CRL && !pem_is_pem(data, len))
+		return err_set(CA_INPUT, "CRL exceeds %d bytes of DER",
+		    CA_MAX_CRL);
 	oom = 0;
 	if ((rc = describe(data, len, out)) != CA_OK) {
 		json_decref(*out);

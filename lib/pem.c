@@ -40,11 +40,29 @@ pem_is_pem(const unsigned char *p, size_t len)
 	    memcmp(p + i, BEGIN, sizeof(BEGIN) - 1) == 0;
 }
 
+/*
+ * The next element's header at *p (before end): its tag, or -1 when it
+ * is not a universal tag with a definite length inside end.  *p moves to
+ * the contents, *clen is their length.
+ */
+static int
+der_header(const unsigned char **p, const unsigned char *end, long *clen)
+{
+	int tag, cls, r;
+
+	r = ASN1_get_object(p, clen, &tag, &cls, end - *p);
+	if ((r & 0x80) != 0 || r == 0x21 || cls != V_ASN1_UNIVERSAL)
+		return -1;
+	return tag;
+}
+
 int
 pem_is_crl(const unsigned char *p, size_t len)
 {
 	static const char crl[] = "-----BEGIN X509 CRL-----";
-	X509_CRL *c;
+	const unsigned char *q = p, *end = p + len;
+	long n;
+	int tag;
 	size_t i = 0;
 
 	while (i < len && is_space(p[i]))
@@ -52,12 +70,33 @@ pem_is_crl(const unsigned char *p, size_t len)
 	if (pem_is_pem(p, len))
 		return len - i >= sizeof(crl) - 1 &&
 		    memcmp(p + i, crl, sizeof(crl) - 1) == 0;
-	if ((c = pem_d2i_crl(p, len)) == NULL) {
-		ERR_clear_error();
-		return 0;
+	/*
+	 * DER: the headers alone, nothing decoded.  A CertificateList is
+	 * SEQUENCE { SEQUENCE { [INTEGER version,] SEQUENCE signature,
+	 * SEQUENCE issuer, Time thisUpdate ... } ... } taking up all len
+	 * bytes; a certificate has a SEQUENCE (validity) where the CRL has
+	 * its Time, a CSR a SEQUENCE (its key) after its two.
+	 */
+	if (der_header(&q, end, &n) != V_ASN1_SEQUENCE || q + n != end ||
+	    der_header(&q, end, &n) != V_ASN1_SEQUENCE)
+		goto no;
+	end = q + n;
+	if ((tag = der_header(&q, end, &n)) == V_ASN1_INTEGER) {
+		q += n;
+		tag = der_header(&q, end, &n);
 	}
-	X509_CRL_free(c);
-	return 1;
+	if (tag != V_ASN1_SEQUENCE)
+		goto no;
+	q += n;
+	if (der_header(&q, end, &n) != V_ASN1_SEQUENCE)
+		goto no;
+	q += n;
+	tag = der_header(&q, end, &n);
+	ERR_clear_error();
+	return tag == V_ASN1_UTCTIME || tag == V_ASN1_GENERALIZEDTIME;
+no:
+	ERR_clear_error();
+	return 0;
 }
 
 /* Decode the base64 body (line breaks removed) strictly. */

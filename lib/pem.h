@@ -31,8 +31,9 @@ void pem_blocks_free(struct pem_block *b, size_t n);
 /* 1 if data looks like PEM (first non-space bytes are "-----BEGIN "). */
 int pem_is_pem(const unsigned char *data, size_t len);
 /*
- * 1 if data claims to be a CRL: its first PEM block is an X509 CRL, or it
- * decodes as one DER CRL.  Decides which size limit applies to an input
+ * 1 if data claims to be a CRL: its first PEM block is an X509 CRL, or
+ * its DER headers are a CRL's (nothing is decoded: the object's own
+ * loader does that once).  Decides which size limit applies to an input
  * (CA_MAX_CRL_TEXT instead of CA_MAX_PEM); proves nothing else.
  */
 int pem_is_crl(const unsigned char *data, size_t len);

@@ -137,3 +137,82 @@ api_object() {
 	assert_equal "$stderr" "ca-init: --key-iterations: 1..10000000"
 	# Reading a key file beyond the limit: tests/bats/sign.bats (2^31).
 }
+
+# big_crl SIZE OUT: a current CRL of SIZE bytes of DER from the intermediate.
+big_crl() {
+	python3 "$BATS_TEST_DIRNAME/helpers/big_crl.py" "$D/ca/certs/intermediate_ca.crt" "$D/int.key" "$1" "$2"
+}
+
+@test "limits: CA_MAX_CRL 4 MiB of DER CRL and CA_MAX_CRL_TEXT 6 MiB of its text, ca-inspect and ca-verify --crl" {
+	sign <"$D/leaf.csr" >"$D/crl-leaf.pem"
+	big_crl 4194304 "$D/max.der"
+	big_crl 4194305 "$D/over.der"
+	[ "$(stat -c %s "$D/max.der")" -eq 4194304 ]
+	[ "$(stat -c %s "$D/over.der")" -eq 4194305 ]
+	openssl crl -inform DER -in "$D/max.der" -out "$D/max.pem"
+	openssl crl -inform DER -in "$D/over.der" -out "$D/over.pem"
+	pad "$D/max.pem" 6291456
+
+	run -0 --separate-stderr ca-inspect "$D/max.der"
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r .type <<<"$output")" crl
+	run -0 --separate-stderr ca-inspect <"$D/max.pem"
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r .type <<<"$output")" crl
+	run -0 --separate-stderr ca-verify --root "$D/ca/certs/root_ca.crt" --crl "$D/max.der" "$D/crl-leaf.pem"
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr ca-verify --root "$D/ca/certs/root_ca.crt" --crl "$D/max.pem" --json "$D/crl-leaf.pem"
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r .revocation.status <<<"$output")" good
+
+	for f in over.der over.pem; do
+		run -3 --separate-stderr ca-inspect "$D/$f"
+		assert_equal "$output" ""
+		assert_equal "$stderr" "ca-inspect: CRL exceeds 4194304 bytes of DER"
+		run -3 --separate-stderr ca-verify --root "$D/ca/certs/root_ca.crt" --crl "$D/$f" "$D/crl-leaf.pem"
+		assert_equal "$output" ""
+		assert_equal "$stderr" "ca-verify: $D/$f: CRL exceeds 4194304 bytes of DER"
+	done
+	printf ' ' >>"$D/max.pem"
+	run -3 --separate-stderr ca-inspect "$D/max.pem"
+	assert_equal "$output" ""
+	assert_equal "$stderr" "ca-inspect: $D/max.pem: input exceeds 6291456 bytes"
+	run -3 --separate-stderr ca-verify --root "$D/ca/certs/root_ca.crt" --crl "$D/max.pem" "$D/crl-leaf.pem"
+	assert_equal "$output" ""
+	assert_equal "$stderr" "ca-verify: $D/max.pem: input exceeds 6291456 bytes"
+}
+
+@test "limits: CA_MAX_PEM for what is not a CRL, DER or PEM, though the CRL limit is larger" {
+	# A certificate and a request of 70,000 bytes of DER: a certificate's
+	# validity and a request's key sit where a CRL's thisUpdate would.
+	python3 - "$D" <<-'PY'
+	import datetime, sys
+	from cryptography import x509
+	from cryptography.hazmat.primitives import hashes, serialization
+	from cryptography.hazmat.primitives.asymmetric import ec
+	from cryptography.x509.oid import NameOID, ObjectIdentifier
+	d = sys.argv[1]
+	key = ec.generate_private_key(ec.SECP256R1())
+	name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'big')])
+	ext = x509.UnrecognizedExtension(ObjectIdentifier('1.3.6.1.4.1.57264.99'),
+	    b'\x04\x83\x01\x11\x70' + b'A' * 70000)
+	now = datetime.datetime.now(datetime.timezone.utc)
+	crt = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+	    .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+	    .not_valid_after(now + datetime.timedelta(days=1))
+	    .add_extension(ext, critical=False).sign(key, hashes.SHA256()))
+	csr = (x509.CertificateSigningRequestBuilder().subject_name(name)
+	    .add_extension(ext, critical=False).sign(key, hashes.SHA256()))
+	open(d + '/big-crt.der', 'wb').write(crt.public_bytes(serialization.Encoding.DER))
+	open(d + '/big-csr.der', 'wb').write(csr.public_bytes(serialization.Encoding.DER))
+	PY
+	openssl x509 -inform DER -in "$D/big-crt.der" -out "$D/big-crt.pem"
+	for f in big-crt.der big-csr.der big-crt.pem; do
+		run -3 --separate-stderr ca-inspect "$D/$f"
+		assert_equal "$output" ""
+		assert_equal "$stderr" "ca-inspect: $D/$f: input exceeds 65536 bytes"
+	done
+	run -3 --separate-stderr ca-verify --root "$D/ca/certs/root_ca.crt" --crl "$D/big-crt.der" "$D/big-crt.pem"
+	assert_equal "$output" ""
+	assert_equal "$stderr" "ca-verify: $D/big-crt.pem: input exceeds 65536 bytes"
+}

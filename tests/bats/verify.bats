@@ -905,6 +905,17 @@ iv() {
 	assert_equal "$stderr" ""
 }
 
+@test "verify: --offline opens the database alone: no authority, no libcurl" {
+	run -0 nm "$BIN/ca-verify"
+	refute_output --partial authority_open
+	refute_output --partial oidc_init
+	refute_output --partial curl_
+	assert_output --partial db_open
+	run -0 ldd "$BIN/ca-verify"
+	refute_output --partial libcurl
+	assert_output --partial libsqlite3
+}
+
 @test "verify: failure --offline without a CA home (exit 4), whatever the chain" {
 	run -4 --separate-stderr ca-verify --root "$CA/certs/root_ca.crt" \
 		--dir "$BATS_TEST_TMPDIR/nohome" --offline "$D/good.pem"
