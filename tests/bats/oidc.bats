@@ -441,6 +441,14 @@ stafftok() {
 		"$(ghtok --set iat=now --set nbf=now+70 --set exp=now+300)" "$D/job.csr"
 }
 
+@test "oidc: a token's lifetime is at most a day" {
+	csr job "" dns:api.ci.acme.internal
+	run -0 --separate-stderr cli_sign "$(ghtok --set iat=now --set nbf=now --set exp=now+86400)" "$D/job.csr"
+	assert_equal "$stderr" ""
+	refused 1 401 "token rejected: lifetime 86401s exceeds the maximum 86400s" \
+		"$(ghtok --set iat=now --set nbf=now --set exp=now+86401)" "$D/job.csr"
+}
+
 @test "oidc: ca.json: an OIDC provisioner is checked, not trusted" {
 	cp -a "$CA" "$D/bad"
 	csr cfg "" dns:api.ci.acme.internal
