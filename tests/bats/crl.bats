@@ -24,18 +24,6 @@ conf() {
 	mv "$D/ca.json.new" "$CA/config/ca.json"
 }
 
-# issue NAME [ca-sign options...]: $D/NAME.pem (the chain), $D/NAME.serial.
-issue() {
-	local n=$1
-	shift
-	csr "$n" "$n.example.com" "dns:$n.example.com"
-	ca-sign --offline --dir "$CA" --token "$(mint --sub "$n.example.com")" "$@" \
-		<"$D/$n.csr" >"$D/$n.pem"
-	serial_of "$D/$n.pem" >"$D/$n.serial"
-}
-
-S() { cat "$D/$1.serial"; }
-HEX() { openssl x509 -in "$D/$1.pem" -noout -serial | cut -d= -f2; }
 revoke() { ca-revoke --offline --dir "$CA" "$@"; }
 
 # getcrl [test_crl options]: the current CRL as PEM into $D/crl.pem.

@@ -252,3 +252,32 @@ text_only() {
 	assert_line ' "jti" 128 bytes'
 	assert_line ' HTTP request head, body (ca-serve) 16 KiB, 64 KiB'
 }
+
+@test "docs: every test SECURITY.md names by its suite prefix is an @test of that exact name" {
+	# A quoted "PREFIX: ..." whose PREFIX begins some @test name is a
+	# reference to a test: it must be one, whole; "PREFIX: words ..."
+	# (ending in three dots) names the tests that begin with the words.
+	run -0 --separate-stderr python3 - "$TOP/docs/SECURITY.md" "$TOP"/tests/bats/*.bats <<'PY'
+import re, sys
+names = set()
+for f in sys.argv[2:]:
+	for m in re.finditer(r'^@test "((?:[^"\\]|\\.)*)"', open(f).read(), re.M):
+		names.add(re.sub(r'\s+', ' ', m.group(1)))
+prefixes = {n.split(': ', 1)[0] for n in names if ': ' in n}
+doc = re.sub(r'\s+', ' ', open(sys.argv[1]).read())
+seen = 0
+alt = '|'.join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
+for m in re.finditer(r'(?="((?:%s): [^"]*)")' % alt, doc):
+	q = m.group(1)
+	seen += 1
+	if q.endswith('...'):
+		if not any(n.startswith(q[:-3].rstrip()) for n in names):
+			print('no test begins:', q)
+	elif q not in names:
+		print('no test named:', q)
+print('checked', seen, file=sys.stderr)
+PY
+	assert_output ""
+	# The references were found: the check above looked at something.
+	[ "${stderr#checked }" -ge 100 ]
+}

@@ -384,6 +384,71 @@ stafftok() {
 	assert_regex "$stderr" "^ca-sign: provisioner systemtrust: JWKS: https://127\.0\.0\.1:[0-9]+/jwks: .*certificate"
 }
 
+@test "oidc: a key set of 256 KiB is read, one byte more is refused (exit 5); a redirect is not followed" {
+	local u="https://127.0.0.1:$(port)"
+	# The key set padded with spaces to the limit, and one byte past it.
+	idtok jwks "$D/jwks" "$D/k1.jwk"
+	{ cat "$D/jwks"; head -c $((262144 - $(stat -c %s "$D/jwks"))) /dev/zero | tr '\0' ' '; } \
+		>"$D/idp/jwks-256k"
+	cp "$D/idp/jwks-256k" "$D/idp/jwks-over"
+	printf ' ' >>"$D/idp/jwks-over"
+	# A directory: the issuer's server answers 301 to its name without
+	# the slash, and would serve the key set at the slash.
+	mkdir -p "$D/idp/moved"
+	idtok jwks "$D/idp/moved/index.html" "$D/k1.jwk"
+	cp -a "$CA" "$D/fetch"
+	jq --arg u "$u" --arg ca "$D/idp-ca.crt" --arg aud "$AUD" '
+	.authority.provisioners += [
+	  {"type": "OIDC", "name": "big", "clientID": $aud, "issuer": "https://big.example.com",
+	   "jwksUri": ($u + "/jwks-256k"), "caFile": $ca,
+	   "rules": [{"match": {"repository": "acme/api"}, "sans": ["x.ci.acme.internal"]}]},
+	  {"type": "OIDC", "name": "over", "clientID": $aud, "issuer": "https://over.example.com",
+	   "jwksUri": ($u + "/jwks-over"), "caFile": $ca,
+	   "rules": [{"match": {"repository": "acme/api"}, "sans": ["x.ci.acme.internal"]}]},
+	  {"type": "OIDC", "name": "moved", "clientID": $aud, "issuer": "https://moved.example.com",
+	   "jwksUri": ($u + "/moved"), "caFile": $ca,
+	   "rules": [{"match": {"repository": "acme/api"}, "sans": ["x.ci.acme.internal"]}]}]' \
+		"$CA/config/ca.json" >"$D/fetch/config/ca.json"
+	assert_equal "$(stat -c %s "$D/idp/jwks-256k")" 262144
+	csr job "" dns:x.ci.acme.internal
+	run -0 --separate-stderr ca-sign --offline --dir "$D/fetch" \
+		--token "$(ghtok --iss https://big.example.com)" <"$D/job.csr"
+	assert_equal "$stderr" ""
+	run -5 --separate-stderr ca-sign --offline --dir "$D/fetch" \
+		--token "$(ghtok --iss https://over.example.com)" <"$D/job.csr"
+	assert_output ""
+	# Its Content-Length says so: libcurl stops before the body.
+	assert_equal "$stderr" "ca-sign: provisioner over: JWKS: $u/jwks-over: Maximum file size exceeded"
+	: >"$D/idp.log"
+	run -5 --separate-stderr ca-sign --offline --dir "$D/fetch" \
+		--token "$(ghtok --iss https://moved.example.com)" <"$D/job.csr"
+	assert_output ""
+	assert_equal "$stderr" "ca-sign: provisioner moved: JWKS: $u/moved: HTTP status 301"
+	run -0 cat "$D/idp.log"
+	assert_line "/moved"
+	refute_line "/moved/"
+}
+
+@test "oidc: 60 s of leeway on exp and nbf, none beyond" {
+	csr job "" dns:api.ci.acme.internal
+	run -0 --separate-stderr cli_sign "$(ghtok --set iat=now-300 --set nbf=now-300 --set exp=now-50)" "$D/job.csr"
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr cli_sign "$(ghtok --set iat=now --set nbf=now+50 --set exp=now+300)" "$D/job.csr"
+	assert_equal "$stderr" ""
+	refused 1 401 "token rejected: expired" \
+		"$(ghtok --set iat=now-300 --set nbf=now-300 --set exp=now-70)" "$D/job.csr"
+	refused 1 401 "token rejected: not yet valid" \
+		"$(ghtok --set iat=now --set nbf=now+70 --set exp=now+300)" "$D/job.csr"
+}
+
+@test "oidc: a token's lifetime is at most a day" {
+	csr job "" dns:api.ci.acme.internal
+	run -0 --separate-stderr cli_sign "$(ghtok --set iat=now --set nbf=now --set exp=now+86400)" "$D/job.csr"
+	assert_equal "$stderr" ""
+	refused 1 401 "token rejected: lifetime 86401s exceeds the maximum 86400s" \
+		"$(ghtok --set iat=now --set nbf=now --set exp=now+86401)" "$D/job.csr"
+}
+
 @test "oidc: ca.json: an OIDC provisioner is checked, not trusted" {
 	cp -a "$CA" "$D/bad"
 	csr cfg "" dns:api.ci.acme.internal

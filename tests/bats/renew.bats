@@ -9,17 +9,6 @@ load helpers/authority
 RENEWTOK="$BATS_TEST_DIRNAME/helpers/renewtok.py"
 AUD=https://ca.example.com:9443/1.0/renew
 
-# issue NAME [ca-sign options...]: a certificate for NAME.example.com:
-# $D/NAME.pem (leaf and intermediate), $D/NAME.key, $D/NAME.serial.
-issue() {
-	local n=$1
-	shift
-	csr "$n" "$n.example.com" "dns:$n.example.com"
-	ca-sign --offline --dir "$CA" --token "$(mint --sub "$n.example.com")" "$@" \
-		<"$D/$n.csr" >"$D/$n.pem"
-	serial_of "$D/$n.pem" >"$D/$n.serial"
-}
-
 # forge NAME SERIAL: a certificate for NAME.example.com signed by the
 # CA's own intermediate key with openssl, as the CA's leaves are, but not
 # by the CA: $D/NAME.pem (leaf and intermediate), $D/NAME.key.
@@ -67,8 +56,6 @@ setup_file() {
 setup() {
 	cp "$D/ca.json.orig" "$CA/config/ca.json"
 }
-
-S() { cat "$D/$1.serial"; }
 
 # conf JQ: rewrite ca.json with a jq filter.
 conf() {

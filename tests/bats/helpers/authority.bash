@@ -239,3 +239,19 @@ serial_of() {
 	hex=$(openssl x509 -in "$1" -noout -serial | cut -d= -f2)
 	BC_LINE_LENGTH=0 bc <<<"ibase=16; $hex"
 }
+
+# issue NAME [ca-sign options...]: $D/NAME.pem (the chain) for
+# NAME.example.com, issued offline from $D/NAME.csr with a token of the
+# provisioner, and its serial in decimal in $D/NAME.serial.
+issue() {
+	local n=$1
+	shift
+	csr "$n" "$n.example.com" "dns:$n.example.com"
+	ca-sign --offline --dir "$CA" --token "$(mint --sub "$n.example.com")" "$@" \
+		<"$D/$n.csr" >"$D/$n.pem"
+	serial_of "$D/$n.pem" >"$D/$n.serial"
+}
+
+# S NAME: the serial of issue NAME in decimal; HEX NAME: in hexadecimal.
+S() { cat "$D/$1.serial"; }
+HEX() { openssl x509 -in "$D/$1.pem" -noout -serial | cut -d= -f2; }

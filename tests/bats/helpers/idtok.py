@@ -30,7 +30,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import sys
 import time
 import uuid
@@ -39,24 +38,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from jwcrypto import jwk, jws
 
-
-def b64(data):
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def value(text, now):
-    m = re.fullmatch(r"now([+-]\d+)?", text)
-    if m:
-        return now + int(m.group(1) or 0)
-    return json.loads(text)
-
-
-def assign(obj, settings, unsets, now):
-    for s in settings:
-        k, v = s.split("=", 1)
-        obj[k] = value(v, now)
-    for k in unsets:
-        obj.pop(k, None)
+from jwtparts import assign, b64url as b64
 
 
 def sign(key, header, claims, alg=None):

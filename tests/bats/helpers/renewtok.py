@@ -30,17 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import \
     decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def value(text, now):
-    m = re.fullmatch(r"now(?:([+-])(\d+))?", text)
-    if m:
-        n = int(m.group(2) or 0)
-        return now + n if m.group(1) != "-" else now - n
-    return json.loads(text)
+from jwtparts import assign, b64url
 
 
 def sign(key, data):
@@ -83,18 +73,12 @@ def main():
                   "sub": cns[0].value if cns else "",
                   "aud": a.aud, "nbf": now, "iat": now, "exp": now + 300,
                   "jti": os.urandom(32).hex()}
-        for s in a.set:
-            k, v = s.split("=", 1)
-            claims[k] = value(v, now)
-        for k in a.unset:
-            claims.pop(k, None)
+        assign(claims, a.set, a.unset, now)
         alg, _ = sign(key, b"probe")
         header = {"alg": alg, "typ": "JWT", a.hname: [
             base64.b64encode(c.public_bytes(serialization.Encoding.DER))
             .decode() for c in certs]}
-        for s in a.hset:
-            k, v = s.split("=", 1)
-            header[k] = json.loads(v)
+        assign(header, a.hset, [], now)
         si = (b64url(json.dumps(header, separators=(",", ":")).encode()) +
               "." +
               b64url(json.dumps(claims, separators=(",", ":")).encode()))
