@@ -57,6 +57,7 @@ struct authority {
 	struct db *db;
 	int64_t backdate, max_token_life;
 	struct claims claims;       /* global, before provisioner overrides */
+	struct crl_conf crl;        /* conf.crl, with its defaults */
 };
 
 /* The provisioner types that issue. */
@@ -278,7 +279,8 @@ authority_open(const char *dir, enum db_mode mode, struct authority **out)
 	a->backdate = CA_BACKDATE;
 	if ((rc = claims_apply(json_object_get(a->auth, "claims"), &a->claims)) != CA_OK ||
 	    (rc = duration_field(a->auth, "backdate", &a->backdate)) != CA_OK ||
-	    (rc = token_max_lifetime(a->conf, &a->max_token_life)) != CA_OK)
+	    (rc = token_max_lifetime(a->conf, &a->max_token_life)) != CA_OK ||
+	    (rc = crl_conf_read(a->conf, &a->crl)) != CA_OK)
 		goto fail;
 	/* Every provisioner's claims, now rather than at its first use. */
 	provs = a->provs = json_object_get(a->auth, "provisioners");
@@ -1243,7 +1245,7 @@ issue_sign(struct authority *a, struct issue *p, EVP_PKEY *pub,
 	tpl.issuer = sk_X509_value(a->chain, 0);
 	tpl.chain = a->chain;
 	tpl.issuer_key = a->key;
-	tpl.crl_url = crl_leaf_url(a->conf);
+	tpl.crl_url = crl_leaf_url(&a->crl);
 	if ((rc = x509_issue(&tpl, &p->x)) != CA_OK) {
 		if (rc == CA_INPUT)
 			rc = CA_REFUSED;        /* a request the profile cannot take */
@@ -2148,10 +2150,10 @@ authority_use_key(struct authority *a, EVP_PKEY *key)
 	return CA_OK;
 }
 
-const json_t *
-authority_conf(struct authority *a)
+const struct crl_conf *
+authority_crl_conf(struct authority *a)
 {
-	return a->conf;
+	return &a->crl;
 }
 
 int
