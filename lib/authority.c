@@ -57,6 +57,7 @@ struct authority {
 	struct db *db;
 	int64_t backdate, max_token_life;
 	struct claims claims;       /* global, before provisioner overrides */
+	struct crl_conf crl;        /* conf.crl, with its defaults */
 };
 
 /* The provisioner types that issue. */
@@ -278,7 +279,8 @@ authority_open(const char *dir, enum db_mode mode, struct authority **out)
 	a->backdate = CA_BACKDATE;
 	if ((rc = claims_apply(json_object_get(a->auth, "claims"), &a->claims)) != CA_OK ||
 	    (rc = duration_field(a->auth, "backdate", &a->backdate)) != CA_OK ||
-	    (rc = token_max_lifetime(a->conf, &a->max_token_life)) != CA_OK)
+	    (rc = token_max_lifetime(a->conf, &a->max_token_life)) != CA_OK ||
+	    (rc = crl_conf_read(a->conf, &a->crl)) != CA_OK)
 		goto fail;
 	/* Every provisioner's claims, now rather than at its first use. */
 	provs = a->provs = json_object_get(a->auth, "provisioners");
@@ -1243,7 +1245,7 @@ issue_sign(struct authority *a, struct issue *p, EVP_PKEY *pub,
 	tpl.issuer = sk_X509_value(a->chain, 0);
 	tpl.chain = a->chain;
 	tpl.issuer_key = a->key;
-	tpl.crl_url = crl_leaf_url(a->conf);
+	tpl.crl_url = crl_leaf_url(&a->crl);
 	if ((rc = x509_issue(&tpl, &p->x)) != CA_OK) {
 		if (rc == CA_INPUT)
 			rc = CA_REFUSED;        /* a request the profile cannot take */
@@ -1352,6 +1354,7 @@ undo:
 struct slot {
 	struct authority_result res;
 	char *msg;              /* malloc'd: the failure's message */
+	X509 *crt;              /* on success: the committed certificate */
 };
 
 static void
@@ -1428,41 +1431,95 @@ batch_new(size_t n, struct slot **s)
 	return p;
 }
 
-void
-authority_sign_batch(struct authority *a, struct authority_signing *s,
-    size_t n)
+/* Decide and sign request i of a batch (arg: its array). */
+typedef int prepare_fn(struct authority *, const void *arg, size_t i,
+    struct issue *, int *st);
+
+/*
+ * A batch of n: each request decided and signed by prepare, outside the
+ * write lock, then all recorded together (issue_commit).  Returns the n
+ * outcomes (each msg and crt the caller's), or NULL when out of memory.
+ */
+static struct slot *
+batch_run(struct authority *a, size_t n, prepare_fn *prepare, const void *arg)
 {
 	struct issue *p;
 	struct slot *sl;
 	size_t i;
 	int rc, st;
 
-	if ((p = batch_new(n, &sl)) == NULL) {
-		for (i = 0; i < n; i++) {
-			s[i].crt = NULL;
-			s[i].res = result(CA_FAIL, 500);
-			s[i].msg = strdup(err_msg());
-		}
-		return;
-	}
-	/* Decide and sign each, outside the write lock. */
+	if ((p = batch_new(n, &sl)) == NULL)
+		return NULL;
 	for (i = 0; i < n; i++) {
 		st = 500;
-		if ((rc = sign_prepare(a, s[i].req, &p[i], &st)) != CA_OK)
+		if ((rc = prepare(a, arg, i, &p[i], &st)) != CA_OK)
 			slot_fail(&sl[i], rc, st);
 	}
 	issue_commit(a, p, sl, n);
 	for (i = 0; i < n; i++) {
-		s[i].res = sl[i].res;
-		s[i].msg = sl[i].msg;
-		s[i].crt = NULL;
 		if (sl[i].res.code == CA_OK) {
-			s[i].crt = p[i].x;
+			sl[i].crt = p[i].x;
 			p[i].x = NULL;
 		}
 		issue_free(&p[i]);
 	}
 	free(p);
+	return sl;
+}
+
+/* One outcome of batch_run() to the caller's fields; s NULL: out of memory. */
+static void
+slot_give(const struct slot *s, X509 **crt, struct authority_result *res,
+    char **msg)
+{
+	if (s == NULL) {
+		*crt = NULL;
+		*res = result(CA_FAIL, 500);
+		*msg = strdup(err_msg());
+		return;
+	}
+	*crt = s->crt;
+	*res = s->res;
+	*msg = s->msg;
+}
+
+/* A batch of one, its failure's message recorded (err_msg()) again. */
+static struct authority_result
+batch_one(struct authority *a, prepare_fn *prepare, const void *arg,
+    X509 **crt)
+{
+	struct authority_result res;
+	struct slot *sl;
+	char *msg;
+
+	sl = batch_run(a, 1, prepare, arg);
+	slot_give(sl, crt, &res, &msg);
+	free(sl);
+	if (res.code != CA_OK)
+		err_set(res.code, "%s", msg != NULL ? msg : "out of memory");
+	free(msg);
+	return res;
+}
+
+static int
+sign_at(struct authority *a, const void *arg, size_t i, struct issue *p,
+    int *st)
+{
+	return sign_prepare(a, ((const struct authority_signing *)arg)[i].req,
+	    p, st);
+}
+
+void
+authority_sign_batch(struct authority *a, struct authority_signing *s,
+    size_t n)
+{
+	struct slot *sl;
+	size_t i;
+
+	sl = batch_run(a, n, sign_at, s);
+	for (i = 0; i < n; i++)
+		slot_give(sl != NULL ? &sl[i] : NULL, &s[i].crt, &s[i].res,
+		    &s[i].msg);
 	free(sl);
 }
 
@@ -1473,13 +1530,7 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 
 	memset(&s, 0, sizeof(s));
 	s.req = r;
-	authority_sign_batch(a, &s, 1);
-	*crt = s.crt;
-	/* The message of a failure is the recorded one again. */
-	if (s.res.code != CA_OK)
-		err_set(s.res.code, "%s", s.msg != NULL ? s.msg : "out of memory");
-	free(s.msg);
-	return s.res;
+	return batch_one(a, sign_at, &s, crt);
 }
 
 /* ---- revocation ------------------------------------------------------ */
@@ -2055,40 +2106,25 @@ out:
 	return rc;
 }
 
+static int
+renew_at(struct authority *a, const void *arg, size_t i, struct issue *p,
+    int *st)
+{
+	return renew_prepare(a, ((const struct authority_renewal *)arg)[i].req,
+	    p, st);
+}
+
 void
 authority_renew_batch(struct authority *a, struct authority_renewal *s,
     size_t n)
 {
-	struct issue *p;
 	struct slot *sl;
 	size_t i;
-	int rc, st;
 
-	if ((p = batch_new(n, &sl)) == NULL) {
-		for (i = 0; i < n; i++) {
-			s[i].crt = NULL;
-			s[i].res = result(CA_FAIL, 500);
-			s[i].msg = strdup(err_msg());
-		}
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		st = 500;
-		if ((rc = renew_prepare(a, s[i].req, &p[i], &st)) != CA_OK)
-			slot_fail(&sl[i], rc, st);
-	}
-	issue_commit(a, p, sl, n);
-	for (i = 0; i < n; i++) {
-		s[i].res = sl[i].res;
-		s[i].msg = sl[i].msg;
-		s[i].crt = NULL;
-		if (sl[i].res.code == CA_OK) {
-			s[i].crt = p[i].x;
-			p[i].x = NULL;
-		}
-		issue_free(&p[i]);
-	}
-	free(p);
+	sl = batch_run(a, n, renew_at, s);
+	for (i = 0; i < n; i++)
+		slot_give(sl != NULL ? &sl[i] : NULL, &s[i].crt, &s[i].res,
+		    &s[i].msg);
 	free(sl);
 }
 
@@ -2099,12 +2135,7 @@ authority_renew(struct authority *a, const struct renew_request *r, X509 **crt)
 
 	memset(&s, 0, sizeof(s));
 	s.req = r;
-	authority_renew_batch(a, &s, 1);
-	*crt = s.crt;
-	if (s.res.code != CA_OK)
-		err_set(s.res.code, "%s", s.msg != NULL ? s.msg : "out of memory");
-	free(s.msg);
-	return s.res;
+	return batch_one(a, renew_at, &s, crt);
 }
 
 int
@@ -2119,10 +2150,10 @@ authority_use_key(struct authority *a, EVP_PKEY *key)
 	return CA_OK;
 }
 
-const json_t *
-authority_conf(struct authority *a)
+const struct crl_conf *
+authority_crl_conf(struct authority *a)
 {
-	return a->conf;
+	return &a->crl;
 }
 
 int

@@ -222,8 +222,9 @@ int authority_use_key(struct authority *a, EVP_PKEY *key);
 struct authority_result authority_crl(struct authority *a, int force,
     unsigned char **der, size_t *len);
 
-/* For lib/crl.c: ca.json as checked (borrowed). */
-const json_t *authority_conf(struct authority *a);
+/* For lib/crl.c: ca.json's "crl", read once at authority_open (borrowed). */
+struct crl_conf;
+const struct crl_conf *authority_crl_conf(struct authority *a);
 /*
  * For lib/crl.c: the intermediate's key, decrypted on first use
  * (borrowed; lives as long as a).  CA_FAIL or CA_REFUSED (password).

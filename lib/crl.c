@@ -84,25 +84,18 @@ crl_conf_read(const json_t *conf, struct crl_conf *c)
 }
 
 const char *
-crl_leaf_url(const json_t *conf)
+crl_leaf_url(const struct crl_conf *c)
 {
-	struct crl_conf c;
-
-	if (crl_conf_read(conf, &c) != CA_OK || !c.enabled || !c.add_dp)
-		return NULL;
-	return c.idp_url;
+	return c->enabled && c->add_dp ? c->idp_url : NULL;
 }
 
 void
 crl_after_revoke(struct authority *a)
 {
+	const struct crl_conf *c = authority_crl_conf(a);
 	struct authority_result r;
-	struct crl_conf c;
 
-	if (crl_conf_read(authority_conf(a), &c) != CA_OK)
-		warnx_("CRL not regenerated after the revocation: %s",
-		    err_msg());
-	else if (c.enabled && c.on_revoke) {
+	if (c->enabled && c->on_revoke) {
 		r = authority_crl(a, 1, NULL, NULL);
 		if (r.code != CA_OK)
 			warnx_("CRL not regenerated after the revocation "
@@ -431,7 +424,7 @@ struct authority_result
 authority_crl(struct authority *a, int force, unsigned char **der,
     size_t *len)
 {
-	struct crl_conf c;
+	const struct crl_conf *c = authority_crl_conf(a);
 	struct db_crl *cur = NULL;
 	EVP_PKEY *key;
 	int64_t count, now;
@@ -441,9 +434,7 @@ authority_crl(struct authority *a, int force, unsigned char **der,
 		*der = NULL;
 	if (len != NULL)
 		*len = 0;
-	if ((rc = crl_conf_read(authority_conf(a), &c)) != CA_OK)
-		return res(CA_FAIL);
-	if (!c.enabled) {
+	if (!c->enabled) {
 		err_set(CA_REFUSED, "CRL disabled (ca.json crl.enabled is "
 		    "false)");
 		return res(CA_REFUSED);
@@ -457,7 +448,7 @@ authority_crl(struct authority *a, int force, unsigned char **der,
 			db_crl_free(cur);
 			return res(rc);
 		}
-		if (is_current(cur, count, now, &c)) {
+		if (is_current(cur, count, now, c)) {
 			rc = give(cur->der, cur->der_len, der, len);
 			db_crl_free(cur);
 			return res(rc);
@@ -468,7 +459,7 @@ authority_crl(struct authority *a, int force, unsigned char **der,
 	if ((rc = authority_signing_key(a, &key)) != CA_OK)
 		return res(rc == CA_REFUSED ? CA_FAIL : rc);
 	for (i = 0; i < CRL_ATTEMPTS; i++) {
-		rc = regenerate(a, key, &c, force, der, len, &again);
+		rc = regenerate(a, key, c, force, der, len, &again);
 		if (!again)
 			return res(rc);
 	}

@@ -49,9 +49,9 @@ int crl_conf_read(const json_t *conf, struct crl_conf *c);
 /*
  * The URL to put in a leaf's CRL Distribution Points extension, or NULL
  * for none: idpURL when the CRL is enabled and addDistributionPoint is
- * not false.  Borrowed from conf.
+ * not false.  Borrowed from c.
  */
-const char *crl_leaf_url(const json_t *conf);
+const char *crl_leaf_url(const struct crl_conf *c);
 
 /*
  * After a revocation has committed: regenerate the CRL when it is enabled

@@ -395,6 +395,20 @@ same_as() {
 	refused_api 401 "client certificate not valid: unsuitable certificate purpose" mtls srv
 }
 
+@test "renew: fail a leaf without extendedKeyUsage, token and mTLS (401)" {
+	csr bare bare.example.com dns:bare.example.com
+	printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+		"subjectAltName=DNS:bare.example.com" >"$D/bare.ext"
+	openssl x509 -req -in "$D/bare.csr" -CA "$CA/certs/intermediate_ca.crt" \
+		-CAkey "$CA/secrets/intermediate_ca_key" -passin "file:$D/pw" \
+		-set_serial 0x5e5f -days 1 -extfile "$D/bare.ext" -out "$D/bare.leaf" 2>/dev/null
+	run -0 openssl x509 -in "$D/bare.leaf" -noout -text
+	refute_output --partial "X509v3 Extended Key Usage"
+	cat "$D/bare.leaf" "$CA/certs/intermediate_ca.crt" >"$D/bare.pem"
+	refused_api 401 "token rejected: x5c: client certificate not valid: no extendedKeyUsage clientAuth" by_token bare
+	refused_api 401 "client certificate not valid: no extendedKeyUsage clientAuth" mtls bare
+}
+
 # ---- the handler's requests ---------------------------------------------------
 
 @test "renew: --api requests: neither member 401, malformed 400, token over peer" {

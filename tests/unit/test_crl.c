@@ -283,7 +283,7 @@ test_conf(void)
 	is_int(c.cache, 24 * 3600, "cacheDuration 24h");
 	is_int(c.renew, 16 * 3600, "renewPeriod 2/3 of it");
 	is_int(c.add_dp, 0, "no distribution point without idpURL");
-	ok(crl_leaf_url(conf) == NULL, "no leaf URL");
+	ok(crl_leaf_url(&c) == NULL, "no leaf URL");
 	json_decref(conf);
 
 	conf = json_pack("{s:{s:s, s:s}}", "crl", "cacheDuration", "90m",
@@ -291,18 +291,19 @@ test_conf(void)
 	is_int(crl_conf_read(conf, &c), CA_OK, "idpURL: ok");
 	is_int(c.renew, 60 * 60, "renewPeriod 2/3 of 90m");
 	is_int(c.add_dp, 1, "distribution point by default with idpURL");
-	is_str(crl_leaf_url(conf), "http://ca.example/crl", "the leaf URL");
+	is_str(crl_leaf_url(&c), "http://ca.example/crl", "the leaf URL");
 	json_decref(conf);
 
 	conf = json_pack("{s:{s:s, s:b}}", "crl", "idpURL",
 	    "http://ca.example/crl", "addDistributionPoint", 0);
-	crl_conf_read(conf, &c);
-	ok(crl_leaf_url(conf) == NULL, "addDistributionPoint false: none");
+	is_int(crl_conf_read(conf, &c), CA_OK, "addDistributionPoint false: ok");
+	ok(crl_leaf_url(&c) == NULL, "addDistributionPoint false: none");
 	json_decref(conf);
 
 	conf = json_pack("{s:{s:b, s:s}}", "crl", "enabled", 0, "idpURL",
 	    "http://ca.example/crl");
-	ok(crl_leaf_url(conf) == NULL, "CRL disabled: no leaf URL");
+	is_int(crl_conf_read(conf, &c), CA_OK, "CRL disabled: ok");
+	ok(crl_leaf_url(&c) == NULL, "CRL disabled: no leaf URL");
 	json_decref(conf);
 }
 
