@@ -31,7 +31,7 @@ out=
 
 usage() {
 	cat <<EOF
-usage: $prog [--sizes "N..."] [--revoked R] [-n RUNS] [--full-runs N]
+usage: $prog [--sizes "N..."] [--revoked R|P%] [-n RUNS] [--full-runs N]
        [--baseline CA-LIST] [--out DIR]
   --sizes "N..."      inventory sizes, smallest first (default "100000 1000000")
   --revoked R|P%      revoked certificates at every size, or P percent of
