@@ -22,12 +22,12 @@
 
 #include <jansson.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "api.h"
 #include "apiserve.h"
 #include "authority.h"
 #include "ca_limits.h"
+#include "chain.h"
 #include "cli.h"
 #include "client.h"
 #include "config.h"
@@ -148,83 +148,16 @@ struct opts {
 	int json, offline, api;
 };
 
-/*
- * The issuer at i, or NULL for a self-signed one: the chain handed out
- * never carries a root (a relying party must have it already; one sent
- * along proves nothing), even when a root signed the certificate.
- */
-static X509 *
-chain_cert(STACK_OF(X509) *issuers, int i)
-{
-	X509 *c = sk_X509_value(issuers, i);
-
-	return X509_get_extension_flags(c) & EXFLAG_SS ? NULL : c;
-}
-
-/* The chain in the API's JSON shape {"crt","ca","certChain"}; NULL on failure. */
-static json_t *
-render_json(X509 *leaf, STACK_OF(X509) *issuers)
-{
-	json_t *o, *chain;
-	char *pem;
-	int i, first = 1;
-
-	o = json_object();
-	chain = json_array();
-	if (o == NULL || chain == NULL)
-		return json_decref(o), json_decref(chain), NULL;
-	for (i = -1; i < sk_X509_num(issuers); i++) {
-		if (i >= 0 && chain_cert(issuers, i) == NULL)
-			continue;
-		pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
-		if (pem == NULL)
-			return json_decref(o), json_decref(chain), NULL;
-		if (i == -1)
-			json_object_set_new(o, "crt", json_string(pem));
-		else if (first) {
-			/* "ca" is the first intermediate; none under a root. */
-			json_object_set_new(o, "ca", json_string(pem));
-			first = 0;
-		}
-		json_array_append_new(chain, json_string(pem));
-		free(pem);
-	}
-	json_object_set_new(o, "certChain", chain);
-	return o;
-}
-
 /* The chain as PEM, or (json) as the API's JSON shape, pretty-printed. */
 static char *
 render(X509 *leaf, STACK_OF(X509) *issuers, int json)
 {
 	json_t *o;
-	char *s, *pem, *out;
-	size_t len = 0, cap = 0;
-	int i;
+	char *s, *out;
 
-	if (!json) {
-		out = NULL;
-		for (i = -1; i < sk_X509_num(issuers); i++) {
-			if (i >= 0 && chain_cert(issuers, i) == NULL)
-				continue;
-			pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
-			if (pem == NULL)
-				return free(out), NULL;
-			len += strlen(pem);
-			if (len + 1 > cap) {
-				char *n = realloc(out, cap = 2 * len + 1);
-				if (n == NULL)
-					return free(pem), free(out), NULL;
-				if (out == NULL)
-					n[0] = '\0';
-				out = n;
-			}
-			strcat(out, pem);
-			free(pem);
-		}
-		return out;
-	}
-	if ((o = render_json(leaf, issuers)) == NULL)
+	if (!json)
+		return chain_pem(leaf, issuers);
+	if ((o = chain_json(leaf, issuers)) == NULL)
 		return NULL;
 	s = json_dumps(o, JSON_INDENT(2));
 	json_decref(o);
@@ -865,7 +798,7 @@ sign_batch(void *ctx, struct api_call *calls, size_t n)
 			err_set(sg[i].res.code, "%s", sg[i].msg != NULL ?
 			    sg[i].msg : "out of memory");
 			api_call_fail(c, sg[i].res.status, sg[i].res.code);
-		} else if ((resp = render_json(sg[i].crt,
+		} else if ((resp = chain_json(sg[i].crt,
 		    authority_chain(h->a))) == NULL) {
 			err_set(CA_FAIL, "encoding the response failed");
 			api_call_fail(c, 500, CA_FAIL);
