@@ -311,10 +311,8 @@ offline(const struct opts *o)
 static int
 renew_members(const json_t *req, struct renew_request *r, int *status)
 {
-	const json_t *peer, *rekey, *v;
-	STACK_OF(X509) *one;
+	const json_t *peer, *rekey;
 	const char *pem;
-	size_t i;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -344,32 +342,9 @@ renew_members(const json_t *req, struct renew_request *r, int *status)
 		return err_set(CA_INPUT, "request: peerCertificates must be a list "
 		    "of 1 to %d PEM certificates", CA_MAX_CHAIN);
 	r->method = RENEW_MTLS;
-	if ((r->peer = sk_X509_new_null()) == NULL) {
+	if ((rc = api_certs(peer, "peerCertificates", &r->peer)) == CA_FAIL)
 		*status = 500;
-		return err_set(CA_FAIL, "out of memory");
-	}
-	json_array_foreach(peer, i, v) {
-		if ((pem = json_string_value(v)) == NULL)
-			return err_set(CA_INPUT, "request: peerCertificates[%zu]: "
-			    "not a string", i);
-		if ((rc = pem_load_certs((const unsigned char *)pem, strlen(pem),
-		    &one)) != CA_OK) {
-			err_prefix("request: peerCertificates[%zu]", i);
-			return rc;
-		}
-		if (sk_X509_num(one) != 1) {
-			sk_X509_pop_free(one, X509_free);
-			return err_set(CA_INPUT, "request: peerCertificates[%zu]: "
-			    "not one certificate", i);
-		}
-		if (!sk_X509_push(r->peer, sk_X509_value(one, 0))) {
-			sk_X509_pop_free(one, X509_free);
-			*status = 500;
-			return err_set(CA_FAIL, "out of memory");
-		}
-		sk_X509_free(one);
-	}
-	return CA_OK;
+	return rc;
 }
 
 static void
@@ -444,17 +419,6 @@ out:
 	free(idx);
 }
 
-static volatile sig_atomic_t got_hup, got_stop;
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_stop = 1;
-}
-
 /*
  * --api: the handler, the authority kept loaded between requests
  * (apihost.h); SIGHUP reloads it, SIGINT and SIGTERM stop.
@@ -462,40 +426,14 @@ on_signal(int sig)
 static void
 api(const struct opts *o)
 {
-	struct api_server s;
-	struct api_host h;
-	struct sigaction sa;
-	sigset_t block, old;
-	int rc;
+	int rc, reported;
 
 	if (o->cert != NULL)
 		die(CA_USAGE, "--api takes only --offline, --dir and --socket: "
 		    "everything else comes from the request JSON");
-	memset(&h, 0, sizeof(h));
-	h.dir = o->dir;
-	h.reload = &got_hup;
-	/* The signals land only while the server waits (apiserve.h). */
-	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	memset(&s, 0, sizeof(s));
-	s.handler = renew_batch;
-	s.ctx = &h;
-	s.stop = &got_stop;
-	s.wait_mask = &old;
-	s.max_batch = RENEW_BATCH;
-	rc = api_host_serve(&h, &s, o->socket);
+	rc = api_host_run(o->dir, o->socket, renew_batch, RENEW_BATCH, &reported);
 	/* A stream's failures were reported as they came. */
-	if (rc != CA_OK && (o->socket != NULL || err_code() == CA_USAGE))
+	if (rc != CA_OK && !reported)
 		die_last();
 	exit(rc);
 }

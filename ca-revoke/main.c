@@ -320,25 +320,11 @@ answer_crl(struct authority *a, struct api_call *c)
 
 /* ---- --api ---------------------------------------------------------- */
 
-static volatile sig_atomic_t got_hup, got_stop;
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_stop = 1;
-}
-
 /* "peerCertificates": PEM strings, leaf first, into *out (NULL if none). */
 static int
 peer_chain(const json_t *req, STACK_OF(X509) **out)
 {
-	const json_t *arr = json_object_get(req, "peerCertificates"), *v;
-	STACK_OF(X509) *chain, *one;
-	const char *pem;
-	size_t i;
+	const json_t *arr = json_object_get(req, "peerCertificates");
 
 	*out = NULL;
 	if (arr == NULL || json_is_null(arr))
@@ -348,30 +334,7 @@ peer_chain(const json_t *req, STACK_OF(X509) **out)
 		    "most %d PEM certificates", CA_MAX_CHAIN);
 	if (json_array_size(arr) == 0)
 		return CA_OK;
-	if ((chain = sk_X509_new_null()) == NULL)
-		return err_set(CA_FAIL, "out of memory");
-	json_array_foreach(arr, i, v) {
-		if ((pem = json_string_value(v)) == NULL ||
-		    pem_load_certs((const unsigned char *)pem, strlen(pem),
-		    &one) != CA_OK) {
-			sk_X509_pop_free(chain, X509_free);
-			if (pem == NULL)
-				return err_set(CA_INPUT, "request: peerCertificates[%zu]: "
-				    "not a string", i);
-			err_prefix("request: peerCertificates[%zu]", i);
-			return CA_INPUT;
-		}
-		if (sk_X509_num(one) != 1) {
-			sk_X509_pop_free(one, X509_free);
-			sk_X509_pop_free(chain, X509_free);
-			return err_set(CA_INPUT, "request: peerCertificates[%zu]: not "
-			    "one certificate", i);
-		}
-		sk_X509_push(chain, sk_X509_shift(one));
-		sk_X509_free(one);
-	}
-	*out = chain;
-	return CA_OK;
+	return api_certs(arr, "peerCertificates", out);
 }
 
 /*
@@ -482,42 +445,16 @@ revoke_handler(void *ctx, struct api_call *calls, size_t n)
 static void
 api(const struct opts *o)
 {
-	struct api_server s;
-	struct api_host h;
-	struct sigaction sa;
-	sigset_t block, old;
-	int rc;
+	int rc, reported;
 
 	if (o->token || o->token_file || o->cert || o->key || o->rc_text ||
 	    o->reason || o->ca_url || o->root || o->crl || o->pem || o->out ||
 	    o->serial)
 		die(CA_USAGE, "--api takes only --offline, --dir and --socket: "
 		    "everything else comes from the request JSON");
-	memset(&h, 0, sizeof(h));
-	h.dir = o->dir;
-	h.reload = &got_hup;
-	/* The signals land only while the server waits (apiserve.h). */
-	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	memset(&s, 0, sizeof(s));
-	s.handler = revoke_handler;
-	s.ctx = &h;
-	s.stop = &got_stop;
-	s.wait_mask = &old;
-	s.max_batch = 1;
-	rc = api_host_serve(&h, &s, o->socket);
+	rc = api_host_run(o->dir, o->socket, revoke_handler, 1, &reported);
 	/* A stream's failures were reported as they came. */
-	if (rc != CA_OK && (!h.serving || o->socket != NULL))
+	if (rc != CA_OK && !reported)
 		die_last();
 	exit(rc);
 }

@@ -14,23 +14,20 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "api.h"
-#include "apiserve.h"
+#include "apihost.h"
 #include "authority.h"
 #include "ca_limits.h"
+#include "chain.h"
 #include "cli.h"
 #include "client.h"
-#include "config.h"
 #include "csr.h"
 #include "err.h"
 #include "io.h"
@@ -148,83 +145,16 @@ struct opts {
 	int json, offline, api;
 };
 
-/*
- * The issuer at i, or NULL for a self-signed one: the chain handed out
- * never carries a root (a relying party must have it already; one sent
- * along proves nothing), even when a root signed the certificate.
- */
-static X509 *
-chain_cert(STACK_OF(X509) *issuers, int i)
-{
-	X509 *c = sk_X509_value(issuers, i);
-
-	return X509_get_extension_flags(c) & EXFLAG_SS ? NULL : c;
-}
-
-/* The chain in the API's JSON shape {"crt","ca","certChain"}; NULL on failure. */
-static json_t *
-render_json(X509 *leaf, STACK_OF(X509) *issuers)
-{
-	json_t *o, *chain;
-	char *pem;
-	int i, first = 1;
-
-	o = json_object();
-	chain = json_array();
-	if (o == NULL || chain == NULL)
-		return json_decref(o), json_decref(chain), NULL;
-	for (i = -1; i < sk_X509_num(issuers); i++) {
-		if (i >= 0 && chain_cert(issuers, i) == NULL)
-			continue;
-		pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
-		if (pem == NULL)
-			return json_decref(o), json_decref(chain), NULL;
-		if (i == -1)
-			json_object_set_new(o, "crt", json_string(pem));
-		else if (first) {
-			/* "ca" is the first intermediate; none under a root. */
-			json_object_set_new(o, "ca", json_string(pem));
-			first = 0;
-		}
-		json_array_append_new(chain, json_string(pem));
-		free(pem);
-	}
-	json_object_set_new(o, "certChain", chain);
-	return o;
-}
-
 /* The chain as PEM, or (json) as the API's JSON shape, pretty-printed. */
 static char *
 render(X509 *leaf, STACK_OF(X509) *issuers, int json)
 {
 	json_t *o;
-	char *s, *pem, *out;
-	size_t len = 0, cap = 0;
-	int i;
+	char *s, *out;
 
-	if (!json) {
-		out = NULL;
-		for (i = -1; i < sk_X509_num(issuers); i++) {
-			if (i >= 0 && chain_cert(issuers, i) == NULL)
-				continue;
-			pem = pem_cert(i < 0 ? leaf : sk_X509_value(issuers, i));
-			if (pem == NULL)
-				return free(out), NULL;
-			len += strlen(pem);
-			if (len + 1 > cap) {
-				char *n = realloc(out, cap = 2 * len + 1);
-				if (n == NULL)
-					return free(pem), free(out), NULL;
-				if (out == NULL)
-					n[0] = '\0';
-				out = n;
-			}
-			strcat(out, pem);
-			free(pem);
-		}
-		return out;
-	}
-	if ((o = render_json(leaf, issuers)) == NULL)
+	if (!json)
+		return chain_pem(leaf, issuers);
+	if ((o = chain_json(leaf, issuers)) == NULL)
 		return NULL;
 	s = json_dumps(o, JSON_INDENT(2));
 	json_decref(o);
@@ -723,78 +653,6 @@ offline(struct opts *o)
 }
 
 /*
- * --api: the handler.  The authority (ca.json, the chain, the decrypted
- * key, the provisioners' keys, the database) is opened once and kept
- * while requests come; it is opened again on SIGHUP and when ca.json
- * changes (looked at before each batch).  An authority that fails to
- * load is not replaced by the old one: every request is answered with
- * why until one loads (fail closed).
- */
-struct handler {
-	const char *dir;
-	char *conf_path;            /* HOME/config/ca.json, watched */
-	struct authority *a;        /* NULL: none loaded, why says why */
-	struct stat seen;           /* ca.json as a was loaded from it */
-	char *why;
-	int why_code;
-	int loaded;                 /* one was loaded before: now it is a reload */
-};
-
-static volatile sig_atomic_t got_hup, got_stop;
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_stop = 1;
-}
-
-static int
-same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	    a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-/* Load the authority if there is none, or ca.json changed, or SIGHUP came. */
-static int
-handler_ready(struct handler *h)
-{
-	struct stat st;
-	int rc, hup = got_hup;
-
-	got_hup = 0;
-	memset(&st, 0, sizeof(st));
-	if (h->conf_path == NULL || stat(h->conf_path, &st) == -1)
-		hup = 1;        /* gone: what the authority makes of it */
-	if (h->a != NULL && !hup && same_file(&st, &h->seen))
-		return CA_OK;
-	authority_close(h->a);
-	h->a = NULL;
-	free(h->why);
-	h->why = NULL;
-	if ((rc = authority_open(h->dir, DB_WRITE, &h->a)) != CA_OK) {
-		h->why = strdup(err_msg());
-		h->why_code = rc;
-		if (h->loaded)
-			fprintf(stderr, "%s: reloading the authority failed, every "
-			    "request fails until it loads: %s\n", err_progname(),
-			    err_msg());
-		return rc;
-	}
-	if (h->loaded)
-		fprintf(stderr, "%s: reloaded %s\n", err_progname(), h->conf_path);
-	h->seen = st;
-	h->loaded = 1;
-	return CA_OK;
-}
-
-/*
  * Requests answered together at most: taken from one stream or from
  * several connections, decided one by one, recorded in one transaction
  * (group commit).
@@ -824,7 +682,8 @@ sign_members(const json_t *req, struct sign_request *r)
 static void
 sign_batch(void *ctx, struct api_call *calls, size_t n)
 {
-	struct handler *h = ctx;
+	struct api_host *h = ctx;
+	struct authority *a = api_host_authority(h);
 	struct authority_signing *sg;
 	struct sign_request *rq;
 	struct api_call *c;
@@ -832,7 +691,6 @@ sign_batch(void *ctx, struct api_call *calls, size_t n)
 	json_t *resp;
 	int rc;
 
-	(void)handler_ready(h);
 	sg = calloc(n, sizeof(*sg));
 	rq = calloc(n, sizeof(*rq));
 	idx = calloc(n, sizeof(*idx));
@@ -846,11 +704,10 @@ sign_batch(void *ctx, struct api_call *calls, size_t n)
 		if ((rc = sign_members(calls[i].req, &rq[m])) != CA_OK) {
 			api_call_fail(&calls[i], 400, rc);
 			X509_REQ_free(rq[m].csr);
-		} else if (h->a == NULL) {
-			err_set(h->why_code, "%s", h->why != NULL ? h->why :
-			    "out of memory");
-			api_call_fail(&calls[i], api_status(h->why_code),
-			    h->why_code);
+		} else if (a == NULL) {
+			/* No authority loaded: why (apihost.h). */
+			rc = api_host_why(h);
+			api_call_fail(&calls[i], api_status(rc), rc);
 			X509_REQ_free(rq[m].csr);
 		} else {
 			sg[m].req = &rq[m];
@@ -858,15 +715,15 @@ sign_batch(void *ctx, struct api_call *calls, size_t n)
 		}
 	}
 	if (m > 0)
-		authority_sign_batch(h->a, sg, m);
+		authority_sign_batch(a, sg, m);
 	for (i = 0; i < m; i++) {
 		c = &calls[idx[i]];
 		if (sg[i].res.code != CA_OK) {
 			err_set(sg[i].res.code, "%s", sg[i].msg != NULL ?
 			    sg[i].msg : "out of memory");
 			api_call_fail(c, sg[i].res.status, sg[i].res.code);
-		} else if ((resp = render_json(sg[i].crt,
-		    authority_chain(h->a))) == NULL) {
+		} else if ((resp = chain_json(sg[i].crt,
+		    authority_chain(a))) == NULL) {
 			err_set(CA_FAIL, "encoding the response failed");
 			api_call_fail(c, 500, CA_FAIL);
 		} else {
@@ -883,36 +740,14 @@ out:
 	free(idx);
 }
 
-/* Descriptors for every connection the server may hold at once. */
-static size_t
-conn_limit(void)
-{
-	struct rlimit rl;
-	rlim_t want = API_MAX_CONNS + 64;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return 64;
-	if (rl.rlim_cur < want) {
-		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
-		    rl.rlim_max : want;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-			return 64;
-	}
-	return rl.rlim_cur >= want ? API_MAX_CONNS :
-	    rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
-}
-
+/*
+ * --api: the handler, the authority kept loaded between requests
+ * (apihost.h); SIGHUP reloads it, SIGINT and SIGTERM stop.
+ */
 static void
 api(struct opts *o)
 {
-	struct api_sockfile sf = { NULL, 0, 0 };
-	struct api_server s;
-	struct handler h;
-	struct sigaction sa;
-	sigset_t block, old;
-	char *home;
-	int rc, lfd = -1;
+	int rc, reported;
 
 	if (!o->offline)
 		die(CA_USAGE, "--api needs --offline (the handler runs on the CA host)");
@@ -921,59 +756,9 @@ api(struct opts *o)
 	    o->subject || o->not_after || o->not_before)
 		die(CA_USAGE, "--api takes only --offline, --dir and --socket: "
 		    "everything else comes from the request JSON");
-	if (api_listen_inherited(&lfd) != CA_OK)
+	rc = api_host_run(o->dir, o->socket, sign_batch, SIGN_BATCH, &reported);
+	if (rc != CA_OK && !reported)
 		die_last();
-	if (lfd != -1 && o->socket != NULL)
-		die(CA_USAGE, "--socket and a socket from the service manager "
-		    "(LISTEN_FDS): give one");
-	/* The decrypted key stays for the process's life. */
-	if (io_secret_guard() != CA_OK)
-		die_last();
-	memset(&h, 0, sizeof(h));
-	h.dir = o->dir;
-	if ((home = config_home(o->dir)) != NULL)
-		h.conf_path = io_join(home, "config/ca.json");
-	free(home);
-
-	/* The signals land only while the server waits (apiserve.h). */
-	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	memset(&s, 0, sizeof(s));
-	s.handler = sign_batch;
-	s.ctx = &h;
-	s.stop = &got_stop;
-	s.wait_mask = &old;
-	s.max_batch = SIGN_BATCH;
-	if (lfd == -1 && o->socket == NULL) {
-		/* stdin and stdout: each failure was reported as it came. */
-		rc = api_serve_stream(&s, 0, 1);
-	} else {
-		/* A handler that cannot load does not start listening. */
-		if (handler_ready(&h) != CA_OK)
-			die(h.why_code, "%s", h.why);
-		if (o->socket != NULL &&
-		    api_listen_unix(o->socket, &lfd, &sf) != CA_OK)
-			die_last();
-		s.max_conns = conn_limit();
-		rc = api_serve_socket(&s, lfd);
-		api_unlisten_unix(&sf);
-		close(lfd);
-		if (rc != CA_OK)
-			die_last();
-	}
-	authority_close(h.a);
-	free(h.why);
-	free(h.conf_path);
 	exit(rc);
 }
 

@@ -1,42 +1,11 @@
 /*
- * api: --api request and response framing (see api.h).
+ * api: the members of --api requests (see api.h).
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "ca_limits.h"
 #include "err.h"
-#include "io.h"
-
-int
-api_read(json_t **req, int *status)
-{
-	json_error_t je;
-	struct buf in;
-	int rc;
-
-	*req = NULL;
-	*status = 500;
-	if ((rc = io_read_fd(0, CA_MAX_JSON, &in, "request")) != CA_OK) {
-		if (rc == CA_INPUT)
-			*status = 413;
-		return rc;
-	}
-	*req = json_loadb((const char *)in.data, in.len, JSON_REJECT_DUPLICATES,
-	    &je);
-	buf_free(&in);
-	if (*req == NULL || !json_is_object(*req)) {
-		rc = err_set(CA_INPUT, "request: malformed JSON: %s",
-		    *req != NULL ? "not an object" : je.text);
-		json_decref(*req);
-		*req = NULL;
-		*status = 400;
-		return rc;
-	}
-	return CA_OK;
-}
+#include "pem.h"
 
 int
 api_string(const json_t *req, const char *name, int required,
@@ -57,6 +26,50 @@ api_string(const json_t *req, const char *name, int required,
 }
 
 int
+api_certs(const json_t *arr, const char *name, STACK_OF(X509) **out)
+{
+	STACK_OF(X509) *chain, *one;
+	const json_t *v;
+	const char *pem;
+	size_t i;
+	int rc = CA_OK;
+
+	*out = NULL;
+	if ((chain = sk_X509_new_null()) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	json_array_foreach(arr, i, v) {
+		if ((pem = json_string_value(v)) == NULL) {
+			rc = err_set(CA_INPUT, "request: %s[%zu]: not a string",
+			    name, i);
+			break;
+		}
+		if ((rc = pem_load_certs((const unsigned char *)pem, strlen(pem),
+		    &one)) != CA_OK) {
+			err_prefix("request: %s[%zu]", name, i);
+			break;
+		}
+		if (sk_X509_num(one) != 1) {
+			sk_X509_pop_free(one, X509_free);
+			rc = err_set(CA_INPUT, "request: %s[%zu]: not one "
+			    "certificate", name, i);
+			break;
+		}
+		if (!sk_X509_push(chain, sk_X509_value(one, 0))) {
+			sk_X509_pop_free(one, X509_free);
+			rc = err_set(CA_FAIL, "out of memory");
+			break;
+		}
+		sk_X509_free(one);
+	}
+	if (rc != CA_OK) {
+		sk_X509_pop_free(chain, X509_free);
+		return rc;
+	}
+	*out = chain;
+	return CA_OK;
+}
+
+int
 api_status(int code)
 {
 	switch (code) {
@@ -72,21 +85,4 @@ api_status(int code)
 	default:
 		return 500;
 	}
-}
-
-int
-api_error(int status, int code)
-{
-	json_t *e = json_pack("{s:i, s:s}", "status", status, "message",
-	    err_msg());
-	char *s = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
-
-	if (s != NULL) {
-		(void)io_write_all(1, s, strlen(s));
-		(void)io_write_all(1, "\n", 1);
-	}
-	free(s);
-	json_decref(e);
-	fprintf(stderr, "%s: %s\n", err_progname(), err_msg());
-	return code == CA_OK ? CA_FAIL : code;
 }

@@ -1,23 +1,13 @@
 /*
- * api: the framing of --api mode, shared by every program that has one
- * and by ca-serve, which relays it: exactly one JSON request object on
- * stdin, exactly one JSON object on stdout, the response or an error
- * {"status": HTTP status, "message": text}.  An error also goes to stderr
- * as "prog: message", the same line the program prints without --api.
- * Nothing here exits: callers exit with the code returned.
+ * api: the members of a request of --api mode, shared by every program
+ * that has one (the framing of requests and answers is apiserve's).
+ * Nothing here exits: callers answer with the code returned.
  */
 #ifndef INCA_API_H
 #define INCA_API_H
 
 #include <jansson.h>
-
-/*
- * Read the request object from stdin (at most CA_MAX_JSON bytes,
- * duplicate members refused).  *req is the caller's (json_decref).  On
- * failure the message is recorded and *status is the HTTP status (413 for
- * an oversized request, 400 for malformed JSON, 500 otherwise).
- */
-int api_read(json_t **req, int *status);
+#include <openssl/x509.h>
 
 /*
  * The string member name of req into *out (borrowed from req): absent or
@@ -27,13 +17,16 @@ int api_read(json_t **req, int *status);
 int api_string(const json_t *req, const char *name, int required,
     const char **out);
 
+/*
+ * The elements of the array arr (the request's member name), each a
+ * string holding one PEM certificate, in order into *out (the caller's,
+ * sk_X509_pop_free; NULL on failure).  CA_INPUT "request: NAME[i]: ..."
+ * for an element that is not a string or not exactly one certificate,
+ * CA_FAIL when out of memory.  The array's size is the caller's to check.
+ */
+int api_certs(const json_t *arr, const char *name, STACK_OF(X509) **out);
+
 /* The HTTP status of an exit code when nothing more precise is known. */
 int api_status(int code);
-
-/*
- * Answer with the recorded error: {"status","message"} on stdout and the
- * message on stderr.  Returns code, for the caller to exit with.
- */
-int api_error(int status, int code);
 
 #endif

@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,13 @@ api_host_authority(struct api_host *h)
 	return h->a;
 }
 
+int
+api_host_why(const struct api_host *h)
+{
+	return err_set(h->why_code, "%s", h->why != NULL ? h->why :
+	    "out of memory");
+}
+
 /* Descriptors for every connection the server may hold at once. */
 static size_t
 conn_limit(void)
@@ -90,12 +98,26 @@ host_free(struct api_host *h)
 	h->conf_path = NULL;
 }
 
-int
-api_host_serve(struct api_host *h, struct api_server *s, const char *socket)
+static volatile sig_atomic_t got_hup, got_stop;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_stop = 1;
+}
+
+/* Serve s on h: a stream, or a socket; *reported as api_host_run(). */
+static int
+host_serve(struct api_host *h, struct api_server *s, const char *socket,
+    int *reported)
 {
 	struct api_sockfile sf = { NULL, 0, 0 };
 	int rc, lfd = -1;
 
+	*reported = 0;
 	if ((rc = api_listen_inherited(&lfd)) != CA_OK)
 		goto out;
 	if (lfd != -1 && socket != NULL) {
@@ -107,14 +129,13 @@ api_host_serve(struct api_host *h, struct api_server *s, const char *socket)
 		goto out;
 	if (lfd == -1 && socket == NULL) {
 		/* stdin and stdout: each failure was reported as it came. */
-		h->serving = 1;
+		*reported = 1;
 		rc = api_serve_stream(s, 0, 1);
 		goto out;
 	}
 	/* A handler that cannot load does not start listening. */
 	if (api_host_authority(h) == NULL) {
-		rc = err_set(h->why_code, "%s", h->why != NULL ? h->why :
-		    "out of memory");
+		rc = api_host_why(h);
 		goto out;
 	}
 	if (socket != NULL && (rc = api_listen_unix(socket, &lfd, &sf)) != CA_OK)
@@ -126,6 +147,42 @@ api_host_serve(struct api_host *h, struct api_server *s, const char *socket)
 out:
 	if (lfd != -1)
 		close(lfd);
-	host_free(h);
+	return rc;
+}
+
+int
+api_host_run(const char *dir, const char *socket, api_handler_fn handler,
+    size_t max_batch, int *reported)
+{
+	struct api_server s;
+	struct api_host h;
+	struct sigaction sa;
+	sigset_t block, old;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	h.dir = dir;
+	h.reload = &got_hup;
+	/* The signals land only while the server waits (apiserve.h). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	memset(&s, 0, sizeof(s));
+	s.handler = handler;
+	s.ctx = &h;
+	s.stop = &got_stop;
+	s.wait_mask = &old;
+	s.max_batch = max_batch;
+	rc = host_serve(&h, &s, socket, reported);
+	host_free(&h);
 	return rc;
 }

@@ -9,8 +9,9 @@
  * An authority that fails to load is not replaced by the old one: every
  * request is answered with why until one loads (fail closed).
  *
- * Nothing here exits or installs signal handlers: the program does, and
- * passes its flags (api_server.stop, api_host.reload).
+ * api_host_run() serves a program's handler this way: it installs the
+ * handlers of SIGHUP (reload), SIGINT and SIGTERM (stop), and exits
+ * nothing: the program does, with the code it returns.
  */
 #ifndef INCA_APIHOST_H
 #define INCA_APIHOST_H
@@ -24,9 +25,6 @@
 struct api_host {
 	const char *dir;                /* the CA home (NULL: the default) */
 	volatile sig_atomic_t *reload;  /* set by SIGHUP; may be NULL */
-	int serving;                    /* out: requests were being served
-					   (a stream's failures were each
-					   reported as they came) */
 	/* Private. */
 	char *conf_path;                /* HOME/config/ca.json, watched */
 	struct authority *a;            /* NULL: none loaded, why says why */
@@ -46,16 +44,27 @@ struct api_host {
 struct authority *api_host_authority(struct api_host *h);
 
 /*
- * Serve s (its ctx is the program's; its handler calls
- * api_host_authority()): on a unix socket bound at socket, or the one
- * handed over in LISTEN_FDS, or else stdin and stdout.  A handler that
- * listens loads the authority first and does not start if it cannot
- * (that code).  The key stays in memory for the process's life, so core
- * dumps are turned off first (io_secret_guard).  Returns the code to
- * exit with: as api_serve_stream() for a stream, CA_OK after a socket
- * server stopped, or the failure (message recorded).  h is released.
+ * Record again (err_set()) why api_host_authority() returned NULL, for
+ * a request answered after other failures were recorded; returns its code.
  */
-int api_host_serve(struct api_host *h, struct api_server *s,
-    const char *socket);
+int api_host_why(const struct api_host *h);
+
+/*
+ * Serve handler (its ctx a struct api_host *, which it asks
+ * api_host_authority() for the authority) with the CA home dir: on a
+ * unix socket bound at socket, or the one handed over in LISTEN_FDS, or
+ * else stdin and stdout; max_batch requests per call at most.  SIGHUP
+ * asks for a reload, SIGINT and SIGTERM stop (the requests read whole
+ * are answered first); they land only while the server waits
+ * (apiserve.h).  A handler that listens loads the authority first and
+ * does not start if it cannot (that code).  The key stays in memory for
+ * the process's life, so core dumps are turned off first
+ * (io_secret_guard).  Returns the code to exit with: as
+ * api_serve_stream() for a stream, CA_OK after a socket server stopped,
+ * or the failure (message recorded).  *reported: the failures were each
+ * reported as they came (a stream's), so none is left to report.
+ */
+int api_host_run(const char *dir, const char *socket, api_handler_fn handler,
+    size_t max_batch, int *reported);
 
 #endif

@@ -283,6 +283,25 @@ ca-sign: request: malformed JSON: unexpected token near '}'"
 	assert_equal "$stderr" "ca-sign: LISTEN_FDS: fd 3 is not a listening unix stream socket"
 }
 
+@test "handler: fail LISTEN_FDS with fd 3 not a socket, or a CA that does not load: each handler says why (exit 4)" {
+	local p
+	for p in ca-sign ca-renew ca-revoke; do
+		run -4 --separate-stderr sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$1" --api --offline --dir "$0" 3</dev/null' "$CA" "$p"
+		assert_equal "$stderr" "$p: LISTEN_FDS: fd 3 is not a listening unix stream socket"
+		# A listening socket on fd 3, as a service manager hands it over.
+		run -4 --separate-stderr "$PY" -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+os.dup2(s.fileno(), 3)
+os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS="1")
+os.execvp(sys.argv[2], sys.argv[2:])
+' "$D/$p.sock" "$p" --api --offline --dir "$D/none"
+		assert_equal "$stderr" "$p: $D/none/config/ca.json: no CA here (run ca-init, or give --dir)"
+	done
+}
+
 # ---- reloading -------------------------------------------------------------
 
 @test "handler: ok a changed ca.json is loaded before the next request" {
