@@ -43,8 +43,8 @@ teardown() { stop_servers; }
 
 ARM() { echo "$BATS_TEST_TMPDIR/arm"; }
 
-# serve_fault FAULT PROG: ca-serve with one handler of each kind, the
-# fault preloaded, applying to PROG alone, armed by $(ARM).
+# serve_fault FAULT "PROG...": ca-serve with one handler of each kind, the
+# fault preloaded, applying to those programs alone, armed by $(ARM).
 serve_fault() {
 	PORT=$(free_port)
 	LOG="$BATS_TEST_TMPDIR/serve.log"
@@ -217,4 +217,108 @@ post_renew() {
 	assert_equal "$(db "select count(*) from certs where renewed_from = '$old'")" 1
 	assert_equal "$(rows)" "$(( ${before% *} + 1 )) $(( ${before#* } + 1 ))"
 	serials_distinct
+}
+
+# ---- the random generator failing ---------------------------------------------
+
+@test "faults: RAND_bytes failing offline: exit 4 with the reason, nothing printed or recorded, the token unspent" {
+	t=$(mint --sub foo.example.com --set 'sans=["foo.example.com"]')
+	jti=$(claims "$t" | jq -r .jti)
+	before=$(rows)
+	run -4 --separate-stderr offline_fault rand ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+	assert_output ""
+	assert_equal "$stderr" "ca-sign: serial number: the random generator failed"
+	assert_equal "$(rows)" "$before"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
+	# With --key-out: the key is the first thing that needs randomness,
+	# and the file claimed for it does not stay behind.
+	run -4 --separate-stderr offline_fault rand ca-sign --offline --dir "$CA" --token "$t" \
+		--key-out "$BATS_TEST_TMPDIR/k.key"
+	assert_output ""
+	assert_equal "$stderr" "ca-sign: key generation failed"
+	assert [ ! -e "$BATS_TEST_TMPDIR/k.key" ]
+	assert_equal "$(rows)" "$before"
+	# A renewal offline.
+	renewable rr
+	before=$(rows)
+	run -4 --separate-stderr offline_fault rand ca-renew --offline --dir "$CA" --cert "$D/rr.pem"
+	assert_output ""
+	assert_equal "$stderr" "ca-renew: serial number: the random generator failed"
+	assert_equal "$(rows)" "$before"
+	# The generator back: the same token issues.
+	run -0 --separate-stderr ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/got.pem"
+	row_is "$BATS_TEST_TMPDIR/got.pem"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 1
+}
+
+@test "faults: no entropy from the kernel offline: exit 4 with OpenSSL's reason, nothing recorded, the token unspent" {
+	t=$(mint --sub foo.example.com --set 'sans=["foo.example.com"]')
+	jti=$(claims "$t" | jq -r .jti)
+	before=$(rows)
+	# stderr also holds what libraries loaded with the program say (GnuTLS,
+	# through libcurl, complains at start): the program's own line is
+	# the one that matters.
+	run -4 --separate-stderr offline_fault entropy ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+	assert_output ""
+	assert_equal "$(grep '^ca-sign:' <<<"$stderr")" "ca-sign: serial number: the random generator failed: error instantiating drbg"
+	assert_equal "$(rows)" "$before"
+	run -4 --separate-stderr offline_fault entropy ca-sign --offline --dir "$CA" --token "$t" \
+		--key-out "$BATS_TEST_TMPDIR/k.key"
+	assert_output ""
+	assert_equal "$(grep '^ca-sign:' <<<"$stderr")" "ca-sign: key generation failed: error instantiating drbg"
+	assert [ ! -e "$BATS_TEST_TMPDIR/k.key" ]
+	assert_equal "$(rows)" "$before"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
+	run -0 ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+}
+
+@test "faults: RAND_bytes failing in the handlers behind ca-serve: 500 with the reason, nothing recorded; the same tokens work once it is back" {
+	t=$(mint --sub foo.example.com --set 'sans=["foo.example.com"]')
+	jti=$(claims "$t" | jq -r .jti)
+	renewable rs
+	rt=$("$PY" "$RENEWTOK" "$D/rs.pem" "$D/rs.key" https://ca.example.com:9443/1.0/renew)
+	rjti=$(claims "$rt" | jq -r .jti)
+	before=$(rows)
+	touch "$(ARM)"
+	serve_fault rand "ca-sign ca-renew"
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 500
+	assert_equal "$(body)" '{"status":500,"message":"serial number: the random generator failed"}'
+	run -0 post_renew "$rt"
+	assert_output 500
+	assert_equal "$(body)" '{"status":500,"message":"serial number: the random generator failed"}'
+	assert_equal "$(rows)" "$before"
+	assert_equal "$(db "select count(*) from used_tokens where jti in ('$jti', '$rjti')")" 0
+	# The same handlers, the generator back.
+	rm "$(ARM)"
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 201
+	jq -r .crt "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/got.pem"
+	row_is "$BATS_TEST_TMPDIR/got.pem"
+	run -0 post_renew "$rt"
+	assert_output 201
+	jq -r .crt "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/got.pem"
+	row_is "$BATS_TEST_TMPDIR/got.pem"
+	assert_equal "$(db "select count(*) from used_tokens where jti in ('$jti', '$rjti')")" 2
+	serials_distinct
+}
+
+@test "faults: a sign handler started without entropy behind ca-serve: 500, nothing recorded; it issues once entropy is back" {
+	t=$(mint --sub foo.example.com --set 'sans=["foo.example.com"]')
+	jti=$(claims "$t" | jq -r .jti)
+	before=$(rows)
+	touch "$(ARM)"
+	serve_fault entropy ca-sign
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 500
+	assert_equal "$(body)" '{"status":500,"message":"serial number: the random generator failed: error instantiating drbg"}'
+	assert_equal "$(rows)" "$before"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
+	rm "$(ARM)"
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 201
+	jq -r .crt "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/got.pem"
+	row_is "$BATS_TEST_TMPDIR/got.pem"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 1
 }

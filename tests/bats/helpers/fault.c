@@ -14,8 +14,8 @@
  *                             getentropy and syscall(SYS_getrandom) fail
  *                             with ENOSYS, /dev/urandom and /dev/random
  *                             do not exist (OpenSSL's own seed sources)
- *   INCA_FAULT_PROG=NAME      only in the program of that name (not the
- *                             ca-serve that relays to it)
+ *   INCA_FAULT_PROG="NAME..." only in the programs of those names (not
+ *                             the ca-serve that relays to them)
  *   INCA_FAULT_ARM=PATH       only while PATH exists.  A stop removes it
  *                             first (one stop, not one per restarted
  *                             handler) and writes the stopped process's
@@ -41,6 +41,21 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+/* Whether NAME is a word of the space-separated LIST. */
+static int
+listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 /* Whether fault F applies in this process now. */
 static int
 armed(const char *f)
@@ -51,7 +66,7 @@ armed(const char *f)
 
 	if (want == NULL || strcmp(want, f) != 0)
 		return 0;
-	if (prog != NULL && strcmp(prog, program_invocation_short_name) != 0)
+	if (prog != NULL && !listed(prog, program_invocation_short_name))
 		return 0;
 	return arm == NULL || access(arm, F_OK) == 0;
 }
