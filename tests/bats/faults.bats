@@ -62,7 +62,9 @@ offline_fault() {
 	env LD_PRELOAD="$FAULT_SO" INCA_FAULT="$f" "$@"
 }
 
-stopped() { [ "$(ps -o state= -p "$1")" = T ]; }
+# stopped PID: the process is stopped (its state, after its name, in
+# /proc/PID/stat).
+stopped() { [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" = T ]; }
 
 # stop_point: wait until the armed handler has stopped itself; its pid in
 # $HPID.
@@ -72,13 +74,19 @@ stop_point() {
 	wait_for stopped "$HPID"
 }
 
-# in_bg NAME COMMAND...: COMMAND in the background, its stdout in
-# $BATS_TEST_TMPDIR/NAME; its pid in $REQ.
+# in_bg NAME COMMAND...: COMMAND in the background (stdin kept, not
+# /dev/null), its stdout in $BATS_TEST_TMPDIR/NAME; its pid in $REQ.
 in_bg() {
 	local n=$1
 	shift
-	"$@" >"$BATS_TEST_TMPDIR/$n" 3>&- &
+	"$@" <&0 >"$BATS_TEST_TMPDIR/$n" 3>&- &
 	REQ=$!
+}
+
+# conns N: at least N connections to ca-serve's port are established
+# (state 01 in /proc/net/tcp, the local port in hex).
+conns() {
+	[ "$(awk -v p=":$(printf '%04X' "$PORT")" '$2 ~ p"$" && $4 == "01"' /proc/net/tcp | wc -l)" -ge "$1" ]
 }
 
 # serials_distinct: no serial twice in the database.
@@ -216,6 +224,93 @@ post_renew() {
 	assert_equal "$(body)" '{"status":401,"message":"token already used"}'
 	assert_equal "$(db "select count(*) from certs where renewed_from = '$old'")" 1
 	assert_equal "$(rows)" "$(( ${before% *} + 1 )) $(( ${before#* } + 1 ))"
+	serials_distinct
+}
+
+@test "faults: a request waiting behind a handler stopped in its COMMIT is served by the handler started in its place" {
+	t=$(mint --sub foo.example.com --set 'sans=["foo.example.com"]')
+	t2=$(mint --sub foo.example.com --set 'sans=["foo.example.com"]')
+	before=$(rows)
+	touch "$(ARM)"
+	serve_fault commit-before ca-sign
+	in_bg status post_sign "$t" "$D/foo.csr"
+	stop_point
+	# The second request, on its own connection, queues for the one handler.
+	api_request "$t2" "$D/foo.csr" >"$BATS_TEST_TMPDIR/req2.json"
+	in_bg status2 curl -sS --cacert "$ROOT" -o "$BATS_TEST_TMPDIR/body2" -w '%{http_code}' \
+		-H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/req2.json" \
+		"https://127.0.0.1:$PORT/1.0/sign"
+	REQ2=$REQ
+	wait_for conns 2
+	kill -9 "$HPID"
+	wait "$REQ2"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/status2")" 201
+	jq -r .crt "$BATS_TEST_TMPDIR/body2" >"$BATS_TEST_TMPDIR/got.pem"
+	row_is "$BATS_TEST_TMPDIR/got.pem"
+	assert_equal "$(rows)" "$(( ${before% *} + 1 )) $(( ${before#* } + 1 ))"
+}
+
+@test "faults: inetd style, the sign coprocess killed before its COMMIT: 500, nothing recorded, the token issues on the next connection" {
+	t=$(mint --sub foo.example.com --set 'sans=["foo.example.com"]')
+	jti=$(claims "$t" | jq -r .jti)
+	before=$(rows)
+	touch "$(ARM)"
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg env LD_PRELOAD="$FAULT_SO" INCA_FAULT=commit-before INCA_FAULT_PROG=ca-sign \
+		INCA_FAULT_ARM="$(ARM)" \
+		socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" EXEC:"ca-serve --dir $CA"
+	wait_for port_open "$PORT"
+	in_bg status post_sign "$t" "$D/foo.csr"
+	stop_point
+	assert_equal "$(rows)" "$before"
+	kill -9 "$HPID"
+	wait "$REQ"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" 500
+	assert_equal "$(body)" '{"status":500,"message":"handler failed"}'
+	assert_equal "$(rows)" "$before"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
+	run -0 post_sign "$t" "$D/foo.csr"
+	assert_output 201
+	jq -r .crt "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/got.pem"
+	row_is "$BATS_TEST_TMPDIR/got.pem"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 1
+}
+
+@test "faults: offline ca-sign killed before its COMMIT: nothing printed or recorded, the token unspent" {
+	t=$(mint --sub foo.example.com --set 'sans=["foo.example.com"]')
+	jti=$(claims "$t" | jq -r .jti)
+	before=$(rows)
+	touch "$(ARM)"
+	in_bg out env LD_PRELOAD="$FAULT_SO" INCA_FAULT=commit-before INCA_FAULT_ARM="$(ARM)" \
+		ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+	stop_point
+	assert_equal "$(rows)" "$before"
+	kill -9 "$HPID"
+	run -137 wait "$REQ"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" ""
+	assert_equal "$(rows)" "$before"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
+	run -0 ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/got.pem"
+	row_is "$BATS_TEST_TMPDIR/got.pem"
+}
+
+@test "faults: offline ca-sign killed after its COMMIT: the row and the spent token stay, nothing printed" {
+	t=$(mint --sub foo.example.com --set 'sans=["foo.example.com"]')
+	jti=$(claims "$t" | jq -r .jti)
+	before=$(rows)
+	touch "$(ARM)"
+	in_bg out env LD_PRELOAD="$FAULT_SO" INCA_FAULT=commit-after INCA_FAULT_ARM="$(ARM)" \
+		ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+	stop_point
+	assert_equal "$(rows)" "$(( ${before% *} + 1 )) $(( ${before#* } + 1 ))"
+	kill -9 "$HPID"
+	run -137 wait "$REQ"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" ""
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 1
+	run -1 --separate-stderr ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
+	assert_equal "$stderr" "ca-sign: token already used"
 	serials_distinct
 }
 
