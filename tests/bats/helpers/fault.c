@@ -202,6 +202,7 @@ syscall(long nr, ...)
 	va_list ap;
 	int i;
 
+	/* x86-64 and the like: the six argument registers, passed on as read. */
 	va_start(ap, nr);
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
@@ -211,6 +212,13 @@ syscall(long nr, ...)
 		return -1;
 	}
 	return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* Whether open's flags say a mode follows (O_TMPFILE holds O_DIRECTORY). */
+static int
+has_mode(int flags)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
 /* The random devices, by the names OpenSSL opens them. */
@@ -229,7 +237,7 @@ open(const char *path, int flags, ...)
 	mode_t mode = 0;
 	va_list ap;
 
-	if (flags & (O_CREAT | O_TMPFILE)) {
+	if (has_mode(flags)) {
 		va_start(ap, flags);
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
@@ -248,7 +256,7 @@ open64(const char *path, int flags, ...)
 	mode_t mode = 0;
 	va_list ap;
 
-	if (flags & (O_CREAT | O_TMPFILE)) {
+	if (has_mode(flags)) {
 		va_start(ap, flags);
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
@@ -267,7 +275,7 @@ openat(int dir, const char *path, int flags, ...)
 	mode_t mode = 0;
 	va_list ap;
 
-	if (flags & (O_CREAT | O_TMPFILE)) {
+	if (has_mode(flags)) {
 		va_start(ap, flags);
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
