@@ -151,6 +151,10 @@ bad:
 	return NULL;
 }
 
+/*
+ * A new random serial in x: 0 with the error set, the generator's failure
+ * named as such (OpenSSL may queue no reason for it).
+ */
 static int
 set_serial(X509 *x)
 {
@@ -159,8 +163,10 @@ set_serial(X509 *x)
 	BIGNUM *bn;
 	int ok;
 
-	if (RAND_bytes(b, sizeof(b)) != 1)
+	if (RAND_bytes(b, sizeof(b)) != 1) {
+		err_ssl(CA_FAIL, "serial number: the random generator failed");
 		return 0;
+	}
 	/* Positive (top bit clear) and always 20 octets (next bit set). */
 	b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
 	bn = BN_bin2bn(b, sizeof(b), NULL);
@@ -168,6 +174,8 @@ set_serial(X509 *x)
 	ok = ai != NULL && X509_set_serialNumber(x, ai);
 	ASN1_INTEGER_free(ai);
 	BN_free(bn);
+	if (!ok)
+		err_ssl(CA_FAIL, "building certificate");
 	return ok;
 }
 
@@ -442,8 +450,13 @@ x509_issue(const struct x509_template *t, X509 **out)
 	}
 	if (na <= nb)
 		return err_set(CA_INPUT, "certificate would not be valid: notAfter is not after notBefore");
-	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
-	    !set_serial(x) || !set_time(X509_getm_notBefore(x), nb) ||
+	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3))
+		goto sslfail;
+	if (!set_serial(x)) {
+		rc = err_code();
+		goto out;
+	}
+	if (!set_time(X509_getm_notBefore(x), nb) ||
 	    !set_time(X509_getm_notAfter(x), na) || !set_spki(x, t))
 		goto sslfail;
 	if ((subj = make_name(cn, t->org)) == NULL ||

@@ -127,7 +127,7 @@ fi
 # The suites that run on PostgreSQL too, and their cluster.
 pg_suites=""
 for s in $names; do
-	case " ${PG_SUITES-offline revoke inventory durability handler crl} " in
+	case " ${PG_SUITES-offline revoke inventory durability handler crl faults} " in
 	*" $s "*) [ -f "tests/bats/$s.bats" ] && pg_suites="$pg_suites $s" ;;
 	esac
 done
