@@ -185,9 +185,10 @@ cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 # --- 1. throughput ----------------------------------------------------------
 
 # serve NAME HOME: ca-serve --listen for HOME on a free port ($port), its
-# pid appended to $srv.
+# pid appended to $srv, its root in $root.
 serve() {
 	port=$(free_port)
+	root=$2/certs/root_ca.crt
 	"$bin/ca-serve" --dir "$2" --listen "127.0.0.1:$port" \
 	    </dev/null >/dev/null 2>"$work/$1.log" &
 	pids+=($!)
@@ -204,13 +205,13 @@ stop_servers() {
 }
 # lg TAG PORT CLIENTS BODIES [loadgen options...]: loadgen into TAG.json.
 lg() {
-	"$loadgen" --connect "127.0.0.1:$2" --cacert "$work/sqlite/certs/root_ca.crt" \
+	"$loadgen" --connect "127.0.0.1:$2" --cacert "$root" \
 	    --clients "$3" --keepalive --path /1.0/sign --expect 201 --bodies "$4" \
 	    "${@:5}" >"$res/$1.json" || die "$1: $(cat "$res/$1.json")"
 }
 
 # Enough tokens for every run at a generous rate, per home.
-per=$((duration * 400 + 200))
+per=$((duration * 300 + 200))
 echo "minting tokens" >&2
 for r in $(seq "$rounds"); do
 	bodies "$work/sqlite" "$per" "$work/sqlite.r$r"
@@ -344,11 +345,12 @@ sys.exit(p.wait())
 	ms "$s" "$e" "$(wc -l <"$2")"
 }
 # The bare connection: psql opening one and running SELECT 1, against
-# psql --version (its start-up without a connection).
+# psql --version (its start-up without a connection); the server's own
+# psql, not Debian's wrapper script, whose start-up would drown it.
 bare() {
 	local s e
 	s=$(date +%s%N)
-	for _ in $(seq "$loop"); do psql -X -At -d "$1" -c 'SELECT 1' >/dev/null; done
+	for _ in $(seq "$loop"); do "$pgbin/psql" -X -At -d "$1" -c 'SELECT 1' >/dev/null; done
 	e=$(date +%s%N)
 	ms "$s" "$e" "$loop"
 }
@@ -366,7 +368,7 @@ for r in $(seq "$rounds"); do
 		tail -n 1 "$res/connect.jsonl" >&2
 	done
 	s=$(date +%s%N)
-	for _ in $(seq "$loop"); do psql --version >/dev/null; done
+	for _ in $(seq "$loop"); do "$pgbin/psql" --version >/dev/null; done
 	e=$(date +%s%N)
 	jq -nc --arg r "$r" --arg c "$(bare "$pgurl")" --arg v "$(ms "$s" "$e" "$loop")" \
 	    '{round: ($r | tonumber), psql_select1_ms: ($c | tonumber), psql_version_ms: ($v | tonumber)}' \
