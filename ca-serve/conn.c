@@ -42,6 +42,9 @@
 
 volatile sig_atomic_t conn_draining;
 
+/* A 503's Retry-After, in seconds. */
+#define RETRY_AFTER_S "5"
+
 /* GET /provisioners paging, as step-ca's. */
 #define PROV_LIMIT_DEFAULT 20
 #define PROV_LIMIT_MAX 100
@@ -1103,6 +1106,13 @@ respond(struct conn *c, const char *method, const char *path,
 	char *all;
 	json_t *line;
 
+	/*
+	 * Every 503, ca-serve's own (no handler reached, or none took the
+	 * request in time) or a handler's (the database busy or away), says
+	 * when to try again: nothing was done, the same request may be sent.
+	 */
+	if (r->status == 503 && r->extra == NULL)
+		r->extra = "Retry-After: " RETRY_AFTER_S "\r\n";
 	hl = http_response_head(head, sizeof(head), r->status, r->ctype, r->len,
 	    keep, r->extra);
 	if (hl > 0 && (all = malloc((size_t)hl + r->len)) != NULL) {
