@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# Faults around a running ca-serve: its handler gone or too busy, the
+# database locked by another writer, the disk full under the database and
+# under ca-renew --out, the client's clock a day off, and ca-serve's own
+# certificate expired or unreadable.  Each fault is made for real (a
+# killed or stopped handler process, a real lock held by another
+# connection, a tmpfs filled to its last byte, faketime on one side, a
+# certificate openssl signed in the past), never simulated in the code.
+# Every wait is bounded: a request that would hang fails the test through
+# timeout(1) instead.  The expected outcomes are in docs/SECURITY.md,
+# "Faults of the online CA".
+
+load common
+load helpers/serve
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	make_serve_ca
+	cp "$CA/config/ca.json" "$D/ca.json.base"
+	csr foo foo.example.com dns:foo.example.com
+}
+
+teardown() {
+	stop_servers
+	cp "$D/ca.json.base" "$CA/config/ca.json"
+	if mountpoint -q "$BATS_TEST_TMPDIR/full" 2>/dev/null; then
+		umount "$BATS_TEST_TMPDIR/full"
+	fi
+}
+
+teardown_file() { stop_ca_serve; }
+
+# send TOKEN [SECONDS]: post_sign bounded by timeout(1) (default 20 s):
+# a hang is exit 124, never a stuck test.  Prints the status; the body in
+# $BATS_TEST_TMPDIR/body, the head in $BATS_TEST_TMPDIR/head.
+send() {
+	api_request "$1" "$D/foo.csr" >"$BATS_TEST_TMPDIR/req.json"
+	timeout "${2:-20}" curl -sS --cacert "$ROOT" -o "$BATS_TEST_TMPDIR/body" \
+		-D "$BATS_TEST_TMPDIR/head" -w '%{http_code}' \
+		-H 'Content-Type: application/json' \
+		--data-binary @"$BATS_TEST_TMPDIR/req.json" \
+		"https://127.0.0.1:$PORT/1.0/sign"
+}
+
+# hdr NAME: a header's value in the last response's head.
+hdr() { grep -i "^$1:" "$BATS_TEST_TMPDIR/head" | cut -d' ' -f2- | tr -d '\r'; }
+
+# jti TOKEN: its jti.
+jti() { claims "$1" | jq -r .jti; }
+
+# pool_handlers: the pids of ca-serve's sign pool handlers.
+pool_handlers() { pgrep -P "$SERVE_PID" -f 'ca-sign --api'; }
+
+# ---- the handler gone or too busy -------------------------------------------------
+
+@test "faults_serve: the handler socket gone: 503 with Retry-After at once, nothing recorded; the handler back, the same token issues" {
+	local s="$BATS_TEST_TMPDIR/sign.sock" t rows0 hpid
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg ca-sign --api --offline --dir "$CA" --socket "$s"
+	hpid=$BG
+	wait_for test -S "$s"
+	jq --arg s "$s" '.handlers = {"sign": $s}' "$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen
+	run -0 send "$(mint)"
+	assert_output 201
+	# The handler killed outright: its socket file stays, nobody listens.
+	kill -KILL "$hpid"
+	wait "$hpid" || true
+	rows0=$(rows)
+	t=$(mint)
+	run -0 send "$t" 10
+	assert_output 503
+	assert_equal "$(hdr Retry-After)" 5
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/body")" '{"status":503,"message":"handler unavailable"}'
+	# And the socket file removed too.
+	rm -f "$s"
+	run -0 send "$t" 10
+	assert_output 503
+	assert_equal "$(hdr Retry-After)" 5
+	assert_equal "$(rows)" "$rows0"
+	run -0 db "select count(*) from used_tokens where jti = '$(jti "$t")'"
+	assert_output 0
+	run -0 grep -c "handler socket $s: " "$LOG"
+	assert_output 2
+	# Back: the client's retry with the same token is served.
+	bg ca-sign --api --offline --dir "$CA" --socket "$s"
+	wait_for test -S "$s"
+	run -0 send "$t"
+	assert_output 201
+	jti_used "$(jti "$t")"
+}
+
+@test "faults_serve: the handler pool exhausted: a request no handler takes within --handler-timeout is 503 with Retry-After, withdrawn, never acted on later" {
+	local t1 t2 rows0 h
+	serve_listen --handlers 1 --handler-timeout 2s
+	run -0 send "$(mint)"
+	assert_output 201
+	h=$(pool_handlers)
+	assert_equal "$(wc -w <<<"$h")" 1
+	# The pool's only handler stops taking requests (as one stuck in a
+	# long transaction does).
+	kill -STOP "$h"
+	rows0=$(rows)
+	t1=$(mint)
+	run -0 send "$t1" 15
+	assert_output 503
+	assert_equal "$(hdr Retry-After)" 5
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/body")" '{"status":503,"message":"handler unavailable"}'
+	run -0 grep -c "handler sign: the request was not taken in time (every handler busy): withdrawn" "$LOG"
+	assert_output 1
+	# The handler resumes: it finds the withdrawn request first (it was
+	# queued first) and does not act on it; then serves the next one.
+	kill -CONT "$h"
+	t2=$(mint)
+	run -0 send "$t2"
+	assert_output 201
+	wait_for grep -q "ca-sign: request: its sender hung up before it was taken: not acted on" "$LOG"
+	assert_equal "$(rows)" "$(( ${rows0% *} + 1 )) $(( ${rows0#* } + 1 ))"
+	run -0 db "select count(*) from used_tokens where jti = '$(jti "$t1")'"
+	assert_output 0
+	# The client's retry with the same token issues.
+	run -0 send "$t1"
+	assert_output 201
+	jti_used "$(jti "$t1")"
+	# The same handler all along: withdrawing did not cost a restart.
+	assert_equal "$(pool_handlers)" "$h"
+}
