@@ -125,3 +125,50 @@ pool_handlers() { pgrep -P "$SERVE_PID" -f 'ca-sign --api'; }
 	# The same handler all along: withdrawing did not cost a restart.
 	assert_equal "$(pool_handlers)" "$h"
 }
+
+# ---- the database busy ------------------------------------------------------------
+
+# one_client N: client N sends token N of $BATS_TEST_TMPDIR/tokens (its own
+# connection); "STATUS RETRY-AFTER BODY" in $BATS_TEST_TMPDIR/client.N.
+one_client() {
+	local n=$1 dir=$BATS_TEST_TMPDIR st
+	api_request "$(sed -n "${n}p" "$dir/tokens")" "$D/foo.csr" >"$dir/req.$n"
+	st=$(timeout 60 curl -sS --cacert "$ROOT" -o "$dir/body.$n" -D "$dir/head.$n" \
+		-w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary @"$dir/req.$n" "https://127.0.0.1:$PORT/1.0/sign") || st="exit $?"
+	printf '%s %s %s\n' "$st" \
+		"$(grep -i '^Retry-After:' "$dir/head.$n" | cut -d' ' -f2 | tr -d '\r')" \
+		"$(cat "$dir/body.$n")" >"$dir/client.$n"
+}
+
+@test "faults_serve: the database locked by another writer: 50 parallel clients each get 503 with Retry-After, no token spent, no row; offline exit 5" {
+	local rows0 n pids=()
+	jq '.db.busyTimeout = "1s"' "$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen --handlers 2
+	run -0 send "$(mint)"
+	assert_output 201
+	mint -n 50 >"$BATS_TEST_TMPDIR/tokens"
+	assert_equal "$(sort -u "$BATS_TEST_TMPDIR/tokens" | wc -l)" 50
+	rows0=$(rows)
+	hold_db_lock "$CA"
+	for n in $(seq 50); do
+		one_client "$n" 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	# Offline too, meanwhile: busy is exit 5, nothing printed.
+	run -5 --separate-stderr cli_sign "$(sed -n 1p "$BATS_TEST_TMPDIR/tokens")" "$D/foo.csr"
+	assert_output ""
+	assert_equal "$stderr" "ca-sign: database busy: begin transaction: database is locked"
+	release_db_lock
+	cat "$BATS_TEST_TMPDIR"/client.* | sort | uniq -c >"$BATS_TEST_TMPDIR/verdicts"
+	run -0 cat "$BATS_TEST_TMPDIR/verdicts"
+	assert_output "     50 503 5 {\"status\":503,\"message\":\"database busy: begin transaction: database is locked\"}"
+	assert_equal "$(rows)" "$rows0"
+	# Every refused client's retry, with its same token, issues.
+	for n in 1 25 50; do
+		run -0 send "$(sed -n "${n}p" "$BATS_TEST_TMPDIR/tokens")"
+		assert_output 201
+	done
+	assert_equal "$(rows)" "$(( ${rows0% *} + 3 )) $(( ${rows0#* } + 3 ))"
+}
