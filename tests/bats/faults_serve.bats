@@ -172,3 +172,73 @@ one_client() {
 	done
 	assert_equal "$(rows)" "$(( ${rows0% *} + 3 )) $(( ${rows0#* } + 3 ))"
 }
+
+# ---- ca-serve's own certificate ----------------------------------------------------
+
+# start_once [ca-serve options...]: ca-serve --listen as a supervisor
+# restarting it would, bounded by timeout(1): it must exit by itself.
+start_once() {
+	timeout 20 ca-serve --dir "$CA" --listen "127.0.0.1:$(free_port)" "$@" 3>&-
+}
+
+@test "faults_serve: ca-serve's certificate expired or not yet valid: exit 4 at once with one clear line, every restart alike" {
+	local i end
+	# The server's key, certified by the intermediate ten days ago for a day.
+	printf '%s\n' "subjectAltName=IP:127.0.0.1" "extendedKeyUsage=serverAuth" >"$BATS_TEST_TMPDIR/ext"
+	openssl req -new -key "$CA/secrets/server_key" -subj /CN=127.0.0.1 \
+		-out "$BATS_TEST_TMPDIR/s.csr" 2>/dev/null
+	faketime -f '-10d' openssl x509 -req -in "$BATS_TEST_TMPDIR/s.csr" \
+		-CA "$CA/certs/intermediate_ca.crt" -CAkey "$CA/secrets/intermediate_ca_key" \
+		-passin "file:$D/pw" -days 1 -extfile "$BATS_TEST_TMPDIR/ext" \
+		-out "$BATS_TEST_TMPDIR/old.crt" 2>/dev/null
+	cat "$BATS_TEST_TMPDIR/old.crt" "$CA/certs/intermediate_ca.crt" >"$BATS_TEST_TMPDIR/old.pem"
+	end=$(openssl x509 -in "$BATS_TEST_TMPDIR/old.crt" -noout -enddate | cut -d= -f2)
+	# Three starts, as a supervisor's restarts: each the same, no hang.
+	for i in 1 2 3; do
+		run -4 --separate-stderr start_once --cert "$BATS_TEST_TMPDIR/old.pem"
+		assert_output ""
+		assert_equal "$stderr" "ca-serve: $BATS_TEST_TMPDIR/old.pem: the server certificate expired (notAfter $end): renew it (ca-renew) and start again"
+	done
+	# One that starts tomorrow: a clock problem, said so.
+	faketime -f '+1d' openssl x509 -req -in "$BATS_TEST_TMPDIR/s.csr" \
+		-CA "$CA/certs/intermediate_ca.crt" -CAkey "$CA/secrets/intermediate_ca_key" \
+		-passin "file:$D/pw" -days 30 -extfile "$BATS_TEST_TMPDIR/ext" \
+		-out "$BATS_TEST_TMPDIR/new.crt" 2>/dev/null
+	run -4 --separate-stderr start_once --cert "$BATS_TEST_TMPDIR/new.crt"
+	assert_equal "$stderr" "ca-serve: $BATS_TEST_TMPDIR/new.crt: the server certificate is not valid yet (notBefore $(openssl x509 -in "$BATS_TEST_TMPDIR/new.crt" -noout -startdate | cut -d= -f2)): is this host's clock right?"
+	# The same certificate is served once the clock has reached it.
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg faketime -f '+2d' ca-serve --dir "$CA" --listen "127.0.0.1:$PORT" --cert "$BATS_TEST_TMPDIR/new.crt"
+	wait_for port_open "$PORT"
+}
+
+@test "faults_serve: ca-serve's certificate or key unreadable: exit 4 at once with one line naming the file" {
+	local i
+	# Missing, a directory, not PEM: the certificate; missing, a directory: the key.
+	mkdir "$BATS_TEST_TMPDIR/dir"
+	printf 'not a certificate\n' >"$BATS_TEST_TMPDIR/junk.pem"
+	for i in 1 2; do
+		run -4 --separate-stderr start_once --cert "$BATS_TEST_TMPDIR/none.pem"
+		assert_output ""
+		assert_regex "$stderr" "^ca-serve: [^
+]*$BATS_TEST_TMPDIR/none.pem[^
+]*$"
+	done
+	run -4 --separate-stderr start_once --cert "$BATS_TEST_TMPDIR/dir"
+	assert_regex "$stderr" "^ca-serve: [^
+]*$BATS_TEST_TMPDIR/dir[^
+]*$"
+	run -4 --separate-stderr start_once --cert "$BATS_TEST_TMPDIR/junk.pem"
+	assert_regex "$stderr" "^ca-serve: [^
+]*$BATS_TEST_TMPDIR/junk.pem[^
+]*$"
+	run -4 --separate-stderr start_once --key "$BATS_TEST_TMPDIR/none.key"
+	assert_regex "$stderr" "^ca-serve: [^
+]*$BATS_TEST_TMPDIR/none.key[^
+]*$"
+	run -4 --separate-stderr start_once --key "$BATS_TEST_TMPDIR/dir"
+	assert_regex "$stderr" "^ca-serve: [^
+]*$BATS_TEST_TMPDIR/dir[^
+]*$"
+}
