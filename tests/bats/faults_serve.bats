@@ -23,9 +23,9 @@ setup_file() {
 teardown() {
 	stop_servers
 	cp "$D/ca.json.base" "$CA/config/ca.json"
-	if mountpoint -q "$BATS_TEST_TMPDIR/full" 2>/dev/null; then
+	while mountpoint -q "$BATS_TEST_TMPDIR/full" 2>/dev/null; do
 		umount "$BATS_TEST_TMPDIR/full"
-	fi
+	done
 }
 
 teardown_file() { stop_ca_serve; }
@@ -241,4 +241,84 @@ start_once() {
 	assert_regex "$stderr" "^ca-serve: [^
 ]*$BATS_TEST_TMPDIR/dir[^
 ]*$"
+}
+
+# ---- the disk full ------------------------------------------------------------------
+
+# small_disk: a 2 MB tmpfs on $FULL (mounting is part of the test: a
+# machine where it cannot be done fails, it does not skip).
+small_disk() {
+	FULL="$BATS_TEST_TMPDIR/full"
+	mkdir -p "$FULL"
+	run -0 mount -t tmpfs -o size=2m,mode=0700 tmpfs "$FULL"
+	mountpoint -q "$FULL"
+}
+
+# fill_disk: $FULL filled to its last byte.
+fill_disk() {
+	! dd if=/dev/zero of="$FULL/filler" bs=4k 2>/dev/null
+	! dd if=/dev/zero of="$FULL/filler2" bs=1 2>/dev/null
+	[ "$(stat -f -c %a "$FULL")" -eq 0 ]
+}
+
+@test "faults_serve: the disk full under the database: issuance fails closed offline (exit 4) and over ca-serve (500), nothing recorded, the token unspent; space again, it issues" {
+	local t rows0 sum
+	small_disk
+	# A copy of the CA home whose database lives on the small disk.
+	cp -a "$CA" "$BATS_TEST_TMPDIR/ca"
+	CA="$BATS_TEST_TMPDIR/ca"
+	sqlite3 "$CA/db/ca.db" "VACUUM INTO '$FULL/ca.db'"
+	rm -f "$CA/db/ca.db"*
+	jq --arg f "$FULL/ca.db" '.db.dataSource = $f' "$CA/config/ca.json" >"$CA/config/ca.json.new"
+	mv "$CA/config/ca.json.new" "$CA/config/ca.json"
+	serve_listen --handlers 1
+	run -0 send "$(mint)"
+	assert_output 201
+	# The log emptied into the database file: the next write needs new blocks.
+	sqlite3 "$FULL/ca.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+	run -0 fill_disk
+	rows0=$(rows)
+	sum=$(sqlite3 "$FULL/ca.db" 'select count(*), max(serial) from certs')
+	t=$(mint)
+	run -4 --separate-stderr cli_sign "$t" "$D/foo.csr"
+	assert_output ""
+	assert_equal "$stderr" "ca-sign: database commit: database or disk is full"
+	run -0 send "$t"
+	assert_output 500
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/body")" '{"status":500,"message":"database commit: database or disk is full"}'
+	assert_equal "$(rows)" "$rows0"
+	run -0 db "select count(*) from used_tokens where jti = '$(jti "$t")'"
+	assert_output 0
+	run -0 sqlite3 "$FULL/ca.db" 'PRAGMA integrity_check'
+	assert_output ok
+	assert_equal "$(sqlite3 "$FULL/ca.db" 'select count(*), max(serial) from certs')" "$sum"
+	# Space again: the same token issues, through the same handler.
+	rm -f "$FULL/filler" "$FULL/filler2"
+	run -0 send "$t"
+	assert_output 201
+	jti_used "$(jti "$t")"
+}
+
+@test "faults_serve: the disk full under ca-renew --out: exit 4, the old certificate byte-identical, no temporary file left" {
+	local t
+	small_disk
+	t=$(mint)
+	cli_sign "$t" "$D/foo.csr" >"$FULL/foo.pem"
+	cp "$FULL/foo.pem" "$BATS_TEST_TMPDIR/foo.before"
+	run -0 fill_disk
+	run -4 --separate-stderr ca-renew --offline --dir "$CA" --cert "$FULL/foo.pem" --out "$FULL/foo.pem"
+	assert_output ""
+	assert_regex "$stderr" "^ca-renew: [^
+]*$FULL/[^
+]*space[^
+]*$"
+	cmp "$FULL/foo.pem" "$BATS_TEST_TMPDIR/foo.before"
+	run -0 ls -A "$FULL"
+	assert_output "$(printf 'filler\nfiller2\nfoo.pem')"
+	# Space again: the renewal is written whole.
+	rm -f "$FULL/filler" "$FULL/filler2"
+	run -0 --separate-stderr ca-renew --offline --dir "$CA" --cert "$FULL/foo.pem" --out "$FULL/foo.pem"
+	run -1 cmp -s "$FULL/foo.pem" "$BATS_TEST_TMPDIR/foo.before"
+	run -0 openssl x509 -in "$FULL/foo.pem" -noout -subject
+	assert_output "subject=CN = foo.example.com"
 }
