@@ -322,3 +322,34 @@ fill_disk() {
 	run -0 openssl x509 -in "$FULL/foo.pem" -noout -subject
 	assert_output "subject=CN = foo.example.com"
 }
+
+# ---- clocks -------------------------------------------------------------------------
+
+# mint_on OFFSET: a token minted by a client whose clock is OFFSET off.
+mint_on() { faketime -f "$1" "$PY" "$TOKPY" mint "$D/prov.jwk" "$CA/config/ca.json"; }
+
+# skewed OFFSET MESSAGE: a token minted OFFSET off is refused with
+# MESSAGE offline (exit 1), by the handler and over ca-serve (401), the
+# same words each way, nothing recorded.
+skewed() {
+	local t rows0
+	t=$(mint_on "$1")
+	rows0=$(rows)
+	CA_SERVE=0 refused 1 401 "$2" "$t" "$D/foo.csr"
+	run -0 send "$t"
+	assert_output 401
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/body")" "{\"status\":401,\"message\":\"$2\"}"
+	assert_equal "$(rows)" "$rows0"
+}
+
+@test "faults_serve: a client clock a day ahead or behind: its token refused alike offline, by the handler and over ca-serve; a minute of skew within the leeway issues" {
+	serve_listen
+	skewed +1d "token rejected: not yet valid"
+	skewed -1d "token rejected: expired"
+	skewed +2h "token rejected: not yet valid"
+	# A minute either way is within the leeway: issued by ca-serve.
+	run -0 send "$(mint_on +1m)"
+	assert_output 201
+	run -0 send "$(mint_on -1m)"
+	assert_output 201
+}
