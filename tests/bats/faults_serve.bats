@@ -353,3 +353,64 @@ skewed() {
 	run -0 send "$(mint_on -1m)"
 	assert_output 201
 }
+
+# serve_at OFFSET: ca-serve, its pool handlers with it, on a clock OFFSET
+# off (another host on the same database, or this one with its clock
+# wrong), with a server certificate valid for 30 days.
+serve_at() {
+	stop_servers
+	PORT=$(free_port)
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg faketime -f "$1" ca-serve --dir "$CA" --listen "127.0.0.1:$PORT" \
+		--cert "$BATS_TEST_TMPDIR/month.pem"
+	SERVE_PID=$BG
+	wait_for port_open "$PORT"
+}
+
+@test "faults_serve: the clock-jump rule under ca-serve: a server a day ahead does not make a spent token work again; beyond the retention every request fails closed (500, the clock named)" {
+	local t1 t3 certs0
+	cp -a "$CA" "$BATS_TEST_TMPDIR/ca"
+	CA="$BATS_TEST_TMPDIR/ca"
+	printf '%s\n' "subjectAltName=IP:127.0.0.1" "extendedKeyUsage=serverAuth" >"$BATS_TEST_TMPDIR/ext"
+	openssl req -new -key "$CA/secrets/server_key" -subj /CN=127.0.0.1 \
+		-out "$BATS_TEST_TMPDIR/s.csr" 2>/dev/null
+	openssl x509 -req -in "$BATS_TEST_TMPDIR/s.csr" -CA "$CA/certs/intermediate_ca.crt" \
+		-CAkey "$CA/secrets/intermediate_ca_key" -passin "file:$D/pw" -days 30 \
+		-extfile "$BATS_TEST_TMPDIR/ext" -out "$BATS_TEST_TMPDIR/s.crt" 2>/dev/null
+	cat "$BATS_TEST_TMPDIR/s.crt" "$CA/certs/intermediate_ca.crt" >"$BATS_TEST_TMPDIR/month.pem"
+	serve_at +0
+	t1=$(mint)
+	run -0 send "$t1"
+	assert_output 201
+	# A day ahead: it issues for its own token (minted on its clock).
+	serve_at +1d
+	run -0 send "$(mint_on +1d)"
+	assert_output 201
+	# Back on the right clock: the first token is still spent.
+	serve_at +0
+	run -0 send "$t1"
+	assert_output 401
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/body")" '{"status":401,"message":"token already used"}'
+	run -0 send "$(mint)"
+	assert_output 201
+	# Eight days ahead, beyond the retention (7 days): the first token's
+	# row is forgotten there...
+	serve_at +8d
+	run -0 send "$(mint_on +8d)"
+	assert_output 201
+	run -0 db "select count(*) from used_tokens where jti = '$(jti "$t1")'"
+	assert_output 0
+	# ...so back on the right clock nothing is issued, old token or new.
+	serve_at +0
+	certs0=$(db 'select count(*) from certs')
+	run -0 send "$t1"
+	assert_output 500
+	assert_regex "$(jq -r .message "$BATS_TEST_TMPDIR/body")" "^clock: this host's clock \(.*\) is before .*, up to which a clock further ahead had the database forget spent tokens"
+	t3=$(mint)
+	run -0 send "$t3"
+	assert_output 500
+	assert_regex "$(jq -r .message "$BATS_TEST_TMPDIR/body")" "^clock: this host's clock "
+	assert_equal "$(db 'select count(*) from certs')" "$certs0"
+	run -0 db "select count(*) from used_tokens where jti = '$(jti "$t3")'"
+	assert_output 0
+}
