@@ -599,6 +599,15 @@ body_object(const struct http_request *q, struct response *r)
 	char m[256];
 	size_t i;
 
+	/* A value that does not start with '{' is not an object, unparsed,
+	 * as lib/apiserve.c frames it. */
+	for (i = 0; i < q->body_len && (q->body[i] == ' ' ||
+	    q->body[i] == '\t' || q->body[i] == '\n' || q->body[i] == '\r'); i++)
+		;
+	if (i < q->body_len && q->body[i] != '{') {
+		resp_error(r, 400, "request: malformed JSON: not an object");
+		return NULL;
+	}
 	req = json_loadb((const char *)q->body, q->body_len,
 	    JSON_REJECT_DUPLICATES, &je);
 	if (req == NULL || !json_is_object(req)) {
