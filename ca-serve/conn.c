@@ -41,6 +41,9 @@
 
 volatile sig_atomic_t conn_draining;
 
+/* A 503's Retry-After, in seconds. */
+#define RETRY_AFTER_S "5"
+
 /* GET /provisioners paging, as step-ca's. */
 #define PROV_LIMIT_DEFAULT 20
 #define PROV_LIMIT_MAX 100
@@ -586,6 +589,15 @@ body_object(const struct http_request *q, struct response *r)
 	char m[256];
 	size_t i;
 
+	/* A value that does not start with '{' is not an object, unparsed,
+	 * as lib/apiserve.c frames it. */
+	for (i = 0; i < q->body_len && (q->body[i] == ' ' ||
+	    q->body[i] == '\t' || q->body[i] == '\n' || q->body[i] == '\r'); i++)
+		;
+	if (i < q->body_len && q->body[i] != '{') {
+		resp_error(r, 400, "request: malformed JSON: not an object");
+		return NULL;
+	}
 	req = json_loadb((const char *)q->body, q->body_len,
 	    JSON_REJECT_DUPLICATES, &je);
 	if (req == NULL || !json_is_object(req)) {
@@ -1093,6 +1105,13 @@ respond(struct conn *c, const char *method, const char *path,
 	char *all;
 	json_t *line;
 
+	/*
+	 * Every 503, ca-serve's own (no handler reached, or none took the
+	 * request in time) or a handler's (the database busy or away), says
+	 * when to try again: nothing was done, the same request may be sent.
+	 */
+	if (r->status == 503 && r->extra == NULL)
+		r->extra = "Retry-After: " RETRY_AFTER_S "\r\n";
 	hl = http_response_head(head, sizeof(head), r->status, r->ctype, r->len,
 	    keep, r->extra);
 	if (hl > 0 && (all = malloc((size_t)hl + r->len)) != NULL) {

@@ -22,11 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include "ca_limits.h"
 #include "err.h"
@@ -275,6 +278,29 @@ hop_write(struct hop *h, const char *buf, size_t len, int64_t deadline)
 	return 0;
 }
 
+/*
+ * At the deadline, did the handler on the socket not read the request
+ * (all of it)?  The connection is hung up first (both ways: the handler
+ * sees POLLHUP), then the bytes it has not consumed are counted; a
+ * handler does not act on a request whose sender has hung up by the
+ * time it has read it whole (lib/apiserve.c), so a request found unread
+ * here is never acted on: 1, and the client may send it again.  0 when
+ * the handler may have started on it (or for a coprocess, killed
+ * whatever it was doing).
+ */
+static int
+not_taken(struct hop *h)
+{
+	int unread = 0;
+
+	if (h->socket == NULL || h->wfd < 0)
+		return 0;
+	if (shutdown(h->wfd, SHUT_RDWR) != 0 ||
+	    ioctl(h->wfd, SIOCOUTQ, &unread) != 0)
+		return 0;
+	return unread > 0;
+}
+
 int
 hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
     char **resp, size_t *resp_len)
@@ -295,9 +321,15 @@ hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
 			break;
 		hop_kill(h);
 		/* Gone between the check and the write: once more, afresh. */
-		if (rc == -2 || tries > 0) {
-			log_msg("handler: %s", rc == -2 ? "request not taken in time" :
-			    "gone before the request was written");
+		if (rc == -2) {
+			/* Never read whole: a handler drops it unanswered. */
+			log_msg("handler %s: the request was not taken in time "
+			    "(every handler busy): withdrawn",
+			    hkinds[h->kind].name);
+			return 503;
+		}
+		if (tries > 0) {
+			log_msg("handler: gone before the request was written");
 			return 500;
 		}
 	}
@@ -338,6 +370,14 @@ hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			if (!wait_fd(h->rfd, POLLIN, deadline)) {
+				if (got == 0 && not_taken(h)) {
+					log_msg("handler %s: the request was not "
+					    "taken in time (every handler busy): "
+					    "withdrawn", hkinds[h->kind].name);
+					free(buf);
+					hop_kill(h);
+					return 503;
+				}
 				log_msg("handler: no response in time: killed");
 				goto fail;
 			}

@@ -245,6 +245,19 @@ pre_fail(struct item *it, int status)
 }
 
 /*
+ * Has the peer of socket fd hung up both ways (closed, or shut down
+ * reading and writing)?  A peer that only ended its requests (shutdown
+ * for writing) still reads its answers: not hung up.
+ */
+static int
+hung_up(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLHUP);
+}
+
+/*
  * Take c's next request into b: CA_OK with one item added, else
  * CA_REFUSED: nothing (more) to take from c now.
  */
@@ -270,6 +283,18 @@ take(struct batch *b, struct conn *c)
 	it->k = -1;
 	switch (ev) {
 	case FR_OBJECT:
+		if (c->sock && hung_up(c->in)) {
+			/*
+			 * Nobody waits for the answer: ca-serve withdrew the
+			 * request (not taken in time) and told its client to
+			 * send it again, so it must not be acted on.
+			 */
+			err_set(CA_UNAVAIL, "request: its sender hung up "
+			    "before it was taken: not acted on");
+			api_call_fail(&it->pre, 503, CA_UNAVAIL);
+			c->noread = 1;
+			break;
+		}
 		req = json_loadb((const char *)c->fr.buf + off, n,
 		    JSON_REJECT_DUPLICATES, &je);
 		if (req == NULL) {

@@ -83,6 +83,20 @@ d2i_exact(const unsigned char *der, size_t len)
  * its costly decoder look-ups): the CA's own files, read as the operator
  * installed them, are not also re-encoded to prove them DER.
  */
+/* t as text ("Jan  2 03:04:05 2026 GMT"), in buf. */
+static const char *
+asn1_time_text(const ASN1_TIME *t, char *buf, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n = 0;
+
+	if (b != NULL && ASN1_TIME_print(b, t) == 1)
+		n = BIO_read(b, buf, (int)len - 1);
+	BIO_free(b);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
 static int
 load_chain(SSL_CTX *ctx, const struct tls_server *c)
 {
@@ -91,6 +105,7 @@ load_chain(SSL_CTX *ctx, const struct tls_server *c)
 	struct buf f;
 	size_t n = 0, i;
 	X509 *leaf, *x;
+	char when[64];
 	int rc;
 
 	if ((rc = io_read_file(c->cert_file, CA_MAX_PEM, &f)) != CA_OK)
@@ -125,6 +140,24 @@ load_chain(SSL_CTX *ctx, const struct tls_server *c)
 		goto out;
 	}
 	leaf = sk_X509_value(certs, 0);
+	/*
+	 * A certificate no client accepts is not served: refused at start
+	 * (and at a reload, which keeps the one in use), with the reason.
+	 */
+	if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+		rc = err_set(CA_FAIL, "%s: the server certificate expired "
+		    "(notAfter %s): renew it (ca-renew) and start again",
+		    c->cert_file, asn1_time_text(X509_get0_notAfter(leaf),
+		    when, sizeof(when)));
+		goto out;
+	}
+	if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+		rc = err_set(CA_FAIL, "%s: the server certificate is not valid "
+		    "yet (notBefore %s): is this host's clock right?",
+		    c->cert_file, asn1_time_text(X509_get0_notBefore(leaf),
+		    when, sizeof(when)));
+		goto out;
+	}
 	if (SSL_CTX_use_certificate(ctx, leaf) != 1) {
 		rc = err_ssl(CA_FAIL, "%s: certificate refused", c->cert_file);
 		goto out;

@@ -457,7 +457,7 @@ log_lines() { grep '^{' "$LOG"; }
 @test "serve: a body that is not a JSON object is 400 in the words of ca-sign --api" {
 	serve_listen
 	local b
-	for b in '[1]' '{"csr": 1' '{"a":1,"a":2}' 'null'; do
+	for b in '[1]' '{"csr": 1' '{"a":1,"a":2}' 'null' ' null' '"s"' '12' 'true'; do
 		run --separate-stderr ca-sign --api --offline --dir "$CA" <<<"$b"
 		local want=$output
 		run -0 status_of /1.0/sign --data-binary "$b"

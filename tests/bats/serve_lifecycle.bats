@@ -393,9 +393,11 @@ renewed_answer() {
 	fake revoke
 	serve_listen
 	answer revoke '{"status":503,"message":"database busy"}'
-	run -0 status_of /crl
+	run -0 status_of /crl -D "$BATS_TEST_TMPDIR/head"
 	assert_output 503
 	assert_equal "$(body)" '{"status":503,"message":"database busy"}'
+	# A handler's 503 relayed says when to retry, as ca-serve's own do.
+	assert_equal "$(hdr Retry-After)" 5
 	local failed='{"status":500,"message":"handler failed"}' a
 	for a in '{"crl":"not a pem"}' '{"nextUpdate":"2030-01-02T03:04:05Z"}' '{"crl":1}' \
 		"$(jq -cn --rawfile c "$D/cl.pem" '{crl: $c}')" \
@@ -457,8 +459,10 @@ renewed_answer() {
 	run -0 post /renew "${MTLS[@]}"
 	assert_output 503
 	assert_equal "$(body)" "$unavailable"
+	assert_equal "$(hdr Retry-After)" 5
 	run -0 postj /revoke '{"serial":"1"}'
 	assert_output 503
+	assert_equal "$(hdr Retry-After)" 5
 	run -0 status_of /crl
 	assert_output 503
 	assert_equal "$(body)" "$unavailable"
