@@ -5,8 +5,8 @@
 # helper (both_ways) sends it both ways: to `ca-sign --offline`, and as the
 # same JSON to a real ca-serve, at POST /sign and POST /1.0/sign.  The
 # verdict must be the same: the exit code offline, the HTTP status ca-serve
-# maps it to (1: 401 or 403, 2 and 3: 400, 4: 500, 5: 503), the same
-# message on stderr and in the body, and nothing recorded either way.
+# maps it to (http_status below), the same message on stderr and in the
+# body, and nothing recorded either way.
 
 load common
 load helpers/authority
@@ -85,22 +85,25 @@ setup_file() {
 }
 
 # post PATH: the request in $BATS_TEST_TMPDIR/req.json POSTed to the
-# file's ca-serve at https://ca.example.com:9443PATH (the tokens'
+# file's ca-serve (or the one on port $SPORT) at https://ca.example.com:9443PATH (the tokens'
 # audience; connected to 127.0.0.1 and the server's port); prints the
 # status, the body in $BATS_TEST_TMPDIR/body.
 post() {
 	curl -sS --cacert "$D/serve-root.crt" \
-		--connect-to "ca.example.com:9443:127.0.0.1:$(cat "$D/serve.port")" \
+		--connect-to "ca.example.com:9443:127.0.0.1:${SPORT:-$(cat "$D/serve.port")}" \
 		-H 'Content-Type: application/json' \
 		--data-binary @"$BATS_TEST_TMPDIR/req.json" \
 		-o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' \
 		"https://ca.example.com:9443$1"
 }
 
-# http_status CODE: the statuses ca-serve answers for an exit code.
+# http_status CODE: the statuses ca-serve answers for an exit code: a
+# refusal is 401 (the token) or 403 (what it asks for), or 500 when the
+# reason is the CA's own (the password of its key is wrong), which no
+# client can mend.
 http_status() {
 	case $1 in
-	1) echo "401 403" ;;
+	1) echo "401 403 500" ;;
 	2 | 3) echo 400 ;;
 	4) echo 500 ;;
 	5) echo 503 ;;
@@ -108,28 +111,41 @@ http_status() {
 	esac
 }
 
+# norm: stdin through the sed -E script $MSG_SED, if any.
+norm() {
+	if [ -n "${MSG_SED-}" ]; then sed -E "$MSG_SED"; else cat; fi
+}
+
 # both_ways CODE STATUS MESSAGE TOKEN CSRFILE [NOTBEFORE [NOTAFTER]]: the
 # request refused offline with exit CODE and "ca-sign: MESSAGE" alone on
 # stderr, and over HTTP at /sign and /1.0/sign with STATUS (one that CODE
 # maps to) and the body {"status":STATUS,"message":MESSAGE}; no
 # certificate and no spent token after any of them (a refused token is
-# not spent, so the three share it).  ROWS_EACH=0: the caller counts the
-# rows instead, once for many cases (each count is two processes and a
-# query).
+# not spent, so the three share it).  MESSAGE "*": whatever the offline
+# refusal says, which HTTP must then say too; MSG_SED, a sed -E script,
+# is applied to both messages first (a time in them has moved on).
+# ROWS_EACH=0: the caller counts the rows instead, once for many cases
+# (each count is two processes and a query).
 both_ways() {
 	local code=$1 st=$2 msg=$3 path rows0
 	shift 3
 	[ "${ROWS_EACH-1}" = 0 ] || rows0=$(rows)
 	run -"$code" --separate-stderr cli_sign "$@"
 	assert_output ""
-	assert_equal "$stderr" "ca-sign: $msg"
+	if [ "$msg" = "*" ]; then
+		assert_regex "$stderr" '^ca-sign: .'
+		assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1
+		msg=$(norm <<<"${stderr#ca-sign: }")
+	fi
+	msg_seen=$msg
+	assert_equal "$(norm <<<"$stderr")" "ca-sign: $msg"
 	assert_regex " $(http_status "$code") " " $st "
 	api_request "$@" >"$BATS_TEST_TMPDIR/req.json"
 	for path in /sign /1.0/sign; do
 		run -0 --separate-stderr post "$path"
 		assert_equal "$stderr" ""
 		assert_equal "$output" "$st"
-		output=$(cat "$BATS_TEST_TMPDIR/body")
+		output=$(norm <"$BATS_TEST_TMPDIR/body")
 		assert_api_error "$st" "$msg"
 	done
 	[ "${ROWS_EACH-1}" = 0 ] || assert_equal "$(rows)" "$rows0"
@@ -166,6 +182,11 @@ replay_fails() {
 	[ "$st" -ne 0 ]
 }
 
+teardown() {
+	[ -f "$BATS_TEST_TMPDIR/changed.pid" ] || return 0
+	kill "$(cat "$BATS_TEST_TMPDIR/changed.pid")" 2>/dev/null || true
+}
+
 # ---- attacks_tokens.bats ---------------------------------------------------
 
 @test "http: attacks_tokens cases, offline and over HTTP: the same verdicts" {
@@ -188,6 +209,63 @@ EOF
 	run -0 --separate-stderr post /sign
 	assert_output 201
 	both_ways 1 401 "token already used" "$t1" "$D/foo.csr"
+}
+
+# set_conf JQ: the home's ca.json, as made, changed by JQ.
+set_conf() {
+	jq "$1" "$D/ca.json.orig" >"$CA/config/ca.json"
+}
+
+# The home changed between requests, as attacks_tokens.bats changes it: a
+# copy, served by a ca-serve of its own with a handler per connection
+# (--handlers 0), which reads the home afresh for each request as the
+# offline program does.  SQLite only: the last case empties the file.
+# bats test_tags=sqlite
+@test "http: attacks_tokens cases on a changed home, a handler per request: the same verdicts" {
+	cp -a "$CA" "$D/changed"
+	export CA="$D/changed" SPORT
+	SPORT=$(free_port)
+	ca-serve --dir "$CA" --listen "127.0.0.1:$SPORT" --handlers 0 \
+		</dev/null >/dev/null 2>>"$D/serve-changed.log" 3>&- &
+	echo $! >"$BATS_TEST_TMPDIR/changed.pid"
+	wait_for port_open "$SPORT"
+	# A bad claim or key in ca.json, a bound lowered, a wrong password.
+	set_conf '.authority.maxTokenLifetime = "0s"'
+	both_ways 4 500 'ca.json: authority.maxTokenLifetime: a duration above zero, like "1h"' \
+		"$(mint)" "$D/foo.csr"
+	set_conf '.authority.maxTokenLifetime = "soon"'
+	both_ways 4 500 'ca.json: authority.maxTokenLifetime: a duration like "24h"' \
+		"$(mint)" "$D/foo.csr"
+	set_conf '.authority.claims.maxNotBeforeDelay = "1h"'
+	both_ways 1 403 "notBefore is more than 1h ahead (maxNotBeforeDelay)" \
+		"$(mint)" "$D/foo.csr" 2h
+	set_conf '.authority.provisioners[0].key.alg = "ES384"'
+	both_ways 4 500 "*" "$(mint)" "$D/foo.csr"
+	assert_regex "$msg_seen" '^ca.json: authority.provisioners\[0\].key: jwk: alg "ES384" does not match the key \(ES256\)'
+	printf 'wrong horse\n' >"$D/wrongpw"
+	set_conf ".passwordFile = \"$D/wrongpw\""
+	both_ways 1 500 "signing key: $CA/secrets/intermediate_ca_key: cannot decrypt key: wrong password" \
+		"$(mint)" "$D/foo.csr"
+	# A clock eight days ahead made the database forget spent tokens:
+	# this host's clock, behind it, fails closed both ways.
+	set_conf .
+	local t1 t2
+	t1=$(mint)
+	run -0 --separate-stderr cli_sign "$t1" "$D/foo.csr"
+	t2=$(mint --set iat=now+691200 --set nbf=now+691200 --set exp=now+691500)
+	run -0 --separate-stderr faketime -f +8d ca-sign --offline --dir "$CA" --token "$t2" <"$D/foo.csr"
+	local now="s/this host's clock \\([^)]*\\)/this host's clock (now)/"
+	MSG_SED=$now both_ways 4 500 "*" "$t1" "$D/foo.csr"
+	assert_regex "$msg_seen" "^clock: this host's clock \(.*\) is before .*, up to which a clock further ahead had the database forget spent tokens"
+	MSG_SED=$now both_ways 4 500 "*" "$(mint)" "$D/foo.csr"
+	assert_regex "$msg_seen" "^clock: this host's clock \(now\) is before "
+	# The database emptied: refused, not given a fresh schema.
+	rm -f "$CA/db/ca.db-wal" "$CA/db/ca.db-shm"
+	: >"$CA/db/ca.db"
+	ROWS_EACH=0 both_ways 4 500 \
+		"database $CA/db/ca.db has no CA schema: it is empty or was replaced, and only ca-init creates one (nothing was changed)" \
+		"$(mint)" "$D/foo.csr"
+	assert_equal "$(stat -c %s "$CA/db/ca.db")" 0
 }
 
 # ---- attacks_der.bats ------------------------------------------------------
@@ -320,7 +398,7 @@ EOF
 	replay_fails 1 <<<"${ok/|1|/|3|}"
 	replay_fails 2 <<<"$ok"
 	# The statuses ca-serve gives for each exit code.
-	assert_equal "$(http_status 1)" "401 403"
+	assert_equal "$(http_status 1)" "401 403 500"
 	assert_equal "$(http_status 3)" 400
 	assert_equal "$(http_status 4)" 500
 	assert_equal "$(http_status 5)" 503
