@@ -174,7 +174,10 @@ files() {
 	find "$CAP" -type f
 	find "$CA" -type f ! -path "$CA/db/*" \
 		! -path "$CA/secrets/root_ca_key" ! -path "$CA/secrets/intermediate_ca_key"
+	# Where a crash would leave one: the session's directory (the
+	# programs' working directory) and / (a daemon's, after chdir).
 	find "$D" "$BATS_RUN_TMPDIR" -maxdepth 2 -type f \( -name 'core' -o -name 'core.*' \) 2>/dev/null
+	find / -maxdepth 1 -type f \( -name 'core' -o -name 'core.*' \) 2>/dev/null
 }
 
 # scan SECRET-JSON...: leakscan.py over files() for these secrets.
@@ -200,9 +203,9 @@ text() {
 	assert_output 6
 	run -0 cat "$D/procs"
 	assert_line --regexp '^ca-serve --dir '
-	assert_line --regexp '^ca-sign --api --offline --dir '
-	assert_line --regexp '^ca-renew --api --offline --dir '
-	assert_line --regexp '^ca-revoke --api --offline --dir '
+	assert_line --regexp '^([^ ]*/)?ca-sign --api --offline --dir '
+	assert_line --regexp '^([^ ]*/)?ca-renew --api --offline --dir '
+	assert_line --regexp '^([^ ]*/)?ca-revoke --api --offline --dir '
 	# Every one of them was read: an environ and a cmdline per process.
 	assert_equal "$(find "$CAP" -name 'proc-*.environ' | wc -l)" "$(grep -c . "$D/procs")"
 	assert_equal "$(find "$CAP" -name 'proc-*.cmdline' | wc -l)" "$(grep -c . "$D/procs")"
@@ -286,4 +289,17 @@ text() {
 	done <"$D/tokens"
 	run -0 scan "${specs[@]}"
 	assert_output ""
+}
+
+@test "secrets: no stray file: the refused requests left no key behind, and the home holds only its own files" {
+	# --key-out of every refused request (spent, forged, garbage) is gone.
+	run -0 find "$U" -type f -printf '%f\n'
+	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" \
+		"arg.crt arg.key forged.tok off.crt off.key off.tok on.crt on.key on.tok online-arg.tok rev-off.tok rev-on.tok sl.csr sl.key "
+	run -0 find "$CA" -type f ! -path "$CA/db/*" -printf '%P\n'
+	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" \
+		"certs/intermediate_ca.crt certs/root_ca.crt certs/server.crt config/ca.json config/defaults.json secrets/intermediate_ca_key secrets/root_ca_key secrets/server_key "
+	# Nor a temporary file in the directory the programs ran in.
+	run -0 find "$D" -maxdepth 1 -type f -printf '%f\n'
+	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "ppw procs pw tokens wrongpw "
 }
