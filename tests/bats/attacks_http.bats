@@ -211,6 +211,31 @@ EOF
 	both_ways 1 401 "token already used" "$t1" "$D/foo.csr"
 }
 
+@test "http: spent sign and revoke tokens stay spent over HTTP when a host sharing the database runs six days ahead" {
+	local t1 rt serial path
+	t1=$(mint)
+	run -0 --separate-stderr cli_sign "$t1" "$D/foo.csr"
+	serial=$(serial_of <(printf '%s\n' "$output"))
+	rt=$(mint --path revoke --sub "$serial")
+	run -0 --separate-stderr ca-revoke --offline --dir "$CA" --token "$rt" "$serial"
+	# Another host, six days ahead (within the retention), issues.
+	run -0 --separate-stderr faketime -f +6d ca-sign --offline --dir "$CA" \
+		--token "$(mint --set iat=now+518400 --set nbf=now+518400 --set exp=now+518700)" <"$D/foo.csr"
+	both_ways 1 401 "token already used" "$t1" "$D/foo.csr"
+	# The revoke token: offline, and at /revoke and /1.0/revoke.
+	run -1 --separate-stderr ca-revoke --offline --dir "$CA" --token "$rt" "$serial"
+	assert_output ""
+	assert_equal "$stderr" "ca-revoke: token already used"
+	printf '{"serial":"%s","ott":"%s"}\n' "$serial" "$rt" >"$BATS_TEST_TMPDIR/req.json"
+	for path in /revoke /1.0/revoke; do
+		run -0 --separate-stderr post "$path"
+		assert_equal "$stderr" ""
+		assert_equal "$output" 401
+		output=$(cat "$BATS_TEST_TMPDIR/body")
+		assert_api_error 401 "token already used"
+	done
+}
+
 # set_conf JQ: the home's ca.json, as made, changed by JQ.
 set_conf() {
 	jq "$1" "$D/ca.json.orig" >"$CA/config/ca.json"
