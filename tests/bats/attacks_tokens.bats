@@ -285,12 +285,13 @@ empty_db_refused() {
 @test "config: ca-token --offline and the authority read maxTokenLifetime by one rule" {
 	fresh life
 	local v msg
+	cp "$CA/config/ca.json" "$D/life.json"
 	for v in 5 '"0s"' '"-1m"' '"soon"'; do
 		# What is no duration at all is refused with the schema; a
 		# duration that is not above zero by the one reading of it.
 		msg='ca.json: authority.maxTokenLifetime: a duration like "24h"'
 		[ "$v" != '"0s"' ] || msg='ca.json: authority.maxTokenLifetime: a duration above zero, like "1h"'
-		jq ".authority.maxTokenLifetime = $v" "$D/pristine/config/ca.json" >"$CA/config/ca.json"
+		jq ".authority.maxTokenLifetime = $v" "$D/life.json" >"$CA/config/ca.json"
 		run -4 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" foo.example.com
 		assert_output ""
 		assert_equal "$stderr" "ca-token: $msg"
@@ -298,7 +299,7 @@ empty_db_refused() {
 		assert_equal "$stderr" "ca-sign: $msg"
 	done
 	# A good value is the same limit on both sides.
-	jq '.authority.maxTokenLifetime = "10m"' "$D/pristine/config/ca.json" >"$CA/config/ca.json"
+	jq '.authority.maxTokenLifetime = "10m"' "$D/life.json" >"$CA/config/ca.json"
 	run -2 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" --not-after 11m foo.example.com
 	assert_equal "$stderr" "ca-token: token lifetime 660s exceeds the CA's maximum 600s (maxTokenLifetime)"
 	run -0 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" --not-after 10m foo.example.com
