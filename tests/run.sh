@@ -14,6 +14,8 @@
 #   PG_SUITES="..."       suites run a second time with their CA homes on
 #                         PostgreSQL (INCA_TEST_DB=postgresql, tests tagged
 #                         sqlite left out), as "SUITE@pg"; "" for none.
+#                         Default: every suite that issues, spends tokens
+#                         or reads rows (pg_default below).
 #                         Those of them that run at all (TESTS) get one
 #                         throwaway cluster (tests/pg.sh), started here in
 #                         the background and stopped on exit.
@@ -124,10 +126,18 @@ if [ -n "${TESTS:-}" ]; then
 else
 	names=$(for s in tests/bats/*.bats; do basename "$s" .bats; done)
 fi
-# The suites that run on PostgreSQL too, and their cluster.
+# The suites that run on PostgreSQL too, and their cluster.  Not in the
+# default: those about ca.json, ca-init, stateless signing, inspection and
+# the documents (no records), pg (its own cluster), memcheck (valgrind).
+pg_default="offline revoke inventory durability handler crl renew
+renew_client revoke_online serve serve_lifecycle online oidc x5c token
+attacks_tokens attacks_der attacks_names attacks_keys attacks_secrets
+policy limits client verify"
+# shellcheck disable=SC2086
+pg_want=" $(printf '%s ' ${PG_SUITES-$pg_default})"
 pg_suites=""
 for s in $names; do
-	case " ${PG_SUITES-offline revoke inventory durability handler crl} " in
+	case $pg_want in
 	*" $s "*) [ -f "tests/bats/$s.bats" ] && pg_suites="$pg_suites $s" ;;
 	esac
 done
