@@ -92,8 +92,10 @@ log_lines() { grep '^{' "$LOG"; }
 	refute_output --partial authority_
 	refute_output --partial db_open
 	refute_output --partial sqlite3_
+	refute_output --partial PQconnect
 	run -0 ldd "$BIN/ca-serve"
 	refute_output --partial libsqlite3
+	refute_output --partial libpq
 	refute_output --partial libidn2
 	assert_output --partial libssl
 }
@@ -756,9 +758,10 @@ port_closed() { ! port_open "$1"; }
 @test "serve: ca-serve itself never opens the signing key, the password or the database" {
 	PORT=$(free_port)
 	LOG="$BATS_TEST_TMPDIR/serve.log"
-	# strace without -f: the ca-serve process alone, not the handler it runs.
+	# strace without -f: the ca-serve process alone, not the handler it
+	# runs; its files, and where it connects (PostgreSQL's socket).
 	bg socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" \
-		EXEC:"strace -A -o $BATS_TEST_TMPDIR/trace -e trace=%file ca-serve --dir $CA"
+		EXEC:"strace -A -o $BATS_TEST_TMPDIR/trace -e trace=%file,connect ca-serve --dir $CA"
 	wait_for port_open "$PORT"
 	run -0 issue_through
 	assert_output "subject=CN = foo.example.com"
@@ -771,6 +774,7 @@ port_closed() { ! port_open "$1"; }
 	refute_output --partial intermediate_ca_key
 	refute_output --partial "$D/pw"
 	refute_output --partial "/db/"
+	refute_output --partial ".s.PGSQL"
 	refute_output --partial "openssl.cnf"
 }
 
