@@ -530,6 +530,13 @@ race_start() {
 	done
 }
 
+# race_revoke: the revocation of race started (its pid in the caller's
+# pids), its answer in $D/race/revoke.out.
+race_revoke() {
+	ca-revoke --offline --dir "$CA" "$s" >"$D/race/revoke.out" 3>&- &
+	pids+=($!)
+}
+
 @test "renew: 50 renewals racing a revocation: none commits after it" {
 	local s i ok=0 refused=0 rseq pids=() p
 	issue race
@@ -539,26 +546,25 @@ race_start() {
 	# race and of a revocation numbered in one sequence.
 	race_log "$s"
 	mkdir -p "$D/race"
-	# The write lock held while 25 renewals start: each makes every check
-	# it can before the transaction (the certificate is not revoked yet),
-	# signs, and waits at BEGIN; then the revocation waits there too; then
-	# 25 more renewals, whose early checks pass as well.  Released, they
-	# take the lock in any order (SQLite) or in the order they asked for it
-	# (PostgreSQL): a renewal that takes it after the revocation committed
+	# The write lock held while the 50 renewals start: each makes every
+	# check it can before the transaction (the certificate is not revoked
+	# yet), signs, and waits at BEGIN; so does the revocation.  Released,
+	# they take the lock in any order (SQLite), or in the order they asked
+	# for it (PostgreSQL: so 25 renewals ask before the revocation and 25
+	# after it): a renewal that takes it after the revocation committed
 	# must be refused by the check inside its transaction, since every
 	# check before it has passed.
 	hold_db_lock "$CA"
-	race_start 1 25 25
-	ca-revoke --offline --dir "$CA" "$s" >"$D/race/revoke.out" 3>&- &
-	pids+=($!)
-	# (PostgreSQL's lock waiters are counted together: the renewals and
-	# the revocation.)
 	if pg_test; then
+		# (PostgreSQL's waiters are counted together, the revocation too.)
+		race_start 1 25 25
+		race_revoke
 		wait_for waiting 26 ""
 		race_start 26 50 51
 	else
+		race_start 1 50 50
+		race_revoke
 		wait_for waiting 1 "ca-revoke --offline --dir $CA"
-		race_start 26 50 50
 	fi
 	release_db_lock
 	for p in "${pids[@]}"; do
