@@ -344,11 +344,12 @@ sys.exit(subprocess.call(sys.argv[1:], stdout=w))' "$@"
 }
 
 @test "secrets: a reader gone after the COMMIT: exit 4, the certificate and its key kept and named" {
-	local rows0 serial
+	local rows0 serial s0
 	rows0=$(rows)
+	s0=$(serials_now)
 	run -4 --separate-stderr closed_pipe ca-sign --offline --dir "$CA" --token "$(mint)" \
 		--key-out "$D/piped.key"
-	serial=$(db 'select serial from certs order by rowid desc limit 1')
+	serial=$(new_serial "$s0")
 	assert_equal "$stderr" "ca-sign: stdout: write: Broken pipe; certificate $serial is issued and recorded in the database, its key is in $D/piped.key"
 	read -r c u <<<"$(rows)"
 	read -r c0 u0 <<<"$rows0"
@@ -361,11 +362,13 @@ sys.exit(subprocess.call(sys.argv[1:], stdout=w))' "$@"
 	openssl pkey -in "$D/piped.key" -pubout >"$D/piped.keypub"
 	assert_equal "$(cat "$D/piped.pub")" "$(cat "$D/piped.keypub")"
 	# Without --key-out, the same, and a closed stdout likewise.
+	s0=$(serials_now)
 	run -4 --separate-stderr closed_pipe ca-sign --offline --dir "$CA" --token "$(mint)" <"$D/foo.csr"
-	serial=$(db 'select serial from certs order by rowid desc limit 1')
+	serial=$(new_serial "$s0")
 	assert_equal "$stderr" "ca-sign: stdout: write: Broken pipe; certificate $serial is issued and recorded in the database"
+	s0=$(serials_now)
 	run -4 --separate-stderr closed_stdout ca-sign --offline --dir "$CA" --token "$(mint)" <"$D/foo.csr"
-	serial=$(db 'select serial from certs order by rowid desc limit 1')
+	serial=$(new_serial "$s0")
 	assert_equal "$stderr" "ca-sign: stdout: write: Bad file descriptor; certificate $serial is issued and recorded in the database"
 	assert_equal "$(certs_count)" $((c0 + 3))
 }
@@ -378,9 +381,10 @@ sys.exit(subprocess.call(sys.argv[1:], stdout=w))' "$@"
 }
 
 @test "secrets: ca-revoke whose answer is lost says the revocation is recorded" {
-	local serial
+	local serial s0
+	s0=$(serials_now)
 	run -0 ca-sign --offline --dir "$CA" --token "$(mint)" --key-out "$D/rv.key"
-	serial=$(db 'select serial from certs order by rowid desc limit 1')
+	serial=$(new_serial "$s0")
 	run -4 --separate-stderr closed_pipe ca-revoke --offline --dir "$CA" "$serial"
 	assert_equal "$stderr" "ca-revoke: stdout: write: Broken pipe; serial $serial is revoked and recorded in the database"
 	assert_equal "$(db "select count(*) from revocations where serial = '$serial'")" 1
