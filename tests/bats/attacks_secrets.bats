@@ -373,6 +373,29 @@ sys.exit(subprocess.call(sys.argv[1:], stdout=w))' "$@"
 	assert_equal "$(certs_count)" $((c0 + 3))
 }
 
+# closed_stderr COMMAND...: run COMMAND with stderr closed.
+closed_stderr() { "$@" 2>&-; }
+
+@test "secrets: started with stdout or stderr closed, no file or connection opened later takes its place" {
+	local s0 serial
+	# stdout closed: the output fails (it went into the PostgreSQL
+	# connection, which libpq had opened as descriptor 1, and ca-sign
+	# said nothing and exited 0); the certificate is named as recorded.
+	s0=$(serials_now)
+	run -4 --separate-stderr closed_stdout ca-sign --offline --dir "$CA" --token "$(mint)" <"$D/foo.csr"
+	serial=$(new_serial "$s0")
+	assert_equal "$stderr" "ca-sign: stdout: write: Bad file descriptor; certificate $serial is issued and recorded in the database"
+	# stderr closed: a handler's message about a refused request goes
+	# nowhere, and the next request is served on an intact connection.
+	{ api_request x.y.z "$D/foo.csr"; api_request "$(mint)" "$D/foo.csr"; } >"$BATS_TEST_TMPDIR/two.json"
+	s0=$(serials_now)
+	run -3 closed_stderr ca-sign --api --offline --dir "$CA" <"$BATS_TEST_TMPDIR/two.json"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${lines[0]}" '{"status":401,"message":"token rejected: jws: header: base64url: bad length 1"}'
+	jq -r .crt <<<"${lines[1]}" >"$BATS_TEST_TMPDIR/two.pem"
+	assert_equal "$(serial_of "$BATS_TEST_TMPDIR/two.pem")" "$(new_serial "$s0")"
+}
+
 @test "secrets: stateless --key-out whose chain cannot be written leaves no key" {
 	run -4 --separate-stderr closed_pipe ca-sign --ca-cert "$D/o/int.crt" --ca-key "$D/o/int.key" \
 		--key-out "$D/sl.key" sl.example.com
