@@ -1,9 +1,12 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -32,9 +35,35 @@ wiping_free(void *p)
 	}
 }
 
+/*
+ * A standard descriptor the program was started without is opened on
+ * /dev/null the wrong way round (stdin for writing, stdout and stderr for
+ * reading), so that using it still fails with EBADF, as on a closed one,
+ * while the next file or socket opened (the database's connection, a
+ * key) cannot take its number and receive the output or the messages
+ * meant for it.
+ */
+static void
+hold_std_fds(void)
+{
+	int fd, nfd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		nfd = open("/dev/null", (fd == 0 ? O_WRONLY : O_RDONLY) |
+		    O_CLOEXEC);
+		if (nfd >= 0 && nfd != fd) {
+			(void)dup3(nfd, fd, O_CLOEXEC);
+			(void)close(nfd);
+		}
+	}
+}
+
 void
 cli_init(const char *argv0)
 {
+	hold_std_fds();
 	err_prog(argv0 ? argv0 : "inca");
 	umask(077);
 	/*

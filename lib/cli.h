@@ -8,7 +8,10 @@
 #include <stdio.h>
 
 /*
- * Name the program for messages, set umask 077, and start OpenSSL
+ * Open a closed stdin, stdout or stderr on /dev/null such that using it
+ * fails as a closed one does (EBADF), so that no file or connection the
+ * program opens later takes its number; name the program for messages,
+ * set umask 077, and start OpenSSL
  * without reading openssl.cnf (no program here needs it, and loading it
  * costs start-up time and lets the environment change crypto behaviour)
  * and without an exit-time cleanup; every block jansson frees is wiped

@@ -182,11 +182,11 @@ print(json.dumps(j))' "$(jq -r '.authority.provisioners[0].key.kid' "$D/ca.json.
 	jq --slurpfile k "$D/rsa3.jwk" '.authority.provisioners[0].key = $k[0]' \
 		"$D/ca.json.orig" >"$D/ca-rsa3/config/ca.json"
 	t=$(tok)
-	used0=$(sqlite3 "$D/ca-rsa3/db/ca.db" 'select count(*) from used_tokens')
+	used0=$(dbq "$D/ca-rsa3" 'select count(*) from used_tokens')
 	run -4 --separate-stderr ca-sign --offline --dir "$D/ca-rsa3" --token "$t" <"$D/good.csr"
 	assert_output ""
 	assert_equal "$stderr" "ca-sign: ca.json: authority.provisioners[0].key: jwk: RSA public exponent 3: only 65537 accepted"
-	assert_equal "$(sqlite3 "$D/ca-rsa3/db/ca.db" 'select count(*) from used_tokens')" "$used0"
+	assert_equal "$(dbq "$D/ca-rsa3" 'select count(*) from used_tokens')" "$used0"
 }
 
 # ---- compressed EC points -----------------------------------------------

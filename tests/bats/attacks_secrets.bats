@@ -344,11 +344,12 @@ sys.exit(subprocess.call(sys.argv[1:], stdout=w))' "$@"
 }
 
 @test "secrets: a reader gone after the COMMIT: exit 4, the certificate and its key kept and named" {
-	local rows0 serial
+	local rows0 serial s0
 	rows0=$(rows)
+	s0=$(serials_now)
 	run -4 --separate-stderr closed_pipe ca-sign --offline --dir "$CA" --token "$(mint)" \
 		--key-out "$D/piped.key"
-	serial=$(db 'select serial from certs order by rowid desc limit 1')
+	serial=$(new_serial "$s0")
 	assert_equal "$stderr" "ca-sign: stdout: write: Broken pipe; certificate $serial is issued and recorded in the database, its key is in $D/piped.key"
 	read -r c u <<<"$(rows)"
 	read -r c0 u0 <<<"$rows0"
@@ -361,13 +362,38 @@ sys.exit(subprocess.call(sys.argv[1:], stdout=w))' "$@"
 	openssl pkey -in "$D/piped.key" -pubout >"$D/piped.keypub"
 	assert_equal "$(cat "$D/piped.pub")" "$(cat "$D/piped.keypub")"
 	# Without --key-out, the same, and a closed stdout likewise.
+	s0=$(serials_now)
 	run -4 --separate-stderr closed_pipe ca-sign --offline --dir "$CA" --token "$(mint)" <"$D/foo.csr"
-	serial=$(db 'select serial from certs order by rowid desc limit 1')
+	serial=$(new_serial "$s0")
 	assert_equal "$stderr" "ca-sign: stdout: write: Broken pipe; certificate $serial is issued and recorded in the database"
+	s0=$(serials_now)
 	run -4 --separate-stderr closed_stdout ca-sign --offline --dir "$CA" --token "$(mint)" <"$D/foo.csr"
-	serial=$(db 'select serial from certs order by rowid desc limit 1')
+	serial=$(new_serial "$s0")
 	assert_equal "$stderr" "ca-sign: stdout: write: Bad file descriptor; certificate $serial is issued and recorded in the database"
 	assert_equal "$(certs_count)" $((c0 + 3))
+}
+
+# closed_stderr COMMAND...: run COMMAND with stderr closed.
+closed_stderr() { "$@" 2>&-; }
+
+@test "secrets: started with stdout or stderr closed, no file or connection opened later takes its place" {
+	local s0 serial
+	# stdout closed: the output fails (it went into the PostgreSQL
+	# connection, which libpq had opened as descriptor 1, and ca-sign
+	# said nothing and exited 0); the certificate is named as recorded.
+	s0=$(serials_now)
+	run -4 --separate-stderr closed_stdout ca-sign --offline --dir "$CA" --token "$(mint)" <"$D/foo.csr"
+	serial=$(new_serial "$s0")
+	assert_equal "$stderr" "ca-sign: stdout: write: Bad file descriptor; certificate $serial is issued and recorded in the database"
+	# stderr closed: a handler's message about a refused request goes
+	# nowhere, and the next request is served on an intact connection.
+	{ api_request x.y.z "$D/foo.csr"; api_request "$(mint)" "$D/foo.csr"; } >"$BATS_TEST_TMPDIR/two.json"
+	s0=$(serials_now)
+	run -3 closed_stderr ca-sign --api --offline --dir "$CA" <"$BATS_TEST_TMPDIR/two.json"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${lines[0]}" '{"status":401,"message":"token rejected: jws: header: base64url: bad length 1"}'
+	jq -r .crt <<<"${lines[1]}" >"$BATS_TEST_TMPDIR/two.pem"
+	assert_equal "$(serial_of "$BATS_TEST_TMPDIR/two.pem")" "$(new_serial "$s0")"
 }
 
 @test "secrets: stateless --key-out whose chain cannot be written leaves no key" {
@@ -378,9 +404,10 @@ sys.exit(subprocess.call(sys.argv[1:], stdout=w))' "$@"
 }
 
 @test "secrets: ca-revoke whose answer is lost says the revocation is recorded" {
-	local serial
+	local serial s0
+	s0=$(serials_now)
 	run -0 ca-sign --offline --dir "$CA" --token "$(mint)" --key-out "$D/rv.key"
-	serial=$(db 'select serial from certs order by rowid desc limit 1')
+	serial=$(new_serial "$s0")
 	run -4 --separate-stderr closed_pipe ca-revoke --offline --dir "$CA" "$serial"
 	assert_equal "$stderr" "ca-revoke: stdout: write: Broken pipe; serial $serial is revoked and recorded in the database"
 	assert_equal "$(db "select count(*) from revocations where serial = '$serial'")" 1

@@ -10,16 +10,15 @@ load helpers/authority
 setup_file() {
 	export D="$BATS_FILE_TMPDIR"
 	make_ca
-	cp -a "$CA" "$D/pristine"
+	clone_home "$CA" "$D/pristine"
 	csr foo foo.example.com dns:foo.example.com
 }
 
-# fresh NAME: a copy of the pristine CA home as $CA, for tests that change
-# the database's state for good.
+# fresh NAME: a copy of the pristine CA home, with a database of its own,
+# as $CA, for tests that change the database's state for good.
 fresh() {
 	export CA="$D/ca-$1"
-	rm -rf "$CA"
-	cp -a "$D/pristine" "$CA"
+	clone_home "$D/pristine" "$CA"
 }
 
 # sign_at OFFSET TOKEN CSRFILE: ca-sign --offline with the clock moved by
@@ -81,7 +80,7 @@ mint_at() {
 
 @test "attack: a clock beyond the retention fails closed, names the clock, and the reset does not reopen replay" {
 	fresh beyond
-	local t1 t2 t3 t4
+	local t1 t2 t3 t4 now
 	t1=$(mint)
 	run -0 --separate-stderr cli_sign "$t1" "$D/foo.csr"
 	# Eight days ahead: the first token's row is forgotten there.
@@ -99,7 +98,8 @@ mint_at() {
 	assert_regex "$(jq -r .message <<<"$output")" "^clock: "
 	assert_equal "$(certs_count)" 2
 	# The operator's reset (docs/SECURITY.md), with the clock right.
-	db "UPDATE token_clock SET pruned_before = strftime('%s','now'), minted_after = strftime('%s','now')"
+	now=$(date +%s)
+	db "UPDATE token_clock SET pruned_before = $now, minted_after = $now"
 	# The forgotten token was issued before the reset: refused, not replayed.
 	run -1 --separate-stderr cli_sign "$t1" "$D/foo.csr"
 	assert_regex "$stderr" "^ca-sign: token rejected: issued before the token clock was reset at "
@@ -114,21 +114,29 @@ mint_at() {
 
 # ---- an emptied database is not started afresh --------------------------
 
-# empty_db_refused HOW: the database emptied by HOW (truncate | sqlite),
-# then every program that uses it refuses with exit 4; nothing issued.
+# empty_db_refused HOW: the database emptied by HOW (truncate | sqlite:
+# SQLite's file; tables: every table dropped, on either backend), then
+# every program that uses it refuses with exit 4; nothing issued.
 empty_db_refused() {
 	fresh "empty-$1"
-	local t
+	local t name msg
 	t=$(mint)
 	run -0 --separate-stderr cli_sign "$t" "$D/foo.csr"
-	rm -f "$CA/db/ca.db-wal" "$CA/db/ca.db-shm"
+	name=$CA/db/ca.db
 	case $1 in
-	truncate) : >"$CA/db/ca.db" ;;
-	sqlite) rm -f "$CA/db/ca.db"; sqlite3 "$CA/db/ca.db" 'PRAGMA user_version = 0' ;;
+	truncate) rm -f "$name-wal" "$name-shm"; : >"$name" ;;
+	sqlite) rm -f "$name" "$name-wal" "$name-shm"; sqlite3 "$name" 'PRAGMA user_version = 0' ;;
+	tables)
+		if pg_test; then
+			db "DROP TABLE crl, token_clock, used_tokens, revocations, certs, schema_version"
+			# (db_pg.c names a database by libpq's view of it.)
+			name="postgresql inca on $INCA_PG_DIR:5432 as postgres"
+		else
+			db "DROP TABLE crl; DROP TABLE token_clock; DROP TABLE used_tokens; DROP TABLE revocations; DROP TABLE certs; DROP TABLE schema_version; PRAGMA user_version = 0; VACUUM"
+		fi ;;
 	esac
-	local size0 msg
-	size0=$(stat -c %s "$CA/db/ca.db")
-	msg="database $CA/db/ca.db has no CA schema: it is empty or was replaced, and only ca-init creates one (nothing was changed)"
+	assert_equal "$(db_tables "$CA")" 0
+	msg="database $name has no CA schema: it is empty or was replaced, and only ca-init creates one (nothing was changed)"
 	# The spent token, and a fresh one: neither issues.
 	run -4 --separate-stderr cli_sign "$t" "$D/foo.csr"
 	assert_output ""
@@ -141,19 +149,28 @@ empty_db_refused() {
 	assert_output ""
 	assert_equal "$stderr" "ca-list: $msg"
 	# Still empty: no schema was created behind the operator's back.
-	assert_equal "$(stat -c %s "$CA/db/ca.db")" "$size0"
-	run -0 sqlite3 "$CA/db/ca.db" 'select count(*) from sqlite_master'
-	assert_output 0
+	assert_equal "$(db_tables "$CA")" 0
 }
 
+# The two below act on SQLite's file; on PostgreSQL the schema emptied of
+# its tables is the same attack (the test after them, on both backends).
+# bats test_tags=sqlite
 @test "attack: a database truncated to 0 bytes is refused (exit 4), not given a fresh schema" {
 	empty_db_refused truncate
 }
 
+# bats test_tags=sqlite
 @test "attack: a database replaced by an empty SQLite file is refused (exit 4)" {
 	empty_db_refused sqlite
 }
 
+@test "attack: a database whose tables were all dropped is refused (exit 4), not given a fresh schema" {
+	empty_db_refused tables
+}
+
+# SQLite's rule: its first writer migrates; a PostgreSQL database, shared
+# by hosts, is migrated only by ca-init --migrate (pg.bats).
+# bats test_tags=sqlite
 @test "attack: ca-list reads without migrating: a version 1 database stays version 1" {
 	fresh v1
 	run -0 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
@@ -268,12 +285,13 @@ empty_db_refused() {
 @test "config: ca-token --offline and the authority read maxTokenLifetime by one rule" {
 	fresh life
 	local v msg
+	cp "$CA/config/ca.json" "$D/life.json"
 	for v in 5 '"0s"' '"-1m"' '"soon"'; do
 		# What is no duration at all is refused with the schema; a
 		# duration that is not above zero by the one reading of it.
 		msg='ca.json: authority.maxTokenLifetime: a duration like "24h"'
 		[ "$v" != '"0s"' ] || msg='ca.json: authority.maxTokenLifetime: a duration above zero, like "1h"'
-		jq ".authority.maxTokenLifetime = $v" "$D/pristine/config/ca.json" >"$CA/config/ca.json"
+		jq ".authority.maxTokenLifetime = $v" "$D/life.json" >"$CA/config/ca.json"
 		run -4 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" foo.example.com
 		assert_output ""
 		assert_equal "$stderr" "ca-token: $msg"
@@ -281,7 +299,7 @@ empty_db_refused() {
 		assert_equal "$stderr" "ca-sign: $msg"
 	done
 	# A good value is the same limit on both sides.
-	jq '.authority.maxTokenLifetime = "10m"' "$D/pristine/config/ca.json" >"$CA/config/ca.json"
+	jq '.authority.maxTokenLifetime = "10m"' "$D/life.json" >"$CA/config/ca.json"
 	run -2 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" --not-after 11m foo.example.com
 	assert_equal "$stderr" "ca-token: token lifetime 660s exceeds the CA's maximum 600s (maxTokenLifetime)"
 	run -0 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" --not-after 10m foo.example.com
@@ -348,21 +366,11 @@ empty_db_refused() {
 	cp "$D/lock.json" "$CA/config/ca.json"
 	local t
 	t=$(mint)
-	(printf 'BEGIN IMMEDIATE;\n'; sleep 6; printf 'COMMIT;\n') | sqlite3 "$CA/db/ca.db" 3>&- &
-	# Wait until the other writer holds the lock: a writer is then busy.
-	local i=0 st
-	while :; do
-		st=0
-		ca-revoke --offline --dir "$CA" 12345 2>/dev/null || st=$?
-		[ "$st" -ne 5 ] || break
-		i=$((i + 1))
-		[ "$i" -lt 50 ]
-		sleep 0.1
-	done
+	hold_db_lock "$CA"
 	run -1 --separate-stderr cli_sign "$t" "$D/foo.csr"
 	assert_equal "$stderr" "ca-sign: issuer certificate has no subject key identifier"
 	run -5 --separate-stderr ca-revoke --offline --dir "$CA" 12345
 	assert_regex "$stderr" "^ca-revoke: database busy"
-	wait
+	release_db_lock
 	assert_equal "$(rows)" "0 0"
 }

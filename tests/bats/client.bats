@@ -21,7 +21,7 @@ setup_file() {
 	printf 'correct horse\n' >"$D/pw"
 	ca-init --dir "$D/ca" --password-file "$D/pw" --dns 127.0.0.1 \
 		--dns localhost --address "127.0.0.1:$PORT" --key-iterations 2048 \
-		>"$D/init.json"
+		$(db_args) >"$D/init.json"
 	export ROOT="$D/ca/certs/root_ca.crt"
 	export FP
 	FP=$(jq -r .fingerprint "$D/init.json")
@@ -78,7 +78,7 @@ sign() {
 
 # posts: how many POSTs the server saw.
 posts() { grep -c '^POST ' "$LOG" || true; }
-certs_count() { sqlite3 "$D/ca/db/ca.db" 'select count(*) from certs'; }
+certs_count() { dbq "$D/ca" 'select count(*) from certs'; }
 
 # verify_chain PEMFILE: the leaf verifies against the root through the rest.
 verify_chain() {
@@ -101,7 +101,7 @@ verify_chain() {
 	assert_equal "$(openssl x509 -in "$D/a.pem" -noout -pubkey)" \
 		"$(openssl pkey -in "$D/a.example.com.key" -pubout)"
 	serial=$(openssl x509 -in "$D/a.pem" -noout -serial | cut -d= -f2)
-	run -0 sqlite3 "$D/ca/db/ca.db" "select count(*) from certs where subject = 'a.example.com'"
+	run -0 dbq "$D/ca" "select count(*) from certs where subject = 'a.example.com'"
 	assert_output 1
 	assert_equal "$(posts)" 1
 }

@@ -70,6 +70,29 @@ db_args() {
 	echo --db "$(sh "$TOP/tests/pg.sh" db "$INCA_PG_DIR")"
 }
 
+# clone_home SRC DST: DST, a copy of the CA home SRC with a database of its
+# own, holding what SRC's holds: a copy of the files (SQLite's database is
+# one of them) or, on PostgreSQL, where a copied ca.json still names SRC's
+# database, its rows copied into a new schema by ca-init --migrate --db.
+# (A copy that shares SRC's database, another host of the same CA, is a
+# plain cp -a.)
+clone_home() {
+	rm -rf "${2:?}"
+	cp -a "$1" "$2"
+	pg_test || return 0
+	ca-init --migrate --dir "$2" $(db_args) >/dev/null
+}
+
+# db_tables HOME: how many tables HOME's database has (in its schema, on
+# PostgreSQL).
+db_tables() {
+	if [ "$(jq -r .db.type "$1/config/ca.json")" = postgresql ]; then
+		dbq "$1" "select count(*) from information_schema.tables where table_schema = current_schema()"
+	else
+		dbq "$1" "select count(*) from sqlite_master where type = 'table'"
+	fi
+}
+
 # dbq HOME SQL: run SQL on the database of the CA home HOME, whichever
 # backend its ca.json names; rows as "a|b" lines, as sqlite3 prints them.
 dbq() {

@@ -6,7 +6,7 @@ load common
 
 setup_file() {
 	export D="$BATS_FILE_TMPDIR"
-	ca-init --dir "$D/ca" >/dev/null
+	ca-init --dir "$D/ca" $(db_args) >/dev/null
 	openssl pkey -in "$D/ca/secrets/intermediate_ca_key" -passin file:"$D/ca/secrets/password" -out "$D/int.key"
 	make_csr "$D" leaf -subj /CN=limits.example.com -addext subjectAltName=DNS:limits.example.com
 }

@@ -481,7 +481,7 @@ stafftok() {
 	port=$(free_port)
 	url="https://127.0.0.1:$port"
 	ca-init --dir "$D/ci" --password-file "$D/pw" --dns 127.0.0.1 \
-		--address "127.0.0.1:$port" --key-iterations 2048 >/dev/null
+		--address "127.0.0.1:$port" --key-iterations 2048 $(db_args) >/dev/null
 	jq --argjson p "$(jq '.authority.provisioners[1]' "$CA/config/ca.json")" --arg aud "$url" \
 		'.authority.provisioners += [$p | .clientID = $aud]' "$D/ci/config/ca.json" >"$D/ci.json"
 	cat "$D/ci.json" >"$D/ci/config/ca.json"
@@ -497,7 +497,7 @@ stafftok() {
 	run -0 openssl x509 -in svc.crt -noout -ext subjectAltName
 	assert_line --index 1 "    DNS:api.ci.acme.internal"
 	run -0 openssl verify -CAfile root.crt -untrusted "$D/ci/certs/intermediate_ca.crt" svc.crt
-	assert_equal "$(sqlite3 "$D/ci/db/ca.db" "select provisioner from certs where subject = 'api.ci.acme.internal'")" github
+	assert_equal "$(dbq "$D/ci" "select provisioner from certs where subject = 'api.ci.acme.internal'")" github
 	# The same token again: spent.
 	run -1 --separate-stderr ca-sign --token "$TOKEN" --ca-url "$url" --root root.crt --key-out again.key
 	assert_regex "$stderr" "token already used"

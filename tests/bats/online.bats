@@ -17,7 +17,7 @@ setup_file() {
 	URL="https://127.0.0.1:$PORT"
 	printf 'correct horse\n' >"$D/pw"
 	ca-init --dir "$CA" --password-file "$D/pw" --dns 127.0.0.1 \
-		--address "127.0.0.1:$PORT" --key-iterations 2048 >"$D/init.json"
+		--address "127.0.0.1:$PORT" --key-iterations 2048 $(db_args) >"$D/init.json"
 	FP=$(jq -r .fingerprint "$D/init.json")
 	ca-serve --dir "$CA" --listen "127.0.0.1:$PORT" \
 		</dev/null >/dev/null 2>"$D/serve.log" 3>&- &
@@ -38,7 +38,7 @@ setup() {
 }
 
 # rows SUBJECT: the CA's database rows for SUBJECT.
-rows() { sqlite3 "$CA/db/ca.db" "select count(*) from certs where subject = '$1'"; }
+rows() { dbq "$CA" "select count(*) from certs where subject = '$1'"; }
 
 # issued_ok CRT KEY HOST: CRT is a valid leaf for HOST, chained to the
 # CA's root, with KEY's public key, and recorded once on the CA host.
@@ -53,7 +53,7 @@ issued_ok() {
 	assert_equal "$(rows "$3")" 1
 	local serial
 	serial=$(ca-inspect "$1" | jq -r '.certificates[0].serial.decimal')
-	assert_equal "$(sqlite3 "$CA/db/ca.db" "select subject from certs where serial = '$serial'")" "$3"
+	assert_equal "$(dbq "$CA" "select subject from certs where serial = '$serial'")" "$3"
 }
 
 @test "online: bootstrap by the right fingerprint writes the root and defaults.json" {

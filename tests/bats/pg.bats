@@ -319,4 +319,125 @@ select number, this_update, next_update, revocations, hex(der) from crl order by
 	run -0 cmp "$H/db/ca.db" "$D/badcopy.db"
 	run -0 psql -X -q -At -v ON_ERROR_STOP=1 -d "$pg" -c "select (select count(*) from certs) || ' ' || (select count(*) from revocations) || ' ' || (select count(*) from used_tokens)"
 	assert_output "0 0 0"
+
+# ---- spent tokens and the hosts' clocks -------------------------------------
+
+# clock_hosts NAME: a CA of its own (a new schema: the token clock these
+# tests move is the database's) with three hosts on it, $D/NAME (right
+# clock), $D/NAME-ahead and $D/NAME-behind (copies of that home: the same
+# database), as CA, AHEAD, BEHIND.
+clock_hosts() {
+	clone_home "$D/ca" "$D/$1"
+	rm -rf "${D:?}/$1-ahead" "${D:?}/$1-behind"
+	cp -a "$D/$1" "$D/$1-ahead"
+	cp -a "$D/$1" "$D/$1-behind"
+	CA=$D/$1 AHEAD=$D/$1-ahead BEHIND=$D/$1-behind
+}
+
+# sign_on HOME CLOCK TOKEN: ca-sign --offline on HOME with its clock moved
+# by CLOCK (faketime -f: "+6d", "-12h", "+0").
+sign_on() { faketime -f "$2" ca-sign --offline --dir "$1" --token "$3" <"$D/foo.csr"; }
+
+# mint_on SECONDS: a token minted on a clock SECONDS ahead (negative: behind).
+mint_on() {
+	local at=now+$1 exp=now+$(($1 + 300))
+	[ "$1" -ge 0 ] || at=now$1
+	[ $(($1 + 300)) -ge 0 ] || exp=now$(($1 + 300))
+	mint --set iat="$at" --set nbf="$at" --set exp="$exp"
+}
+
+@test "pg: ok hosts on one database with clocks 6 days ahead and 12 hours behind: a spent token stays spent on every host" {
+	local t1 t2 t3 j1 c0 u0 day
+	clock_hosts skew
+	c0=$(db "select count(*) from certs where subject = 'foo.example.com'")
+	u0=$(db 'select count(*) from used_tokens')
+	t1=$(mint)
+	j1=$(claims "$t1" | jq -r .jti)
+	run -0 --separate-stderr sign_on "$CA" +0 "$t1"
+	# The host ahead issues (and prunes, by its clock) within the
+	# retention: the spent token's row stays.
+	t2=$(mint_on $((6 * 86400)))
+	run -0 --separate-stderr sign_on "$AHEAD" +6d "$t2"
+	run -0 db "select count(*) from used_tokens where jti = '$j1'"
+	assert_output 1
+	# (the point it pruned to: its clock less the retention, a day ago)
+	day=$(($(date +%s) - 86400))
+	run -0 db "select pruned_before between $day - 120 and $day + 120 from token_clock"
+	assert_output t
+	# The host behind still issues: its clock is not before the point the
+	# host ahead pruned to.
+	t3=$(mint_on -43200)
+	run -0 --separate-stderr sign_on "$BEHIND" -12h "$t3"
+	# The spent token, on every host, its own clock judging it.
+	run -1 --separate-stderr sign_on "$CA" +0 "$t1"
+	assert_output ""
+	assert_equal "$stderr" "ca-sign: token already used"
+	run -1 --separate-stderr sign_on "$AHEAD" +6d "$t1"
+	assert_equal "$stderr" "ca-sign: token rejected: expired"
+	run -1 --separate-stderr sign_on "$BEHIND" -12h "$t1"
+	assert_equal "$stderr" "ca-sign: token rejected: not yet valid"
+	# Behind by a few minutes only, within the leeway: the row refuses it.
+	run -1 --separate-stderr sign_on "$BEHIND" -30s "$t1"
+	assert_equal "$stderr" "ca-sign: token already used"
+	# And the other hosts' tokens are spent for the right clock too.
+	run -1 --separate-stderr sign_on "$AHEAD" +6d "$t2"
+	assert_equal "$stderr" "ca-sign: token already used"
+	run -1 --separate-stderr sign_on "$BEHIND" -12h "$t3"
+	assert_equal "$stderr" "ca-sign: token already used"
+	run -0 db "select count(*) from certs where subject = 'foo.example.com'"
+	assert_output $((c0 + 3))
+	run -0 db "select count(*) from used_tokens"
+	assert_output $((u0 + 3))
+}
+
+@test "pg: fail a host 8 days ahead forgets a spent token: every host behind it fails closed (exit 4), and the reset in SQL does not reopen replay" {
+	local t1 t2 t4 j1 c0 now
+	clock_hosts far
+	c0=$(db "select count(*) from certs where subject = 'foo.example.com'")
+	t1=$(mint)
+	j1=$(claims "$t1" | jq -r .jti)
+	run -0 --separate-stderr sign_on "$CA" +0 "$t1"
+	t2=$(mint_on $((8 * 86400)))
+	run -0 --separate-stderr sign_on "$AHEAD" +8d "$t2"
+	# Beyond the retention: the row of the first token is gone...
+	run -0 db "select count(*) from used_tokens where jti = '$j1'"
+	assert_output 0
+	# ...and no host whose clock is behind the point pruned to issues,
+	# for that token or a fresh one: the right clock, and one behind it.
+	run -4 --separate-stderr sign_on "$CA" +0 "$t1"
+	assert_output ""
+	assert_regex "$stderr" "^ca-sign: clock: this host's clock \(.*\) is before .*, up to which a clock further ahead had the database forget spent tokens"
+	run -4 --separate-stderr sign_on "$CA" +0 "$(mint)"
+	assert_regex "$stderr" "^ca-sign: clock: "
+	run -4 --separate-stderr sign_on "$BEHIND" -12h "$(mint_on -43200)"
+	assert_regex "$stderr" "^ca-sign: clock: "
+	# Through the API handler too: 500, nothing issued.
+	run -4 --separate-stderr bash -c 'faketime -f +0 ca-sign --api --offline --dir "$0"' "$CA" \
+		< <(api_request "$t1" "$D/foo.csr")
+	assert_equal "$(jq -r .status <<<"$output")" 500
+	assert_regex "$(jq -r .message <<<"$output")" "^clock: "
+	# The host ahead judges it expired.
+	run -1 --separate-stderr sign_on "$AHEAD" +8d "$t1"
+	assert_equal "$stderr" "ca-sign: token rejected: expired"
+	run -0 db "select count(*) from certs where subject = 'foo.example.com'"
+	assert_output $((c0 + 2))
+	# The operator's reset (docs/SECURITY.md), in PostgreSQL's SQL, with
+	# the clock right: the forgotten token was issued before it.
+	now=$(date +%s)
+	db "UPDATE token_clock SET pruned_before = $now, minted_after = $now"
+	run -1 --separate-stderr sign_on "$CA" +0 "$t1"
+	assert_regex "$stderr" "^ca-sign: token rejected: issued before the token clock was reset at "
+	run -1 --separate-stderr sign_on "$AHEAD" +0 "$t1"
+	assert_regex "$stderr" "^ca-sign: token rejected: issued before the token clock was reset at "
+	# A host still behind the reset fails closed; tokens minted after it
+	# issue on the hosts whose clocks are right.
+	run -4 --separate-stderr sign_on "$BEHIND" -12h "$(mint_on -43200)"
+	assert_regex "$stderr" "^ca-sign: clock: "
+	sleep 1
+	t4=$(mint)
+	run -0 --separate-stderr sign_on "$CA" +0 "$t4"
+	run -1 --separate-stderr sign_on "$AHEAD" +0 "$t4"
+	assert_equal "$stderr" "ca-sign: token already used"
+	run -0 db "select count(*) from certs where subject = 'foo.example.com'"
+	assert_output $((c0 + 3))
 }

@@ -465,13 +465,77 @@ race_one() {
 }
 
 # waiting N PATTERN: N processes whose command line matches PATTERN all
-# sleep in SQLite's busy handler, waiting for the write lock.
+# wait for the write lock: asleep in SQLite's busy handler; on PostgreSQL,
+# N sessions wait for this CA's writers' lock (db_pg.c's advisory lock,
+# the schema's hash its second key), whichever processes they serve.
 waiting() {
 	local p n=0
-	for p in $(pgrep -f -- "$2"); do
-		[ "$(cat "/proc/$p/wchan" 2>/dev/null)" = hrtimer_nanosleep ] && n=$((n + 1))
-	done
+	if pg_test; then
+		n=$(db "select count(*) from pg_locks where locktype = 'advisory'
+		    and not granted and classid = 1768842081 and objsubid = 2
+		    and objid::bigint = (hashtext(current_schema())::bigint + 4294967296) % 4294967296")
+	else
+		for p in $(pgrep -f -- "$2"); do
+			[ "$(cat "/proc/$p/wchan" 2>/dev/null)" = hrtimer_nanosleep ] && n=$((n + 1))
+		done
+	fi
 	[ "$n" -ge "$1" ]
+}
+
+# race_log: a table ev numbering, in commit order, every renewal of
+# serial $1 (kind renew) and every revocation (kind revoke), filled by
+# triggers in the database's own dialect; race_log_off drops the triggers.
+race_log() {
+	if pg_test; then
+		db "CREATE TABLE ev (seq BIGSERIAL PRIMARY KEY, kind TEXT, serial TEXT);
+		    CREATE FUNCTION ev_renew() RETURNS trigger LANGUAGE plpgsql AS \$\$
+		    BEGIN IF NEW.renewed_from = '$1' THEN INSERT INTO ev (kind, serial)
+		    VALUES ('renew', NEW.serial); END IF; RETURN NEW; END \$\$;
+		    CREATE TRIGGER ev_renew AFTER INSERT ON certs FOR EACH ROW
+		    EXECUTE FUNCTION ev_renew();
+		    CREATE FUNCTION ev_revoke() RETURNS trigger LANGUAGE plpgsql AS \$\$
+		    BEGIN INSERT INTO ev (kind, serial) VALUES ('revoke', NEW.serial);
+		    RETURN NEW; END \$\$;
+		    CREATE TRIGGER ev_revoke AFTER INSERT ON revocations FOR EACH ROW
+		    EXECUTE FUNCTION ev_revoke();"
+	else
+		db "CREATE TABLE ev (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, serial TEXT);
+		    CREATE TRIGGER ev_renew AFTER INSERT ON certs WHEN NEW.renewed_from = '$1'
+		    BEGIN INSERT INTO ev (kind, serial) VALUES ('renew', NEW.serial); END;
+		    CREATE TRIGGER ev_revoke AFTER INSERT ON revocations
+		    BEGIN INSERT INTO ev (kind, serial) VALUES ('revoke', NEW.serial); END;"
+	fi
+}
+
+race_log_off() {
+	if pg_test; then
+		db "DROP TRIGGER ev_renew ON certs; DROP TRIGGER ev_revoke ON revocations;
+		    DROP FUNCTION ev_renew(); DROP FUNCTION ev_revoke();"
+	else
+		db "DROP TRIGGER ev_renew; DROP TRIGGER ev_revoke;"
+	fi
+}
+
+# race_start FROM TO N: renewals FROM..TO of race started (their pids in
+# the caller's pids), then wait until N wait for the write lock.
+race_start() {
+	local i
+	for i in $(seq "$1" "$2"); do
+		race_one "$i" 3>&- &
+		pids+=($!)
+	done
+	# (a loaded machine may take minutes to start them all)
+	for i in $(seq 2400); do
+		waiting "$3" "ca-renew --offline --dir $CA --cert" && break
+		sleep 0.1
+	done
+}
+
+# race_revoke: the revocation of race started (its pid in the caller's
+# pids), its answer in $D/race/revoke.out.
+race_revoke() {
+	ca-revoke --offline --dir "$CA" "$s" >"$D/race/revoke.out" 3>&- &
+	pids+=($!)
 }
 
 @test "renew: 50 renewals racing a revocation: none commits after it" {
@@ -481,40 +545,33 @@ waiting() {
 	conf '.db.busyTimeout = "5m"'
 	# Commit order, as the database sees it: every insert of a renewal of
 	# race and of a revocation numbered in one sequence.
-	db "CREATE TABLE ev (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, serial TEXT);
-	    CREATE TRIGGER ev_renew AFTER INSERT ON certs WHEN NEW.renewed_from = '$s'
-	    BEGIN INSERT INTO ev (kind, serial) VALUES ('renew', NEW.serial); END;
-	    CREATE TRIGGER ev_revoke AFTER INSERT ON revocations
-	    BEGIN INSERT INTO ev (kind, serial) VALUES ('revoke', NEW.serial); END;"
+	race_log "$s"
 	mkdir -p "$D/race"
 	# The write lock held while the 50 renewals start: each makes every
 	# check it can before the transaction (the certificate is not revoked
-	# yet), signs, and waits at BEGIN; then the revocation waits there too.
-	# Released, they take the lock in any order: a renewal that takes it
-	# after the revocation committed must be refused by the check inside
-	# its transaction, since every check before it has passed.
-	printf '%s\n' "BEGIN IMMEDIATE;" ".shell touch $D/race/held" \
-		".shell i=0; while [ ! -e $D/race/go ] && [ \$i -lt 3000 ]; do sleep 0.1; i=\$((i + 1)); done" \
-		"COMMIT;" | sqlite3 "$CA/db/ca.db" >/dev/null 2>&1 3>&- &
-	pids+=($!)
-	wait_for test -e "$D/race/held"
-	for i in $(seq 1 50); do
-		race_one "$i" 3>&- &
-		pids+=($!)
-	done
-	# (a loaded machine may take minutes to start them all)
-	for i in $(seq 2400); do
-		waiting 50 "ca-renew --offline --dir $CA --cert" && break
-		sleep 0.1
-	done
-	ca-revoke --offline --dir "$CA" "$s" >"$D/race/revoke.out" 3>&- &
-	pids+=($!)
-	wait_for waiting 1 "ca-revoke --offline --dir $CA"
-	touch "$D/race/go"
+	# yet), signs, and waits at BEGIN; so does the revocation.  Released,
+	# they take the lock in any order (SQLite), or in the order they asked
+	# for it (PostgreSQL: so 25 renewals ask before the revocation and 25
+	# after it): a renewal that takes it after the revocation committed
+	# must be refused by the check inside its transaction, since every
+	# check before it has passed.
+	hold_db_lock "$CA"
+	if pg_test; then
+		# (PostgreSQL's waiters are counted together, the revocation too.)
+		race_start 1 25 25
+		race_revoke
+		wait_for waiting 26 ""
+		race_start 26 50 51
+	else
+		race_start 1 50 50
+		race_revoke
+		wait_for waiting 1 "ca-revoke --offline --dir $CA"
+	fi
+	release_db_lock
 	for p in "${pids[@]}"; do
 		wait "$p" || true
 	done
-	db "DROP TRIGGER ev_renew; DROP TRIGGER ev_revoke;"
+	race_log_off
 	run -0 jq -r .status "$D/race/revoke.out"
 	assert_output ok
 	for i in $(seq 1 50); do

@@ -21,7 +21,7 @@ setup_file() {
 	# Made a day ago, so that certificates issued in the past (faketime)
 	# chain to an intermediate that was valid then.
 	faketime -f -1d ca-init --dir "$CA" --password-file "$D/pw" --dns 127.0.0.1 \
-		--address "127.0.0.1:$PORT" --key-iterations 2048 >"$D/init.json"
+		--address "127.0.0.1:$PORT" --key-iterations 2048 $(db_args) >"$D/init.json"
 	cp "$CA/config/ca.json" "$D/ca.json.orig"
 	ROOT="$CA/certs/root_ca.crt"
 	ca-sign --ca-cert "$CA/certs/intermediate_ca.crt" \
@@ -38,7 +38,7 @@ setup_file() {
 	RPORT=$(free_port)
 	RURL="https://127.0.0.1:$RPORT"
 	ca-init --dir "$RCA" --password-file "$D/pw" --dns 127.0.0.1 \
-		--address "127.0.0.1:$RPORT" --key-iterations 2048 >/dev/null
+		--address "127.0.0.1:$RPORT" --key-iterations 2048 $(db_args) >/dev/null
 	ca-serve --dir "$RCA" --listen "127.0.0.1:$RPORT" \
 		</dev/null >/dev/null 2>"$D/rserve.log" 3>&- &
 	echo $! >"$D/rserve.pid"
@@ -86,7 +86,7 @@ serial() {
 		"$(openssl x509 -in "$1" -noout -serial | cut -d= -f2)"
 }
 renewed_from() {
-	sqlite3 "$CA/db/ca.db" "select renewed_from from certs where serial = '$1'"
+	dbq "$CA" "select renewed_from from certs where serial = '$1'"
 }
 
 @test "ca-sign --out: the chain replaces the file, nothing on stdout, mode kept" {
@@ -474,7 +474,7 @@ rissue() {
 	assert_equal "$stderr" ""
 	s1=$(serial live.example.com.crt)
 	refute [ "$s1" = "$s0" ]
-	assert_equal "$(sqlite3 "$RCA/db/ca.db" "select renewed_from from certs where serial = '$s1'")" "$s0"
+	assert_equal "$(dbq "$RCA" "select renewed_from from certs where serial = '$s1'")" "$s0"
 	run -0 openssl verify -CAfile "$RCA/certs/root_ca.crt" \
 		-untrusted "$RCA/certs/intermediate_ca.crt" live.example.com.crt
 	assert_equal "$(openssl x509 -in live.example.com.crt -noout -pubkey)" \
@@ -486,7 +486,7 @@ rissue() {
 	assert_equal "$stderr" ""
 	s2=$(serial live.example.com.crt)
 	refute [ "$s2" = "$s1" ]
-	assert_equal "$(sqlite3 "$RCA/db/ca.db" "select renewed_from from certs where serial = '$s2'")" "$s1"
+	assert_equal "$(dbq "$RCA" "select renewed_from from certs where serial = '$s2'")" "$s1"
 	# Rekey over mTLS.
 	run -0 --separate-stderr ca-renew --ca-url "$RURL" --root "$RCA/certs/root_ca.crt" \
 		--cert live.example.com.crt --key live.example.com.key --key-out live.new.key \
@@ -512,7 +512,7 @@ rissue() {
 	assert_equal "$stderr" "ca-renew: certificate $s0 is revoked"
 	cmp gone.example.com.crt gone.orig
 	[ ! -e ran ]
-	assert_equal "$(sqlite3 "$RCA/db/ca.db" "select count(*) from certs where renewed_from = '$s0'")" 0
+	assert_equal "$(dbq "$RCA" "select count(*) from certs where renewed_from = '$s0'")" 0
 }
 
 @test "against ca-serve: the CA found through a bootstrapped home's defaults.json" {

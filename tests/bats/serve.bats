@@ -95,8 +95,10 @@ log_lines() { grep '^{' "$LOG"; }
 	refute_output --partial authority_
 	refute_output --partial db_open
 	refute_output --partial sqlite3_
+	refute_output --partial PQconnect
 	run -0 ldd "$BIN/ca-serve"
 	refute_output --partial libsqlite3
+	refute_output --partial libpq
 	refute_output --partial libidn2
 	assert_output --partial libssl
 }

@@ -160,9 +160,10 @@ setup_revocation() {
 	ca-revoke --crl --pem --offline --dir "$CA" >"$D/own.pem"
 	# A copy of the home that publishes its CRL at a URL: the CRL's IDP
 	# names it, and leaves issued from then on carry it.
-	cp -r "$CA" "$D/urlhome"
-	jq '.crl = {"idpURL": "http://ca.example.com/1.0/crl"}' "$CA/config/ca.json" \
-		>"$D/urlhome/config/ca.json"
+	clone_home "$CA" "$D/urlhome"
+	jq '.crl = {"idpURL": "http://ca.example.com/1.0/crl"}' "$D/urlhome/config/ca.json" \
+		>"$D/urlhome.json"
+	cp "$D/urlhome.json" "$D/urlhome/config/ca.json"
 	csr withdp withdp.example.com dns:withdp.example.com
 	tok=$(mint --sub withdp.example.com)
 	ca-sign --offline --dir "$D/urlhome" --token "$tok" <"$D/withdp.csr" >"$D/withdp.pem"

@@ -124,6 +124,11 @@ rows() {
 	r=$(db "select (select count(*) from certs) || ' ' || (select count(*) from used_tokens)")
 	echo "$((${r% *} - INIT_CERTS)) $((${r#* } - INIT_USED))"
 }
+# serials_now: every serial in the database, one a line, in byte order;
+# new_serial BEFORE: those now there that the earlier list BEFORE lacks
+# (the certificate a program just recorded, on either backend).
+serials_now() { db 'select serial from certs order by serial'; }
+new_serial() { LC_ALL=C comm -13 <(printf '%s\n' "$1") <(serials_now); }
 jti_used() { [ "$(db "select count(*) from used_tokens where jti = '$1'")" -eq 1 ]; }
 
 # cli_sign TOKEN CSRFILE [NOTBEFORE [NOTAFTER]]: the offline program.
