@@ -319,6 +319,7 @@ select number, this_update, next_update, revocations, hex(der) from crl order by
 	run -0 cmp "$H/db/ca.db" "$D/badcopy.db"
 	run -0 psql -X -q -At -v ON_ERROR_STOP=1 -d "$pg" -c "select (select count(*) from certs) || ' ' || (select count(*) from revocations) || ' ' || (select count(*) from used_tokens)"
 	assert_output "0 0 0"
+}
 
 # ---- spent tokens and the hosts' clocks -------------------------------------
 
