@@ -7,8 +7,10 @@
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -18,6 +20,7 @@
 #include "err.h"
 #include "io.h"
 #include "pem.h"
+#include "timeutil.h"
 #include "tls.h"
 
 /* TLS 1.2: ECDHE only, AEAD only.  TLS 1.3's suites are all AEAD. */
@@ -77,26 +80,25 @@ d2i_exact(const unsigned char *der, size_t len)
 	return x;
 }
 
+/* t as RFC 3339 UTC (time_fmt), in buf; "?" when OpenSSL cannot read it. */
+static const char *
+asn1_time_text(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		snprintf(buf, len, "?");
+	else
+		time_fmt((int64_t)timegm(&tm), buf, len);
+	return buf;
+}
+
 /*
  * The server's certificate and chain from c->cert_file into ctx.  Each
  * certificate is decoded once (OpenSSL 3.0 decodes a public key through
  * its costly decoder look-ups): the CA's own files, read as the operator
  * installed them, are not also re-encoded to prove them DER.
  */
-/* t as text ("Jan  2 03:04:05 2026 GMT"), in buf. */
-static const char *
-asn1_time_text(const ASN1_TIME *t, char *buf, size_t len)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	int n = 0;
-
-	if (b != NULL && ASN1_TIME_print(b, t) == 1)
-		n = BIO_read(b, buf, (int)len - 1);
-	BIO_free(b);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
-}
-
 static int
 load_chain(SSL_CTX *ctx, const struct tls_server *c)
 {

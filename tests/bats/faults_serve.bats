@@ -202,7 +202,7 @@ start_once() {
 		-passin "file:$D/pw" -days 1 -extfile "$BATS_TEST_TMPDIR/ext" \
 		-out "$BATS_TEST_TMPDIR/old.crt" 2>/dev/null
 	cat "$BATS_TEST_TMPDIR/old.crt" "$CA/certs/intermediate_ca.crt" >"$BATS_TEST_TMPDIR/old.pem"
-	end=$(openssl x509 -in "$BATS_TEST_TMPDIR/old.crt" -noout -enddate | cut -d= -f2)
+	end=$(date -u -d "$(openssl x509 -in "$BATS_TEST_TMPDIR/old.crt" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
 	# Three starts, as a supervisor's restarts: each the same, no hang.
 	for i in 1 2 3; do
 		run -4 --separate-stderr start_once --cert "$BATS_TEST_TMPDIR/old.pem"
@@ -215,7 +215,7 @@ start_once() {
 		-passin "file:$D/pw" -days 30 -extfile "$BATS_TEST_TMPDIR/ext" \
 		-out "$BATS_TEST_TMPDIR/new.crt" 2>/dev/null
 	run -4 --separate-stderr start_once --cert "$BATS_TEST_TMPDIR/new.crt"
-	assert_equal "$stderr" "ca-serve: $BATS_TEST_TMPDIR/new.crt: the server certificate is not valid yet (notBefore $(openssl x509 -in "$BATS_TEST_TMPDIR/new.crt" -noout -startdate | cut -d= -f2)): is this host's clock right?"
+	assert_equal "$stderr" "ca-serve: $BATS_TEST_TMPDIR/new.crt: the server certificate is not valid yet (notBefore $(date -u -d "$(openssl x509 -in "$BATS_TEST_TMPDIR/new.crt" -noout -startdate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)): is this host's clock right?"
 	# The same certificate is served once the clock has reached it.
 	PORT=$(free_port)
 	LOG="$BATS_TEST_TMPDIR/serve.log"
