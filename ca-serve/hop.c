@@ -301,6 +301,15 @@ not_taken(struct hop *h)
 	return unread > 0;
 }
 
+/* A request no handler took in time: logged as withdrawn, 503. */
+static int
+withdrawn(const struct hop *h)
+{
+	log_msg("handler %s: the request was not taken in time (every "
+	    "handler busy): withdrawn", hkinds[h->kind].name);
+	return 503;
+}
+
 int
 hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
     char **resp, size_t *resp_len)
@@ -323,10 +332,7 @@ hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
 		/* Gone between the check and the write: once more, afresh. */
 		if (rc == -2) {
 			/* Never read whole: a handler drops it unanswered. */
-			log_msg("handler %s: the request was not taken in time "
-			    "(every handler busy): withdrawn",
-			    hkinds[h->kind].name);
-			return 503;
+			return withdrawn(h);
 		}
 		if (tries > 0) {
 			log_msg("handler: gone before the request was written");
@@ -371,12 +377,9 @@ hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
 		if (n < 0 && errno == EAGAIN) {
 			if (!wait_fd(h->rfd, POLLIN, deadline)) {
 				if (got == 0 && not_taken(h)) {
-					log_msg("handler %s: the request was not "
-					    "taken in time (every handler busy): "
-					    "withdrawn", hkinds[h->kind].name);
 					free(buf);
 					hop_kill(h);
-					return 503;
+					return withdrawn(h);
 				}
 				log_msg("handler: no response in time: killed");
 				goto fail;
