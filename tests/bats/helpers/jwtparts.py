@@ -1,6 +1,7 @@
-"""What the token minting helpers (idtok.py, renewtok.py) share: base64url
-without padding, and claims or header members set from the command line,
-where "now", "now+N" and "now-N" are times and anything else is JSON."""
+"""What the token minting helpers (tok.py, idtok.py, renewtok.py) share:
+base64url without padding, and claims or header members set from the
+command line, where "now", "now+N" and "now-N" are times and anything else
+is JSON."""
 
 import base64
 import json

@@ -47,7 +47,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import sys
 import time
 
@@ -55,6 +54,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import \
     decode_dss_signature
+
+from jwtparts import assign
 
 # jwcrypto is imported only where it is used: it costs a tenth of a second
 # per token otherwise, and mint signs with the cryptography package alone.
@@ -106,21 +107,6 @@ def audience(conf, path):
     addr = conf.get("address", "")
     port = addr.rsplit(":", 1)[1] if ":" in addr else ""
     return "https://%s%s/1.0/%s" % (host, ":" + port if port else "", path)
-
-
-def value(text, now):
-    m = re.fullmatch(r"now([+-]\d+)?", text)
-    if m:
-        return now + int(m.group(1) or 0)
-    return json.loads(text)
-
-
-def assign(obj, settings, unsets, now):
-    for s in settings:
-        k, v = s.split("=", 1)
-        obj[k] = value(v, now)
-    for k in unsets:
-        obj.pop(k, None)
 
 
 def hs_key(key, how):
