@@ -7,7 +7,7 @@
 load common
 
 SECS=${FUZZ_SECONDS:-15}
-KNOWN="csr pem names jose inspect http apiserve hop config"
+KNOWN="csr pem names jose inspect http apiserve hop config acmejws"
 
 have_clang() {
 	command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1
@@ -66,6 +66,10 @@ fuzz_ok() {
 	fuzz_ok config
 }
 
+@test "fuzz: acmejws survives ${SECS} seconds" {
+	fuzz_ok acmejws
+}
+
 @test "fuzz: every harness in fuzz/ has its test above" {
 	local f n
 	for f in "$TOP"/fuzz/fuzz_*.c; do
@@ -89,4 +93,5 @@ fuzz_ok() {
 	assert_line --regexp "^ok [0-9]+ - replay apiserve: [0-9]+ inputs, no crash$"
 	assert_line --regexp "^ok [0-9]+ - replay hop: [0-9]+ inputs, no crash$"
 	assert_line --regexp "^ok [0-9]+ - replay config: [0-9]+ inputs, no crash$"
+	assert_line --regexp "^ok [0-9]+ - replay acmejws: [0-9]+ inputs, no crash$"
 }
