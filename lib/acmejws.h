@@ -78,8 +78,10 @@ struct acme_jws {
  *     "crit" (no extension is understood);
  *   - "alg" a string among ES256, ES384, RS256, EdDSA, else CA_REFUSED,
  *     why ACME_WHY_BAD_ALG ("none", HS*, PS*, ES512 and anything else);
- *   - "nonce" a non-empty string in strict base64url; "url" a non-empty
- *     string;
+ *   - "nonce" a non-empty string in strict (canonical) base64url, so
+ *     the server's nonces must be b64url_encode() output; "url" a
+ *     non-empty string (the caller spends the nonce and compares url
+ *     with the URL requested);
  *   - exactly one of "jwk" (a JSON object) and "kid" (a non-empty string);
  *   - the payload "" (POST-as-GET) or a JSON object without duplicate
  *     members; the signature not empty.
@@ -104,8 +106,11 @@ void acme_jws_free(struct acme_jws *j);
  * (a "d" member is refused).  The key must have an algorithm of the
  * allow-list: EC P-256 or P-384, RSA of JOSE_RSA_MIN_BITS up to
  * JOSE_RSA_MAX_BITS, Ed25519.  CA_INPUT: no jwk, or one that does not
- * import; CA_REFUSED: a key of another curve, type or size.  Both mean
- * ACME_WHY_BAD_KEY.  On CA_OK the caller frees *out with EVP_PKEY_free().
+ * import (malformed, off the curve, or refused by key_check, which takes
+ * no RSA key below 2048 bits or with an exponent other than 65537);
+ * CA_REFUSED: a key that imports but has no algorithm of the list (EC
+ * P-521).  Both mean ACME_WHY_BAD_KEY.  On CA_OK the caller frees *out
+ * with EVP_PKEY_free().
  */
 int acme_jws_jwk(const struct acme_jws *j, EVP_PKEY **out);
 
