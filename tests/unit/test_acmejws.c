@@ -857,6 +857,33 @@ test_authz(void)
 	    "digest of NULL: CA_FAIL");
 }
 
+/* RFC 7638 section 3.1's key and thumbprint: a fixed key authorization. */
+static void
+test_authz_rfc7638(void)
+{
+	static const char jwk[] =
+	    "{\"kty\":\"RSA\",\"n\":\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWh"
+	    "M78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknj"
+	    "hMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2Q"
+	    "vzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08q"
+	    "NLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44"
+	    "-csFCur-kEgU8awapJzKnqDKgw\",\"e\":\"AQAB\"}";
+	EVP_PKEY *k = NULL;
+	json_t *j;
+	char *ka;
+
+	if ((j = json_loads(jwk, 0, NULL)) == NULL ||
+	    jwk_import(j, JWK_PUBLIC, &k) != CA_OK)
+		abort();
+	ka = acme_key_authz("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA", k);
+	is_str(ka, "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA."
+	    "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+	    "key authorization of the RFC 7638 key: token.thumbprint");
+	free(ka);
+	EVP_PKEY_free(k);
+	json_decref(j);
+}
+
 static void
 test_why(void)
 {
@@ -992,6 +1019,7 @@ main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bad = setup(dir);
 	test_why();
+	test_authz_rfc7638();
 	if (!bad) {
 		test_accepted();
 		test_algs();
