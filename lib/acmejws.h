@@ -129,7 +129,8 @@ int acme_jws_verify(const struct acme_jws *j, EVP_PKEY *key);
  * The "kid" of an externalAccountBinding object, so that the caller can
  * look up its MAC key: the object is parsed as acme_eab_verify() does.
  * On CA_OK *kid is a malloc'd copy the caller frees with free().
- * CA_INPUT (ACME_WHY_MALFORMED) for a malformed binding.
+ * CA_INPUT (ACME_WHY_MALFORMED) for a malformed binding, CA_REFUSED
+ * (ACME_WHY_UNAUTHORIZED) for an alg other than HS256.
  */
 int acme_eab_kid(const json_t *eab, char **kid);
 
