@@ -439,9 +439,10 @@ int db_acme_list(struct db *db, const char *kind, const char *account,
  * CA_OK when it was stored and not expired at now, and it is gone from
  * then on; CA_REFUSED "nonce unknown, used or expired" otherwise (a
  * string that is no nonce at all included).  Of writers spending one
- * nonce at once, on any host, exactly one gets CA_OK.  Each spend also
- * forgets up to DB_NONCE_PRUNE nonces expired before now, whatever its
- * outcome (kept if the caller's transaction commits).
+ * nonce at once, on any host, exactly one gets CA_OK.  Each spend of a
+ * well-formed nonce also forgets up to DB_NONCE_PRUNE nonces expired
+ * before now, whatever its outcome (kept if the caller's transaction
+ * commits).  Both write: a DB_READ database refuses them (CA_FAIL).
  */
 #define DB_NONCE_MAX		128
 #define DB_NONCE_PRUNE		100
@@ -560,9 +561,11 @@ struct db_ops {
 	 * The objects of kind whose column by names is key, in id order,
 	 * each given to fn (valid during the call only).
 	 */
-	int	(*acme_select)(void *conn, enum db_acme_by by, const char *kind,
-		    const char *key, db_acme_fn fn, void *arg);
-	int	(*nonce_put)(void *conn, const char *nonce, int64_t expires_at);
+	int	(*acme_select)(void *conn, enum db_acme_by by,
+		    const char *kind, const char *key, db_acme_fn fn,
+		    void *arg);
+	int	(*nonce_put)(void *conn, const char *nonce,
+		    int64_t expires_at);
 	/*
 	 * Prune up to prune nonces expired before now, then spend nonce:
 	 * *spent 1 if this call deleted it.  Atomic on its own.

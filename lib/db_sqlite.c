@@ -99,7 +99,7 @@ static const char *const steps[] = {
 	"  account      TEXT    NULL,"
 	"  lookup       TEXT    NULL,"
 	"  status       TEXT    NOT NULL,"
-	"  expires_at   INTEGER NOT NULL,"		/* unix seconds, 0: never */
+	"  expires_at   INTEGER NOT NULL,"		/* 0: never */
 	"  body         TEXT    NOT NULL,"		/* a JSON object */
 	"  PRIMARY KEY (kind, id),"
 	"  UNIQUE (kind, lookup)"

@@ -989,7 +989,8 @@ acme(const char *kind, const char *id, const char *account,
 	o.lookup = lookup;
 	o.status = status;
 	o.expires_at = 1700000000;
-	o.body = "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}]}";
+	o.body = "{\"identifiers\":[{\"type\":\"dns\","
+	    "\"value\":\"a.example\"}]}";
 	return o;
 }
 
