@@ -128,11 +128,11 @@ empty_db_refused() {
 	sqlite) rm -f "$name" "$name-wal" "$name-shm"; sqlite3 "$name" 'PRAGMA user_version = 0' ;;
 	tables)
 		if pg_test; then
-			db "DROP TABLE crl, token_clock, used_tokens, revocations, certs, schema_version"
+			db "DROP TABLE acme_nonces, acme_objects, crl, token_clock, used_tokens, revocations, certs, schema_version"
 			# (db_pg.c names a database by libpq's view of it.)
 			name="postgresql inca on $INCA_PG_DIR:5432 as postgres"
 		else
-			db "DROP TABLE crl; DROP TABLE token_clock; DROP TABLE used_tokens; DROP TABLE revocations; DROP TABLE certs; DROP TABLE schema_version; PRAGMA user_version = 0; VACUUM"
+			db "DROP TABLE acme_nonces; DROP TABLE acme_objects; DROP TABLE crl; DROP TABLE token_clock; DROP TABLE used_tokens; DROP TABLE revocations; DROP TABLE certs; DROP TABLE schema_version; PRAGMA user_version = 0; VACUUM"
 		fi ;;
 	esac
 	assert_equal "$(db_tables "$CA")" 0
@@ -174,14 +174,14 @@ empty_db_refused() {
 @test "attack: ca-list reads without migrating: a version 1 database stays version 1" {
 	fresh v1
 	run -0 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
-	db "DROP TABLE token_clock; ALTER TABLE crl DROP COLUMN revocations; UPDATE schema_version SET version = 1"
+	db "DROP TABLE acme_nonces; DROP TABLE acme_objects; DROP TABLE token_clock; ALTER TABLE crl DROP COLUMN revocations; UPDATE schema_version SET version = 1"
 	run -0 --separate-stderr ca-list --dir "$CA"
 	# This one and ca-serve's, which ca-init issued.
 	assert_equal "$(jq -s length <<<"$output")" 2
 	assert_equal "$(db 'select version from schema_version')" 1
 	# A writer migrates it (a step, not a fresh schema): the inventory stays.
 	run -0 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
-	assert_equal "$(db 'select version from schema_version')" 3
+	assert_equal "$(db 'select version from schema_version')" 4
 	assert_equal "$(certs_count)" 2
 }
 

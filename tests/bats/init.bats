@@ -156,7 +156,9 @@ PY
 
 @test "init: ok empty database has the schema" {
 	run -0 sqlite3 "$D/ca/db/ca.db" "select version from schema_version; select name from sqlite_master where type='table' order by name;"
-	assert_line --index 0 3
+	assert_line --index 0 4
+	assert_line acme_nonces
+	assert_line acme_objects
 	assert_line certs
 	assert_line token_clock
 	assert_line revocations

@@ -238,9 +238,9 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 @test "pg: ok an older schema is migrated only by ca-init --migrate, never by a reader or writer" {
 	CA=$D/old
 	ca-init --dir "$CA" --password-file "$D/pw" --key-iterations 2048 $(db_args) >/dev/null
-	# Back to version 1: without what versions 2 (the token clock) and 3
-	# (the CRLs' revocation counts) added.
-	db "DROP TABLE token_clock; ALTER TABLE crl DROP COLUMN revocations; UPDATE schema_version SET version = 1;"
+	# Back to version 1: without what versions 2 (the token clock), 3
+	# (the CRLs' revocation counts) and 4 (the ACME tables) added.
+	db "DROP TABLE acme_nonces, acme_objects; DROP TABLE token_clock; ALTER TABLE crl DROP COLUMN revocations; UPDATE schema_version SET version = 1;"
 	run -0 --separate-stderr ca-list --dir "$CA"
 	assert_equal "${#lines[@]}" 1
 	run -0 db "select version from schema_version"
@@ -273,14 +273,19 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 	# A renewal row that sorts before what it renews, in the same second.
 	sqlite3 "$H/db/ca.db" "INSERT INTO certs SELECT '1', issued_at, not_before, not_after, subject, sans, provisioner, serial, der FROM certs WHERE serial = '$(serial_of "$D/lite3.pem")'"
 	sqlite3 "$H/db/ca.db" "UPDATE token_clock SET minted_after = 1000"
+	# ACME state: an account, an order of it, a nonce.
+	sqlite3 "$H/db/ca.db" "INSERT INTO acme_objects VALUES ('account', 'acct1', NULL, 'thumb1', 'valid', 0, '{\"contact\":[\"mailto:a@example.com\"]}'), ('order', 'ord1', 'acct1', NULL, 'pending', 1900000000, '{}'); INSERT INTO acme_nonces VALUES ('nonce1', 1900000000)"
 	q="select serial, issued_at, not_before, not_after, subject, sans, provisioner, renewed_from, hex(der) from certs order by serial;
 select serial, revoked_at, reason_code, reason, method from revocations order by serial;
 select provisioner, jti, expires_at from used_tokens order by jti;
 select pruned_before, minted_after from token_clock;
-select number, this_update, next_update, revocations, hex(der) from crl order by number"
+select number, this_update, next_update, revocations, hex(der) from crl order by number;
+select kind, id, coalesce(account, '-'), coalesce(lookup, '-'), status, expires_at, body from acme_objects order by kind, id;
+select nonce, expires_at from acme_nonces order by nonce"
 	before=$(dbq "$H" "$q")
 	# The revocation made a CRL, which moves too.
 	assert_equal "$(dbq "$H" 'select count(*) from crl')" 1
+	assert_equal "$(dbq "$H" 'select count(*) from acme_objects') $(dbq "$H" 'select count(*) from acme_nonces')" "2 1"
 	list=$(ca-list --dir "$H")
 	pg=$(sh "$TOP/tests/pg.sh" db "$PGD")
 	run -0 --separate-stderr ca-init --migrate --dir "$H" --db "$pg"
@@ -319,6 +324,18 @@ select number, this_update, next_update, revocations, hex(der) from crl order by
 	run -0 cmp "$H/db/ca.db" "$D/badcopy.db"
 	run -0 psql -X -q -At -v ON_ERROR_STOP=1 -d "$pg" -c "select (select count(*) from certs) || ' ' || (select count(*) from revocations) || ' ' || (select count(*) from used_tokens)"
 	assert_output "0 0 0"
+}
+
+@test "pg: ok ACME objects and nonces on PostgreSQL: lib/db's ACME tests, racing spenders of one nonce (exactly one wins)" {
+	pg=$(sh "$TOP/tests/pg.sh" db "$PGD")
+	run -0 --separate-stderr test_db --db postgresql "$pg"
+	refute_output --partial "not ok"
+	assert_line --regexp '^1\.\.[0-9]+$'
+	assert_line "ok 1 - create an account"
+	assert_line --regexp '^ok [0-9]+ - round 3: exactly one of 20 processes spent the nonce$'
+	assert_line --regexp '^ok [0-9]+ - exactly one of 20 processes created an account with the same lookup$'
+	assert_equal "$(psql -X -q -At -d "$pg" -c 'select version from schema_version')" "$(schema_version)"
+	assert_equal "$(psql -X -q -At -d "$pg" -c "select count(*) from acme_objects where kind = 'account' and lookup = 'same-thumbprint'")" 1
 }
 
 # ---- spent tokens and the hosts' clocks -------------------------------------

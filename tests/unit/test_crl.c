@@ -253,6 +253,7 @@ test_migration(void)
 		db_close(db);
 	db = NULL;
 	ok(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h,
+	    "DROP TABLE acme_nonces; DROP TABLE acme_objects; "
 	    "ALTER TABLE crl DROP COLUMN revocations; "
 	    "UPDATE schema_version SET version = 2; "
 	    "INSERT INTO crl (number, this_update, next_update, der) "
