@@ -334,14 +334,17 @@ redirect_target(const struct va *va, const char *url, char *host,
 	if ((u = curl_url()) == NULL)
 		return fail(v, "connection", "out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
 		fail(v, "connection", "a redirect to a bad URL: %.200s", url);
 		goto out;
 	}
 	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-		fail(v, "connection", "a redirect to %s: only http and https",
+		fail(v, "connection", "a redirect to %.20s: only http and https",
 		    scheme);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+		fail(v, "connection", "a redirect to a bad URL: %.200s", url);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK) {
