@@ -261,7 +261,8 @@ $(req http-01 ip 127.0.0.1)"
 	routes "{\"$CPATH\": {\"body\": \"$KA\", \"delay\": 20}}"
 	http_server 127.0.0.1 "$T/http.log"
 	local t0=$SECONDS
-	run -0 --separate-stderr TMO=1s va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
+	local TMO=1s
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
 	assert_equal "$(error_type)" urn:ietf:params:acme:error:connection
 	assert_equal "$(detail)" "http://ok.test:$HP$CPATH: Timeout was reached"
 	[ $((SECONDS - t0)) -lt 10 ]
@@ -431,7 +432,8 @@ $(req tls-alpn-01 dns ok.test)"
 	bg "$PY" -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); c = s.accept(); time.sleep(30)' "$HP"
 	wait_for port_open 127.0.0.1 "$HP"
-	run -0 --separate-stderr TMO=1s va --allow 127.0.0.1 <<<"$(req tls-alpn-01 dns ok.test)"
+	local TMO=1s
+	run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req tls-alpn-01 dns ok.test)"
 	assert_output "{\"valid\":false,\"error\":{\"type\":\"urn:ietf:params:acme:error:connection\",\"detail\":\"127.0.0.1 port $HP: the TLS handshake timed out\"}}"
 }
 
@@ -455,7 +457,8 @@ $(req dns-01 dns none.test)"
 
 @test "acme-va: dns-01 fail NXDOMAIN, SERVFAIL and a silent resolver (dns)" {
 	local t0=$SECONDS
-	run -0 --separate-stderr TMO=1s va <<<"$(req dns-01 dns nx.test)
+	local TMO=1s
+	run -0 --separate-stderr va <<<"$(req dns-01 dns nx.test)
 $(req dns-01 dns fail.test)
 $(req dns-01 dns slow.test)"
 	assert_line --index 0 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.nx.test: no such name (NXDOMAIN)"}}'
