@@ -238,7 +238,7 @@ http_get(const struct va *va, const char *url, const char *host, int port,
 {
 	char pin[RESOLVE_MAX_ADDRS * (INET6_ADDRSTRLEN + 3) + 300], text[64];
 	struct curl_slist *resolve = NULL, *hdrs = NULL;
-	char hdr[300], *loc = NULL;
+	char hdr[320], *loc = NULL;
 	CURL *c;
 	CURLcode cc;
 	size_t i, o;
@@ -393,7 +393,7 @@ static int
 http01(const struct va *va, const struct chal *ch, struct verdict *v)
 {
 	struct hop *h;
-	char url[1024], host[300], *next = NULL;
+	char url[1024], host[300], hostv[300], *next = NULL;
 	const char *hosthdr;
 	long status = 0;
 	size_t n;
@@ -405,8 +405,13 @@ http01(const struct va *va, const struct chal *ch, struct verdict *v)
 	snprintf(url, sizeof(url), ch->id.iplen == 16 ?
 	    "http://[%s]:%d/.well-known/acme-challenge/%s" :
 	    "http://%s:%d/.well-known/acme-challenge/%s", host, port, ch->token);
-	/* Host: the identifier as it is, without the port (RFC 8555 8.3). */
-	hosthdr = ch->id.value;
+	/*
+	 * Host: the identifier as it is, without the port (RFC 8555 8.3);
+	 * an IPv6 address in brackets, as HTTP spells it (RFC 8738 3).
+	 */
+	snprintf(hostv, sizeof(hostv), ch->id.iplen == 16 ? "[%s]" : "%s",
+	    ch->id.value);
+	hosthdr = hostv;
 	for (;;) {
 		if (http_get(va, url, host, port, hosthdr, h, &status, &next, v) != 0)
 			goto out;
