@@ -32,7 +32,12 @@ setup_file() {
 	  "_acme-challenge.cname.test": {"CNAME": "_acme-challenge.ok.test"},
 	  "_acme-challenge.none.test": {},
 	  "_acme-challenge.fail.test": "servfail",
-	  "_acme-challenge.slow.test": "silent"
+	  "_acme-challenge.slow.test": "silent",
+	  "_acme-challenge.badid.test": "badid",
+	  "_acme-challenge.otherq.test": "otherq",
+	  "stray.test": {"STRAY": {"name": "ok.test", "A": ["127.0.0.1"]}},
+	  "_acme-challenge.big.test": {"TXT": ["$(printf 'x%.0s' $(seq 200))",
+	    "$(printf 'y%.0s' $(seq 200))", "$(printf 'z%.0s' $(seq 300))", "$DIGEST"]}
 	}
 	EOF
 	"$PY" "$HELP/dns.py" --zone "$D/zone.json" --port-file "$D/dns.port" \
@@ -465,6 +470,23 @@ $(req dns-01 dns slow.test)"
 	assert_line --index 1 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.fail.test: the resolver answered SERVFAIL"}}'
 	assert_line --index 2 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.slow.test: the resolver did not answer in time"}}'
 	[ $((SECONDS - t0)) -lt 10 ]
+}
+
+@test "acme-va: dns-01 ok an answer over 512 bytes is asked again over TCP" {
+	run -0 --separate-stderr va <<<"$(req dns-01 dns big.test)"
+	assert_output '{"valid":true}'
+	run grep -x '_acme-challenge.big.test TXT tcp' "$D/dns.log"
+	assert_success
+}
+
+@test "acme-va: dns-01 fail an answer with another ID or to another question is not taken, nor records of another name" {
+	local TMO=1s
+	run -0 --separate-stderr va <<<"$(req dns-01 dns badid.test)
+$(req dns-01 dns otherq.test)
+$(req http-01 dns stray.test)"
+	assert_line --index 0 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.badid.test: the resolver did not answer in time"}}'
+	assert_line --index 1 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.otherq.test: the resolver did not answer in time"}}'
+	assert_line --index 2 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"stray.test has no A or AAAA record"}}'
 }
 
 @test "acme-va: dns-01 fail for an IP identifier (malformed, RFC 8738)" {
