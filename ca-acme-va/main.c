@@ -319,14 +319,16 @@ out:
 /*
  * A redirect's target: http or https, on a port of the challenge (80,
  * 443, or the configured ones), a host that is a DNS name or an address
- * (no zone).  Its host into host (brackets removed) and port.
+ * (no zone).  Its host into host (brackets removed) and port, the URL
+ * with that host into out.
  */
 static int
-redirect_target(const struct va *va, const char *url, char *host,
-    size_t hostlen, int *port, struct verdict *v)
+redirect_target(const struct va *va, const char *url, char *out,
+    size_t urllen, char *host, size_t hostlen, int *port, struct verdict *v)
 {
 	CURLU *u;
-	char *scheme = NULL, *h = NULL, *p = NULL, *zone = NULL;
+	char *scheme = NULL, *h = NULL, *p = NULL, *zone = NULL, *full = NULL;
+	char hbuf[300];
 	struct san s;
 	size_t l;
 	int ret = -1;
@@ -378,9 +380,23 @@ redirect_target(const struct va *va, const char *url, char *host,
 		goto out;
 	}
 	snprintf(host, hostlen, "%s", s.value);
+	/*
+	 * The URL spells the host as it was checked and pinned ("OK.Test."
+	 * is "ok.test"), so that curl finds the pinned addresses under it
+	 * and has no name of its own to resolve.
+	 */
+	snprintf(hbuf, sizeof(hbuf), s.iplen == 16 ? "[%s]" : "%s", s.value);
 	free(s.value);
+	if (curl_url_set(u, CURLUPART_HOST, hbuf, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK ||
+	    strlen(full) >= urllen) {
+		fail(v, "connection", "a redirect to a bad URL: %.200s", url);
+		goto out;
+	}
+	snprintf(out, urllen, "%s", full);
 	ret = 0;
 out:
+	curl_free(full);
 	curl_free(scheme);
 	curl_free(h);
 	curl_free(p);
@@ -431,10 +447,9 @@ http01(const struct va *va, const struct chal *ch, struct verdict *v)
 				fail(v, "connection", "a redirect to an over-long URL");
 				goto out;
 			}
-			if (redirect_target(va, next, host, sizeof(host), &port,
-			    v) != 0)
+			if (redirect_target(va, next, url, sizeof(url), host,
+			    sizeof(host), &port, v) != 0)
 				goto out;
-			snprintf(url, sizeof(url), "%s", next);
 			free(next);
 			next = NULL;
 			hosthdr = NULL;

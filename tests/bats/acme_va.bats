@@ -205,7 +205,9 @@ $(req http-01 ip 127.0.0.1)"
 }
 
 @test "acme-va: http-01 ok through a redirect to an allowed name and address" {
-	routes "{\"$CPATH\": {\"status\": 302, \"location\": \"http://cname.test:$HP/final\"},
+	# The name as the redirect spells it, upper case and a final dot: the
+	# request goes to it as checked, cname.test.
+	routes "{\"$CPATH\": {\"status\": 302, \"location\": \"http://CName.Test.:$HP/final\"},
 		\"/final\": {\"status\": 301, \"location\": \"http://127.0.0.1:$HP/last\"},
 		\"/last\": {\"body\": \"$KA\"}}"
 	http_server 127.0.0.1 "$T/http.log"
