@@ -30,6 +30,7 @@
 #include "err.h"
 #include "http.h"
 #include "io.h"
+#include "jsonerr.h"
 #include "pem.h"
 #include "serve.h"
 #include "timeutil.h"
@@ -586,7 +587,7 @@ body_object(const struct http_request *q, struct response *r)
 {
 	json_error_t je;
 	json_t *req;
-	char m[256];
+	char m[256], why[96];
 	size_t i;
 
 	/* A value that does not start with '{' is not an object, unparsed,
@@ -602,7 +603,8 @@ body_object(const struct http_request *q, struct response *r)
 	    JSON_REJECT_DUPLICATES, &je);
 	if (req == NULL || !json_is_object(req)) {
 		snprintf(m, sizeof(m), "request: malformed JSON: %s",
-		    req != NULL ? "not an object" : je.text);
+		    req != NULL ? "not an object" :
+		    jsonerr_text(&je, why, sizeof(why)));
 		json_decref(req);
 		resp_error(r, 400, m);
 		return NULL;

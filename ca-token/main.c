@@ -24,6 +24,7 @@
 #include "err.h"
 #include "io.h"
 #include "jose.h"
+#include "jsonerr.h"
 #include "pem.h"
 #include "san.h"
 #include "timeutil.h"
@@ -132,10 +133,13 @@ load_bare_key(const char *path, const char *pwfile)
 		}
 	} else if (i < b.len && b.data[i] == '{') {
 		json_error_t e;
+		char why[96];
 
+		/* The file holds the private key: its bytes are never quoted. */
 		if ((j = json_loadb((const char *)b.data, b.len,
 		    JSON_REJECT_DUPLICATES, &e)) == NULL)
-			die(CA_INPUT, "%s: malformed JWK: %s", path, e.text);
+			die(CA_INPUT, "%s: malformed JWK: %s", path,
+			    jsonerr_text(&e, why, sizeof(why)));
 		if (jwk_import(j, JWK_PRIVATE, &k) != CA_OK) {
 			err_prefix("%s", path);
 			die_last();

@@ -19,6 +19,7 @@
 #include "ca_limits.h"
 #include "err.h"
 #include "io.h"
+#include "jsonerr.h"
 
 /* Bytes read at a time; the input buffer holds one object and a read. */
 #define READ_CHUNK	16384
@@ -267,6 +268,7 @@ take(struct batch *b, struct conn *c)
 	struct item *it;
 	json_error_t je;
 	json_t *req;
+	char why[96];
 	size_t off = 0, n = 0;
 	enum fr_event ev;
 
@@ -298,7 +300,8 @@ take(struct batch *b, struct conn *c)
 		req = json_loadb((const char *)c->fr.buf + off, n,
 		    JSON_REJECT_DUPLICATES, &je);
 		if (req == NULL) {
-			err_set(CA_INPUT, "request: malformed JSON: %s", je.text);
+			err_set(CA_INPUT, "request: malformed JSON: %s",
+			    jsonerr_text(&je, why, sizeof(why)));
 			pre_fail(it, 400);
 			break;
 		}
@@ -328,7 +331,8 @@ take(struct batch *b, struct conn *c)
 			req = json_loadb((const char *)c->fr.buf + off, n,
 			    JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
 			err_set(CA_INPUT, "request: malformed JSON: %s",
-			    req != NULL ? "not an object" : je.text);
+			    req != NULL ? "not an object" :
+			    jsonerr_text(&je, why, sizeof(why)));
 			json_decref(req);
 		}
 		pre_fail(it, 400);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "err.h"
 #include "io.h"
+#include "jsonerr.h"
 
 char *
 config_home(const char *dir)
@@ -35,6 +36,7 @@ config_read_json(const char *path, json_t **out)
 	json_error_t e;
 	struct buf b;
 	json_t *j;
+	char why[96];
 	int rc;
 
 	*out = NULL;
@@ -47,8 +49,11 @@ config_read_json(const char *path, json_t **out)
 	}
 	j = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &e);
 	buf_free(&b);
+	/* Not jansson's text: it quotes the file, which may hold a password
+	 * (a dataSource refused later, but only once it parses). */
 	if (j == NULL)
-		return err_set(CA_FAIL, "%s: line %d: %s", path, e.line, e.text);
+		return err_set(CA_FAIL, "%s: line %d: %s", path, e.line,
+		    jsonerr_text(&e, why, sizeof(why)));
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return err_set(CA_FAIL, "%s: not a JSON object", path);

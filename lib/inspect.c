@@ -30,6 +30,7 @@
 #include "inspect.h"
 #include "io.h"
 #include "jose.h"
+#include "jsonerr.h"
 #include "key.h"
 #include "pem.h"
 #include "timeutil.h"
@@ -1040,6 +1041,7 @@ jose_part(const char *s, size_t len, const char *what, json_t **out)
 	struct buf b;
 	json_error_t e;
 	json_t *j;
+	char why[96];
 	int rc;
 
 	*out = NULL;
@@ -1052,7 +1054,8 @@ jose_part(const char *s, size_t len, const char *what, json_t **out)
 	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
 	buf_free(&b);
 	if (j == NULL)
-		return err_set(CA_INPUT, "%s: invalid JSON: %s", what, e.text);
+		return err_set(CA_INPUT, "%s: invalid JSON: %s", what,
+		    jsonerr_text(&e, why, sizeof(why)));
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return err_set(CA_INPUT, "%s: not a JSON object", what);

@@ -26,6 +26,7 @@
 #include "err.h"
 #include "io.h"
 #include "jose.h"
+#include "jsonerr.h"
 #include "key.h"
 #include "ca_limits.h"
 
@@ -244,10 +245,12 @@ load_object(const unsigned char *p, size_t len, const char *what)
 {
 	json_error_t jerr;
 	json_t *j;
+	char why[96];
 
 	if ((j = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL) {
-		err_set(CA_INPUT, "%s: invalid JSON: %s", what, jerr.text);
+		err_set(CA_INPUT, "%s: invalid JSON: %s", what,
+		    jsonerr_text(&jerr, why, sizeof(why)));
 		return NULL;
 	}
 	if (!json_is_object(j)) {

@@ -87,14 +87,17 @@ setup_file() {
 # post PATH: the request in $BATS_TEST_TMPDIR/req.json POSTed to the
 # file's ca-serve (or the one on port $SPORT) at https://ca.example.com:9443PATH (the tokens'
 # audience; connected to 127.0.0.1 and the server's port); prints the
-# status, the body in $BATS_TEST_TMPDIR/body.
+# status, the body in $BATS_TEST_TMPDIR/body.  More curl options may
+# follow PATH.
 post() {
+	local p=$1
+	shift
 	curl -sS --cacert "$D/serve-root.crt" \
 		--connect-to "ca.example.com:9443:127.0.0.1:${SPORT:-$(cat "$D/serve.port")}" \
 		-H 'Content-Type: application/json' \
 		--data-binary @"$BATS_TEST_TMPDIR/req.json" \
 		-o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' \
-		"https://ca.example.com:9443$1"
+		"$@" "https://ca.example.com:9443$p"
 }
 
 # http_status CODE: the statuses ca-serve answers for an exit code: a
@@ -427,4 +430,100 @@ EOF
 	assert_equal "$(http_status 3)" 400
 	assert_equal "$(http_status 4)" 500
 	assert_equal "$(http_status 5)" 503
+}
+
+# ---- request bytes never quoted ---------------------------------------------
+
+# unquoted WHERE: none of the secrets of the test ($M, a password-like
+# marker; $T, a whole valid token; its first 60 characters, as much of it
+# as a truncated message would hold; its signature) is in WHERE.
+unquoted() {
+	refute grep -qF -e "$M" -e "$T" -e "${T:0:60}" -e "${T##*.}" "$1"
+}
+
+@test "http: a token or password in malformed JSON or a malformed token is quoted nowhere: not in the answer, ca-serve's log or the handler's stderr" {
+	M="pw-$(openssl rand -hex 12)"
+	T=$(mint --sub foo.example.com)
+	csrj=$(jq -Rs . <"$D/foo.csr")
+	: >"$BATS_TEST_TMPDIR/bodies"
+	# Malformed JSON around them, each way jansson's text would quote
+	# the token at fault: a string where ':' belongs, a bare word, a
+	# duplicate key, a string cut by the end, an invalid escape, a raw
+	# newline, data after the object.
+	printf '%s\n' "{\"csr\": $csrj, \"ott\" \"$T\"}" "{\"ott\" \"$M\"}" \
+		"{\"csr\": $csrj, \"ott\": $M}" "{\"csr\": $csrj, \"ott\": $T}" \
+		"{\"$M\": 1, \"$M\": 2}" "{\"ott\": \"$T\", \"$T\": 1, \"$T\": 2}" \
+		"{\"csr\": $csrj, \"ott\": \"$T" "{\"ott\": \"$M\\uzz\"}" \
+		"{\"ott\": \"$M" >"$BATS_TEST_TMPDIR/cases"
+	printf '%s\n' "{\"ott\": \"$T\"} $M" >>"$BATS_TEST_TMPDIR/cases"
+	# A client certificate, for /1.0/rekey (the one route of the renew
+	# handler that reads a body).
+	ca-sign --offline --dir "$CA" --token "$(mint --sub foo.example.com)" \
+		--key-out "$BATS_TEST_TMPDIR/c.key" >"$BATS_TEST_TMPDIR/c.crt"
+	rows0=$(rows)
+	log0=$(wc -c <"$D/serve.log")
+	n=0
+	while IFS= read -r body; do
+		n=$((n + 1))
+		echo "case $n"
+		printf '%s' "$body" >"$BATS_TEST_TMPDIR/req.json"
+		for path in /1.0/sign /sign /1.0/revoke /1.0/rekey; do
+			run -0 --separate-stderr post "$path" \
+				--cert "$BATS_TEST_TMPDIR/c.crt" --key "$BATS_TEST_TMPDIR/c.key"
+			assert_equal "$path $output" "$path 400"
+			assert_regex "$(cat "$BATS_TEST_TMPDIR/body")" '^\{"status":400,"message":"request: malformed JSON: [a-zA-Z -]+ at byte [0-9]+"\}$'
+			unquoted "$BATS_TEST_TMPDIR/body"
+		done
+		# The handler itself, given the same bytes on its own socket
+		# or stdin: its answer and its stderr.
+		# (The handler frames a stream: the last case is an object, then
+		# a value that is not one.)
+		run -3 --separate-stderr ca-sign --api --offline --dir "$CA" <"$BATS_TEST_TMPDIR/req.json"
+		for l in "${lines[@]}"; do
+			assert_regex "$l" '^\{"status":400,"message":"request: [a-zA-Z :-]+( at byte [0-9]+)?"\}$'
+		done
+		assert_regex "${lines[-1]}" 'request: malformed JSON: '
+		printf '%s\n' "$output" "$stderr" >"$BATS_TEST_TMPDIR/handler.out"
+		unquoted "$BATS_TEST_TMPDIR/handler.out"
+	done <"$BATS_TEST_TMPDIR/cases"
+	assert_equal "$n" 10
+	# A raw newline inside a string.
+	printf '{"ott": "%s\n%s"}' "$M" "$T" >"$BATS_TEST_TMPDIR/req.json"
+	run -0 --separate-stderr post /1.0/sign
+	assert_equal "$output" 400
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/body")" "{\"status\":400,\"message\":\"request: malformed JSON: invalid syntax at byte $((9 + ${#M}))\"}"
+	unquoted "$BATS_TEST_TMPDIR/body"
+	# Tokens whose signed segments are malformed JSON quoting the marker:
+	# the claims (a string where ':' belongs, a bare word, a duplicate
+	# claim) and the header, as a sign token, a revoke token and a
+	# renewal token (Authorization: Bearer).
+	for margs in "--craw '\"sub\" \"$M\"'" "--craw '$M'" "--craw '\"$M\":1,\"$M\":2'" \
+		"--hraw '\"kid\" \"$M\"'"; do
+		eval "bad=\$(mint --sub foo.example.com $margs)"
+		api_request "$bad" "$D/foo.csr" >"$BATS_TEST_TMPDIR/req.json"
+		run -0 --separate-stderr post /1.0/sign
+		assert_equal "$output" 401
+		assert_regex "$(cat "$BATS_TEST_TMPDIR/body")" '^\{"status":401,"message":"token rejected: jws: (header|payload): invalid JSON: [a-zA-Z -]+ at byte [0-9]+"\}$'
+		unquoted "$BATS_TEST_TMPDIR/body"
+		jq -nc --arg t "$bad" '{serial: "1", ott: $t, passive: true}' >"$BATS_TEST_TMPDIR/req.json"
+		run -0 --separate-stderr post /1.0/revoke
+		assert_equal "$output" 401
+		unquoted "$BATS_TEST_TMPDIR/body"
+		run -0 curl -sS --cacert "$D/serve-root.crt" \
+			--connect-to "ca.example.com:9443:127.0.0.1:$(cat "$D/serve.port")" \
+			-X POST -H 'Content-Length: 0' -H "Authorization: Bearer $bad" \
+			-o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' https://ca.example.com:9443/1.0/renew
+		assert_output 401
+		assert_regex "$(cat "$BATS_TEST_TMPDIR/body")" 'invalid JSON: [a-zA-Z -]+ at byte [0-9]+"\}$'
+		unquoted "$BATS_TEST_TMPDIR/body"
+		# Offline, the same token: stderr.
+		run -3 --separate-stderr cli_sign "$bad" "$D/foo.csr"
+		printf '%s\n' "$output" "$stderr" >"$BATS_TEST_TMPDIR/cli.out"
+		assert_regex "$stderr" '^ca-sign: token rejected: jws: (header|payload): invalid JSON: [a-zA-Z -]+ at byte [0-9]+$'
+		unquoted "$BATS_TEST_TMPDIR/cli.out"
+	done
+	# ca-serve's log of all of it (its handlers' stderr joins it).
+	tail -c +"$((log0 + 1))" "$D/serve.log" >"$BATS_TEST_TMPDIR/log"
+	unquoted "$BATS_TEST_TMPDIR/log"
+	assert_equal "$(rows)" "$rows0"
 }

@@ -8,8 +8,8 @@
 # is sent (sqlite3_exec and PQexec with "COMMIT") and OpenSSL's random
 # functions and seed sources:
 #
-#   - commit-before / commit-after: the handler (ca-sign or ca-renew
-#     --api behind ca-serve, INCA_FAULT_PROG names which) stops itself with
+#   - commit-before / commit-after: the handler (ca-sign, ca-renew or
+#     ca-revoke --api behind ca-serve, INCA_FAULT_PROG names which) stops itself with
 #     SIGSTOP on entering the COMMIT (its rows written, not committed) or
 #     once the COMMIT returned (before its answer is written), and writes
 #     its pid next to the arming file.  The test sees it stopped, looks at
@@ -24,7 +24,8 @@
 # The outcome every time: a certificate the client received has its row,
 # byte for byte; a client that got none gets 500 (or its certificate when
 # the COMMIT held); a token is spent exactly when its certificate's row
-# was committed; no serial twice.
+# was committed; no serial twice.  A revocation likewise: answered only
+# once committed, kept once committed, and listed by the next CRL.
 
 load common
 load helpers/serve
@@ -74,6 +75,25 @@ stop_point() {
 	wait_for stopped "$HPID"
 }
 
+# kill_handler: kill -9 the handler stop_point found; the request ($REQ,
+# its status in $BATS_TEST_TMPDIR/status) ends with ca-serve's 500.
+kill_handler() {
+	kill -9 "$HPID"
+	wait "$REQ"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" 500
+	assert_equal "$(body)" '{"status":500,"message":"handler failed"}'
+}
+
+# kill_offline: kill -9 the offline program stop_point found; it ends by
+# the signal, having printed nothing.
+kill_offline() {
+	local rc=0
+	kill -9 "$HPID"
+	wait "$REQ" || rc=$?
+	assert_equal "$rc" 137
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" ""
+}
+
 # in_bg NAME COMMAND...: COMMAND in the background (stdin kept, not
 # /dev/null), its stdout in $BATS_TEST_TMPDIR/NAME; its pid in $REQ.
 in_bg() {
@@ -115,6 +135,47 @@ post_renew() {
 	status_of /1.0/renew -X POST -H 'Content-Length: 0' -H "Authorization: Bearer $1"
 }
 
+# post_revoke TOKEN SERIAL: POST /1.0/revoke, keyCompromise with the
+# revoke token; prints the status, the body in $BATS_TEST_TMPDIR/body.
+post_revoke() {
+	jq -nc --arg s "$2" --arg t "$1" '{serial: $s, ott: $t, reasonCode: 1, passive: true}' \
+		>"$BATS_TEST_TMPDIR/req.json"
+	status_of /1.0/revoke -H 'Content-Type: application/json' \
+		--data-binary @"$BATS_TEST_TMPDIR/req.json"
+}
+
+# revocations SERIAL: the revocation rows of SERIAL, "reason_code|method|revoked_at".
+revocations() { db "select reason_code || '|' || method || '|' || revoked_at from revocations where serial = '$1'"; }
+
+# crl_now NAME: GET /1.0/crl into $BATS_TEST_TMPDIR/NAME.crl (PEM),
+# verified against the intermediate; its number on stdout.
+crl_now() {
+	local f="$BATS_TEST_TMPDIR/$1.crl"
+	curl -sSf --cacert "$ROOT" -o "$f.der" "https://127.0.0.1:$PORT/1.0/crl"
+	openssl crl -inform DER -in "$f.der" -out "$f"
+	openssl crl -in "$f" -noout -CAfile "$CA/certs/intermediate_ca.crt" 2>&1 | grep -qx 'verify OK'
+	openssl crl -in "$f" -noout -crlnumber | cut -d= -f2
+}
+
+# crl_entries NAME: the entries of $BATS_TEST_TMPDIR/NAME.crl, one a line,
+# "SERIAL REASON" (decimal, as openssl names the reason; "-" for none),
+# sorted.
+crl_entries() {
+	openssl crl -in "$BATS_TEST_TMPDIR/$1.crl" -noout -text | awk '
+		/Serial Number:/ { if (s != "") print s, r; s = $3; r = "-" }
+		/CRL Reason Code/ { getline; gsub(/^ +| +$/, ""); r = $0 }
+		END { if (s != "") print s, r }' |
+	while read -r h reason; do
+		echo "$(BC_LINE_LENGTH=0 bc <<<"ibase=16; $h") $reason"
+	done | sort
+}
+
+# revoked_all: every row of the revocations table as crl_entries lists
+# it (the tests here revoke with keyCompromise alone).
+revoked_all() {
+	db "select serial || ' ' || case reason_code when 1 then 'Key Compromise' else 'other' end from revocations" | sort
+}
+
 # ---- a handler killed around its COMMIT --------------------------------------
 
 @test "faults: sign handler killed before its COMMIT: 500, nothing recorded, the token unspent and then issues" {
@@ -127,10 +188,7 @@ post_renew() {
 	stop_point
 	# Stopped inside the transaction: nothing is visible from outside.
 	assert_equal "$(rows)" "$before"
-	kill -9 "$HPID"
-	wait "$REQ"
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" 500
-	assert_equal "$(body)" '{"status":500,"message":"handler failed"}'
+	kill_handler
 	assert_equal "$(rows)" "$before"
 	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
 	# The same token, to the handler started in the killed one's place.
@@ -155,10 +213,7 @@ post_renew() {
 	assert_equal "$(rows)" "$(( ${before% *} + 1 )) $(( ${before#* } + 1 ))"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" ""
 	kept=$(db "select serial from certs order by issued_at desc, serial limit 1")
-	kill -9 "$HPID"
-	wait "$REQ"
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" 500
-	assert_equal "$(body)" '{"status":500,"message":"handler failed"}'
+	kill_handler
 	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 1
 	# The token was spent with its certificate: a replay is refused.
 	run -0 post_sign "$t" "$D/foo.csr"
@@ -186,10 +241,7 @@ post_renew() {
 	in_bg status post_renew "$rt"
 	stop_point
 	assert_equal "$(rows)" "$before"
-	kill -9 "$HPID"
-	wait "$REQ"
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" 500
-	assert_equal "$(body)" '{"status":500,"message":"handler failed"}'
+	kill_handler
 	assert_equal "$(rows)" "$before"
 	assert_equal "$(db "select count(*) from certs where renewed_from = '$old'")" 0
 	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
@@ -214,10 +266,7 @@ post_renew() {
 	stop_point
 	assert_equal "$(db "select count(*) from certs where renewed_from = '$old'")" 1
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" ""
-	kill -9 "$HPID"
-	wait "$REQ"
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" 500
-	assert_equal "$(body)" '{"status":500,"message":"handler failed"}'
+	kill_handler
 	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 1
 	run -0 post_renew "$rt"
 	assert_output 401
@@ -225,6 +274,75 @@ post_renew() {
 	assert_equal "$(db "select count(*) from certs where renewed_from = '$old'")" 1
 	assert_equal "$(rows)" "$(( ${before% *} + 1 )) $(( ${before#* } + 1 ))"
 	serials_distinct
+}
+
+@test "faults: revoke handler killed before its COMMIT: 500, nothing recorded, the token unspent and then revokes; the CRL lists it" {
+	renewable vb
+	sn=$(serial_of "$D/vb.pem")
+	t=$(mint --path revoke --sub "$sn")
+	jti=$(claims "$t" | jq -r .jti)
+	serve_fault commit-before ca-revoke
+	# A CRL stored before the fault is armed (making it commits too).
+	n0=$(crl_now before)
+	touch "$(ARM)"
+	in_bg status post_revoke "$t" "$sn"
+	stop_point
+	# Stopped inside the transaction: nothing is visible from outside.
+	assert_equal "$(revocations "$sn")" ""
+	kill_handler
+	assert_equal "$(revocations "$sn")" ""
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
+	# Not revoked, the CRL served does not list it.
+	crl_now unrevoked >/dev/null
+	run -1 grep -q "^$sn " <(crl_entries unrevoked)
+	# The same token, to the handler started in the killed one's place.
+	run -0 post_revoke "$t" "$sn"
+	assert_output 200
+	assert_equal "$(body)" '{"status":"ok"}'
+	assert_regex "$(revocations "$sn")" '^1\|token\|[0-9]+$'
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 1
+	# The CRL made after it lists it, and only what the table holds.
+	n1=$(crl_now after)
+	assert [ "$((n1))" -gt "$((n0))" ]
+	assert_equal "$(crl_entries after)" "$(revoked_all)"
+	run -0 grep -qx "$sn Key Compromise" <(crl_entries after)
+}
+
+@test "faults: revoke handler killed after its COMMIT: 500, the revocation and its spent token stay, a retry says already revoked; the next CRL lists it" {
+	renewable va
+	sn=$(serial_of "$D/va.pem")
+	t=$(mint --path revoke --sub "$sn")
+	jti=$(claims "$t" | jq -r .jti)
+	serve_fault commit-after ca-revoke
+	n0=$(crl_now before)
+	touch "$(ARM)"
+	in_bg status post_revoke "$t" "$sn"
+	stop_point
+	# Committed, not yet answered (and the CRL not yet remade).
+	assert_regex "$(revocations "$sn")" '^1\|token\|[0-9]+$'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" ""
+	kept=$(revocations "$sn")
+	kill_handler
+	assert_equal "$(revocations "$sn")" "$kept"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 1
+	# The token was spent with the revocation: a replay is refused.
+	run -0 post_revoke "$t" "$sn"
+	assert_output 401
+	assert_equal "$(body)" '{"status":401,"message":"token already used"}'
+	# A new token: already revoked, the first record kept, the new
+	# token unspent (its transaction rolled back).
+	t2=$(mint --path revoke --sub "$sn")
+	run -0 post_revoke "$t2" "$sn"
+	assert_output 403
+	assert_equal "$(body)" "{\"status\":403,\"message\":\"certificate $sn already revoked\"}"
+	assert_equal "$(revocations "$sn")" "$kept"
+	assert_equal "$(db "select count(*) from used_tokens where jti = '$(claims "$t2" | jq -r .jti)'")" 0
+	# The CRL stored before the revocation is out of date by its count:
+	# the next one served is new and lists it.
+	n1=$(crl_now after)
+	assert [ "$((n1))" -gt "$((n0))" ]
+	assert_equal "$(crl_entries after)" "$(revoked_all)"
+	run -0 grep -qx "$sn Key Compromise" <(crl_entries after)
 }
 
 @test "faults: a request waiting behind a handler stopped in its COMMIT is served by the handler started in its place" {
@@ -264,10 +382,7 @@ post_renew() {
 	in_bg status post_sign "$t" "$D/foo.csr"
 	stop_point
 	assert_equal "$(rows)" "$before"
-	kill -9 "$HPID"
-	wait "$REQ"
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/status")" 500
-	assert_equal "$(body)" '{"status":500,"message":"handler failed"}'
+	kill_handler
 	assert_equal "$(rows)" "$before"
 	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
 	run -0 post_sign "$t" "$D/foo.csr"
@@ -286,11 +401,7 @@ post_renew() {
 		ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
 	stop_point
 	assert_equal "$(rows)" "$before"
-	kill -9 "$HPID"
-	rc=0
-	wait "$REQ" || rc=$?
-	assert_equal "$rc" 137
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" ""
+	kill_offline
 	assert_equal "$(rows)" "$before"
 	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 0
 	run -0 ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
@@ -307,11 +418,7 @@ post_renew() {
 		ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
 	stop_point
 	assert_equal "$(rows)" "$(( ${before% *} + 1 )) $(( ${before#* } + 1 ))"
-	kill -9 "$HPID"
-	rc=0
-	wait "$REQ" || rc=$?
-	assert_equal "$rc" 137
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" ""
+	kill_offline
 	assert_equal "$(db "select count(*) from used_tokens where jti = '$jti'")" 1
 	run -1 --separate-stderr ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
 	assert_equal "$stderr" "ca-sign: token already used"

@@ -92,7 +92,7 @@ memreq() { jq -cn --rawfile csr "$D/leaf.csr" --arg ott "$1" '{csr: $csr, ott: $
 	assert_equal "$status" 0
 	run -0 cat "$D/vg.err"
 	assert_output "ca-sign: request: csr is required
-ca-sign: request: malformed JSON: unexpected token near end of file"
+ca-sign: request: malformed JSON: premature end of input at byte 9"
 }
 
 @test "memcheck: ca-verify, ca-inspect, ca-list, ca-revoke" {

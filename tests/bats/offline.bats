@@ -328,12 +328,12 @@ MULTI='["foo.example.com","www.example.com","10.0.0.5","ops@example.com","spiffe
 }
 
 @test "offline: fail duplicate alg in the header" {
-	refused 3 401 "token rejected: jws: header: invalid JSON: duplicate object key near '\"alg\"'" \
+	refused 3 401 "token rejected: jws: header: invalid JSON: duplicate object key at byte 89" \
 		"$(mint --hraw '"alg":"none"')" "$D/foo.csr"
 }
 
 @test "offline: fail duplicate sub in the payload" {
-	refused 3 401 "token rejected: jws: payload: invalid JSON: duplicate object key near '\"sub\"'" \
+	refused 3 401 "token rejected: jws: payload: invalid JSON: duplicate object key at byte 255" \
 		"$(mint --craw '"sub":"bar.example.com"')" "$D/bar.csr"
 }
 
@@ -342,7 +342,7 @@ MULTI='["foo.example.com","www.example.com","10.0.0.5","ops@example.com","spiffe
 	IFS=. read -r h p s <<<"$t"
 	refused 3 401 "token rejected: jws: 2 segments, want 3" "$h.$p" "$D/foo.csr"
 	refused 3 401 "token rejected: jws: more than 3 '.'-separated segments" "$t.$s" "$D/foo.csr"
-	refused 3 401 "token rejected: jws: payload: invalid JSON: '[' or '{' expected near end of file" \
+	refused 3 401 "token rejected: jws: payload: invalid JSON: premature end of input at byte 0" \
 		"$h..$s" "$D/foo.csr"
 	refused 3 401 "token rejected: jws: empty signature" "$h.$p." "$D/foo.csr"
 }
@@ -638,19 +638,19 @@ MULTI='["foo.example.com","www.example.com","10.0.0.5","ops@example.com","spiffe
 
 @test "offline: fail API malformed JSON (400)" {
 	run -3 --separate-stderr api_raw <<<'{"csr": 1'
-	assert_api_error 400 "request: malformed JSON: '}' expected near end of file"
-	assert_equal "$stderr" "ca-sign: request: malformed JSON: '}' expected near end of file"
+	assert_api_error 400 "request: malformed JSON: premature end of input at byte 10"
+	assert_equal "$stderr" "ca-sign: request: malformed JSON: premature end of input at byte 10"
 	run -3 --separate-stderr api_raw <<<'["csr"]'
 	assert_api_error 400 "request: malformed JSON: not an object"
 	run -3 --separate-stderr api_raw <<<'{"csr": "a", "ott": }'
-	assert_api_error 400 "request: malformed JSON: unexpected token near '}'"
+	assert_api_error 400 "request: malformed JSON: invalid syntax at byte 21"
 }
 
 @test "offline: fail API duplicate members (400)" {
 	t=$(mint)
 	req=$(api_request "$t" "$D/foo.csr")
 	run -3 --separate-stderr api_raw <<<"${req%\}},\"ott\":\"$t\"}"
-	assert_api_error 400 "request: malformed JSON: duplicate object key near '\"ott\"'"
+	assert_api_error 400 "request: malformed JSON: duplicate object key at byte $((${#req} + 5))"
 }
 
 @test "offline: fail API missing csr or ott (400)" {

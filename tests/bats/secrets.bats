@@ -2,7 +2,10 @@
 # Secrets in what the programs write.  setup_file runs one representative
 # session and keeps every byte it writes: ca-init; ca-token offline and
 # online; ca-sign offline, stateless and through a real ca-serve; ca-renew
-# offline, over mTLS and online with --out; ca-revoke offline, with a
+# offline, over mTLS and online with --out, and renewal tokens sent as
+# "Authorization: Bearer" to /renew and /1.0/renew (ca-renew's own,
+# collected from what it sent over TLS, and minted ones: spent, replayed,
+# forged, and one sent to /1.0/rekey, which takes none); ca-revoke offline, with a
 # token and with the certificate's key; the CRL both ways; and refusals
 # (wrong passwords, a spent token, a tampered one, garbage).  None of the
 # programs has a --verbose option; every message they can write is in
@@ -42,6 +45,45 @@ mint() {
 	echo "$name" >>"$D/tokens"
 }
 
+# bearer NAME STATUS PATH: POST PATH with the renewal token
+# $D/bearer/NAME.tok as "Authorization: Bearer", as curl sends it; the
+# answer must be STATUS.  Its status in $CAP/NAME.out, the body in
+# $CAP/NAME.body.
+bearer() {
+	step "$1" 0 curl -sS --cacert "$ROOT" -X POST -H 'Content-Length: 0' \
+		-H "Authorization: Bearer $(cat "$D/bearer/$1.tok")" \
+		-o "$CAP/$1.body" -w '%{http_code}' "$URL$3"
+	echo "$1" >>"$D/bearer/list"
+	if [ "$(cat "$CAP/$1.out")" != "$2" ]; then
+		echo "session step $1 answered $(cat "$CAP/$1.out"), not $2" >&2
+		return 1
+	fi
+}
+
+# renewtok NAME CERT KEY PATH: a renewal token for CERT signed by KEY,
+# audience $URL PATH, into $D/bearer/NAME.tok.
+renewtok() {
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/renewtok.py" "$2" "$3" "$URL$4" \
+		>"$D/bearer/$1.tok"
+}
+
+# forge_sig TOKEN: TOKEN with one character of its signature changed, the
+# tenth from its end (never the last: its unused bits would make it
+# non-canonical base64url, refused before any signature check).
+forge_sig() {
+	local t=$1 c
+	c=${t: -10:1}
+	if [ "$c" = A ]; then c=B; else c=A; fi
+	printf '%s%s%s\n' "${t:0:${#t}-10}" "$c" "${t: -9}"
+}
+
+# jwt_part N FILE: segment N (0 header, 1 claims) of the token in FILE, decoded.
+jwt_part() {
+	/usr/bin/python3 -c 'import base64, sys
+s = open(sys.argv[2]).read().strip().split(".")[int(sys.argv[1])]
+sys.stdout.write(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)).decode())' "$1" "$2"
+}
+
 # serial_of PEM: the certificate's serial, decimal.
 serial_of() { ca-inspect "$1" | jq -r '.certificates[0].serial.decimal'; }
 
@@ -68,8 +110,12 @@ setup_file() {
 	export D="$BATS_FILE_TMPDIR"
 	unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY all_proxy ALL_PROXY
 	export CAP="$D/cap" U="$D/user" CA="$D/ca" PORT URL ROOT SERVE_PID
-	mkdir -p "$CAP" "$U"
+	mkdir -p "$CAP" "$U" "$D/bearer"
 	: >"$D/tokens"
+	: >"$D/bearer/list"
+	# The shim whose tap keeps what a client sent over TLS.
+	cc -shared -fPIC -Wall -Wextra -Werror -I"$(pg_config --includedir)" \
+		-o "$D/bearer/fault.so" "$BATS_TEST_DIRNAME/helpers/fault.c" -ldl
 	: >"$D/procs"
 	# Secrets nobody could mistake for anything else.
 	printf 'ca-%s\n' "$(openssl rand -hex 12)" >"$D/pw"
@@ -97,7 +143,7 @@ setup_file() {
 	mint forged --offline --dir "$CA" --password-file "$D/ppw" forged.example.com
 	local t
 	t=$(cat "$U/forged.tok")
-	if [ "${t: -1}" = A ]; then t="${t%?}B"; else t="${t%?}A"; fi
+	t=$(forge_sig "$t")
 	printf '%s\n' "$t" >"$U/forged.tmp"
 	mv "$U/forged.tmp" "$U/forged.tok"
 	step sign-forged 1 ca-sign --offline --dir "$CA" --token-file "$U/forged.tok" \
@@ -136,8 +182,28 @@ setup_file() {
 	# Renewal: mTLS, then again with the new certificate; offline.
 	step renew-on 0 ca-renew --ca-url "$URL" --root "$ROOT" --cert "$U/on.crt" \
 		--key "$U/on.key" --out "$U/on.crt"
-	step renew-on-token 0 ca-renew --ca-url "$URL" --root "$ROOT" --token-auth \
+	# ca-renew's own renewal token, as it went over TLS.
+	step renew-on-token 0 env LD_PRELOAD="$D/bearer/fault.so" INCA_FAULT=tap \
+		INCA_FAULT_TAP="$D/bearer/renew-on-token.tls" \
+		ca-renew --ca-url "$URL" --root "$ROOT" --token-auth \
 		--cert "$U/arg.crt" --key "$U/arg.key" --out "$U/arg.crt"
+	grep -ao 'Authorization: Bearer [A-Za-z0-9_.-]*' "$D/bearer/renew-on-token.tls" |
+		cut -d' ' -f3 >"$D/bearer/renew-on-token.tok"
+	echo renew-on-token >>"$D/bearer/list"
+	# Renewal tokens made here, as a client would send them.
+	renewtok bearer-renew "$U/arg.crt" "$U/arg.key" /renew
+	bearer bearer-renew 201 /renew
+	cp "$D/bearer/bearer-renew.tok" "$D/bearer/bearer-replay.tok"
+	bearer bearer-replay 401 /renew
+	renewtok bearer-renew1 "$U/arg.crt" "$U/arg.key" /1.0/renew
+	bearer bearer-renew1 201 /1.0/renew
+	renewtok bearer-forged "$U/arg.crt" "$U/arg.key" /1.0/renew
+	t=$(cat "$D/bearer/bearer-forged.tok")
+	t=$(forge_sig "$t")
+	printf '%s\n' "$t" >"$D/bearer/bearer-forged.tok"
+	bearer bearer-forged 401 /1.0/renew
+	renewtok bearer-rekey "$U/arg.crt" "$U/arg.key" /1.0/rekey
+	bearer bearer-rekey 401 /1.0/rekey
 	step renew-off 0 ca-renew --offline --dir "$CA" --cert "$U/off.crt" --out "$U/off.crt"
 	# Revocation: a token online, the certificate's own key, a token offline.
 	mint rev-on --ca-url "$URL" --root "$ROOT" --password-file "$D/ppw" \
@@ -201,6 +267,15 @@ text() {
 	assert [ -s "$CAP/crl-on.out" ]
 	run -0 grep -c . "$D/tokens"
 	assert_output 6
+	# The renewal tokens sent as Bearer: ca-renew's own, taken from
+	# what it sent, and those sent with curl, each a compact JWS.
+	run -0 cat "$D/bearer/list"
+	assert_equal "$(tr '\n' ' ' <<<"$output")" "renew-on-token bearer-renew bearer-replay bearer-renew1 bearer-forged bearer-rekey "
+	for n in $(cat "$D/bearer/list"); do
+		assert_regex "$(cat "$D/bearer/$n.tok")" '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$'
+	done
+	assert_equal "$(jwt_part 1 "$D/bearer/renew-on-token.tok" | jq -r .aud)" "$URL/1.0/renew"
+	assert_equal "$(jwt_part 0 "$D/bearer/renew-on-token.tok" | jq -r '.x5c | length')" 2
 	run -0 cat "$D/procs"
 	assert_line --regexp '^ca-serve --dir '
 	assert_line --regexp '^([^ ]*/)?ca-sign --api --offline --dir '
@@ -241,6 +316,18 @@ text() {
 		'{files: ., secrets: [{what: "provisioner key", jwk: $k}]}' >"$BATS_TEST_TMPDIR/spec.json"
 	run -1 /usr/bin/python3 "$SCAN" "$BATS_TEST_TMPDIR/spec.json"
 	assert_output "provisioner key (scalar in base64url (JWK d)) in $BATS_TEST_TMPDIR/prov.jwk"
+	# A token, whole, and its signature alone (as a log cut at a dot
+	# would keep it).
+	t=$(cat "$D/bearer/renew-on-token.tok")
+	printf 'x %s y\n' "$t" >"$BATS_TEST_TMPDIR/whole"
+	printf 'x %s y\n' "${t##*.}" >"$BATS_TEST_TMPDIR/sig"
+	printf '%s\n' "$BATS_TEST_TMPDIR/whole" "$BATS_TEST_TMPDIR/sig" >"$BATS_TEST_TMPDIR/f"
+	jq -R . "$BATS_TEST_TMPDIR/f" | jq -s --arg t "$t" \
+		'{files: ., secrets: [{what: "renewal token", token: $t}]}' >"$BATS_TEST_TMPDIR/spec.json"
+	run -1 /usr/bin/python3 "$SCAN" "$BATS_TEST_TMPDIR/spec.json"
+	assert_equal "$output" "renewal token (whole token) in $BATS_TEST_TMPDIR/whole
+renewal token (token signature) in $BATS_TEST_TMPDIR/whole
+renewal token (token signature) in $BATS_TEST_TMPDIR/sig"
 }
 
 @test "secrets: the CA password is in no output, log, file of the home, core, environment or command line" {
@@ -282,11 +369,29 @@ text() {
 	assert_output ""
 }
 
+# token WHAT FILE [ALLOWED...]: a token, FILE's first line, looked for
+# whole and by its signature.
+token() {
+	local what=$1 f=$2
+	shift 2
+	jq -n --arg w "$what" --arg t "$(head -n 1 "$f")" '$ARGS.positional as $a | {what: $w, token: $t, allow: $a}' \
+		--args "$@"
+}
+
 @test "secrets: every token of the session is only where it was printed, never in a log, a file of the home or a process" {
 	local n specs=()
 	while read -r n; do
-		specs+=("$(text "token $n" "$U/$n.tok" "$CAP/mint-$n.out")")
+		specs+=("$(token "token $n" "$U/$n.tok" "$CAP/mint-$n.out")")
 	done <"$D/tokens"
+	run -0 scan "${specs[@]}"
+	assert_output ""
+}
+
+@test "secrets: every renewal token sent as Authorization: Bearer (to /renew, /1.0/renew, /1.0/rekey) is nowhere, whole or by its signature" {
+	local n specs=()
+	while read -r n; do
+		specs+=("$(token "renewal token $n" "$D/bearer/$n.tok")")
+	done <"$D/bearer/list"
 	run -0 scan "${specs[@]}"
 	assert_output ""
 }
@@ -302,4 +407,36 @@ text() {
 	# Nor a temporary file in the directory the programs ran in.
 	run -0 find "$D" -maxdepth 1 -type f -printf '%f\n'
 	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "ppw procs pw tokens wrongpw "
+}
+
+@test "secrets: a JWK key file or a ca.json that does not parse is not quoted: the key or the database password in it stays out of stderr" {
+	# The provisioner's private JWK with the ':' after "d" gone: jansson's
+	# own text would quote the value at fault, the private scalar.
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/tok.py" key "$CA/config/ca.json" "$D/ppw" \
+		>"$BATS_TEST_TMPDIR/prov.jwk"
+	jq -c . "$BATS_TEST_TMPDIR/prov.jwk" | sed 's/"d":/"d" /' >"$BATS_TEST_TMPDIR/bad.jwk"
+	chmod 600 "$BATS_TEST_TMPDIR/bad.jwk"
+	run -3 --separate-stderr ca-token --key "$BATS_TEST_TMPDIR/bad.jwk" --issuer admin \
+		--aud "$URL/1.0/sign" a.example.com
+	assert_output ""
+	assert_regex "$stderr" "^ca-token: $BATS_TEST_TMPDIR/bad.jwk: malformed JWK: invalid syntax at byte [0-9]+\$"
+	printf '%s\n' "$stderr" >"$BATS_TEST_TMPDIR/jwk.err"
+	printf '%s\n' "$BATS_TEST_TMPDIR/jwk.err" >"$BATS_TEST_TMPDIR/f"
+	jq -R . "$BATS_TEST_TMPDIR/f" | jq -s --arg k "$BATS_TEST_TMPDIR/prov.jwk" \
+		'{files: ., secrets: [{what: "the provisioner key", jwk: $k}]}' >"$BATS_TEST_TMPDIR/spec.json"
+	run -0 /usr/bin/python3 "$SCAN" "$BATS_TEST_TMPDIR/spec.json"
+	assert_output ""
+	# A ca.json whose dataSource holds a password (refused once it
+	# parses), its ':' gone: the programs that load it say where, not what.
+	pw="pg-$(openssl rand -hex 12)"
+	mkdir -p "$BATS_TEST_TMPDIR/h/config"
+	printf '{\n "db": {"type": "postgresql", "dataSource" "postgresql://ca:%s@db.example.com/ca"}\n}\n' \
+		"$pw" >"$BATS_TEST_TMPDIR/h/config/ca.json"
+	run -4 --separate-stderr ca-list --dir "$BATS_TEST_TMPDIR/h"
+	assert_regex "$stderr" "^ca-list: $BATS_TEST_TMPDIR/h/config/ca.json: line 2: invalid syntax at byte [0-9]+\$"
+	refute_output --partial "$pw"
+	assert_equal "${stderr/$pw/}" "$stderr"
+	run -4 --separate-stderr ca-revoke --crl --offline --dir "$BATS_TEST_TMPDIR/h"
+	assert_equal "${stderr/$pw/}" "$stderr"
+	assert_regex "$stderr" 'line 2: invalid syntax at byte [0-9]+$'
 }

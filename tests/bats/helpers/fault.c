@@ -1,6 +1,7 @@
 /*
  * fault.so: faults injected into the programs under test by LD_PRELOAD
- * (tests/bats/faults.bats builds it; nothing of it is in the programs).
+ * (tests/bats/faults.bats and secrets.bats build it; nothing of it is in
+ * the programs).
  *
  *   INCA_FAULT=commit-before  stop (SIGSTOP) on entering the database's
  *                             COMMIT: the certificate row and the spent
@@ -14,6 +15,12 @@
  *                             getentropy and syscall(SYS_getrandom) fail
  *                             with ENOSYS, /dev/urandom and /dev/random
  *                             do not exist (OpenSSL's own seed sources)
+ *   INCA_FAULT=tap            no fault: what the program sends over TLS
+ *                             (SSL_write, SSL_write_ex: its HTTP
+ *                             requests, headers included) is also
+ *                             appended to the file INCA_FAULT_TAP, for
+ *                             tests/bats/secrets.bats to collect the
+ *                             renewal token a client made and sent
  *   INCA_FAULT_PROG="NAME..." only in the programs of those names (not
  *                             the ca-serve that relays to them)
  *   INCA_FAULT_ARM=PATH       only while PATH exists.  A stop removes it
@@ -39,6 +46,7 @@
 
 #include <libpq-fe.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <sqlite3.h>
 
 /* Whether NAME is a word of the space-separated LIST. */
@@ -212,6 +220,41 @@ syscall(long nr, ...)
 		return -1;
 	}
 	return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* The tap: n bytes at b appended to INCA_FAULT_TAP. */
+static void
+tap(const void *b, size_t n)
+{
+	const char *path = getenv("INCA_FAULT_TAP");
+	FILE *f;
+
+	if (path == NULL || !armed("tap") || (f = fopen(path, "a")) == NULL)
+		return;
+	fwrite(b, 1, n, f);
+	fclose(f);
+}
+
+int
+SSL_write(SSL *s, const void *b, int n)
+{
+	int (*f)(SSL *, const void *, int) = real("SSL_write");
+	int r = f(s, b, n);
+
+	if (r > 0)
+		tap(b, (size_t)r);
+	return r;
+}
+
+int
+SSL_write_ex(SSL *s, const void *b, size_t n, size_t *done)
+{
+	int (*f)(SSL *, const void *, size_t, size_t *) = real("SSL_write_ex");
+	int r = f(s, b, n, done);
+
+	if (r > 0)
+		tap(b, *done);
+	return r;
 }
 
 /* Whether open's flags say a mode follows (O_TMPFILE holds O_DIRECTORY). */

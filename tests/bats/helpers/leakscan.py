@@ -8,10 +8,14 @@ brings).  Usage:
 SPEC is {"files": [PATH...], "secrets": [SECRET...]}, each SECRET one of
 
   {"what": NAME, "text": STRING, "allow": [PATH...]}
+  {"what": NAME, "token": JWT, "allow": [...]}
   {"what": NAME, "key": PEM_FILE, "password_file": PATH, "allow": [...]}
   {"what": NAME, "jwk": JWK_FILE, "allow": [...]}
 
-A text secret is looked for as it is.  A key (EC, or Ed25519/Ed448) is
+A text secret is looked for as it is.  A token (a compact JWS) is looked
+for whole and by its signature, the part that makes it usable and that
+no other token shares (its header and claims are public, and alike
+between tokens).  A key (EC, or Ed25519/Ed448) is
 looked for as its private scalar: the raw bytes, hex (any case, plain and
 with colons as `openssl pkey -text` prints it, and that output's first
 line), base64 and base64url, and each line of its PEM encodings (PKCS#8
@@ -83,6 +87,10 @@ def key_forms(key):
         ("scalar in base64", b64(raw), False),
         ("scalar in base64url (JWK d)", b64(raw, True), False),
     ]
+    # Without a '+' or '/' the two are the same bytes: one finding, the
+    # JWK's name for it.
+    if forms[4][1] == forms[5][1]:
+        del forms[4]
     fmts = [("PKCS#8", serialization.PrivateFormat.PKCS8)]
     if isinstance(key, ec.EllipticCurvePrivateKey):
         fmts.append(("SEC1", serialization.PrivateFormat.TraditionalOpenSSL))
@@ -95,6 +103,12 @@ def key_forms(key):
 def forms_of(s):
     if "text" in s:
         return [("text", s["text"].encode(), False)]
+    if "token" in s:
+        t = s["token"].strip().encode()
+        if t.count(b".") != 2:
+            die("%s: not a compact JWS" % s["what"])
+        return [("whole token", t, False),
+                ("token signature", t.rsplit(b".", 1)[1], False)]
     if "key" in s:
         pw = None
         if s.get("password_file"):
@@ -113,7 +127,7 @@ def forms_of(s):
             die("%s: only EC JWKs are looked for" % s["jwk"])
         key = ec.derive_private_key(int.from_bytes(d, "big"), curves[j["crv"]])
         return key_forms(key)
-    die("a secret needs text, key or jwk: %r" % s)
+    die("a secret needs text, token, key or jwk: %r" % s)
     return []
 
 
