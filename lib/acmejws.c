@@ -20,6 +20,7 @@
 #include "err.h"
 #include "io.h"
 #include "jose.h"
+#include "jsonerr.h"
 
 #define HS256_LEN	32	/* bytes of an HMAC-SHA256 */
 
@@ -136,9 +137,11 @@ decode_object(const char *what, const char *s, size_t len, int empty_ok,
 	if (b.len > 0) {
 		if ((*obj = json_loadb((const char *)b.data, b.len,
 		    JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+			char why[96];
+
 			buf_free(&b);
 			return err_set(CA_INPUT, "%s: invalid JSON: %s", what,
-			    jerr.text);
+			    jsonerr_text(&jerr, why, sizeof(why)));
 		}
 		if (!json_is_object(*obj)) {
 			json_decref(*obj);

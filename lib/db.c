@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "db.h"
+#include "jsonerr.h"
 #include "err.h"
 #include "ca_limits.h"
 #include "timeutil.h"
@@ -76,6 +77,7 @@ static int
 check_sans(const char *sans)
 {
 	json_error_t e;
+	char why[96];
 	json_t *a, *v;
 	const char *s;
 	size_t i, j, n, len;
@@ -86,7 +88,8 @@ check_sans(const char *sans)
 	if ((len = strlen(sans)) > SANS_JSON_MAX)
 		return err_set(CA_INPUT, "database: SAN list too long");
 	if ((a = json_loadb(sans, len, JSON_REJECT_DUPLICATES, &e)) == NULL)
-		return err_set(CA_INPUT, "database: SAN list: %s", e.text);
+		return err_set(CA_INPUT, "database: SAN list: %s",
+		    jsonerr_text(&e, why, sizeof(why)));
 	if (!json_is_array(a)) {
 		json_decref(a);
 		return err_set(CA_INPUT, "database: SAN list is not an array");
@@ -839,6 +842,7 @@ static int
 check_acme(const struct db_acme *o)
 {
 	json_error_t e;
+	char why[96];
 	json_t *j;
 	size_t i, len;
 	int rc;
@@ -869,7 +873,8 @@ check_acme(const struct db_acme *o)
 		    "bytes", DB_ACME_MAX_BODY);
 	if ((j = json_loadb(o->body, len, JSON_REJECT_DUPLICATES, &e)) ==
 	    NULL)
-		return err_set(CA_INPUT, "database: ACME body: %s", e.text);
+		return err_set(CA_INPUT, "database: ACME body: %s",
+		    jsonerr_text(&e, why, sizeof(why)));
 	rc = json_is_object(j) ? CA_OK : err_set(CA_INPUT, "database: ACME "
 	    "body is not a JSON object");
 	json_decref(j);
