@@ -537,16 +537,16 @@ rissue() {
 		--errors-for-leak-kinds=definite --show-leak-kinds=definite)
 	issue mem.example.com --not-after 1h
 	issue memb.example.com --not-after 1h
-	run -0 "${vg[@]}" ca-renew --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
+	run -0 "${vg[@]}" "$TOP/bin/ca-renew" --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
 		--key mem.example.com.key --out mem1.crt --exec true
-	run -0 "${vg[@]}" ca-renew --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
+	run -0 "${vg[@]}" "$TOP/bin/ca-renew" --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
 		--key mem.example.com.key --token-auth --out mem2.crt
-	run -0 "${vg[@]}" ca-renew --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
+	run -0 "${vg[@]}" "$TOP/bin/ca-renew" --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
 		--key mem.example.com.key --key-out mem3.key --out mem3.crt
-	run -3 "${vg[@]}" ca-renew --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
+	run -3 "${vg[@]}" "$TOP/bin/ca-renew" --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
 		--key memb.example.com.key
 	echo '403 {"status":403,"message":"no"}' >"$CTL/answer"
-	run -1 "${vg[@]}" ca-renew --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
+	run -1 "${vg[@]}" "$TOP/bin/ca-renew" --ca-url "$URL" --root "$ROOT" --cert mem.example.com.crt \
 		--key mem.example.com.key --out mem1.crt
 	assert_equal "$(posts)" 4
 }
