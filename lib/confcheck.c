@@ -172,6 +172,7 @@ static const struct member handlers_m[] = {
 	{ "sign", K_STRING, 0, NULL, NULL },
 	{ "renew", K_STRING, 0, NULL, NULL },
 	{ "revoke", K_STRING, 0, NULL, NULL },
+	{ "acme", K_STRING, 0, NULL, NULL },
 	END
 };
 

@@ -1,0 +1,204 @@
+#!/usr/bin/env bats
+# ACME (RFC 8555): ca-serve's /acme/{provisioner}/... routes and the
+# acme handler, ca-acme --api --offline.
+#
+# ca-serve's side with a stand-in handler (helpers/fake_handler.py) on
+# the socket ca.json's "handlers" names: what reaches the handler (the
+# method, the path, the Host header, the JWS object) and what the client
+# gets back: the handler's status, headers and body when its answer has
+# the agreed shape, a problem document (RFC 7807) otherwise, and for
+# ca-serve's own refusals.
+
+load common
+load helpers/serve
+
+FAKEPY="$BATS_TEST_DIRNAME/helpers/fake_handler.py"
+PROBLEM=urn:ietf:params:acme:error:
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	make_serve_ca
+	cp "$CA/config/ca.json" "$D/ca.json.base"
+}
+
+teardown() {
+	stop_servers
+	cp "$D/ca.json.base" "$CA/config/ca.json"
+}
+
+# fake: a stand-in acme handler on a socket named in ca.json's handlers;
+# it records the request lines it receives (last) and answers what
+# answer LINE set.
+fake() {
+	local s="$BATS_TEST_TMPDIR/acme.sock"
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	: >"$BATS_TEST_TMPDIR/acme.req"
+	bg "$PY" "$FAKEPY" "$s" "$BATS_TEST_TMPDIR/acme.req" "$BATS_TEST_TMPDIR/acme.ans"
+	wait_for test -S "$s"
+	jq --arg s "$s" '.handlers.acme = $s' "$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
+	cp "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
+}
+answer() { printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/acme.ans"; }
+last() { tail -n 1 "$BATS_TEST_TMPDIR/acme.req"; }
+nreq() { wc -l <"$BATS_TEST_TMPDIR/acme.req"; }
+
+# req METHOD PATH [curl options...]: prints the status; the body in
+# $BATS_TEST_TMPDIR/body, the head in .../head.
+req() {
+	local m=$1 p=$2
+	shift 2
+	curl -sS --cacert "$ROOT" -o "$BATS_TEST_TMPDIR/body" -D "$BATS_TEST_TMPDIR/head" \
+		-w '%{http_code}' -X "$m" "$@" "https://127.0.0.1:$PORT$p"
+}
+# jose PATH JSON [curl options...]: POST JSON as application/jose+json.
+jose() {
+	local p=$1 j=$2
+	shift 2
+	req POST "$p" -H 'Content-Type: application/jose+json' --data-binary "$j" "$@"
+}
+hdr() { grep -i "^$1:" "$BATS_TEST_TMPDIR/head" | cut -d' ' -f2- | tr -d '\r'; }
+hdrs() { grep -ic "^$1:" "$BATS_TEST_TMPDIR/head"; }
+
+# ---- ca-serve: the routes ------------------------------------------------------
+
+@test "acme: GET goes to the handler as {acme:{method,path,host,body:null}}; its status, headers, type and body come back" {
+	fake
+	answer '{"httpStatus":200,"headers":{"Replay-Nonce":"abc_-1","Cache-Control":"no-store","Link":["<https://x/acme/a/directory>;rel=\"index\"","<https://x/up>;rel=\"up\""]},"contentType":"application/json","body":"{\"newNonce\":\"https://x\"}"}'
+	serve_listen
+	run -0 req GET /acme/acme/directory
+	assert_output 200
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/body")" '{"newNonce":"https://x"}'
+	assert_equal "$(hdr Content-Type)" application/json
+	assert_equal "$(hdr Replay-Nonce)" abc_-1
+	assert_equal "$(hdr Cache-Control)" no-store
+	assert_equal "$(hdrs Link)" 2
+	run -0 last
+	assert_equal "$(jq -c . <<<"$output")" "{\"acme\":{\"method\":\"GET\",\"path\":\"/acme/acme/directory\",\"host\":\"127.0.0.1:$PORT\",\"body\":null}}"
+}
+
+@test "acme: HEAD is relayed as HEAD and answered without a body" {
+	fake
+	answer '{"httpStatus":200,"headers":{"Replay-Nonce":"n1"},"contentType":"application/json","body":"{\"x\":1}"}'
+	serve_listen
+	run -0 curl -sS --cacert "$ROOT" -I -o /dev/null -D "$BATS_TEST_TMPDIR/head" \
+		-w '%{http_code} %{size_download}' "https://127.0.0.1:$PORT/acme/acme/new-nonce"
+	assert_output "200 0"
+	assert_equal "$(hdr Replay-Nonce)" n1
+	assert_equal "$(hdr Content-Length)" 7
+	assert_equal "$(last | jq -r .acme.method)" HEAD
+}
+
+@test "acme: a POST's JWS object is sent as it came, with the Host header as received" {
+	fake
+	answer '{"httpStatus":201,"headers":{"Location":"https://ca.example:9000/acme/acme/acct/1"},"contentType":"application/json","body":"{}"}'
+	serve_listen
+	local jws='{"protected":"eyJhbGciOiJFUzI1NiJ9","payload":"","signature":"AAAA"}'
+	run -0 jose /acme/acme/new-account "$jws" -H 'Host: ca.example:9000'
+	assert_output 201
+	assert_equal "$(hdr Location)" https://ca.example:9000/acme/acme/acct/1
+	run -0 last
+	assert_equal "$(jq -c .acme.body <<<"$output")" "$jws"
+	assert_equal "$(jq -r .acme.host <<<"$output")" ca.example:9000
+	assert_equal "$(jq -r .acme.method <<<"$output")" POST
+	# The path as sent, without its query.
+	run -0 jose '/acme/acme/order/1?x=1' "$jws"
+	assert_output 201
+	assert_equal "$(last | jq -r .acme.path)" /acme/acme/order/1
+	# application/jose+json in any case, with parameters.
+	run -0 req POST /acme/acme/new-order -H 'Content-Type: Application/JOSE+JSON; charset=utf-8' --data-binary "$jws"
+	assert_output 201
+}
+
+@test "acme: ca-serve's own refusals are problem documents: wrong Content-Type 415, not JSON 400, other methods 405; none reaches the handler" {
+	fake
+	answer '{"httpStatus":200,"contentType":"application/json","body":"{}"}'
+	serve_listen
+	run -0 req POST /acme/acme/new-account -H 'Content-Type: application/json' --data-binary '{}'
+	assert_output 415
+	assert_equal "$(hdr Content-Type)" application/problem+json
+	assert_equal "$(jq -r .type "$BATS_TEST_TMPDIR/body")" "${PROBLEM}malformed"
+	assert_equal "$(jq -r .status "$BATS_TEST_TMPDIR/body")" 415
+	run -0 jose /acme/acme/new-account 'not json'
+	assert_output 400
+	assert_equal "$(jq -r .type "$BATS_TEST_TMPDIR/body")" "${PROBLEM}malformed"
+	run -0 jose /acme/acme/new-account '["protected"]'
+	assert_output 400
+	assert_equal "$(jq -r .detail "$BATS_TEST_TMPDIR/body")" "malformed JSON: not an object"
+	run -0 jose /acme/acme/new-account '{"a":1,"a":2}'
+	assert_output 400
+	run -0 req PUT /acme/acme/new-account --data-binary '{}'
+	assert_output 405
+	assert_equal "$(hdr Allow)" "GET, HEAD, POST"
+	assert_equal "$(jq -r .type "$BATS_TEST_TMPDIR/body")" "${PROBLEM}malformed"
+	run -0 nreq
+	assert_output 0
+	# Not under /1.0: that tree is step-ca's API, not ACME's.
+	run -0 req GET /1.0/acme/acme/directory
+	assert_output 404
+}
+
+@test "acme: an answer outside the agreed shape is a 500 serverInternal problem, and the handler is replaced" {
+	fake
+	serve_listen
+	local bad
+	for bad in \
+		'{"httpStatus":200,"contentType":"application/json"}' \
+		'{"httpStatus":199,"contentType":"application/json","body":""}' \
+		'{"httpStatus":600,"contentType":"application/json","body":""}' \
+		'{"httpStatus":"200","contentType":"application/json","body":""}' \
+		'{"httpStatus":200,"contentType":"text/html","body":"<p>"}' \
+		'{"httpStatus":200,"body":"{}"}' \
+		'{"httpStatus":200,"contentType":"application/json","body":{}}' \
+		'{"httpStatus":200,"contentType":"application/json","body":"","extra":1}' \
+		'{"httpStatus":200,"headers":{"Set-Cookie":"a=b"},"contentType":"application/json","body":""}' \
+		'{"httpStatus":200,"headers":{"Location":"https://x/\r\nSet-Cookie: a=b"},"contentType":"application/json","body":""}' \
+		'{"httpStatus":200,"headers":{"Location":"https://x/é"},"contentType":"application/json","body":""}' \
+		'{"httpStatus":200,"headers":{"Location":["https://x/1","https://x/2"]},"contentType":"application/json","body":""}' \
+		'{"httpStatus":200,"headers":{"Link":[]},"contentType":"application/json","body":""}' \
+		'{"httpStatus":200,"headers":{"Replay-Nonce":""},"contentType":"application/json","body":""}' \
+		'{"httpStatus":200,"headers":[],"contentType":"application/json","body":""}' \
+		'GARBAGE'; do
+		answer "$bad"
+		run -0 req GET /acme/acme/directory
+		assert_output 500
+		assert_equal "$(hdr Content-Type)" application/problem+json
+		assert_equal "$(jq -r .type "$BATS_TEST_TMPDIR/body")" "${PROBLEM}serverInternal"
+		assert_equal "$(hdrs Set-Cookie)" 0
+	done
+	# A header value over 1024 bytes.
+	answer "$(jq -cn --arg l "https://x/$(head -c 1100 /dev/zero | tr '\0' a)" \
+		'{httpStatus:200,headers:{Location:$l},contentType:"application/json",body:""}')"
+	run -0 req GET /acme/acme/directory
+	assert_output 500
+	# Every answer above replaced the handler: the next one is served.
+	answer '{"httpStatus":204,"headers":{"Replay-Nonce":"n"},"body":""}'
+	run -0 req GET /acme/acme/new-nonce
+	assert_output 204
+	assert_equal "$(hdr Replay-Nonce)" n
+	run -0 grep -c '"handler acme: an answer that is not' "$LOG"
+	assert_output 16
+}
+
+@test "acme: the handler's own refusal {status,message} becomes a problem document of that status" {
+	fake
+	answer '{"status":413,"message":"request over 65536 bytes"}'
+	serve_listen
+	run -0 req GET /acme/acme/directory
+	assert_output 413
+	assert_equal "$(hdr Content-Type)" application/problem+json
+	assert_equal "$(jq -c . "$BATS_TEST_TMPDIR/body")" '{"type":"urn:ietf:params:acme:error:malformed","detail":"request over 65536 bytes","status":413}'
+	answer '{"status":500,"message":"ca.json: broken"}'
+	run -0 req GET /acme/acme/directory
+	assert_output 500
+	assert_equal "$(jq -r .type "$BATS_TEST_TMPDIR/body")" "${PROBLEM}serverInternal"
+}
+
+@test "acme: no handler reachable is a 503 serverInternal problem with Retry-After" {
+	jq --arg s "$BATS_TEST_TMPDIR/none.sock" '.handlers.acme = $s' "$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen
+	run -0 req GET /acme/acme/directory
+	assert_output 503
+	assert_equal "$(hdr Content-Type)" application/problem+json
+	assert_equal "$(jq -r .type "$BATS_TEST_TMPDIR/body")" "${PROBLEM}serverInternal"
+	assert_equal "$(hdr Retry-After)" 5
+}
