@@ -638,6 +638,9 @@ static const struct db_table copied[] = {
 	{ "token_clock", "pruned_before, minted_after", "II", NULL, 0 },
 	{ "crl", "number, this_update, next_update, der, revocations", "IIIBI",
 	    NULL, 0 },
+	{ "acme_objects", "kind, id, account, lookup, status, expires_at, body",
+	    "TTTTTIT", NULL, 0 },
+	{ "acme_nonces", "nonce, expires_at", "TI", NULL, 0 },
 };
 
 struct copying {
@@ -791,4 +794,234 @@ void
 db_crl_free(struct db_crl *crl)
 {
 	free(crl);
+}
+
+/* ACME ------------------------------------------------------------------ */
+
+static const char *const acme_kinds[] = {
+	"account", "order", "authz", "challenge"
+};
+
+static int
+check_kind(const char *kind)
+{
+	size_t i;
+
+	if (kind == NULL)
+		return err_set(CA_INPUT, "database: missing ACME kind");
+	for (i = 0; i < NELEM(acme_kinds); i++)
+		if (strcmp(kind, acme_kinds[i]) == 0)
+			return CA_OK;
+	return err_set(CA_INPUT, "database: ACME kind \"%.60s\" is none of "
+	    "account, order, authz, challenge", kind);
+}
+
+/* A key column: 1..max visible ASCII characters (db.h). */
+static int
+check_key(const char *s, size_t max, const char *what)
+{
+	size_t i;
+
+	if (s == NULL || *s == '\0')
+		return err_set(CA_INPUT, "database: missing ACME %s", what);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i == max)
+			return err_set(CA_INPUT, "database: ACME %s longer "
+			    "than %zu characters", what, max);
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return err_set(CA_INPUT, "database: ACME %s has a "
+			    "character that is not visible ASCII", what);
+	}
+	return CA_OK;
+}
+
+static int
+check_acme(const struct db_acme *o)
+{
+	json_error_t e;
+	json_t *j;
+	size_t i, len;
+	int rc;
+
+	if (o == NULL)
+		return err_set(CA_INPUT, "database: missing ACME object");
+	if ((rc = check_kind(o->kind)) != CA_OK ||
+	    (rc = check_key(o->id, DB_ACME_MAX_ID, "id")) != CA_OK ||
+	    (o->account != NULL && (rc = check_key(o->account,
+	    DB_ACME_MAX_ID, "account")) != CA_OK) ||
+	    (o->lookup != NULL && (rc = check_key(o->lookup,
+	    DB_ACME_MAX_LOOKUP, "lookup")) != CA_OK))
+		return rc;
+	if (o->status == NULL || *o->status == '\0' ||
+	    strlen(o->status) > DB_ACME_MAX_STATUS)
+		return err_set(CA_INPUT, "database: ACME status missing or "
+		    "longer than %d letters", DB_ACME_MAX_STATUS);
+	for (i = 0; o->status[i] != '\0'; i++)
+		if (o->status[i] < 'a' || o->status[i] > 'z')
+			return err_set(CA_INPUT, "database: ACME status "
+			    "\"%.40s\" is not lowercase letters", o->status);
+	if (o->expires_at < 0)
+		return err_set(CA_INPUT, "database: ACME expiry is negative");
+	if (o->body == NULL)
+		return err_set(CA_INPUT, "database: missing ACME body");
+	if ((len = strlen(o->body)) > DB_ACME_MAX_BODY)
+		return err_set(CA_INPUT, "database: ACME body longer than %d "
+		    "bytes", DB_ACME_MAX_BODY);
+	if ((j = json_loadb(o->body, len, JSON_REJECT_DUPLICATES, &e)) ==
+	    NULL)
+		return err_set(CA_INPUT, "database: ACME body: %s", e.text);
+	rc = json_is_object(j) ? CA_OK : err_set(CA_INPUT, "database: ACME "
+	    "body is not a JSON object");
+	json_decref(j);
+	return rc;
+}
+
+int
+db_acme_put(struct db *db, const struct db_acme *o, int create,
+    enum db_refusal *why)
+{
+	enum db_refusal ignored;
+	int rc;
+
+	if (why == NULL)
+		why = &ignored;
+	*why = DB_REFUSED_NONE;
+	if ((rc = check_db(db)) != CA_OK || (rc = check_acme(o)) != CA_OK)
+		return rc;
+	return db->ops->acme_put(db->conn, o, create != 0, why);
+}
+
+/*
+ * db_acme_get()'s and db_acme_find()'s callback: the row as one
+ * allocation, struct then strings, released by a single free().
+ */
+static int
+copy_acme(const struct db_acme *o, void *arg)
+{
+	struct db_acme_row **out = arg, *c;
+	char *p;
+
+	if (*out != NULL)
+		return err_set(CA_FAIL, "database: ACME %s %s stored twice",
+		    o->kind, o->id);
+	if ((c = calloc(1, sizeof(*c) + str_size(o->kind) + str_size(o->id) +
+	    str_size(o->account) + str_size(o->lookup) + str_size(o->status) +
+	    str_size(o->body))) == NULL)
+		return err_set(CA_FAIL, "out of memory");
+	p = (char *)(c + 1);
+	c->o.kind = put_str(&p, o->kind);
+	c->o.id = put_str(&p, o->id);
+	c->o.account = put_str(&p, o->account);
+	c->o.lookup = put_str(&p, o->lookup);
+	c->o.status = put_str(&p, o->status);
+	c->o.expires_at = o->expires_at;
+	c->o.body = put_str(&p, o->body);
+	*out = c;
+	return CA_OK;
+}
+
+static int
+acme_one(struct db *db, enum db_acme_by by, const char *kind,
+    const char *key, struct db_acme_row **out)
+{
+	int rc;
+
+	if (out == NULL)
+		return err_set(CA_FAIL, "database: no result pointer");
+	*out = NULL;
+	if ((rc = check_db(db)) != CA_OK || (rc = check_kind(kind)) != CA_OK ||
+	    (rc = check_key(key, by == DB_ACME_BY_LOOKUP ?
+	    DB_ACME_MAX_LOOKUP : DB_ACME_MAX_ID, by == DB_ACME_BY_LOOKUP ?
+	    "lookup" : "id")) != CA_OK)
+		return rc;
+	if ((rc = db->ops->acme_select(db->conn, by, kind, key, copy_acme,
+	    out)) != CA_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int
+db_acme_get(struct db *db, const char *kind, const char *id,
+    struct db_acme_row **out)
+{
+	return acme_one(db, DB_ACME_BY_ID, kind, id, out);
+}
+
+int
+db_acme_find(struct db *db, const char *kind, const char *lookup,
+    struct db_acme_row **out)
+{
+	return acme_one(db, DB_ACME_BY_LOOKUP, kind, lookup, out);
+}
+
+void
+db_acme_row_free(struct db_acme_row *r)
+{
+	free(r);
+}
+
+int
+db_acme_list(struct db *db, const char *kind, const char *account,
+    db_acme_fn fn, void *arg)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK || (rc = check_kind(kind)) != CA_OK ||
+	    (rc = check_key(account, DB_ACME_MAX_ID, "account")) != CA_OK)
+		return rc;
+	if (fn == NULL)
+		return err_set(CA_FAIL, "database: missing callback");
+	return db->ops->acme_select(db->conn, DB_ACME_BY_ACCOUNT, kind,
+	    account, fn, arg);
+}
+
+/* 1..DB_NONCE_MAX base64url characters (RFC 4648 section 5). */
+static int
+nonce_ok(const char *n)
+{
+	size_t i;
+
+	if (n == NULL || *n == '\0')
+		return 0;
+	for (i = 0; n[i] != '\0'; i++)
+		if (i == DB_NONCE_MAX || !((n[i] >= 'A' && n[i] <= 'Z') ||
+		    (n[i] >= 'a' && n[i] <= 'z') ||
+		    (n[i] >= '0' && n[i] <= '9') || n[i] == '-' || n[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int
+db_nonce_put(struct db *db, const char *nonce, int64_t expires_at)
+{
+	int rc;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	if (!nonce_ok(nonce))
+		return err_set(CA_INPUT, "database: a nonce is 1 to %d "
+		    "base64url characters", DB_NONCE_MAX);
+	if (expires_at <= 0)
+		return err_set(CA_INPUT, "database: nonce expiry is not "
+		    "positive");
+	return db->ops->nonce_put(db->conn, nonce, expires_at);
+}
+
+int
+db_nonce_use(struct db *db, const char *nonce, int64_t now)
+{
+	int rc, spent = 0;
+
+	if ((rc = check_db(db)) != CA_OK)
+		return rc;
+	/* What was never stored needs no look, and gets the same answer. */
+	if (nonce_ok(nonce) &&
+	    (rc = db->ops->nonce_use(db->conn, nonce, now, DB_NONCE_PRUNE,
+	    &spent)) != CA_OK)
+		return rc;
+	if (!spent)
+		return err_set(CA_REFUSED, "nonce unknown, used or expired");
+	return CA_OK;
 }

@@ -32,6 +32,10 @@
  *   token_clock(pruned_before, minted_after)    one row (version 2)
  *   crl(number PK, this_update, next_update, der, revocations)
                                       (revocations: version 3)
+ *   acme_objects(kind, id, account NULL, lookup NULL, status,
+ *       expires_at, body, PK(kind, id), UNIQUE(kind, lookup))
+ *                                     version 4; index (kind, account, id)
+ *   acme_nonces(nonce PK, expires_at)  version 4; index (expires_at)
  *   schema_version(version)           one row
  * certs.sans is a JSON array of "type:value" strings, type one of dns, ip,
  * email, uri, e.g. ["dns:a.example","ip:10.0.0.5"]; "[]" when there are none.
@@ -45,7 +49,7 @@
 #include <jansson.h>
 
 /* The schema this program creates and understands; see db_open(). */
-#define DB_SCHEMA_VERSION	3
+#define DB_SCHEMA_VERSION	4
 /* How long a statement waits for another writer's lock before CA_UNAVAIL. */
 #define DB_BUSY_TIMEOUT_MS	5000
 /* The longest busy timeout the configuration may ask for. */
@@ -352,6 +356,99 @@ int db_latest_crl(struct db *db, struct db_crl **out);
 void db_crl_free(struct db_crl *crl);
 
 /*
+ * ACME (RFC 8555) state: accounts, orders, authorizations and challenges
+ * as rows of one table, told apart by kind ("account", "order", "authz",
+ * "challenge"; any other is CA_INPUT).  The handler owns the meaning of
+ * every column but the keys:
+ *   id          the object's name in its URLs, unique per kind
+ *   account     the id of the account that owns it; NULL for none (an
+ *               account row itself)
+ *   lookup      a second key, unique per kind where not NULL: an
+ *               account's key thumbprint, "acct|type:value" for an
+ *               authorization that may be reused, ...
+ *   status      RFC 8555's status word, 1..DB_ACME_MAX_STATUS lowercase
+ *               letters ("pending", "valid", ...)
+ *   expires_at  unix seconds; 0 for never
+ *   body        the rest, a JSON object's text (at most DB_ACME_MAX_BODY
+ *               bytes, no duplicate members)
+ * id, account and lookup are 1..DB_ACME_MAX_ID (lookup:
+ * DB_ACME_MAX_LOOKUP) visible ASCII characters (0x21..0x7e): they reach
+ * URLs and log lines as they are.
+ */
+#define DB_ACME_MAX_ID		128
+#define DB_ACME_MAX_LOOKUP	1024
+#define DB_ACME_MAX_STATUS	32
+#define DB_ACME_MAX_BODY	(256 * 1024)
+
+struct db_acme {
+	const char	*kind;
+	const char	*id;
+	const char	*account;	/* NULL for none */
+	const char	*lookup;	/* NULL for none */
+	const char	*status;
+	int64_t		 expires_at;
+	const char	*body;		/* a JSON object's text */
+};
+
+/*
+ * Store an ACME object (the caller keeps o).  create 1 inserts it: a
+ * (kind, id) or a (kind, lookup) already stored is CA_REFUSED with *why
+ * DB_REFUSED_EXISTS (another writer made it first: the caller reads it
+ * back, by lookup say).  create 0 updates the row (kind, id): its
+ * account, lookup, status, expires_at and body become o's; no such row
+ * is CA_REFUSED with *why DB_REFUSED_NOT_FOUND, a lookup another row of
+ * the kind holds is CA_REFUSED with DB_REFUSED_EXISTS (nothing changed).
+ * Neither refusal aborts the caller's transaction.  *why is
+ * DB_REFUSED_NONE for every other outcome; why may be NULL.
+ */
+int db_acme_put(struct db *db, const struct db_acme *o, int create,
+    enum db_refusal *why);
+
+/* An ACME object read back: o's strings belong to the row. */
+struct db_acme_row {
+	struct db_acme	o;
+};
+
+/*
+ * The object (kind, id), or (kind, lookup) for db_acme_find().  *out is
+ * NULL when there is none (still CA_OK); otherwise one allocation, the
+ * caller's, freed with db_acme_row_free().
+ */
+int db_acme_get(struct db *db, const char *kind, const char *id,
+    struct db_acme_row **out);
+int db_acme_find(struct db *db, const char *kind, const char *lookup,
+    struct db_acme_row **out);
+void db_acme_row_free(struct db_acme_row *r);
+
+/*
+ * Call fn once per object of kind owned by account, in id order (bytes).
+ * As for db_list_certs(): the object is valid only during the call, fn
+ * must not call other db functions on the same db, and anything but
+ * CA_OK from fn stops the listing and is returned.
+ */
+typedef int (*db_acme_fn)(const struct db_acme *o, void *arg);
+int db_acme_list(struct db *db, const char *kind, const char *account,
+    db_acme_fn fn, void *arg);
+
+/*
+ * ACME replay nonces: 1..DB_NONCE_MAX base64url characters, remembered
+ * until expires_at (unix seconds, last valid second).
+ *
+ * db_nonce_put() stores a fresh one; one already stored is CA_FAIL (they
+ * are random: a clash is a broken generator).  db_nonce_use() spends one:
+ * CA_OK when it was stored and not expired at now, and it is gone from
+ * then on; CA_REFUSED "nonce unknown, used or expired" otherwise (a
+ * string that is no nonce at all included).  Of writers spending one
+ * nonce at once, on any host, exactly one gets CA_OK.  Each spend also
+ * forgets up to DB_NONCE_PRUNE nonces expired before now, whatever its
+ * outcome (kept if the caller's transaction commits).
+ */
+#define DB_NONCE_MAX		128
+#define DB_NONCE_PRUNE		100
+int db_nonce_put(struct db *db, const char *nonce, int64_t expires_at);
+int db_nonce_use(struct db *db, const char *nonce, int64_t now);
+
+/*
  * The backend's own connection when db is of that type, else NULL:
  * a sqlite3 * for "sqlite", a struct pg * (db_pg.c) for "postgresql".
  * For tests and diagnostics that must look at connection settings
@@ -386,6 +483,13 @@ struct db_value {
 };
 
 typedef int (*db_value_fn)(const struct db_value *v, void *arg);
+
+/* Which column of acme_objects an acme_select matches. */
+enum db_acme_by {
+	DB_ACME_BY_ID,
+	DB_ACME_BY_LOOKUP,
+	DB_ACME_BY_ACCOUNT
+};
 
 /*
  * Backend interface, continued.  Every backend
@@ -449,6 +553,22 @@ struct db_ops {
 		    enum db_refusal *why);
 	/* *out as db_latest_crl(): one malloc'd block. */
 	int	(*latest_crl)(void *conn, struct db_crl **out);
+	/* db_acme_put(), both refusals without an error in the transaction. */
+	int	(*acme_put)(void *conn, const struct db_acme *o, int create,
+		    enum db_refusal *why);
+	/*
+	 * The objects of kind whose column by names is key, in id order,
+	 * each given to fn (valid during the call only).
+	 */
+	int	(*acme_select)(void *conn, enum db_acme_by by, const char *kind,
+		    const char *key, db_acme_fn fn, void *arg);
+	int	(*nonce_put)(void *conn, const char *nonce, int64_t expires_at);
+	/*
+	 * Prune up to prune nonces expired before now, then spend nonce:
+	 * *spent 1 if this call deleted it.  Atomic on its own.
+	 */
+	int	(*nonce_use)(void *conn, const char *nonce, int64_t now,
+		    int prune, int *spent);
 };
 
 /*

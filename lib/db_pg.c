@@ -113,6 +113,28 @@ static const char *const steps[] = {
 	/* 2 -> 3: the revocations each CRL was made from (db.h). */
 	("ALTER TABLE crl ADD COLUMN revocations BIGINT NOT NULL DEFAULT -1;"
 	"UPDATE schema_version SET version = 3;"),
+	/*
+	 * 3 -> 4: ACME objects and nonces (db.h).  ids list in byte order,
+	 * as in SQLite.
+	 */
+	("CREATE TABLE acme_objects ("
+	"  kind         TEXT COLLATE \"C\" NOT NULL,"
+	"  id           TEXT COLLATE \"C\" NOT NULL,"
+	"  account      TEXT COLLATE \"C\" NULL,"
+	"  lookup       TEXT COLLATE \"C\" NULL,"
+	"  status       TEXT    NOT NULL,"
+	"  expires_at   BIGINT  NOT NULL,"
+	"  body         TEXT    NOT NULL,"
+	"  PRIMARY KEY (kind, id),"
+	"  UNIQUE (kind, lookup)"
+	");"
+	"CREATE INDEX acme_objects_account ON acme_objects (kind, account, id);"
+	"CREATE TABLE acme_nonces ("
+	"  nonce        TEXT COLLATE \"C\" NOT NULL PRIMARY KEY,"
+	"  expires_at   BIGINT  NOT NULL"
+	");"
+	"CREATE INDEX acme_nonces_expires_at ON acme_nonces (expires_at);"
+	"UPDATE schema_version SET version = 4;"),
 };
 
 _Static_assert(NELEM(steps) == DB_SCHEMA_VERSION,
@@ -1189,6 +1211,210 @@ pg_latest_crl(void *conn, struct db_crl **out)
 	return CA_OK;
 }
 
+/*
+ * db_acme_put(), under the writers' lock like every write: neither key
+ * may raise an error inside the caller's transaction (it would abort all
+ * of it), so the insert does nothing on either, the update is guarded
+ * on the lookup, and a second look says which key stood in the way.
+ */
+struct acme_write {
+	const struct db_acme	*o;
+	int			 create;
+};
+
+static int
+acme_put(struct pg *p, const void *in, void *out)
+{
+	const struct acme_write *w = in;
+	const struct db_acme *o = w->o;
+	int create = w->create;
+	enum db_refusal *why = out;
+	char exp[24];
+	const char *vals[7];
+	PGresult *r;
+	int ret, found;
+
+	snprintf(exp, sizeof(exp), "%" PRId64, o->expires_at);
+	vals[0] = o->kind;
+	vals[1] = o->id;
+	vals[2] = o->account;
+	vals[3] = o->lookup;
+	vals[4] = o->status;
+	vals[5] = exp;
+	vals[6] = o->body;
+	if ((ret = pg_run(p, create ? "INSERT INTO acme_objects (kind, id, "
+	    "account, lookup, status, expires_at, body) VALUES ($1, $2, $3, "
+	    "$4, $5, $6, $7) ON CONFLICT DO NOTHING" :
+	    "UPDATE acme_objects SET account = $3, lookup = $4, status = $5, "
+	    "expires_at = $6, body = $7 WHERE kind = $1 AND id = $2 "
+	    "AND NOT EXISTS (SELECT 1 FROM acme_objects WHERE kind = $1 "
+	    "AND lookup = $4 AND id <> $2)", 7, vals, NULL, NULL,
+	    PGRES_COMMAND_OK, &r, "store ACME object")) != CA_OK)
+		return ret;
+	found = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	if (found)
+		return CA_OK;
+	if ((ret = pg_run(p, "SELECT 1 FROM acme_objects WHERE kind = $1 AND "
+	    "id = $2", 2, vals, NULL, NULL, PGRES_TUPLES_OK, &r,
+	    "store ACME object")) != CA_OK)
+		return ret;
+	found = PQntuples(r) > 0;
+	PQclear(r);
+	if (create && found) {
+		*why = DB_REFUSED_EXISTS;
+		return err_set(CA_REFUSED, "ACME %s %s already exists",
+		    o->kind, o->id);
+	}
+	if (!create && !found) {
+		*why = DB_REFUSED_NOT_FOUND;
+		return err_set(CA_REFUSED, "ACME %s %s not found", o->kind,
+		    o->id);
+	}
+	*why = DB_REFUSED_EXISTS;
+	return err_set(CA_REFUSED, "ACME %s lookup %.200s is another's",
+	    o->kind, o->lookup != NULL ? o->lookup : "(none)");
+}
+
+static int
+pg_acme_put(void *conn, const struct db_acme *o, int create,
+    enum db_refusal *why)
+{
+	struct acme_write w = { o, create };
+
+	return pg_write(conn, acme_put, &w, why);
+}
+
+/* Streamed as db_list_certs() is; drained when fn stops. */
+static int
+pg_acme_select(void *conn, enum db_acme_by by, const char *kind,
+    const char *key, db_acme_fn fn, void *arg)
+{
+	static const char *const sql[] = {
+		[DB_ACME_BY_ID] = " AND id = $2",
+		[DB_ACME_BY_LOOKUP] = " AND lookup = $2",
+		[DB_ACME_BY_ACCOUNT] = " AND account = $2 ORDER BY id",
+	};
+	struct pg *p = conn;
+	const char *vals[2] = { kind, key };
+	char q[256];
+	struct db_acme o;
+	PGresult *r;
+	int ret;
+
+	if ((unsigned)by >= NELEM(sql))
+		return err_set(CA_FAIL, "database: unknown ACME selection");
+	snprintf(q, sizeof(q), "SELECT kind, id, account, lookup, status, "
+	    "expires_at, body FROM acme_objects WHERE kind = $1%s", sql[by]);
+	if ((ret = pg_read(p, q, 2, vals, 1, "read ACME objects")) != CA_OK)
+		return ret;
+	while ((r = PQgetResult(p->c)) != NULL) {
+		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE && ret == CA_OK) {
+			memset(&o, 0, sizeof(o));
+			o.kind = col_text(r, 0);
+			o.id = col_text(r, 1);
+			o.account = col_text(r, 2);
+			o.lookup = col_text(r, 3);
+			o.status = col_text(r, 4);
+			o.body = col_text(r, 6);
+			if (o.kind == NULL || o.id == NULL ||
+			    o.status == NULL || o.body == NULL ||
+			    col_int(r, 0, 5, &o.expires_at) != 0)
+				ret = err_set(CA_FAIL, "database read ACME "
+				    "objects: unreadable row");
+			else
+				ret = fn(&o, arg);
+		} else if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+		    PQresultStatus(r) != PGRES_SINGLE_TUPLE && ret == CA_OK)
+			ret = pg_fail(p, r, "read ACME objects");
+		PQclear(r);
+	}
+	if (ret == CA_OK && PQstatus(p->c) != CONNECTION_OK)
+		ret = pg_fail(p, NULL, "read ACME objects");
+	return ret;
+}
+
+static int
+nonce_put(struct pg *p, const void *in, void *out)
+{
+	const char *const *vals = in;
+	PGresult *r;
+	int ret;
+
+	if ((ret = pg_run(p, "INSERT INTO acme_nonces (nonce, expires_at) "
+	    "VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING", 2, vals, NULL,
+	    NULL, PGRES_COMMAND_OK, &r, "store nonce")) != CA_OK)
+		return ret;
+	if (strcmp(PQcmdTuples(r), "1") != 0)
+		ret = err_set(CA_FAIL, "database: nonce already stored (a "
+		    "broken random generator?)");
+	PQclear(r);
+	return ret;
+}
+
+static int
+pg_nonce_put(void *conn, const char *nonce, int64_t expires_at)
+{
+	char exp[24];
+	const char *vals[2] = { nonce, exp };
+
+	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
+	return pg_write(conn, nonce_put, vals, NULL);
+}
+
+struct nonce_spend {
+	const char	*nonce;
+	int64_t		 now;
+	int		 prune;
+};
+
+/*
+ * The spend is one DELETE with its row count checked: of two spenders
+ * on any hosts, the second waits for the first's row lock and then
+ * deletes nothing, with or without the writers' lock.  Not spending is
+ * no error here (*spent 0), so a prune made before it stays.
+ */
+static int
+nonce_use(struct pg *p, const void *in, void *out)
+{
+	const struct nonce_spend *ns = in;
+	int *spent = out;
+	char now[24], lim[16];
+	const char *vals[2] = { now, lim };
+	PGresult *r;
+	int ret;
+
+	*spent = 0;
+	snprintf(now, sizeof(now), "%" PRId64, ns->now);
+	snprintf(lim, sizeof(lim), "%d", ns->prune);
+	if ((ret = pg_run(p, "DELETE FROM acme_nonces WHERE nonce IN "
+	    "(SELECT nonce FROM acme_nonces WHERE expires_at < $1 LIMIT $2)",
+	    2, vals, NULL, NULL, PGRES_COMMAND_OK, NULL, "prune nonces")) !=
+	    CA_OK)
+		return ret;
+	vals[0] = ns->nonce;
+	vals[1] = now;
+	if ((ret = pg_run(p, "DELETE FROM acme_nonces WHERE nonce = $1 AND "
+	    "expires_at >= $2", 2, vals, NULL, NULL, PGRES_COMMAND_OK, &r,
+	    "use nonce")) != CA_OK)
+		return ret;
+	*spent = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	return CA_OK;
+}
+
+static int
+pg_nonce_use(void *conn, const char *nonce, int64_t now, int prune,
+    int *spent)
+{
+	struct nonce_spend ns = { nonce, now, prune };
+	int ret;
+
+	if ((ret = pg_write(conn, nonce_use, &ns, spent)) != CA_OK)
+		*spent = 0;
+	return ret;
+}
+
 /* db_copy(): every row of t, as typed values, streamed. */
 static int
 pg_copy_out(void *conn, const struct db_table *t, db_value_fn fn, void *arg)
@@ -1314,4 +1540,8 @@ const struct db_ops db_pg_ops = {
 	.list_crl_entries = pg_list_crl_entries,
 	.put_crl = pg_put_crl,
 	.latest_crl = pg_latest_crl,
+	.acme_put = pg_acme_put,
+	.acme_select = pg_acme_select,
+	.nonce_put = pg_nonce_put,
+	.nonce_use = pg_nonce_use,
 };

@@ -88,6 +88,29 @@ static const char *const steps[] = {
 	 */
 	("ALTER TABLE crl ADD COLUMN revocations INTEGER NOT NULL DEFAULT -1;"
 	"UPDATE schema_version SET version = 3;"),
+	/*
+	 * 3 -> 4: ACME accounts, orders, authorizations and challenges, and
+	 * the replay nonces (db.h: db_acme_put, db_nonce_use).  A NULL
+	 * lookup is no key: UNIQUE lets any number of them be.
+	 */
+	("CREATE TABLE acme_objects ("
+	"  kind         TEXT    NOT NULL,"
+	"  id           TEXT    NOT NULL,"
+	"  account      TEXT    NULL,"
+	"  lookup       TEXT    NULL,"
+	"  status       TEXT    NOT NULL,"
+	"  expires_at   INTEGER NOT NULL,"		/* unix seconds, 0: never */
+	"  body         TEXT    NOT NULL,"		/* a JSON object */
+	"  PRIMARY KEY (kind, id),"
+	"  UNIQUE (kind, lookup)"
+	");"
+	"CREATE INDEX acme_objects_account ON acme_objects (kind, account, id);"
+	"CREATE TABLE acme_nonces ("
+	"  nonce        TEXT    NOT NULL PRIMARY KEY,"
+	"  expires_at   INTEGER NOT NULL"
+	");"
+	"CREATE INDEX acme_nonces_expires_at ON acme_nonces (expires_at);"
+	"UPDATE schema_version SET version = 4;"),
 };
 
 _Static_assert(NELEM(steps) == DB_SCHEMA_VERSION,
@@ -1041,6 +1064,236 @@ sq_copy_out(void *conn, const struct db_table *t, db_value_fn fn, void *arg)
 	return ret;
 }
 
+/* Bind o's columns as ?1..?7 (kind, id, account, lookup, status, ...). */
+static int
+bind_acme(sqlite3_stmt *st, const struct db_acme *o)
+{
+	int rc;
+
+	if ((rc = sqlite3_bind_text(st, 1, o->kind, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 2, o->id, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 3, o->account, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 4, o->lookup, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 5, o->status, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 6, o->expires_at)) == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 7, o->body, -1, SQLITE_STATIC);
+	return rc;
+}
+
+/* Whether (kind, id) is stored: *found 1 or 0. */
+static int
+acme_exists(sqlite3 *h, const struct db_acme *o, int *found)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	*found = 0;
+	if ((ret = sq_prepare(h, "SELECT 1 FROM acme_objects WHERE kind = ?1 "
+	    "AND id = ?2", &st, "store ACME object")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_text(st, 1, o->kind, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 2, o->id, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*found = 1;
+	ret = rc == SQLITE_ROW || rc == SQLITE_DONE ? CA_OK :
+	    sq_fail(h, rc, "store ACME object");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/*
+ * Both refusals are rows not written, as db_pg.c must have them (an
+ * error there aborts the caller's transaction): DO NOTHING on either key
+ * for an insert, a guard on the lookup for an update.  A second look
+ * says which key stood in the way.
+ */
+static int
+sq_acme_put(void *conn, const struct db_acme *o, int create,
+    enum db_refusal *why)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	int rc, ret, found;
+
+	if ((ret = sq_prepare(h, create ? "INSERT INTO acme_objects (kind, "
+	    "id, account, lookup, status, expires_at, body) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING" :
+	    "UPDATE acme_objects SET account = ?3, lookup = ?4, status = ?5, "
+	    "expires_at = ?6, body = ?7 WHERE kind = ?1 AND id = ?2 "
+	    "AND NOT EXISTS (SELECT 1 FROM acme_objects WHERE kind = ?1 "
+	    "AND lookup = ?4 AND id <> ?2)", &st,
+	    "store ACME object")) != CA_OK)
+		return ret;
+	if ((rc = bind_acme(st, o)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+	    rc == SQLITE_CONSTRAINT_UNIQUE)
+		rc = SQLITE_DONE;	/* no row written, as below */
+	else if (rc == SQLITE_DONE && sqlite3_changes(h) == 1) {
+		sqlite3_finalize(st);
+		return CA_OK;
+	}
+	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "store ACME object");
+	sqlite3_finalize(st);
+	if (ret != CA_OK || (ret = acme_exists(h, o, &found)) != CA_OK)
+		return ret;
+	if (create && found) {
+		*why = DB_REFUSED_EXISTS;
+		return err_set(CA_REFUSED, "ACME %s %s already exists",
+		    o->kind, o->id);
+	}
+	if (!create && !found) {
+		*why = DB_REFUSED_NOT_FOUND;
+		return err_set(CA_REFUSED, "ACME %s %s not found", o->kind,
+		    o->id);
+	}
+	*why = DB_REFUSED_EXISTS;
+	return err_set(CA_REFUSED, "ACME %s lookup %.200s is another's",
+	    o->kind, o->lookup != NULL ? o->lookup : "(none)");
+}
+
+static int
+sq_acme_select(void *conn, enum db_acme_by by, const char *kind,
+    const char *key, db_acme_fn fn, void *arg)
+{
+	static const char *const sql[] = {
+		[DB_ACME_BY_ID] = " AND id = ?2",
+		[DB_ACME_BY_LOOKUP] = " AND lookup = ?2",
+		[DB_ACME_BY_ACCOUNT] = " AND account = ?2 ORDER BY id",
+	};
+	char q[256];
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	struct db_acme o;
+	int rc, ret;
+
+	if ((unsigned)by >= NELEM(sql))
+		return err_set(CA_FAIL, "database: unknown ACME selection");
+	snprintf(q, sizeof(q), "SELECT kind, id, account, lookup, status, "
+	    "expires_at, body FROM acme_objects WHERE kind = ?1%s", sql[by]);
+	if ((ret = sq_prepare(h, q, &st, "read ACME objects")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC)) !=
+	    SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC)) !=
+	    SQLITE_OK) {
+		ret = sq_fail(h, rc, "read ACME objects");
+		sqlite3_finalize(st);
+		return ret;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&o, 0, sizeof(o));
+		o.kind = col_text(st, 0);
+		o.id = col_text(st, 1);
+		o.account = col_text(st, 2);
+		o.lookup = col_text(st, 3);
+		o.status = col_text(st, 4);
+		o.expires_at = sqlite3_column_int64(st, 5);
+		o.body = col_text(st, 6);
+		if (o.kind == NULL || o.id == NULL || o.status == NULL ||
+		    o.body == NULL)
+			ret = err_set(CA_FAIL, "database read ACME objects: "
+			    "unreadable row");
+		else
+			ret = fn(&o, arg);
+		if (ret != CA_OK) {
+			sqlite3_finalize(st);
+			return ret;
+		}
+	}
+	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "read ACME objects");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int
+sq_nonce_put(void *conn, const char *nonce, int64_t expires_at)
+{
+	sqlite3 *h = conn;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((ret = sq_prepare(h, "INSERT INTO acme_nonces (nonce, expires_at) "
+	    "VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING", &st,
+	    "store nonce")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, expires_at)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = sq_fail(h, rc, "store nonce");
+	else if (sqlite3_changes(h) != 1)
+		ret = err_set(CA_FAIL, "database: nonce already stored (a "
+		    "broken random generator?)");
+	else
+		ret = CA_OK;
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The body of sq_nonce_use(), inside its savepoint. */
+static int
+nonce_use(sqlite3 *h, const char *nonce, int64_t now, int prune, int *spent)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((ret = sq_prepare(h, "DELETE FROM acme_nonces WHERE nonce IN "
+	    "(SELECT nonce FROM acme_nonces WHERE expires_at < ?1 LIMIT ?2)",
+	    &st, "prune nonces")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_int64(st, 1, now)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int(st, 2, prune)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "prune nonces");
+	sqlite3_finalize(st);
+	if (ret != CA_OK)
+		return ret;
+	/* One statement decides: of two spenders only one deletes the row. */
+	if ((ret = sq_prepare(h, "DELETE FROM acme_nonces WHERE nonce = ?1 "
+	    "AND expires_at >= ?2", &st, "use nonce")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, now)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		*spent = sqlite3_changes(h) == 1;
+	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "use nonce");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int
+sq_nonce_use(void *conn, const char *nonce, int64_t now, int prune,
+    int *spent)
+{
+	sqlite3 *h = conn;
+	int ret;
+
+	*spent = 0;
+	if ((ret = sq_exec(h, "SAVEPOINT use_nonce", "use nonce")) != CA_OK)
+		return ret;
+	if ((ret = nonce_use(h, nonce, now, prune, spent)) != CA_OK) {
+		*spent = 0;
+		sqlite3_exec(h, "ROLLBACK TO use_nonce", NULL, NULL, NULL);
+		sqlite3_exec(h, "RELEASE use_nonce", NULL, NULL, NULL);
+		return ret;
+	}
+	if ((ret = sq_exec(h, "RELEASE use_nonce", "use nonce")) != CA_OK)
+		*spent = 0;
+	return ret;
+}
+
 const struct db_ops db_sqlite_ops = {
 	.type = "sqlite",
 	.steps = steps,
@@ -1068,4 +1321,8 @@ const struct db_ops db_sqlite_ops = {
 	.latest_crl = sq_latest_crl,
 	.copy_out = sq_copy_out,
 	.copy_in = NULL,
+	.acme_put = sq_acme_put,
+	.acme_select = sq_acme_select,
+	.nonce_put = sq_nonce_put,
+	.nonce_use = sq_nonce_use,
 };

@@ -2,8 +2,13 @@
  * Unit tests for lib/db (SQLite backend), each against a real database
  * file in a fresh temporary directory: schema creation and versioning,
  * durability pragmas, file modes, one-time tokens, certificates and
- * revocations, listings, transactions, and concurrent writers in separate
- * processes.
+ * revocations, listings, transactions, ACME objects and nonces, and
+ * concurrent writers in separate processes.
+ *
+ *   test_db --db TYPE SOURCE   only the ACME tests, which hold for every
+ *                              backend, against that database (an empty
+ *                              one: they create the schema); pg.bats runs
+ *                              them on PostgreSQL
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -286,10 +291,16 @@ test_open(void)
 	    DB_SCHEMA_VERSION, "schema_version is current");
 	is_int(query_int(h, "SELECT count(*) FROM sqlite_master WHERE "
 	    "type = 'table' AND name IN ('certs', 'revocations', "
-	    "'used_tokens', 'crl', 'schema_version')"), 5, "all tables exist");
+	    "'used_tokens', 'token_clock', 'crl', 'acme_objects', "
+	    "'acme_nonces', 'schema_version')"), 8, "all tables exist");
+	is_int(query_int(h, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'table'"), 8, "and no other");
 	is_int(query_int(h, "SELECT count(*) FROM sqlite_master WHERE "
 	    "type = 'index' AND name IN ('certs_not_after', "
 	    "'revocations_revoked_at')"), 2, "inventory indexes exist");
+	is_int(query_int(h, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'index' AND name IN ('acme_objects_account', "
+	    "'acme_nonces_expires_at')"), 2, "ACME indexes exist");
 	is_int(db_set_busy_timeout(db, 250), CA_OK, "busy timeout settable");
 	is_int(query_int(h, "PRAGMA busy_timeout"), 250, "busy timeout set");
 	is_int(db_set_busy_timeout(db, -1), CA_INPUT,
@@ -401,7 +412,8 @@ test_open_refusals(void)
 	p = path("v1.db");
 	if (topen("sqlite", p, 1, &db) == CA_OK)
 		db_close(db);
-	is_int(raw_exec(p, "DROP TABLE token_clock; ALTER TABLE crl DROP "
+	is_int(raw_exec(p, "DROP TABLE acme_nonces; DROP TABLE acme_objects; "
+	    "DROP TABLE token_clock; ALTER TABLE crl DROP "
 	    "COLUMN revocations; UPDATE schema_version "
 	    "SET version = 1"), 0, "simulate a version 1 database");
 	{
@@ -422,6 +434,9 @@ test_open_refusals(void)
 	    DB_SCHEMA_VERSION, "migrated to current");
 	is_int(raw_int(p, "SELECT pruned_before FROM token_clock"), 0,
 	    "token clock starts at 0");
+	is_int(raw_int(p, "SELECT count(*) FROM acme_objects") +
+	    raw_int(p, "SELECT count(*) FROM acme_nonces"), 0,
+	    "the ACME tables are there, empty");
 
 	/* Somebody else's database is not ours to migrate. */
 	p = path("foreign.db");
@@ -955,13 +970,627 @@ test_wal_bound(void)
 	    (long long)st.st_size);
 }
 
+
+/* ---- ACME objects and nonces: the same on every backend ----------------- */
+
+/* The database test_acme*() run on, and how to open it again. */
+static const char *acme_type, *acme_source;
+
+static struct db_acme
+acme(const char *kind, const char *id, const char *account,
+    const char *lookup, const char *status)
+{
+	struct db_acme o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	o.id = id;
+	o.account = account;
+	o.lookup = lookup;
+	o.status = status;
+	o.expires_at = 1700000000;
+	o.body = "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}]}";
+	return o;
+}
+
+/* db_acme_put() and its refusal as "rc/why". */
+static const char *
+put_acme(struct db *db, const struct db_acme *o, int create)
+{
+	static char buf[32];
+	enum db_refusal why = (enum db_refusal)99;
+	int rc = db_acme_put(db, o, create, &why);
+
+	snprintf(buf, sizeof(buf), "%d/%d", rc, (int)why);
+	return buf;
+}
+
+/* Listed ids as "a,b,c". */
+struct ids {
+	char	s[512];
+	int	n;
+	int	stop;	/* stop after this many (0: never) */
+};
+
+static int
+collect_acme(const struct db_acme *o, void *arg)
+{
+	struct ids *c = arg;
+	size_t len = strlen(c->s);
+
+	snprintf(c->s + len, sizeof(c->s) - len, "%s%s", len ? "," : "",
+	    o->id);
+	if (++c->n == c->stop)
+		return err_set(CA_REFUSED, "stop");
+	return CA_OK;
+}
+
+static const char *
+list_acme(struct db *db, const char *kind, const char *account, int stop,
+    int *rc)
+{
+	static struct ids c;
+
+	memset(&c, 0, sizeof(c));
+	c.stop = stop;
+	*rc = db_acme_list(db, kind, account, collect_acme, &c);
+	return c.s;
+}
+
+/* "status lookup body" of a stored object, "(none)" if none. */
+static const char *
+show_acme(struct db *db, const char *kind, const char *id)
+{
+	static char buf[256];
+	struct db_acme_row *r = NULL;
+
+	if (db_acme_get(db, kind, id, &r) != CA_OK)
+		return "(error)";
+	if (r == NULL)
+		return "(none)";
+	snprintf(buf, sizeof(buf), "%s %s %s %lld %s", r->o.status,
+	    r->o.account != NULL ? r->o.account : "-",
+	    r->o.lookup != NULL ? r->o.lookup : "-",
+	    (long long)r->o.expires_at, r->o.body);
+	db_acme_row_free(r);
+	return buf;
+}
+
+static void
+test_acme_objects(struct db *db)
+{
+	struct db_acme o, bad;
+	struct db_acme_row *r;
+	char want[32], id[DB_ACME_MAX_ID + 2], lookup[DB_ACME_MAX_LOOKUP + 2];
+	char *body;
+	int rc;
+
+	snprintf(want, sizeof(want), "%d/%d", CA_OK, DB_REFUSED_NONE);
+	o = acme("account", "a1", NULL, "thumb-1", "valid");
+	o.expires_at = 0;
+	o.body = "{\"key\":{\"kty\":\"OKP\"},\"contact\":[]}";
+	is_str(put_acme(db, &o, 1), want, "create an account");
+	is_str(show_acme(db, "account", "a1"),
+	    "valid - thumb-1 0 {\"key\":{\"kty\":\"OKP\"},\"contact\":[]}",
+	    "read back by id, every column");
+	r = NULL;
+	is_int(db_acme_find(db, "account", "thumb-1", &r), CA_OK,
+	    "find by lookup");
+	ok(r != NULL && strcmp(r->o.id, "a1") == 0 &&
+	    strcmp(r->o.kind, "account") == 0 && r->o.account == NULL,
+	    "finds that account, no owner");
+	db_acme_row_free(r);
+	r = (struct db_acme_row *)&o;
+	is_int(db_acme_get(db, "account", "a9", &r), CA_OK,
+	    "get of a missing id is not an error");
+	ok(r == NULL, "and gives NULL");
+	r = (struct db_acme_row *)&o;
+	is_int(db_acme_find(db, "account", "thumb-9", &r), CA_OK,
+	    "find of a missing lookup is not an error");
+	ok(r == NULL, "and gives NULL");
+	is_str(show_acme(db, "order", "a1"), "(none)",
+	    "the id under another kind is another object");
+
+	/* Creating over either key is refused, as a value. */
+	snprintf(want, sizeof(want), "%d/%d", CA_REFUSED, DB_REFUSED_EXISTS);
+	o = acme("account", "a1", NULL, "thumb-other", "valid");
+	is_str(put_acme(db, &o, 1), want, "a second a1 is refused: exists");
+	is_str(err_msg(), "ACME account a1 already exists", "says so");
+	o = acme("account", "a2", NULL, "thumb-1", "valid");
+	is_str(put_acme(db, &o, 1), want,
+	    "another account with a1's lookup is refused: exists");
+	is_str(err_msg(), "ACME account lookup thumb-1 is another's",
+	    "says the lookup is taken");
+	is_str(show_acme(db, "account", "a2"), "(none)", "nothing stored");
+	is_str(show_acme(db, "account", "a1"),
+	    "valid - thumb-1 0 {\"key\":{\"kty\":\"OKP\"},\"contact\":[]}",
+	    "a1 as it was");
+	snprintf(want, sizeof(want), "%d/%d", CA_OK, DB_REFUSED_NONE);
+	o = acme("authz", "z1", "a1", "thumb-1", "pending");
+	is_str(put_acme(db, &o, 1), want,
+	    "the same lookup under another kind is another key");
+	o = acme("account", "a2", NULL, "thumb-2", "valid");
+	is_str(put_acme(db, &o, 1), want, "a2 with a lookup of its own");
+	o = acme("account", "a3", NULL, NULL, "valid");
+	is_str(put_acme(db, &o, 1), want, "a3 without a lookup");
+	o = acme("account", "a4", NULL, NULL, "valid");
+	is_str(put_acme(db, &o, 1), want,
+	    "a4 without a lookup: NULL is no key");
+
+	/* Updates. */
+	o = acme("account", "a1", NULL, NULL, "deactivated");
+	o.expires_at = 5;
+	o.body = "{}";
+	is_str(put_acme(db, &o, 0), want, "update a1");
+	is_str(show_acme(db, "account", "a1"), "deactivated - - 5 {}",
+	    "every column updated");
+	r = (struct db_acme_row *)&o;
+	is_int(db_acme_find(db, "account", "thumb-1", &r), CA_OK,
+	    "find the released lookup");
+	ok(r == NULL, "no longer found");
+	o = acme("account", "a3", NULL, "thumb-1", "valid");
+	is_str(put_acme(db, &o, 0), want,
+	    "a released lookup may be taken by another");
+	o = acme("account", "a2", NULL, "thumb-2", "deactivated");
+	is_str(put_acme(db, &o, 0), want,
+	    "an update keeping the row's own lookup");
+	snprintf(want, sizeof(want), "%d/%d", CA_REFUSED, DB_REFUSED_EXISTS);
+	o = acme("account", "a2", NULL, "thumb-1", "valid");
+	is_str(put_acme(db, &o, 0), want,
+	    "an update taking another row's lookup is refused: exists");
+	is_str(err_msg(), "ACME account lookup thumb-1 is another's",
+	    "says the lookup is taken");
+	ok(has(show_acme(db, "account", "a2"), "deactivated - thumb-2 "),
+	    "a2 unchanged: %s", show_acme(db, "account", "a2"));
+	snprintf(want, sizeof(want), "%d/%d", CA_REFUSED,
+	    DB_REFUSED_NOT_FOUND);
+	o = acme("account", "a9", NULL, NULL, "valid");
+	is_str(put_acme(db, &o, 0), want,
+	    "an update of a missing id is refused: not found");
+	is_str(err_msg(), "ACME account a9 not found", "says so");
+	is_str(show_acme(db, "account", "a9"), "(none)", "nothing created");
+
+	/* A refusal leaves the caller's transaction usable (PostgreSQL). */
+	snprintf(want, sizeof(want), "%d/%d", CA_REFUSED, DB_REFUSED_EXISTS);
+	is_int(db_begin(db), CA_OK, "begin");
+	o = acme("account", "a1", NULL, NULL, "valid");
+	is_str(put_acme(db, &o, 1), want, "a refused create inside it");
+	o = acme("account", "a2", NULL, "thumb-1", "valid");
+	is_str(put_acme(db, &o, 0), want, "a refused update inside it");
+	o = acme("order", "tx-order", "a2", NULL, "pending");
+	snprintf(want, sizeof(want), "%d/%d", CA_OK, DB_REFUSED_NONE);
+	is_str(put_acme(db, &o, 1), want, "then a create that works");
+	is_int(db_commit(db), CA_OK, "the transaction commits: %s",
+	    err_msg());
+	ok(has(show_acme(db, "order", "tx-order"), "pending a2 "),
+	    "what it stored is there");
+	is_int(db_begin(db), CA_OK, "begin");
+	o = acme("order", "rolled-back", "a2", NULL, "pending");
+	is_str(put_acme(db, &o, 1), want, "a create");
+	db_rollback(db);
+	is_str(show_acme(db, "order", "rolled-back"), "(none)",
+	    "rolled back with its transaction");
+
+	/* Lists: by owner, in id order (bytes), nothing of other kinds. */
+	o = acme("order", "o3", "a1", NULL, "pending");
+	is_str(put_acme(db, &o, 1), want, "order o3");
+	o = acme("order", "B", "a1", NULL, "pending");
+	is_str(put_acme(db, &o, 1), want, "order B");
+	o = acme("order", "_", "a1", NULL, "pending");
+	is_str(put_acme(db, &o, 1), want, "order _");
+	o = acme("order", "o1", "a1", NULL, "valid");
+	is_str(put_acme(db, &o, 1), want, "order o1");
+	o = acme("order", "o9", "a3", NULL, "valid");
+	is_str(put_acme(db, &o, 1), want, "order o9 of another account");
+	o = acme("challenge", "c1", "a1", NULL, "pending");
+	is_str(put_acme(db, &o, 1), want, "a challenge of a1");
+	is_str(list_acme(db, "order", "a1", 0, &rc), "B,_,o1,o3",
+	    "a1's orders, in byte order of their ids");
+	is_int(rc, CA_OK, "listed");
+	is_str(list_acme(db, "order", "a3", 0, &rc), "o9", "a3's orders");
+	is_str(list_acme(db, "order", "a4", 0, &rc), "", "a4 has none");
+	is_int(rc, CA_OK, "an empty list is no error");
+	is_str(list_acme(db, "challenge", "a1", 0, &rc), "c1",
+	    "a1's challenges");
+	is_str(list_acme(db, "order", "a1", 2, &rc), "B,_",
+	    "a callback that stops after two");
+	is_int(rc, CA_REFUSED, "stops the list with its code");
+	is_str(show_acme(db, "order", "o1"), "valid a1 - 1700000000 "
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}]}",
+	    "the connection serves again after a stopped list");
+
+	/* Arguments: refused before the database sees them. */
+	snprintf(want, sizeof(want), "%d/%d", CA_INPUT, DB_REFUSED_NONE);
+	bad = acme("accounts", "x1", NULL, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an unknown kind");
+	is_str(err_msg(), "database: ACME kind \"accounts\" is none of "
+	    "account, order, authz, challenge", "names the kinds");
+	bad = acme("", "x1", NULL, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an empty kind");
+	bad = acme(NULL, "x1", NULL, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "no kind");
+	bad = acme("order", "", NULL, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an empty id");
+	bad = acme("order", NULL, NULL, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "no id");
+	bad = acme("order", "x 1", NULL, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an id with a space");
+	bad = acme("order", "x\n1", NULL, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an id with a newline");
+	bad = acme("order", "x\xc3\xa9", NULL, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an id beyond ASCII");
+	bad = acme("order", "x1", "", NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an empty account");
+	bad = acme("order", "x1", "a 1", NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an account with a space");
+	bad = acme("order", "x1", NULL, "", "valid");
+	is_str(put_acme(db, &bad, 1), want, "an empty lookup");
+	bad = acme("order", "x1", NULL, "a\tb", "valid");
+	is_str(put_acme(db, &bad, 1), want, "a lookup with a tab");
+	bad = acme("order", "x1", NULL, NULL, "");
+	is_str(put_acme(db, &bad, 1), want, "an empty status");
+	bad = acme("order", "x1", NULL, NULL, NULL);
+	is_str(put_acme(db, &bad, 1), want, "no status");
+	bad = acme("order", "x1", NULL, NULL, "Valid");
+	is_str(put_acme(db, &bad, 1), want, "a status with a capital");
+	bad = acme("order", "x1", NULL, NULL, "in-progress");
+	is_str(put_acme(db, &bad, 1), want, "a status with a hyphen");
+	bad = acme("order", "x1", NULL, NULL,
+	    "abcdefghijklmnopqrstuvwxyzabcdefg");
+	is_str(put_acme(db, &bad, 1), want, "a status of 33 letters");
+	bad = acme("order", "x1", NULL, NULL, "valid");
+	bad.expires_at = -1;
+	is_str(put_acme(db, &bad, 1), want, "a negative expiry");
+	bad.expires_at = 0;
+	bad.body = NULL;
+	is_str(put_acme(db, &bad, 1), want, "no body");
+	bad.body = "";
+	is_str(put_acme(db, &bad, 1), want, "an empty body");
+	bad.body = "[]";
+	is_str(put_acme(db, &bad, 1), want, "a body that is an array");
+	is_str(err_msg(), "database: ACME body is not a JSON object",
+	    "says so");
+	bad.body = "\"x\"";
+	is_str(put_acme(db, &bad, 1), want, "a body that is a string");
+	bad.body = "{\"a\":1,\"a\":2}";
+	is_str(put_acme(db, &bad, 1), want,
+	    "a body with a duplicate member");
+	bad.body = "{\"a\":1} {}";
+	is_str(put_acme(db, &bad, 1), want, "a body with trailing text");
+	bad.body = "{\"a\":";
+	is_str(put_acme(db, &bad, 1), want, "a body cut short");
+	is_int(db_acme_put(db, NULL, 1, NULL), CA_INPUT, "no object");
+	is_str(list_acme(db, "order", "a1", 0, &rc), "B,_,o1,o3",
+	    "nothing stored by any of them");
+
+	/* Bounds, at the boundary. */
+	memset(id, 'i', sizeof(id));
+	id[DB_ACME_MAX_ID] = '\0';
+	snprintf(want, sizeof(want), "%d/%d", CA_OK, DB_REFUSED_NONE);
+	bad = acme("order", id, id, NULL, "abcdefghijklmnopqrstuvwxyzabcdef");
+	is_str(put_acme(db, &bad, 1), want,
+	    "an id and account of %d characters, a status of %d letters",
+	    DB_ACME_MAX_ID, DB_ACME_MAX_STATUS);
+	id[DB_ACME_MAX_ID] = 'i';
+	id[DB_ACME_MAX_ID + 1] = '\0';
+	snprintf(want, sizeof(want), "%d/%d", CA_INPUT, DB_REFUSED_NONE);
+	bad = acme("order", id, NULL, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an id of %d characters",
+	    DB_ACME_MAX_ID + 1);
+	bad = acme("order", "x1", id, NULL, "valid");
+	is_str(put_acme(db, &bad, 1), want, "an account of %d characters",
+	    DB_ACME_MAX_ID + 1);
+	memset(lookup, 'l', sizeof(lookup));
+	lookup[DB_ACME_MAX_LOOKUP] = '\0';
+	snprintf(want, sizeof(want), "%d/%d", CA_OK, DB_REFUSED_NONE);
+	bad = acme("order", "x1", NULL, lookup, "valid");
+	is_str(put_acme(db, &bad, 1), want, "a lookup of %d characters",
+	    DB_ACME_MAX_LOOKUP);
+	r = NULL;
+	is_int(db_acme_find(db, "order", lookup, &r), CA_OK,
+	    "found by it");
+	ok(r != NULL && strcmp(r->o.id, "x1") == 0, "the right one");
+	db_acme_row_free(r);
+	lookup[DB_ACME_MAX_LOOKUP] = 'l';
+	lookup[DB_ACME_MAX_LOOKUP + 1] = '\0';
+	snprintf(want, sizeof(want), "%d/%d", CA_INPUT, DB_REFUSED_NONE);
+	bad = acme("order", "x2", NULL, lookup, "valid");
+	is_str(put_acme(db, &bad, 1), want, "a lookup of %d characters",
+	    DB_ACME_MAX_LOOKUP + 1);
+	r = (struct db_acme_row *)&o;
+	is_int(db_acme_find(db, "order", lookup, &r), CA_INPUT,
+	    "find by a lookup of %d characters", DB_ACME_MAX_LOOKUP + 1);
+	ok(r == NULL, "no row on failure");
+	if ((body = malloc(DB_ACME_MAX_BODY + 2)) == NULL)
+		abort();
+	memset(body, ' ', DB_ACME_MAX_BODY + 1);
+	body[0] = '{';
+	body[DB_ACME_MAX_BODY - 1] = '}';
+	body[DB_ACME_MAX_BODY] = '\0';
+	snprintf(want, sizeof(want), "%d/%d", CA_OK, DB_REFUSED_NONE);
+	bad = acme("order", "big", NULL, NULL, "valid");
+	bad.body = body;
+	is_str(put_acme(db, &bad, 1), want, "a body of %d bytes",
+	    DB_ACME_MAX_BODY);
+	r = NULL;
+	is_int(db_acme_get(db, "order", "big", &r), CA_OK, "read back");
+	ok(r != NULL && strcmp(r->o.body, body) == 0, "whole");
+	db_acme_row_free(r);
+	body[DB_ACME_MAX_BODY - 1] = ' ';
+	body[DB_ACME_MAX_BODY] = '}';
+	body[DB_ACME_MAX_BODY + 1] = '\0';
+	snprintf(want, sizeof(want), "%d/%d", CA_INPUT, DB_REFUSED_NONE);
+	bad.id = "big2";
+	is_str(put_acme(db, &bad, 1), want, "a body of %d bytes",
+	    DB_ACME_MAX_BODY + 1);
+	free(body);
+
+	/* The readers check their arguments too. */
+	r = (struct db_acme_row *)&o;
+	is_int(db_acme_get(db, "orders", "o1", &r), CA_INPUT,
+	    "get of an unknown kind");
+	ok(r == NULL, "no row on failure");
+	is_int(db_acme_get(db, "order", "o 1", &r), CA_INPUT,
+	    "get of an id with a space");
+	is_int(db_acme_get(db, "order", NULL, &r), CA_INPUT, "get of no id");
+	is_int(db_acme_get(db, "order", "o1", NULL), CA_FAIL,
+	    "get without a result pointer");
+	is_int(db_acme_find(db, "order", "", &r), CA_INPUT,
+	    "find of an empty lookup");
+	is_str(list_acme(db, "order", NULL, 0, &rc), "", "list of no account");
+	is_int(rc, CA_INPUT, "refused");
+	is_str(list_acme(db, "nonce", "a1", 0, &rc), "",
+	    "list of an unknown kind");
+	is_int(rc, CA_INPUT, "refused");
+	is_int(db_acme_list(db, "order", "a1", NULL, NULL), CA_FAIL,
+	    "list without a callback");
+}
+
+static void
+test_nonces(struct db *db)
+{
+	char n[DB_NONCE_MAX + 2], name[32];
+	int i, stored;
+
+	is_int(db_nonce_put(db, "n-1_A", 1000), CA_OK, "store a nonce");
+	is_int(db_nonce_put(db, "n-1_A", 1000), CA_FAIL,
+	    "the same nonce again fails");
+	ok(has(err_msg(), "nonce already stored"), "says so: %s", err_msg());
+	is_int(db_nonce_use(db, "n-1_a", 1000), CA_REFUSED,
+	    "a nonce differing in case is another");
+	is_int(db_nonce_use(db, "n-1_A", 1000), CA_OK,
+	    "spent in its last second");
+	is_int(db_nonce_use(db, "n-1_A", 1000), CA_REFUSED,
+	    "spent twice: refused");
+	is_str(err_msg(), "nonce unknown, used or expired", "says so");
+	is_int(db_nonce_put(db, "n-2", 1000), CA_OK, "store another");
+	is_int(db_nonce_use(db, "n-2", 1001), CA_REFUSED,
+	    "a second after it expired: refused");
+	is_int(db_nonce_use(db, "unknown", 10), CA_REFUSED,
+	    "an unknown nonce: refused");
+	/* Forgotten by the expired spend's prune: it may be stored again. */
+	is_int(db_nonce_put(db, "n-2", 2000), CA_OK,
+	    "an expired nonce was pruned");
+	is_int(db_nonce_use(db, "n-2", 1500), CA_OK, "spent when stored anew");
+
+	/* What no nonce can be: refused as unknown, stored never. */
+	is_int(db_nonce_use(db, "a b", 10), CA_REFUSED, "a space");
+	is_str(err_msg(), "nonce unknown, used or expired", "the same words");
+	is_int(db_nonce_use(db, "a+b/c=", 10), CA_REFUSED,
+	    "base64 with + / =");
+	is_int(db_nonce_use(db, "", 10), CA_REFUSED, "an empty nonce");
+	is_int(db_nonce_use(db, NULL, 10), CA_REFUSED, "no nonce");
+	is_int(db_nonce_put(db, "a b", 10), CA_INPUT, "stored with a space");
+	is_int(db_nonce_put(db, "a=", 10), CA_INPUT, "stored with padding");
+	is_int(db_nonce_put(db, "", 10), CA_INPUT, "stored empty");
+	is_int(db_nonce_put(db, NULL, 10), CA_INPUT, "stored as NULL");
+	is_int(db_nonce_put(db, "fine", 0), CA_INPUT,
+	    "stored without an expiry");
+	memset(n, 'N', sizeof(n));
+	n[DB_NONCE_MAX] = '\0';
+	is_int(db_nonce_put(db, n, 10), CA_OK, "a nonce of %d characters",
+	    DB_NONCE_MAX);
+	is_int(db_nonce_use(db, n, 10), CA_OK, "spent");
+	n[DB_NONCE_MAX] = 'N';
+	n[DB_NONCE_MAX + 1] = '\0';
+	is_int(db_nonce_put(db, n, 10), CA_INPUT, "a nonce of %d characters",
+	    DB_NONCE_MAX + 1);
+	is_int(db_nonce_use(db, n, 10), CA_REFUSED, "spent: refused");
+
+	/* A spend rolled back with its transaction did not happen. */
+	is_int(db_nonce_put(db, "tx", 5000), CA_OK, "store a nonce");
+	is_int(db_begin(db), CA_OK, "begin");
+	is_int(db_nonce_use(db, "tx", 10), CA_OK, "spend it inside");
+	is_int(db_nonce_use(db, "tx", 10), CA_REFUSED,
+	    "spent inside the transaction");
+	db_rollback(db);
+	is_int(db_nonce_use(db, "tx", 10), CA_OK,
+	    "after the rollback it spends again");
+	/* A refused spend leaves the caller's transaction usable. */
+	is_int(db_nonce_put(db, "tx2", 5000), CA_OK, "store a nonce");
+	is_int(db_begin(db), CA_OK, "begin");
+	is_int(db_nonce_use(db, "nosuch", 10), CA_REFUSED, "a refused spend");
+	is_int(db_nonce_use(db, "tx2", 10), CA_OK, "then one that works");
+	is_int(db_nonce_put(db, "tx3", 5000), CA_OK, "and a store");
+	is_int(db_commit(db), CA_OK, "the transaction commits: %s",
+	    err_msg());
+	is_int(db_nonce_use(db, "tx2", 10), CA_REFUSED, "its spend stands");
+	is_int(db_nonce_use(db, "tx3", 10), CA_OK, "its store too");
+
+	/* A spend forgets at most DB_NONCE_PRUNE expired nonces. */
+	for (i = 0, stored = 0; i < DB_NONCE_PRUNE + 50; i++) {
+		snprintf(name, sizeof(name), "old-%d", i);
+		stored += db_nonce_put(db, name, 3000) == CA_OK;
+	}
+	is_int(stored, DB_NONCE_PRUNE + 50, "%d nonces expiring at 3000",
+	    DB_NONCE_PRUNE + 50);
+	is_int(db_nonce_use(db, "nosuch", 3001), CA_REFUSED,
+	    "a refused spend at 3001");
+	for (i = 0, stored = 0; i < DB_NONCE_PRUNE + 50; i++) {
+		snprintf(name, sizeof(name), "old-%d", i);
+		stored += db_nonce_put(db, name, 3000) == CA_OK;
+	}
+	is_int(stored, DB_NONCE_PRUNE, "pruned %d of them, no more",
+	    DB_NONCE_PRUNE);
+	is_int(db_nonce_use(db, "nosuch", 2999), CA_REFUSED,
+	    "a spend at 2999");
+	for (i = 0, stored = 0; i < DB_NONCE_PRUNE + 50; i++) {
+		snprintf(name, sizeof(name), "old-%d", i);
+		stored += db_nonce_use(db, name, 3000) == CA_OK;
+	}
+	is_int(stored, DB_NONCE_PRUNE + 50,
+	    "prunes none that has not expired: all spent at 3000");
+}
+
+/*
+ * One racer, in a child process with a connection of its own: wait for
+ * the gate, then spend the nonce (what "n" names) or create an account
+ * with a lookup another racer wants too.  Exit status: the code, or 9 for
+ * a refusal that is not DB_REFUSED_EXISTS.
+ */
+static void
+child_race(const char *what, int i, int gate)
+{
+	struct db *db;
+	struct db_acme o;
+	enum db_refusal why = DB_REFUSED_NONE;
+	char id[32], junk;
+	int rc;
+
+	if ((rc = topen(acme_type, acme_source, 0, &db)) != CA_OK)
+		goto out;
+	while (read(gate, &junk, 1) == -1 && errno == EINTR)
+		;
+	if (what[0] == 'n')
+		rc = db_nonce_use(db, what, 100);
+	else {
+		snprintf(id, sizeof(id), "racer-%d", i);
+		o = acme("account", id, NULL, what, "valid");
+		if ((rc = db_acme_put(db, &o, 1, &why)) == CA_REFUSED &&
+		    why != DB_REFUSED_EXISTS)
+			rc = 9;
+	}
+	db_close(db);
+out:
+	if (rc != CA_OK && rc != CA_REFUSED)
+		fprintf(stderr, "child %d: %d %s\n", i, rc, err_msg());
+	_exit(rc);
+}
+
+/* NCHILD racers for what, all let go at once: *won, *lost, *other. */
+static void
+race(const char *what, int *won, int *lost, int *other)
+{
+	pid_t pid[NCHILD];
+	int gate[2], i, st;
+
+	*won = *lost = *other = 0;
+	if (pipe(gate) == -1) {
+		ok(0, "pipe: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	for (i = 0; i < NCHILD; i++) {
+		if ((pid[i] = fork()) == -1) {
+			ok(0, "fork: %s", strerror(errno));
+			break;
+		}
+		if (pid[i] == 0) {
+			close(gate[1]);
+			child_race(what, i, gate[0]);
+		}
+	}
+	close(gate[0]);
+	/* Let every child connect first: the race is the spend. */
+	usleep(300 * 1000);
+	close(gate[1]);
+	for (i = 0; i < NCHILD && pid[i] != -1; i++) {
+		if (waitpid(pid[i], &st, 0) == -1 || !WIFEXITED(st))
+			(*other)++;
+		else if (WEXITSTATUS(st) == CA_OK)
+			(*won)++;
+		else if (WEXITSTATUS(st) == CA_REFUSED)
+			(*lost)++;
+		else
+			(*other)++;
+	}
+}
+
+static void
+test_acme_races(void)
+{
+	struct db *db = NULL;
+	struct db_acme_row *r = NULL;
+	char nonce[32];
+	int round, won, lost, other;
+
+	for (round = 0; round < 3; round++) {
+		snprintf(nonce, sizeof(nonce), "nrace%d", round);
+		if (topen(acme_type, acme_source, 0, &db) != CA_OK ||
+		    db_nonce_put(db, nonce, 200) != CA_OK) {
+			ok(0, "store %s: %s", nonce, err_msg());
+			db_close(db);
+			return;
+		}
+		/* No connection of the parent's crosses the fork. */
+		db_close(db);
+		db = NULL;
+		race(nonce, &won, &lost, &other);
+		is_int(won, 1, "round %d: exactly one of %d processes spent "
+		    "the nonce", round + 1, NCHILD);
+		is_int(lost, NCHILD - 1, "the others were refused");
+		is_int(other, 0, "none was busy or failed");
+	}
+	race("same-thumbprint", &won, &lost, &other);
+	is_int(won, 1, "exactly one of %d processes created an account "
+	    "with the same lookup", NCHILD);
+	is_int(lost, NCHILD - 1, "the others were refused: exists");
+	is_int(other, 0, "none was busy or failed");
+	if (topen(acme_type, acme_source, 0, &db) != CA_OK) {
+		ok(0, "reopen: %s", err_msg());
+		return;
+	}
+	is_int(db_acme_find(db, "account", "same-thumbprint", &r), CA_OK,
+	    "find the winner");
+	ok(r != NULL && strncmp(r->o.id, "racer-", 6) == 0,
+	    "one account holds the lookup");
+	db_acme_row_free(r);
+	db_close(db);
+}
+
+/* The ACME tests on acme_type/acme_source, a database without a schema. */
+static void
+test_acme(void)
+{
+	struct db *db = NULL;
+
+	if (topen(acme_type, acme_source, 1, &db) != CA_OK) {
+		ok(0, "open %s: %s", acme_type, err_msg());
+		return;
+	}
+	test_acme_objects(db);
+	test_nonces(db);
+	db_close(db);
+	test_acme_races();
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct db *db = NULL;
 	const char *t;
 
 	err_prog("test_db");
+	if (argc > 1) {
+		if (argc != 4 || strcmp(argv[1], "--db") != 0) {
+			fprintf(stderr, "usage: test_db [--db TYPE SOURCE]\n");
+			return 2;
+		}
+		acme_type = argv[2];
+		acme_source = argv[3];
+		test_acme();
+		return tap_done();
+	}
 	t = getenv("TMPDIR");
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_db.XXXXXX",
 	    t != NULL && *t != '\0' ? t : "/tmp");
@@ -982,6 +1611,9 @@ main(void)
 	test_wal_bound();
 	test_concurrency();
 	test_busy();
+	acme_type = "sqlite";
+	acme_source = path("acme.db");
+	test_acme();
 
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	paths_free();
