@@ -202,3 +202,42 @@ hdrs() { grep -ic "^$1:" "$BATS_TEST_TMPDIR/head"; }
 	assert_equal "$(jq -r .type "$BATS_TEST_TMPDIR/body")" "${PROBLEM}serverInternal"
 	assert_equal "$(hdr Retry-After)" 5
 }
+
+# ---- end to end: real clients ------------------------------------------------------
+
+# acme_ca: an ACME provisioner "acme" whose challenges are checked on
+# this host's free ports ($HTTP01, $TLS01), names resolved by a test DNS
+# server (helpers/dns.py) from $D/zone.json; ca-serve on $PORT.
+acme_ca() {
+	HTTP01=$(free_port)
+	TLS01=$(free_port)
+	printf '%s\n' '{"web.acme.test": {"A": ["127.0.0.1"]}, "api.acme.test": {"A": ["127.0.0.1"]}}' >"$BATS_TEST_TMPDIR/zone.json"
+	LOG="$BATS_TEST_TMPDIR/serve.log"
+	bg "$PY" "$BATS_TEST_DIRNAME/helpers/dns.py" --zone "$BATS_TEST_TMPDIR/zone.json" \
+		--port-file "$BATS_TEST_TMPDIR/dns.port"
+	wait_for test -s "$BATS_TEST_TMPDIR/dns.port"
+	local dns
+	dns=$(cat "$BATS_TEST_TMPDIR/dns.port")
+	jq --arg r "127.0.0.1:$dns" --argjson h "$HTTP01" --argjson t "$TLS01" \
+		'.authority.provisioners += [{"type": "ACME", "name": "acme", "validation":
+		    {"resolver": $r, "httpPort": $h, "tlsPort": $t, "timeout": "5s", "allow": ["127.0.0.0/8"]}}]' \
+		"$D/ca.json.base" >"$CA/config/ca.json"
+	serve_listen
+	DIRURL="https://127.0.0.1:$PORT/acme/acme/directory"
+}
+
+# lego_run ARGS...: lego against the CA, its files under $BATS_TEST_TMPDIR/lego.
+lego_run() {
+	LEGO_CA_CERTIFICATES="$ROOT" lego --server "$DIRURL" --path "$BATS_TEST_TMPDIR/lego" \
+		-a -m ops@acme.test "$@"
+}
+
+@test "acme: lego orders a certificate with http-01; it verifies against the root and names what was ordered" {
+	acme_ca
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	local crt="$BATS_TEST_TMPDIR/lego/certificates/web.acme.test.crt"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$crt"
+	assert_output "$crt: OK"
+	run -0 openssl x509 -in "$crt" -noout -ext subjectAltName
+	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:web.acme.test"
+}
