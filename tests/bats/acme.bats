@@ -241,3 +241,95 @@ lego_run() {
 	run -0 openssl x509 -in "$crt" -noout -ext subjectAltName
 	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:web.acme.test"
 }
+
+@test "acme: lego with tls-alpn-01 and an RSA key; a second order for the name reuses its valid authorization" {
+	acme_ca
+	run -0 --separate-stderr lego_run -k rsa2048 -d api.acme.test --tls --tls.port "127.0.0.1:$TLS01" run
+	local crt="$BATS_TEST_TMPDIR/lego/certificates/api.acme.test.crt"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$crt"
+	assert_output "$crt: OK"
+	run -0 openssl x509 -in "$crt" -noout -text
+	assert_output --partial "Public-Key: (2048 bit)"
+	local db="$CA/db/ca.db"
+	run -0 sqlite3 "$db" "SELECT count(*) FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'"
+	assert_output 1
+	run -0 sqlite3 "$db" "SELECT status FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'"
+	assert_output valid
+	# Again, with no challenge server at all: the authorization is valid.
+	run -0 --separate-stderr lego_run -k rsa2048 -d api.acme.test --tls --tls.port "127.0.0.1:1" run
+	run -0 sqlite3 "$db" "SELECT count(*) FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'"
+	assert_output 1
+	run -0 sqlite3 "$db" "SELECT count(*) FROM acme_objects WHERE kind = 'order' AND status = 'valid' AND json_extract(body, '\$.identifiers[0].value') = 'api.acme.test'"
+	assert_output 2
+	run -0 sqlite3 "$db" "SELECT count(*) FROM certs WHERE provisioner = 'acme' AND sans = '[\"dns:api.acme.test\"]'"
+	assert_output 2
+}
+
+@test "acme: certbot standalone (http-01) gets a certificate the root verifies" {
+	acme_ca
+	local c="$BATS_TEST_TMPDIR/certbot"
+	run -0 --separate-stderr env REQUESTS_CA_BUNDLE="$ROOT" certbot certonly --standalone \
+		--non-interactive --agree-tos --no-eff-email -m ops@acme.test \
+		--server "$DIRURL" --http-01-port "$HTTP01" --http-01-address 127.0.0.1 \
+		--config-dir "$c/conf" --work-dir "$c/work" --logs-dir "$c/logs" -d web.acme.test
+	local crt="$c/conf/live/web.acme.test/cert.pem"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$c/conf/live/web.acme.test/chain.pem" "$crt"
+	assert_output "$crt: OK"
+	run -0 openssl x509 -in "$crt" -noout -ext subjectAltName
+	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:web.acme.test"
+}
+
+# ---- refusals ----------------------------------------------------------------------
+
+# cli SCENARIO: helpers/acmecli.py against the CA: "STATUS TYPE" per request.
+cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01" "$1"; }
+
+@test "acme: a nonce is spent once; badNonce carries a fresh one that works; a nonce never given is refused" {
+	acme_ca
+	run -0 cli replay
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "400 badNonce"
+	assert_equal "${lines[2]}" "200 -"
+	assert_equal "${lines[3]}" "400 badNonce"
+}
+
+@test "acme: a JWS whose url is not the request's is refused (unauthorized)" {
+	acme_ca
+	run -0 cli badurl
+	assert_equal "${lines[0]}" "401 unauthorized"
+	assert_equal "${lines[1]}" "401 unauthorized"
+}
+
+@test "acme: alg none and HS256 are refused (badSignatureAlgorithm)" {
+	acme_ca
+	run -0 cli algnone
+	assert_output "400 badSignatureAlgorithm"
+	run -0 cli hs256
+	assert_output "400 badSignatureAlgorithm"
+}
+
+@test "acme: a kid of another account does not verify; another account's order is not found" {
+	acme_ca
+	run -0 cli otherkid
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "201 -"
+	assert_equal "${lines[2]}" "400 malformed"
+	assert_equal "${lines[3]}" "201 -"
+	assert_equal "${lines[4]}" "404 malformed"
+}
+
+@test "acme: finalize before the authorizations are valid is orderNotReady" {
+	acme_ca
+	run -0 cli early
+	assert_equal "${lines[2]}" "403 orderNotReady"
+}
+
+@test "acme: a CSR naming other names than the order's, or with the account's key, is badCSR; the right one is issued" {
+	acme_ca
+	run -0 cli csrnames
+	assert_equal "${lines[1]}" "ready"
+	assert_equal "${lines[2]}" "403 badCSR"
+	assert_equal "${lines[3]}" "403 badCSR"
+	assert_equal "${lines[4]}" "400 badCSR"
+	assert_equal "${lines[5]}" "200 -"
+}
