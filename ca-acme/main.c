@@ -386,12 +386,15 @@ why_type(enum acme_jws_why why)
 }
 
 /*
- * A POST's JWS: parsed, its url the request's, its key (the jwk when
- * want_jwk, else the account of its kid, which must be valid) verifying
+ * A POST's JWS: parsed, its url the request's, its key (the jwk for
+ * BY_JWK, the account of its kid, which must be valid, for BY_KID, the
+ * one the request has for BY_EITHER) verifying
  * the signature, then its nonce spent.  On failure the problem is set.
  */
+enum { BY_KID, BY_JWK, BY_EITHER };
+
 static int
-verify_post(struct req *r, int want_jwk)
+verify_post(struct req *r, int by)
 {
 	char *url, *acct_prefix = NULL, id[128];
 	json_t *body;
@@ -409,7 +412,7 @@ verify_post(struct req *r, int want_jwk)
 	if (rc != 0)
 		return problem(r, 401, "unauthorized", "the JWS url is not "
 		    "this request's URL");
-	if (want_jwk) {
+	if (by == BY_JWK || (by == BY_EITHER && r->jws.jwk != NULL)) {
 		if (r->jws.jwk == NULL)
 			return problem(r, 400, "malformed", "this request is "
 			    "signed with a jwk, not a kid");
@@ -1646,6 +1649,95 @@ out:
 	return rc;
 }
 
+/*
+ * revoke-cert (RFC 8555 7.6): {"certificate": base64url DER, "reason"},
+ * by the account that ordered it (kid) or signed by the certificate's
+ * own key (jwk); recorded by the authority like every revocation.
+ */
+static int
+revoke_cert(struct req *r)
+{
+	const json_t *p = r->jws.payload, *reason;
+	struct db_acme_row *order = NULL;
+	struct revoke_request rq;
+	struct authority_result res;
+	const unsigned char *d;
+	const char *b;
+	struct buf der;
+	X509 *x = NULL;
+	char *serial = NULL;
+	int rc;
+
+	memset(&der, 0, sizeof(der));
+	b = p != NULL ? json_string_value(json_object_get(p, "certificate")) :
+	    NULL;
+	if (b == NULL || b64url_decode(b, strlen(b), &der) != CA_OK ||
+	    (d = der.data, x = d2i_X509(NULL, &d, (long)der.len)) == NULL ||
+	    d != der.data + der.len) {
+		rc = problem(r, 400, "malformed", "certificate: the base64url "
+		    "DER of a certificate");
+		goto out;
+	}
+	reason = json_object_get(p, "reason");
+	if (reason != NULL && !json_is_integer(reason)) {
+		rc = problem(r, 400, "badRevocationReason", "reason: a CRLReason "
+		    "code");
+		goto out;
+	}
+	if ((serial = x509_serial_dec(x)) == NULL) {
+		rc = internal(r, err_set(CA_FAIL, "out of memory"));
+		goto out;
+	}
+	if (r->acct != NULL) {
+		if ((rc = db_acme_find(r->db, "order", serial, &order)) !=
+		    CA_OK) {
+			rc = internal(r, rc);
+			goto out;
+		}
+		if (order == NULL || order->o.account == NULL ||
+		    strcmp(order->o.account, r->acct->o.id) != 0) {
+			rc = problem(r, 403, "unauthorized", "certificate %s was "
+			    "not ordered by this account", serial);
+			goto out;
+		}
+	} else if (EVP_PKEY_eq(X509_get0_pubkey(x), r->key) != 1) {
+		rc = problem(r, 403, "unauthorized", "the request is signed "
+		    "neither by an account nor by the certificate's key");
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.method = REVOKE_ACME;
+	rq.serial = serial;
+	rq.reason_code = reason != NULL ? (int)json_integer_value(reason) : 0;
+	if (reason != NULL && (json_integer_value(reason) < 0 ||
+	    json_integer_value(reason) > 10)) {
+		rc = problem(r, 400, "badRevocationReason", "reason %lld: 0..10, "
+		    "not 7", (long long)json_integer_value(reason));
+		goto out;
+	}
+	rq.cert = x;
+	rq.provisioner = r->prov_name;
+	res = authority_revoke(r->a, &rq);
+	if (res.code == CA_OK) {
+		r->status = 200;
+		r->ctype = NULL;
+		rc = CA_OK;
+	} else if (res.code == CA_INPUT)
+		rc = problem(r, 400, "badRevocationReason", "%s", err_msg());
+	else if (res.code == CA_REFUSED && strstr(err_msg(), "already revoked"))
+		rc = problem(r, 400, "alreadyRevoked", "%s", err_msg());
+	else if (res.code == CA_REFUSED)
+		rc = problem(r, 403, "unauthorized", "%s", err_msg());
+	else
+		rc = internal(r, res.code);
+out:
+	db_acme_row_free(order);
+	OPENSSL_free(serial);
+	X509_free(x);
+	buf_free(&der);
+	return rc;
+}
+
 /* Dispatch ------------------------------------------------------------ */
 
 /* A POST to rest, the JWS verified by the rules of its resource. */
@@ -1657,16 +1749,21 @@ post(struct req *r)
 	int rc;
 
 	if (strcmp(rest, "new-account") == 0) {
-		if ((rc = verify_post(r, 1)) != CA_OK)
+		if ((rc = verify_post(r, BY_JWK)) != CA_OK)
 			return rc;
 		return new_account(r);
+	}
+	if (strcmp(rest, "revoke-cert") == 0) {
+		if ((rc = verify_post(r, BY_EITHER)) != CA_OK)
+			return rc;
+		return revoke_cert(r);
 	}
 	if (strcmp(rest, "new-order") != 0 &&
 	    strncmp(rest, "acct/", 5) != 0 && strncmp(rest, "order/", 6) != 0 &&
 	    strncmp(rest, "authz/", 6) != 0 && strncmp(rest, "chall/", 6) != 0 &&
 	    strncmp(rest, "cert/", 5) != 0)
 		return problem(r, 404, "malformed", "no such resource");
-	if ((rc = verify_post(r, 0)) != CA_OK)
+	if ((rc = verify_post(r, BY_KID)) != CA_OK)
 		return rc;
 	if (strcmp(rest, "new-order") == 0)
 		return new_order(r);

@@ -1816,14 +1816,18 @@ revoke_allowed(struct authority *a, const struct revoke_request *r,
 	    strcmp(row->cert.provisioner, t->prov_name) != 0)
 		rc = fail(st, 403, CA_REFUSED, "provisioner %s did not issue certificate %s",
 		    t->prov_name, serial);
-	if (r->method == REVOKE_MTLS) {
+	if (r->method == REVOKE_ACME && (r->provisioner == NULL ||
+	    strcmp(row->cert.provisioner, r->provisioner) != 0))
+		rc = fail(st, 403, CA_REFUSED, "provisioner %s did not issue certificate %s",
+		    r->provisioner != NULL ? r->provisioner : "(none)", serial);
+	if (rc == CA_OK && (r->method == REVOKE_MTLS || r->method == REVOKE_ACME)) {
 		if ((n = i2d_X509(leaf, &der)) <= 0)
 			rc = fail(st, 500, CA_FAIL, "encoding the client certificate failed");
 		else if ((size_t)n != row->cert.der_len ||
 		    memcmp(der, row->cert.der, (size_t)n) != 0)
 			rc = fail(st, 401, CA_REFUSED,
-			    "the client certificate is not certificate %s as the CA issued it",
-			    serial);
+			    "the %s certificate is not certificate %s as the CA issued it",
+			    r->method == REVOKE_ACME ? "request's" : "client", serial);
 		OPENSSL_free(der);
 	}
 	db_row_free(row);
@@ -1833,7 +1837,8 @@ revoke_allowed(struct authority *a, const struct revoke_request *r,
 static const char *
 method_name(enum revoke_method m)
 {
-	return m == REVOKE_TOKEN ? "token" : m == REVOKE_MTLS ? "mtls" : "offline";
+	return m == REVOKE_TOKEN ? "token" : m == REVOKE_MTLS ? "mtls" :
+	    m == REVOKE_ACME ? "acme" : "offline";
 }
 
 struct authority_result
@@ -1881,6 +1886,14 @@ authority_revoke(struct authority *a, const struct revoke_request *r)
 			rc = fail(&st, 403, CA_REFUSED,
 			    "a client certificate revokes only itself: serial %s is not %s",
 			    leaf_serial, serial);
+			goto out;
+		}
+		break;
+	case REVOKE_ACME:
+		/* The handler authenticated the request; the certificate is
+		 * the one sent, which must be the serial's as issued. */
+		if ((leaf = r->cert) == NULL) {
+			rc = fail(&st, 400, CA_INPUT, "revoke: no certificate");
 			goto out;
 		}
 		break;

@@ -90,7 +90,10 @@ void authority_sign_batch(struct authority *a, struct authority_signing *s,
 enum revoke_method {
 	REVOKE_OFFLINE,     /* "offline": the operator, on the CA host */
 	REVOKE_TOKEN,       /* "token": a revoke token from a provisioner */
-	REVOKE_MTLS         /* "mtls": the certificate itself, over mTLS */
+	REVOKE_MTLS,        /* "mtls": the certificate itself, over mTLS */
+	REVOKE_ACME         /* "acme": an ACME revokeCert the handler
+			       authenticated (the ordering account, or the
+			       certificate's key) */
 };
 
 /* A revocation as asked for; strings may be NULL where not needed. */
@@ -105,6 +108,9 @@ struct revoke_request {
 	STACK_OF(X509) *peer;       /* REVOKE_MTLS: the client's chain as
 				       the TLS server verified it, leaf
 				       first (borrowed) */
+	X509 *cert;                 /* REVOKE_ACME: the certificate sent
+				       (borrowed) */
+	const char *provisioner;    /* REVOKE_ACME: the ACME provisioner */
 };
 
 /*
@@ -179,6 +185,11 @@ void authority_renew_batch(struct authority *a, struct authority_renewal *s,
  *                   again, now, to the CA's root (else 401), the leaf's
  *                   serial must be the one revoked (else 403) and its DER
  *                   the row's (else 401).
+ *   REVOKE_ACME     ca-acme, which authenticated the request (by the
+ *                   account that ordered the certificate, or a JWS signed
+ *                   by its key): the row's provisioner must be
+ *                   provisioner (else 403) and cert's DER the row's
+ *                   (else 401).
  * CA_INPUT (400) for a malformed serial, reason code or reason;
  * CA_REFUSED "certificate N already revoked" (403, the first record
  * kept) or "certificate N not found" (404); CA_FAIL, CA_UNAVAIL.

@@ -333,3 +333,25 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	assert_equal "${lines[4]}" "400 badCSR"
 	assert_equal "${lines[5]}" "200 -"
 }
+
+@test "acme: revoke-cert by the certificate's key is recorded as method acme with its reason; another account may not; twice is alreadyRevoked" {
+	acme_ca
+	run -0 cli revoke
+	assert_equal "${lines[1]}" "200 -"
+	assert_equal "${lines[2]}" "201 -"
+	assert_equal "${lines[3]}" "403 unauthorized"
+	assert_equal "${lines[4]}" "200 -"
+	assert_equal "${lines[5]}" "400 alreadyRevoked"
+	run -0 sqlite3 "$CA/db/ca.db" "SELECT method, reason_code FROM revocations WHERE serial = '${lines[6]}'"
+	assert_output "acme|1"
+}
+
+@test "acme: lego revoke by the account that ordered it" {
+	acme_ca
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	local crt="$BATS_TEST_TMPDIR/lego/certificates/web.acme.test.crt" serial
+	serial=$(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)
+	run -0 --separate-stderr lego_run -d web.acme.test revoke
+	run -0 sqlite3 "$CA/db/ca.db" "SELECT method FROM revocations WHERE serial = '$("$PY" -c "print(int('$serial', 16))")'"
+	assert_output acme
+}

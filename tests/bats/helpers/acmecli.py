@@ -176,5 +176,22 @@ elif SCENARIO == "csrnames":
     # The account's own key as the certificate's.
     say(a.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"], a.key.get_op_key("sign")))}))
     say(a.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"]))}))
+elif SCENARIO == "revoke":
+    say(a.register())
+    order, url = ready_order(a, "web.acme.test")
+    certkey = ec.generate_private_key(ec.SECP256R1())
+    st, h, body = say(a.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"], certkey))}))
+    pem = a.post(json.loads(body)["certificate"], None)[2]
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    # Another account may not revoke it.
+    c = Account()
+    say(c.register())
+    say(c.post(DIR["revokeCert"], {"certificate": b64(der)}))
+    # Signed by the certificate's own key (a jwk request), reason keyCompromise.
+    k = Account()
+    k.key = jwk.JWK.from_pyca(certkey)
+    say(k.post(DIR["revokeCert"], {"certificate": b64(der), "reason": 1}, use_jwk=True))
+    say(a.post(DIR["revokeCert"], {"certificate": b64(der)}))
+    print(x509.load_der_x509_certificate(der).serial_number)
 else:
     sys.exit("unknown scenario " + SCENARIO)
