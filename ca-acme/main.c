@@ -1738,6 +1738,115 @@ out:
 	return rc;
 }
 
+/*
+ * key-change (RFC 8555 7.3.5): the outer JWS by the account's key (kid),
+ * its payload an inner JWS by the new key (jwk) with the same url, whose
+ * payload names the account and its old key.  A key that is another
+ * account's is a 409 with that account's URL.
+ */
+static int
+key_change(struct req *r)
+{
+	struct acme_jws in;
+	struct db_acme_row *other = NULL;
+	EVP_PKEY *newkey = NULL, *old = NULL;
+	const json_t *acct, *oldkey;
+	json_t *body = NULL;
+	char *tp = NULL, *loc;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	if (r->jws.payload == NULL) {
+		rc = problem(r, 400, "malformed", "key-change needs an inner JWS");
+		goto out;
+	}
+	if ((rc = acme_jws_parse_inner(r->jws.payload, &in)) != CA_OK) {
+		rc = problem(r, 400, why_type(in.why), "inner JWS: %s",
+		    err_msg());
+		goto out;
+	}
+	if (strcmp(in.url, r->jws.url) != 0) {
+		rc = problem(r, 400, "malformed", "inner JWS: url is not the "
+		    "outer url");
+		goto out;
+	}
+	if (acme_jws_jwk(&in, &newkey) != CA_OK) {
+		rc = problem(r, 400, "badPublicKey", "inner JWS: %s", err_msg());
+		goto out;
+	}
+	if ((rc = acme_jws_verify(&in, newkey)) != CA_OK) {
+		rc = rc == CA_FAIL ? internal(r, rc) : problem(r, 400,
+		    rc == CA_INPUT ? "badPublicKey" : "malformed",
+		    "inner JWS: %s", err_msg());
+		goto out;
+	}
+	acct = in.payload != NULL ? json_object_get(in.payload, "account") :
+	    NULL;
+	oldkey = in.payload != NULL ? json_object_get(in.payload, "oldKey") :
+	    NULL;
+	if (!json_is_string(acct) || strcmp(json_string_value(acct),
+	    r->jws.kid) != 0) {
+		rc = problem(r, 400, "malformed", "inner JWS: account is not "
+		    "the outer kid");
+		goto out;
+	}
+	if (jwk_import(oldkey, JWK_PUBLIC, &old) != CA_OK ||
+	    EVP_PKEY_eq(old, r->key) != 1) {
+		rc = problem(r, 400, "malformed", "inner JWS: oldKey is not "
+		    "the account's key");
+		goto out;
+	}
+	if ((tp = jwk_thumbprint(newkey)) == NULL) {
+		rc = internal(r, CA_FAIL);
+		goto out;
+	}
+	if ((rc = db_acme_find(r->db, "account", tp, &other)) != CA_OK) {
+		rc = internal(r, rc);
+		goto out;
+	}
+	if (other != NULL) {
+		if ((loc = url_of(r, "acct", other->o.id, NULL)) != NULL)
+			hdr_set(r, "Location", loc);
+		free(loc);
+		rc = problem(r, 409, "malformed", "the new key is an account's "
+		    "key already");
+		goto out;
+	}
+	if ((body = row_body(r->acct)) == NULL) {
+		rc = internal(r, CA_FAIL);
+		goto out;
+	}
+	json_object_set(body, "key", in.jwk);
+	rc = row_put(r, "account", r->acct->o.id, NULL, tp, r->acct->o.status,
+	    0, body, 0, NULL);
+	if (rc == CA_REFUSED) {
+		rc = problem(r, 409, "malformed", "the new key is an account's "
+		    "key already");
+		goto out;
+	}
+	if (rc != CA_OK) {
+		rc = internal(r, rc);
+		goto out;
+	}
+	db_acme_row_free(other);
+	other = NULL;
+	if ((rc = db_acme_get(r->db, "account", r->acct->o.id, &other)) !=
+	    CA_OK || other == NULL) {
+		rc = internal(r, rc != CA_OK ? rc : err_set(CA_FAIL,
+		    "account lost"));
+		goto out;
+	}
+	rc = account_answer(r, 200, other);
+out:
+	acme_jws_free(&in);
+	EVP_PKEY_free(newkey);
+	EVP_PKEY_free(old);
+	db_acme_row_free(other);
+	json_decref(body);
+	free(tp);
+	return rc;
+}
+
 /* Dispatch ------------------------------------------------------------ */
 
 /* A POST to rest, the JWS verified by the rules of its resource. */
@@ -1758,7 +1867,7 @@ post(struct req *r)
 			return rc;
 		return revoke_cert(r);
 	}
-	if (strcmp(rest, "new-order") != 0 &&
+	if (strcmp(rest, "new-order") != 0 && strcmp(rest, "key-change") != 0 &&
 	    strncmp(rest, "acct/", 5) != 0 && strncmp(rest, "order/", 6) != 0 &&
 	    strncmp(rest, "authz/", 6) != 0 && strncmp(rest, "chall/", 6) != 0 &&
 	    strncmp(rest, "cert/", 5) != 0)
@@ -1767,6 +1876,8 @@ post(struct req *r)
 		return rc;
 	if (strcmp(rest, "new-order") == 0)
 		return new_order(r);
+	if (strcmp(rest, "key-change") == 0)
+		return key_change(r);
 	if (rest_id(rest, "acct", NULL, id, sizeof(id)))
 		return account_update(r, id);
 	if (rest_id(rest, "acct", "orders", id, sizeof(id)))

@@ -355,3 +355,14 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	run -0 sqlite3 "$CA/db/ca.db" "SELECT method FROM revocations WHERE serial = '$("$PY" -c "print(int('$serial', 16))")'"
 	assert_output acme
 }
+
+@test "acme: key-change moves the account to the new key; the old key no longer signs for it; another account may not take that key (409)" {
+	acme_ca
+	run -0 cli keychange
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "200 -"
+	assert_equal "${lines[2]}" "400 malformed"
+	assert_equal "${lines[3]}" "201 -"
+	assert_equal "${lines[4]}" "201 -"
+	assert_equal "${lines[5]}" "409 malformed"
+}

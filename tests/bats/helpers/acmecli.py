@@ -193,5 +193,25 @@ elif SCENARIO == "revoke":
     say(k.post(DIR["revokeCert"], {"certificate": b64(der), "reason": 1}, use_jwk=True))
     say(a.post(DIR["revokeCert"], {"certificate": b64(der)}))
     print(x509.load_der_x509_certificate(der).serial_number)
+elif SCENARIO == "keychange":
+    say(a.register())
+    def inner(new, acct):
+        prot = {"alg": "ES384", "url": DIR["keyChange"], "jwk": json.loads(new.export_public())}
+        s = jws.JWS(json.dumps({"account": acct.kid,
+                                "oldKey": json.loads(acct.key.export_public())}).encode())
+        s.add_signature(new, None, json_encode(prot))
+        return json.loads(s.serialize())
+    new = jwk.JWK.generate(kty="EC", crv="P-384")
+    old = a.key
+    say(a.post(DIR["keyChange"], inner(new, a)))
+    # The old key no longer speaks for the account; the new one does.
+    say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}))
+    a.key = new
+    a.key_alg = "ES384"
+    say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}, alg="ES384"))
+    # Another account may not take that key.
+    b = Account()
+    say(b.register())
+    say(b.post(DIR["keyChange"], inner(new, b)))
 else:
     sys.exit("unknown scenario " + SCENARIO)
