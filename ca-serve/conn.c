@@ -336,6 +336,7 @@ struct response {
 	size_t len;
 	const char *extra;      /* extra header lines ("Allow: ...\r\n") */
 	char extra_buf[80];     /* for an extra line built here */
+	char *extra_own;        /* malloc'd extra lines (an ACME answer's) */
 	char *serial;           /* issued (decimal) or revoked: the serial */
 	char *provisioner;      /* issued or revoked: the token's iss */
 };
@@ -346,6 +347,7 @@ resp_free(struct response *r)
 	free(r->body);
 	free(r->serial);
 	free(r->provisioner);
+	free(r->extra_own);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -1009,6 +1011,226 @@ route_crl(struct conn *c, const struct http_request *q, struct response *r)
 	json_decref(res);
 }
 
+/* ACME (RFC 8555) ------------------------------------------------------ */
+
+#define ACME_ERR "urn:ietf:params:acme:error:"
+/* The header lines an ACME answer may add, in bytes at most. */
+#define ACME_MAX_HEADERS 2048
+/* One header value, in bytes at most (a Location or Link URL). */
+#define ACME_MAX_HEADER_VALUE 1024
+
+/* The headers and content types an ACME handler's answer may carry. */
+static const char *acme_headers[] = {
+	"Location", "Replay-Nonce", "Link", "Retry-After", "Cache-Control", NULL
+};
+static const char *acme_ctypes[] = {
+	"application/json", "application/problem+json",
+	"application/pem-certificate-chain", NULL
+};
+
+/* An RFC 7807 problem document of type ACME_ERR type, with status. */
+static void
+acme_problem(struct response *r, int status, const char *type,
+    const char *detail)
+{
+	char t[64];
+
+	snprintf(t, sizeof(t), ACME_ERR "%s", type);
+	resp_json(r, status, json_pack("{s:s, s:s, s:i}", "type", t, "detail",
+	    detail, "status", status));
+	if (r->status == status)
+		r->ctype = "application/problem+json";
+}
+
+static int
+in_names(const char *s, const char **list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * One header value of an ACME answer appended to *out (len bytes so
+ * far) as "name: value\r\n": printable ASCII only (no CR, LF or other
+ * control character: nothing injected into the head), at most
+ * ACME_MAX_HEADER_VALUE bytes, every line together at most
+ * ACME_MAX_HEADERS.  0, or -1 for a value that breaks a rule.
+ */
+static int
+acme_header_add(char *out, size_t *len, const char *name, const json_t *v)
+{
+	const char *s = json_string_value(v), *c;
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > ACME_MAX_HEADER_VALUE ||
+	    n != json_string_length(v))
+		return -1;
+	for (c = s; *c != '\0'; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return -1;
+	if (*len + strlen(name) + n + 4 >= ACME_MAX_HEADERS)
+		return -1;
+	*len += (size_t)snprintf(out + *len, ACME_MAX_HEADERS - *len,
+	    "%s: %s\r\n", name, s);
+	return 0;
+}
+
+/*
+ * The ACME handler's answer res, {"httpStatus", "headers", "contentType",
+ * "body"}, into r: httpStatus 200-599, headers from acme_headers (each a
+ * string, Link also a list of them), contentType from acme_ctypes (none
+ * only with an empty body), body a string; no other member.  0, or -1
+ * when it is not that shape (r untouched).
+ */
+static int
+acme_answer(struct response *r, const json_t *res)
+{
+	const json_t *st = json_object_get(res, "httpStatus");
+	const json_t *hd = json_object_get(res, "headers");
+	const json_t *ct = json_object_get(res, "contentType");
+	const json_t *body = json_object_get(res, "body"), *v, *e;
+	static const char *members[] = { "httpStatus", "headers",
+		"contentType", "body", NULL };
+	const char *k, *ctype = NULL;
+	char *lines, *b;
+	size_t len = 0, i;
+
+	json_object_foreach((json_t *)res, k, v)
+		if (!in_names(k, members))
+			return -1;
+	if (!json_is_integer(st) || json_integer_value(st) < 200 ||
+	    json_integer_value(st) > 599 || !json_is_string(body))
+		return -1;
+	if (ct != NULL && !json_is_null(ct)) {
+		/* The table's string: res is freed before the head is written. */
+		for (i = 0; json_is_string(ct) && acme_ctypes[i] != NULL; i++)
+			if (strcmp(json_string_value(ct), acme_ctypes[i]) == 0)
+				ctype = acme_ctypes[i];
+		if (ctype == NULL)
+			return -1;
+	} else if (json_string_length(body) > 0)
+		return -1;
+	if (hd != NULL && !json_is_object(hd))
+		return -1;
+	if ((lines = malloc(ACME_MAX_HEADERS)) == NULL)
+		return -1;
+	lines[0] = '\0';
+	json_object_foreach((json_t *)hd, k, v) {
+		if (!in_names(k, acme_headers))
+			goto bad;
+		if (json_is_array(v) && strcmp(k, "Link") == 0) {
+			if (json_array_size(v) == 0)
+				goto bad;
+			json_array_foreach(v, i, e)
+				if (acme_header_add(lines, &len, k, e) != 0)
+					goto bad;
+		} else if (acme_header_add(lines, &len, k, v) != 0)
+			goto bad;
+	}
+	if ((b = malloc(json_string_length(body) + 1)) == NULL)
+		goto bad;
+	memcpy(b, json_string_value(body), json_string_length(body) + 1);
+	free(r->body);
+	r->body = b;
+	r->len = json_string_length(body);
+	r->status = (int)json_integer_value(st);
+	r->ctype = ctype;
+	free(r->extra_own);
+	r->extra_own = lines;
+	r->extra = len > 0 ? lines : NULL;
+	return 0;
+bad:
+	free(lines);
+	return -1;
+}
+
+/* Is the Content-Type ct (maybe NULL) application/jose+json? */
+static int
+jose_json(const char *ct)
+{
+	static const char want[] = "application/jose+json";
+	size_t n = sizeof(want) - 1;
+
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/*
+ * Every method on /acme/{provisioner}/...: to the acme handler as
+ * {"acme": {"method", "path", "host", "body"}} (body: the POST's JWS
+ * object, else null; host: the Host header as received, from which the
+ * handler rebuilds the URL the JWS must name).  Its answer is relayed
+ * when it has the shape acme_answer() checks; ca-serve's own refusals
+ * here are problem documents too.  HEAD is answered as GET, without the
+ * body (respond()).
+ */
+static void
+route_acme(struct conn *c, const struct http_request *q, struct response *r)
+{
+	json_t *req, *body = json_null(), *res;
+	const json_t *status;
+	json_error_t je;
+	char *out, m[256];
+	size_t outlen;
+	int post = strcmp(q->method, "POST") == 0;
+
+	if (!post && strcmp(q->method, "GET") != 0 &&
+	    strcmp(q->method, "HEAD") != 0) {
+		r->extra = "Allow: GET, HEAD, POST\r\n";
+		return acme_problem(r, 405, "malformed", "method not allowed");
+	}
+	if (q->host == NULL || q->host[0] == '\0')
+		return acme_problem(r, 400, "malformed", "no Host header: the "
+		    "request's URL is not known");
+	if (post) {
+		if (!jose_json(q->content_type))
+			return acme_problem(r, 415, "malformed", "Content-Type "
+			    "must be application/jose+json");
+		body = json_loadb((const char *)q->body, q->body_len,
+		    JSON_REJECT_DUPLICATES, &je);
+		if (body == NULL || !json_is_object(body)) {
+			snprintf(m, sizeof(m), "malformed JSON: %s",
+			    body != NULL ? "not an object" : je.text);
+			json_decref(body);
+			return acme_problem(r, 400, "malformed", m);
+		}
+	}
+	req = json_pack("{s:{s:s, s:s, s:s, s:o}}", "acme", "method", q->method,
+	    "path", q->path, "host", q->host, "body", body);
+	if (req == NULL)
+		return acme_problem(r, 500, "serverInternal", "out of memory");
+	if (handler_call(c, HK_ACME, req, &res, &out, &outlen, r) != 0) {
+		json_decref(req);
+		/* ca-serve's 503 or 500, said as a problem. */
+		return acme_problem(r, r->status, "serverInternal",
+		    r->status == 503 ? "handler unavailable" : "handler failed");
+	}
+	json_decref(req);
+	free(out);
+	status = json_object_get(res, "status");
+	if (json_is_integer(status)) {
+		/* The handler's framing refused it, before any ACME rule. */
+		const char *msg = json_string_value(json_object_get(res,
+		    "message"));
+		int st = (int)json_integer_value(status);
+
+		acme_problem(r, st, st >= 500 ? "serverInternal" : "malformed",
+		    msg != NULL ? msg : "refused");
+	} else if (acme_answer(r, res) != 0) {
+		log_msg("handler acme: an answer that is not {\"httpStatus\", "
+		    "\"headers\", \"contentType\", \"body\"} within the rules");
+		hop_close(&c->hops[HK_ACME]);
+		acme_problem(r, 500, "serverInternal", "handler failed");
+	}
+	json_decref(res);
+}
+
 /* Methods that exist: anything else is 501, these on a wrong route 405. */
 static const char *known_methods[] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE",
@@ -1050,6 +1272,9 @@ route(struct conn *c, const struct http_request *q, struct response *r)
 
 	if (!known_method(q->method))
 		return resp_error(r, 501, "method not supported");
+	/* ACME's own tree, not under /1.0. */
+	if (strncmp(p, "/acme/", 6) == 0)
+		return route_acme(c, q, r);
 	/* Every route also under /1.0. */
 	if (strncmp(p, "/1.0/", 5) == 0)
 		p += 4;
@@ -1102,7 +1327,7 @@ static int
 respond(struct conn *c, const char *method, const char *path,
     struct response *r, int keep, int64_t t0)
 {
-	char head[512];
+	char head[512 + ACME_MAX_HEADERS];
 	int hl, rc = IO_ERR, head_only = method && strcmp(method, "HEAD") == 0;
 	char *all;
 	json_t *line;

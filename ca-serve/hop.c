@@ -47,6 +47,7 @@ const struct hkind hkinds[HK_COUNT] = {
 	[HK_SIGN] = { "sign", "ca-sign" },
 	[HK_RENEW] = { "renew", "ca-renew" },
 	[HK_REVOKE] = { "revoke", "ca-revoke" },
+	[HK_ACME] = { "acme", "ca-acme" },
 };
 
 void

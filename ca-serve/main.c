@@ -60,8 +60,8 @@ usage(int code)
 "  --max-conns N        connections served at once in the accept loop\n"
 "                       (default 64)\n"
 "  --handlers N         long-lived sign handlers of the accept loop\n"
-"                       (default 2; 0: one per connection); renew gets\n"
-"                       N/2 (at least 1), revoke 1\n"
+"                       (default 2; 0: one per connection); renew and\n"
+"                       acme get N/2 (at least 1), revoke 1\n"
 "  --read-timeout D     a request (head and body) must arrive within D of\n"
 "                       its first byte (default 10s; units ms, s, m)\n"
 "  --conn-timeout D     a connection ends after D at most (default 60s)\n"
@@ -122,7 +122,7 @@ duration_arg(const char *name, const char *v)
 	return ms;
 }
 
-/* A handler program (ca-sign, ca-renew, ca-revoke) beside this program. */
+/* A handler program (ca-sign, ca-renew, ca-revoke, ca-acme) beside this program. */
 static char *
 handler_prog(const char *name)
 {
@@ -138,7 +138,8 @@ handler_prog(const char *name)
 /*
  * The accept loop's pool size of a kind, for --handlers n: signing is
  * the busy route; renewals come from timers, spread over the
- * certificates' lifetimes; revocations and CRL fetches are rare.
+ * certificates' lifetimes, and so do ACME clients' orders; revocations
+ * and CRL fetches are rare.
  */
 static int
 pool_size(int kind, int n)
@@ -149,6 +150,8 @@ pool_size(int kind, int n)
 		return n / 2 > 1 ? n / 2 : 1;
 	if (kind == HK_REVOKE)
 		return 1;
+	if (kind == HK_ACME)
+		return n / 2 > 1 ? n / 2 : 1;
 	return n;
 }
 

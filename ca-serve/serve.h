@@ -5,7 +5,7 @@
  *
  * ca-serve holds only public files and its own TLS key: never the
  * intermediate key, its password or the database.  Those stay with the
- * handlers (ca-sign, ca-renew, ca-revoke --api --offline), which it
+ * handlers (ca-sign, ca-renew, ca-revoke, ca-acme --api --offline), which it
  * reaches through a pipe or a unix socket.
  */
 #ifndef CA_SERVE_H
@@ -24,9 +24,10 @@
 /*
  * The handler kinds, one table: the ca.json "handlers" member and the
  * program beside ca-serve of each.  sign serves POST /sign; renew serves
- * POST /renew and /rekey; revoke serves POST /revoke and GET /crl.
+ * POST /renew and /rekey; revoke serves POST /revoke and GET /crl; acme
+ * serves every method on /acme/{provisioner}/... (RFC 8555).
  */
-enum { HK_SIGN, HK_RENEW, HK_REVOKE, HK_COUNT };
+enum { HK_SIGN, HK_RENEW, HK_REVOKE, HK_ACME, HK_COUNT };
 
 struct hkind {
 	const char *name;       /* "sign": the handlers member, the pool's socket */

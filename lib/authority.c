@@ -61,7 +61,7 @@ struct authority {
 };
 
 /* The provisioner types that issue. */
-enum prov_type { PROV_JWK, PROV_OIDC, PROV_X5C, PROV_OTHER };
+enum prov_type { PROV_JWK, PROV_OIDC, PROV_X5C, PROV_ACME, PROV_OTHER };
 
 /* A verified token: what the authority decided it says. */
 struct token {
@@ -181,7 +181,8 @@ prov_type(const json_t *prov)
 		return PROV_OTHER;
 	return strcasecmp(t, "JWK") == 0 ? PROV_JWK :
 	    strcasecmp(t, "OIDC") == 0 ? PROV_OIDC :
-	    strcasecmp(t, "X5C") == 0 ? PROV_X5C : PROV_OTHER;
+	    strcasecmp(t, "X5C") == 0 ? PROV_X5C :
+	    strcasecmp(t, "ACME") == 0 ? PROV_ACME : PROV_OTHER;
 }
 
 /* The provisioner named name, of any type that issues, and its index. */
@@ -378,7 +379,7 @@ authority_db(struct authority *a)
 const char *
 authority_provisioner_type(struct authority *a, const char *name)
 {
-	static const char *names[] = { "JWK", "OIDC", "X5C" };
+	static const char *names[] = { "JWK", "OIDC", "X5C", "ACME" };
 	const json_t *pv = name != NULL ? prov_by_name(a, name, NULL) : NULL;
 
 	return pv == NULL ? NULL : names[prov_type(pv)];
@@ -1203,6 +1204,7 @@ struct issue {
 	X509 *x;
 	struct db_cert row;
 	struct db_row *old;         /* a renewal: the row renewed */
+	const struct acme_issue_request *acme; /* ACME: its record hook */
 	int64_t now;
 };
 
@@ -1338,6 +1340,14 @@ issue_record(struct authority *a, struct issue *p, int *st)
 	}
 	if ((rc = db_put_cert(a->db, &p->row)) != CA_OK) {
 		status_of(st, rc == CA_REFUSED ? CA_FAIL : rc);
+		goto undo;
+	}
+	/* ACME: the order's row says where the certificate is, in the same
+	 * transaction, or neither is recorded. */
+	if (p->acme != NULL && p->acme->record != NULL &&
+	    (rc = p->acme->record(a->db, p->x, p->serial,
+	    p->acme->arg)) != CA_OK) {
+		status_of(st, rc);
 		goto undo;
 	}
 	if ((rc = db_release(a->db)) != CA_OK) {
@@ -1533,6 +1543,130 @@ authority_sign(struct authority *a, const struct sign_request *r, X509 **crt)
 	return batch_one(a, sign_at, &s, crt);
 }
 
+/* ---- ACME ------------------------------------------------------------ */
+
+const json_t *
+authority_acme_provisioner(struct authority *a, const char *name)
+{
+	const json_t *pv = name != NULL ? prov_by_name(a, name, NULL) : NULL;
+
+	return pv != NULL && prov_type(pv) == PROV_ACME ? pv : NULL;
+}
+
+struct authority_result
+authority_acme_names(struct authority *a, const struct sans *names)
+{
+	int rc, st = 200;
+
+	if (names->n == 0)
+		return result(fail(&st, 400, CA_INPUT, "no identifiers"), st);
+	if ((rc = policy_check(a->policy, names, NULL)) != CA_OK)
+		status_of(&st, rc);
+	return result(rc, st);
+}
+
+/*
+ * Every check of an ACME finalize, and the signing, before the database
+ * is written: the provisioner, the CSR (signature, key, and not the
+ * account's key), its names exactly the order's, its CN one of them
+ * (forceCN: the first when it has none), today's policy, the claims.
+ */
+static int
+acme_prepare(struct authority *a, const struct acme_issue_request *r,
+    struct issue *p, int *st)
+{
+	struct sans csrsans = { NULL, 0 };
+	const struct san *c;
+	struct sign_request times;
+	const json_t *prov;
+	struct claims cl;
+	int64_t nb, na;
+	size_t i;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->now = (int64_t)time(NULL);
+	p->acme = r;
+	if ((prov = authority_acme_provisioner(a, r->provisioner)) == NULL)
+		return fail(st, 404, CA_REFUSED, "no ACME provisioner %s",
+		    r->provisioner != NULL ? r->provisioner : "(none)");
+	p->t.prov = prov;
+	p->t.prov_name = conf_str(prov, "name");
+	if ((rc = prov_claims(a, prov, &cl, st)) != CA_OK)
+		return rc;
+	if ((rc = csr_check(r->csr)) != CA_OK)
+		return status_of(st, rc);
+	if (r->account_key != NULL &&
+	    EVP_PKEY_eq(X509_REQ_get0_pubkey(r->csr), r->account_key) == 1)
+		return fail(st, 400, CA_INPUT, "the certificate request's key "
+		    "is the account's key");
+	if ((rc = csr_requested_names(r->csr, p->cn, sizeof(p->cn),
+	    &csrsans)) != CA_OK) {
+		sans_free(&csrsans);
+		return status_of(st, rc);
+	}
+	if (!sans_equal(&csrsans, r->names)) {
+		char *extra = sans_missing(&csrsans, r->names);
+		char *lack = sans_missing(r->names, &csrsans);
+
+		sans_free(&csrsans);
+		if (extra == NULL || lack == NULL)
+			rc = fail(st, 500, CA_FAIL, "out of memory");
+		else
+			rc = fail(st, 403, CA_REFUSED,
+			    "certificate request names differ from the order's "
+			    "identifiers:%s%s%s%s%s",
+			    *extra ? " not in the order: " : "", extra,
+			    *extra && *lack ? ";" : "",
+			    *lack ? " not in the request: " : "", lack);
+		free(extra);
+		free(lack);
+		return rc;
+	}
+	sans_free(&csrsans);
+	for (i = 0; i < r->names->n; i++)
+		if ((rc = sans_add_san(&p->names, &r->names->v[i])) != CA_OK)
+			return status_of(st, rc);
+	if (p->cn[0] != '\0') {
+		if (sans_find_cn(&p->names, p->cn, &c) != CA_OK)
+			return fail(st, 403, CA_REFUSED, "certificate request "
+			    "common name %s is not one of the order's identifiers",
+			    p->cn);
+		memmove(p->cn, c->value, strlen(c->value) + 1);
+	} else if (json_is_true(json_object_get(prov, "forceCN"))) {
+		c = &p->names.v[0];
+		if (strlen(c->value) >= sizeof(p->cn))
+			return fail(st, 403, CA_REFUSED, "common name longer "
+			    "than %zu bytes", sizeof(p->cn) - 1);
+		memcpy(p->cn, c->value, strlen(c->value) + 1);
+	}
+	if ((rc = policy_check(a->policy, &p->names,
+	    p->cn[0] != '\0' ? p->cn : NULL)) != CA_OK)
+		return status_of(st, rc);
+	memset(&times, 0, sizeof(times));
+	times.not_before = r->not_before;
+	times.not_after = r->not_after;
+	if ((rc = validity(a, &cl, &times, p->now, &nb, &na, st)) != CA_OK)
+		return rc;
+	return issue_sign(a, p, X509_REQ_get0_pubkey(r->csr),
+	    X509_REQ_get_X509_PUBKEY(r->csr), nb, na, st);
+}
+
+static int
+acme_at(struct authority *a, const void *arg, size_t i, struct issue *p,
+    int *st)
+{
+	return acme_prepare(a, (const struct acme_issue_request *)arg + i, p,
+	    st);
+}
+
+struct authority_result
+authority_acme_issue(struct authority *a, const struct acme_issue_request *r,
+    X509 **crt)
+{
+	return batch_one(a, acme_at, r, crt);
+}
+
 /* ---- revocation ------------------------------------------------------ */
 
 static const char *const reason_names[] = {
@@ -1682,14 +1816,18 @@ revoke_allowed(struct authority *a, const struct revoke_request *r,
 	    strcmp(row->cert.provisioner, t->prov_name) != 0)
 		rc = fail(st, 403, CA_REFUSED, "provisioner %s did not issue certificate %s",
 		    t->prov_name, serial);
-	if (r->method == REVOKE_MTLS) {
+	if (r->method == REVOKE_ACME && (r->provisioner == NULL ||
+	    strcmp(row->cert.provisioner, r->provisioner) != 0))
+		rc = fail(st, 403, CA_REFUSED, "provisioner %s did not issue certificate %s",
+		    r->provisioner != NULL ? r->provisioner : "(none)", serial);
+	if (rc == CA_OK && (r->method == REVOKE_MTLS || r->method == REVOKE_ACME)) {
 		if ((n = i2d_X509(leaf, &der)) <= 0)
 			rc = fail(st, 500, CA_FAIL, "encoding the client certificate failed");
 		else if ((size_t)n != row->cert.der_len ||
 		    memcmp(der, row->cert.der, (size_t)n) != 0)
 			rc = fail(st, 401, CA_REFUSED,
-			    "the client certificate is not certificate %s as the CA issued it",
-			    serial);
+			    "the %s certificate is not certificate %s as the CA issued it",
+			    r->method == REVOKE_ACME ? "request's" : "client", serial);
 		OPENSSL_free(der);
 	}
 	db_row_free(row);
@@ -1699,7 +1837,8 @@ revoke_allowed(struct authority *a, const struct revoke_request *r,
 static const char *
 method_name(enum revoke_method m)
 {
-	return m == REVOKE_TOKEN ? "token" : m == REVOKE_MTLS ? "mtls" : "offline";
+	return m == REVOKE_TOKEN ? "token" : m == REVOKE_MTLS ? "mtls" :
+	    m == REVOKE_ACME ? "acme" : "offline";
 }
 
 struct authority_result
@@ -1747,6 +1886,14 @@ authority_revoke(struct authority *a, const struct revoke_request *r)
 			rc = fail(&st, 403, CA_REFUSED,
 			    "a client certificate revokes only itself: serial %s is not %s",
 			    leaf_serial, serial);
+			goto out;
+		}
+		break;
+	case REVOKE_ACME:
+		/* The handler authenticated the request; the certificate is
+		 * the one sent, which must be the serial's as issued. */
+		if ((leaf = r->cert) == NULL) {
+			rc = fail(&st, 400, CA_INPUT, "revoke: no certificate");
 			goto out;
 		}
 		break;

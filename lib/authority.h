@@ -90,7 +90,10 @@ void authority_sign_batch(struct authority *a, struct authority_signing *s,
 enum revoke_method {
 	REVOKE_OFFLINE,     /* "offline": the operator, on the CA host */
 	REVOKE_TOKEN,       /* "token": a revoke token from a provisioner */
-	REVOKE_MTLS         /* "mtls": the certificate itself, over mTLS */
+	REVOKE_MTLS,        /* "mtls": the certificate itself, over mTLS */
+	REVOKE_ACME         /* "acme": an ACME revokeCert the handler
+			       authenticated (the ordering account, or the
+			       certificate's key) */
 };
 
 /* A revocation as asked for; strings may be NULL where not needed. */
@@ -105,6 +108,9 @@ struct revoke_request {
 	STACK_OF(X509) *peer;       /* REVOKE_MTLS: the client's chain as
 				       the TLS server verified it, leaf
 				       first (borrowed) */
+	X509 *cert;                 /* REVOKE_ACME: the certificate sent
+				       (borrowed) */
+	const char *provisioner;    /* REVOKE_ACME: the ACME provisioner */
 };
 
 /*
@@ -179,6 +185,11 @@ void authority_renew_batch(struct authority *a, struct authority_renewal *s,
  *                   again, now, to the CA's root (else 401), the leaf's
  *                   serial must be the one revoked (else 403) and its DER
  *                   the row's (else 401).
+ *   REVOKE_ACME     ca-acme, which authenticated the request (by the
+ *                   account that ordered the certificate, or a JWS signed
+ *                   by its key): the row's provisioner must be
+ *                   provisioner (else 403) and cert's DER the row's
+ *                   (else 401).
  * CA_INPUT (400) for a malformed serial, reason code or reason;
  * CA_REFUSED "certificate N already revoked" (403, the first record
  * kept) or "certificate N not found" (404); CA_FAIL, CA_UNAVAIL.
@@ -232,8 +243,52 @@ const struct crl_conf *authority_crl_conf(struct authority *a);
 int authority_signing_key(struct authority *a, EVP_PKEY **key);
 
 /*
+ * ACME (ca-acme).  The ACME provisioner named name in ca.json (borrowed
+ * from the configuration: its forceCN, challenges, requireEAB,
+ * validation...), or NULL when there is none of that name and type.
+ */
+const json_t *authority_acme_provisioner(struct authority *a,
+    const char *name);
+
+/*
+ * Whether today's policy allows an order's identifiers (names, typed):
+ * CA_OK (200), CA_REFUSED "policy: ..." (403: the identifier is
+ * rejected), CA_INPUT for none (400), CA_FAIL.
+ */
+struct sans;
+struct authority_result authority_acme_names(struct authority *a,
+    const struct sans *names);
+
+/*
+ * An ACME order's certificate (finalize).  The handler has checked the
+ * account, the order and that each of its authorizations is valid; here
+ * the rules every issuance has: the provisioner is an ACME one of
+ * ca.json; the CSR's signature and key (never the account's key); its
+ * names (SANs, else its CN as a name) exactly the order's identifiers;
+ * its CN, if any, one of them, else with forceCN the first; today's
+ * policy; the provisioner's claims for the lifetime (notBefore and
+ * notAfter as the order asked, or the defaults).  Signed before the
+ * database is written, then recorded in one transaction with record()
+ * called in it after the certificate's row (the order's row updated
+ * there: a failure undoes both).  *crt (the caller's) only after the
+ * COMMIT.  Statuses: 400 malformed CSR or the account's key, 403
+ * refused (names, policy, validity), 404 no such provisioner, 500, 503.
+ */
+struct acme_issue_request {
+	const char *provisioner;            /* its name */
+	X509_REQ *csr;
+	const struct sans *names;           /* the order's identifiers */
+	EVP_PKEY *account_key;              /* refused as the CSR's key */
+	const char *not_before, *not_after; /* RFC 3339, or NULL */
+	int (*record)(struct db *db, X509 *crt, const char *serial, void *arg);
+	void *arg;
+};
+struct authority_result authority_acme_issue(struct authority *a,
+    const struct acme_issue_request *r, X509 **crt);
+
+/*
  * The type of the provisioner named name in ca.json ("JWK", "OIDC",
- * "X5C": the canonical spelling), or NULL when there is none of that
+ * "X5C", "ACME": the canonical spelling), or NULL when there is none of that
  * name.  Rows record the name only: the type is today's configuration's.
  */
 const char *authority_provisioner_type(struct authority *a, const char *name);

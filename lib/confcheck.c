@@ -38,6 +38,8 @@ enum kind {
 	K_JWK,          /* a provisioner's public key */
 	K_CRL,          /* the "crl" object: its members and their rules */
 	K_URL,          /* an https:// URL */
+	K_PORT,         /* a TCP port: an integer 1..65535 */
+	K_CHALLENGES,   /* an ACME provisioner's challenge types */
 	K_RULES,        /* an OIDC provisioner's rules */
 	K_IGNORED,      /* step-ca's, not used by inca: accepted, warned about */
 	K_REFUSED       /* step-ca's, and unsafe to ignore: refused, with why */
@@ -133,6 +135,44 @@ static const struct member x5c_m[] = {
 	END
 };
 
+/*
+ * How an ACME provisioner's challenges are validated (ca-acme-va's
+ * options): the DNS server to ask, the ports, the deadline, and the
+ * address rules over the default deny of internal addresses.
+ */
+static const struct member acme_validation_m[] = {
+	{ "resolver", K_STRING, 0, NULL, NULL },
+	{ "httpPort", K_PORT, 0, NULL, NULL },
+	{ "tlsPort", K_PORT, 0, NULL, NULL },
+	{ "timeout", K_DURATION, 0, NULL, NULL },
+	{ "allow", K_NAMES, 0, NULL, NULL },
+	{ "deny", K_NAMES, 0, NULL, NULL },
+	END
+};
+
+/* An ACME provisioner (RFC 8555), served by ca-acme under /acme/{name}/. */
+static const struct member acme_m[] = {
+	{ "type", K_STRING, 1, NULL, NULL },
+	{ "name", K_STRING, 1, NULL, NULL },
+	{ "forceCN", K_BOOL, 0, NULL, NULL },
+	{ "requireEAB", K_BOOL, 0, NULL, NULL },
+	{ "challenges", K_CHALLENGES, 0, NULL, NULL },
+	{ "claims", K_OBJECT, 0, claims_m, NULL },
+	{ "validation", K_OBJECT, 0, acme_validation_m, NULL },
+	{ "termsOfService", K_URL, 0, NULL, NULL },
+	{ "website", K_URL, 0, NULL, NULL },
+	{ "caaIdentities", K_NAMES, 0, NULL, NULL },
+	IGNORED("attestationFormats"),
+	IGNORED("attestationRoots"),
+	IGNORED("options"),
+	END
+};
+
+/* The challenge types an ACME provisioner may offer. */
+static const char *acme_challenges[] = {
+	"http-01", "dns-01", "tls-alpn-01", NULL
+};
+
 static const struct member authority_m[] = {
 	{ "claims", K_OBJECT, 0, claims_m, NULL },
 	{ "policy", K_OBJECT, 0, policy_m, NULL },
@@ -172,6 +212,7 @@ static const struct member handlers_m[] = {
 	{ "sign", K_STRING, 0, NULL, NULL },
 	{ "renew", K_STRING, 0, NULL, NULL },
 	{ "revoke", K_STRING, 0, NULL, NULL },
+	{ "acme", K_STRING, 0, NULL, NULL },
 	END
 };
 
@@ -216,7 +257,7 @@ static const struct member top_m[] = {
 
 /* step-ca's other provisioner types: accepted, not used. */
 static const char *other_types[] = {
-	"K8sSA", "ACME", "SSHPOP", "SCEP", "AWS", "GCP",
+	"K8sSA", "SSHPOP", "SCEP", "AWS", "GCP",
 	"Azure", "Nebula", NULL
 };
 
@@ -537,6 +578,9 @@ check_provisioners(const json_t *provs, const char *path, int warn)
 			if ((rc = check_object(p, pp, oidc_m, warn)) != CA_OK ||
 			    (rc = check_oidc(p, pp)) != CA_OK)
 				return rc;
+		} else if (strcasecmp(json_string_value(type), "ACME") == 0) {
+			if ((rc = check_object(p, pp, acme_m, warn)) != CA_OK)
+				return rc;
 		} else if (strcasecmp(json_string_value(type), "X5C") == 0) {
 			if ((rc = check_object(p, pp, x5c_m, warn)) != CA_OK)
 				return rc;
@@ -638,6 +682,28 @@ check_value(const json_t *v, const char *path, const struct member *m,
 		return CA_OK;
 	case K_RULES:
 		return check_rules(v, path);
+	case K_PORT:
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 65535)
+			return bad(path, "a port: an integer from 1 to 65535");
+		return CA_OK;
+	case K_CHALLENGES:
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			return bad(path, "must be a non-empty array of http-01, "
+			    "dns-01, tls-alpn-01");
+		json_array_foreach(v, i, x) {
+			char cp[PATH_LEN];
+			size_t j;
+
+			pathf(cp, "%s[%zu]", path, i);
+			if (!json_is_string(x) ||
+			    !in_list(json_string_value(x), acme_challenges))
+				return bad(cp, "http-01, dns-01 or tls-alpn-01");
+			for (j = 0; j < i; j++)
+				if (json_equal(x, json_array_get(v, j)))
+					return bad(cp, "listed twice");
+		}
+		return CA_OK;
 	case K_IGNORED:
 		if (warn)
 			warnx_("ca.json: %s: ignored (a step-ca member inca does not use)",

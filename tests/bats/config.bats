@@ -304,10 +304,39 @@ everywhere() {
 ca-init: ca.json: authority.claims.enableSSHCA: ignored (a step-ca member inca does not use)
 ca-init: ca.json: authority.provisioners[0].options: ignored (a step-ca member inca does not use)
 ca-init: ca.json: authority.provisioners[1].claims.disableSmallstepExtensions: ignored (a step-ca member inca does not use)
-ca-init: ca.json: authority.provisioners[2]: ignored (type ACME: inca uses JWK provisioners only)
 ca-init: ca.json: authority.enableAdmin: ignored (a step-ca member inca does not use)
 ca-init: ca.json: tls.renegotiation: ignored (a step-ca member inca does not use)
 ca-init: ca.json: commonName: ignored (a step-ca member inca does not use)"
+}
+
+@test "config: an ACME provisioner's members are checked" {
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "challenges": ["http-01", "device-attest-01"]}]' \
+		"ca.json: authority.provisioners[2].challenges[1]: http-01, dns-01 or tls-alpn-01"
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "challenges": ["dns-01", "dns-01"]}]' \
+		"ca.json: authority.provisioners[2].challenges[1]: listed twice"
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "challenges": []}]' \
+		"ca.json: authority.provisioners[2].challenges: must be a non-empty array of http-01, dns-01, tls-alpn-01"
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "validation": {"httpPort": 0}}]' \
+		"ca.json: authority.provisioners[2].validation.httpPort: a port: an integer from 1 to 65535"
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "validation": {"tlsPort": "443"}}]' \
+		"ca.json: authority.provisioners[2].validation.tlsPort: a port: an integer from 1 to 65535"
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "validation": {"timeout": "soon"}}]' \
+		'ca.json: authority.provisioners[2].validation.timeout: a duration like "24h"'
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "validation": {"port": 80}}]' \
+		"ca.json: authority.provisioners[2].validation.port: unknown member"
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "forceCN": "yes"}]' \
+		"ca.json: authority.provisioners[2].forceCN: true or false"
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "key": {}}]' \
+		"ca.json: authority.provisioners[2].key: unknown member"
+	bad '.authority.provisioners += [{"type": "ACME", "name": "a", "claims": {"maxTLSCertDuration": "x"}}]' \
+		'ca.json: authority.provisioners[2].claims.maxTLSCertDuration: a duration like "24h"'
+	conf '.authority.provisioners += [{"type": "ACME", "name": "a", "forceCN": true, "requireEAB": false,
+	    "challenges": ["tls-alpn-01"], "claims": {"defaultTLSCertDuration": "12h"},
+	    "validation": {"resolver": "127.0.0.1:53", "httpPort": 8080, "tlsPort": 8443, "timeout": "5s",
+	    "allow": ["127.0.0.0/8"], "deny": ["10.0.0.0/8"]}, "termsOfService": "https://ca.example/tos"}]'
+	run -0 --separate-stderr ca-init --check --dir "$CA"
+	assert_output "$CA: ok"
+	assert_equal "$stderr" ""
 }
 
 @test "config: every ignored and refused step-ca member is named in ca.json(5)" {

@@ -1,0 +1,217 @@
+#!/usr/bin/python3
+"""A small ACME client for the refusal tests: it sends what real clients
+never send (a spent nonce, another URL, alg none, HS256, another
+account's kid, a CSR naming other names) and prints what came back, one
+line per request: "STATUS TYPE" (TYPE the problem document's type without
+urn:ietf:params:acme:error:, or "-" for a success).
+
+    acmecli.py DIRECTORY_URL ROOT_PEM HTTP01_PORT SCENARIO
+
+Scenarios: replay, badurl, algnone, hs256, otherkid, early, csrnames.
+http-01 is answered by a server of its own on 127.0.0.1:HTTP01_PORT.
+"""
+import base64
+import http.server
+import json
+import ssl
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from jwcrypto import jwk, jws
+from jwcrypto.common import json_encode
+
+DIRURL, ROOT, HTTP01, SCENARIO = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+CTX = ssl.create_default_context(cafile=ROOT)
+P = "urn:ietf:params:acme:error:"
+
+
+def b64(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def request(method, url, body=None):
+    req = urllib.request.Request(url, data=body, method=method)
+    if body is not None:
+        req.add_header("Content-Type", "application/jose+json")
+    try:
+        with urllib.request.urlopen(req, context=CTX) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+DIR = json.loads(request("GET", DIRURL)[2])
+
+
+def nonce():
+    return request("HEAD", DIR["newNonce"])[1]["Replay-Nonce"]
+
+
+class Account:
+    def __init__(self):
+        self.key = jwk.JWK.generate(kty="EC", crv="P-256")
+        self.kid = None
+
+    def signed(self, url, payload, n=None, use_jwk=False, alg="ES256"):
+        prot = {"alg": alg, "nonce": n or nonce(), "url": url}
+        if use_jwk or self.kid is None:
+            prot["jwk"] = json.loads(self.key.export_public())
+        else:
+            prot["kid"] = self.kid
+        text = "" if payload is None else json.dumps(payload)
+        s = jws.JWS(text.encode())
+        s.add_signature(self.key, None, json_encode(prot))
+        return json.loads(s.serialize())
+
+    def post(self, url, payload, **kw):
+        return post(url, self.signed(url, payload, **kw))
+
+    def register(self):
+        st, h, b = self.post(DIR["newAccount"], {"termsOfServiceAgreed": True})
+        self.kid = h["Location"]
+        return st, h, b
+
+    def thumb(self):
+        return self.key.thumbprint()
+
+
+def post(url, body):
+    return request("POST", url, json.dumps(body).encode())
+
+
+def say(res):
+    st, h, b = res
+    t = "-"
+    if h.get("Content-Type") == "application/problem+json":
+        t = json.loads(b)["type"].replace(P, "")
+    print(st, t, flush=True)
+    return res
+
+
+TOKENS = {}
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        tok = self.path.rsplit("/", 1)[-1]
+        body = TOKENS.get(tok, "").encode()
+        self.send_response(200 if body else 404)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def ready_order(acct, name):
+    """An order for name whose http-01 challenge is answered: ready."""
+    st, h, b = acct.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": name}]})
+    order, url = json.loads(b), h["Location"]
+    srv = http.server.HTTPServer(("127.0.0.1", HTTP01), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    for az in order["authorizations"]:
+        a = json.loads(acct.post(az, None)[2])
+        ch = [c for c in a["challenges"] if c["type"] == "http-01"][0]
+        TOKENS[ch["token"]] = ch["token"] + "." + acct.thumb()
+        acct.post(ch["url"], {})
+    srv.shutdown()
+    return json.loads(acct.post(url, None)[2]), url
+
+
+def csr_der(names, key=None):
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    b = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+    b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
+    return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+a = Account()
+if SCENARIO == "replay":
+    n = nonce()
+    res = say(post(DIR["newAccount"], a.signed(DIR["newAccount"], {"termsOfServiceAgreed": True}, n=n)))
+    res = say(post(DIR["newAccount"], a.signed(DIR["newAccount"], {"termsOfServiceAgreed": True}, n=n)))
+    # badNonce carries a fresh nonce, which works.
+    fresh = res[1]["Replay-Nonce"]
+    say(post(DIR["newAccount"], a.signed(DIR["newAccount"], {"termsOfServiceAgreed": True}, n=fresh)))
+    # A nonce this server never gave.
+    say(post(DIR["newAccount"], a.signed(DIR["newAccount"], {}, n=b64(b"x" * 16))))
+elif SCENARIO == "badurl":
+    say(post(DIR["newAccount"], a.signed(DIR["newOrder"], {"termsOfServiceAgreed": True})))
+    say(post(DIR["newAccount"], a.signed(DIR["newAccount"].replace("https://127.0.0.1", "https://localhost"), {})))
+elif SCENARIO in ("algnone", "hs256"):
+    alg = "none" if SCENARIO == "algnone" else "HS256"
+    prot = {"alg": alg, "nonce": nonce(), "url": DIR["newAccount"],
+            "jwk": json.loads(a.key.export_public())}
+    pr = b64(json.dumps(prot).encode())
+    pl = b64(json.dumps({"termsOfServiceAgreed": True}).encode())
+    say(post(DIR["newAccount"], {"protected": pr, "payload": pl, "signature": b64(b"\0" * 32)}))
+elif SCENARIO == "otherkid":
+    say(a.register())
+    b = Account()
+    say(b.register())
+    # b signs with its own key but names a's account.
+    b_kid, b.kid = b.kid, a.kid
+    say(b.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}))
+    b.kid = b_kid
+    # a's order is not b's to read.
+    st, h, _ = say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}))
+    say(b.post(h["Location"], None))
+elif SCENARIO == "early":
+    say(a.register())
+    st, h, body = say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}))
+    say(a.post(json.loads(body)["finalize"], {"csr": b64(csr_der(["web.acme.test"]))}))
+elif SCENARIO == "csrnames":
+    say(a.register())
+    order, url = ready_order(a, "web.acme.test")
+    print(order["status"])
+    say(a.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test", "api.acme.test"]))}))
+    say(a.post(order["finalize"], {"csr": b64(csr_der(["api.acme.test"]))}))
+    # The account's own key as the certificate's.
+    say(a.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"], a.key.get_op_key("sign")))}))
+    say(a.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"]))}))
+elif SCENARIO == "revoke":
+    say(a.register())
+    order, url = ready_order(a, "web.acme.test")
+    certkey = ec.generate_private_key(ec.SECP256R1())
+    st, h, body = say(a.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"], certkey))}))
+    pem = a.post(json.loads(body)["certificate"], None)[2]
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    # Another account may not revoke it.
+    c = Account()
+    say(c.register())
+    say(c.post(DIR["revokeCert"], {"certificate": b64(der)}))
+    # Signed by the certificate's own key (a jwk request), reason keyCompromise.
+    k = Account()
+    k.key = jwk.JWK.from_pyca(certkey)
+    say(k.post(DIR["revokeCert"], {"certificate": b64(der), "reason": 1}, use_jwk=True))
+    say(a.post(DIR["revokeCert"], {"certificate": b64(der)}))
+    print(x509.load_der_x509_certificate(der).serial_number)
+elif SCENARIO == "keychange":
+    say(a.register())
+    def inner(new, acct):
+        prot = {"alg": "ES384", "url": DIR["keyChange"], "jwk": json.loads(new.export_public())}
+        s = jws.JWS(json.dumps({"account": acct.kid,
+                                "oldKey": json.loads(acct.key.export_public())}).encode())
+        s.add_signature(new, None, json_encode(prot))
+        return json.loads(s.serialize())
+    new = jwk.JWK.generate(kty="EC", crv="P-384")
+    old = a.key
+    say(a.post(DIR["keyChange"], inner(new, a)))
+    # The old key no longer speaks for the account; the new one does.
+    say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}))
+    a.key = new
+    a.key_alg = "ES384"
+    say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}, alg="ES384"))
+    # Another account may not take that key.
+    b = Account()
+    say(b.register())
+    say(b.post(DIR["keyChange"], inner(new, b)))
+else:
+    sys.exit("unknown scenario " + SCENARIO)
