@@ -66,6 +66,13 @@
 #define MAX_CONTACTS    8
 /* How long a validation may take at most, whatever its timeout. */
 #define VA_MAX_MS       25000
+/*
+ * Address rules (allow and deny together) passed to the validator: what
+ * its argument vector holds.  A configuration with more is refused, never
+ * cut short: a deny rule left out would let the validator connect where
+ * the operator forbade it.
+ */
+#define VA_MAX_RULES    24
 /* Random bytes of an identifier, a token and a nonce. */
 #define ID_BYTES        16
 #define TOKEN_BYTES     32
@@ -1277,6 +1284,10 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 	ssize_t n;
 
 	*answer = NULL;
+	if (json_array_size(json_object_get(val, "allow")) +
+	    json_array_size(json_object_get(val, "deny")) > VA_MAX_RULES)
+		return err_set(CA_FAIL, "ca.json: validation: more than %d "
+		    "allow and deny rules", VA_MAX_RULES);
 	argv[argc++] = va_prog;
 	if ((v = json_object_get(val, "resolver")) != NULL) {
 		argv[argc++] = "--resolver";
@@ -1300,14 +1311,10 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 		(void)time_parse_duration(json_string_value(v), &timeout);
 	}
 	json_array_foreach(json_object_get(val, "allow"), i, v) {
-		if (argc > 58)
-			break;
 		argv[argc++] = "--allow";
 		argv[argc++] = (char *)json_string_value(v);
 	}
 	json_array_foreach(json_object_get(val, "deny"), i, v) {
-		if (argc > 60)
-			break;
 		argv[argc++] = "--deny";
 		argv[argc++] = (char *)json_string_value(v);
 	}

@@ -205,10 +205,13 @@ hdrs() { grep -ic "^$1:" "$BATS_TEST_TMPDIR/head"; }
 
 # ---- end to end: real clients ------------------------------------------------------
 
-# acme_ca: an ACME provisioner "acme" whose challenges are checked on
+# acme_ca [N]: an ACME provisioner "acme" whose challenges are checked on
 # this host's free ports ($HTTP01, $TLS01), names resolved by a test DNS
-# server (helpers/dns.py) from $D/zone.json; ca-serve on $PORT.
+# server (helpers/dns.py) from $D/zone.json, with N deny rules (default
+# 0, addresses of TEST-NET-2) beside its allow rule; ca-serve on $PORT.
 acme_ca() {
+	local deny
+	deny=$(seq 1 "${1:-0}" | jq -R '"198.51.100.\(.)/32"' | jq -s .)
 	HTTP01=$(free_port)
 	TLS01=$(free_port)
 	printf '%s\n' '{"web.acme.test": {"A": ["127.0.0.1"]}, "api.acme.test": {"A": ["127.0.0.1"]}}' >"$BATS_TEST_TMPDIR/zone.json"
@@ -218,9 +221,10 @@ acme_ca() {
 	wait_for test -s "$BATS_TEST_TMPDIR/dns.port"
 	local dns
 	dns=$(cat "$BATS_TEST_TMPDIR/dns.port")
-	jq --arg r "127.0.0.1:$dns" --argjson h "$HTTP01" --argjson t "$TLS01" \
+	jq --arg r "127.0.0.1:$dns" --argjson h "$HTTP01" --argjson t "$TLS01" --argjson d "$deny" \
 		'.authority.provisioners += [{"type": "ACME", "name": "acme", "validation":
-		    {"resolver": $r, "httpPort": $h, "tlsPort": $t, "timeout": "5s", "allow": ["127.0.0.0/8"]}}]' \
+		    ({"resolver": $r, "httpPort": $h, "tlsPort": $t, "timeout": "5s", "allow": ["127.0.0.0/8"]}
+		     + if $d == [] then {} else {"deny": $d} end)}]' \
 		"$D/ca.json.base" >"$CA/config/ca.json"
 	serve_listen
 	DIRURL="https://127.0.0.1:$PORT/acme/acme/directory"
@@ -263,6 +267,17 @@ lego_run() {
 	assert_output 2
 	run -0 sqlite3 "$db" "SELECT count(*) FROM certs WHERE provisioner = 'acme' AND sans = '[\"dns:api.acme.test\"]'"
 	assert_output 2
+}
+
+@test "acme: 24 address rules reach the validator; 25 fail every validation, none is left out" {
+	acme_ca 23
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	stop_servers
+	acme_ca 24
+	run -1 --separate-stderr lego_run -d api.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	assert_regex "$stderr" 'serverInternal.*ca.json: validation: more than 24 allow and deny rules'
+	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs WHERE sans = '[\"dns:api.acme.test\"]'"
+	assert_output 0
 }
 
 @test "acme: certbot standalone (http-01) gets a certificate the root verifies" {
