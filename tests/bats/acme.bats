@@ -274,10 +274,12 @@ lego_run() {
 	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
 	stop_servers
 	acme_ca 24
+	local before
+	before=$(sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs")
 	run -1 --separate-stderr lego_run -d api.acme.test --http --http.port "127.0.0.1:$HTTP01" run
 	assert_regex "$stderr" 'serverInternal.*ca.json: validation: more than 24 allow and deny rules'
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs WHERE sans = '[\"dns:api.acme.test\"]'"
-	assert_output 0
+	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs"
+	assert_output "$before"
 }
 
 @test "acme: certbot standalone (http-01) gets a certificate the root verifies" {
