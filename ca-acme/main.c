@@ -177,9 +177,10 @@ answer_json(struct req *r, int status, json_t *j)
 }
 
 /*
- * A problem document: type (after ACME_ERR), status and detail.  Returns
- * the code to say the request was refused with (CA_REFUSED for 4xx,
- * CA_FAIL for 5xx), for the stream's exit status.
+ * A problem document: type (after ACME_ERR), status and detail, the
+ * detail also on stderr.  Returns the code to say the request was refused
+ * with (CA_REFUSED for 4xx, CA_FAIL for 5xx), for the stream's exit
+ * status.
  */
 static int
 problem(struct req *r, int status, const char *type, const char *fmt, ...)
@@ -195,6 +196,8 @@ problem(struct req *r, int status, const char *type, const char *fmt, ...)
 	vsnprintf(d, sizeof(d), fmt, ap);
 	va_end(ap);
 	snprintf(t, sizeof(t), ACME_ERR "%s", type);
+	/* Said on stderr (ca-serve's log) too, as every handler says why. */
+	fprintf(stderr, "%s: %s\n", err_progname(), d);
 	answer_json(r, status, json_pack("{s:s, s:s, s:i}", "type", t,
 	    "detail", d, "status", status));
 	r->ctype = "application/problem+json";

@@ -278,6 +278,7 @@ lego_run() {
 	before=$(sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs")
 	run -1 --separate-stderr lego_run -d api.acme.test --http --http.port "127.0.0.1:$HTTP01" run
 	assert_regex "$stderr" 'serverInternal.*ca.json: validation: more than 24 allow and deny rules'
+	run -0 grep -cx 'ca-acme: ca.json: validation: more than 24 allow and deny rules' "$LOG"
 	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs"
 	assert_output "$before"
 }
