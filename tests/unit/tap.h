@@ -5,8 +5,11 @@
 #ifndef INCA_TAP_H
 #define INCA_TAP_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "err.h"
 
 static int tap_n, tap_failed;
 
@@ -40,6 +43,30 @@ static int tap_n, tap_failed;
 		printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", \
 		    w_ ? w_ : "(null)");				\
 } while (0)
+
+/*
+ * One check of a lib call: rc is want and, when substr is given, the
+ * message it recorded (err.h) contains it.
+ */
+static inline void check_rc(int, int, const char *, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static inline void
+check_rc(int rc, int want, const char *substr, const char *fmt, ...)
+{
+	char name[256];
+	va_list ap;
+	int good = rc == want &&
+	    (substr == NULL || strstr(err_msg(), substr) != NULL);
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	ok(good, "%s", name);
+	if (!good)
+		printf("#   rc %d (want %d), message: %s\n", rc, want,
+		    err_msg());
+}
 
 static inline int
 tap_done(void)

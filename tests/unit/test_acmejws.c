@@ -51,27 +51,6 @@ static json_t *cases;		/* cases.json */
 
 /* ---- helpers ------------------------------------------------------- */
 
-static void check_rc(int, int, const char *, const char *, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* One check: rc is want and, when substr is given, the message has it. */
-static void
-check_rc(int rc, int want, const char *substr, const char *fmt, ...)
-{
-	char name[256];
-	va_list ap;
-	int good = rc == want &&
-	    (substr == NULL || strstr(err_msg(), substr) != NULL);
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
-	ok(good, "%s", name);
-	if (!good)
-		printf("#   rc %d (want %d), message: %s\n", rc, want,
-		    err_msg());
-}
-
 static char *
 enc_str(const char *s)
 {
