@@ -580,35 +580,51 @@ static const char *server_members[] = {
 };
 
 /*
- * The JSON object of the request's body without the server's members;
- * NULL with r set to 400, in the words of `ca-sign --api` (lib/api.c)
- * for the same body.
+ * The request's body as a JSON object; NULL with m (mlen bytes) saying
+ * why, in the words of `ca-sign --api` (lib/api.c) for the same body and
+ * never quoting it (lib/jsonerr).  A value that does not start with '{'
+ * is not an object, unparsed, as lib/apiserve.c frames it.
  */
 static json_t *
-body_object(const struct http_request *q, struct response *r)
+body_json(const struct http_request *q, char *m, size_t mlen)
 {
 	json_error_t je;
-	json_t *req;
-	char m[256], why[96];
+	json_t *j;
+	char why[96];
 	size_t i;
 
-	/* A value that does not start with '{' is not an object, unparsed,
-	 * as lib/apiserve.c frames it. */
 	for (i = 0; i < q->body_len && (q->body[i] == ' ' ||
 	    q->body[i] == '\t' || q->body[i] == '\n' || q->body[i] == '\r'); i++)
 		;
 	if (i < q->body_len && q->body[i] != '{') {
-		resp_error(r, 400, "request: malformed JSON: not an object");
+		snprintf(m, mlen, "malformed JSON: not an object");
 		return NULL;
 	}
-	req = json_loadb((const char *)q->body, q->body_len,
+	j = json_loadb((const char *)q->body, q->body_len,
 	    JSON_REJECT_DUPLICATES, &je);
-	if (req == NULL || !json_is_object(req)) {
-		snprintf(m, sizeof(m), "request: malformed JSON: %s",
-		    req != NULL ? "not an object" :
-		    jsonerr_text(&je, why, sizeof(why)));
-		json_decref(req);
-		resp_error(r, 400, m);
+	if (j == NULL || !json_is_object(j)) {
+		snprintf(m, mlen, "malformed JSON: %s", j != NULL ?
+		    "not an object" : jsonerr_text(&je, why, sizeof(why)));
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/*
+ * The JSON object of the request's body without the server's members;
+ * NULL with r set to 400 (body_json's reason).
+ */
+static json_t *
+body_object(const struct http_request *q, struct response *r)
+{
+	json_t *req;
+	char m[160], line[200];
+	size_t i;
+
+	if ((req = body_json(q, m, sizeof(m))) == NULL) {
+		snprintf(line, sizeof(line), "request: %s", m);
+		resp_error(r, 400, line);
 		return NULL;
 	}
 	for (i = 0; server_members[i] != NULL; i++)
@@ -1175,7 +1191,6 @@ route_acme(struct conn *c, const struct http_request *q, struct response *r)
 {
 	json_t *req, *body = json_null(), *res;
 	const json_t *status;
-	json_error_t je;
 	char *out, m[256];
 	size_t outlen;
 	int post = strcmp(q->method, "POST") == 0;
@@ -1192,14 +1207,8 @@ route_acme(struct conn *c, const struct http_request *q, struct response *r)
 		if (!jose_json(q->content_type))
 			return acme_problem(r, 415, "malformed", "Content-Type "
 			    "must be application/jose+json");
-		body = json_loadb((const char *)q->body, q->body_len,
-		    JSON_REJECT_DUPLICATES, &je);
-		if (body == NULL || !json_is_object(body)) {
-			snprintf(m, sizeof(m), "malformed JSON: %s",
-			    body != NULL ? "not an object" : je.text);
-			json_decref(body);
+		if ((body = body_json(q, m, sizeof(m))) == NULL)
 			return acme_problem(r, 400, "malformed", m);
-		}
 	}
 	req = json_pack("{s:{s:s, s:s, s:s, s:o}}", "acme", "method", q->method,
 	    "path", q->path, "host", q->host, "body", body);

@@ -88,13 +88,13 @@ setup_file() {
 # file's ca-serve (or the one on port $SPORT) at https://ca.example.com:9443PATH (the tokens'
 # audience; connected to 127.0.0.1 and the server's port); prints the
 # status, the body in $BATS_TEST_TMPDIR/body.  More curl options may
-# follow PATH.
+# follow PATH; CTYPE replaces the Content-Type (application/json).
 post() {
 	local p=$1
 	shift
 	curl -sS --cacert "$D/serve-root.crt" \
 		--connect-to "ca.example.com:9443:127.0.0.1:${SPORT:-$(cat "$D/serve.port")}" \
-		-H 'Content-Type: application/json' \
+		-H "Content-Type: ${CTYPE:-application/json}" \
 		--data-binary @"$BATS_TEST_TMPDIR/req.json" \
 		-o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' \
 		"$@" "https://ca.example.com:9443$p"
@@ -474,6 +474,12 @@ unquoted() {
 			assert_regex "$(cat "$BATS_TEST_TMPDIR/body")" '^\{"status":400,"message":"request: malformed JSON: [a-zA-Z -]+ at byte [0-9]+"\}$'
 			unquoted "$BATS_TEST_TMPDIR/body"
 		done
+		# ACME's route parses the body the same way; its problem
+		# document quotes nothing either.
+		CTYPE=application/jose+json run -0 --separate-stderr post /acme/acme/new-account
+		assert_equal "acme $output" "acme 400"
+		assert_regex "$(cat "$BATS_TEST_TMPDIR/body")" '"detail": *"malformed JSON: [a-zA-Z -]+ at byte [0-9]+"'
+		unquoted "$BATS_TEST_TMPDIR/body"
 		# The handler itself, given the same bytes on its own socket
 		# or stdin: its answer and its stderr.
 		# (The handler frames a stream: the last case is an object, then
