@@ -239,7 +239,7 @@ nonce_new(struct req *r)
 		return CA_OK;
 	if ((n = random_b64(ID_BYTES)) == NULL)
 		return CA_FAIL;
-	if ((rc = db_nonce_put(r->db, n, r->now + NONCE_LIFE)) == CA_OK)
+	if ((rc = db_nonce_put(r->db, n, r->now, r->now + NONCE_LIFE)) == CA_OK)
 		hdr_set(r, "Replay-Nonce", n);
 	free(n);
 	return rc;

@@ -999,7 +999,8 @@ nonce_ok(const char *n)
 }
 
 int
-db_nonce_put(struct db *db, const char *nonce, int64_t expires_at)
+db_nonce_put(struct db *db, const char *nonce, int64_t now,
+    int64_t expires_at)
 {
 	int rc;
 
@@ -1011,7 +1012,8 @@ db_nonce_put(struct db *db, const char *nonce, int64_t expires_at)
 	if (expires_at <= 0)
 		return err_set(CA_INPUT, "database: nonce expiry is not "
 		    "positive");
-	return db->ops->nonce_put(db->conn, nonce, expires_at);
+	return db->ops->nonce_put(db->conn, nonce, now, expires_at,
+	    DB_NONCE_PRUNE);
 }
 
 int
@@ -1023,8 +1025,7 @@ db_nonce_use(struct db *db, const char *nonce, int64_t now)
 		return rc;
 	/* What was never stored needs no look, and gets the same answer. */
 	if (nonce_ok(nonce) &&
-	    (rc = db->ops->nonce_use(db->conn, nonce, now, DB_NONCE_PRUNE,
-	    &spent)) != CA_OK)
+	    (rc = db->ops->nonce_use(db->conn, nonce, now, &spent)) != CA_OK)
 		return rc;
 	if (!spent)
 		return err_set(CA_REFUSED, "nonce unknown, used or expired");

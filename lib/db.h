@@ -435,18 +435,20 @@ int db_acme_list(struct db *db, const char *kind, const char *account,
  * until expires_at (unix seconds, last valid second).
  *
  * db_nonce_put() stores a fresh one; one already stored is CA_FAIL (they
- * are random: a clash is a broken generator).  db_nonce_use() spends one:
- * CA_OK when it was stored and not expired at now, and it is gone from
- * then on; CA_REFUSED "nonce unknown, used or expired" otherwise (a
- * string that is no nonce at all included).  Of writers spending one
- * nonce at once, on any host, exactly one gets CA_OK.  Each spend of a
- * well-formed nonce also forgets up to DB_NONCE_PRUNE nonces expired
- * before now, whatever its outcome (kept if the caller's transaction
- * commits).  Both write: a DB_READ database refuses them (CA_FAIL).
+ * are random: a clash is a broken generator).  Each store first forgets
+ * up to DB_NONCE_PRUNE nonces expired before now, so that what is stored
+ * is also what is forgotten, however many nonces are asked for and never
+ * spent.  db_nonce_use() spends one: CA_OK when it was stored and not
+ * expired at now, and it is gone from then on; CA_REFUSED "nonce
+ * unknown, used or expired" otherwise (a string that is no nonce at all
+ * included).  Of writers spending one nonce at once, on any host,
+ * exactly one gets CA_OK.  Both write: a DB_READ database refuses them
+ * (CA_FAIL).
  */
 #define DB_NONCE_MAX		128
 #define DB_NONCE_PRUNE		100
-int db_nonce_put(struct db *db, const char *nonce, int64_t expires_at);
+int db_nonce_put(struct db *db, const char *nonce, int64_t now,
+    int64_t expires_at);
 int db_nonce_use(struct db *db, const char *nonce, int64_t now);
 
 /*
@@ -564,14 +566,12 @@ struct db_ops {
 	int	(*acme_select)(void *conn, enum db_acme_by by,
 		    const char *kind, const char *key, db_acme_fn fn,
 		    void *arg);
-	int	(*nonce_put)(void *conn, const char *nonce,
-		    int64_t expires_at);
-	/*
-	 * Prune up to prune nonces expired before now, then spend nonce:
-	 * *spent 1 if this call deleted it.  Atomic on its own.
-	 */
+	/* Prune up to prune nonces expired before now, then store nonce. */
+	int	(*nonce_put)(void *conn, const char *nonce, int64_t now,
+		    int64_t expires_at, int prune);
+	/* Spend nonce: *spent 1 if this call deleted it. */
 	int	(*nonce_use)(void *conn, const char *nonce, int64_t now,
-		    int prune, int *spent);
+		    int *spent);
 };
 
 /*

@@ -1334,13 +1334,31 @@ pg_acme_select(void *conn, enum db_acme_by by, const char *kind,
 	return ret;
 }
 
+struct nonce_put {
+	const char	*nonce;
+	int64_t		 now, expires_at;
+	int		 prune;
+};
+
 static int
 nonce_put(struct pg *p, const void *in, void *out)
 {
-	const char *const *vals = in;
+	const struct nonce_put *np = in;
+	char now[24], lim[16], exp[24];
+	const char *vals[2] = { now, lim };
 	PGresult *r;
 	int ret;
 
+	snprintf(now, sizeof(now), "%" PRId64, np->now);
+	snprintf(lim, sizeof(lim), "%d", np->prune);
+	if ((ret = pg_run(p, "DELETE FROM acme_nonces WHERE nonce IN "
+	    "(SELECT nonce FROM acme_nonces WHERE expires_at < $1 LIMIT $2)",
+	    2, vals, NULL, NULL, PGRES_COMMAND_OK, NULL, "prune nonces")) !=
+	    CA_OK)
+		return ret;
+	snprintf(exp, sizeof(exp), "%" PRId64, np->expires_at);
+	vals[0] = np->nonce;
+	vals[1] = exp;
 	if ((ret = pg_run(p, "INSERT INTO acme_nonces (nonce, expires_at) "
 	    "VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING", 2, vals, NULL,
 	    NULL, PGRES_COMMAND_OK, &r, "store nonce")) != CA_OK)
@@ -1353,47 +1371,37 @@ nonce_put(struct pg *p, const void *in, void *out)
 }
 
 static int
-pg_nonce_put(void *conn, const char *nonce, int64_t expires_at)
+pg_nonce_put(void *conn, const char *nonce, int64_t now, int64_t expires_at,
+    int prune)
 {
-	char exp[24];
-	const char *vals[2] = { nonce, exp };
+	struct nonce_put np = { nonce, now, expires_at, prune };
 
-	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
-	return pg_write(conn, nonce_put, vals, NULL);
+	return pg_write(conn, nonce_put, &np, NULL);
 }
 
 struct nonce_spend {
 	const char	*nonce;
 	int64_t		 now;
-	int		 prune;
 };
 
 /*
  * The spend is one DELETE with its row count checked: of two spenders
  * on any hosts, the second waits for the first's row lock and then
  * deletes nothing, with or without the writers' lock.  Not spending is
- * no error here (*spent 0), so a prune made before it stays.
+ * no error here (*spent 0).
  */
 static int
 nonce_use(struct pg *p, const void *in, void *out)
 {
 	const struct nonce_spend *ns = in;
 	int *spent = out;
-	char now[24], lim[16];
-	const char *vals[2] = { now, lim };
+	char now[24];
+	const char *vals[2] = { ns->nonce, now };
 	PGresult *r;
 	int ret;
 
 	*spent = 0;
 	snprintf(now, sizeof(now), "%" PRId64, ns->now);
-	snprintf(lim, sizeof(lim), "%d", ns->prune);
-	if ((ret = pg_run(p, "DELETE FROM acme_nonces WHERE nonce IN "
-	    "(SELECT nonce FROM acme_nonces WHERE expires_at < $1 LIMIT $2)",
-	    2, vals, NULL, NULL, PGRES_COMMAND_OK, NULL, "prune nonces")) !=
-	    CA_OK)
-		return ret;
-	vals[0] = ns->nonce;
-	vals[1] = now;
 	if ((ret = pg_run(p, "DELETE FROM acme_nonces WHERE nonce = $1 AND "
 	    "expires_at >= $2", 2, vals, NULL, NULL, PGRES_COMMAND_OK, &r,
 	    "use nonce")) != CA_OK)
@@ -1404,10 +1412,9 @@ nonce_use(struct pg *p, const void *in, void *out)
 }
 
 static int
-pg_nonce_use(void *conn, const char *nonce, int64_t now, int prune,
-    int *spent)
+pg_nonce_use(void *conn, const char *nonce, int64_t now, int *spent)
 {
-	struct nonce_spend ns = { nonce, now, prune };
+	struct nonce_spend ns = { nonce, now };
 	int ret;
 
 	if ((ret = pg_write(conn, nonce_use, &ns, spent)) != CA_OK)

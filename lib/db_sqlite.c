@@ -1215,12 +1215,24 @@ sq_acme_select(void *conn, enum db_acme_by by, const char *kind,
 }
 
 static int
-sq_nonce_put(void *conn, const char *nonce, int64_t expires_at)
+sq_nonce_put(void *conn, const char *nonce, int64_t now, int64_t expires_at,
+    int prune)
 {
 	sqlite3 *h = conn;
 	sqlite3_stmt *st;
 	int rc, ret;
 
+	if ((ret = sq_prepare(h, "DELETE FROM acme_nonces WHERE nonce IN "
+	    "(SELECT nonce FROM acme_nonces WHERE expires_at < ?1 LIMIT ?2)",
+	    &st, "prune nonces")) != CA_OK)
+		return ret;
+	if ((rc = sqlite3_bind_int64(st, 1, now)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int(st, 2, prune)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "prune nonces");
+	sqlite3_finalize(st);
+	if (ret != CA_OK)
+		return ret;
 	if ((ret = sq_prepare(h, "INSERT INTO acme_nonces (nonce, expires_at) "
 	    "VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING", &st,
 	    "store nonce")) != CA_OK)
@@ -1240,25 +1252,15 @@ sq_nonce_put(void *conn, const char *nonce, int64_t expires_at)
 	return ret;
 }
 
-/* The body of sq_nonce_use(), inside its savepoint. */
+/* One statement decides: of two spenders only one deletes the row. */
 static int
-nonce_use(sqlite3 *h, const char *nonce, int64_t now, int prune, int *spent)
+sq_nonce_use(void *conn, const char *nonce, int64_t now, int *spent)
 {
+	sqlite3 *h = conn;
 	sqlite3_stmt *st;
 	int rc, ret;
 
-	if ((ret = sq_prepare(h, "DELETE FROM acme_nonces WHERE nonce IN "
-	    "(SELECT nonce FROM acme_nonces WHERE expires_at < ?1 LIMIT ?2)",
-	    &st, "prune nonces")) != CA_OK)
-		return ret;
-	if ((rc = sqlite3_bind_int64(st, 1, now)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int(st, 2, prune)) == SQLITE_OK)
-		rc = sqlite3_step(st);
-	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "prune nonces");
-	sqlite3_finalize(st);
-	if (ret != CA_OK)
-		return ret;
-	/* One statement decides: of two spenders only one deletes the row. */
+	*spent = 0;
 	if ((ret = sq_prepare(h, "DELETE FROM acme_nonces WHERE nonce = ?1 "
 	    "AND expires_at >= ?2", &st, "use nonce")) != CA_OK)
 		return ret;
@@ -1270,27 +1272,6 @@ nonce_use(sqlite3 *h, const char *nonce, int64_t now, int prune, int *spent)
 		*spent = sqlite3_changes(h) == 1;
 	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "use nonce");
 	sqlite3_finalize(st);
-	return ret;
-}
-
-static int
-sq_nonce_use(void *conn, const char *nonce, int64_t now, int prune,
-    int *spent)
-{
-	sqlite3 *h = conn;
-	int ret;
-
-	*spent = 0;
-	if ((ret = sq_exec(h, "SAVEPOINT use_nonce", "use nonce")) != CA_OK)
-		return ret;
-	if ((ret = nonce_use(h, nonce, now, prune, spent)) != CA_OK) {
-		*spent = 0;
-		sqlite3_exec(h, "ROLLBACK TO use_nonce", NULL, NULL, NULL);
-		sqlite3_exec(h, "RELEASE use_nonce", NULL, NULL, NULL);
-		return ret;
-	}
-	if ((ret = sq_exec(h, "RELEASE use_nonce", "use nonce")) != CA_OK)
-		*spent = 0;
 	return ret;
 }
 

@@ -1353,8 +1353,8 @@ test_nonces(struct db *db)
 	char n[DB_NONCE_MAX + 2], name[32];
 	int i, stored;
 
-	is_int(db_nonce_put(db, "n-1_A", 1000), CA_OK, "store a nonce");
-	is_int(db_nonce_put(db, "n-1_A", 1000), CA_FAIL,
+	is_int(db_nonce_put(db, "n-1_A", 0, 1000), CA_OK, "store a nonce");
+	is_int(db_nonce_put(db, "n-1_A", 0, 1000), CA_FAIL,
 	    "the same nonce again fails");
 	ok(has(err_msg(), "nonce already stored"), "says so: %s", err_msg());
 	is_int(db_nonce_use(db, "n-1_a", 1000), CA_REFUSED,
@@ -1364,14 +1364,14 @@ test_nonces(struct db *db)
 	is_int(db_nonce_use(db, "n-1_A", 1000), CA_REFUSED,
 	    "spent twice: refused");
 	is_str(err_msg(), "nonce unknown, used or expired", "says so");
-	is_int(db_nonce_put(db, "n-2", 1000), CA_OK, "store another");
+	is_int(db_nonce_put(db, "n-2", 0, 1000), CA_OK, "store another");
 	is_int(db_nonce_use(db, "n-2", 1001), CA_REFUSED,
 	    "a second after it expired: refused");
 	is_int(db_nonce_use(db, "unknown", 10), CA_REFUSED,
 	    "an unknown nonce: refused");
-	/* Forgotten by the expired spend's prune: it may be stored again. */
-	is_int(db_nonce_put(db, "n-2", 2000), CA_OK,
-	    "an expired nonce was pruned");
+	/* Forgotten by the prune of a store at 1001: it may be stored again. */
+	is_int(db_nonce_put(db, "n-2", 1001, 2000), CA_OK,
+	    "an expired nonce was pruned by the next store");
 	is_int(db_nonce_use(db, "n-2", 1500), CA_OK, "spent when stored anew");
 
 	/* What no nonce can be: refused as unknown, stored never. */
@@ -1381,25 +1381,25 @@ test_nonces(struct db *db)
 	    "base64 with + / =");
 	is_int(db_nonce_use(db, "", 10), CA_REFUSED, "an empty nonce");
 	is_int(db_nonce_use(db, NULL, 10), CA_REFUSED, "no nonce");
-	is_int(db_nonce_put(db, "a b", 10), CA_INPUT, "stored with a space");
-	is_int(db_nonce_put(db, "a=", 10), CA_INPUT, "stored with padding");
-	is_int(db_nonce_put(db, "", 10), CA_INPUT, "stored empty");
-	is_int(db_nonce_put(db, NULL, 10), CA_INPUT, "stored as NULL");
-	is_int(db_nonce_put(db, "fine", 0), CA_INPUT,
+	is_int(db_nonce_put(db, "a b", 0, 10), CA_INPUT, "stored with a space");
+	is_int(db_nonce_put(db, "a=", 0, 10), CA_INPUT, "stored with padding");
+	is_int(db_nonce_put(db, "", 0, 10), CA_INPUT, "stored empty");
+	is_int(db_nonce_put(db, NULL, 0, 10), CA_INPUT, "stored as NULL");
+	is_int(db_nonce_put(db, "fine", 0, 0), CA_INPUT,
 	    "stored without an expiry");
 	memset(n, 'N', sizeof(n));
 	n[DB_NONCE_MAX] = '\0';
-	is_int(db_nonce_put(db, n, 10), CA_OK, "a nonce of %d characters",
+	is_int(db_nonce_put(db, n, 0, 10), CA_OK, "a nonce of %d characters",
 	    DB_NONCE_MAX);
 	is_int(db_nonce_use(db, n, 10), CA_OK, "spent");
 	n[DB_NONCE_MAX] = 'N';
 	n[DB_NONCE_MAX + 1] = '\0';
-	is_int(db_nonce_put(db, n, 10), CA_INPUT, "a nonce of %d characters",
+	is_int(db_nonce_put(db, n, 0, 10), CA_INPUT, "a nonce of %d characters",
 	    DB_NONCE_MAX + 1);
 	is_int(db_nonce_use(db, n, 10), CA_REFUSED, "spent: refused");
 
 	/* A spend rolled back with its transaction did not happen. */
-	is_int(db_nonce_put(db, "tx", 5000), CA_OK, "store a nonce");
+	is_int(db_nonce_put(db, "tx", 0, 5000), CA_OK, "store a nonce");
 	is_int(db_begin(db), CA_OK, "begin");
 	is_int(db_nonce_use(db, "tx", 10), CA_OK, "spend it inside");
 	is_int(db_nonce_use(db, "tx", 10), CA_REFUSED,
@@ -1408,33 +1408,40 @@ test_nonces(struct db *db)
 	is_int(db_nonce_use(db, "tx", 10), CA_OK,
 	    "after the rollback it spends again");
 	/* A refused spend leaves the caller's transaction usable. */
-	is_int(db_nonce_put(db, "tx2", 5000), CA_OK, "store a nonce");
+	is_int(db_nonce_put(db, "tx2", 0, 5000), CA_OK, "store a nonce");
 	is_int(db_begin(db), CA_OK, "begin");
 	is_int(db_nonce_use(db, "nosuch", 10), CA_REFUSED, "a refused spend");
 	is_int(db_nonce_use(db, "tx2", 10), CA_OK, "then one that works");
-	is_int(db_nonce_put(db, "tx3", 5000), CA_OK, "and a store");
+	is_int(db_nonce_put(db, "tx3", 0, 5000), CA_OK, "and a store");
 	is_int(db_commit(db), CA_OK, "the transaction commits: %s",
 	    err_msg());
 	is_int(db_nonce_use(db, "tx2", 10), CA_REFUSED, "its spend stands");
 	is_int(db_nonce_use(db, "tx3", 10), CA_OK, "its store too");
 
-	/* A spend forgets at most DB_NONCE_PRUNE expired nonces. */
+	/* A store forgets at most DB_NONCE_PRUNE expired nonces. */
 	for (i = 0, stored = 0; i < DB_NONCE_PRUNE + 50; i++) {
 		snprintf(name, sizeof(name), "old-%d", i);
-		stored += db_nonce_put(db, name, 3000) == CA_OK;
+		stored += db_nonce_put(db, name, 0, 3000) == CA_OK;
 	}
 	is_int(stored, DB_NONCE_PRUNE + 50, "%d nonces expiring at 3000",
 	    DB_NONCE_PRUNE + 50);
 	is_int(db_nonce_use(db, "nosuch", 3001), CA_REFUSED,
-	    "a refused spend at 3001");
+	    "a refused spend at 3001 prunes nothing");
 	for (i = 0, stored = 0; i < DB_NONCE_PRUNE + 50; i++) {
 		snprintf(name, sizeof(name), "old-%d", i);
-		stored += db_nonce_put(db, name, 3000) == CA_OK;
+		stored += db_nonce_put(db, name, 0, 3000) == CA_OK;
+	}
+	is_int(stored, 0, "every one still stored");
+	is_int(db_nonce_put(db, "fresh", 3001, 9000), CA_OK,
+	    "a store at 3001");
+	for (i = 0, stored = 0; i < DB_NONCE_PRUNE + 50; i++) {
+		snprintf(name, sizeof(name), "old-%d", i);
+		stored += db_nonce_put(db, name, 0, 3000) == CA_OK;
 	}
 	is_int(stored, DB_NONCE_PRUNE, "pruned %d of them, no more",
 	    DB_NONCE_PRUNE);
-	is_int(db_nonce_use(db, "nosuch", 2999), CA_REFUSED,
-	    "a spend at 2999");
+	is_int(db_nonce_put(db, "fresh2", 2999, 9000), CA_OK,
+	    "a store at 2999");
 	for (i = 0, stored = 0; i < DB_NONCE_PRUNE + 50; i++) {
 		snprintf(name, sizeof(name), "old-%d", i);
 		stored += db_nonce_use(db, name, 3000) == CA_OK;
@@ -1528,7 +1535,7 @@ test_acme_races(void)
 	for (round = 0; round < 3; round++) {
 		snprintf(nonce, sizeof(nonce), "nrace%d", round);
 		if (topen(acme_type, acme_source, 0, &db) != CA_OK ||
-		    db_nonce_put(db, nonce, 200) != CA_OK) {
+		    db_nonce_put(db, nonce, 0, 200) != CA_OK) {
 			ok(0, "store %s: %s", nonce, err_msg());
 			db_close(db);
 			return;
