@@ -886,14 +886,34 @@ db_acme_put(struct db *db, const struct db_acme *o, int create,
     enum db_refusal *why)
 {
 	enum db_refusal ignored;
-	int rc;
+	struct db_acme_row *row;
+	int rc, written = 0, found;
 
 	if (why == NULL)
 		why = &ignored;
 	*why = DB_REFUSED_NONE;
-	if ((rc = check_db(db)) != CA_OK || (rc = check_acme(o)) != CA_OK)
+	if ((rc = check_db(db)) != CA_OK || (rc = check_acme(o)) != CA_OK ||
+	    (rc = db->ops->acme_put(db->conn, o, create != 0, &written)) !=
+	    CA_OK || written)
 		return rc;
-	return db->ops->acme_put(db->conn, o, create != 0, why);
+	/* Not written: a second look says which key stood in the way. */
+	if ((rc = db_acme_get(db, o->kind, o->id, &row)) != CA_OK)
+		return rc;
+	found = row != NULL;
+	db_acme_row_free(row);
+	if (create && found) {
+		*why = DB_REFUSED_EXISTS;
+		return err_set(CA_REFUSED, "ACME %s %s already exists",
+		    o->kind, o->id);
+	}
+	if (!create && !found) {
+		*why = DB_REFUSED_NOT_FOUND;
+		return err_set(CA_REFUSED, "ACME %s %s not found", o->kind,
+		    o->id);
+	}
+	*why = DB_REFUSED_EXISTS;
+	return err_set(CA_REFUSED, "ACME %s lookup %.200s is another's",
+	    o->kind, o->lookup != NULL ? o->lookup : "(none)");
 }
 
 /*

@@ -556,9 +556,13 @@ struct db_ops {
 		    enum db_refusal *why);
 	/* *out as db_latest_crl(): one malloc'd block. */
 	int	(*latest_crl)(void *conn, struct db_crl **out);
-	/* db_acme_put(), both refusals without an error in the transaction. */
+	/*
+	 * db_acme_put()'s write: *written 0 when a key stood in the way
+	 * (DO NOTHING on either key for an insert, a guard on the lookup for
+	 * an update), never an error in the caller's transaction.
+	 */
 	int	(*acme_put)(void *conn, const struct db_acme *o, int create,
-		    enum db_refusal *why);
+		    int *written);
 	/*
 	 * The objects of kind whose column by names is key, in id order,
 	 * each given to fn (valid during the call only).

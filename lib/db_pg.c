@@ -1212,10 +1212,10 @@ pg_latest_crl(void *conn, struct db_crl **out)
 }
 
 /*
- * db_acme_put(), under the writers' lock like every write: neither key
- * may raise an error inside the caller's transaction (it would abort all
- * of it), so the insert does nothing on either, the update is guarded
- * on the lookup, and a second look says which key stood in the way.
+ * db_acme_put()'s write, under the writers' lock like every write:
+ * neither key may raise an error inside the caller's transaction (it
+ * would abort all of it), so the insert does nothing on either and the
+ * update is guarded on the lookup; db.c tells the refusals apart.
  */
 struct acme_write {
 	const struct db_acme	*o;
@@ -1227,12 +1227,11 @@ acme_put(struct pg *p, const void *in, void *out)
 {
 	const struct acme_write *w = in;
 	const struct db_acme *o = w->o;
-	int create = w->create;
-	enum db_refusal *why = out;
+	int create = w->create, *written = out;
 	char exp[24];
 	const char *vals[7];
 	PGresult *r;
-	int ret, found;
+	int ret;
 
 	snprintf(exp, sizeof(exp), "%" PRId64, o->expires_at);
 	vals[0] = o->kind;
@@ -1251,38 +1250,18 @@ acme_put(struct pg *p, const void *in, void *out)
 	    "AND lookup = $4 AND id <> $2)", 7, vals, NULL, NULL,
 	    PGRES_COMMAND_OK, &r, "store ACME object")) != CA_OK)
 		return ret;
-	found = strcmp(PQcmdTuples(r), "1") == 0;
+	*written = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
-	if (found)
-		return CA_OK;
-	if ((ret = pg_run(p, "SELECT 1 FROM acme_objects WHERE kind = $1 AND "
-	    "id = $2", 2, vals, NULL, NULL, PGRES_TUPLES_OK, &r,
-	    "store ACME object")) != CA_OK)
-		return ret;
-	found = PQntuples(r) > 0;
-	PQclear(r);
-	if (create && found) {
-		*why = DB_REFUSED_EXISTS;
-		return err_set(CA_REFUSED, "ACME %s %s already exists",
-		    o->kind, o->id);
-	}
-	if (!create && !found) {
-		*why = DB_REFUSED_NOT_FOUND;
-		return err_set(CA_REFUSED, "ACME %s %s not found", o->kind,
-		    o->id);
-	}
-	*why = DB_REFUSED_EXISTS;
-	return err_set(CA_REFUSED, "ACME %s lookup %.200s is another's",
-	    o->kind, o->lookup != NULL ? o->lookup : "(none)");
+	return CA_OK;
 }
 
 static int
-pg_acme_put(void *conn, const struct db_acme *o, int create,
-    enum db_refusal *why)
+pg_acme_put(void *conn, const struct db_acme *o, int create, int *written)
 {
 	struct acme_write w = { o, create };
 
-	return pg_write(conn, acme_put, &w, why);
+	*written = 0;
+	return pg_write(conn, acme_put, &w, written);
 }
 
 /* Streamed as db_list_certs() is; drained when fn stops. */

@@ -1086,43 +1086,18 @@ bind_acme(sqlite3_stmt *st, const struct db_acme *o)
 }
 
 /* Whether (kind, id) is stored: *found 1 or 0. */
-static int
-acme_exists(sqlite3 *h, const struct db_acme *o, int *found)
-{
-	sqlite3_stmt *st;
-	int rc, ret;
-
-	*found = 0;
-	if ((ret = sq_prepare(h, "SELECT 1 FROM acme_objects WHERE kind = ?1 "
-	    "AND id = ?2", &st, "store ACME object")) != CA_OK)
-		return ret;
-	if ((rc = sqlite3_bind_text(st, 1, o->kind, -1, SQLITE_STATIC)) ==
-	    SQLITE_OK &&
-	    (rc = sqlite3_bind_text(st, 2, o->id, -1, SQLITE_STATIC)) ==
-	    SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*found = 1;
-	ret = rc == SQLITE_ROW || rc == SQLITE_DONE ? CA_OK :
-	    sq_fail(h, rc, "store ACME object");
-	sqlite3_finalize(st);
-	return ret;
-}
-
 /*
- * Both refusals are rows not written, as db_pg.c must have them (an
- * error there aborts the caller's transaction): DO NOTHING on either key
- * for an insert, a guard on the lookup for an update.  A second look
- * says which key stood in the way.
+ * Neither key's conflict is an error, as db_pg.c must have it (an error
+ * there aborts the caller's transaction): the row is just not written.
  */
 static int
-sq_acme_put(void *conn, const struct db_acme *o, int create,
-    enum db_refusal *why)
+sq_acme_put(void *conn, const struct db_acme *o, int create, int *written)
 {
 	sqlite3 *h = conn;
 	sqlite3_stmt *st;
-	int rc, ret, found;
+	int rc, ret;
 
+	*written = 0;
 	if ((ret = sq_prepare(h, create ? "INSERT INTO acme_objects (kind, "
 	    "id, account, lookup, status, expires_at, body) VALUES (?1, ?2, "
 	    "?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING" :
@@ -1134,30 +1109,11 @@ sq_acme_put(void *conn, const struct db_acme *o, int create,
 		return ret;
 	if ((rc = bind_acme(st, o)) == SQLITE_OK)
 		rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
-	    rc == SQLITE_CONSTRAINT_UNIQUE)
-		rc = SQLITE_DONE;	/* no row written, as below */
-	else if (rc == SQLITE_DONE && sqlite3_changes(h) == 1) {
-		sqlite3_finalize(st);
-		return CA_OK;
-	}
+	if (rc == SQLITE_DONE)
+		*written = sqlite3_changes(h) == 1;
 	ret = rc == SQLITE_DONE ? CA_OK : sq_fail(h, rc, "store ACME object");
 	sqlite3_finalize(st);
-	if (ret != CA_OK || (ret = acme_exists(h, o, &found)) != CA_OK)
-		return ret;
-	if (create && found) {
-		*why = DB_REFUSED_EXISTS;
-		return err_set(CA_REFUSED, "ACME %s %s already exists",
-		    o->kind, o->id);
-	}
-	if (!create && !found) {
-		*why = DB_REFUSED_NOT_FOUND;
-		return err_set(CA_REFUSED, "ACME %s %s not found", o->kind,
-		    o->id);
-	}
-	*why = DB_REFUSED_EXISTS;
-	return err_set(CA_REFUSED, "ACME %s lookup %.200s is another's",
-	    o->kind, o->lookup != NULL ? o->lookup : "(none)");
+	return ret;
 }
 
 static int
