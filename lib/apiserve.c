@@ -20,6 +20,7 @@
 #include "err.h"
 #include "io.h"
 #include "jsonerr.h"
+#include "timeutil.h"
 
 /* Bytes read at a time; the input buffer holds one object and a read. */
 #define READ_CHUNK	16384
@@ -554,15 +555,6 @@ api_serve_stream(const struct api_server *s, int in, int out)
 
 /* ---- the socket ------------------------------------------------------- */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Accept what is waiting; *paused when no descriptor was left for it. */
 static int
 accept_all(int lfd, struct conn *conns, size_t *n, size_t max, int *paused)
@@ -628,7 +620,7 @@ api_serve_socket(const struct api_server *s, int lfd)
 	for (;;) {
 		if (!stopping && s->stop != NULL && *s->stop) {
 			stopping = 1;
-			deadline = now_ms() + API_DRAIN_MS;
+			deadline = time_mono_ms() + API_DRAIN_MS;
 			for (i = 0; i < n; i++)
 				conns[i].noread = 1;
 		}
@@ -665,7 +657,7 @@ api_serve_socket(const struct api_server *s, int lfd)
 		}
 		if (took)
 			continue;       /* more may be buffered */
-		if (stopping && (n == 0 || now_ms() >= deadline))
+		if (stopping && (n == 0 || time_mono_ms() >= deadline))
 			break;
 		/* Wait. */
 		np = 0;
@@ -682,7 +674,8 @@ api_serve_socket(const struct api_server *s, int lfd)
 			pfd[np].revents = 0;
 			np++;
 		}
-		timeout = stopping ? (int)(deadline - now_ms()) : paused ? 1000 : -1;
+		timeout = stopping ? (int)(deadline - time_mono_ms()) :
+		    paused ? 1000 : -1;
 		if (stopping && timeout < 0)
 			timeout = 0;
 		{

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "io.h"
 #include "resolve.h"
+#include "timeutil.h"
 
 #define DNS_MAX_UDP	4096	/* what we read of one UDP answer */
 #define DNS_MAX_TCP	65535
@@ -27,15 +28,6 @@
 #define T_CNAME	5
 #define T_TXT	16
 #define T_AAAA	28
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- addresses ---- */
 
@@ -403,7 +395,7 @@ wait_fd(int fd, short ev, int64_t deadline, const char *what)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - time_mono_ms();
 		if (left <= 0)
 			return err_set(CA_UNAVAIL, "%s: no answer in time", what);
 		pfd.fd = fd;
@@ -506,7 +498,7 @@ query(const struct resolver *r, const char *name, unsigned qtype,
 {
 	unsigned char q[512], ans[DNS_MAX_UDP];
 	size_t qlen = 12;
-	int64_t deadline = now_ms() + r->timeout_ms, resend = 0;
+	int64_t deadline = time_mono_ms() + r->timeout_ms, resend = 0;
 	struct pollfd pfd;
 	ssize_t k;
 	int fd, rc, n;
@@ -532,7 +524,7 @@ query(const struct resolver *r, const char *name, unsigned qtype,
 		goto out;
 	}
 	for (;;) {
-		int64_t t = now_ms(), wait;
+		int64_t t = time_mono_ms(), wait;
 
 		if (t >= deadline) {
 			rc = err_set(CA_UNAVAIL, "%s: the resolver did not answer "

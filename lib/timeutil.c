@@ -157,3 +157,12 @@ time_fmt_duration(int64_t secs, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llds", (long long)secs);
 }
+
+int64_t
+time_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,5 +1,6 @@
 /*
- * timeutil: the two spellings of a time every program accepts.
+ * timeutil: the two spellings of a time every program accepts, and the
+ * clock deadlines are kept by.
  */
 #ifndef INCA_TIMEUTIL_H
 #define INCA_TIMEUTIL_H
@@ -22,5 +23,10 @@ int time_parse(const char *s, int64_t now, int64_t *out);
 void time_fmt(int64_t t, char *buf, size_t len);
 /* A duration as text: "24h", "90m", "45s" (largest exact unit). */
 void time_fmt_duration(int64_t secs, char *buf, size_t len);
+/*
+ * Milliseconds of CLOCK_MONOTONIC: for deadlines, which a change of the
+ * wall clock must neither shorten nor stretch.
+ */
+int64_t time_mono_ms(void);
 
 #endif
