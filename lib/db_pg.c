@@ -31,7 +31,10 @@
  * Values only ever reach SQL as parameters.  db.c has checked every
  * argument before these functions run.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "timeutil.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -412,6 +416,63 @@ pg_close(void *conn)
 	free(p);
 }
 
+/*
+ * The connect_timeout in force (ours or the dataSource's), in ms; 0 for
+ * none.  As libpq reads it: at least 2 seconds, and per host tried.
+ */
+static int64_t
+pg_connect_ms(PGconn *c)
+{
+	PQconninfoOption *o, *opts;
+	int64_t secs = 0;
+
+	if ((opts = PQconninfo(c)) == NULL)
+		return (int64_t)atoi(DB_PG_CONNECT_TIMEOUT) * 1000;
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "connect_timeout") == 0 &&
+		    o->val != NULL)
+			secs = strtoll(o->val, NULL, 10);
+	PQconninfoFree(opts);
+	if (secs <= 0)
+		return 0;
+	return (secs < 2 ? 2 : secs) * 1000;
+}
+
+/*
+ * Drive PQconnectPoll to the end: 1 when it ended (well or not: see
+ * PQstatus), 0 when connect_timeout passed on one host.  A new socket is
+ * a new host tried, with a new deadline, as libpq's own wait does.
+ */
+static int
+pg_connect_wait(PGconn *c)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int64_t limit = pg_connect_ms(c), deadline = 0, left;
+	struct pollfd pf;
+	int fd = -1, n;
+
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		if ((pf.fd = PQsocket(c)) < 0)
+			return 1;
+		if (pf.fd != fd) {
+			fd = pf.fd;
+			deadline = time_mono_ms() + limit;
+		}
+		pf.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		left = limit == 0 ? -1 : deadline - time_mono_ms();
+		if (limit != 0 && left <= 0)
+			return 0;
+		if ((n = poll(&pf, 1, left > INT_MAX ? INT_MAX : (int)left)) < 0 &&
+		    errno != EINTR)
+			return 1;
+		if (n == 0)
+			return 0;
+		if (n > 0)
+			st = PQconnectPoll(c);
+	}
+	return 1;
+}
+
 static int
 pg_open(const char *home, const char *source, enum db_mode mode, void **conn)
 {
@@ -434,12 +495,19 @@ pg_open(const char *home, const char *source, enum db_mode mode, void **conn)
 		return err_set(CA_FAIL, "out of memory");
 	p->mode = mode;
 	p->busy_ms = DB_BUSY_TIMEOUT_MS;
-	p->c = PQconnectdbParams(keys, vals, 1);
+	/* Quiet before the first byte: a notice may come while connecting. */
+	p->c = PQconnectStartParams(keys, vals, 1);
 	if (p->c == NULL) {
 		free(p);
 		return err_set(CA_FAIL, "out of memory");
 	}
 	PQsetNoticeProcessor(p->c, pg_quiet, NULL);
+	if (PQstatus(p->c) != CONNECTION_BAD && !pg_connect_wait(p->c)) {
+		ret = err_set(CA_UNAVAIL, "database unavailable: no connection "
+		    "within connect_timeout");
+		pg_close(p);
+		return ret;
+	}
 	if (PQstatus(p->c) != CONNECTION_OK) {
 		/* A password was wanted and none was found: configuration. */
 		ret = err_set(PQconnectionNeedsPassword(p->c) ? CA_FAIL :

@@ -459,3 +459,39 @@ mint_on() {
 	run -0 db "select count(*) from certs where subject = 'foo.example.com'"
 	assert_output $((c0 + 3))
 }
+
+# fake_pg MODE: tests/bats/helpers/fake_pg.py in MODE on a free port; a
+# copy of the CA home, $D/fake, whose dataSource is that port.
+fake_pg() {
+	rm -f "$D/fake.port"
+	"$PY" "$BATS_TEST_DIRNAME/helpers/fake_pg.py" "$1" "$D/fake.port" 3>&- &
+	FAKE=$!
+	wait_for test -s "$D/fake.port"
+	copy_home fake
+	jq --arg u "host=127.0.0.1 port=$(cat "$D/fake.port") dbname=inca user=inca sslmode=disable connect_timeout=2" \
+		'.db.dataSource = $u' "$CA/config/ca.json" >"$D/fake/config/ca.json"
+}
+
+@test "pg: fail a server's notice while the connection is made is not printed: one line, exit 5" {
+	fake_pg NOTICE
+	run -5 --separate-stderr ca-list --dir "$D/fake"
+	kill "$FAKE"
+	assert_output ""
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "$stderr" '^ca-list: database unavailable: .*the database system is shutting down'
+	refute_regex "$stderr" 'WARNING|terminating connection'
+}
+
+@test "pg: fail a server that never answers the startup: exit 5 once connect_timeout has passed, one line" {
+	fake_pg SILENT
+	s=$(date +%s)
+	run -5 --separate-stderr ca-list --dir "$D/fake"
+	e=$(date +%s)
+	kill "$FAKE"
+	assert_output ""
+	assert_equal "$stderr" "ca-list: database unavailable: no connection within connect_timeout"
+	# connect_timeout=2 in the dataSource: not before, and not libpq's
+	# default of forever.
+	assert [ $((e - s)) -ge 2 ]
+	assert [ $((e - s)) -le 8 ]
+}
