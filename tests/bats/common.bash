@@ -157,3 +157,33 @@ allow_inserts() {
 		dbq "$1" "DROP TRIGGER $2;"
 	fi
 }
+
+# claims TOKEN / header TOKEN: the decoded JSON of a segment.
+b64url_json() {
+	local s=$1
+	s=$(printf '%s' "$s" | tr '_-' '/+')
+	while [ $(( ${#s} % 4 )) -ne 0 ]; do s="$s="; done
+	printf '%s' "$s" | base64 -d
+}
+header() { b64url_json "$(cut -d. -f1 <<<"$1")"; }
+claims() { b64url_json "$(cut -d. -f2 <<<"$1")"; }
+
+# crl_entries FILE: the entries of the CRL in FILE (PEM), one a line,
+# "SERIAL REASON" (decimal, as openssl names the reason; "-" for none),
+# sorted.
+crl_entries() {
+	openssl crl -in "$1" -noout -text | awk '
+		/Serial Number:/ { if (s != "") print s, r; s = $3; r = "-" }
+		/CRL Reason Code/ { getline; gsub(/^ +| +$/, ""); r = $0 }
+		END { if (s != "") print s, r }' |
+	while read -r hex reason; do
+		echo "$(BC_LINE_LENGTH=0 bc <<<"ibase=16; $hex") $reason"
+	done | sort
+}
+
+# fault_so OUT: helpers/fault.c built into the shared object OUT, the shim
+# that the fault and secrets tests preload.
+fault_so() {
+	cc -shared -fPIC -Wall -Wextra -Werror -I"$(pg_config --includedir)" \
+		-o "$1" "$BATS_TEST_DIRNAME/helpers/fault.c" -ldl
+}

@@ -134,14 +134,6 @@ select $c from token_clock;
 select number, this_update, next_update, revocations, hex(der) from crl order by number"
 }
 
-# jti_of TOKEN: its jti claim.
-jti_of() {
-	local s
-	s=$(cut -d. -f2 <<<"$1" | tr '_-' '/+')
-	while [ $(( ${#s} % 4 )) -ne 0 ]; do s="$s="; done
-	printf '%s' "$s" | base64 -d | jq -r .jti
-}
-
 acme_tables() { dbq "$1" "select (select count(*) from acme_objects) || ' ' || (select count(*) from acme_nonces)"; }
 
 @test "durability: ok a version 3 database migrates to 4 by ca-init --migrate, every row kept, readers migrate nothing" {
@@ -180,7 +172,7 @@ acme_tables() { dbq "$1" "select (select count(*) from acme_objects) || ' ' || (
 	# "-": nothing left out, but the prune point, which the write moves.
 	before=$(v3_rows "$h" - -)
 	t=$(ca-token --offline --dir "$h" db.example.com)
-	jti=$(jti_of "$t")
+	jti=$(claims "$t" | jq -r .jti)
 	assert_regex "$jti" '^[^ ]+$'
 	run -0 --separate-stderr ca-sign --offline --dir "$h" --token "$t" <"$D/leaf.csr"
 	assert_equal "$(dbq "$h" 'select version from schema_version')" 4

@@ -182,18 +182,6 @@ rev() { db "select reason_code, reason, method, revoked_at from revocations wher
 
 # ---- the CRL ------------------------------------------------------------------
 
-# crl_serials FILE(PEM): the serials a CRL lists, decimal, sorted, with
-# their reason ("serial reason"; reason "-" when the entry has none).
-crl_entries() {
-	openssl crl -in "$1" -noout -text | awk '
-		/Serial Number:/ { if (s != "") print s, r; s = $3; r = "-" }
-		/CRL Reason Code/ { getline; gsub(/^ +| +$/, ""); r = $0 }
-		END { if (s != "") print s, r }' |
-	while read -r hex reason; do
-		echo "$(BC_LINE_LENGTH=0 bc <<<"ibase=16; $hex") $reason"
-	done | sort
-}
-
 @test "revoke online: ok --crl offline and online: signed by the intermediate, every revoked serial with its reason" {
 	run -0 --separate-stderr online --cert "$D/a8.crt" --key "$D/a8.key" --reason-code superseded "$(S a8)"
 	run -0 --separate-stderr ca-revoke --crl --offline --dir "$CA" --pem --out "$D/off.crl"

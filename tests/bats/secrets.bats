@@ -77,13 +77,6 @@ forge_sig() {
 	printf '%s%s%s\n' "${t:0:${#t}-10}" "$c" "${t: -9}"
 }
 
-# jwt_part N FILE: segment N (0 header, 1 claims) of the token in FILE, decoded.
-jwt_part() {
-	/usr/bin/python3 -c 'import base64, sys
-s = open(sys.argv[2]).read().strip().split(".")[int(sys.argv[1])]
-sys.stdout.write(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)).decode())' "$1" "$2"
-}
-
 # serial_of PEM: the certificate's serial, decimal.
 serial_of() { ca-inspect "$1" | jq -r '.certificates[0].serial.decimal'; }
 
@@ -114,8 +107,7 @@ setup_file() {
 	: >"$D/tokens"
 	: >"$D/bearer/list"
 	# The shim whose tap keeps what a client sent over TLS.
-	cc -shared -fPIC -Wall -Wextra -Werror -I"$(pg_config --includedir)" \
-		-o "$D/bearer/fault.so" "$BATS_TEST_DIRNAME/helpers/fault.c" -ldl
+	fault_so "$D/bearer/fault.so"
 	: >"$D/procs"
 	# Secrets nobody could mistake for anything else.
 	printf 'ca-%s\n' "$(openssl rand -hex 12)" >"$D/pw"
@@ -274,8 +266,8 @@ text() {
 	for n in $(cat "$D/bearer/list"); do
 		assert_regex "$(cat "$D/bearer/$n.tok")" '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$'
 	done
-	assert_equal "$(jwt_part 1 "$D/bearer/renew-on-token.tok" | jq -r .aud)" "$URL/1.0/renew"
-	assert_equal "$(jwt_part 0 "$D/bearer/renew-on-token.tok" | jq -r '.x5c | length')" 2
+	assert_equal "$(claims "$(cat "$D/bearer/renew-on-token.tok")" | jq -r .aud)" "$URL/1.0/renew"
+	assert_equal "$(header "$(cat "$D/bearer/renew-on-token.tok")" | jq -r '.x5c | length')" 2
 	run -0 cat "$D/procs"
 	assert_line --regexp '^ca-serve --dir '
 	assert_line --regexp '^([^ ]*/)?ca-sign --api --offline --dir '

@@ -81,16 +81,6 @@ teardown_file() { stop_ca_serve; }
 # mint [tok.py mint options]: token(s) for the provisioner "admin".
 mint() { "$PY" "$TOKPY" mint "$D/prov.jwk" "$CA/config/ca.json" "$@"; }
 
-# claims TOKEN / header TOKEN: the decoded JSON of a segment.
-b64url_json() {
-	local s=$1
-	s=$(printf '%s' "$s" | tr '_-' '/+')
-	while [ $(( ${#s} % 4 )) -ne 0 ]; do s="$s="; done
-	printf '%s' "$s" | base64 -d
-}
-header() { b64url_json "$(cut -d. -f1 <<<"$1")"; }
-claims() { b64url_json "$(cut -d. -f2 <<<"$1")"; }
-
 # csr NAME CN [type:value...]: $D/NAME.key and $D/NAME.csr, the SANs given
 # as dns:, ip:, email: or uri: values (CN "" for none).
 csr() {
