@@ -590,7 +590,7 @@ body_json(const struct http_request *q, char *m, size_t mlen)
 {
 	json_error_t je;
 	json_t *j;
-	char why[96];
+	char why[JSONERR_LEN];
 	size_t i;
 
 	for (i = 0; i < q->body_len && (q->body[i] == ' ' ||

@@ -133,7 +133,7 @@ load_bare_key(const char *path, const char *pwfile)
 		}
 	} else if (i < b.len && b.data[i] == '{') {
 		json_error_t e;
-		char why[96];
+		char why[JSONERR_LEN];
 
 		/* The file holds the private key: its bytes are never quoted. */
 		if ((j = json_loadb((const char *)b.data, b.len,

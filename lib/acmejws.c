@@ -137,7 +137,7 @@ decode_object(const char *what, const char *s, size_t len, int empty_ok,
 	if (b.len > 0) {
 		if ((*obj = json_loadb((const char *)b.data, b.len,
 		    JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-			char why[96];
+			char why[JSONERR_LEN];
 
 			buf_free(&b);
 			return err_set(CA_INPUT, "%s: invalid JSON: %s", what,

@@ -269,7 +269,7 @@ take(struct batch *b, struct conn *c)
 	struct item *it;
 	json_error_t je;
 	json_t *req;
-	char why[96];
+	char why[JSONERR_LEN];
 	size_t off = 0, n = 0;
 	enum fr_event ev;
 

@@ -36,7 +36,7 @@ config_read_json(const char *path, json_t **out)
 	json_error_t e;
 	struct buf b;
 	json_t *j;
-	char why[96];
+	char why[JSONERR_LEN];
 	int rc;
 
 	*out = NULL;

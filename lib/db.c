@@ -77,7 +77,7 @@ static int
 check_sans(const char *sans)
 {
 	json_error_t e;
-	char why[96];
+	char why[JSONERR_LEN];
 	json_t *a, *v;
 	const char *s;
 	size_t i, j, n, len;
@@ -842,7 +842,7 @@ static int
 check_acme(const struct db_acme *o)
 {
 	json_error_t e;
-	char why[96];
+	char why[JSONERR_LEN];
 	json_t *j;
 	size_t i, len;
 	int rc;

@@ -1041,7 +1041,7 @@ jose_part(const char *s, size_t len, const char *what, json_t **out)
 	struct buf b;
 	json_error_t e;
 	json_t *j;
-	char why[96];
+	char why[JSONERR_LEN];
 	int rc;
 
 	*out = NULL;

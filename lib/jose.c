@@ -245,7 +245,7 @@ load_object(const unsigned char *p, size_t len, const char *what)
 {
 	json_error_t jerr;
 	json_t *j;
-	char why[96];
+	char why[JSONERR_LEN];
 
 	if ((j = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL) {

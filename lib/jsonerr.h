@@ -17,6 +17,9 @@
 
 #include <jansson.h>
 
+/* Room enough for any of jsonerr_text()'s phrases with its offset. */
+#define JSONERR_LEN	96
+
 /*
  * e's fault into buf (len bytes, truncated to fit, always terminated):
  * a fixed phrase for its code and the byte offset, e.g. "duplicate
