@@ -84,13 +84,12 @@ def key_forms(key):
         ("scalar in hex", hx, True),
         ("scalar in hex with colons", colons, True),
         ("first line of openssl's text form", colons[:44], True),
-        ("scalar in base64", b64(raw), False),
-        ("scalar in base64url (JWK d)", b64(raw, True), False),
     ]
     # Without a '+' or '/' the two are the same bytes: one finding, the
     # JWK's name for it.
-    if forms[4][1] == forms[5][1]:
-        del forms[4]
+    if b64(raw) != b64(raw, True):
+        forms.append(("scalar in base64", b64(raw), False))
+    forms.append(("scalar in base64url (JWK d)", b64(raw, True), False))
     fmts = [("PKCS#8", serialization.PrivateFormat.PKCS8)]
     if isinstance(key, ec.EllipticCurvePrivateKey):
         fmts.append(("SEC1", serialization.PrivateFormat.TraditionalOpenSSL))
