@@ -783,53 +783,33 @@ test_transactions(void)
 	db_close(db);
 }
 
-/*
- * One issuance the way lib/authority does it, in a child process:
- * spend the shared token, store our own certificate, commit.
- * Exit status: the exit code.
- */
+/* Wait for the parent to open the gate: every racer starts together. */
 static void
-child_issue(const char *p, int i, int gate)
+gate_wait(int gate)
 {
-	struct db *db;
-	struct db_cert c;
-	char serial[32], junk;
-	int rc;
+	char junk;
 
-	/* Wait until the parent opens the gate: all start together. */
 	while (read(gate, &junk, 1) == -1 && errno == EINTR)
 		;
-	snprintf(serial, sizeof(serial), "%d", 5000 + i);
-	c = cert(serial, 100 + i, 9000);
-	if ((rc = topen("sqlite", p, 0, &db)) != CA_OK)
-		goto out;
-	if ((rc = db_begin(db)) == CA_OK &&
-	    (rc = use_tok(db, "admin", "shared-jti", 9000)) == CA_OK &&
-	    (rc = db_put_cert(db, &c)) == CA_OK)
-		rc = db_commit(db);
-	if (rc != CA_OK)
-		db_rollback(db);
-	db_close(db);
-out:
-	if (rc != CA_OK && rc != CA_REFUSED)
-		fprintf(stderr, "child %d: %d %s\n", i, rc, err_msg());
-	_exit(rc);
 }
 
-static void
-test_concurrency(void)
-{
-	struct db *db = NULL;
-	struct collect col;
-	const char *p = path("race.db");
-	pid_t pid[NCHILD];
-	int gate[2], i, st, won = 0, refused = 0, other = 0;
+/*
+ * A racer: in a child process with connections of its own, it waits on
+ * gate (when it likes: before or after connecting) and returns a code.
+ */
+typedef int (*racer_fn)(const void *arg, int i, int gate);
 
-	if (topen("sqlite", p, 1, &db) != CA_OK) {
-		ok(0, "open: %s", err_msg());
-		return;
-	}
-	db_close(db);
+/*
+ * NCHILD racers fn(arg), all let go at once, counted by exit status:
+ * *won CA_OK, *lost CA_REFUSED, *other anything else.
+ */
+static void
+race(racer_fn fn, const void *arg, int *won, int *lost, int *other)
+{
+	pid_t pid[NCHILD];
+	int gate[2], i, st, rc;
+
+	*won = *lost = *other = 0;
 	if (pipe(gate) == -1) {
 		ok(0, "pipe: %s", strerror(errno));
 		return;
@@ -842,21 +822,70 @@ test_concurrency(void)
 		}
 		if (pid[i] == 0) {
 			close(gate[1]);
-			child_issue(p, i, gate[0]);
+			if ((rc = fn(arg, i, gate[0])) != CA_OK &&
+			    rc != CA_REFUSED)
+				fprintf(stderr, "child %d: %d %s\n", i, rc,
+				    err_msg());
+			_exit(rc);
 		}
 	}
 	close(gate[0]);
-	close(gate[1]);		/* go */
+	/* Let every child connect first where it does: the race is after. */
+	usleep(300 * 1000);
+	close(gate[1]);
 	for (i = 0; i < NCHILD && pid[i] != -1; i++) {
 		if (waitpid(pid[i], &st, 0) == -1 || !WIFEXITED(st))
-			other++;
+			(*other)++;
 		else if (WEXITSTATUS(st) == CA_OK)
-			won++;
+			(*won)++;
 		else if (WEXITSTATUS(st) == CA_REFUSED)
-			refused++;
+			(*lost)++;
 		else
-			other++;
+			(*other)++;
 	}
+}
+
+/*
+ * One issuance the way lib/authority does it, on the SQLite file arg:
+ * spend the shared token, store our own certificate, commit.
+ */
+static int
+racer_issue(const void *arg, int i, int gate)
+{
+	struct db *db;
+	struct db_cert c;
+	char serial[32];
+	int rc;
+
+	gate_wait(gate);
+	snprintf(serial, sizeof(serial), "%d", 5000 + i);
+	c = cert(serial, 100 + i, 9000);
+	if ((rc = topen("sqlite", arg, 0, &db)) != CA_OK)
+		return rc;
+	if ((rc = db_begin(db)) == CA_OK &&
+	    (rc = use_tok(db, "admin", "shared-jti", 9000)) == CA_OK &&
+	    (rc = db_put_cert(db, &c)) == CA_OK)
+		rc = db_commit(db);
+	if (rc != CA_OK)
+		db_rollback(db);
+	db_close(db);
+	return rc;
+}
+
+static void
+test_concurrency(void)
+{
+	struct db *db = NULL;
+	struct collect col;
+	const char *p = path("race.db");
+	int won, refused, other;
+
+	if (topen("sqlite", p, 1, &db) != CA_OK) {
+		ok(0, "open: %s", err_msg());
+		return;
+	}
+	db_close(db);
+	race(racer_issue, p, &won, &refused, &other);
 	is_int(won, 1, "exactly one of %d processes spent the token", NCHILD);
 	is_int(refused, NCHILD - 1, "all others were refused");
 	is_int(other, 0, "none was busy or failed");
@@ -1450,78 +1479,44 @@ test_nonces(struct db *db)
 	    "prunes none that has not expired: all spent at 3000");
 }
 
+/* Spend the nonce arg, connected before the gate opens. */
+static int
+racer_nonce(const void *arg, int i, int gate)
+{
+	struct db *db;
+	int rc;
+
+	if ((rc = topen(acme_type, acme_source, 0, &db)) != CA_OK)
+		return rc;
+	gate_wait(gate);
+	rc = db_nonce_use(db, arg, 100);
+	db_close(db);
+	return rc;
+}
+
 /*
- * One racer, in a child process with a connection of its own: wait for
- * the gate, then spend the nonce (what "n" names) or create an account
- * with a lookup another racer wants too.  Exit status: the code, or 9 for
- * a refusal that is not DB_REFUSED_EXISTS.
+ * Create an account whose lookup is arg, one every racer wants, connected
+ * before the gate opens; 9 for a refusal that is not DB_REFUSED_EXISTS.
  */
-static void
-child_race(const char *what, int i, int gate)
+static int
+racer_account(const void *arg, int i, int gate)
 {
 	struct db *db;
 	struct db_acme o;
 	enum db_refusal why = DB_REFUSED_NONE;
-	char id[32], junk;
+	char id[32];
 	int rc;
 
 	if ((rc = topen(acme_type, acme_source, 0, &db)) != CA_OK)
-		goto out;
-	while (read(gate, &junk, 1) == -1 && errno == EINTR)
-		;
-	if (what[0] == 'n')
-		rc = db_nonce_use(db, what, 100);
-	else {
-		snprintf(id, sizeof(id), "racer-%d", i);
-		o = acme("account", id, NULL, what, "valid");
-		if ((rc = db_acme_put(db, &o, 1, &why)) == CA_REFUSED &&
-		    why != DB_REFUSED_EXISTS)
-			rc = 9;
-	}
+		return rc;
+	gate_wait(gate);
+	snprintf(id, sizeof(id), "racer-%d", i);
+	o = acme("account", id, NULL, arg, "valid");
+	if ((rc = db_acme_put(db, &o, 1, &why)) == CA_REFUSED &&
+	    why != DB_REFUSED_EXISTS)
+		rc = 9;
 	db_close(db);
-out:
-	if (rc != CA_OK && rc != CA_REFUSED)
-		fprintf(stderr, "child %d: %d %s\n", i, rc, err_msg());
-	_exit(rc);
-}
-
-/* NCHILD racers for what, all let go at once: *won, *lost, *other. */
-static void
-race(const char *what, int *won, int *lost, int *other)
-{
-	pid_t pid[NCHILD];
-	int gate[2], i, st;
-
-	*won = *lost = *other = 0;
-	if (pipe(gate) == -1) {
-		ok(0, "pipe: %s", strerror(errno));
-		return;
-	}
-	fflush(stdout);
-	for (i = 0; i < NCHILD; i++) {
-		if ((pid[i] = fork()) == -1) {
-			ok(0, "fork: %s", strerror(errno));
-			break;
-		}
-		if (pid[i] == 0) {
-			close(gate[1]);
-			child_race(what, i, gate[0]);
-		}
-	}
-	close(gate[0]);
-	/* Let every child connect first: the race is the spend. */
-	usleep(300 * 1000);
-	close(gate[1]);
-	for (i = 0; i < NCHILD && pid[i] != -1; i++) {
-		if (waitpid(pid[i], &st, 0) == -1 || !WIFEXITED(st))
-			(*other)++;
-		else if (WEXITSTATUS(st) == CA_OK)
-			(*won)++;
-		else if (WEXITSTATUS(st) == CA_REFUSED)
-			(*lost)++;
-		else
-			(*other)++;
-	}
+	return rc;
 }
 
 static void
@@ -1543,13 +1538,13 @@ test_acme_races(void)
 		/* No connection of the parent's crosses the fork. */
 		db_close(db);
 		db = NULL;
-		race(nonce, &won, &lost, &other);
+		race(racer_nonce, nonce, &won, &lost, &other);
 		is_int(won, 1, "round %d: exactly one of %d processes spent "
 		    "the nonce", round + 1, NCHILD);
 		is_int(lost, NCHILD - 1, "the others were refused");
 		is_int(other, 0, "none was busy or failed");
 	}
-	race("same-thumbprint", &won, &lost, &other);
+	race(racer_account, "same-thumbprint", &won, &lost, &other);
 	is_int(won, 1, "exactly one of %d processes created an account "
 	    "with the same lookup", NCHILD);
 	is_int(lost, NCHILD - 1, "the others were refused: exists");
