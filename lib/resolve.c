@@ -583,6 +583,22 @@ struct rr {
  * The records of type qtype that answer name: the answer section's,
  * following CNAMEs from name.  fn gets each one's rdata.
  */
+/*
+ * "localhost" and every name under it (RFC 6761 section 6.3), any case,
+ * with or without the final dot.
+ */
+static int
+is_localhost(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n < 9 || strncasecmp(name + n - 9, "localhost", 9) != 0)
+		return 0;
+	return n == 9 || name[n - 10] == '.';
+}
+
 static int
 answers(const struct resolver *r, const char *name, unsigned qtype,
     int (*fn)(const unsigned char *msg, size_t len, size_t off, size_t rdlen,
@@ -595,6 +611,21 @@ answers(const struct resolver *r, const char *name, unsigned qtype,
 	unsigned rcode;
 	int rc, link, moved;
 
+	/*
+	 * Localhost names are the loopback addresses and nothing else, asked
+	 * of no server (RFC 6761 6.3); the address rules still judge them
+	 * (the loopback is denied unless an operator's rule allows it).
+	 */
+	if (is_localhost(name)) {
+		static const unsigned char v4[4] = { 127, 0, 0, 1 };
+		static const unsigned char v6[16] = { [15] = 1 };
+
+		if (qtype == T_A)
+			return fn(v4, sizeof(v4), 0, sizeof(v4), arg);
+		if (qtype == T_AAAA)
+			return fn(v6, sizeof(v6), 0, sizeof(v6), arg);
+		return CA_OK;
+	}
 	snprintf(what, sizeof(what), "%s %s", qtype == T_A ? "A" :
 	    qtype == T_AAAA ? "AAAA" : "TXT", name);
 	if ((rc = query(r, name, qtype, &m, what)) != CA_OK)

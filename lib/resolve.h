@@ -10,6 +10,8 @@
  * answer must echo the question.  A truncated answer is asked again
  * over TCP.  CNAME chains in the answer are followed (at most
  * RESOLVE_MAX_CNAME links); records owned by other names are ignored.
+ * "localhost" and the names under it are 127.0.0.1 and ::1 with no TXT
+ * record, asked of no server (RFC 6761 6.3).
  *
  * The address rules: an address is allowed unless a rule denies it.
  * The operator's rules (--allow, --deny) come first: the longest prefix

@@ -302,6 +302,29 @@ $(req http-01 ip ::1)"
 	assert_output ""
 }
 
+@test "acme-va: localhost names are the loopback, asked of no server: denied by default, valid where the rules allow the loopback" {
+	routes "{\"$CPATH\": {\"body\": \"$KA\"}}"
+	http_server 127.0.0.1 "$T/http.log"
+	: >"$D/dns.log"
+	run -0 --separate-stderr va <<<"$(req http-01 dns web.localhost)
+$(req http-01 dns LOCALHOST)"
+	assert_line --index 0 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:connection","detail":"address 127.0.0.1 of web.localhost not allowed"}}'
+	assert_line --index 1 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:connection","detail":"address 127.0.0.1 of localhost not allowed"}}'
+	run cat "$T/http.log"
+	assert_output ""
+	# Both loopback addresses are allowed: valid (curl reaches the one
+	# listening); the loopback of IPv4 alone is not enough.
+	run -0 --separate-stderr va --allow 127.0.0.1 --allow ::1 <<<"$(req http-01 dns web.localhost)"
+	assert_output '{"valid":true}'
+	run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req http-01 dns web.localhost)"
+	assert_output '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:connection","detail":"address ::1 of web.localhost not allowed"}}'
+	# No TXT record under localhost, and nothing was asked of the server.
+	run -0 --separate-stderr va --allow 127.0.0.1 --allow ::1 <<<"$(req dns-01 dns web.localhost)"
+	assert_output '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"_acme-challenge.web.localhost has no TXT record"}}'
+	run grep -ci localhost "$D/dns.log"
+	assert_output 0
+}
+
 @test "acme-va: fail a name with one denied address among allowed ones is refused without a connection" {
 	routes "{\"$CPATH\": {\"body\": \"$KA\"}}"
 	http_server 127.0.0.1 "$T/http.log"

@@ -10,6 +10,12 @@ setup_file() {
 	mkdir -p "$W"
 }
 
+# The tour stops the ca-serve it starts; when it failed before that, the
+# server is stopped here.
+teardown_file() {
+	pkill -TERM -f "^ca-serve --listen 127.0.0.1:9000\$" || true
+}
+
 @test "tour: the README has a tour of enough commands between its markers" {
 	run -0 --separate-stderr sh "$TOP/contrib/tour.sh" --print
 	[ "${#lines[@]}" -ge 15 ]
@@ -29,9 +35,21 @@ setup_file() {
 	CA_DIR="$W/acme" run -0 bash -c 'ca-list --revoked | jq -r .serial'
 	assert_output "$serial"
 	# web.acme.test was issued once, app.acme.test and api.acme.test once
-	# each, and ca-init issued ca-serve's own, ca.acme.test.
+	# each, ca-init issued ca-serve's own, ca.acme.test, and ACME issued
+	# web.localhost.
 	CA_DIR="$W/acme" run -0 bash -c 'ca-list | jq -r .subject | sort | tr "\n" " "'
-	assert_output "api.acme.test app.acme.test ca.acme.test web.acme.test "
+	assert_output "api.acme.test app.acme.test ca.acme.test web.acme.test web.localhost "
+	# The ACME certificate: lego's key, the name ordered, issued by the
+	# ACME provisioner, and ca-serve stopped at the end.
+	assert_equal "$(openssl x509 -in "$W/lego/certificates/web.localhost.crt" -noout -pubkey)" \
+		"$(openssl pkey -in "$W/lego/certificates/web.localhost.key" -pubout)"
+	assert_equal "$(openssl x509 -in "$W/lego/certificates/web.localhost.crt" -noout -ext subjectAltName | tail -1 | tr -d ' ')" "DNS:web.localhost"
+	CA_DIR="$W/acme" run -0 bash -c 'ca-list | jq -r "select(.subject == \"web.localhost\") | .provisioner"'
+	assert_output acme
+	run -0 grep -c '"path":"/acme/acme/order/[^/]*/finalize"' "$W/serve.log"
+	assert_output 1
+	run -0 grep -c '"message":"stopped"' "$W/serve.log"
+	assert_output 1
 	# The own-CSR certificate carries the CSR's key.
 	assert_equal "$(openssl x509 -in "$W/app.crt" -noout -pubkey)" "$(openssl pkey -in "$W/app.key" -pubout)"
 	# Stateless: a chain (leaf, intermediate) and a leaf with its key, both valid.

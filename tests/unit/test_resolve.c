@@ -1,8 +1,9 @@
 /*
  * Unit tests for lib/resolve's address rules: the built-in denials at
  * each block's edges, the operator's blocks (longest prefix, deny on a
- * tie), IPv4-mapped IPv6, and the CIDR spellings refused.  The lookups
- * themselves are tested against a real server in tests/bats/acme_va.bats.
+ * tie), IPv4-mapped IPv6, and the CIDR spellings refused; localhost
+ * names answered without a server.  The lookups themselves are tested
+ * against a real server in tests/bats/acme_va.bats.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,45 @@ static const struct bad_case bad[] = {
 	{ "", "--deny : not an address or CIDR block" },
 };
 
+/*
+ * Localhost names (RFC 6761 6.3) are answered without a server: the
+ * resolver here is a port nothing listens on, so any name that is asked
+ * of it fails.
+ */
+static void
+test_localhost(void)
+{
+	static const char *local[] = { "localhost", "LOCALHOST.",
+	    "web.localhost", "a.b.LocalHost." };
+	static const char *asked[] = { "localhost.example", "xlocalhost",
+	    "web.localhostx", "localhos" };
+	struct resolve_addr a[4];
+	struct resolver r;
+	char buf[64], **txt = NULL;
+	size_t i, n;
+
+	if (resolve_init(&r, "127.0.0.1:9", 250) != CA_OK) {
+		ok(0, "resolver: %s", err_msg());
+		return;
+	}
+	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		is_int(resolve_addrs(&r, local[i], a, 4, &n), CA_OK,
+		    "%s: answered", local[i]);
+		is_int((long long)n, 2, "%s: two addresses", local[i]);
+		is_str(resolve_addr_text(&a[0], buf, sizeof(buf)), "127.0.0.1",
+		    "%s: 127.0.0.1 first", local[i]);
+		is_str(resolve_addr_text(&a[1], buf, sizeof(buf)), "::1",
+		    "%s: then ::1", local[i]);
+		is_int(resolve_txt(&r, local[i], &txt, &n), CA_OK,
+		    "%s: TXT answered", local[i]);
+		is_int((long long)n, 0, "%s: no TXT record", local[i]);
+		resolve_txt_free(txt, n);
+	}
+	for (i = 0; i < sizeof(asked) / sizeof(asked[0]); i++)
+		is_int(resolve_addrs(&r, asked[i], a, 4, &n), CA_UNAVAIL,
+		    "%s: asked of the server (none answers)", asked[i]);
+}
+
 /* The rules of "+A -B ..." into r. */
 static int
 load_rules(const char *spec, struct addr_rules *r)
@@ -132,5 +172,6 @@ main(void)
 		is_int((long long)r.n, 0, "'%s': no rule added", bad[i].cidr);
 		addr_rules_free(&r);
 	}
+	test_localhost();
 	return tap_done();
 }
