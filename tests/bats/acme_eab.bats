@@ -268,6 +268,19 @@ bound_account() {
 	assert_output 1
 }
 
+@test "acme_eab: eight account keys sent at once with one binding: exactly one account is made and bound" {
+	eab_ca
+	eab_add eab
+	local before
+	before=$(rows account)
+	run -0 cli eabrace
+	assert_equal "${#lines[@]}" 8
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "$(grep -c '^401 unauthorized$' <<<"$output")" 7
+	assert_equal "$(rows account)" $((before + 1))
+	assert_equal "$(eab_row "$KID")" "bound|$(bound_account "$KID")"
+}
+
 @test "acme_eab: missing, unknown kid, wrong MAC, wrong url, another key's payload, alg none, HS512, a nonce, not a JWS: each refused, the key left unbound; then it binds" {
 	eab_ca
 	eab_add eab

@@ -10,7 +10,7 @@ urn:ietf:params:acme:error:, or "-" for a success).
 Scenarios: replay, badurl, algnone, hs256, otherkid, early, csrnames,
 revoke, keychange; and with an external account binding key in the
 environment (EAB_KID, EAB_HMAC; OTHER_DIR another provisioner's
-directory): eab, eabbind, eabnone, eabrefusals, eabkid.
+directory): eab, eabbind, eabnone, eabrace, eabrefusals, eabkid.
 http-01 is answered by a server of its own on 127.0.0.1:HTTP01_PORT.
 """
 import base64
@@ -254,6 +254,28 @@ elif SCENARIO.startswith("eab"):
         new_account(a, eab(a))
     elif SCENARIO == "eabbind":
         new_account(a, eab(a))
+    elif SCENARIO == "eabrace":
+        # Eight account keys sent at once with one binding, each request
+        # signed beforehand: one status a line, sorted.
+        accts = [Account() for _ in range(8)]
+        bodies = []
+        for x in accts:
+            pay = {"termsOfServiceAgreed": True, "externalAccountBinding": eab(x)}
+            bodies.append(x.signed(DIR["newAccount"], pay, use_jwk=True))
+        out = []
+        gate = threading.Barrier(len(bodies))
+
+        def send(b):
+            gate.wait()
+            st, h, body = post(DIR["newAccount"], b)
+            t = json.loads(body)["type"].replace(P, "") if st >= 400 else "-"
+            out.append("%d %s" % (st, t))
+        ts = [threading.Thread(target=send, args=(b,)) for b in bodies]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        print("\n".join(sorted(out)))
     elif SCENARIO == "eabnone":
         new_account(a, None)
     elif SCENARIO == "eabrefusals":
