@@ -141,8 +141,11 @@ acme_eab_add(struct db *db, const char *prov, const char *reference,
 		goto out;
 	if ((*out = json_pack("{s:s, s:s, s:s}", "keyID", kid, "hmacKey",
 	    key, "provisioner", prov)) == NULL || (ref != NULL &&
-	    json_object_set(*out, "reference", ref) != 0))
+	    json_object_set(*out, "reference", ref) != 0)) {
+		json_decref(*out);
+		*out = NULL;
 		rc = err_set(CA_FAIL, "out of memory");
+	}
 out:
 	json_decref(body);
 	json_decref(ref);
