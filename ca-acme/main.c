@@ -20,6 +20,10 @@
  * "kid" names) verifying its signature, then its nonce spent in the
  * database (one use across every handler and host).  Every answer
  * carries a fresh Replay-Nonce and a Link to the directory.
+ *
+ * Run by the operator with --eab-add, --eab-list or --eab-remove, it
+ * keeps the external account binding keys of the ACME provisioners
+ * instead (lib/acmeeab), which new-account checks and binds.
  */
 #include <errno.h>
 #include <fcntl.h>
