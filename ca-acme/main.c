@@ -20,6 +20,10 @@
  * "kid" names) verifying its signature, then its nonce spent in the
  * database (one use across every handler and host).  Every answer
  * carries a fresh Replay-Nonce and a Link to the directory.
+ *
+ * Run by the operator with --eab-add, --eab-list or --eab-remove, it
+ * keeps the external account binding keys of the ACME provisioners
+ * instead (lib/acmeeab), which new-account checks and binds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +43,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "acmeeab.h"
 #include "acmejws.h"
 #include "apihost.h"
 #include "authority.h"
@@ -84,6 +89,9 @@ usage(int code)
 
 	fprintf(f,
 "usage: ca-acme --api --offline [--dir DIR] [--socket PATH]\n"
+"       ca-acme --eab-add PROVISIONER [--reference TEXT] [--dir DIR]\n"
+"       ca-acme --eab-list PROVISIONER [--dir DIR]\n"
+"       ca-acme --eab-remove KEYID [--dir DIR]\n"
 "  --api                requests, JSON objects {\"acme\":{\"method\",\"path\",\n"
 "                       \"host\",\"body\"}} one after another on stdin (as\n"
 "                       ca-serve relays /acme/...); for each, one line on\n"
@@ -93,18 +101,30 @@ usage(int code)
 "                       (required: ACME has no online client mode here)\n"
 "  --socket PATH        serve every connection to a unix socket bound at\n"
 "                       PATH (or the one of LISTEN_FDS) the same way\n"
+"  --eab-add PROV       make an external account binding key of the ACME\n"
+"                       provisioner PROV; prints {\"keyID\",\"hmacKey\",\n"
+"                       \"provisioner\",\"reference\"}, the only time the MAC\n"
+"                       key is shown\n"
+"  --reference TEXT     with --eab-add: the operator's label for the key\n"
+"  --eab-list PROV      PROV's keys, one JSON array, never a MAC key\n"
+"  --eab-remove KEYID   remove that key (its MAC key erased); prints it\n"
 "  --dir DIR            CA home (default $CA_DIR, else $HOME/.inca)\n"
 "  -h, --help           this text;  --version  the version\n");
 	exit(code);
 }
 
-enum { O_OFFLINE = 256, O_API, O_DIR, O_SOCKET, O_VERSION };
+enum { O_OFFLINE = 256, O_API, O_DIR, O_SOCKET, O_VERSION, O_EAB_ADD,
+    O_EAB_LIST, O_EAB_REMOVE, O_REFERENCE };
 
 static const struct option longopts[] = {
 	{ "offline", no_argument, NULL, O_OFFLINE },
 	{ "api", no_argument, NULL, O_API },
 	{ "dir", required_argument, NULL, O_DIR },
 	{ "socket", required_argument, NULL, O_SOCKET },
+	{ "eab-add", required_argument, NULL, O_EAB_ADD },
+	{ "eab-list", required_argument, NULL, O_EAB_LIST },
+	{ "eab-remove", required_argument, NULL, O_EAB_REMOVE },
+	{ "reference", required_argument, NULL, O_REFERENCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -396,6 +416,24 @@ why_type(enum acme_jws_why why)
 }
 
 /*
+ * Whether the account whose body is body may act at this provisioner as
+ * far as external account binding goes: always where it is not required,
+ * else only when the account was bound with a key of this provisioner
+ * (an account made elsewhere, or before, is not let in by its kid).
+ */
+static int
+eab_bound_here(const struct req *r, const json_t *body)
+{
+	const char *p;
+
+	if (!json_is_true(json_object_get(r->prov, "requireEAB")))
+		return 1;
+	p = json_string_value(json_object_get(json_object_get(body, "eab"),
+	    "provisioner"));
+	return p != NULL && strcmp(p, r->prov_name) == 0;
+}
+
+/*
  * A POST's JWS: parsed, its url the request's, its key (the jwk for
  * BY_JWK, the account of its kid, which must be valid, for BY_KID, the
  * one the request has for BY_EITHER) verifying
@@ -455,6 +493,12 @@ verify_post(struct req *r, int by)
 			    id, r->acct->o.status);
 		if ((body = row_body(r->acct)) == NULL)
 			return internal(r, CA_FAIL);
+		if (!eab_bound_here(r, body)) {
+			json_decref(body);
+			return problem(r, 401, "unauthorized", "account %s has "
+			    "no external account binding with provisioner %s",
+			    id, r->prov_name);
+		}
 		rc = jwk_import(json_object_get(body, "key"), JWK_PUBLIC,
 		    &r->key);
 		json_decref(body);
@@ -576,13 +620,70 @@ contacts_ok(struct req *r, const json_t *c)
 	return CA_OK;
 }
 
+/*
+ * An externalAccountBinding of a new-account request (RFC 8555 7.3.4):
+ * a key of this provisioner not yet bound, whose MAC verifies over this
+ * request's url and account key.  *kid (the caller's) is its key ID; the
+ * binding itself is written with the account.  On failure the problem is
+ * set: malformed for a binding that does not parse, unauthorized for one
+ * that does not verify or whose key is unknown, bound or removed.
+ */
+static int
+eab_check(struct req *r, const json_t *eab, char **kid)
+{
+	struct buf key;
+	int rc;
+
+	if ((rc = acme_eab_kid(eab, kid)) != CA_OK)
+		return rc == CA_FAIL ? internal(r, rc) : problem(r,
+		    rc == CA_REFUSED ? 401 : 400, rc == CA_REFUSED ?
+		    "unauthorized" : "malformed", "external account binding: "
+		    "%s", err_msg());
+	if ((rc = acme_eab_key(r->db, r->prov_name, *kid, &key)) != CA_OK)
+		return rc == CA_REFUSED ? problem(r, 401, "unauthorized",
+		    "external account binding: %s", err_msg()) :
+		    internal(r, rc);
+	rc = acme_eab_verify(eab, *kid, key.data, key.len, r->jws.jwk,
+	    r->jws.url);
+	buf_free(&key);
+	if (rc == CA_FAIL)
+		return internal(r, rc);
+	if (rc != CA_OK)
+		return problem(r, rc == CA_REFUSED ? 401 : 400,
+		    rc == CA_REFUSED ? "unauthorized" : "malformed",
+		    "external account binding: %s", err_msg());
+	return CA_OK;
+}
+
+/*
+ * The answer to a new-account request for a key that has an account
+ * already: that account, unless this provisioner requires a binding the
+ * account does not have (one key, one account: it cannot be bound again).
+ */
+static int
+eab_existing(struct req *r, const struct db_acme_row *row)
+{
+	json_t *body = row_body(row);
+	int here;
+
+	if (body == NULL)
+		return internal(r, CA_FAIL);
+	here = eab_bound_here(r, body);
+	json_decref(body);
+	if (!here)
+		return problem(r, 401, "unauthorized", "the account of this key "
+		    "has no external account binding with provisioner %s",
+		    r->prov_name);
+	return account_answer(r, 200, row);
+}
+
 static int
 new_account(struct req *r)
 {
-	const json_t *p = r->jws.payload, *c;
+	const json_t *p = r->jws.payload, *c, *eab;
 	struct db_acme_row *row = NULL;
 	enum db_refusal why;
-	char *tp = NULL, *id = NULL;
+	char *tp = NULL, *id = NULL, *kid = NULL;
 	json_t *body;
 	int rc;
 
@@ -596,7 +697,7 @@ new_account(struct req *r)
 	}
 	if (row != NULL) {
 		/* The key's account, whatever else the request says. */
-		rc = account_answer(r, 200, row);
+		rc = eab_existing(r, row);
 		goto out;
 	}
 	if (json_is_true(json_object_get(p, "onlyReturnExisting"))) {
@@ -604,14 +705,15 @@ new_account(struct req *r)
 		    "this key");
 		goto out;
 	}
-	if (json_is_true(json_object_get(r->prov, "requireEAB"))) {
-		rc = json_object_get(p, "externalAccountBinding") == NULL ?
-		    problem(r, 400, "externalAccountRequired", "provisioner %s "
-		    "requires an external account binding", r->prov_name) :
-		    problem(r, 401, "unauthorized", "external account binding: "
-		    "no key of provisioner %s is known", r->prov_name);
+	eab = json_object_get(p, "externalAccountBinding");
+	if (eab == NULL && json_is_true(json_object_get(r->prov,
+	    "requireEAB"))) {
+		rc = problem(r, 400, "externalAccountRequired", "provisioner %s "
+		    "requires an external account binding", r->prov_name);
 		goto out;
 	}
+	if (eab != NULL && (rc = eab_check(r, eab, &kid)) != CA_OK)
+		goto out;
 	c = json_object_get(p, "contact");
 	if (c != NULL && (rc = contacts_ok(r, c)) != CA_OK)
 		goto out;
@@ -622,8 +724,31 @@ new_account(struct req *r)
 	body = json_pack("{s:O, s:o, s:I}", "key", r->jws.jwk, "contact",
 	    c != NULL ? json_deep_copy(c) : json_array(), "createdAt",
 	    (json_int_t)r->now);
+	if (kid != NULL)
+		json_object_set_new(body, "eab", json_pack("{s:s, s:s}",
+		    "provisioner", r->prov_name, "keyID", kid));
+	/* With a binding, the account and its key's binding are one write. */
+	if (kid != NULL && (rc = db_begin(r->db)) != CA_OK) {
+		json_decref(body);
+		rc = internal(r, rc);
+		goto out;
+	}
 	rc = row_put(r, "account", id, NULL, tp, "valid", 0, body, 1, &why);
 	json_decref(body);
+	if (kid != NULL && rc == CA_OK &&
+	    (rc = acme_eab_bind(r->db, r->prov_name, kid, id, r->now)) ==
+	    CA_REFUSED) {
+		db_rollback(r->db);
+		rc = problem(r, 401, "unauthorized", "external account "
+		    "binding: %s", err_msg());
+		goto out;
+	}
+	if (kid != NULL) {
+		if (rc == CA_OK)
+			rc = db_commit(r->db);
+		else
+			db_rollback(r->db);
+	}
 	if (rc == CA_REFUSED) {
 		/* The same key, at the same moment, elsewhere: that one. */
 		if ((rc = db_acme_find(r->db, "account", tp, &row)) != CA_OK ||
@@ -632,7 +757,7 @@ new_account(struct req *r)
 			    err_set(CA_FAIL, "account lost"));
 			goto out;
 		}
-		rc = account_answer(r, 200, row);
+		rc = eab_existing(r, row);
 		goto out;
 	}
 	if (rc != CA_OK) {
@@ -649,6 +774,7 @@ out:
 	db_acme_row_free(row);
 	free(tp);
 	free(id);
+	free(kid);
 	return rc;
 }
 
@@ -1994,11 +2120,55 @@ acme_batch(void *ctx, struct api_call *calls, size_t n)
 	}
 }
 
+/*
+ * The operator's side of external account binding: --eab-add, --eab-list
+ * (arg a provisioner's name) and --eab-remove (arg a key ID), on the CA
+ * home's database in-process.  One JSON value on stdout; exits.
+ */
+static void
+eab_admin(const char *dir, int op, const char *arg, const char *reference)
+{
+	struct authority *a;
+	const char *type;
+	json_t *out = NULL;
+	char *s;
+	int rc;
+
+	if (authority_open(dir, op == O_EAB_LIST ? DB_READ : DB_WRITE, &a) !=
+	    CA_OK)
+		die_last();
+	if (op != O_EAB_REMOVE && authority_acme_provisioner(a, arg) == NULL) {
+		if ((type = authority_provisioner_type(a, arg)) == NULL)
+			die(CA_INPUT, "no provisioner %s", arg);
+		die(CA_INPUT, "provisioner %s is of type %s, not ACME", arg,
+		    type);
+	}
+	if (op == O_EAB_ADD)
+		rc = acme_eab_add(authority_db(a), arg, reference,
+		    (int64_t)time(NULL), &out);
+	else if (op == O_EAB_LIST)
+		rc = acme_eab_list(authority_db(a), arg, &out);
+	else
+		rc = acme_eab_remove(authority_db(a), arg, (int64_t)time(NULL),
+		    &out);
+	if (rc != CA_OK)
+		die_last();
+	/* jansson wipes the text it frees; this copy is wiped here. */
+	if ((s = json_dumps(out, JSON_COMPACT)) == NULL)
+		die(CA_FAIL, "out of memory");
+	json_decref(out);
+	cli_print(s);
+	cli_print("\n");
+	io_wipe_str(s);
+	authority_close(a);
+	exit(CA_OK);
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char *dir = NULL, *sock = NULL;
-	int ch, offline = 0, api = 0, rc, reported;
+	const char *dir = NULL, *sock = NULL, *eab = NULL, *reference = NULL;
+	int ch, offline = 0, api = 0, rc, reported, eab_op = 0;
 	char exe[PATH_MAX];
 	ssize_t n;
 
@@ -2009,6 +2179,17 @@ main(int argc, char *argv[])
 		case O_API: api = 1; break;
 		case O_DIR: cli_once("--dir", &dir, optarg); break;
 		case O_SOCKET: cli_once("--socket", &sock, optarg); break;
+		case O_EAB_ADD:
+		case O_EAB_LIST:
+		case O_EAB_REMOVE:
+			if (eab_op != 0)
+				die(CA_USAGE, "one of --eab-add, --eab-list and "
+				    "--eab-remove");
+			eab_op = ch;
+			eab = optarg;
+			break;
+		case O_REFERENCE: cli_once("--reference", &reference, optarg);
+			break;
 		case O_VERSION: cli_version(); break;
 		case 'h': usage(0); break;
 		default: cli_badopt(ch, argv);
@@ -2016,6 +2197,13 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		die(CA_USAGE, "unexpected argument: %s", argv[optind]);
+	if (reference != NULL && eab_op != O_EAB_ADD)
+		die(CA_USAGE, "--reference is for --eab-add");
+	if (eab_op != 0 && (api || offline || sock != NULL))
+		die(CA_USAGE, "--eab-add, --eab-list and --eab-remove take only "
+		    "--dir (and --reference)");
+	if (eab_op != 0)
+		eab_admin(dir, eab_op, eab, reference);
 	if (!api || !offline)
 		die(CA_USAGE, "ca-acme runs as a handler: --api --offline");
 	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)

@@ -14,8 +14,9 @@
  *     or with the fixed P-256 key (the RFC 7515 A.3 key, so the seeds
  *     verify) and a fixed Ed25519 key;
  *   - acme_eab_kid and acme_eab_verify with a fixed MAC key, kid, url and
- *     account key (the seed eab.json verifies); for the payload of a
- *     parsed request, its "externalAccountBinding" member too;
+ *     account key (the seed eab.json verifies), a refusal's message one
+ *     line; for the payload of a parsed request, its
+ *     "externalAccountBinding" member too;
  * and the bytes as a challenge token to acme_key_authz, whose result must
  * be "token.thumbprint", with its dns-01 value of 43 characters.
  * Return codes outside each function's contract abort the run.
@@ -105,6 +106,9 @@ fuzz_eab(const json_t *eab)
 	    outer_jwk, FUZZ_URL);
 	if (rc != CA_OK && rc != CA_INPUT && rc != CA_REFUSED)
 		fail("acme_eab_verify: unexpected code", rc);
+	/* A refusal is said in one line, whatever the binding held. */
+	if (rc != CA_OK && strpbrk(err_msg(), "\r\n") != NULL)
+		fail("acme_eab_verify: a message of more than one line", rc);
 }
 
 static void

@@ -149,6 +149,7 @@ int acme_eab_kid(const json_t *eab, char **kid);
  * import; CA_REFUSED (ACME_WHY_UNAUTHORIZED): another alg, kid, url or
  * key, or a wrong MAC; CA_FAIL: no hmac_key (the caller's error) or an
  * internal failure.  The MAC is checked before the key is compared.
+ * No message repeats the binding's bytes (its alg, kid or url).
  */
 int acme_eab_verify(const json_t *eab, const char *kid,
     const unsigned char *hmac_key, size_t keylen, const json_t *outer_jwk,

@@ -802,7 +802,7 @@ db_crl_free(struct db_crl *crl)
 /* ACME ------------------------------------------------------------------ */
 
 static const char *const acme_kinds[] = {
-	"account", "order", "authz", "challenge"
+	"account", "order", "authz", "challenge", "eab"
 };
 
 static int
@@ -816,7 +816,7 @@ check_kind(const char *kind)
 		if (strcmp(kind, acme_kinds[i]) == 0)
 			return CA_OK;
 	return err_set(CA_INPUT, "database: ACME kind \"%.60s\" is none of "
-	    "account, order, authz, challenge", kind);
+	    "account, order, authz, challenge, eab", kind);
 }
 
 /* A key column: 1..max visible ASCII characters (db.h). */
@@ -994,12 +994,13 @@ db_acme_list(struct db *db, const char *kind, const char *account,
 	int rc;
 
 	if ((rc = check_db(db)) != CA_OK || (rc = check_kind(kind)) != CA_OK ||
-	    (rc = check_key(account, DB_ACME_MAX_ID, "account")) != CA_OK)
+	    (account != NULL &&
+	    (rc = check_key(account, DB_ACME_MAX_ID, "account")) != CA_OK))
 		return rc;
 	if (fn == NULL)
 		return err_set(CA_FAIL, "database: missing callback");
-	return db->ops->acme_select(db->conn, DB_ACME_BY_ACCOUNT, kind,
-	    account, fn, arg);
+	return db->ops->acme_select(db->conn, account != NULL ?
+	    DB_ACME_BY_ACCOUNT : DB_ACME_BY_KIND, kind, account, fn, arg);
 }
 
 /* 1..DB_NONCE_MAX base64url characters (RFC 4648 section 5). */

@@ -358,7 +358,8 @@ void db_crl_free(struct db_crl *crl);
 /*
  * ACME (RFC 8555) state: accounts, orders, authorizations and challenges
  * as rows of one table, told apart by kind ("account", "order", "authz",
- * "challenge"; any other is CA_INPUT).  The handler owns the meaning of
+ * "challenge", and "eab" for the external account binding keys of
+ * lib/acmeeab.c; any other is CA_INPUT).  The handler owns the meaning of
  * every column but the keys:
  *   id          the object's name in its URLs, unique per kind
  *   account     the id of the account that owns it; NULL for none (an
@@ -421,7 +422,8 @@ int db_acme_find(struct db *db, const char *kind, const char *lookup,
 void db_acme_row_free(struct db_acme_row *r);
 
 /*
- * Call fn once per object of kind owned by account, in id order (bytes).
+ * Call fn once per object of kind owned by account (account NULL: every
+ * object of the kind), in id order (bytes).
  * As for db_list_certs(): the object is valid only during the call, fn
  * must not call other db functions on the same db, and anything but
  * CA_OK from fn stops the listing and is returned.
@@ -491,7 +493,8 @@ typedef int (*db_value_fn)(const struct db_value *v, void *arg);
 enum db_acme_by {
 	DB_ACME_BY_ID,
 	DB_ACME_BY_LOOKUP,
-	DB_ACME_BY_ACCOUNT
+	DB_ACME_BY_ACCOUNT,
+	DB_ACME_BY_KIND		/* every object of the kind; key unused */
 };
 
 /*

@@ -1341,6 +1341,7 @@ pg_acme_select(void *conn, enum db_acme_by by, const char *kind,
 		[DB_ACME_BY_ID] = " AND id = $2",
 		[DB_ACME_BY_LOOKUP] = " AND lookup = $2",
 		[DB_ACME_BY_ACCOUNT] = " AND account = $2 ORDER BY id",
+		[DB_ACME_BY_KIND] = " ORDER BY id",
 	};
 	struct pg *p = conn;
 	const char *vals[2] = { kind, key };
@@ -1353,7 +1354,8 @@ pg_acme_select(void *conn, enum db_acme_by by, const char *kind,
 		return err_set(CA_FAIL, "database: unknown ACME selection");
 	snprintf(q, sizeof(q), "SELECT kind, id, account, lookup, status, "
 	    "expires_at, body FROM acme_objects WHERE kind = $1%s", sql[by]);
-	if ((ret = pg_read(p, q, 2, vals, 1, "read ACME objects")) != CA_OK)
+	if ((ret = pg_read(p, q, by == DB_ACME_BY_KIND ? 1 : 2, vals, 1,
+	    "read ACME objects")) != CA_OK)
 		return ret;
 	while ((r = PQgetResult(p->c)) != NULL) {
 		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE && ret == CA_OK) {

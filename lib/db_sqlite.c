@@ -1124,6 +1124,7 @@ sq_acme_select(void *conn, enum db_acme_by by, const char *kind,
 		[DB_ACME_BY_ID] = " AND id = ?2",
 		[DB_ACME_BY_LOOKUP] = " AND lookup = ?2",
 		[DB_ACME_BY_ACCOUNT] = " AND account = ?2 ORDER BY id",
+		[DB_ACME_BY_KIND] = " ORDER BY id",
 	};
 	char q[256];
 	sqlite3 *h = conn;
@@ -1138,9 +1139,9 @@ sq_acme_select(void *conn, enum db_acme_by by, const char *kind,
 	if ((ret = sq_prepare(h, q, &st, "read ACME objects")) != CA_OK)
 		return ret;
 	if ((rc = sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC)) !=
-	    SQLITE_OK ||
+	    SQLITE_OK || (by != DB_ACME_BY_KIND &&
 	    (rc = sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC)) !=
-	    SQLITE_OK) {
+	    SQLITE_OK)) {
 		ret = sq_fail(h, rc, "read ACME objects");
 		sqlite3_finalize(st);
 		return ret;

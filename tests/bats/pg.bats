@@ -327,6 +327,7 @@ select nonce, expires_at from acme_nonces order by nonce"
 }
 
 @test "pg: ok ACME objects and nonces on PostgreSQL: lib/db's ACME tests, racing spenders of one nonce (exactly one wins)" {
+	# (and lib/acmeeab's: binding keys, 20 accounts racing for one key)
 	pg=$(sh "$TOP/tests/pg.sh" db "$PGD")
 	run -0 --separate-stderr test_db --db postgresql "$pg"
 	refute_output --partial "not ok"
@@ -334,6 +335,8 @@ select nonce, expires_at from acme_nonces order by nonce"
 	assert_line "ok 1 - create an account"
 	assert_line --regexp '^ok [0-9]+ - round 3: exactly one of 20 processes spent the nonce$'
 	assert_line --regexp '^ok [0-9]+ - exactly one of 20 processes created an account with the same lookup$'
+	assert_line --regexp '^ok [0-9]+ - exactly one of 20 processes bound an account with one EAB key$'
+	assert_line --regexp '^ok [0-9]+ - eab: bound, its account set, no MAC key kept$'
 	assert_equal "$(psql -X -q -At -d "$pg" -c 'select version from schema_version')" "$(schema_version)"
 	assert_equal "$(psql -X -q -At -d "$pg" -c "select count(*) from acme_objects where kind = 'account' and lookup = 'same-thumbprint'")" 1
 }

@@ -682,6 +682,29 @@ eab_expect(const char *name, const char *kid, const unsigned char *key,
 	json_decref(b);
 }
 
+/* Rewrite the protected header of the flattened JWS b with alg. */
+static void
+eab_set_alg(json_t *b, const char *alg)
+{
+	const char *p = json_string_value(json_object_get(b, "protected"));
+	json_t *h;
+	struct buf d;
+	char *t, *e;
+
+	if (b64url_decode(p, strlen(p), &d) != CA_OK ||
+	    (h = json_loadb((const char *)d.data, d.len, 0, NULL)) == NULL)
+		abort();
+	buf_free(&d);
+	json_object_set_new(h, "alg", json_string(alg));
+	if ((t = json_dumps(h, JSON_COMPACT)) == NULL ||
+	    (e = b64url_encode(t, strlen(t))) == NULL)
+		abort();
+	json_object_set_new(b, "protected", json_string(e));
+	free(t);
+	free(e);
+	json_decref(h);
+}
+
 static void
 test_eab(void)
 {
@@ -776,6 +799,33 @@ test_eab(void)
 	check_rc(acme_eab_verify(b, EAB_KID, hmac_key, 32, ojwk, URL),
 	    CA_INPUT, "flattened", "EAB with an unprotected header refused");
 	json_decref(b);
+
+	/* alg "none", with or without a MAC: refused before any MAC. */
+	{
+		const char *sigs[] = { "", "AAAA" };
+		size_t k;
+
+		for (k = 0; k < 2; k++) {
+			b = jcase("eab");
+			eab_set_alg(b, "none");
+			json_object_set_new(b, "signature", json_string(sigs[k]));
+			check_rc(acme_eab_verify(b, EAB_KID, hmac_key, 32, ojwk,
+			    URL), CA_REFUSED, "only HS256", "EAB alg none (%s "
+			    "signature) refused", k == 0 ? "empty" : "some");
+			json_decref(b);
+		}
+	}
+	/* A refusal's message never repeats the binding's own bytes. */
+	eab_expect("eab", EAB_KID, hmac_key, 32, ojwk,
+	    "https://ca.test/acme/other/new-account", CA_REFUSED, "url",
+	    "another url refused (again)");
+	ok(strstr(err_msg(), "ca.test") == NULL, "the url is not quoted");
+	eab_expect("eab", "eab-kid-2", hmac_key, 32, ojwk, URL, CA_REFUSED,
+	    "kid", "another kid refused (again)");
+	ok(strstr(err_msg(), EAB_KID) == NULL, "the kid is not quoted");
+	eab_expect("eab_hs384", EAB_KID, hmac_key, 32, ojwk, URL, CA_REFUSED,
+	    "only HS256", "HS384 refused (again)");
+	ok(strstr(err_msg(), "HS384") == NULL, "the alg is not quoted");
 
 	/* An EAB is no request: HS256 is not an account key's alg. */
 	b = jcase("eab");

@@ -2,8 +2,9 @@
  * Unit tests for lib/db (SQLite backend), each against a real database
  * file in a fresh temporary directory: schema creation and versioning,
  * durability pragmas, file modes, one-time tokens, certificates and
- * revocations, listings, transactions, ACME objects and nonces, and
- * concurrent writers in separate processes.
+ * revocations, listings, transactions, ACME objects and nonces, ACME
+ * external account binding keys (lib/acmeeab), and concurrent writers in
+ * separate processes.
  *
  *   test_db --db TYPE SOURCE   only the ACME tests, which hold for every
  *                              backend, against that database (an empty
@@ -25,6 +26,8 @@
 
 #include <jansson.h>
 
+#include "acmeeab.h"
+#include "b64.h"
 #include "db.h"
 #include "err.h"
 #include "tap.h"
@@ -1234,7 +1237,7 @@ test_acme_objects(struct db *db)
 	bad = acme("accounts", "x1", NULL, NULL, "valid");
 	is_str(put_acme(db, &bad, 1), want, "an unknown kind");
 	is_str(err_msg(), "database: ACME kind \"accounts\" is none of "
-	    "account, order, authz, challenge", "names the kinds");
+	    "account, order, authz, challenge, eab", "names the kinds");
 	bad = acme("", "x1", NULL, NULL, "valid");
 	is_str(put_acme(db, &bad, 1), want, "an empty kind");
 	bad = acme(NULL, "x1", NULL, NULL, "valid");
@@ -1367,7 +1370,14 @@ test_acme_objects(struct db *db)
 	    "get without a result pointer");
 	is_int(db_acme_find(db, "order", "", &r), CA_INPUT,
 	    "find of an empty lookup");
-	is_str(list_acme(db, "order", NULL, 0, &rc), "", "list of no account");
+	is_str(list_acme(db, "challenge", NULL, 0, &rc), "c1",
+	    "list of no account: every challenge");
+	is_int(rc, CA_OK, "listed");
+	is_str(list_acme(db, "order", NULL, 3, &rc), "B,_,big",
+	    "list of no account: every order, in byte order of their ids");
+	is_int(rc, CA_REFUSED, "stopped by the callback");
+	is_str(list_acme(db, "order", "", 0, &rc), "", "list of an empty "
+	    "account");
 	is_int(rc, CA_INPUT, "refused");
 	is_str(list_acme(db, "nonce", "a1", 0, &rc), "",
 	    "list of an unknown kind");
@@ -1519,6 +1529,217 @@ racer_account(const void *arg, int i, int gate)
 	return rc;
 }
 
+/*
+ * Create an account and bind the EAB key arg to it in one transaction,
+ * as ca-acme does, connected before the gate opens.
+ */
+static int
+racer_eab(const void *arg, int i, int gate)
+{
+	struct db *db;
+	struct db_acme o;
+	enum db_refusal why = DB_REFUSED_NONE;
+	char id[32];
+	int rc;
+
+	if ((rc = topen(acme_type, acme_source, 0, &db)) != CA_OK)
+		return rc;
+	gate_wait(gate);
+	snprintf(id, sizeof(id), "eab-racer-%d", i);
+	o = acme("account", id, NULL, id, "valid");
+	if ((rc = db_begin(db)) == CA_OK &&
+	    (rc = db_acme_put(db, &o, 1, &why)) == CA_OK &&
+	    (rc = acme_eab_bind(db, "acme", arg, id, 100)) == CA_OK)
+		rc = db_commit(db);
+	else
+		db_rollback(db);
+	db_close(db);
+	return rc;
+}
+
+/* lib/acmeeab: keys made, listed, read, bound and removed. */
+static void
+test_eab_keys(struct db *db)
+{
+	struct db_acme_row *r = NULL;
+	json_t *k1 = NULL, *k2 = NULL, *l = NULL, *e;
+	const char *kid1, *kid2, *mac;
+	char big[ACME_EAB_MAX_REFERENCE + 2], *txt;
+	struct buf d, key;
+	size_t i;
+
+	is_int(acme_eab_add(db, "acme", "ops team", 10, &k1), CA_OK,
+	    "eab: add a key with a reference");
+	is_int(acme_eab_add(db, "acme", NULL, 11, &k2), CA_OK,
+	    "eab: add a key without one");
+	if (k1 == NULL || k2 == NULL)
+		return;
+	kid1 = json_string_value(json_object_get(k1, "keyID"));
+	kid2 = json_string_value(json_object_get(k2, "keyID"));
+	mac = json_string_value(json_object_get(k1, "hmacKey"));
+	ok(kid1 != NULL && strlen(kid1) == 22, "eab: a key ID of 16 bytes");
+	ok(kid2 != NULL && strcmp(kid1, kid2) != 0, "eab: key IDs differ");
+	ok(mac != NULL && b64url_decode(mac, strlen(mac), &d) == CA_OK &&
+	    d.len == ACME_EAB_KEY_BYTES, "eab: a MAC key of 256 bits");
+	ok(strcmp(mac, json_string_value(json_object_get(k2, "hmacKey"))) !=
+	    0, "eab: MAC keys differ");
+	is_str(json_string_value(json_object_get(k1, "reference")), "ops team",
+	    "eab: the reference is shown");
+	is_str(json_string_value(json_object_get(k1, "provisioner")), "acme",
+	    "eab: the provisioner is shown");
+	ok(json_object_get(k2, "reference") == NULL, "eab: no reference, "
+	    "none shown");
+
+	/* References: bounded text. */
+	e = NULL;
+	is_int(acme_eab_add(db, "acme", "", 12, &e), CA_INPUT,
+	    "eab: an empty reference refused");
+	is_int(acme_eab_add(db, "acme", "a\nb", 12, &e), CA_INPUT,
+	    "eab: a reference with a newline refused");
+	is_int(acme_eab_add(db, "acme", "\xff\xfe", 12, &e), CA_INPUT,
+	    "eab: a reference that is not UTF-8 refused");
+	memset(big, 'r', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	is_int(acme_eab_add(db, "acme", big, 12, &e), CA_INPUT,
+	    "eab: a reference over the limit refused");
+	big[sizeof(big) - 2] = '\0';
+	is_int(acme_eab_add(db, "acme", big, 12, &e), CA_OK,
+	    "eab: a reference at the limit taken");
+	json_decref(e);
+
+	/* The MAC key, for its provisioner only. */
+	is_int(acme_eab_key(db, "acme", kid1, &key), CA_OK, "eab: read the "
+	    "MAC key");
+	ok(key.len == d.len && memcmp(key.data, d.data, d.len) == 0,
+	    "eab: the MAC key handed out");
+	buf_free(&key);
+	buf_free(&d);
+	is_int(acme_eab_key(db, "other", kid1, &key), CA_REFUSED,
+	    "eab: another provisioner's key is unknown");
+	is_str(err_msg(), "acme eab: unknown key ID", "eab: said so");
+	is_int(acme_eab_key(db, "acme", "nosuchkey", &key), CA_REFUSED,
+	    "eab: an unknown key ID");
+	is_int(acme_eab_key(db, "acme", "a b", &key), CA_REFUSED,
+	    "eab: a key ID no key can have");
+	ok(key.data == NULL && key.len == 0, "eab: no key on refusal");
+
+	/* Bound: once, its MAC key erased. */
+	is_int(acme_eab_bind(db, "other", kid1, "acct-e1", 20), CA_REFUSED,
+	    "eab: not bound through another provisioner");
+	is_int(acme_eab_bind(db, "acme", kid1, "acct-e1", 20), CA_OK,
+	    "eab: bind to an account");
+	is_str(show_acme(db, "eab", kid1), "bound acct-e1 - 0 "
+	    "{\"provisioner\":\"acme\",\"createdAt\":10,"
+	    "\"reference\":\"ops team\",\"boundAt\":20}",
+	    "eab: bound, its account set, no MAC key kept");
+	is_int(acme_eab_bind(db, "acme", kid1, "acct-e2", 21), CA_REFUSED,
+	    "eab: bound twice refused");
+	is_str(err_msg(), "acme eab: the key is bound to another account "
+	    "already", "eab: said so");
+	is_int(acme_eab_key(db, "acme", kid1, &key), CA_REFUSED,
+	    "eab: a bound key's MAC key is not read");
+
+	/* Listed without MAC keys. */
+	is_int(acme_eab_list(db, "acme", &l), CA_OK, "eab: list");
+	is_int((int)json_array_size(l), 3, "eab: three keys of acme");
+	txt = json_dumps(l, JSON_COMPACT);
+	ok(txt != NULL && strstr(txt, "hmacKey") == NULL &&
+	    strstr(txt, mac) == NULL, "eab: no MAC key listed");
+	free(txt);
+	json_array_foreach(l, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "keyID")),
+		    kid1) == 0) {
+			is_str(json_string_value(json_object_get(e, "status")),
+			    "bound", "eab: listed bound");
+			is_str(json_string_value(json_object_get(e, "account")),
+			    "acct-e1", "eab: with its account");
+			ok(json_is_string(json_object_get(e, "boundAt")),
+			    "eab: and when");
+		}
+	json_decref(l);
+	is_int(acme_eab_list(db, "other", &l), CA_OK, "eab: list another");
+	is_int((int)json_array_size(l), 0, "eab: it has none");
+	json_decref(l);
+
+	/* Removed: a record without a secret. */
+	is_int(acme_eab_remove(db, kid2, 30, &e), CA_OK, "eab: remove");
+	is_str(json_string_value(json_object_get(e, "status")), "removed",
+	    "eab: shown removed");
+	json_decref(e);
+	is_str(show_acme(db, "eab", kid2), "removed - - 0 "
+	    "{\"provisioner\":\"acme\",\"createdAt\":11,"
+	    "\"removedAt\":30}", "eab: removed, no MAC key kept");
+	is_int(acme_eab_remove(db, kid2, 31, &e), CA_REFUSED,
+	    "eab: removed twice refused");
+	is_int(acme_eab_remove(db, "nosuchkey", 31, &e), CA_REFUSED,
+	    "eab: remove an unknown key refused");
+	is_int(acme_eab_remove(db, "a b", 31, &e), CA_INPUT,
+	    "eab: remove of no key ID refused");
+	is_int(acme_eab_key(db, "acme", kid2, &key), CA_REFUSED,
+	    "eab: a removed key's MAC key is not read");
+	is_str(err_msg(), "acme eab: the key was removed", "eab: said so");
+	is_int(acme_eab_bind(db, "acme", kid2, "acct-e3", 32), CA_REFUSED,
+	    "eab: a removed key is not bound");
+	is_int(acme_eab_remove(db, kid1, 33, &e), CA_OK,
+	    "eab: remove a bound key");
+	json_decref(e);
+	is_int(db_acme_get(db, "eab", kid1, &r), CA_OK, "eab: read it");
+	ok(r != NULL && r->o.account != NULL &&
+	    strcmp(r->o.account, "acct-e1") == 0, "eab: its account kept");
+	db_acme_row_free(r);
+	json_decref(k1);
+	json_decref(k2);
+}
+
+/* NCHILD accounts bound at once with one EAB key: exactly one is. */
+static void
+eab_race(void)
+{
+	struct db *db = NULL;
+	struct db_acme_row *r = NULL;
+	char kid[160];
+	json_t *k = NULL;
+	int won, lost, other, n;
+
+	if (topen(acme_type, acme_source, 0, &db) != CA_OK ||
+	    acme_eab_add(db, "acme", "race", 50, &k) != CA_OK) {
+		ok(0, "eab key for the race: %s", err_msg());
+		db_close(db);
+		return;
+	}
+	snprintf(kid, sizeof(kid), "%s",
+	    json_string_value(json_object_get(k, "keyID")));
+	json_decref(k);
+	db_close(db);
+	race(racer_eab, kid, &won, &lost, &other);
+	is_int(won, 1, "exactly one of %d processes bound an account with "
+	    "one EAB key", NCHILD);
+	is_int(lost, NCHILD - 1, "the others were refused: bound already");
+	is_int(other, 0, "none was busy or failed");
+	if (topen(acme_type, acme_source, 0, &db) != CA_OK) {
+		ok(0, "reopen: %s", err_msg());
+		return;
+	}
+	is_int(db_acme_get(db, "eab", kid, &r), CA_OK, "read the key");
+	ok(r != NULL && strcmp(r->o.status, "bound") == 0 &&
+	    r->o.account != NULL && strncmp(r->o.account, "eab-racer-", 10) ==
+	    0, "the key is bound to one racer");
+	/* The losers' accounts were rolled back with their bindings. */
+	for (n = 0; n < NCHILD; n++) {
+		struct db_acme_row *a = NULL;
+		char id[32];
+
+		snprintf(id, sizeof(id), "eab-racer-%d", n);
+		if (db_acme_get(db, "account", id, &a) == CA_OK && a != NULL &&
+		    (r == NULL || r->o.account == NULL ||
+		    strcmp(r->o.account, id) != 0))
+			ok(0, "account %s of a loser stayed", id);
+		db_acme_row_free(a);
+	}
+	db_acme_row_free(r);
+	db_close(db);
+}
+
 static void
 test_acme_races(void)
 {
@@ -1544,6 +1765,7 @@ test_acme_races(void)
 		is_int(lost, NCHILD - 1, "the others were refused");
 		is_int(other, 0, "none was busy or failed");
 	}
+	eab_race();
 	race(racer_account, "same-thumbprint", &won, &lost, &other);
 	is_int(won, 1, "exactly one of %d processes created an account "
 	    "with the same lookup", NCHILD);
@@ -1573,6 +1795,7 @@ test_acme(void)
 	}
 	test_acme_objects(db);
 	test_nonces(db);
+	test_eab_keys(db);
 	db_close(db);
 	test_acme_races();
 }

@@ -7,7 +7,10 @@ urn:ietf:params:acme:error:, or "-" for a success).
 
     acmecli.py DIRECTORY_URL ROOT_PEM HTTP01_PORT SCENARIO
 
-Scenarios: replay, badurl, algnone, hs256, otherkid, early, csrnames.
+Scenarios: replay, badurl, algnone, hs256, otherkid, early, csrnames,
+revoke, keychange; and with an external account binding key in the
+environment (EAB_KID, EAB_HMAC; OTHER_DIR another provisioner's
+directory): eab, eabbind, eabnone, eabrace, eabrefusals, eabkid.
 http-01 is answered by a server of its own on 127.0.0.1:HTTP01_PORT.
 """
 import base64
@@ -213,5 +216,91 @@ elif SCENARIO == "keychange":
     b = Account()
     say(b.register())
     say(b.post(DIR["keyChange"], inner(new, b)))
+elif SCENARIO.startswith("eab"):
+    # External account binding (RFC 8555 7.3.4): the key ID and MAC key
+    # ca-acme --eab-add gave, in EAB_KID and EAB_HMAC.
+    import hashlib
+    import hmac
+    import os
+    KID, MAC = os.environ["EAB_KID"], os.environ["EAB_HMAC"]
+
+    def eab(acct, kid=KID, mac=MAC, url=None, alg="HS256", jwk_of=None, extra=None):
+        """The externalAccountBinding object for acct's key."""
+        prot = {"alg": alg, "kid": kid, "url": url or DIR["newAccount"]}
+        prot.update(extra or {})
+        pr = b64(json.dumps(prot).encode())
+        pl = b64((jwk_of or acct).key.export_public().encode())
+        key = base64.urlsafe_b64decode(mac + "=" * (-len(mac) % 4))
+        sig = hmac.new(key, (pr + "." + pl).encode(), hashlib.sha256).digest()
+        return {"protected": pr, "payload": pl, "signature": b64(sig)}
+
+    def new_account(acct, binding):
+        pay = {"termsOfServiceAgreed": True}
+        if binding is not None:
+            pay["externalAccountBinding"] = binding
+        res = say(acct.post(DIR["newAccount"], pay, use_jwk=True))
+        if res[0] in (200, 201):
+            acct.kid = res[1]["Location"]
+        return res
+
+    other = Account()
+    if SCENARIO == "eab":
+        # Bound, then used; a second account key may not use the key again.
+        new_account(a, eab(a))
+        print(a.kid.rsplit("/", 1)[-1])
+        say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}))
+        new_account(other, eab(other))
+        # The bound account's key again: its account, not a second binding.
+        new_account(a, eab(a))
+    elif SCENARIO == "eabbind":
+        new_account(a, eab(a))
+    elif SCENARIO == "eabrace":
+        # Eight account keys sent at once with one binding, each request
+        # signed beforehand: one status a line, sorted.
+        accts = [Account() for _ in range(8)]
+        bodies = []
+        for x in accts:
+            pay = {"termsOfServiceAgreed": True, "externalAccountBinding": eab(x)}
+            bodies.append(x.signed(DIR["newAccount"], pay, use_jwk=True))
+        out = []
+        gate = threading.Barrier(len(bodies))
+
+        def send(b):
+            gate.wait()
+            st, h, body = post(DIR["newAccount"], b)
+            t = json.loads(body)["type"].replace(P, "") if st >= 400 else "-"
+            out.append("%d %s" % (st, t))
+        ts = [threading.Thread(target=send, args=(b,)) for b in bodies]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        print("\n".join(sorted(out)))
+    elif SCENARIO == "eabnone":
+        new_account(a, None)
+    elif SCENARIO == "eabrefusals":
+        new_account(a, None)                                      # missing
+        new_account(a, eab(a, kid="AAAAAAAAAAAAAAAAAAAAAA"))     # unknown kid
+        new_account(a, eab(a, mac=b64(b"\x01" * 32)))             # wrong MAC key
+        new_account(a, eab(a, url=DIR["newOrder"]))              # wrong url
+        new_account(a, eab(a, jwk_of=other))                     # another key
+        new_account(a, eab(a, alg="none"))                       # alg none
+        new_account(a, eab(a, alg="HS512"))                      # another MAC
+        new_account(a, eab(a, extra={"nonce": nonce()}))         # a nonce
+        new_account(a, "not a JWS")                              # malformed
+        # After all of that the key is still unbound: it binds now.
+        new_account(a, eab(a))
+    elif SCENARIO == "eabkid":
+        # An account of the open provisioner (OTHER_DIR) is no account of
+        # this one: neither by its kid nor by its key.
+        d = json.loads(request("GET", os.environ["OTHER_DIR"])[2])
+        res = say(post(d["newAccount"], a.signed(d["newAccount"], {"termsOfServiceAgreed": True})))
+        a.kid = res[1]["Location"].replace(d["newAccount"].rsplit("/", 1)[0],
+                                           DIR["newAccount"].rsplit("/", 1)[0])
+        say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}))
+        new_account(a, None)
+        new_account(a, eab(a))
+    else:
+        sys.exit("unknown scenario " + SCENARIO)
 else:
     sys.exit("unknown scenario " + SCENARIO)
