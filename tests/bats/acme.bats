@@ -412,6 +412,9 @@ ca-acme: $why"
 	assert_output ""
 	assert_equal "$stderr" "ca-acme: $why"
 	test ! -e "$BATS_TEST_TMPDIR/h.sock"
+	# What ends the stream otherwise: a request that is not a JSON object (3).
+	run -3 --separate-stderr ca-acme --api --offline --dir "$none" <<<'["acme"]'
+	assert_output '{"status":400,"message":"request: malformed JSON: not an object"}'
 }
 
 @test "acme: contacts: more than 8, not a list, or a mailto: that is not one address is invalidContact; another scheme is unsupportedContact; on update too" {
