@@ -527,3 +527,56 @@ ca-acme: $why"
 	assert_equal "${lines[2]}" "200 -"
 	assert_equal "${lines[3]}" valid
 }
+
+# webroot DIR: a web server for DIR on 127.0.0.1:$HTTP01, as the
+# docs/ACME.md set-ups have one serving /.well-known/acme-challenge/.
+webroot() {
+	mkdir -p "$1"
+	bg "$PY" -m http.server --bind 127.0.0.1 --directory "$1" "$HTTP01"
+	wait_for port_open "$HTTP01"
+}
+
+@test "acme: docs/ACME.md's certbot set-up: --webroot with a deploy hook; certbot renew renews only within renew_before_expiry" {
+	acme_ca
+	local c="$BATS_TEST_TMPDIR/certbot" w="$BATS_TEST_TMPDIR/www" s1 conf
+	webroot "$w"
+	run -0 --separate-stderr env REQUESTS_CA_BUNDLE="$ROOT" certbot certonly --webroot -w "$w" \
+		--server "$DIRURL" --non-interactive --agree-tos --no-eff-email -m ops@acme.test \
+		-d web.acme.test --deploy-hook "touch $BATS_TEST_TMPDIR/deployed" \
+		--config-dir "$c/conf" --work-dir "$c/work" --logs-dir "$c/logs"
+	rm "$BATS_TEST_TMPDIR/deployed"
+	s1=$(openssl x509 -in "$c/conf/live/web.acme.test/cert.pem" -noout -serial)
+	conf="$c/conf/renewal/web.acme.test.conf"
+	run -0 head -n 1 "$conf"
+	assert_output "# renew_before_expiry = 30 days"
+	sed -i '1s/.*/renew_before_expiry = 8 hours/' "$conf"
+	run -0 --separate-stderr env REQUESTS_CA_BUNDLE="$ROOT" certbot renew --non-interactive \
+		--config-dir "$c/conf" --work-dir "$c/work" --logs-dir "$c/logs"
+	assert_output --partial "No renewals were attempted."
+	test ! -e "$BATS_TEST_TMPDIR/deployed"
+	# A day's certificate is within 30 hours of its end: renewed, hook run.
+	sed -i '1s/.*/renew_before_expiry = 30 hours/' "$conf"
+	run -0 --separate-stderr env REQUESTS_CA_BUNDLE="$ROOT" certbot renew --non-interactive \
+		--config-dir "$c/conf" --work-dir "$c/work" --logs-dir "$c/logs"
+	assert_output --partial "all renewals succeeded"
+	test -e "$BATS_TEST_TMPDIR/deployed"
+	run -0 openssl x509 -in "$c/conf/live/web.acme.test/cert.pem" -noout -serial
+	refute_output "$s1"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$c/conf/live/web.acme.test/chain.pem" \
+		"$c/conf/live/web.acme.test/cert.pem"
+}
+
+@test "acme: docs/ACME.md's lego set-up: --http.webroot, then renew --days 1 renews a day's certificate and runs its hook" {
+	acme_ca
+	local w="$BATS_TEST_TMPDIR/www" crt="$BATS_TEST_TMPDIR/lego/certificates/web.acme.test.crt" s1
+	webroot "$w"
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.webroot "$w" run
+	s1=$(openssl x509 -in "$crt" -noout -serial)
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.webroot "$w" \
+		renew --days 1 --no-random-sleep --renew-hook "touch $BATS_TEST_TMPDIR/renewed"
+	test -e "$BATS_TEST_TMPDIR/renewed"
+	run -0 openssl x509 -in "$crt" -noout -serial
+	refute_output "$s1"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$crt"
+	assert_output "$crt: OK"
+}
