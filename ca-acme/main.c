@@ -72,12 +72,11 @@
 /* How long a validation may take at most, whatever its timeout. */
 #define VA_MAX_MS       25000
 /*
- * Address rules (allow and deny together) passed to the validator: what
- * its argument vector holds.  A configuration with more is refused, never
- * cut short: a deny rule left out would let the validator connect where
- * the operator forbade it.
+ * The validator's argument vector: its path, four options of a value,
+ * the address rules (at most CA_MAX_ADDR_RULES: ca.json with more is
+ * refused when it is loaded), and the NULL.
  */
-#define VA_MAX_RULES    24
+#define VA_ARGV         (1 + 2 * 4 + 2 * CA_MAX_ADDR_RULES + 1)
 /* Random bytes of an identifier, a token and a nonce. */
 #define ID_BYTES        16
 #define TOKEN_BYTES     32
@@ -198,9 +197,10 @@ answer_json(struct req *r, int status, json_t *j)
 
 /*
  * A problem document: type (after ACME_ERR), status and detail, the
- * detail also on stderr.  Returns the code to say the request was refused
- * with (CA_REFUSED for 4xx, CA_FAIL for 5xx), for the stream's exit
- * status.
+ * detail also on stderr.  Returns CA_REFUSED for 4xx, CA_FAIL for 5xx:
+ * never CA_OK, so that the caller stops at it and no later step (the
+ * nonce of serve_one) replaces the answer.  The answer itself is the
+ * outcome: the stream's exit status does not count refusals.
  */
 static int
 problem(struct req *r, int status, const char *type, const char *fmt, ...)
@@ -597,7 +597,12 @@ account_answer(struct req *r, int status, const struct db_acme_row *row)
 	return CA_OK;
 }
 
-/* "contact": mailto: URLs only, at most MAX_CONTACTS; 0, or a problem. */
+/*
+ * "contact": at most MAX_CONTACTS mailto: URLs; 0, or a problem.  A URL
+ * of another scheme is unsupportedContact (RFC 8555 6.7); anything else
+ * amiss (not a list, too many, a mailto: that is not one address
+ * without hfields) is invalidContact.
+ */
 static int
 contacts_ok(struct req *r, const json_t *c)
 {
@@ -610,11 +615,15 @@ contacts_ok(struct req *r, const json_t *c)
 		    "at most %d mailto: URLs", MAX_CONTACTS);
 	json_array_foreach(c, i, v) {
 		s = json_string_value(v);
+		if (s != NULL && strncmp(s, "mailto:", 7) != 0 &&
+		    strchr(s, ':') != NULL)
+			return problem(r, 400, "unsupportedContact", "contact "
+			    "%zu: only mailto: URLs", i);
 		if (s == NULL || strncmp(s, "mailto:", 7) != 0 ||
 		    strchr(s, '?') != NULL || strchr(s, ',') != NULL ||
 		    strchr(s + 7, '@') == NULL || strlen(s) > 256 ||
 		    strlen(s) != json_string_length(v))
-			return problem(r, 400, "unsupportedContact", "contact "
+			return problem(r, 400, "invalidContact", "contact "
 			    "%zu: one mailto: address, without hfields", i);
 	}
 	return CA_OK;
@@ -1403,7 +1412,7 @@ static int
 va_ask(const struct req *r, const json_t *q, json_t **answer)
 {
 	const json_t *val = json_object_get(r->prov, "validation"), *v;
-	char *argv[64], *line = NULL, buf[8192], port_h[16], port_t[16];
+	char *argv[VA_ARGV], *line = NULL, buf[8192], port_h[16], port_t[16];
 	int in[2], out[2], argc = 0, st;
 	int64_t timeout = 10, deadline;
 	size_t got = 0, i;
@@ -1413,10 +1422,6 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 	ssize_t n;
 
 	*answer = NULL;
-	if (json_array_size(json_object_get(val, "allow")) +
-	    json_array_size(json_object_get(val, "deny")) > VA_MAX_RULES)
-		return err_set(CA_FAIL, "ca.json: validation: more than %d "
-		    "allow and deny rules", VA_MAX_RULES);
 	argv[argc++] = va_prog;
 	if ((v = json_object_get(val, "resolver")) != NULL) {
 		argv[argc++] = "--resolver";
@@ -1490,9 +1495,9 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 		err_clear();
 	close(in[1]);
 	free(line);
-	deadline += (int64_t)time(NULL) * 1000;
+	deadline += time_mono_ms();
 	for (;;) {
-		int64_t left = deadline - (int64_t)time(NULL) * 1000;
+		int64_t left = deadline - time_mono_ms();
 
 		pf.fd = out[0];
 		pf.events = POLLIN;
@@ -2097,7 +2102,6 @@ serve_one(struct authority *a, struct api_call *c)
 		api_call_ok(c, w);
 		json_decref(w);
 	}
-	(void)rc;
 	if (r.parsed)
 		acme_jws_free(&r.jws);
 	EVP_PKEY_free(r.key);

@@ -25,5 +25,12 @@
 #define CA_MAX_KEY_ITER   10000000      /* PBKDF2 iterations of a key file */
 #define CA_MAX_HTTP_HEAD  (16 * 1024)   /* HTTP request line + headers + empty line */
 #define CA_MAX_HTTP_HEADERS 100         /* header lines in one HTTP request */
+/*
+ * Address rules (allow and deny together) of an ACME provisioner's
+ * validation: what the validator's argument vector holds.  More are
+ * refused when ca.json is checked, never cut short: a deny rule left out
+ * would let the validator connect where the operator forbade it.
+ */
+#define CA_MAX_ADDR_RULES 24
 
 #endif

@@ -20,6 +20,7 @@
 #include "oidc.h"
 #include "pem.h"
 #include "policy.h"
+#include "resolve.h"
 #include "san.h"
 #include "timeutil.h"
 #include "x509.h"
@@ -550,6 +551,82 @@ check_oidc(const json_t *p, const char *pp)
 	return CA_OK;
 }
 
+/*
+ * The reason of a validator option's refusal, "OPT VALUE: why" or
+ * "OPT: why" (lib/resolve's words for ca-acme-va's command line), as a
+ * refusal of the ca.json member at path.
+ */
+static int
+bad_option(const char *path, const char *opt, const char *value)
+{
+	const char *m = err_msg();
+	size_t ol = strlen(opt), vl = strlen(value);
+
+	if (strncmp(m, opt, ol) == 0) {
+		if (m[ol] == ' ' && strncmp(m + ol + 1, value, vl) == 0 &&
+		    strncmp(m + ol + 1 + vl, ": ", 2) == 0)
+			m += ol + 1 + vl + 2;
+		else if (strncmp(m + ol, ": ", 2) == 0)
+			m += ol + 2;
+	}
+	return err_set(CA_FAIL, "ca.json: %s: %s", path, m);
+}
+
+/*
+ * An ACME provisioner's "validation" (its members' types checked
+ * already): what ca-acme-va would refuse at every validation is refused
+ * here, once, with its path.  The address rules are parsed by the
+ * validator's own parser (addr_rules_add), no more of them than its
+ * arguments hold; the resolver is spelled as resolve_init() takes it;
+ * the timeout is within the validator's bounds.
+ */
+static int
+check_acme_validation(const json_t *val, const char *path)
+{
+	static const char *lists[] = { "allow", "deny", NULL };
+	struct addr_rules rules = { NULL, 0 };
+	struct resolver res;
+	char cp[PATH_LEN];
+	const json_t *x;
+	int64_t secs;
+	size_t i, k, n = 0;
+	int rc = CA_OK;
+
+	if (val == NULL)
+		return CA_OK;
+	for (k = 0; lists[k] != NULL; k++)
+		n += json_array_size(json_object_get(val, lists[k]));
+	if (n > CA_MAX_ADDR_RULES)
+		return err_set(CA_FAIL, "ca.json: %s: %zu allow and deny rules: "
+		    "at most %d", path, n, CA_MAX_ADDR_RULES);
+	for (k = 0; lists[k] != NULL && rc == CA_OK; k++) {
+		json_array_foreach(json_object_get(val, lists[k]), i, x) {
+			pathf(cp, "%s.%s[%zu]", path, lists[k], i);
+			if (addr_rules_add(&rules, json_string_value(x),
+			    k == 0) != CA_OK) {
+				rc = bad_option(cp, k == 0 ? "--allow" : "--deny",
+				    json_string_value(x));
+				break;
+			}
+		}
+	}
+	addr_rules_free(&rules);
+	if (rc != CA_OK)
+		return rc;
+	if ((x = json_object_get(val, "resolver")) != NULL &&
+	    resolve_init(&res, json_string_value(x), 1000) != CA_OK) {
+		join(cp, path, "resolver");
+		return bad_option(cp, "--resolver", json_string_value(x));
+	}
+	if ((x = json_object_get(val, "timeout")) != NULL &&
+	    (time_parse_duration(json_string_value(x), &secs) != CA_OK ||
+	    secs < 1 || secs > 300)) {
+		join(cp, path, "timeout");
+		return bad(cp, "a duration from 1s to 5m, such as 10s");
+	}
+	return CA_OK;
+}
+
 static int
 check_provisioners(const json_t *provs, const char *path, int warn)
 {
@@ -579,7 +656,10 @@ check_provisioners(const json_t *provs, const char *path, int warn)
 			    (rc = check_oidc(p, pp)) != CA_OK)
 				return rc;
 		} else if (strcasecmp(json_string_value(type), "ACME") == 0) {
-			if ((rc = check_object(p, pp, acme_m, warn)) != CA_OK)
+			join(cp, pp, "validation");
+			if ((rc = check_object(p, pp, acme_m, warn)) != CA_OK ||
+			    (rc = check_acme_validation(json_object_get(p,
+			    "validation"), cp)) != CA_OK)
 				return rc;
 		} else if (strcasecmp(json_string_value(type), "X5C") == 0) {
 			if ((rc = check_object(p, pp, x5c_m, warn)) != CA_OK)

@@ -269,18 +269,27 @@ lego_run() {
 	assert_output 2
 }
 
-@test "acme: 24 address rules reach the validator; 25 fail every validation, none is left out" {
+@test "acme: 24 address rules reach the validator; 25 are refused when ca.json is read, before any validation" {
 	acme_ca 23
 	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
 	stop_servers
 	acme_ca 24
-	local before
-	before=$(sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs")
-	run -1 --separate-stderr lego_run -d api.acme.test --http --http.port "127.0.0.1:$HTTP01" run
-	assert_regex "$stderr" 'serverInternal.*ca.json: validation: more than 24 allow and deny rules'
-	run -0 grep -cx 'ca-acme: ca.json: validation: more than 24 allow and deny rules' "$LOG"
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs"
-	assert_output "$before"
+	local n why
+	n=$(jq '.authority.provisioners | length - 1' "$CA/config/ca.json")
+	why="ca.json: authority.provisioners[$n].validation: 25 allow and deny rules: at most 24"
+	# A handler on a socket does not start: exit 4, one line.
+	run -4 --separate-stderr ca-acme --api --offline --dir "$CA" --socket "$BATS_TEST_TMPDIR/h.sock"
+	assert_output ""
+	assert_equal "$stderr" "ca-acme: $why"
+	# A handler on a stream answers every request with why, a 500 problem.
+	run -0 --separate-stderr ca-acme --api --offline --dir "$CA" \
+		<<<'{"acme":{"method":"GET","path":"/acme/acme/directory","host":"ca.example","body":null}}'
+	assert_equal "$(jq -r .httpStatus <<<"$output")" 500
+	assert_equal "$(jq -r '.body | fromjson | .type' <<<"$output")" "${PROBLEM}serverInternal"
+	assert_equal "$(jq -r '.body | fromjson | .detail' <<<"$output")" "$why"
+	# And ca-init --check refuses it.
+	run -4 --separate-stderr ca-init --check --dir "$CA"
+	assert_equal "$stderr" "ca-init: $why"
 }
 
 @test "acme: certbot standalone (http-01) gets a certificate the root verifies" {
@@ -383,4 +392,196 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	assert_equal "${lines[3]}" "201 -"
 	assert_equal "${lines[4]}" "201 -"
 	assert_equal "${lines[5]}" "409 malformed"
+}
+
+# ---- the handler alone, and refusals documented in ca-acme(8) ----------------------
+
+@test "acme: a CA home that does not load: the stream answers every request with a 500 problem and ends 0; with --socket ca-acme does not start (4)" {
+	local none="$BATS_TEST_TMPDIR/none" q why
+	q='{"acme":{"method":"GET","path":"/acme/acme/directory","host":"ca.example","body":null}}'
+	why="$none/config/ca.json: no CA here (run ca-init, or give --dir)"
+	run -0 --separate-stderr ca-acme --api --offline --dir "$none" <<<"$q$q"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "$(jq -r .httpStatus <<<"${lines[0]}")" 500
+	assert_equal "$(jq -r .contentType <<<"${lines[0]}")" application/problem+json
+	assert_equal "$(jq -r '.body | fromjson | .type' <<<"${lines[0]}")" "${PROBLEM}serverInternal"
+	assert_equal "$(jq -r '.body | fromjson | .detail' <<<"${lines[1]}")" "$why"
+	assert_equal "$stderr" "ca-acme: $why
+ca-acme: $why"
+	run -4 --separate-stderr ca-acme --api --offline --dir "$none" --socket "$BATS_TEST_TMPDIR/h.sock"
+	assert_output ""
+	assert_equal "$stderr" "ca-acme: $why"
+	test ! -e "$BATS_TEST_TMPDIR/h.sock"
+	# What ends the stream otherwise: a request that is not a JSON object (3).
+	run -3 --separate-stderr ca-acme --api --offline --dir "$none" <<<'["acme"]'
+	assert_output '{"status":400,"message":"request: malformed JSON: not an object"}'
+}
+
+@test "acme: contacts: more than 8, not a list, or a mailto: that is not one address is invalidContact; another scheme is unsupportedContact; on update too" {
+	acme_ca
+	run -0 cli contacts
+	assert_equal "${lines[0]}" "400 invalidContact"
+	assert_equal "${lines[1]}" "400 invalidContact"
+	assert_equal "${lines[2]}" "400 unsupportedContact"
+	assert_equal "${lines[3]}" "400 unsupportedContact"
+	assert_equal "${lines[4]}" "400 invalidContact"
+	assert_equal "${lines[5]}" "400 invalidContact"
+	assert_equal "${lines[6]}" "400 invalidContact"
+	assert_equal "${lines[7]}" "400 invalidContact"
+	assert_equal "${lines[8]}" "201 -"
+	assert_equal "${lines[9]}" 8
+	assert_equal "${lines[10]}" "400 invalidContact"
+	assert_equal "${lines[11]}" "400 unsupportedContact"
+	assert_equal "${lines[12]}" "200 -"
+	assert_equal "${lines[13]}" True
+}
+
+@test "acme: onlyReturnExisting without an account is accountDoesNotExist, and creates none; with one it is that account" {
+	acme_ca
+	local before
+	before=$(sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM acme_objects WHERE kind = 'account'")
+	run -0 cli onlyexisting
+	assert_equal "${lines[0]}" "400 accountDoesNotExist"
+	assert_equal "${lines[1]}" "201 -"
+	assert_equal "${lines[2]}" "200 -"
+	assert_equal "${lines[3]}" True
+	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) - $before FROM acme_objects WHERE kind = 'account'"
+	assert_output 1
+}
+
+@test "acme: an order of 101 identifiers, or none, is malformed; 100 are taken" {
+	acme_ca
+	run -0 cli identifiers
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "400 malformed"
+	assert_equal "${lines[2]}" "400 malformed"
+	assert_equal "${lines[3]}" "201 -"
+	assert_equal "${lines[4]}" 100
+}
+
+@test "acme: a name the policy denies is rejectedIdentifier, alone or beside an allowed one, as is a name misspelt; another type is unsupportedIdentifier" {
+	acme_ca
+	jq '.authority.policy.x509 = {"deny": {"dns": ["api.acme.test"]}}' "$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
+	mv "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
+	local q="SELECT count(*) FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'" before
+	before=$(sqlite3 "$CA/db/ca.db" "$q")
+	run -0 cli rejected
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "201 -"
+	assert_equal "${lines[2]}" "400 rejectedIdentifier"
+	assert_equal "${lines[3]}" "400 rejectedIdentifier"
+	assert_equal "${lines[4]}" "400 rejectedIdentifier"
+	assert_equal "${lines[5]}" "400 rejectedIdentifier"
+	assert_equal "${lines[6]}" "400 unsupportedIdentifier"
+	run -0 sqlite3 "$CA/db/ca.db" "$q"
+	assert_output "$before"
+}
+
+@test "acme: a deactivated account may not order, be read or be changed (unauthorized); only deactivated may be asked for" {
+	acme_ca
+	run -0 cli deactivate
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "400 malformed"
+	assert_equal "${lines[2]}" "200 -"
+	assert_equal "${lines[3]}" deactivated
+	assert_equal "${lines[4]}" "401 unauthorized"
+	assert_equal "${lines[5]}" "401 unauthorized"
+	assert_equal "${lines[6]}" "401 unauthorized"
+	run -0 sqlite3 "$CA/db/ca.db" "SELECT status FROM acme_objects WHERE kind = 'account' AND id = '${lines[7]}'"
+	assert_output deactivated
+	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM acme_objects WHERE kind = 'order' AND account = '${lines[7]}'"
+	assert_output 0
+}
+
+@test "acme: a deactivated authorization makes its order invalid; the next order for the name gets a new one" {
+	acme_ca
+	run -0 cli authzdeact
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "201 -"
+	assert_equal "${lines[2]}" "400 malformed"
+	assert_equal "${lines[3]}" "200 -"
+	assert_equal "${lines[4]}" deactivated
+	assert_equal "${lines[5]}" invalid
+	assert_equal "${lines[6]}" "201 -"
+	assert_equal "${lines[7]}" True
+	run -0 sqlite3 "$CA/db/ca.db" "SELECT status FROM acme_objects WHERE kind = 'authz' AND id = '${lines[8]}'"
+	assert_output deactivated
+}
+
+@test "acme: the validation's deadline is on the monotonic clock: a wall clock running fast does not cut a slow challenge short" {
+	acme_ca
+	# The handler on a socket, its wall clock 20 times as fast as the real
+	# one (its monotonic clock untouched); a validation may take 3 x 3s.
+	local s="$BATS_TEST_TMPDIR/acme.sock"
+	jq --arg s "$s" '.handlers.acme = $s | (.authority.provisioners[] | select(.name == "acme") | .validation.timeout) = "3s"' \
+		"$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
+	mv "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
+	# libfaketime preloaded by env, which execs: teardown's kill reaches
+	# the handler itself (the faketime wrapper would leave it running).
+	local lib
+	lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 | head -n 1)
+	bg env LD_PRELOAD="$lib" FAKETIME='+0 x20' FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		ca-acme --api --offline --dir "$CA" --socket "$s"
+	wait_for test -S "$s"
+	kill -HUP "$SERVE_PID"
+	wait_for grep -q '"message":"reloaded' "$LOG"
+	# The challenge's server answers after 2 real seconds: 40 on that wall clock.
+	run -0 cli slow
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "201 -"
+	assert_equal "${lines[2]}" "200 -"
+	assert_equal "${lines[3]}" valid
+}
+
+# webroot DIR: a web server for DIR on 127.0.0.1:$HTTP01, as the
+# docs/ACME.md set-ups have one serving /.well-known/acme-challenge/.
+webroot() {
+	mkdir -p "$1"
+	bg "$PY" -m http.server --bind 127.0.0.1 --directory "$1" "$HTTP01"
+	wait_for port_open "$HTTP01"
+}
+
+@test "acme: docs/ACME.md's certbot set-up: --webroot with a deploy hook; certbot renew renews only within renew_before_expiry" {
+	acme_ca
+	local c="$BATS_TEST_TMPDIR/certbot" w="$BATS_TEST_TMPDIR/www" s1 conf
+	webroot "$w"
+	run -0 --separate-stderr env REQUESTS_CA_BUNDLE="$ROOT" certbot certonly --webroot -w "$w" \
+		--server "$DIRURL" --non-interactive --agree-tos --no-eff-email -m ops@acme.test \
+		-d web.acme.test --deploy-hook "touch $BATS_TEST_TMPDIR/deployed" \
+		--config-dir "$c/conf" --work-dir "$c/work" --logs-dir "$c/logs"
+	rm "$BATS_TEST_TMPDIR/deployed"
+	s1=$(openssl x509 -in "$c/conf/live/web.acme.test/cert.pem" -noout -serial)
+	conf="$c/conf/renewal/web.acme.test.conf"
+	run -0 head -n 1 "$conf"
+	assert_output "# renew_before_expiry = 30 days"
+	sed -i '1s/.*/renew_before_expiry = 8 hours/' "$conf"
+	run -0 --separate-stderr env REQUESTS_CA_BUNDLE="$ROOT" certbot renew --non-interactive \
+		--config-dir "$c/conf" --work-dir "$c/work" --logs-dir "$c/logs"
+	assert_output --partial "No renewals were attempted."
+	test ! -e "$BATS_TEST_TMPDIR/deployed"
+	# A day's certificate is within 30 hours of its end: renewed, hook run.
+	sed -i '1s/.*/renew_before_expiry = 30 hours/' "$conf"
+	run -0 --separate-stderr env REQUESTS_CA_BUNDLE="$ROOT" certbot renew --non-interactive \
+		--config-dir "$c/conf" --work-dir "$c/work" --logs-dir "$c/logs"
+	assert_output --partial "all renewals succeeded"
+	test -e "$BATS_TEST_TMPDIR/deployed"
+	run -0 openssl x509 -in "$c/conf/live/web.acme.test/cert.pem" -noout -serial
+	refute_output "$s1"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$c/conf/live/web.acme.test/chain.pem" \
+		"$c/conf/live/web.acme.test/cert.pem"
+}
+
+@test "acme: docs/ACME.md's lego set-up: --http.webroot, then renew --days 1 renews a day's certificate and runs its hook" {
+	acme_ca
+	local w="$BATS_TEST_TMPDIR/www" crt="$BATS_TEST_TMPDIR/lego/certificates/web.acme.test.crt" s1
+	webroot "$w"
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.webroot "$w" run
+	s1=$(openssl x509 -in "$crt" -noout -serial)
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.webroot "$w" \
+		renew --days 1 --no-random-sleep --renew-hook "touch $BATS_TEST_TMPDIR/renewed"
+	test -e "$BATS_TEST_TMPDIR/renewed"
+	run -0 openssl x509 -in "$crt" -noout -serial
+	refute_output "$s1"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$crt"
+	assert_output "$crt: OK"
 }

@@ -339,6 +339,65 @@ ca-init: ca.json: commonName: ignored (a step-ca member inca does not use)"
 	assert_equal "$stderr" ""
 }
 
+# acme_validation JSON: the base configuration with an ACME provisioner
+# whose "validation" is JSON (third provisioner: index 2).
+acme_validation() {
+	printf '.authority.provisioners += [{"type": "ACME", "name": "a", "validation": %s}]' "$1"
+}
+
+@test "config: fail an ACME provisioner's validation the validator would refuse, when ca.json is read" {
+	local v=authority.provisioners[2].validation
+	bad "$(acme_validation '{"allow": ["10.0.0.300/8"]}')" \
+		"ca.json: $v.allow[0]: not an address or CIDR block"
+	bad "$(acme_validation '{"allow": ["127.0.0.0/8"], "deny": ["2001:db8::g/32"]}')" \
+		"ca.json: $v.deny[0]: not an address or CIDR block"
+	bad "$(acme_validation '{"deny": ["ns.example"]}')" \
+		"ca.json: $v.deny[0]: not an address or CIDR block"
+	bad "$(acme_validation '{"allow": ["10.0.0.0/33"]}')" \
+		"ca.json: $v.allow[0]: the prefix length must be 0 to 32"
+	bad "$(acme_validation '{"deny": ["fd00::/129"]}')" \
+		"ca.json: $v.deny[0]: the prefix length must be 0 to 128"
+	bad "$(acme_validation '{"deny": ["10.0.0.0/-8"]}')" \
+		"ca.json: $v.deny[0]: the prefix length must be 0 to 32"
+	bad "$(acme_validation '{"allow": ["10.1.0.0/8"]}')" \
+		"ca.json: $v.allow[0]: address bits set past the prefix length"
+	bad "$(acme_validation '{"resolver": "127.0.0.1"}')" \
+		"ca.json: $v.resolver: not HOST:PORT (an IPv6 address goes in brackets)"
+	bad "$(acme_validation '{"resolver": "::1:53"}')" \
+		"ca.json: $v.resolver: not HOST:PORT (an IPv6 address goes in brackets)"
+	bad "$(acme_validation '{"resolver": "ns.example:53"}')" \
+		"ca.json: $v.resolver: the host must be an IP address"
+	bad "$(acme_validation '{"resolver": "[::1]:0"}')" \
+		"ca.json: $v.resolver: the port must be 1 to 65535"
+	bad "$(acme_validation '{"resolver": "127.0.0.1:65536"}')" \
+		"ca.json: $v.resolver: the port must be 1 to 65535"
+	bad "$(acme_validation '{"httpPort": 65536}')" \
+		"ca.json: $v.httpPort: a port: an integer from 1 to 65535"
+	bad "$(acme_validation '{"tlsPort": 0}')" \
+		"ca.json: $v.tlsPort: a port: an integer from 1 to 65535"
+	bad "$(acme_validation '{"timeout": "0s"}')" \
+		"ca.json: $v.timeout: a duration from 1s to 5m, such as 10s"
+	bad "$(acme_validation '{"timeout": "5m1s"}')" \
+		"ca.json: $v.timeout: a duration from 1s to 5m, such as 10s"
+	bad "$(acme_validation '{"timeout": "-10s"}')" \
+		"ca.json: $v.timeout: a duration like \"24h\""
+	bad "$(acme_validation '{"resolver": "127.0.0.1:53", "nameserver": "127.0.0.1:53"}')" \
+		"ca.json: $v.nameserver: unknown member"
+}
+
+@test "config: an ACME provisioner's validation holds 24 address rules, allow and deny together; 25 are refused" {
+	local allow deny
+	allow=$(seq 1 12 | jq -R '"192.0.2.\(.)/32"' | jq -cs .)
+	deny=$(seq 1 12 | jq -R '"198.51.100.\(.)/32"' | jq -cs .)
+	conf "$(acme_validation "{\"allow\": $allow, \"deny\": $deny, \"resolver\": \"[2001:db8::53]:53\", \"timeout\": \"5m\"}")"
+	run -0 --separate-stderr ca-init --check --dir "$CA"
+	assert_output "$CA: ok"
+	assert_equal "$stderr" ""
+	deny=$(seq 1 13 | jq -R '"198.51.100.\(.)/32"' | jq -cs .)
+	bad "$(acme_validation "{\"allow\": $allow, \"deny\": $deny}")" \
+		"ca.json: authority.provisioners[2].validation: 25 allow and deny rules: at most 24"
+}
+
 @test "config: every ignored and refused step-ca member is named in ca.json(5)" {
 	command -v mandoc >/dev/null
 	text=$(mandoc -Tascii "$TOP/man/ca.json.5" | col -b)

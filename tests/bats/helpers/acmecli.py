@@ -8,10 +8,12 @@ urn:ietf:params:acme:error:, or "-" for a success).
     acmecli.py DIRECTORY_URL ROOT_PEM HTTP01_PORT SCENARIO
 
 Scenarios: replay, badurl, algnone, hs256, otherkid, early, csrnames,
-revoke, keychange; and with an external account binding key in the
-environment (EAB_KID, EAB_HMAC; OTHER_DIR another provisioner's
+revoke, keychange, contacts, onlyexisting, identifiers, rejected,
+deactivate, authzdeact, slow; and with an external account binding key
+in the environment (EAB_KID, EAB_HMAC; OTHER_DIR another provisioner's
 directory): eab, eabbind, eabnone, eabrace, eabrefusals, eabkid.
-http-01 is answered by a server of its own on 127.0.0.1:HTTP01_PORT.
+http-01 is answered by a server of its own on 127.0.0.1:HTTP01_PORT
+(after 2 seconds in "slow").
 """
 import base64
 import http.server
@@ -19,6 +21,7 @@ import json
 import ssl
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -98,10 +101,12 @@ def say(res):
 
 
 TOKENS = {}
+DELAY = 2 if SCENARIO == "slow" else 0
 
 
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        time.sleep(DELAY)
         tok = self.path.rsplit("/", 1)[-1]
         body = TOKENS.get(tok, "").encode()
         self.send_response(200 if body else 404)
@@ -302,5 +307,71 @@ elif SCENARIO.startswith("eab"):
         new_account(a, eab(a))
     else:
         sys.exit("unknown scenario " + SCENARIO)
+elif SCENARIO == "contacts":
+    ok8 = ["mailto:ops%d@acme.test" % i for i in range(8)]
+    for c in (ok8 + ["mailto:ops8@acme.test"], "mailto:ops@acme.test", ["tel:+15550100"],
+              ["https://acme.test/ops"], ["mailto:ops"], ["mailto:ops@acme.test?subject=x"],
+              ["ops@acme.test"], [7]):
+        say(a.post(DIR["newAccount"], {"termsOfServiceAgreed": True, "contact": c}))
+    st, h, b = say(a.post(DIR["newAccount"], {"termsOfServiceAgreed": True, "contact": ok8}))
+    a.kid = h["Location"]
+    print(len(json.loads(b)["contact"]))
+    # The same rules when the contacts are replaced; the old ones stay.
+    say(a.post(a.kid, {"contact": ok8 + ["mailto:ops8@acme.test"]}))
+    say(a.post(a.kid, {"contact": ["tel:+15550100"]}))
+    print(json.loads(say(a.post(a.kid, None))[2])["contact"] == ok8)
+elif SCENARIO == "onlyexisting":
+    say(a.post(DIR["newAccount"], {"onlyReturnExisting": True}))
+    st, h, b = say(a.register())
+    st, h2, b = say(a.post(DIR["newAccount"], {"onlyReturnExisting": True}, use_jwk=True))
+    print(h2["Location"] == h["Location"])
+elif SCENARIO == "identifiers":
+    say(a.register())
+    names = [{"type": "dns", "value": "n%d.acme.test" % i} for i in range(101)]
+    say(a.post(DIR["newOrder"], {"identifiers": names}))
+    say(a.post(DIR["newOrder"], {"identifiers": []}))
+    st, h, b = say(a.post(DIR["newOrder"], {"identifiers": names[:100]}))
+    print(len(json.loads(b)["authorizations"]))
+elif SCENARIO == "rejected":
+    say(a.register())
+    for ids in ([("dns", "web.acme.test")], [("dns", "api.acme.test")],
+                [("dns", "web.acme.test"), ("dns", "api.acme.test")],
+                [("dns", "WEB.acme.test")], [("dns", "bad..acme.test")],
+                [("email", "ops@acme.test")]):
+        say(a.post(DIR["newOrder"], {"identifiers": [{"type": t, "value": v} for t, v in ids]}))
+elif SCENARIO == "deactivate":
+    say(a.register())
+    say(a.post(a.kid, {"status": "valid"}))
+    st, h, b = say(a.post(a.kid, {"status": "deactivated"}))
+    print(json.loads(b)["status"])
+    # Nothing more is done in its name.
+    say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}))
+    say(a.post(a.kid, None))
+    say(a.post(a.kid, {"contact": ["mailto:ops@acme.test"]}))
+    print(a.kid.rsplit("/", 1)[-1])
+elif SCENARIO == "authzdeact":
+    say(a.register())
+    web = {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}
+    st, h, b = say(a.post(DIR["newOrder"], web))
+    order_url, az = h["Location"], json.loads(b)["authorizations"][0]
+    say(a.post(az, {"status": "valid"}))
+    st, h, b = say(a.post(az, {"status": "deactivated"}))
+    print(json.loads(b)["status"])
+    # Its order is invalid; the next order for the name gets a new one.
+    print(json.loads(a.post(order_url, None)[2])["status"])
+    st, h, b = say(a.post(DIR["newOrder"], web))
+    print(json.loads(b)["authorizations"][0] != az)
+    print(az.rsplit("/", 1)[-1])
+elif SCENARIO == "slow":
+    say(a.register())
+    st, h, b = say(a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]}))
+    authz = json.loads(a.post(json.loads(b)["authorizations"][0], None)[2])
+    ch = [c for c in authz["challenges"] if c["type"] == "http-01"][0]
+    TOKENS[ch["token"]] = ch["token"] + "." + a.thumb()
+    srv = http.server.HTTPServer(("127.0.0.1", HTTP01), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    st, h, b = say(a.post(ch["url"], {}))
+    srv.shutdown()
+    print(json.loads(b).get("status", json.loads(b).get("detail")))
 else:
     sys.exit("unknown scenario " + SCENARIO)
