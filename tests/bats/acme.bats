@@ -384,3 +384,28 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	assert_equal "${lines[4]}" "201 -"
 	assert_equal "${lines[5]}" "409 malformed"
 }
+
+# ---- the certificate's lifecycle --------------------------------------------------
+
+@test "acme: a revoked certificate's key revokes nothing again, is no account's key, and no certificate request's, for any account" {
+	acme_ca
+	run -0 cli revokedkey
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "200 -"
+	assert_equal "${lines[2]}" "200 -"
+	assert_equal "${lines[3]}" "400 alreadyRevoked"
+	assert_equal "${lines[4]}" "400 badPublicKey"
+	assert_equal "${lines[5]}" "201 -"
+	assert_equal "${lines[6]}" "400 badCSR"
+	assert_equal "${lines[7]}" "400 badPublicKey"
+	assert_equal "${lines[8]}" "400 badCSR"
+	assert_equal "${lines[9]}" "200 -"
+	assert_equal "${#lines[@]}" 10
+	# Two certificates, one revoked; one account per key that asked.
+	run -0 dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme'"
+	assert_output 2
+	run -0 dbq "$CA" "SELECT count(*) FROM revocations"
+	assert_output 1
+	run -0 dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'account'"
+	assert_output 2
+}
