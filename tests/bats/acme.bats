@@ -409,3 +409,138 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	run -0 dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'account'"
 	assert_output 2
 }
+
+# dec HEX: a serial as openssl prints it (hex), in decimal.
+dec() { "$PY" -c "print(int('$1', 16))"; }
+
+@test "acme: lego (an EC account key) renews: a new serial the root verifies, in ca-list; lego revokes it: ca-list --revoked and the CRL list it" {
+	acme_ca
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	run -0 openssl pkey -in "$(ls "$BATS_TEST_TMPDIR"/lego/accounts/*/ops@acme.test/keys/ops@acme.test.key)" -noout -text
+	assert_output --partial "ASN1 OID: prime256v1"
+	local crt="$BATS_TEST_TMPDIR/lego/certificates/web.acme.test.crt" s1 s2
+	s1=$(dec "$(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)")
+	# The certificate lives 24 hours: renewing within 2 days is due now.
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" renew --days 2
+	s2=$(dec "$(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)")
+	assert [ "$s1" != "$s2" ]
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$crt"
+	assert_output "$crt: OK"
+	run -0 ca-list --dir "$CA" --serial "$s1"
+	run -0 ca-list --dir "$CA" --serial "$s2"
+	assert_equal "$(jq -r .revoked <<<"$output")" false
+	assert_equal "$(jq -r .provisioner <<<"$output")" acme
+	run -0 --separate-stderr lego_run -d web.acme.test revoke --reason 4
+	run -0 ca-list --dir "$CA" --revoked
+	assert_equal "$(jq -c '[.serial, .reasonCode, .revocationMethod]' <<<"$output")" "[\"$s2\",4,\"acme\"]"
+	run -0 --separate-stderr ca-revoke --crl --offline --dir "$CA" --pem --out "$BATS_TEST_TMPDIR/crl.pem"
+	run -0 openssl crl -in "$BATS_TEST_TMPDIR/crl.pem" -CAfile "$CA/certs/intermediate_ca.crt" -noout -text
+	assert_output --partial "Serial Number: $(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)"
+	assert_output --partial "Superseded"
+	assert_equal "$(grep -c 'Serial Number:' <<<"$output")" 1
+}
+
+@test "acme: certbot (an RSA account key) gets an EC certificate and renews it: a new serial the root verifies" {
+	acme_ca
+	local c="$BATS_TEST_TMPDIR/certbot" s1 s2
+	set -- env REQUESTS_CA_BUNDLE="$ROOT" certbot --non-interactive --config-dir "$c/conf" \
+		--work-dir "$c/work" --logs-dir "$c/logs"
+	run -0 --separate-stderr "$@" certonly --standalone --agree-tos --no-eff-email -m ops@acme.test \
+		--server "$DIRURL" --http-01-port "$HTTP01" --http-01-address 127.0.0.1 -d web.acme.test
+	run -0 jq -r .kty "$(find "$c/conf/accounts" -name private_key.json)"
+	assert_output RSA
+	local crt="$c/conf/live/web.acme.test/cert.pem"
+	run -0 openssl x509 -in "$crt" -noout -text
+	assert_output --partial "id-ecPublicKey"
+	s1=$(openssl x509 -in "$crt" -noout -serial)
+	run -0 --separate-stderr "$@" renew --force-renewal
+	s2=$(openssl x509 -in "$crt" -noout -serial)
+	assert [ "$s1" != "$s2" ]
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$c/conf/live/web.acme.test/chain.pem" "$crt"
+	assert_output "$crt: OK"
+	run -0 ca-list --dir "$CA" --serial "$(dec "${s2#serial=}")"
+	assert_equal "$(jq -r .provisioner <<<"$output")" acme
+}
+
+# dns_hook: the script lego's exec DNS provider calls ("present" or
+# "cleanup", FQDN, VALUE): it adds VALUE to FQDN's TXT records in
+# $BATS_TEST_TMPDIR/zone.json, or takes it away; helpers/dns.py reads the
+# zone for every query.
+dns_hook() {
+	local h="$BATS_TEST_TMPDIR/dns-hook"
+	cat >"$h" <<-'EOS'
+	#!/bin/sh
+	z=$ZONE
+	n=${2%.}
+	case $1 in
+	present) f='.[$n].TXT = ((.[$n].TXT // []) + [$v])' ;;
+	cleanup) f='.[$n].TXT -= [$v]' ;;
+	*) exit 0 ;;
+	esac
+	jq --arg n "$n" --arg v "$3" "$f" "$z" >"$z.new" && mv "$z.new" "$z"
+	echo "$1 $n" >>"$z.log"
+	EOS
+	chmod +x "$h"
+	echo "$h"
+}
+
+# acme_ca_policy POLICY: acme_ca, with ca.json's authority.policy.x509
+# POLICY.
+acme_ca_policy() {
+	cp "$D/ca.json.base" "$D/ca.json.keep"
+	jq --argjson p "$1" '.authority.policy.x509 = $p' "$D/ca.json.keep" >"$D/ca.json.base"
+	acme_ca
+	mv "$D/ca.json.keep" "$D/ca.json.base"
+}
+
+@test "acme: lego with dns-01 (exec provider) gets a certificate for a name and its wildcard, TXT records through the configured resolver; a wildcard is offered dns-01 alone, an address never" {
+	acme_ca_policy '{"allowWildcardNames": true}'
+	local dns
+	dns=$(cat "$BATS_TEST_TMPDIR/dns.port")
+	EXEC_PATH=$(dns_hook)
+	ZONE=$BATS_TEST_TMPDIR/zone.json
+	export EXEC_PATH ZONE EXEC_POLLING_INTERVAL=1 EXEC_PROPAGATION_TIMEOUT=20
+	run -0 --separate-stderr lego_run -d 'acme.test' -d '*.acme.test' --dns exec --dns.resolvers "127.0.0.1:$dns" --dns.disable-cp run
+	local crt="$BATS_TEST_TMPDIR/lego/certificates/acme.test.crt"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$crt"
+	assert_output "$crt: OK"
+	run -0 openssl x509 -in "$crt" -noout -ext subjectAltName
+	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:acme.test,DNS:*.acme.test"
+	# Both TXT records were put and taken away; the wildcard's order was
+	# offered dns-01 alone.
+	run -0 grep -c '^present _acme-challenge.acme.test$' "$BATS_TEST_TMPDIR/zone.json.log"
+	assert_output 2
+	run -0 jq -c '."_acme-challenge.acme.test".TXT' "$BATS_TEST_TMPDIR/zone.json"
+	assert_output '[]'
+	run -0 dbq "$CA" "SELECT body FROM acme_objects WHERE kind = 'authz'"
+	assert_equal "$(jq -sc 'map(select(.wildcard == true) | .identifier.value)' <<<"$output")" '["acme.test"]'
+	run -0 dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'challenge' AND status = 'valid' AND body LIKE '%"dns-01"%'"
+	assert_output 2
+	run -0 cli challtypes
+	assert_equal "${lines[0]}" "127.0.0.1 http-01 tls-alpn-01"
+	assert_equal "${lines[1]}" "*.acme.test dns-01"
+	assert_equal "${lines[2]}" "web.acme.test dns-01 http-01 tls-alpn-01"
+}
+
+@test "acme: an IP address (RFC 8738) with http-01 gets a certificate with an IP SAN; lego, which asks for it as a dns name, is refused" {
+	acme_ca
+	run -0 cli ip
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "201 -"
+	assert_equal "${lines[2]}" "ready"
+	assert_equal "${lines[3]}" "200 -"
+	assert_equal "${lines[4]}" "IP:127.0.0.1"
+	run -0 dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme' AND sans = '[\"ip:127.0.0.1\"]'"
+	assert_output 1
+	# This lego sends {"type": "dns", "value": "127.0.0.1"}.
+	run -1 --separate-stderr lego_run -d 127.0.0.1 --http --http.port "127.0.0.1:$HTTP01" run
+	assert_regex "$stderr" 'rejectedIdentifier :: identifiers\[0\]: 127.0.0.1: ambiguous name \(looks like an IP address\)'
+}
+
+@test "acme: a pending authorization carries Retry-After; a pending order (the client's move) and a valid authorization do not" {
+	acme_ca
+	run -0 cli retryafter
+	assert_equal "${lines[0]}" "pending 1"
+	assert_equal "${lines[1]}" "pending -"
+	assert_equal "${lines[2]}" "valid -"
+}

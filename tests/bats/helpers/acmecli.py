@@ -8,7 +8,7 @@ urn:ietf:params:acme:error:, or "-" for a success).
     acmecli.py DIRECTORY_URL ROOT_PEM HTTP01_PORT SCENARIO
 
 Scenarios: replay, badurl, algnone, hs256, otherkid, early, csrnames,
-revoke, keychange, revokedkey, retryafter, challtypes.
+revoke, keychange, revokedkey, retryafter, challtypes, ip.
 http-01 is answered by a server of its own on 127.0.0.1:HTTP01_PORT.
 """
 import base64
@@ -263,5 +263,29 @@ elif SCENARIO == "challtypes":
         st, h, b = a.post(DIR["newOrder"], {"identifiers": [{"type": t, "value": v}]})
         az = json.loads(a.post(json.loads(b)["authorizations"][0], None)[2])
         print(v, " ".join(sorted(c["type"] for c in az["challenges"])))
+elif SCENARIO == "ip":
+    # An order for 127.0.0.1, http-01 answered, finalized; the SAN printed.
+    import ipaddress
+    say(a.register())
+    st, h, b = say(a.post(DIR["newOrder"], {"identifiers": [{"type": "ip", "value": "127.0.0.1"}]}))
+    order, url = json.loads(b), h["Location"]
+    srv = http.server.HTTPServer(("127.0.0.1", HTTP01), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    az = json.loads(a.post(order["authorizations"][0], None)[2])
+    ch = [c for c in az["challenges"] if c["type"] == "http-01"][0]
+    TOKENS[ch["token"]] = ch["token"] + "." + a.thumb()
+    a.post(ch["url"], {})
+    srv.shutdown()
+    order = json.loads(a.post(url, None)[2])
+    print(order["status"])
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+        x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False).sign(
+        key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    st, h, b = say(a.post(order["finalize"], {"csr": b64(csr)}))
+    crt = x509.load_pem_x509_certificate(a.post(json.loads(b)["certificate"], None)[2])
+    san = crt.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    print(",".join("IP:%s" % v for v in san.get_values_for_type(x509.IPAddress)) +
+          "".join(",DNS:" + v for v in san.get_values_for_type(x509.DNSName)))
 else:
     sys.exit("unknown scenario " + SCENARIO)
