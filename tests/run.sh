@@ -138,7 +138,7 @@ fi
 # time of make check.
 pg_default="offline revoke inventory durability handler crl faults
 faults_serve renew revoke_online serve_lifecycle online token x5c
-attacks_tokens limits"
+attacks_tokens limits acme"
 pg_more="renew_client serve oidc attacks_der attacks_names attacks_keys
 attacks_secrets policy client verify"
 if [ "${PG_SUITES-}" = all ]; then

@@ -246,6 +246,14 @@ lego_run() {
 	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:web.acme.test"
 }
 
+# acme_objs KIND: the rows of acme_objects of KIND, on either backend, one
+# JSON object a line: the body, with the row's status as "status".
+acme_objs() {
+	local st b
+	dbq "$CA" "SELECT status || ' ' || body FROM acme_objects WHERE kind = '$1'" |
+		while read -r st b; do jq -c --arg s "$st" '. + {status: $s}' <<<"$b"; done
+}
+
 @test "acme: lego with tls-alpn-01 and an RSA key; a second order for the name reuses its valid authorization" {
 	acme_ca
 	run -0 --separate-stderr lego_run -k rsa2048 -d api.acme.test --tls --tls.port "127.0.0.1:$TLS01" run
@@ -254,18 +262,16 @@ lego_run() {
 	assert_output "$crt: OK"
 	run -0 openssl x509 -in "$crt" -noout -text
 	assert_output --partial "Public-Key: (2048 bit)"
-	local db="$CA/db/ca.db"
-	run -0 sqlite3 "$db" "SELECT count(*) FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'"
-	assert_output 1
-	run -0 sqlite3 "$db" "SELECT status FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'"
-	assert_output valid
+	run -0 acme_objs authz
+	assert_equal "$(jq -s 'map(select(.identifier.value == "api.acme.test")) | length' <<<"$output")" 1
+	assert_equal "$(jq -r 'select(.identifier.value == "api.acme.test") | .status' <<<"$output")" valid
 	# Again, with no challenge server at all: the authorization is valid.
 	run -0 --separate-stderr lego_run -k rsa2048 -d api.acme.test --tls --tls.port "127.0.0.1:1" run
-	run -0 sqlite3 "$db" "SELECT count(*) FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'"
-	assert_output 1
-	run -0 sqlite3 "$db" "SELECT count(*) FROM acme_objects WHERE kind = 'order' AND status = 'valid' AND json_extract(body, '\$.identifiers[0].value') = 'api.acme.test'"
-	assert_output 2
-	run -0 sqlite3 "$db" "SELECT count(*) FROM certs WHERE provisioner = 'acme' AND sans = '[\"dns:api.acme.test\"]'"
+	run -0 acme_objs authz
+	assert_equal "$(jq -s 'map(select(.identifier.value == "api.acme.test")) | length' <<<"$output")" 1
+	run -0 acme_objs order
+	assert_equal "$(jq -s 'map(select(.status == "valid" and .identifiers[0].value == "api.acme.test")) | length' <<<"$output")" 2
+	run -0 dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme' AND sans = '[\"dns:api.acme.test\"]'"
 	assert_output 2
 }
 
@@ -275,11 +281,11 @@ lego_run() {
 	stop_servers
 	acme_ca 24
 	local before
-	before=$(sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs")
+	before=$(dbq "$CA" "SELECT count(*) FROM certs")
 	run -1 --separate-stderr lego_run -d api.acme.test --http --http.port "127.0.0.1:$HTTP01" run
 	assert_regex "$stderr" 'serverInternal.*ca.json: validation: more than 24 allow and deny rules'
 	run -0 grep -cx 'ca-acme: ca.json: validation: more than 24 allow and deny rules' "$LOG"
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs"
+	run -0 dbq "$CA" "SELECT count(*) FROM certs"
 	assert_output "$before"
 }
 
@@ -360,7 +366,7 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	assert_equal "${lines[3]}" "403 unauthorized"
 	assert_equal "${lines[4]}" "200 -"
 	assert_equal "${lines[5]}" "400 alreadyRevoked"
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT method, reason_code FROM revocations WHERE serial = '${lines[6]}'"
+	run -0 dbq "$CA" "SELECT method, reason_code FROM revocations WHERE serial = '${lines[6]}'"
 	assert_output "acme|1"
 }
 
@@ -370,7 +376,7 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	local crt="$BATS_TEST_TMPDIR/lego/certificates/web.acme.test.crt" serial
 	serial=$(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)
 	run -0 --separate-stderr lego_run -d web.acme.test revoke
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT method FROM revocations WHERE serial = '$("$PY" -c "print(int('$serial', 16))")'"
+	run -0 dbq "$CA" "SELECT method FROM revocations WHERE serial = '$("$PY" -c "print(int('$serial', 16))")'"
 	assert_output acme
 }
 
