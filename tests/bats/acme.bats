@@ -395,6 +395,10 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 
 @test "acme: a revoked certificate's key revokes nothing again, is no account's key, and no certificate request's, for any account" {
 	acme_ca
+	local certs revs accts
+	certs=$(dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme'")
+	revs=$(dbq "$CA" "SELECT count(*) FROM revocations")
+	accts=$(dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'account'")
 	run -0 cli revokedkey
 	assert_equal "${lines[0]}" "201 -"
 	assert_equal "${lines[1]}" "200 -"
@@ -409,11 +413,11 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	assert_equal "${#lines[@]}" 10
 	# Two certificates, one revoked; one account per key that asked.
 	run -0 dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme'"
-	assert_output 2
+	assert_output $((certs + 2))
 	run -0 dbq "$CA" "SELECT count(*) FROM revocations"
-	assert_output 1
+	assert_output $((revs + 1))
 	run -0 dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'account'"
-	assert_output 2
+	assert_output $((accts + 2))
 }
 
 # dec HEX: a serial as openssl prints it (hex), in decimal.
@@ -438,12 +442,12 @@ dec() { "$PY" -c "print(int('$1', 16))"; }
 	assert_equal "$(jq -r .provisioner <<<"$output")" acme
 	run -0 --separate-stderr lego_run -d web.acme.test revoke --reason 4
 	run -0 ca-list --dir "$CA" --revoked
-	assert_equal "$(jq -c '[.serial, .reasonCode, .revocationMethod]' <<<"$output")" "[\"$s2\",4,\"acme\"]"
+	assert_equal "$(jq -c --arg s "$s2" 'select(.serial == $s) | [.reasonCode, .revocationMethod]' <<<"$output")" '[4,"acme"]'
+	assert_equal "$(jq -c --arg s "$s1" 'select(.serial == $s)' <<<"$output")" ""
 	run -0 --separate-stderr ca-revoke --crl --offline --dir "$CA" --pem --out "$BATS_TEST_TMPDIR/crl.pem"
 	run -0 openssl crl -in "$BATS_TEST_TMPDIR/crl.pem" -CAfile "$CA/certs/intermediate_ca.crt" -noout -text
-	assert_output --partial "Serial Number: $(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)"
+	run -0 grep -A4 "Serial Number: $(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)" <<<"$output"
 	assert_output --partial "Superseded"
-	assert_equal "$(grep -c 'Serial Number:' <<<"$output")" 1
 }
 
 @test "acme: certbot (an RSA account key) gets an EC certificate and renews it: a new serial the root verifies" {
