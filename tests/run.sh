@@ -132,7 +132,7 @@ fi
 # documents (no records), pg and pg_hosts (their own cluster), memcheck
 # (valgrind).  By default: the suites whose database work differs in
 # kind (issuance, spent tokens, renewal, revocation, the CRL, inventory,
-# durability, faults).  PG_SUITES=all adds the suites that repeat that
+# durability, faults, ACME's objects and nonces).  PG_SUITES=all adds the suites that repeat that
 # work from other angles (names, DER, keys, policy, verification, the
 # clients); each passes there too, and together they would double the
 # time of make check.
