@@ -686,6 +686,51 @@ eab_existing(struct req *r, const struct db_acme_row *row)
 	return account_answer(r, 200, row);
 }
 
+/*
+ * A revoked certificate's key is spent: no new account, no key-change and
+ * no certificate request may use it again, whoever asks and whatever the
+ * revocation's reason.  key_revoked sets serial (DB_MAX_SERIAL + 1 bytes)
+ * to a revoked certificate whose key is key, or to "" when there is none.
+ * It reads every revoked certificate: a private CA revokes few, and the
+ * CRL is made from the same rows.
+ */
+struct key_revoked {
+	EVP_PKEY	*key;
+	char		*serial;
+};
+
+static int
+key_revoked_row(const struct db_row *row, void *arg)
+{
+	struct key_revoked *k = arg;
+	const unsigned char *p = row->cert.der;
+	X509 *x;
+	EVP_PKEY *pub;
+
+	if ((x = d2i_X509(NULL, &p, (long)row->cert.der_len)) == NULL)
+		return err_set(CA_FAIL, "certificate %s: stored DER does not "
+		    "parse", row->cert.serial);
+	pub = X509_get0_pubkey(x);
+	if (pub != NULL && EVP_PKEY_eq(pub, k->key) == 1)
+		snprintf(k->serial, DB_MAX_SERIAL + 1, "%s", row->cert.serial);
+	X509_free(x);
+	return k->serial[0] != '\0' ? CA_REFUSED : CA_OK;
+}
+
+static int
+key_revoked(struct db *db, EVP_PKEY *key, char *serial)
+{
+	struct key_revoked k = { key, serial };
+	struct db_filter f;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.select = DB_SELECT_REVOKED;
+	serial[0] = '\0';
+	rc = db_list_certs(db, &f, key_revoked_row, &k);
+	return rc == CA_REFUSED && serial[0] != '\0' ? CA_OK : rc;
+}
+
 static int
 new_account(struct req *r)
 {
@@ -693,6 +738,7 @@ new_account(struct req *r)
 	struct db_acme_row *row = NULL;
 	enum db_refusal why;
 	char *tp = NULL, *id = NULL, *kid = NULL;
+	char revoked[DB_MAX_SERIAL + 1];
 	json_t *body;
 	int rc;
 
@@ -712,6 +758,15 @@ new_account(struct req *r)
 	if (json_is_true(json_object_get(p, "onlyReturnExisting"))) {
 		rc = problem(r, 400, "accountDoesNotExist", "no account for "
 		    "this key");
+		goto out;
+	}
+	if ((rc = key_revoked(r->db, r->key, revoked)) != CA_OK) {
+		rc = internal(r, rc);
+		goto out;
+	}
+	if (revoked[0] != '\0') {
+		rc = problem(r, 400, "badPublicKey", "the key is that of "
+		    "revoked certificate %s", revoked);
 		goto out;
 	}
 	eab = json_object_get(p, "externalAccountBinding");
@@ -1630,6 +1685,7 @@ struct order_record {
 	struct req *r;
 	const struct db_acme_row *order;
 	json_t *body;
+	EVP_PKEY *key;          /* the certificate request's */
 };
 
 /* Inside the issuance transaction: the order is valid, with its serial. */
@@ -1637,9 +1693,16 @@ static int
 order_record(struct db *db, X509 *crt, const char *serial, void *arg)
 {
 	struct order_record *o = arg;
+	char revoked[DB_MAX_SERIAL + 1];
+	int rc;
 
-	(void)db;
 	(void)crt;
+	/* Under the issuance's write lock: no revocation slips between. */
+	if ((rc = key_revoked(db, o->key, revoked)) != CA_OK)
+		return rc;
+	if (revoked[0] != '\0')
+		return err_set(CA_INPUT, "the certificate request's key is "
+		    "that of revoked certificate %s", revoked);
 	json_object_set_new(o->body, "certificate", json_string(serial));
 	return row_put(o->r, "order", o->order->o.id, o->order->o.account,
 	    serial, "valid", o->order->o.expires_at, o->body, 0, NULL);
@@ -1704,6 +1767,7 @@ finalize(struct req *r, const char *id)
 	}
 	rec.r = r;
 	rec.order = row;
+	rec.key = X509_REQ_get0_pubkey(csr);
 	memset(&q, 0, sizeof(q));
 	q.provisioner = r->prov_name;
 	q.csr = csr;
@@ -1893,7 +1957,7 @@ key_change(struct req *r)
 	EVP_PKEY *newkey = NULL, *old = NULL;
 	const json_t *acct, *oldkey;
 	json_t *body = NULL;
-	char *tp = NULL, *loc;
+	char *tp = NULL, *loc, revoked[DB_MAX_SERIAL + 1];
 	int rc;
 
 	memset(&in, 0, sizeof(in));
@@ -1935,6 +1999,15 @@ key_change(struct req *r)
 	    EVP_PKEY_eq(old, r->key) != 1) {
 		rc = problem(r, 400, "malformed", "inner JWS: oldKey is not "
 		    "the account's key");
+		goto out;
+	}
+	if ((rc = key_revoked(r->db, newkey, revoked)) != CA_OK) {
+		rc = internal(r, rc);
+		goto out;
+	}
+	if (revoked[0] != '\0') {
+		rc = problem(r, 400, "badPublicKey", "inner JWS: the new key "
+		    "is that of revoked certificate %s", revoked);
 		goto out;
 	}
 	if ((tp = jwk_thumbprint(newkey)) == NULL) {

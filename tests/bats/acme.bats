@@ -208,7 +208,8 @@ hdrs() { grep -ic "^$1:" "$BATS_TEST_TMPDIR/head"; }
 # acme_ca [N]: an ACME provisioner "acme" whose challenges are checked on
 # this host's free ports ($HTTP01, $TLS01), names resolved by a test DNS
 # server (helpers/dns.py) from $D/zone.json, with N deny rules (default
-# 0, addresses of TEST-NET-2) beside its allow rule; ca-serve on $PORT.
+# 0, addresses of TEST-NET-2) beside its allow rule; ca-serve on $PORT
+# unless the second argument is noserve.
 acme_ca() {
 	local deny
 	deny=$(seq 1 "${1:-0}" | jq -R '"198.51.100.\(.)/32"' | jq -s .)
@@ -226,6 +227,7 @@ acme_ca() {
 		    ({"resolver": $r, "httpPort": $h, "tlsPort": $t, "timeout": "5s", "allow": ["127.0.0.0/8"]}
 		     + if $d == [] then {} else {"deny": $d} end)}]' \
 		"$D/ca.json.base" >"$CA/config/ca.json"
+	[ "${2:-}" = noserve ] && return
 	serve_listen
 	DIRURL="https://127.0.0.1:$PORT/acme/acme/directory"
 }
@@ -246,6 +248,14 @@ lego_run() {
 	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:web.acme.test"
 }
 
+# acme_objs KIND: the rows of acme_objects of KIND, on either backend, one
+# JSON object a line: the body, with the row's status as "status".
+acme_objs() {
+	local st b
+	dbq "$CA" "SELECT status || ' ' || body FROM acme_objects WHERE kind = '$1'" |
+		while read -r st b; do jq -c --arg s "$st" '. + {status: $s}' <<<"$b"; done
+}
+
 @test "acme: lego with tls-alpn-01 and an RSA key; a second order for the name reuses its valid authorization" {
 	acme_ca
 	run -0 --separate-stderr lego_run -k rsa2048 -d api.acme.test --tls --tls.port "127.0.0.1:$TLS01" run
@@ -254,18 +264,16 @@ lego_run() {
 	assert_output "$crt: OK"
 	run -0 openssl x509 -in "$crt" -noout -text
 	assert_output --partial "Public-Key: (2048 bit)"
-	local db="$CA/db/ca.db"
-	run -0 sqlite3 "$db" "SELECT count(*) FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'"
-	assert_output 1
-	run -0 sqlite3 "$db" "SELECT status FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'"
-	assert_output valid
+	run -0 acme_objs authz
+	assert_equal "$(jq -s 'map(select(.identifier.value == "api.acme.test")) | length' <<<"$output")" 1
+	assert_equal "$(jq -r 'select(.identifier.value == "api.acme.test") | .status' <<<"$output")" valid
 	# Again, with no challenge server at all: the authorization is valid.
 	run -0 --separate-stderr lego_run -k rsa2048 -d api.acme.test --tls --tls.port "127.0.0.1:1" run
-	run -0 sqlite3 "$db" "SELECT count(*) FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'"
-	assert_output 1
-	run -0 sqlite3 "$db" "SELECT count(*) FROM acme_objects WHERE kind = 'order' AND status = 'valid' AND json_extract(body, '\$.identifiers[0].value') = 'api.acme.test'"
-	assert_output 2
-	run -0 sqlite3 "$db" "SELECT count(*) FROM certs WHERE provisioner = 'acme' AND sans = '[\"dns:api.acme.test\"]'"
+	run -0 acme_objs authz
+	assert_equal "$(jq -s 'map(select(.identifier.value == "api.acme.test")) | length' <<<"$output")" 1
+	run -0 acme_objs order
+	assert_equal "$(jq -s 'map(select(.status == "valid" and .identifiers[0].value == "api.acme.test")) | length' <<<"$output")" 2
+	run -0 dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme' AND sans = '[\"dns:api.acme.test\"]'"
 	assert_output 2
 }
 
@@ -273,10 +281,13 @@ lego_run() {
 	acme_ca 23
 	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
 	stop_servers
-	acme_ca 24
+	acme_ca 24 noserve
 	local n why
 	n=$(jq '.authority.provisioners | length - 1' "$CA/config/ca.json")
 	why="ca.json: authority.provisioners[$n].validation: 25 allow and deny rules: at most 24"
+	# ca-serve does not start.
+	run -4 --separate-stderr timeout 20 ca-serve --dir "$CA" --listen "127.0.0.1:$(free_port)"
+	assert_equal "$stderr" "ca-serve: $why"
 	# A handler on a socket does not start: exit 4, one line.
 	run -4 --separate-stderr ca-acme --api --offline --dir "$CA" --socket "$BATS_TEST_TMPDIR/h.sock"
 	assert_output ""
@@ -369,7 +380,7 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	assert_equal "${lines[3]}" "403 unauthorized"
 	assert_equal "${lines[4]}" "200 -"
 	assert_equal "${lines[5]}" "400 alreadyRevoked"
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT method, reason_code FROM revocations WHERE serial = '${lines[6]}'"
+	run -0 dbq "$CA" "SELECT method, reason_code FROM revocations WHERE serial = '${lines[6]}'"
 	assert_output "acme|1"
 }
 
@@ -379,7 +390,7 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	local crt="$BATS_TEST_TMPDIR/lego/certificates/web.acme.test.crt" serial
 	serial=$(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)
 	run -0 --separate-stderr lego_run -d web.acme.test revoke
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT method FROM revocations WHERE serial = '$("$PY" -c "print(int('$serial', 16))")'"
+	run -0 dbq "$CA" "SELECT method FROM revocations WHERE serial = '$("$PY" -c "print(int('$serial', 16))")'"
 	assert_output acme
 }
 
@@ -439,13 +450,13 @@ ca-acme: $why"
 @test "acme: onlyReturnExisting without an account is accountDoesNotExist, and creates none; with one it is that account" {
 	acme_ca
 	local before
-	before=$(sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM acme_objects WHERE kind = 'account'")
+	before=$(dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'account'")
 	run -0 cli onlyexisting
 	assert_equal "${lines[0]}" "400 accountDoesNotExist"
 	assert_equal "${lines[1]}" "201 -"
 	assert_equal "${lines[2]}" "200 -"
 	assert_equal "${lines[3]}" True
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) - $before FROM acme_objects WHERE kind = 'account'"
+	run -0 dbq "$CA" "SELECT count(*) - $before FROM acme_objects WHERE kind = 'account'"
 	assert_output 1
 }
 
@@ -463,8 +474,8 @@ ca-acme: $why"
 	acme_ca
 	jq '.authority.policy.x509 = {"deny": {"dns": ["api.acme.test"]}}' "$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
 	mv "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
-	local q="SELECT count(*) FROM acme_objects WHERE kind = 'authz' AND json_extract(body, '\$.identifier.value') = 'api.acme.test'" before
-	before=$(sqlite3 "$CA/db/ca.db" "$q")
+	local before
+	before=$(acme_objs authz | jq -s 'map(select(.identifier.value == "api.acme.test")) | length')
 	run -0 cli rejected
 	assert_equal "${lines[0]}" "201 -"
 	assert_equal "${lines[1]}" "201 -"
@@ -473,8 +484,8 @@ ca-acme: $why"
 	assert_equal "${lines[4]}" "400 rejectedIdentifier"
 	assert_equal "${lines[5]}" "400 rejectedIdentifier"
 	assert_equal "${lines[6]}" "400 unsupportedIdentifier"
-	run -0 sqlite3 "$CA/db/ca.db" "$q"
-	assert_output "$before"
+	run -0 acme_objs authz
+	assert_equal "$(jq -s 'map(select(.identifier.value == "api.acme.test")) | length' <<<"$output")" "$before"
 }
 
 @test "acme: a deactivated account may not order, be read or be changed (unauthorized); only deactivated may be asked for" {
@@ -487,9 +498,9 @@ ca-acme: $why"
 	assert_equal "${lines[4]}" "401 unauthorized"
 	assert_equal "${lines[5]}" "401 unauthorized"
 	assert_equal "${lines[6]}" "401 unauthorized"
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT status FROM acme_objects WHERE kind = 'account' AND id = '${lines[7]}'"
+	run -0 dbq "$CA" "SELECT status FROM acme_objects WHERE kind = 'account' AND id = '${lines[7]}'"
 	assert_output deactivated
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM acme_objects WHERE kind = 'order' AND account = '${lines[7]}'"
+	run -0 dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'order' AND account = '${lines[7]}'"
 	assert_output 0
 }
 
@@ -504,7 +515,7 @@ ca-acme: $why"
 	assert_equal "${lines[5]}" invalid
 	assert_equal "${lines[6]}" "201 -"
 	assert_equal "${lines[7]}" True
-	run -0 sqlite3 "$CA/db/ca.db" "SELECT status FROM acme_objects WHERE kind = 'authz' AND id = '${lines[8]}'"
+	run -0 dbq "$CA" "SELECT status FROM acme_objects WHERE kind = 'authz' AND id = '${lines[8]}'"
 	assert_output deactivated
 }
 
@@ -584,4 +595,168 @@ webroot() {
 	refute_output "$s1"
 	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$crt"
 	assert_output "$crt: OK"
+}
+
+# ---- the certificate's lifecycle --------------------------------------------------
+
+@test "acme: a revoked certificate's key revokes nothing again, is no account's key, and no certificate request's, for any account" {
+	acme_ca
+	local certs revs accts
+	certs=$(dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme'")
+	revs=$(dbq "$CA" "SELECT count(*) FROM revocations")
+	accts=$(dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'account'")
+	run -0 cli revokedkey
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "200 -"
+	assert_equal "${lines[2]}" "200 -"
+	assert_equal "${lines[3]}" "400 alreadyRevoked"
+	assert_equal "${lines[4]}" "400 badPublicKey"
+	assert_equal "${lines[5]}" "201 -"
+	assert_equal "${lines[6]}" "400 badCSR"
+	assert_equal "${lines[7]}" "400 badPublicKey"
+	assert_equal "${lines[8]}" "400 badCSR"
+	assert_equal "${lines[9]}" "200 -"
+	assert_equal "${#lines[@]}" 10
+	# Two certificates, one revoked; one account per key that asked.
+	run -0 dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme'"
+	assert_output $((certs + 2))
+	run -0 dbq "$CA" "SELECT count(*) FROM revocations"
+	assert_output $((revs + 1))
+	run -0 dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'account'"
+	assert_output $((accts + 2))
+}
+
+# dec HEX: a serial as openssl prints it (hex), in decimal.
+dec() { "$PY" -c "print(int('$1', 16))"; }
+
+@test "acme: lego (an EC account key) renews: a new serial the root verifies, in ca-list; lego revokes it: ca-list --revoked and the CRL list it" {
+	acme_ca
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	run -0 openssl pkey -in "$(ls "$BATS_TEST_TMPDIR"/lego/accounts/*/ops@acme.test/keys/ops@acme.test.key)" -noout -text
+	assert_output --partial "ASN1 OID: prime256v1"
+	local crt="$BATS_TEST_TMPDIR/lego/certificates/web.acme.test.crt" s1 s2
+	s1=$(dec "$(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)")
+	# The certificate lives 24 hours: renewing within 2 days is due now.
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" renew --days 2
+	s2=$(dec "$(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)")
+	assert [ "$s1" != "$s2" ]
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$crt"
+	assert_output "$crt: OK"
+	run -0 ca-list --dir "$CA" --serial "$s1"
+	run -0 ca-list --dir "$CA" --serial "$s2"
+	assert_equal "$(jq -r .revoked <<<"$output")" false
+	assert_equal "$(jq -r .provisioner <<<"$output")" acme
+	run -0 --separate-stderr lego_run -d web.acme.test revoke --reason 4
+	run -0 ca-list --dir "$CA" --revoked
+	assert_equal "$(jq -c --arg s "$s2" 'select(.serial == $s) | [.reasonCode, .revocationMethod]' <<<"$output")" '[4,"acme"]'
+	assert_equal "$(jq -c --arg s "$s1" 'select(.serial == $s)' <<<"$output")" ""
+	run -0 --separate-stderr ca-revoke --crl --offline --dir "$CA" --pem --out "$BATS_TEST_TMPDIR/crl.pem"
+	run -0 openssl crl -in "$BATS_TEST_TMPDIR/crl.pem" -CAfile "$CA/certs/intermediate_ca.crt" -noout -text
+	run -0 grep -A4 "Serial Number: $(openssl x509 -in "$crt" -noout -serial | cut -d= -f2)" <<<"$output"
+	assert_output --partial "Superseded"
+}
+
+@test "acme: certbot (an RSA account key) gets an EC certificate and renews it: a new serial the root verifies" {
+	acme_ca
+	local c="$BATS_TEST_TMPDIR/certbot" s1 s2
+	set -- env REQUESTS_CA_BUNDLE="$ROOT" certbot --non-interactive --config-dir "$c/conf" \
+		--work-dir "$c/work" --logs-dir "$c/logs"
+	run -0 --separate-stderr "$@" certonly --standalone --agree-tos --no-eff-email -m ops@acme.test \
+		--server "$DIRURL" --http-01-port "$HTTP01" --http-01-address 127.0.0.1 -d web.acme.test
+	run -0 jq -r .kty "$(find "$c/conf/accounts" -name private_key.json)"
+	assert_output RSA
+	local crt="$c/conf/live/web.acme.test/cert.pem"
+	run -0 openssl x509 -in "$crt" -noout -text
+	assert_output --partial "id-ecPublicKey"
+	s1=$(openssl x509 -in "$crt" -noout -serial)
+	run -0 --separate-stderr "$@" renew --force-renewal
+	s2=$(openssl x509 -in "$crt" -noout -serial)
+	assert [ "$s1" != "$s2" ]
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$c/conf/live/web.acme.test/chain.pem" "$crt"
+	assert_output "$crt: OK"
+	run -0 ca-list --dir "$CA" --serial "$(dec "${s2#serial=}")"
+	assert_equal "$(jq -r .provisioner <<<"$output")" acme
+}
+
+# dns_hook: the script lego's exec DNS provider calls ("present" or
+# "cleanup", FQDN, VALUE): it adds VALUE to FQDN's TXT records in
+# $BATS_TEST_TMPDIR/zone.json, or takes it away; helpers/dns.py reads the
+# zone for every query.
+dns_hook() {
+	local h="$BATS_TEST_TMPDIR/dns-hook"
+	cat >"$h" <<-'EOS'
+	#!/bin/sh
+	z=$ZONE
+	n=${2%.}
+	case $1 in
+	present) f='.[$n].TXT = ((.[$n].TXT // []) + [$v])' ;;
+	cleanup) f='.[$n].TXT -= [$v]' ;;
+	*) exit 0 ;;
+	esac
+	jq --arg n "$n" --arg v "$3" "$f" "$z" >"$z.new" && mv "$z.new" "$z"
+	echo "$1 $n" >>"$z.log"
+	EOS
+	chmod +x "$h"
+	echo "$h"
+}
+
+# acme_ca_policy POLICY: acme_ca, with ca.json's authority.policy.x509
+# POLICY.
+acme_ca_policy() {
+	cp "$D/ca.json.base" "$D/ca.json.keep"
+	jq --argjson p "$1" '.authority.policy.x509 = $p' "$D/ca.json.keep" >"$D/ca.json.base"
+	acme_ca
+	mv "$D/ca.json.keep" "$D/ca.json.base"
+}
+
+@test "acme: lego with dns-01 (exec provider) gets a certificate for a name and its wildcard, TXT records through the configured resolver; a wildcard is offered dns-01 alone, an address never" {
+	acme_ca_policy '{"allowWildcardNames": true}'
+	local dns
+	dns=$(cat "$BATS_TEST_TMPDIR/dns.port")
+	EXEC_PATH=$(dns_hook)
+	ZONE=$BATS_TEST_TMPDIR/zone.json
+	export EXEC_PATH ZONE EXEC_POLLING_INTERVAL=1 EXEC_PROPAGATION_TIMEOUT=20
+	run -0 --separate-stderr lego_run -d 'acme.test' -d '*.acme.test' --dns exec --dns.resolvers "127.0.0.1:$dns" --dns.disable-cp run
+	local crt="$BATS_TEST_TMPDIR/lego/certificates/acme.test.crt"
+	run -0 openssl verify -CAfile "$ROOT" -untrusted "$CA/certs/intermediate_ca.crt" "$crt"
+	assert_output "$crt: OK"
+	run -0 openssl x509 -in "$crt" -noout -ext subjectAltName
+	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:acme.test,DNS:*.acme.test"
+	# Both TXT records were put and taken away; the wildcard's order was
+	# offered dns-01 alone.
+	run -0 grep -c '^present _acme-challenge.acme.test$' "$BATS_TEST_TMPDIR/zone.json.log"
+	assert_output 2
+	run -0 jq -c '."_acme-challenge.acme.test".TXT' "$BATS_TEST_TMPDIR/zone.json"
+	assert_output '[]'
+	run -0 dbq "$CA" "SELECT body FROM acme_objects WHERE kind = 'authz'"
+	assert_equal "$(jq -sc 'map(select(.wildcard == true) | .identifier.value)' <<<"$output")" '["acme.test"]'
+	run -0 dbq "$CA" "SELECT count(*) FROM acme_objects WHERE kind = 'challenge' AND status = 'valid' AND body LIKE '%"dns-01"%'"
+	assert_output 2
+	run -0 cli challtypes
+	assert_equal "${lines[0]}" "127.0.0.1 http-01 tls-alpn-01"
+	assert_equal "${lines[1]}" "*.acme.test dns-01"
+	assert_equal "${lines[2]}" "web.acme.test dns-01 http-01 tls-alpn-01"
+}
+
+@test "acme: an IP address (RFC 8738) with http-01 gets a certificate with an IP SAN; lego, which asks for it as a dns name, is refused" {
+	acme_ca
+	run -0 cli ip
+	assert_equal "${lines[0]}" "201 -"
+	assert_equal "${lines[1]}" "201 -"
+	assert_equal "${lines[2]}" "ready"
+	assert_equal "${lines[3]}" "200 -"
+	assert_equal "${lines[4]}" "IP:127.0.0.1"
+	run -0 dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme' AND sans = '[\"ip:127.0.0.1\"]'"
+	assert_output 1
+	# This lego sends {"type": "dns", "value": "127.0.0.1"}.
+	run -1 --separate-stderr lego_run -d 127.0.0.1 --http --http.port "127.0.0.1:$HTTP01" run
+	assert_regex "$stderr" 'rejectedIdentifier :: identifiers\[0\]: 127.0.0.1: ambiguous name \(looks like an IP address\)'
+}
+
+@test "acme: a pending authorization carries Retry-After; a pending order (the client's move) and a valid authorization do not" {
+	acme_ca
+	run -0 cli retryafter
+	assert_equal "${lines[0]}" "pending 1"
+	assert_equal "${lines[1]}" "pending -"
+	assert_equal "${lines[2]}" "valid -"
 }

@@ -8,10 +8,12 @@ urn:ietf:params:acme:error:, or "-" for a success).
     acmecli.py DIRECTORY_URL ROOT_PEM HTTP01_PORT SCENARIO
 
 Scenarios: replay, badurl, algnone, hs256, otherkid, early, csrnames,
+Scenarios: replay, badurl, algnone, hs256, otherkid, early, csrnames,
 revoke, keychange, contacts, onlyexisting, identifiers, rejected,
-deactivate, authzdeact, slow; and with an external account binding key
-in the environment (EAB_KID, EAB_HMAC; OTHER_DIR another provisioner's
-directory): eab, eabbind, eabnone, eabrace, eabrefusals, eabkid.
+deactivate, authzdeact, slow, revokedkey, retryafter, challtypes, ip;
+and with an external account binding key in the environment (EAB_KID,
+EAB_HMAC; OTHER_DIR another provisioner's directory): eab, eabbind,
+eabnone, eabrace, eabrefusals, eabkid.
 http-01 is answered by a server of its own on 127.0.0.1:HTTP01_PORT
 (after 2 seconds in "slow").
 """
@@ -373,5 +375,78 @@ elif SCENARIO == "slow":
     st, h, b = say(a.post(ch["url"], {}))
     srv.shutdown()
     print(json.loads(b).get("status", json.loads(b).get("detail")))
+elif SCENARIO == "revokedkey":
+    # A certificate of a's, revoked by its own key.
+    say(a.register())
+    order, url = ready_order(a, "web.acme.test")
+    certkey = ec.generate_private_key(ec.SECP256R1())
+    st, h, body = say(a.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"], certkey))}))
+    der = x509.load_pem_x509_certificate(a.post(json.loads(body)["certificate"], None)[2]).public_bytes(
+        serialization.Encoding.DER)
+    k = Account()
+    k.key = jwk.JWK.from_pyca(certkey)
+    say(k.post(DIR["revokeCert"], {"certificate": b64(der), "reason": 1}, use_jwk=True))
+    # That key revokes nothing again, and is no account's.
+    say(k.post(DIR["revokeCert"], {"certificate": b64(der)}, use_jwk=True))
+    say(k.post(DIR["newAccount"], {"termsOfServiceAgreed": True}))
+    # Another account: not in a certificate request, nor as its new key.
+    b = Account()
+    say(b.register())
+    order, url = ready_order(b, "web.acme.test")
+    say(b.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"], certkey))}))
+    prot = {"alg": "ES256", "url": DIR["keyChange"], "jwk": json.loads(k.key.export_public())}
+    s = jws.JWS(json.dumps({"account": b.kid, "oldKey": json.loads(b.key.export_public())}).encode())
+    s.add_signature(k.key, None, json_encode(prot))
+    say(b.post(DIR["keyChange"], json.loads(s.serialize())))
+    # The account that ordered it, in an order of its own.
+    order, url = ready_order(a, "web.acme.test")
+    say(a.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"], certkey))}))
+    # Any other key is issued.
+    order, url = ready_order(b, "web.acme.test")
+    say(b.post(order["finalize"], {"csr": b64(csr_der(["web.acme.test"]))}))
+elif SCENARIO == "retryafter":
+    # "STATUS RETRY-AFTER" of a pending authorization, of the order, and of
+    # the authorization once valid.
+    a.register()
+    st, h, b = a.post(DIR["newOrder"], {"identifiers": [{"type": "dns", "value": "web.acme.test"}]})
+    order, url = json.loads(b), h["Location"]
+    st, h, b = a.post(order["authorizations"][0], None)
+    print(json.loads(b)["status"], h.get("Retry-After", "-"))
+    st, h, b = a.post(url, None)
+    print(json.loads(b)["status"], h.get("Retry-After", "-"))
+    order, url = ready_order(a, "web.acme.test")
+    st, h, b = a.post(order["authorizations"][0], None)
+    print(json.loads(b)["status"], h.get("Retry-After", "-"))
+elif SCENARIO == "challtypes":
+    # The challenge types offered for an address, a wildcard and a name.
+    a.register()
+    for t, v in (("ip", "127.0.0.1"), ("dns", "*.acme.test"), ("dns", "web.acme.test")):
+        st, h, b = a.post(DIR["newOrder"], {"identifiers": [{"type": t, "value": v}]})
+        az = json.loads(a.post(json.loads(b)["authorizations"][0], None)[2])
+        print(v, " ".join(sorted(c["type"] for c in az["challenges"])))
+elif SCENARIO == "ip":
+    # An order for 127.0.0.1, http-01 answered, finalized; the SAN printed.
+    import ipaddress
+    say(a.register())
+    st, h, b = say(a.post(DIR["newOrder"], {"identifiers": [{"type": "ip", "value": "127.0.0.1"}]}))
+    order, url = json.loads(b), h["Location"]
+    srv = http.server.HTTPServer(("127.0.0.1", HTTP01), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    az = json.loads(a.post(order["authorizations"][0], None)[2])
+    ch = [c for c in az["challenges"] if c["type"] == "http-01"][0]
+    TOKENS[ch["token"]] = ch["token"] + "." + a.thumb()
+    a.post(ch["url"], {})
+    srv.shutdown()
+    order = json.loads(a.post(url, None)[2])
+    print(order["status"])
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+        x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False).sign(
+        key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    st, h, b = say(a.post(order["finalize"], {"csr": b64(csr)}))
+    crt = x509.load_pem_x509_certificate(a.post(json.loads(b)["certificate"], None)[2])
+    san = crt.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    print(",".join("IP:%s" % v for v in san.get_values_for_type(x509.IPAddress)) +
+          "".join(",DNS:" + v for v in san.get_values_for_type(x509.DNSName)))
 else:
     sys.exit("unknown scenario " + SCENARIO)
