@@ -20,10 +20,17 @@
 # either server anyway).
 #
 #   bash bench/acme.sh [-n RUNS] [--rounds R] [--warmup N] [--clients C]
-#                      [--loop N] [--port P] [--out DIR]
+#                      [--loop N] [--port P] [--no-stages] [--out DIR]
+#
+# Then, unless --no-stages, where inca's time goes: the synchronous
+# writes and the processes started for one certificate (strace over
+# ca-serve and every process under it), and the validator alone
+# (ca-acme-va for one http-01 challenge against a test responder, and its
+# bare start), by hyperfine.
 #
 # Expects `make` to have built bin/.  Tools: lego, pebble, hyperfine,
-# openssl, sqlite3, jq, curl, /usr/bin/python3.  See bench/README.md.
+# openssl, sqlite3, jq, curl, /usr/bin/python3, and strace unless
+# --no-stages.  See bench/README.md.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -35,19 +42,22 @@ warmup=2
 clients=8
 loop=5
 port=18700
+stages=1
 out=
 
 usage() {
 	cat <<EOF
 usage: $prog [-n RUNS] [--rounds R] [--warmup N] [--clients C] [--loop N]
-       [--port P] [--out DIR]
+       [--port P] [--no-stages] [--out DIR]
   -n RUNS        timed lego processes per server and round (default 20)
   --rounds R     hyperfine rounds, each timing both servers (default 3)
   --warmup N     untimed lego processes per server and round (default 2)
   --clients C    parallel clients of the throughput part (default 8)
   --loop N       certificates per client in it (default 5; 0 skips it)
   --port P       first of the TCP ports used on 127.0.0.1 (default 18700):
-                 P ca-serve, P+1 and P+2 pebble, P+10... lego's http-01
+                 P ca-serve, P+1 and P+2 pebble, P+9 a test http-01
+                 responder, P+10... lego's http-01
+  --no-stages    skip the breakdown of inca's time (strace, the validator)
   --out DIR      keep the raw results and the summary here
 EOF
 	exit "${1:-0}"
@@ -71,6 +81,7 @@ while [ $# -gt 0 ]; do
 	--clients) [ $# -ge 2 ] || usage 2; clients=$2; shift 2 ;;
 	--loop) [ $# -ge 2 ] || usage 2; loop=$2; shift 2 ;;
 	--port) [ $# -ge 2 ] || usage 2; port=$2; shift 2 ;;
+	--no-stages) stages=0; shift ;;
 	--out) [ $# -ge 2 ] || usage 2; out=$2; shift 2 ;;
 	-h|--help) usage 0 ;;
 	*) echo "$prog: unknown argument: $1" >&2; usage 2 ;;
@@ -93,7 +104,9 @@ for t in lego pebble hyperfine openssl sqlite3 jq curl; do
 	command -v "$t" >/dev/null || die "$t is needed"
 done
 [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed"
+[ "$stages" = 0 ] || command -v strace >/dev/null || die "strace is needed (or --no-stages)"
 dnspy=$top/tests/bats/helpers/dns.py
+httppy=$top/tests/bats/helpers/http01.py
 
 unset OPENSSL_CONF SSL_CERT_FILE SSL_CERT_DIR CA_DIR CA_URL CA_ROOT
 
@@ -130,7 +143,7 @@ else
 fi
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$p_inca" "$p_pebble" "$p_mgmt" $(seq "$(http01 0)" "$(http01 "$clients")"); do
+for p in "$p_inca" "$p_pebble" "$p_mgmt" $((port + 9)) $(seq "$(http01 0)" "$(http01 "$clients")"); do
 	port_open "$p" && die "127.0.0.1:$p is in use (--port)"
 done
 wait_port() { # PORT LOG
@@ -168,6 +181,7 @@ cp "$work/ca.json" "$conf"
 # Logs opened for appending, so that truncating them between parts works.
 "$bin/ca-serve" --dir "$home" --listen "127.0.0.1:$p_inca" >>"$work/serve.log" 2>&1 &
 pids+=("$!")
+serve_pid=$!
 wait_port "$p_inca" "$work/serve.log"
 dir_inca() { echo "https://127.0.0.1:$p_inca/acme/acme$1/directory"; }
 
@@ -358,6 +372,58 @@ if [ "$loop" -gt 0 ]; then
 		    | tee -a "$res/throughput.jsonl" >&2
 	done
 fi
+# --- 3. where inca's time goes ------------------------------------------------
+
+: >"$res/stages.txt"
+if [ "$stages" = 1 ]; then
+	echo "stages: strace over one certificate, the validator alone" >&2
+	# Every process under ca-serve (its workers, the acme handler) is
+	# traced, and what they start from then on.
+	tree=$serve_pid
+	for _ in 1 2 3; do
+		for p in ${tree//,/ }; do
+			for c in $(pgrep -P "$p" || true); do
+				case ",$tree," in *",$c,"*) ;; *) tree=$tree,$c ;; esac
+			done
+		done
+	done
+	strace -f -c -e trace=fdatasync,fsync,execve -o "$work/strace.txt" -p "$tree" &
+	st=$!
+	sleep 1
+	one inca
+	sleep 0.3
+	kill -INT "$st"
+	wait "$st" || true
+	syncs=$(awk '$NF == "fdatasync" || $NF == "fsync" {n += $4} END {print n + 0}' "$work/strace.txt")
+	execs=$(awk '$NF == "execve" {n += $4} END {print n + 0}' "$work/strace.txt")
+	cp "$work/strace.txt" "$res/strace.txt"
+	# The validator alone: one http-01 challenge for $name, resolved by
+	# the same DNS server, fetched from a test responder (Python), and
+	# its bare start.
+	tok=benchmarktoken0123456789ab
+	ka=$tok.benchmarkthumbprint0123456789abcdefghijklmn
+	jq -n --arg p "/.well-known/acme-challenge/$tok" --arg b "$ka" \
+	    '{($p): {status: 200, body: $b}}' >"$work/routes.json"
+	/usr/bin/python3 "$httppy" --port $((port + 9)) --routes "$work/routes.json" \
+	    --log "$work/http01.log" 2>"$work/http01.err" &
+	pids+=("$!")
+	wait_port $((port + 9)) "$work/http01.err"
+	jq -n -c --arg n "$name" --arg t "$tok" --arg k "$ka" \
+	    '{type: "http-01", identifier: {type: "dns", value: $n}, token: $t,
+	      keyAuthorization: $k}' >"$work/q.json"
+	va="$bin/ca-acme-va --resolver 127.0.0.1:$(cat "$work/dns.port") --http-port $((port + 9)) --timeout 5s --allow 127.0.0.0/8"
+	$va <"$work/q.json" | jq -e '.valid == true' >/dev/null ||
+	    die "ca-acme-va: the test challenge is not valid"
+	hyperfine --style basic --warmup 3 --runs 30 --export-json "$res/validator.json" \
+	    -n "ca-acme-va, one http-01 challenge" "$va <$work/q.json" \
+	    -n "ca-acme-va --version" "$bin/ca-acme-va --version" >"$work/validator.txt" 2>&1 ||
+	    die "hyperfine: $(tail -n 5 "$work/validator.txt")"
+	{
+		echo "one certificate, every process under ca-serve: $syncs fdatasync/fsync, $execs execve"
+		jq -r '.results[] | "\(.command): median \(.median * 1000 | round) ms, mean \(.mean * 1000 | round) ± \(.stddev * 1000 | round) ms, min \(.min * 1000 | round) ms, user+sys \((.user + .system) * 1000 | round) ms"' \
+		    "$res/validator.json"
+	} >"$res/stages.txt"
+fi
 echo "load:      $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at end" >>"$res/machine.txt"
 echo "inca:      $(issued) certificates recorded in all, each through a validated http-01 challenge" >>"$res/machine.txt"
 
@@ -417,6 +483,12 @@ echo "inca:      $(issued) certificates recorded in all, each through a validate
 	echo "pebble:"
 	echo
 	sed 's/^/    /' "$res/requests-pebble.txt"
+	if [ -s "$res/stages.txt" ]; then
+		echo
+		echo "## Where inca's time goes"
+		echo
+		sed 's/^/    /' "$res/stages.txt"
+	fi
 	if [ -s "$res/throughput.jsonl" ]; then
 		echo
 		echo "## Throughput: $clients parallel clients, $loop certificates each"
