@@ -465,7 +465,7 @@ echo "inca:      $(issued) certificates recorded in all, each through a validate
 	awk -F'\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }' "$res/inca-requests.tsv"
 	echo
 	echo "pebble: per certificate (a second order or authorization poll follows"
-	echo "a sleep of lego's: 500 ms for the order, a back-off from 5 s for the"
+	echo "a sleep of lego's: 500 ms for the order, a back-off of about 5 s for the"
 	echo "authorization):"
 	echo
 	echo "| request | per certificate |"
