@@ -387,7 +387,7 @@ if [ "$stages" = 1 ]; then
 			done
 		done
 	done
-	strace -f -c -e trace=fdatasync,fsync,execve -o "$work/strace.txt" -p "$tree" &
+	strace -f -c -w -e trace=fdatasync,fsync,execve -o "$work/strace.txt" -p "$tree" &
 	st=$!
 	sleep 1
 	one inca
@@ -395,6 +395,7 @@ if [ "$stages" = 1 ]; then
 	kill -INT "$st"
 	wait "$st" || true
 	syncs=$(awk '$NF == "fdatasync" || $NF == "fsync" {n += $4} END {print n + 0}' "$work/strace.txt")
+	syncms=$(awk '$NF == "fdatasync" || $NF == "fsync" {t += $2} END {printf "%.1f", t * 1000}' "$work/strace.txt")
 	execs=$(awk '$NF == "execve" {n += $4} END {print n + 0}' "$work/strace.txt")
 	cp "$work/strace.txt" "$res/strace.txt"
 	# The validator alone: one http-01 challenge for $name, resolved by
@@ -419,7 +420,7 @@ if [ "$stages" = 1 ]; then
 	    -n "ca-acme-va --version" "$bin/ca-acme-va --version" >"$work/validator.txt" 2>&1 ||
 	    die "hyperfine: $(tail -n 5 "$work/validator.txt")"
 	{
-		echo "one certificate, every process under ca-serve: $syncs fdatasync/fsync, $execs execve"
+		echo "one certificate, every process under ca-serve: $syncs fdatasync/fsync ($syncms ms wall in all), $execs execve"
 		jq -r '.results[] | "\(.command): median \(.median * 1000 | round) ms, mean \(.mean * 1000 | round) ± \(.stddev * 1000 | round) ms, min \(.min * 1000 | round) ms, user+sys \((.user + .system) * 1000 | round) ms"' \
 		    "$res/validator.json"
 	} >"$res/stages.txt"
