@@ -384,3 +384,38 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	assert_equal "${lines[4]}" "201 -"
 	assert_equal "${lines[5]}" "409 malformed"
 }
+
+@test "acme: a validator waits, started after a validation with its options, for the next; a provisioner with other options gets its own" {
+	acme_ca
+	local http02 acme spare spare2
+	http02=$(free_port)
+	jq --argjson h "$http02" '.authority.provisioners += [.authority.provisioners[-1]
+	    | .name = "acme2" | .validation.httpPort = $h]' "$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
+	cp "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
+	kill "$SERVE_PID"
+	wait "$SERVE_PID" || true
+	serve_listen
+	DIRURL="https://127.0.0.1:$PORT/acme/acme/directory"
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	acme=$(pgrep -P "$SERVE_PID" -x ca-acme)
+	spare=$(pgrep -P "$acme" -x ca-acme-va)
+	run -0 tr '\0' ' ' <"/proc/$spare/cmdline"
+	assert_output --partial "--http-port $HTTP01 "
+	# The next validation, same options: the waiting one answers it, and
+	# another waits after.
+	run -0 --separate-stderr lego_run -d api.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	run -1 kill -0 "$spare"
+	spare2=$(pgrep -P "$acme" -x ca-acme-va)
+	assert [ "$spare2" != "$spare" ]
+	# Another provisioner, another port: not the waiting validator (it
+	# would look on $HTTP01, where nothing answers now).
+	run -0 --separate-stderr env LEGO_CA_CERTIFICATES="$ROOT" lego --path "$BATS_TEST_TMPDIR/lego2" \
+		--server "https://127.0.0.1:$PORT/acme/acme2/directory" -a -m ops@acme.test \
+		-d web.acme.test --http --http.port "127.0.0.1:$http02" run
+	run -0 openssl x509 -in "$BATS_TEST_TMPDIR/lego2/certificates/web.acme.test.crt" -noout -ext subjectAltName
+	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:web.acme.test"
+	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs WHERE provisioner = 'acme2'"
+	assert_output 1
+	run -0 tr '\0' ' ' <"/proc/$(pgrep -P "$acme" -x ca-acme-va)/cmdline"
+	assert_output --partial "--http-port $http02 "
+}
