@@ -387,7 +387,7 @@ if [ "$stages" = 1 ]; then
 			done
 		done
 	done
-	strace -f -c -w -e trace=fdatasync,fsync,execve -o "$work/strace.txt" -p "$tree" &
+	strace -qq -f -c -w -e trace=fdatasync,fsync,execve -o "$work/strace.txt" -p "$tree" &
 	st=$!
 	sleep 1
 	one inca
