@@ -1429,7 +1429,10 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 		va_spare.args = NULL;
 		va_spare.len = 0;
 	} else {
-		va_stop(&va_spare);
+		/* Another provisioner's spare waits for its own, unless stale. */
+		if (va_spare.pid > 0 && (time(NULL) - va_spare.started >=
+		    VA_SPARE_LIFE || waitpid(va_spare.pid, &st, WNOHANG) != 0))
+			va_stop(&va_spare);
 		if (va_start(argv, &p) != CA_OK) {
 			free(args);
 			free(line);
@@ -1469,12 +1472,20 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 	while (waitpid(p.pid, &st, 0) < 0 && errno == EINTR)
 		;
 	free(p.args);
-	/* The next validation's validator, started now. */
-	va_spare.args = args;
-	va_spare.len = len;
-	if (va_start(argv, &va_spare) != CA_OK) {
-		err_clear();
-		va_stop(&va_spare);
+	/*
+	 * The next validation's validator, started now if none waits: at
+	 * most one process start per validation on the client's wait, and
+	 * at most one more beside it.
+	 */
+	if (va_spare.pid > 0)
+		free(args);
+	else {
+		va_spare.args = args;
+		va_spare.len = len;
+		if (va_start(argv, &va_spare) != CA_OK) {
+			err_clear();
+			va_stop(&va_spare);
+		}
 	}
 	buf[got] = '\0';
 	if (got == 0 || buf[got - 1] != '\n')

@@ -407,8 +407,8 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	run -1 kill -0 "$spare"
 	spare2=$(pgrep -P "$acme" -x ca-acme-va)
 	assert [ "$spare2" != "$spare" ]
-	# Another provisioner, another port: not the waiting validator (it
-	# would look on $HTTP01, where nothing answers now).
+	# Another provisioner, another port: a validator of its own, not the
+	# waiting one (it would look on $HTTP01, where nothing answers now).
 	run -0 --separate-stderr env LEGO_CA_CERTIFICATES="$ROOT" lego --path "$BATS_TEST_TMPDIR/lego2" \
 		--server "https://127.0.0.1:$PORT/acme/acme2/directory" -a -m ops@acme.test \
 		-d web.acme.test --http --http.port "127.0.0.1:$http02" run
@@ -416,6 +416,8 @@ cli() { "$PY" "$BATS_TEST_DIRNAME/helpers/acmecli.py" "$DIRURL" "$ROOT" "$HTTP01
 	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:web.acme.test"
 	run -0 sqlite3 "$CA/db/ca.db" "SELECT count(*) FROM certs WHERE provisioner = 'acme2'"
 	assert_output 1
-	run -0 tr '\0' ' ' <"/proc/$(pgrep -P "$acme" -x ca-acme-va)/cmdline"
-	assert_output --partial "--http-port $http02 "
+	# The one waiting for acme's next validation is still there.
+	assert_equal "$(pgrep -P "$acme" -x ca-acme-va)" "$spare2"
+	run -0 tr '\0' ' ' <"/proc/$spare2/cmdline"
+	assert_output --partial "--http-port $HTTP01 "
 }
