@@ -56,7 +56,7 @@ usage: $prog [-n RUNS] [--rounds R] [--warmup N] [--clients C] [--loop N]
   --loop N       certificates per client in it (default 5; 0 skips it)
   --port P       first of the TCP ports used on 127.0.0.1 (default 18700):
                  P ca-serve, P+1 and P+2 pebble, P+9 a test http-01
-                 responder, P+10... lego's http-01
+                 responder, P+10 lego's http-01, P+11 the shared web root
   --no-stages    skip the breakdown of inca's time (strace, the validator)
   --out DIR      keep the raw results and the summary here
 EOF
@@ -110,8 +110,9 @@ httppy=$top/tests/bats/helpers/http01.py
 
 unset OPENSSL_CONF SSL_CERT_FILE SSL_CERT_DIR CA_DIR CA_URL CA_ROOT
 
-# Ports: ca-serve, pebble, pebble's management interface, and one http-01
-# port per client (the latency part uses the first).
+# Ports: ca-serve, pebble, pebble's management interface, and two http-01
+# ports: lego's own server in the latency part (http01 0), a server of
+# the parallel clients' shared web root in the throughput part (http01 1).
 p_inca=$port
 p_pebble=$((port + 1))
 p_mgmt=$((port + 2))
@@ -143,7 +144,7 @@ else
 fi
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$p_inca" "$p_pebble" "$p_mgmt" $((port + 9)) $(seq "$(http01 0)" "$(http01 "$clients")"); do
+for p in "$p_inca" "$p_pebble" "$p_mgmt" $((port + 9)) "$(http01 0)" "$(http01 1)"; do
 	port_open "$p" && die "127.0.0.1:$p is in use (--port)"
 done
 wait_port() { # PORT LOG
@@ -170,11 +171,11 @@ printf '{"%s": {"A": ["127.0.0.1"]}}\n' "$name" >"$work/zone.json"
 pids+=("$!")
 for _ in $(seq 500); do [ -s "$work/dns.port" ] && break; sleep 0.02; done
 [ -s "$work/dns.port" ] || die "the DNS server did not start: $(cat "$work/dns.log")"
-# Provisioner acmeI checks http-01 on the port of client I (acme0: the
-# latency part), names through the test DNS server.
+# Provisioner acme0 checks http-01 on lego's own server (the latency
+# part), acme1 on the shared web root's (the throughput part); names
+# through the test DNS server.
 jq --arg r "127.0.0.1:$(cat "$work/dns.port")" --argjson base "$(http01 0)" \
-    --argjson n "$clients" \
-    '.authority.provisioners += [range(0; $n + 1) as $i | {type: "ACME",
+    '.authority.provisioners += [range(0; 2) as $i | {type: "ACME",
         name: "acme\($i)", validation: {resolver: $r, httpPort: ($base + $i),
         timeout: "5s", allow: ["127.0.0.0/8"]}}]' "$conf" >"$work/ca.json"
 cp "$work/ca.json" "$conf"
@@ -204,16 +205,21 @@ curl -sSf --cacert "$root" "https://127.0.0.1:$p_mgmt/roots/0" >"$work/pebble-ro
 
 # --- the client ---------------------------------------------------------------
 
-# The command line of one lego process, SERVER (inca|pebble) CLIENT PATH,
+# The command line of one lego process, SERVER (inca|pebble) MODE PATH,
 # into the array cmd: a new account key and a new certificate key (P-256)
-# every time.  Paths hold no spaces (mktemp), so "${cmd[*]}" is what
+# every time; MODE 0, lego's own http-01 server (provisioner acme0), 1,
+# the token written into the shared web root (acme1).  Paths hold no spaces (mktemp), so "${cmd[*]}" is what
 # hyperfine -N splits back into the same words.
 lego_cmd() {
 	local url
 	if [ "$1" = inca ]; then url=$(dir_inca "$2"); else url=$(dir_pebble); fi
 	cmd=(env "LEGO_CA_CERTIFICATES=$root" lego --server "$url" --path "$3"
-	    --accept-tos --email ops@acme.test --domains "$name"
-	    --http --http.port "127.0.0.1:$(http01 "$2")" run)
+	    --accept-tos --email ops@acme.test --domains "$name" --http)
+	if [ "$2" = 0 ]; then
+		cmd+=(--http.port "127.0.0.1:$(http01 0)" run)
+	else
+		cmd+=(--http.webroot "$work/webroot" run)
+	fi
 }
 # check_cert SERVER PATH: lego's certificate verifies against the server's
 # root and names what was ordered.
@@ -330,13 +336,13 @@ want=$((2 + rounds * (runs + warmup)))
 
 # --- 2. throughput: C clients in parallel ------------------------------------
 
-# client SERVER I: $loop certificates one after another, each a fresh
+# client I SERVER: $loop certificates one after another, each a fresh
 # lego process and account; stops at the first failure.
 client() {
 	local i=$1 s=$2 d=$work/par-$2-$1 k cmd
 	for k in $(seq "$loop"); do
 		rm -rf "$d"
-		lego_cmd "$s" "$i" "$d"
+		lego_cmd "$s" 1 "$d"
 		"${cmd[@]}" >"$work/par-$s-$i.log" 2>&1 || {
 			echo "$s client $i, certificate $k: $(tail -n 3 "$work/par-$s-$i.log")" >&2
 			return 1
@@ -346,6 +352,14 @@ client() {
 }
 : >"$res/throughput.jsonl"
 if [ "$loop" -gt 0 ]; then
+	# The clients' web server: every lego writes its token into one web
+	# root, as clients behind one HTTP server would (they cannot each
+	# listen on the one port a provisioner checks).
+	mkdir -p "$work/webroot"
+	/usr/bin/python3 -m http.server "$(http01 1)" --bind 127.0.0.1 \
+	    --directory "$work/webroot" >"$work/webroot.log" 2>&1 &
+	pids+=("$!")
+	wait_port "$(http01 1)" "$work/webroot.log"
 	for s in inca pebble; do
 		before=$(issued)
 		echo "throughput: $s, $clients clients x $loop" >&2
