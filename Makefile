@@ -107,7 +107,7 @@ DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev libid
        openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
        clang libclang-rt-14-dev shellcheck python3-jwcrypto python3-cryptography \
        hyperfine golang-cfssl valgrind strace bsdextrautils socat curl systemd ucspi-tcp \
-       groff-base man-db xxd certbot lego
+       groff-base man-db xxd certbot lego pebble
 
 deps:
 	@sh tests/deps.sh $(DEPS)

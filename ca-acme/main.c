@@ -77,6 +77,8 @@
  * refused when it is loaded), and the NULL.
  */
 #define VA_ARGV         (1 + 2 * 4 + 2 * CA_MAX_ADDR_RULES + 1)
+/* How long a validator started ahead of time may wait to be used, ms. */
+#define VA_SPARE_LIFE   60000
 /* Random bytes of an identifier, a token and a nonce. */
 #define ID_BYTES        16
 #define TOKEN_BYTES     32
@@ -1458,23 +1460,103 @@ authz_get(struct req *r, const char *id)
 /* Validation ---------------------------------------------------------- */
 
 /*
- * Ask ca-acme-va (a coprocess, started for this validation with the
- * provisioner's "validation" options) about one challenge: *answer its
+ * A validator process: its pid, the write end of its stdin, the read end
+ * of its stdout, when it started, and its arguments (NUL-separated).
+ */
+struct va_proc {
+	pid_t pid;
+	int in, out;
+	int64_t started;        /* time_mono_ms() */
+	char *args;
+	size_t len;
+};
+
+/*
+ * The validator started ahead of time for the next validation, with the
+ * arguments of the last: a process start (libcurl and its libraries, a
+ * few tens of ms, more on a loaded machine) off the client's wait.  Used
+ * only with the same arguments and while younger than VA_SPARE_LIFE.
+ */
+static struct va_proc va_spare = { -1, -1, -1, 0, NULL, 0 };
+
+/* Stop p (kill, reap) and forget it. */
+static void
+va_stop(struct va_proc *p)
+{
+	int st;
+
+	if (p->pid > 0) {
+		close(p->in);
+		close(p->out);
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	free(p->args);
+	p->pid = p->in = p->out = -1;
+	p->args = NULL;
+	p->len = 0;
+}
+
+/* Start ca-acme-va with argv as *p (p->args set by the caller). */
+static int
+va_start(char **argv, struct va_proc *p)
+{
+	int in[2], out[2];
+	sigset_t none;
+
+	if (pipe2(in, O_CLOEXEC) != 0)
+		return err_set(CA_FAIL, "pipe: %s", strerror(errno));
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		close(in[0]);
+		close(in[1]);
+		return err_set(CA_FAIL, "pipe: %s", strerror(errno));
+	}
+	if ((p->pid = fork()) < 0) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return err_set(CA_FAIL, "fork: %s", strerror(errno));
+	}
+	if (p->pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+			_exit(127);
+		closefrom(3);
+		execv(va_prog, argv);
+		dprintf(2, "ca-acme: %s: %s\n", va_prog, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	p->in = in[1];
+	p->out = out[0];
+	p->started = time_mono_ms();
+	return CA_OK;
+}
+
+/*
+ * Ask ca-acme-va (a coprocess with the provisioner's "validation"
+ * options, one per validation: the spare when it was started with the
+ * same options, else one started now) about one challenge: *answer its
  * line's object, by the deadline; CA_FAIL when it cannot be asked
- * (message recorded).
+ * (message recorded).  A spare for the next validation is started after.
  */
 static int
 va_ask(const struct req *r, const json_t *q, json_t **answer)
 {
 	const json_t *val = json_object_get(r->prov, "validation"), *v;
 	char *argv[VA_ARGV], *line = NULL, buf[8192], port_h[16], port_t[16];
-	int in[2], out[2], argc = 0, st;
+	struct va_proc p = { -1, -1, -1, 0, NULL, 0 };
+	int argc = 0, st;
 	int64_t timeout = 10, deadline;
-	size_t got = 0, i;
+	size_t got = 0, i, len = 0;
 	struct pollfd pf;
-	sigset_t none;
-	pid_t pid;
 	ssize_t n;
+	char *args;
 
 	*answer = NULL;
 	argv[argc++] = va_prog;
@@ -1511,50 +1593,49 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 	deadline = timeout * 1000 * 3;
 	if (deadline > VA_MAX_MS || deadline <= 0)
 		deadline = VA_MAX_MS;
-	if ((line = json_dumps(q, JSON_COMPACT)) == NULL)
+	for (i = 1; i < (size_t)argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((args = malloc(len + 1)) == NULL)
 		return err_set(CA_FAIL, "out of memory");
-	if (pipe2(in, O_CLOEXEC) != 0) {
-		free(line);
-		return err_set(CA_FAIL, "pipe: %s", strerror(errno));
+	for (i = 1, len = 0; i < (size_t)argc; i++) {
+		memcpy(args + len, argv[i], strlen(argv[i]) + 1);
+		len += strlen(argv[i]) + 1;
 	}
-	if (pipe2(out, O_CLOEXEC) != 0) {
-		close(in[0]);
-		close(in[1]);
-		free(line);
-		return err_set(CA_FAIL, "pipe: %s", strerror(errno));
+	if ((line = json_dumps(q, JSON_COMPACT)) == NULL) {
+		free(args);
+		return err_set(CA_FAIL, "out of memory");
 	}
-	if ((pid = fork()) < 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		free(line);
-		return err_set(CA_FAIL, "fork: %s", strerror(errno));
+	/* The spare if it has these arguments, is young and still runs. */
+	if (va_spare.pid > 0 && va_spare.len == len &&
+	    memcmp(va_spare.args, args, len) == 0 &&
+	    time_mono_ms() - va_spare.started < VA_SPARE_LIFE &&
+	    waitpid(va_spare.pid, &st, WNOHANG) == 0) {
+		p = va_spare;
+		va_spare.pid = va_spare.in = va_spare.out = -1;
+		va_spare.args = NULL;
+		va_spare.len = 0;
+	} else {
+		/* Another provisioner's spare waits for its own, unless stale. */
+		if (va_spare.pid > 0 && (time_mono_ms() - va_spare.started >=
+		    VA_SPARE_LIFE || waitpid(va_spare.pid, &st, WNOHANG) != 0))
+			va_stop(&va_spare);
+		if (va_start(argv, &p) != CA_OK) {
+			free(args);
+			free(line);
+			return CA_FAIL;
+		}
 	}
-	if (pid == 0) {
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
-			_exit(127);
-		closefrom(3);
-		execv(va_prog, argv);
-		dprintf(2, "ca-acme: %s: %s\n", va_prog, strerror(errno));
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
 	/* One line, then end of input: it answers and exits. */
-	if (io_write_all(in[1], line, strlen(line)) != CA_OK ||
-	    io_write_all(in[1], "\n", 1) != CA_OK)
+	if (io_write_all(p.in, line, strlen(line)) != CA_OK ||
+	    io_write_all(p.in, "\n", 1) != CA_OK)
 		err_clear();
-	close(in[1]);
+	close(p.in);
 	free(line);
 	deadline += time_mono_ms();
 	for (;;) {
 		int64_t left = deadline - time_mono_ms();
 
-		pf.fd = out[0];
+		pf.fd = p.out;
 		pf.events = POLLIN;
 		if (left <= 0 || poll(&pf, 1, (int)(left > 1000 ? 1000 : left)) < 0) {
 			if (left <= 0 || errno != EINTR)
@@ -1563,7 +1644,7 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 		}
 		if (pf.revents == 0)
 			continue;
-		n = read(out[0], buf + got, sizeof(buf) - 1 - got);
+		n = read(p.out, buf + got, sizeof(buf) - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -1572,10 +1653,26 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 		if (memchr(buf, '\n', got) != NULL || got == sizeof(buf) - 1)
 			break;
 	}
-	close(out[0]);
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	close(p.out);
+	kill(p.pid, SIGKILL);
+	while (waitpid(p.pid, &st, 0) < 0 && errno == EINTR)
 		;
+	free(p.args);
+	/*
+	 * The next validation's validator, started now if none waits: at
+	 * most one process start per validation on the client's wait, and
+	 * at most one more beside it.
+	 */
+	if (va_spare.pid > 0)
+		free(args);
+	else {
+		va_spare.args = args;
+		va_spare.len = len;
+		if (va_start(argv, &va_spare) != CA_OK) {
+			err_clear();
+			va_stop(&va_spare);
+		}
+	}
 	buf[got] = '\0';
 	if (got == 0 || buf[got - 1] != '\n')
 		return err_set(CA_FAIL, "validator: no answer in time");

@@ -760,3 +760,40 @@ acme_ca_policy() {
 	assert_equal "${lines[1]}" "pending -"
 	assert_equal "${lines[2]}" "valid -"
 }
+
+@test "acme: a validator waits, started after a validation with its options, for the next; a provisioner with other options gets its own" {
+	acme_ca
+	local http02 acme spare spare2
+	http02=$(free_port)
+	jq --argjson h "$http02" '.authority.provisioners += [.authority.provisioners[-1]
+	    | .name = "acme2" | .validation.httpPort = $h]' "$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
+	cp "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
+	kill "$SERVE_PID"
+	wait "$SERVE_PID" || true
+	serve_listen
+	DIRURL="https://127.0.0.1:$PORT/acme/acme/directory"
+	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	acme=$(pgrep -P "$SERVE_PID" -x ca-acme)
+	spare=$(pgrep -P "$acme" -x ca-acme-va)
+	run -0 tr '\0' ' ' <"/proc/$spare/cmdline"
+	assert_output --partial "--http-port $HTTP01 "
+	# The next validation, same options: the waiting one answers it, and
+	# another waits after.
+	run -0 --separate-stderr lego_run -d api.acme.test --http --http.port "127.0.0.1:$HTTP01" run
+	run -1 kill -0 "$spare"
+	spare2=$(pgrep -P "$acme" -x ca-acme-va)
+	assert [ "$spare2" != "$spare" ]
+	# Another provisioner, another port: a validator of its own, not the
+	# waiting one (it would look on $HTTP01, where nothing answers now).
+	run -0 --separate-stderr env LEGO_CA_CERTIFICATES="$ROOT" lego --path "$BATS_TEST_TMPDIR/lego2" \
+		--server "https://127.0.0.1:$PORT/acme/acme2/directory" -a -m ops@acme.test \
+		-d web.acme.test --http --http.port "127.0.0.1:$http02" run
+	run -0 openssl x509 -in "$BATS_TEST_TMPDIR/lego2/certificates/web.acme.test.crt" -noout -ext subjectAltName
+	assert_equal "$(tail -n 1 <<<"$output" | tr -d ' ')" "DNS:web.acme.test"
+	run -0 dbq "$CA" "SELECT count(*) FROM certs WHERE provisioner = 'acme2'"
+	assert_output 1
+	# The one waiting for acme's next validation is still there.
+	assert_equal "$(pgrep -P "$acme" -x ca-acme-va)" "$spare2"
+	run -0 tr '\0' ' ' <"/proc/$spare2/cmdline"
+	assert_output --partial "--http-port $HTTP01 "
+}
