@@ -15,9 +15,13 @@
  * The operator's rules (--allow, --deny) come first: the longest prefix
  * among them that holds the address decides (deny on a tie).  Only when
  * none holds it do the built-in denials apply: loopback, link-local
- * (cloud metadata at 169.254.169.254 among them), unspecified, "this
- * network", multicast, broadcast.  An IPv4-mapped IPv6 address is judged
- * as the IPv4 address it carries.
+ * (cloud metadata at 169.254.169.254 among them), the clouds' metadata
+ * and platform addresses outside it (100.100.100.200, 168.63.129.16,
+ * 192.0.0.192, fd00:ec2::254), unspecified, "this network", multicast,
+ * broadcast, and NAT64's local-use prefix 64:ff9b:1::/48.  An IPv6
+ * address that carries an IPv4 address (IPv4-mapped, -translated and
+ * -compatible, NAT64's 64:ff9b::/96, 6to4's 2002::/16) is judged both as
+ * itself and as that IPv4 address; both must be allowed.
  */
 #ifndef INCA_RESOLVE_H
 #define INCA_RESOLVE_H
