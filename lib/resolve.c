@@ -550,6 +550,8 @@ query(const struct resolver *r, const char *name, unsigned qtype,
 	int fd, rc, n;
 
 	memset(out, 0, sizeof(*out));
+	if (r->deadline != 0 && r->deadline < deadline)
+		deadline = r->deadline;
 	memset(q, 0, sizeof(q));
 	if (RAND_bytes(q, 2) != 1)
 		return err_set(CA_FAIL, "random: RAND_bytes failed");

@@ -27,6 +27,7 @@
 #define INCA_RESOLVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define RESOLVE_MAX_ADDRS	32	/* addresses kept from one lookup */
@@ -43,6 +44,8 @@ struct resolver {
 	struct sockaddr_storage server;
 	socklen_t server_len;
 	int timeout_ms;		/* for each lookup, all tries included */
+	int64_t deadline;	/* if not 0: no lookup goes past it (ms of
+				   time_mono_ms) */
 };
 
 /*
