@@ -76,8 +76,8 @@ usage(int code)
 "  --allow CIDR         addresses that may be connected to (repeatable)\n"
 "  --deny CIDR          addresses that may not (repeatable); the longest\n"
 "                       matching block of the two decides; by default\n"
-"                       loopback, link-local, unspecified, multicast and\n"
-"                       broadcast are denied\n"
+"                       loopback, link-local, cloud metadata, unspecified,\n"
+"                       multicast and broadcast are denied\n"
 "  --user NAME          started as root, run as NAME (default nobody)\n"
 "  -h, --help           this text;  --version  the version\n");
 	exit(code);

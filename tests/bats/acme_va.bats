@@ -354,6 +354,36 @@ $(req http-01 ip 0:0:0:0:0:0:0:1)"
 	[ $((SECONDS - t0)) -lt 10 ]
 }
 
+@test "acme-va: http-01 fail endless headers, a header line without end, endless or oversized chunks, a trickled header end in time; a chunked key authorization is read whole" {
+	local m t0
+	local TMO=3s
+	for m in headers line chunks bigchunk trickle; do
+		: >"$T/raw.log"
+		bg "$PY" "$HELP/rawhttp.py" --port "$HP" --mode "$m" --log "$T/raw.log"
+		wait_for port_open 127.0.0.1 "$HP"
+		t0=$SECONDS
+		run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req http-01 ip 127.0.0.1)"
+		[ $((SECONDS - t0)) -lt 6 ]
+		assert_equal "$(jq -r .valid <<<"$output")" false
+		if [ "$m" = chunks ]; then
+			assert_equal "$(detail)" "http://127.0.0.1:$HP$CPATH: the body is over 8192 bytes"
+		else
+			assert_equal "$(error_type)" urn:ietf:params:acme:error:connection
+		fi
+		# The validator asked once; the server answered as told.
+		run grep -cx "$m" "$T/raw.log"
+		assert_output 1
+		teardown
+		rm -f "$T/pids"
+		HP=$(free_port)
+	done
+	assert_equal "$m" trickle
+	bg "$PY" "$HELP/rawhttp.py" --port "$HP" --mode chunked --body "$KA"
+	wait_for port_open 127.0.0.1 "$HP"
+	run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req http-01 ip 127.0.0.1)"
+	assert_output '{"valid":true}'
+}
+
 @test "acme-va: http-01 fail nothing listening (connection)" {
 	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
 	assert_equal "$(error_type)" urn:ietf:params:acme:error:connection
@@ -433,6 +463,29 @@ $(req http-01 ip 2002:a00:1::1)"
 	http_server 127.0.0.1 "$T/http.log"
 	run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req http-01 dns ok.test)"
 	assert_output '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:connection","detail":"address 64:ff9b::7f00:2 of 64:ff9b::7f00:2 not allowed"}}'
+}
+
+@test "acme-va: fail an IPv4 address in decimal, octal or hex spelling, or with a zone: malformed as an identifier, checked as the address it means in a redirect" {
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns 2130706433)
+$(req http-01 dns 0177.0.0.1)
+$(req tls-alpn-01 dns 0x7f.1)
+$(req http-01 dns 127.1)
+$(req http-01 ip 0177.0.0.1)
+$(req http-01 ip fe80::1%lo)"
+	local i
+	for i in 0 1 2 3 4 5; do
+		assert_equal "$(sed -n "$((i + 1))p" <<<"$output" | jq -r .error.type)" urn:ietf:params:acme:error:malformed
+	done
+	assert_line --index 0 --partial '"detail":"2130706433: ambiguous name (looks like an IP address)"'
+	assert_line --index 5 --partial '"detail":"fe80::1%lo: IPv6 address with a zone identifier"'
+	http_server 127.0.0.1 "$T/http.log"
+	local loc
+	for loc in "http://2130706434:$HP/x" "http://0177.0.0.2:$HP/x" "http://0x7f.2:$HP/x" \
+		"http://127.2:$HP/x" "http://0x7f000002:$HP/x"; do
+		routes "{\"$CPATH\": {\"status\": 302, \"location\": \"$loc\"}}"
+		run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req http-01 dns ok.test)"
+		assert_output '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:connection","detail":"address 127.0.0.2 of 127.0.0.2 not allowed"}}'
+	done
 }
 
 @test "acme-va: fail cloud metadata and platform addresses outside link-local are denied by default" {
