@@ -370,7 +370,9 @@ put_name(unsigned char *q, size_t size, size_t *off, const char *name)
 
 /*
  * Read the (possibly compressed) name at *off in msg into out as
- * lowercase text without a trailing dot; *off moves past it.
+ * lowercase text without a trailing dot; *off moves past it.  A label
+ * holding a '.' or a NUL is refused: as text it would read as another
+ * name (the one label "a.b" as the two labels a and b).
  */
 static int
 get_name(const unsigned char *msg, size_t len, size_t *off, char *out)
@@ -398,6 +400,9 @@ get_name(const unsigned char *msg, size_t len, size_t *off, char *out)
 		if (l == 0)
 			break;
 		if (p + l > len || o + l + 1 >= DNS_NAME)
+			return -1;
+		if (memchr(msg + p, '.', l) != NULL ||
+		    memchr(msg + p, '\0', l) != NULL)
 			return -1;
 		if (o > 0)
 			out[o++] = '.';
@@ -696,7 +701,9 @@ answers(const struct resolver *r, const char *name, unsigned qtype,
 			if (rrs[i].type != T_CNAME || strcmp(rrs[i].owner, cur) != 0)
 				continue;
 			off = rrs[i].off;
-			if (get_name(m.data, m.len, &off, tmp) != 0)
+			/* The target fills the record's data, no more, no less. */
+			if (get_name(m.data, m.len, &off, tmp) != 0 ||
+			    off != rrs[i].off + rrs[i].len)
 				goto bad;
 			memcpy(cur, tmp, sizeof(cur));
 			moved = 1;

@@ -683,6 +683,57 @@ $(req http-01 dns stray.test)"
 	assert_line --index 2 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"stray.test has no A or AAAA record"}}'
 }
 
+# hexname NAME: NAME as DNS wire labels, in hex.
+hexname() {
+	local l out=""
+	local IFS=.
+	for l in $1; do
+		out+=$(printf '%02x' "${#l}")$(printf %s "$l" | xxd -p | tr -d '\n')
+	done
+	printf '%s00' "$out"
+}
+
+@test "acme-va: dns-01 strict DNS parsing: a pointer loop, data past the message or the record, a short count, a label with a dot, a CNAME longer than its name are malformed; split strings and upper case are read" {
+	local txt=00100001000000 d1 d2 rr
+	d1=$(printf %s "${DIGEST:0:20}" | xxd -p | tr -d '\n')
+	d2=$(printf %s "${DIGEST:20}" | xxd -p | tr -d '\n')
+	rr="{q}${txt}3c002d14${d1}17${d2}"
+	cat >"$T/raw.json" <<-EOF
+	{
+	  "_acme-challenge.loop.test TXT": {"an": 1, "hex": "{an}${txt}3c000100"},
+	  "_acme-challenge.rdlen.test TXT": {"an": 1, "hex": "{q}${txt}3c010041"},
+	  "_acme-challenge.txtlen.test TXT": {"an": 1, "hex": "{q}${txt}3c00051061626364"},
+	  "_acme-challenge.count.test TXT": {"an": 2, "hex": "$rr"},
+	  "_acme-challenge.split.test TXT": {"an": 1, "hex": "$rr"},
+	  "_acme-challenge.upper.test TXT": {"an": 1, "hex": "$(hexname _ACME-CHALLENGE.UPPER.TEST)${txt}3c002d14${d1}17${d2}"},
+	  "_acme-challenge.dot.test TXT": {"an": 1, "hex": "13$(printf %s _acme-challenge.dot | xxd -p)$(hexname test)${txt}3c002d14${d1}17${d2}"},
+	  "_acme-challenge.cnlen.test TXT": {"an": 2, "hex": "{q}000500010000003c000a$(hexname x.test)0000$(hexname x.test)${txt}3c002d14${d1}17${d2}"},
+	  "short.test A": {"an": 1, "hex": "{q}000100010000003c00057f00000101"}
+	}
+	EOF
+	bg "$PY" "$HELP/dnsraw.py" --zone "$T/raw.json" --port-file "$T/raw.port"
+	wait_for test -s "$T/raw.port"
+	run -0 --separate-stderr ca-acme-va --resolver "127.0.0.1:$(cat "$T/raw.port")" \
+		--timeout 2s --allow 127.0.0.0/8 <<<"$(req dns-01 dns loop.test)
+$(req dns-01 dns rdlen.test)
+$(req dns-01 dns txtlen.test)
+$(req dns-01 dns count.test)
+$(req dns-01 dns split.test)
+$(req dns-01 dns upper.test)
+$(req dns-01 dns dot.test)
+$(req dns-01 dns cnlen.test)
+$(req http-01 dns short.test)"
+	assert_line --index 0 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.loop.test: malformed answer"}}'
+	assert_line --index 1 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.rdlen.test: malformed answer"}}'
+	assert_line --index 2 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"a malformed TXT record"}}'
+	assert_line --index 3 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.count.test: malformed answer"}}'
+	assert_line --index 4 '{"valid":true}'
+	assert_line --index 5 '{"valid":true}'
+	assert_line --index 6 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.dot.test: malformed answer"}}'
+	assert_line --index 7 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.cnlen.test: malformed answer"}}'
+	assert_line --index 8 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"an address record of 5 bytes"}}'
+}
+
 @test "acme-va: dns-01 fail for an IP identifier (malformed, RFC 8738)" {
 	run -0 --separate-stderr va <<<"$(req dns-01 ip 10.0.0.1)"
 	assert_output '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:malformed","detail":"dns-01 does not validate an IP address (RFC 8738)"}}'
