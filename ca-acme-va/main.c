@@ -26,7 +26,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -50,6 +49,7 @@
 #define VA_MAX_TOKEN	256	/* a challenge token's characters */
 #define VA_THUMB_LEN	43	/* base64url of a SHA-256 thumbprint */
 #define ACME_ERR	"urn:ietf:params:acme:error:"
+#define VA_LATE		"the validation ran out of time"
 
 static void
 usage(int code)
@@ -69,13 +69,14 @@ usage(int code)
 "                       (default: the first nameserver of /etc/resolv.conf)\n"
 "  --http-port N        the port of http-01 (default 80)\n"
 "  --tls-port N         the port of tls-alpn-01 (default 443)\n"
-"  --timeout D          for each lookup, connection and response (default\n"
-"                       10s)\n"
+"  --timeout D          the most one validation may take, its lookups,\n"
+"                       connections, redirects and responses together\n"
+"                       (default 10s)\n"
 "  --allow CIDR         addresses that may be connected to (repeatable)\n"
 "  --deny CIDR          addresses that may not (repeatable); the longest\n"
 "                       matching block of the two decides; by default\n"
-"                       loopback, link-local, unspecified, multicast and\n"
-"                       broadcast are denied\n"
+"                       loopback, link-local, cloud metadata, unspecified,\n"
+"                       multicast and broadcast are denied\n"
 "  --user NAME          started as root, run as NAME (default nobody)\n"
 "  -h, --help           this text;  --version  the version\n");
 	exit(code);
@@ -102,6 +103,7 @@ struct va {
 	struct addr_rules rules;
 	int http_port, tls_port;
 	int timeout_ms;
+	int64_t deadline;		/* the validation's end (time_mono_ms) */
 	SSL_CTX *tls;
 };
 
@@ -239,9 +241,11 @@ http_get(const struct va *va, const char *url, const char *host, int port,
 	char pin[RESOLVE_MAX_ADDRS * (INET6_ADDRSTRLEN + 3) + 300], text[64];
 	struct curl_slist *resolve = NULL, *hdrs = NULL;
 	char hdr[320], *loc = NULL;
+	struct resolve_addr lit;
 	CURL *c;
 	CURLcode cc;
 	size_t i, o;
+	int64_t left;
 	int ret = -1;
 
 	*next = NULL;
@@ -249,17 +253,26 @@ http_get(const struct va *va, const char *url, const char *host, int port,
 	h->va = va;
 	if (target_addrs(va, host, h->addrs, &h->naddrs, v) != 0)
 		return -1;
+	if ((left = va->deadline - time_mono_ms()) <= 0)
+		return fail(v, "connection", "%s: %s", url, VA_LATE);
 	if ((c = curl_easy_init()) == NULL)
 		return fail(v, "connection", "libcurl: cannot start a request");
-	/* The checked addresses are the only ones curl knows the name by. */
-	o = (size_t)snprintf(pin, sizeof(pin), "%s:%d:", host, port);
-	for (i = 0; i < h->naddrs && o < sizeof(pin); i++)
-		o += (size_t)snprintf(pin + o, sizeof(pin) - o,
-		    h->addrs[i].family == AF_INET6 ? "%s[%s]" : "%s%s",
-		    i ? "," : "", resolve_addr_text(&h->addrs[i], text,
-		    sizeof(text)));
-	if ((resolve = curl_slist_append(NULL, pin)) == NULL)
-		goto oom;
+	/*
+	 * The checked addresses are the only ones curl knows a name by.  An
+	 * address is not looked up (and cannot be pinned: curl reads no
+	 * IPv6 host in CURLOPT_RESOLVE); the socket callback holds it to the
+	 * checked one.
+	 */
+	if (resolve_addr_parse(host, &lit) != CA_OK) {
+		o = (size_t)snprintf(pin, sizeof(pin), "%s:%d:", host, port);
+		for (i = 0; i < h->naddrs && o < sizeof(pin); i++)
+			o += (size_t)snprintf(pin + o, sizeof(pin) - o,
+			    h->addrs[i].family == AF_INET6 ? "%s[%s]" : "%s%s",
+			    i ? "," : "", resolve_addr_text(&h->addrs[i], text,
+			    sizeof(text)));
+		if ((resolve = curl_slist_append(NULL, pin)) == NULL)
+			goto oom;
+	}
 	if (hosthdr != NULL) {
 		snprintf(hdr, sizeof(hdr), "Host: %s", hosthdr);
 		if ((hdrs = curl_slist_append(NULL, hdr)) == NULL)
@@ -274,8 +287,8 @@ http_get(const struct va *va, const char *url, const char *host, int port,
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)va->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)va->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)left);
 	/* An https redirect target is not the CA's to trust (RFC 8555 8.3). */
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -328,6 +341,7 @@ redirect_target(const struct va *va, const char *url, char *out,
 {
 	CURLU *u;
 	char *scheme = NULL, *h = NULL, *p = NULL, *zone = NULL, *full = NULL;
+	char *user = NULL, *pass = NULL, *opts = NULL;
 	char hbuf[300];
 	struct san s;
 	size_t l;
@@ -351,6 +365,17 @@ redirect_target(const struct va *va, const char *url, char *out,
 	}
 	if (curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK) {
 		fail(v, "connection", "a redirect to an address with a zone");
+		goto out;
+	}
+	/*
+	 * No userinfo: nothing the challenge's server names is sent on as
+	 * credentials, and "http://ok.test:80@other.test/" is not read as
+	 * one host by one reader and another by the next.
+	 */
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_OPTIONS, &opts, 0) == CURLUE_OK) {
+		fail(v, "connection", "a redirect to a URL with userinfo");
 		goto out;
 	}
 	*port = strcmp(scheme, "http") == 0 ? 80 : 443;
@@ -401,6 +426,9 @@ out:
 	curl_free(h);
 	curl_free(p);
 	curl_free(zone);
+	curl_free(user);
+	curl_free(pass);
+	curl_free(opts);
 	curl_url_cleanup(u);
 	return ret;
 }
@@ -461,8 +489,14 @@ http01(const struct va *va, const struct chal *ch, struct verdict *v)
 		fail(v, "unauthorized", "%s: HTTP status %ld", url, status);
 		goto out;
 	}
-	/* Trailing whitespace is allowed after the key authorization. */
-	for (n = h->len; n > 0 && strchr(" \t\r\n", h->body[n - 1]) != NULL; n--)
+	/*
+	 * Trailing whitespace is allowed after the key authorization: space,
+	 * tab, CR and LF, nothing else (not a NUL, which strchr would find
+	 * in any string).
+	 */
+	for (n = h->len; n > 0 && (h->body[n - 1] == ' ' ||
+	    h->body[n - 1] == '\t' || h->body[n - 1] == '\r' ||
+	    h->body[n - 1] == '\n'); n--)
 		;
 	if (n != strlen(ch->ka) || CRYPTO_memcmp(h->body, ch->ka, n) != 0) {
 		fail(v, "incorrectResponse", "%s: the body is not the key "
@@ -479,15 +513,6 @@ out:
 
 /* ---- tls-alpn-01 ---- */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for ev on fd until deadline: 1 ready, 0 timed out. */
 static int
 wait_io(int fd, short ev, int64_t deadline)
@@ -497,7 +522,7 @@ wait_io(int fd, short ev, int64_t deadline)
 	int n;
 
 	for (;;) {
-		if ((left = deadline - now_ms()) <= 0)
+		if ((left = deadline - time_mono_ms()) <= 0)
 			return 0;
 		p.fd = fd;
 		p.events = ev;
@@ -654,7 +679,7 @@ alpn_one(const struct va *va, const struct chal *ch,
 	char sni[80], text[INET6_ADDRSTRLEN];
 	const unsigned char *proto;
 	unsigned plen;
-	int64_t deadline = now_ms() + va->timeout_ms;
+	int64_t deadline = va->deadline;
 	SSL *ssl = NULL;
 	X509 *crt = NULL;
 	int fd, r, e, ret = -1;
@@ -708,7 +733,11 @@ out:
 	return ret;
 }
 
-/* Each allowed address in turn until one answers. */
+/*
+ * Each allowed address in turn until one answers, while the validation
+ * has time left: the first one's failure to connect is the verdict when
+ * it used all of it.
+ */
 static int
 tlsalpn01(const struct va *va, const struct chal *ch, struct verdict *v)
 {
@@ -717,7 +746,7 @@ tlsalpn01(const struct va *va, const struct chal *ch, struct verdict *v)
 
 	if (target_addrs(va, ch->id.value, addrs, &n, v) != 0)
 		return -1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && (i == 0 || time_mono_ms() < va->deadline); i++) {
 		if (alpn_one(va, ch, &addrs[i], v) == 0)
 			return 0;
 		if (strcmp(v->type, "connection") != 0)
@@ -841,8 +870,12 @@ parse_request(const json_t *req, struct chal *ch, struct verdict *v)
 	return 0;
 }
 
+/*
+ * One request.  Its validation has --timeout in all: every lookup,
+ * connection, redirect and response ends by va->deadline.
+ */
 static void
-validate(const struct va *va, const json_t *req, struct verdict *v)
+validate(struct va *va, const json_t *req, struct verdict *v)
 {
 	struct chal ch;
 
@@ -850,6 +883,8 @@ validate(const struct va *va, const json_t *req, struct verdict *v)
 	memset(v, 0, sizeof(*v));
 	if (parse_request(req, &ch, v) != 0)
 		goto out;
+	va->deadline = time_mono_ms() + va->timeout_ms;
+	va->res.deadline = va->deadline;
 	if (strcmp(ch.type, "http-01") == 0)
 		(void)http01(va, &ch, v);
 	else if (strcmp(ch.type, "tls-alpn-01") == 0)
@@ -864,7 +899,7 @@ out:
 static void
 va_batch(void *ctx, struct api_call *calls, size_t n)
 {
-	const struct va *va = ctx;
+	struct va *va = ctx;
 	struct verdict v;
 	json_t *ans;
 	char type[64];

@@ -71,19 +71,42 @@ resolve_addr_text(const struct resolve_addr *a, char *buf, size_t len)
 	return buf;
 }
 
-/* ::ffff:a.b.c.d judged as a.b.c.d. */
-static void
-unmap(const struct resolve_addr *in, struct resolve_addr *out)
+/*
+ * The IPv4 address that an IPv6 address is a way to reach, into v4: 1 if
+ * it carries one, 0 if not.  IPv4-mapped ::ffff:0:0/96, IPv4-translated
+ * ::ffff:0:0:0/96 (SIIT), IPv4-compatible ::/96 (deprecated; not :: and
+ * ::1, which are themselves), NAT64's well-known prefix 64:ff9b::/96
+ * (RFC 6052): the last 32 bits; 6to4 2002::/16 (RFC 3056): bits 16 to 47.
+ */
+static int
+embedded_v4(const struct resolve_addr *in, struct resolve_addr *v4)
 {
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0xff, 0xff };
+	static const struct {
+		unsigned char prefix[12];
+		size_t len;		/* the IPv4 address right after it */
+	} forms[] = {
+		{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff }, 12 },
+		{ { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 }, 12 },
+		{ { 0 }, 12 },
+		{ { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 }, 12 },
+		{ { 0x20, 0x02 }, 2 },
+	};
+	static const unsigned char zero[15];
+	size_t i;
 
-	*out = *in;
-	if (in->family == AF_INET6 && memcmp(in->a, mapped, 12) == 0) {
-		memset(out, 0, sizeof(*out));
-		out->family = AF_INET;
-		memcpy(out->a, in->a + 12, 4);
+	if (in->family != AF_INET6)
+		return 0;
+	if (memcmp(in->a, zero, 15) == 0 && in->a[15] <= 1)
+		return 0;	/* :: and ::1 */
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		if (memcmp(in->a, forms[i].prefix, forms[i].len) != 0)
+			continue;
+		memset(v4, 0, sizeof(*v4));
+		v4->family = AF_INET;
+		memcpy(v4->a, in->a + forms[i].len, 4);
+		return 1;
 	}
+	return 0;
 }
 
 /* The first bits of a and net are equal (same family). */
@@ -165,22 +188,27 @@ static const struct {
 	{ "169.254.0.0", 16 },		/* link-local, cloud metadata */
 	{ "224.0.0.0", 4 },		/* multicast */
 	{ "255.255.255.255", 32 },	/* broadcast */
+	{ "100.100.100.200", 32 },	/* cloud metadata (Alibaba) */
+	{ "168.63.129.16", 32 },	/* cloud platform (Azure) */
+	{ "192.0.0.192", 32 },		/* cloud metadata (Oracle) */
 	{ "::", 128 },			/* unspecified */
 	{ "::1", 128 },			/* loopback */
 	{ "fe80::", 10 },		/* link-local */
 	{ "ff00::", 8 },		/* multicast */
+	{ "fd00:ec2::254", 128 },	/* cloud metadata (AWS) */
+	{ "64:ff9b:1::", 48 },		/* NAT64 local use: IPv4 place unknown */
 };
 
-int
-addr_allowed(const struct addr_rules *r, const struct resolve_addr *in)
+/* The operator's longest block that holds a, else the built-in rule. */
+static int
+judge(const struct addr_rules *r, const struct resolve_addr *a)
 {
-	struct resolve_addr a, net;
+	struct resolve_addr net;
 	size_t i;
 	int best = -1, allow = 1;
 
-	unmap(in, &a);
 	for (i = 0; r != NULL && i < r->n; i++) {
-		if (!prefix_holds(&r->v[i].net, r->v[i].bits, &a))
+		if (!prefix_holds(&r->v[i].net, r->v[i].bits, a))
 			continue;
 		if (r->v[i].bits > best) {
 			best = r->v[i].bits;
@@ -193,9 +221,27 @@ addr_allowed(const struct addr_rules *r, const struct resolve_addr *in)
 	for (i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
 		if (resolve_addr_parse(denied[i].net, &net) != CA_OK)
 			continue;
-		if (prefix_holds(&net, denied[i].bits, &a))
+		if (prefix_holds(&net, denied[i].bits, a))
 			return 0;
 	}
+	return 1;
+}
+
+/*
+ * An IPv6 address that carries an IPv4 address is judged twice, as
+ * itself and as the IPv4 address, and both must be allowed: a rule for
+ * either spelling holds ("--deny 10.0.0.0/8" refuses 64:ff9b::a00:1,
+ * "--deny ::ffff:0:0/96" refuses ::ffff:10.0.0.1).
+ */
+int
+addr_allowed(const struct addr_rules *r, const struct resolve_addr *a)
+{
+	struct resolve_addr v4;
+
+	if (!judge(r, a))
+		return 0;
+	if (embedded_v4(a, &v4) && !judge(r, &v4))
+		return 0;
 	return 1;
 }
 
@@ -324,7 +370,9 @@ put_name(unsigned char *q, size_t size, size_t *off, const char *name)
 
 /*
  * Read the (possibly compressed) name at *off in msg into out as
- * lowercase text without a trailing dot; *off moves past it.
+ * lowercase text without a trailing dot; *off moves past it.  A label
+ * holding a '.' or a NUL is refused: as text it would read as another
+ * name (the one label "a.b" as the two labels a and b).
  */
 static int
 get_name(const unsigned char *msg, size_t len, size_t *off, char *out)
@@ -352,6 +400,9 @@ get_name(const unsigned char *msg, size_t len, size_t *off, char *out)
 		if (l == 0)
 			break;
 		if (p + l > len || o + l + 1 >= DNS_NAME)
+			return -1;
+		if (memchr(msg + p, '.', l) != NULL ||
+		    memchr(msg + p, '\0', l) != NULL)
 			return -1;
 		if (o > 0)
 			out[o++] = '.';
@@ -504,6 +555,8 @@ query(const struct resolver *r, const char *name, unsigned qtype,
 	int fd, rc, n;
 
 	memset(out, 0, sizeof(*out));
+	if (r->deadline != 0 && r->deadline < deadline)
+		deadline = r->deadline;
 	memset(q, 0, sizeof(q));
 	if (RAND_bytes(q, 2) != 1)
 		return err_set(CA_FAIL, "random: RAND_bytes failed");
@@ -679,7 +732,9 @@ answers(const struct resolver *r, const char *name, unsigned qtype,
 			if (rrs[i].type != T_CNAME || strcmp(rrs[i].owner, cur) != 0)
 				continue;
 			off = rrs[i].off;
-			if (get_name(m.data, m.len, &off, tmp) != 0)
+			/* The target fills the record's data, no more, no less. */
+			if (get_name(m.data, m.len, &off, tmp) != 0 ||
+			    off != rrs[i].off + rrs[i].len)
 				goto bad;
 			memcpy(cur, tmp, sizeof(cur));
 			moved = 1;

@@ -17,14 +17,19 @@
  * The operator's rules (--allow, --deny) come first: the longest prefix
  * among them that holds the address decides (deny on a tie).  Only when
  * none holds it do the built-in denials apply: loopback, link-local
- * (cloud metadata at 169.254.169.254 among them), unspecified, "this
- * network", multicast, broadcast.  An IPv4-mapped IPv6 address is judged
- * as the IPv4 address it carries.
+ * (cloud metadata at 169.254.169.254 among them), the clouds' metadata
+ * and platform addresses outside it (100.100.100.200, 168.63.129.16,
+ * 192.0.0.192, fd00:ec2::254), unspecified, "this network", multicast,
+ * broadcast, and NAT64's local-use prefix 64:ff9b:1::/48.  An IPv6
+ * address that carries an IPv4 address (IPv4-mapped, -translated and
+ * -compatible, NAT64's 64:ff9b::/96, 6to4's 2002::/16) is judged both as
+ * itself and as that IPv4 address; both must be allowed.
  */
 #ifndef INCA_RESOLVE_H
 #define INCA_RESOLVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define RESOLVE_MAX_ADDRS	32	/* addresses kept from one lookup */
@@ -41,6 +46,8 @@ struct resolver {
 	struct sockaddr_storage server;
 	socklen_t server_len;
 	int timeout_ms;		/* for each lookup, all tries included */
+	int64_t deadline;	/* if not 0: no lookup goes past it (ms of
+				   time_mono_ms) */
 };
 
 /*

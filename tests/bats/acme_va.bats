@@ -26,6 +26,9 @@ setup_file() {
 	  "meta.test": {"A": ["169.254.169.254"]},
 	  "v6.test": {"AAAA": ["::1"]},
 	  "mapped.test": {"AAAA": ["::ffff:127.0.0.1"]},
+	  "nat64.test": {"AAAA": ["64:ff9b::a9fe:a9fe"]},
+	  "meta6.test": {"AAAA": ["fd00:ec2::254"]},
+	  "three.test": {"A": ["127.0.0.1", "127.0.0.2", "127.0.0.3"]},
 	  "none.test": {},
 	  "_acme-challenge.ok.test": {"TXT": ["something else", "$DIGEST"]},
 	  "_acme-challenge.wrong.test": {"TXT": ["something else"]},
@@ -264,6 +267,82 @@ $(req http-01 ip 127.0.0.1)"
 	assert_output 11
 }
 
+@test "acme-va: http-01 fail a NUL or another control character after the key authorization (incorrectResponse); space, tab, CR and LF allowed" {
+	routes "{\"$CPATH\": {\"body\": \"$KA\\u0000\"}}"
+	http_server 127.0.0.1 "$T/http.log"
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
+	assert_equal "$(error_type)" urn:ietf:params:acme:error:incorrectResponse
+	assert_equal "$(detail)" "http://ok.test:$HP$CPATH: the body is not the key authorization"
+	routes "{\"$CPATH\": {\"body\": \"$KA\\n\\u0000\"}}"
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
+	assert_equal "$(error_type)" urn:ietf:params:acme:error:incorrectResponse
+	routes "{\"$CPATH\": {\"body\": \"$KA\\u000b\"}}"
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
+	assert_equal "$(error_type)" urn:ietf:params:acme:error:incorrectResponse
+	routes "{\"$CPATH\": {\"body\": \"$KA\\u000c\"}}"
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
+	assert_equal "$(error_type)" urn:ietf:params:acme:error:incorrectResponse
+	routes "{\"$CPATH\": {\"body\": \"$KA \\t\\r\\n \"}}"
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
+	assert_output '{"valid":true}'
+}
+
+@test "acme-va: http-01 fail a redirect to a URL with userinfo is not followed (connection)" {
+	local loc
+	http_server 127.0.0.1 "$T/http.log"
+	for loc in "http://user:pw@127.0.0.1:$HP/x" "http://user@127.0.0.1:$HP/x" \
+		"http://:pw@127.0.0.1:$HP/x" "http://127.0.0.1:$HP@ok.test:$HP/x" \
+		"https://user@ok.test:$HP/x"; do
+		routes "{\"$CPATH\": {\"status\": 302, \"location\": \"$loc\"},
+			\"/x\": {\"body\": \"$KA\"}}"
+		run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
+		assert_equal "$(error_type)" urn:ietf:params:acme:error:connection
+		assert_equal "$(detail)" "a redirect to a URL with userinfo"
+	done
+	# Only the first requests were made; /x was never asked.
+	run grep -c "^$CPATH ok.test\$" "$T/http.log"
+	assert_output 5
+	run grep -c '^/x ' "$T/http.log"
+	assert_output 0
+}
+
+@test "acme-va: http-01 ok for an IPv6 identifier (Host in brackets) and through a redirect to an IPv6 address" {
+	routes "{\"$CPATH\": {\"body\": \"$KA\"}}"
+	http_server ::1 "$T/http.log"
+	run -0 --separate-stderr va --allow ::1 <<<"$(req http-01 ip ::1)
+$(req http-01 ip 0:0:0:0:0:0:0:1)"
+	assert_line --index 0 '{"valid":true}'
+	assert_line --index 1 '{"valid":true}'
+	run cat "$T/http.log"
+	assert_line --index 0 "$CPATH [::1]"
+	assert_line --index 1 "$CPATH [::1]"
+	# From a server on 127.0.0.1 to the one on ::1.
+	routes "{\"$CPATH\": {\"status\": 302, \"location\": \"http://[::1]:$HP/v6\"},
+		\"/v6\": {\"body\": \"$KA\"}}"
+	http_server 127.0.0.1 "$T/http2.log"
+	run -0 --separate-stderr va --allow ::1 --allow 127.0.0.1 <<<"$(req http-01 dns ok.test)"
+	assert_output '{"valid":true}'
+	run cat "$T/http2.log"
+	assert_output "$CPATH ok.test"
+	run cat "$T/http.log"
+	assert_line --index 2 "/v6 [::1]:$HP"
+}
+
+@test "acme-va: http-01 fail the validation's time is --timeout in all: slow redirects add up (connection)" {
+	# Each answer takes 1.2s, under the 2s limit; two of them do not.
+	routes "{\"$CPATH\": {\"status\": 302, \"location\": \"/a\", \"delay\": 1.2},
+		\"/a\": {\"status\": 302, \"location\": \"/b\", \"delay\": 1.2},
+		\"/b\": {\"body\": \"$KA\", \"delay\": 1.2}}"
+	http_server 127.0.0.1 "$T/http.log"
+	local TMO=2s
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns ok.test)"
+	assert_equal "$(error_type)" urn:ietf:params:acme:error:connection
+	assert_equal "$(detail)" "http://ok.test:$HP/a: Timeout was reached"
+	run cat "$T/http.log"
+	assert_output "$CPATH ok.test
+/a ok.test:$HP"
+}
+
 @test "acme-va: http-01 fail a slow server times out (connection)" {
 	routes "{\"$CPATH\": {\"body\": \"$KA\", \"delay\": 20}}"
 	http_server 127.0.0.1 "$T/http.log"
@@ -273,6 +352,36 @@ $(req http-01 ip 127.0.0.1)"
 	assert_equal "$(error_type)" urn:ietf:params:acme:error:connection
 	assert_equal "$(detail)" "http://ok.test:$HP$CPATH: Timeout was reached"
 	[ $((SECONDS - t0)) -lt 10 ]
+}
+
+@test "acme-va: http-01 fail endless headers, a header line without end, endless or oversized chunks, a trickled header end in time; a chunked key authorization is read whole" {
+	local m t0
+	local TMO=3s
+	for m in headers line chunks bigchunk trickle; do
+		: >"$T/raw.log"
+		bg "$PY" "$HELP/rawhttp.py" --port "$HP" --mode "$m" --log "$T/raw.log"
+		wait_for port_open 127.0.0.1 "$HP"
+		t0=$SECONDS
+		run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req http-01 ip 127.0.0.1)"
+		[ $((SECONDS - t0)) -lt 6 ]
+		assert_equal "$(jq -r .valid <<<"$output")" false
+		if [ "$m" = chunks ]; then
+			assert_equal "$(detail)" "http://127.0.0.1:$HP$CPATH: the body is over 8192 bytes"
+		else
+			assert_equal "$(error_type)" urn:ietf:params:acme:error:connection
+		fi
+		# The validator asked once; the server answered as told.
+		run grep -cx "$m" "$T/raw.log"
+		assert_output 1
+		teardown
+		rm -f "$T/pids"
+		HP=$(free_port)
+	done
+	assert_equal "$m" trickle
+	bg "$PY" "$HELP/rawhttp.py" --port "$HP" --mode chunked --body "$KA"
+	wait_for port_open 127.0.0.1 "$HP"
+	run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req http-01 ip 127.0.0.1)"
+	assert_output '{"valid":true}'
 }
 
 @test "acme-va: http-01 fail nothing listening (connection)" {
@@ -354,6 +463,67 @@ $(req http-01 ip ::ffff:169.254.169.254)"
 	assert_line --index 7 --partial '"detail":"address ff02::1 of ff02::1 not allowed"'
 	# san folds an IPv4-mapped address to IPv4: judged as 169.254.169.254.
 	assert_line --index 8 --partial '"detail":"address 169.254.169.254 of 169.254.169.254 not allowed"'
+}
+
+@test "acme-va: fail an IPv6 address that carries a denied IPv4 address (NAT64, 6to4, IPv4-compatible) as identifier, DNS answer or redirect" {
+	run -0 --separate-stderr va <<<"$(req http-01 ip 64:ff9b::7f00:1)
+$(req tls-alpn-01 ip 2002:a9fe:a9fe::1)
+$(req http-01 ip ::127.0.0.1)
+$(req http-01 ip ::ffff:0:7f00:1)
+$(req http-01 dns nat64.test)"
+	assert_line --index 0 --partial '"detail":"address 64:ff9b::7f00:1 of 64:ff9b::7f00:1 not allowed"'
+	assert_line --index 1 --partial '"detail":"address 2002:a9fe:a9fe::1 of 2002:a9fe:a9fe::1 not allowed"'
+	assert_line --index 2 --partial '"detail":"address ::127.0.0.1 of ::127.0.0.1 not allowed"'
+	assert_line --index 3 --partial '"detail":"address ::ffff:0:7f00:1 of ::ffff:0:7f00:1 not allowed"'
+	assert_line --index 4 --partial '"detail":"address 64:ff9b::a9fe:a9fe of nat64.test not allowed"'
+	# The operator's --deny holds the IPv4 address in any spelling.
+	run -0 --separate-stderr va --deny 10.0.0.0/8 <<<"$(req http-01 ip 64:ff9b::a00:1)
+$(req http-01 ip 2002:a00:1::1)"
+	assert_line --index 0 --partial '"detail":"address 64:ff9b::a00:1 of 64:ff9b::a00:1 not allowed"'
+	assert_line --index 1 --partial '"detail":"address 2002:a00:1::1 of 2002:a00:1::1 not allowed"'
+	# A redirect to NAT64's spelling of a denied address.
+	routes "{\"$CPATH\": {\"status\": 302, \"location\": \"http://[64:ff9b::7f00:2]:$HP/x\"}}"
+	http_server 127.0.0.1 "$T/http.log"
+	run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req http-01 dns ok.test)"
+	assert_output '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:connection","detail":"address 64:ff9b::7f00:2 of 64:ff9b::7f00:2 not allowed"}}'
+}
+
+@test "acme-va: fail an IPv4 address in decimal, octal or hex spelling, or with a zone: malformed as an identifier, checked as the address it means in a redirect" {
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 dns 2130706433)
+$(req http-01 dns 0177.0.0.1)
+$(req tls-alpn-01 dns 0x7f.1)
+$(req http-01 dns 127.1)
+$(req http-01 ip 0177.0.0.1)
+$(req http-01 ip fe80::1%lo)"
+	local i
+	for i in 0 1 2 3 4 5; do
+		assert_equal "$(sed -n "$((i + 1))p" <<<"$output" | jq -r .error.type)" urn:ietf:params:acme:error:malformed
+	done
+	assert_line --index 0 --partial '"detail":"2130706433: ambiguous name (looks like an IP address)"'
+	assert_line --index 5 --partial '"detail":"fe80::1%lo: IPv6 address with a zone identifier"'
+	http_server 127.0.0.1 "$T/http.log"
+	local loc
+	for loc in "http://2130706434:$HP/x" "http://0177.0.0.2:$HP/x" "http://0x7f.2:$HP/x" \
+		"http://127.2:$HP/x" "http://0x7f000002:$HP/x"; do
+		routes "{\"$CPATH\": {\"status\": 302, \"location\": \"$loc\"}}"
+		run -0 --separate-stderr va --allow 127.0.0.1 <<<"$(req http-01 dns ok.test)"
+		assert_output '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:connection","detail":"address 127.0.0.2 of 127.0.0.2 not allowed"}}'
+	done
+}
+
+@test "acme-va: fail cloud metadata and platform addresses outside link-local are denied by default" {
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req http-01 ip fd00:ec2::254)
+$(req http-01 ip 100.100.100.200)
+$(req http-01 ip 168.63.129.16)
+$(req http-01 ip 192.0.0.192)
+$(req tls-alpn-01 dns meta6.test)
+$(req http-01 ip 64:ff9b:1::a00:1)"
+	assert_line --index 0 --partial '"detail":"address fd00:ec2::254 of fd00:ec2::254 not allowed"'
+	assert_line --index 1 --partial '"detail":"address 100.100.100.200 of 100.100.100.200 not allowed"'
+	assert_line --index 2 --partial '"detail":"address 168.63.129.16 of 168.63.129.16 not allowed"'
+	assert_line --index 3 --partial '"detail":"address 192.0.0.192 of 192.0.0.192 not allowed"'
+	assert_line --index 4 --partial '"detail":"address fd00:ec2::254 of meta6.test not allowed"'
+	assert_line --index 5 --partial '"detail":"address 64:ff9b:1::a00:1 of 64:ff9b:1::a00:1 not allowed"'
 }
 
 @test "acme-va: ok the longest rule decides: --allow of a denied block, --deny inside an --allow" {
@@ -467,6 +637,28 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); c = s.
 	assert_output "{\"valid\":false,\"error\":{\"type\":\"urn:ietf:params:acme:error:connection\",\"detail\":\"127.0.0.1 port $HP: the TLS handshake timed out\"}}"
 }
 
+@test "acme-va: tls-alpn-01 fail silent servers on each address take --timeout in all, not each (connection)" {
+	local a
+	for a in 127.0.0.1 127.0.0.2 127.0.0.3; do
+		bg "$PY" -c 'import socket, sys
+s = socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen()
+held = []
+while True:
+    held.append(s.accept()[0])
+    with open(sys.argv[3], "a") as f:
+        f.write(sys.argv[1] + "\n")' "$a" "$HP" "$T/silent.log"
+		wait_for port_open "$a" "$HP"
+		# The probe's own connection logged before the log is emptied.
+		wait_for grep -qx "$a" "$T/silent.log"
+	done
+	: >"$T/silent.log"
+	local TMO=1s
+	run -0 --separate-stderr va --allow 127.0.0.0/8 <<<"$(req tls-alpn-01 dns three.test)"
+	assert_output "{\"valid\":false,\"error\":{\"type\":\"urn:ietf:params:acme:error:connection\",\"detail\":\"127.0.0.1 port $HP: the TLS handshake timed out\"}}"
+	run cat "$T/silent.log"
+	assert_output 127.0.0.1
+}
+
 # ---- dns-01 ----
 
 @test "acme-va: dns-01 ok one TXT record among others is the digest, also through a CNAME" {
@@ -512,6 +704,57 @@ $(req http-01 dns stray.test)"
 	assert_line --index 0 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.badid.test: the resolver did not answer in time"}}'
 	assert_line --index 1 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.otherq.test: the resolver did not answer in time"}}'
 	assert_line --index 2 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"stray.test has no A or AAAA record"}}'
+}
+
+# hexname NAME: NAME as DNS wire labels, in hex.
+hexname() {
+	local l out=""
+	local IFS=.
+	for l in $1; do
+		out+=$(printf '%02x' "${#l}")$(printf %s "$l" | xxd -p | tr -d '\n')
+	done
+	printf '%s00' "$out"
+}
+
+@test "acme-va: dns-01 strict DNS parsing: a pointer loop, data past the message or the record, a short count, a label with a dot, a CNAME longer than its name are malformed; split strings and upper case are read" {
+	local txt=00100001000000 d1 d2 rr
+	d1=$(printf %s "${DIGEST:0:20}" | xxd -p | tr -d '\n')
+	d2=$(printf %s "${DIGEST:20}" | xxd -p | tr -d '\n')
+	rr="{q}${txt}3c002d14${d1}17${d2}"
+	cat >"$T/raw.json" <<-EOF
+	{
+	  "_acme-challenge.loop.test TXT": {"an": 1, "hex": "{an}${txt}3c000100"},
+	  "_acme-challenge.rdlen.test TXT": {"an": 1, "hex": "{q}${txt}3c010041"},
+	  "_acme-challenge.txtlen.test TXT": {"an": 1, "hex": "{q}${txt}3c00051061626364"},
+	  "_acme-challenge.count.test TXT": {"an": 2, "hex": "$rr"},
+	  "_acme-challenge.split.test TXT": {"an": 1, "hex": "$rr"},
+	  "_acme-challenge.upper.test TXT": {"an": 1, "hex": "$(hexname _ACME-CHALLENGE.UPPER.TEST)${txt}3c002d14${d1}17${d2}"},
+	  "_acme-challenge.dot.test TXT": {"an": 1, "hex": "13$(printf %s _acme-challenge.dot | xxd -p)$(hexname test)${txt}3c002d14${d1}17${d2}"},
+	  "_acme-challenge.cnlen.test TXT": {"an": 2, "hex": "{q}000500010000003c000a$(hexname x.test)0000$(hexname x.test)${txt}3c002d14${d1}17${d2}"},
+	  "short.test A": {"an": 1, "hex": "{q}000100010000003c00057f00000101"}
+	}
+	EOF
+	bg "$PY" "$HELP/dnsraw.py" --zone "$T/raw.json" --port-file "$T/raw.port"
+	wait_for test -s "$T/raw.port"
+	run -0 --separate-stderr ca-acme-va --resolver "127.0.0.1:$(cat "$T/raw.port")" \
+		--timeout 2s --allow 127.0.0.0/8 <<<"$(req dns-01 dns loop.test)
+$(req dns-01 dns rdlen.test)
+$(req dns-01 dns txtlen.test)
+$(req dns-01 dns count.test)
+$(req dns-01 dns split.test)
+$(req dns-01 dns upper.test)
+$(req dns-01 dns dot.test)
+$(req dns-01 dns cnlen.test)
+$(req http-01 dns short.test)"
+	assert_line --index 0 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.loop.test: malformed answer"}}'
+	assert_line --index 1 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.rdlen.test: malformed answer"}}'
+	assert_line --index 2 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"a malformed TXT record"}}'
+	assert_line --index 3 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.count.test: malformed answer"}}'
+	assert_line --index 4 '{"valid":true}'
+	assert_line --index 5 '{"valid":true}'
+	assert_line --index 6 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.dot.test: malformed answer"}}'
+	assert_line --index 7 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"TXT _acme-challenge.cnlen.test: malformed answer"}}'
+	assert_line --index 8 '{"valid":false,"error":{"type":"urn:ietf:params:acme:error:dns","detail":"an address record of 5 bytes"}}'
 }
 
 @test "acme-va: dns-01 fail for an IP identifier (malformed, RFC 8738)" {

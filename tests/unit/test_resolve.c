@@ -1,9 +1,10 @@
 /*
  * Unit tests for lib/resolve's address rules: the built-in denials at
  * each block's edges, the operator's blocks (longest prefix, deny on a
- * tie), IPv4-mapped IPv6, and the CIDR spellings refused; localhost
- * names answered without a server.  The lookups themselves are tested
- * against a real server in tests/bats/acme_va.bats.
+ * tie), IPv6 addresses that carry an IPv4 address (judged as both),
+ * and the CIDR spellings refused; localhost names answered without a
+ * server.  The lookups themselves are tested against a real server in
+ * tests/bats/acme_va.bats.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,9 @@ static const struct rule_case cases[] = {
 	{ "", "192.168.1.1", 1 },
 	{ "", "::1", 0 },
 	{ "", "::", 0 },
-	{ "", "::2", 1 },
+	/* ::2 is IPv4-compatible, 0.0.0.2: "this network". */
+	{ "", "::2", 0 },
+	{ "", "::1:0:0:0", 1 },
 	{ "", "fe80::1", 0 },
 	{ "", "febf:ffff::1", 0 },
 	{ "", "fec0::1", 1 },
@@ -53,6 +56,50 @@ static const struct rule_case cases[] = {
 	{ "", "::ffff:169.254.169.254", 0 },
 	{ "", "::ffff:10.0.0.1", 1 },
 	{ "-10.0.0.0/8", "::ffff:10.1.2.3", 0 },
+	/* ... and as itself: a rule on the IPv6 spelling holds too. */
+	{ "-::ffff:0:0/96", "::ffff:8.8.8.8", 0 },
+	{ "-::/0", "::ffff:8.8.8.8", 0 },
+	{ "+::/0", "::ffff:127.0.0.1", 0 },
+	{ "+127.0.0.1", "::ffff:127.0.0.1", 1 },
+	/* NAT64's well-known prefix (RFC 6052) carries an IPv4 address. */
+	{ "", "64:ff9b::7f00:1", 0 },
+	{ "", "64:ff9b::a9fe:a9fe", 0 },
+	{ "", "64:ff9b::808:808", 1 },
+	{ "-10.0.0.0/8", "64:ff9b::a00:1", 0 },
+	{ "-10.0.0.0/8", "64:ff9b::b00:1", 1 },
+	{ "", "64:ff9b::1:7f00:1", 1 },
+	{ "+127.0.0.0/8", "64:ff9b::7f00:1", 1 },
+	{ "+127.0.0.0/8 -64:ff9b::/96", "64:ff9b::7f00:1", 0 },
+	/* NAT64's local-use prefix (RFC 8215): where the IPv4 part is is
+	 * the network's choice, so it is denied unless allowed. */
+	{ "", "64:ff9b:1::a00:1", 0 },
+	{ "", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", 0 },
+	{ "", "64:ff9b:2::1", 1 },
+	{ "+64:ff9b:1::/48", "64:ff9b:1::a00:1", 1 },
+	/* IPv4-compatible (deprecated) and IPv4-translated (SIIT). */
+	{ "", "::127.0.0.1", 0 },
+	{ "-10.0.0.0/8", "::10.0.0.1", 0 },
+	{ "", "::8.8.8.8", 1 },
+	{ "", "::ffff:0:7f00:1", 0 },
+	{ "-10.0.0.0/8", "::ffff:0:a00:1", 0 },
+	/* 6to4 (RFC 3056): the IPv4 address in bits 16 to 47. */
+	{ "", "2002:7f00:1::1", 0 },
+	{ "", "2002:a9fe:a9fe::1", 0 },
+	{ "", "2002::1", 0 },
+	{ "", "2002:808:808::1", 1 },
+	{ "-10.0.0.0/8", "2002:a00:1::1", 0 },
+	{ "", "2003:7f00:1::1", 1 },
+	/* Cloud metadata and platform addresses outside link-local. */
+	{ "", "fd00:ec2::254", 0 },
+	{ "", "fd00:ec2::253", 1 },
+	{ "", "100.100.100.200", 0 },
+	{ "", "100.100.100.201", 1 },
+	{ "", "168.63.129.16", 0 },
+	{ "", "168.63.129.17", 1 },
+	{ "", "192.0.0.192", 0 },
+	{ "", "192.0.0.193", 1 },
+	{ "", "::ffff:100.100.100.200", 0 },
+	{ "+fd00::/8", "fd00:ec2::254", 1 },
 	/* The operator's blocks. */
 	{ "+127.0.0.0/8", "127.0.0.1", 1 },
 	{ "+127.0.0.0/8", "169.254.169.254", 0 },

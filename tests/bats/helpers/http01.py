@@ -3,6 +3,8 @@
 
     http01.py --bind ADDR --port N --routes FILE --log FILE
 
+(ADDR an IPv4 or IPv6 address.)
+
 The routes, a JSON file read for every request: {"/path": {"status": N,
 "body": TEXT, "location": URL, "delay": SECONDS, "repeat": N}} ("repeat":
 the body that many times).  A path not listed is 404.  Each request is
@@ -11,6 +13,7 @@ written to --log-ready once listening.
 """
 import argparse
 import json
+import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,6 +53,8 @@ def main():
     ap.add_argument("--routes", required=True)
     ap.add_argument("--log", required=True)
     A = ap.parse_args()
+    if ":" in A.bind:
+        ThreadingHTTPServer.address_family = socket.AF_INET6
     srv = ThreadingHTTPServer((A.bind, A.port), Handler)
     srv.daemon_threads = True
     srv.serve_forever()
