@@ -43,7 +43,7 @@ LIBS_ca-inspect = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 LIBS_ca-verify  = $(LIBS_crypto) $(LIBS_json) $(LIBS_db) $(LIBS_idn)
 # ca-serve: TLS and JSON only; never lib/authority or lib/db (it relays
 # to the handlers), which linking without sqlite3 and libidn2 enforces.
-LIBS_ca-serve   = $(LIBS_ssl) $(LIBS_crypto) $(LIBS_json) $(LIBS_idn)
+LIBS_ca-serve   = $(LIBS_ssl) $(LIBS_crypto) $(LIBS_json)
 # ca-acme-va: the challenge validator; the network (curl, TLS) and JSON,
 # never the authority, the database or a key.
 LIBS_ca-acme-va = $(LIBS_ssl) $(LIBS_crypto) $(LIBS_json) $(LIBS_idn) $(LIBS_curl)

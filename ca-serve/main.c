@@ -833,10 +833,6 @@ main(int argc, char *argv[])
 	if (nsys > 0 && o.listen != NULL)
 		die(CA_USAGE, "--listen and socket activation (LISTEN_FDS) "
 		    "exclude each other");
-	/* Every model but one connection per process runs for long. */
-	o.check = o.listen != NULL || nsys > 1 ||
-	    (nsys == 1 && is_listening(l.lfd[0])) ||
-	    (nsys == 0 && is_listening(0));
 	if (state_load(&o, &l.st) != CA_OK)
 		die(CA_FAIL, "%s", err_msg());
 	for (k = 0; k < HK_COUNT; k++)

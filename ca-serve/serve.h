@@ -40,7 +40,6 @@ extern const struct hkind hkinds[HK_COUNT];       /* hop.c */
 struct serve_opts {
 	const char *dir, *cert, *key, *listen;
 	int max_conns, handlers;
-	int check;              /* state_load checks ca.json whole (confcheck) */
 	int64_t read_ms, conn_ms, handler_ms, idle_ms;
 };
 

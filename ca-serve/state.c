@@ -13,7 +13,6 @@
 #include <openssl/x509v3.h>
 
 #include "ca_limits.h"
-#include "confcheck.h"
 #include "config.h"
 #include "err.h"
 #include "io.h"
@@ -448,15 +447,7 @@ state_load(const struct serve_opts *o, struct serve_state *st)
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	/*
-	 * A server that runs for long checks ca.json as its handlers will: a
-	 * configuration they would refuse stops it here (or is not taken at
-	 * a reload) rather than failing every request later.  One process
-	 * per connection leaves that to the handler it starts, which answers
-	 * the request with its refusal, and does not pay for it each time.
-	 */
-	if ((rc = config_ca(o->dir, &st->home, &st->conf)) != CA_OK ||
-	    (o->check && (rc = confcheck_ca(st->conf, 0)) != CA_OK))
+	if ((rc = config_ca(o->dir, &st->home, &st->conf)) != CA_OK)
 		goto fail;
 	tls = json_object_get(st->conf, "tls");
 	if (tls != NULL && !json_is_object(tls)) {

@@ -693,38 +693,6 @@ issue_through() {
 	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 2
 }
 
-@test "serve: a ca.json the handlers would refuse: a server refuses it, one per connection answers with the handler's refusal" {
-	local bad='.authority.provisioners += [{"type": "ACME", "name": "a", "validation": {"allow": ["10.0.0.0/33"]}}]'
-	local why="ca.json: authority.provisioners[2].validation.allow[0]: the prefix length must be 0 to 32"
-	jq "$bad" "$D/ca.json.base" >"$CA/config/ca.json"
-	# A server that would run for long stops at the start, before it binds.
-	run -4 --separate-stderr timeout 20 ca-serve --dir "$CA" --listen "127.0.0.1:$(free_port)"
-	assert_equal "$stderr" "ca-serve: $why"
-	run -4 --separate-stderr timeout 20 ca-serve --dir "$CA" --listen 127.0.0.1:$(free_port) --handlers 0
-	assert_equal "$stderr" "ca-serve: $why"
-	jq '.authority.policy = {"x509": {"allow": {"dns": ["*.*.example"]}}}' "$D/ca.json.base" >"$CA/config/ca.json"
-	run -4 --separate-stderr timeout 20 ca-serve --dir "$CA" --listen "127.0.0.1:$(free_port)"
-	assert_equal "$stderr" "ca-serve: policy: bad dns rule *.*.example"
-	# At a reload it is not taken: the one in use stays, and issues.
-	cp "$D/ca.json.base" "$CA/config/ca.json"
-	serve_listen
-	jq "$bad" "$D/ca.json.base" >"$CA/config/ca.json"
-	kill -HUP "$SERVE_PID"
-	wait_for grep -q '"message":"reload failed' "$LOG"
-	run -0 grep -F "$why" "$LOG"
-	run -0 get /provisioners
-	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 2
-	stop_servers
-	# One process per connection does not check it each time: the handler
-	# it starts refuses, and the request is answered at once, not held.
-	serve_socat
-	run -0 get /health
-	assert_output '{"status":"ok"}'
-	run -0 post_sign "$(mint)" "$D/foo.csr"
-	assert_output 500
-	assert_equal "$(body)" "{\"status\":500,\"message\":\"$why\"}"
-}
-
 # port_closed PORT: nothing accepts connections on 127.0.0.1:PORT.
 port_closed() { ! port_open "$1"; }
 
