@@ -40,6 +40,8 @@
 #define HOP_MAX_RESPONSE (2 * CA_MAX_JSON)
 /* The revoke handler's answers include the CRL, which grows with revocations. */
 #define HOP_MAX_CRL_RESPONSE (CA_MAX_CRL_TEXT + CA_MAX_JSON)
+/* How often a request waiting on a pool looks whether the pool is down (ms). */
+#define POOL_DOWN_POLL_MS 100
 
 extern char **environ;
 
@@ -302,6 +304,33 @@ not_taken(struct hop *h)
 	return unread > 0;
 }
 
+/*
+ * Wait for the response on h->rfd until deadline, as wait_fd(); while
+ * the pool's handlers fail as they start (h->down), a request none took
+ * is refused: -1 (logged, h closed).
+ */
+static int
+wait_response(struct hop *h, int64_t deadline)
+{
+	int64_t slice;
+
+	if (h->down == NULL)
+		return wait_fd(h->rfd, POLLIN, deadline);
+	for (;;) {
+		slice = now_ms() + POOL_DOWN_POLL_MS;
+		if (wait_fd(h->rfd, POLLIN, slice < deadline ? slice : deadline))
+			return 1;
+		if (now_ms() >= deadline)
+			return 0;
+		if (__atomic_load_n(h->down, __ATOMIC_SEQ_CST) && not_taken(h)) {
+			log_msg("handler pool %s: no handler runs (each ended "
+			    "as it started): refused", hkinds[h->kind].name);
+			hop_kill(h);
+			return -1;
+		}
+	}
+}
+
 /* A request no handler took in time: logged as withdrawn, 503. */
 static int
 withdrawn(const struct hop *h)
@@ -376,7 +405,11 @@ hop_call(struct hop *h, const char *req, size_t len, int64_t deadline,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			if (!wait_fd(h->rfd, POLLIN, deadline)) {
+			if ((rc = wait_response(h, deadline)) < 0) {
+				free(buf);
+				return 503;
+			}
+			if (rc == 0) {
 				if (got == 0 && not_taken(h)) {
 					free(buf);
 					hop_kill(h);
@@ -445,9 +478,23 @@ pool_spawn(struct pool *p)
 	_exit(127);
 }
 
+/* Set p->down from its handlers: none runs and the last failed at once. */
+static void
+pool_mark(struct pool *p)
+{
+	int i, live = 0;
+
+	if (p->down == NULL)
+		return;
+	for (i = 0; i < p->n; i++)
+		if (p->pids[i] > 0)
+			live++;
+	__atomic_store_n(p->down, live == 0 && p->failing, __ATOMIC_SEQ_CST);
+}
+
 int
 pool_start(struct pool *p, int kind, const char *prog, const char *home,
-    int n, int launch)
+    int n, int launch, volatile int *down)
 {
 	struct sockaddr_un sa;
 	const char *tmp = getenv("RUNTIME_DIRECTORY");
@@ -457,14 +504,18 @@ pool_start(struct pool *p, int kind, const char *prog, const char *home,
 	p->kind = kind;
 	p->fd = -1;
 	p->prog = prog;
-	p->home = home;
 	p->n = n;
+	p->down = down;
+	if (down != NULL)
+		__atomic_store_n(down, 0, __ATOMIC_SEQ_CST);
 	/* RUNTIME_DIRECTORY may list several, ':'-separated: the first. */
 	if (tmp == NULL || tmp[0] != '/' || strchr(tmp, ':') != NULL)
 		tmp = getenv("TMPDIR");
 	if (tmp == NULL || tmp[0] != '/')
 		tmp = "/tmp";
-	if ((t = io_join(tmp, "ca-serve.XXXXXX")) == NULL)
+	/* Its own copy: a reload frees the state the home was read into. */
+	if ((p->home = strdup(home)) == NULL ||
+	    (t = io_join(tmp, "ca-serve.XXXXXX")) == NULL)
 		return err_set(CA_FAIL, "out of memory");
 	/* mkdtemp makes it 0700: only this user reaches the handlers. */
 	if (mkdtemp(t) == NULL) {
@@ -507,6 +558,7 @@ pool_launch(struct pool *p)
 			    strerror(errno));
 		}
 	}
+	pool_mark(p);
 	return CA_OK;
 }
 
@@ -527,6 +579,8 @@ pool_reaped(struct pool *p, pid_t pid)
 			if (p->backoff > POOL_BACKOFF_MAX_MS)
 				p->backoff = POOL_BACKOFF_MAX_MS;
 			p->ended[i] = now;
+			p->failing = now - p->started[i] < POOL_STABLE_MS;
+			pool_mark(p);
 			return 1;
 		}
 	return 0;
@@ -550,6 +604,7 @@ pool_tend(struct pool *p)
 			p->started[i] = now;
 			if ((p->pids[i] = pool_spawn(p)) < 0)
 				p->pids[i] = 0;
+			pool_mark(p);
 			if (p->pids[i] > 0)
 				continue;
 			p->ended[i] = now;
@@ -559,6 +614,20 @@ pool_tend(struct pool *p)
 			next = due - now;
 	}
 	return next;
+}
+
+void
+pool_hup(struct pool *p)
+{
+	int i;
+
+	for (i = 0; p->launched && i < p->n; i++)
+		if (p->pids[i] > 0)
+			kill(p->pids[i], SIGHUP);
+		else
+			p->ended[i] = 0;
+	/* A configuration put right is taken now, not after the pause. */
+	p->backoff = 0;
 }
 
 void
@@ -598,11 +667,12 @@ pool_stop(struct pool *p, int64_t deadline)
 		rmdir(p->dir);
 	free(p->path);
 	free(p->dir);
+	free(p->home);
 	free(p->pids);
 	free(p->started);
 	free(p->ended);
 	p->started = p->ended = NULL;
 	p->fd = -1;
-	p->path = p->dir = NULL;
+	p->path = p->dir = p->home = NULL;
 	p->pids = NULL;
 }

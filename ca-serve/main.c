@@ -375,6 +375,7 @@ struct loop {
 	struct worker *w;       /* max_conns slots */
 	volatile int *shared;   /* W_* per slot, shared with the workers */
 	volatile int *demand;   /* per kind: a worker needs its pool (shared) */
+	volatile int *down;     /* per kind: the pool's handlers fail (shared) */
 	int nkids;              /* live workers, retiring included */
 	int64_t pause_until;    /* no new worker before (after quick failures) */
 	int64_t last_fail;
@@ -440,6 +441,8 @@ worker_serve(struct loop *l, int fd)
 			h[k].demand = &l->demand[k];
 			h[k].notify_fd = w_notify;
 		}
+		if (l->st.socket[k] == NULL && l->have_pool[k])
+			h[k].down = &l->down[k];
 	}
 	conn_serve(&l->st, l->o, fd, fd, peer, h);
 	for (k = 0; k < HK_COUNT; k++)
@@ -685,7 +688,7 @@ start_pools(struct loop *l)
 			continue;
 		}
 		if (pool_start(&l->pool[k], k, l->prog[k], l->st.home, n,
-		    k == HK_SIGN) != CA_OK) {
+		    k == HK_SIGN, &l->down[k]) != CA_OK) {
 			rc = err_code();
 			for (j = 0; j <= k; j++)
 				if (j == k || l->have_pool[j])
@@ -703,7 +706,7 @@ accept_loop(struct loop *l)
 	int sp[2], i, k, busy;
 	int64_t next, t;
 	char junk[64];
-	size_t sz = (size_t)(l->o->max_conns + HK_COUNT) * sizeof(int);
+	size_t sz = (size_t)(l->o->max_conns + 2 * HK_COUNT) * sizeof(int);
 	void *m;
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -721,6 +724,7 @@ accept_loop(struct loop *l)
 		die(CA_FAIL, "mmap: %s", strerror(errno));
 	l->shared = m;
 	l->demand = l->shared + l->o->max_conns;
+	l->down = l->demand + HK_COUNT;
 	start_pools(l);
 	/* Workers poll, then accept: another may have taken the connection. */
 	for (i = 0; i < l->nl; i++) {
@@ -740,9 +744,8 @@ accept_loop(struct loop *l)
 			got_hup = 0;
 			reload(l);
 			for (k = 0; k < HK_COUNT; k++)
-				for (i = 0; l->have_pool[k] && i < l->pool[k].n; i++)
-					if (l->pool[k].pids[i] > 0)
-						kill(l->pool[k].pids[i], SIGHUP);
+				if (l->have_pool[k])
+					pool_hup(&l->pool[k]);
 		}
 		next = tend(l);
 		for (k = 0; k < HK_COUNT; k++)

@@ -114,6 +114,11 @@ struct hop {
 	 */
 	volatile int *demand;
 	int notify_fd;
+	/*
+	 * The pool's "no handler runs" mark (struct pool's down), or NULL:
+	 * while it is set, a request no handler took is not held.
+	 */
+	const volatile int *down;
 };
 
 /*
@@ -146,27 +151,42 @@ struct pool {
 	int kind;               /* HK_* */
 	char *dir, *path;       /* mkdtemp dir (0700) and the socket in it */
 	int fd;                 /* the listening socket */
-	const char *prog, *home;
+	const char *prog;
+	char *home;             /* the CA home, the pool's own copy */
 	int n;
 	int launched;           /* its handlers were started (pool_launch) */
 	pid_t *pids;
 	int64_t *started;       /* when each was started (ms) */
 	int64_t *ended;         /* when each last ended (ms) */
 	int64_t backoff;        /* pause before a restart (ms) */
+	int failing;            /* the last to end had only just started */
+	/*
+	 * Shared with the workers: 1 while no handler runs and the last
+	 * ended as it started (a configuration it refuses, say), so that a
+	 * request waiting in the socket's backlog is refused at once rather
+	 * than held until its deadline.  NULL: not kept.
+	 */
+	volatile int *down;
 };
 
 /*
  * Bind the pool's socket, and with launch start its n handlers; without,
- * connections wait in the socket's backlog until pool_launch().
+ * connections wait in the socket's backlog until pool_launch().  down
+ * (shared with the workers, or NULL) is kept as struct pool's down.
  */
 int pool_start(struct pool *p, int kind, const char *prog, const char *home,
-    int n, int launch);
+    int n, int launch, volatile int *down);
 /* Start the handlers of a pool bound without them. */
 int pool_launch(struct pool *p);
 /* A pool process pid has ended: 1 if it was one (restarted when due). */
 int pool_reaped(struct pool *p, pid_t pid);
 /* Start those that are missing and due; returns ms until the next is due, or -1. */
 int64_t pool_tend(struct pool *p);
+/*
+ * SIGHUP to every handler (they read ca.json again); those not running
+ * are started at once, without the pause after a failure.
+ */
+void pool_hup(struct pool *p);
 /* SIGTERM to every handler, wait for them (up to deadline), remove the socket. */
 void pool_stop(struct pool *p, int64_t deadline);
 

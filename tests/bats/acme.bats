@@ -208,8 +208,7 @@ hdrs() { grep -ic "^$1:" "$BATS_TEST_TMPDIR/head"; }
 # acme_ca [N]: an ACME provisioner "acme" whose challenges are checked on
 # this host's free ports ($HTTP01, $TLS01), names resolved by a test DNS
 # server (helpers/dns.py) from $D/zone.json, with N deny rules (default
-# 0, addresses of TEST-NET-2) beside its allow rule; ca-serve on $PORT
-# unless the second argument is noserve.
+# 0, addresses of TEST-NET-2) beside its allow rule; ca-serve on $PORT.
 acme_ca() {
 	local deny
 	deny=$(seq 1 "${1:-0}" | jq -R '"198.51.100.\(.)/32"' | jq -s .)
@@ -227,7 +226,6 @@ acme_ca() {
 		    ({"resolver": $r, "httpPort": $h, "tlsPort": $t, "timeout": "5s", "allow": ["127.0.0.0/8"]}
 		     + if $d == [] then {} else {"deny": $d} end)}]' \
 		"$D/ca.json.base" >"$CA/config/ca.json"
-	[ "${2:-}" = noserve ] && return
 	serve_listen
 	DIRURL="https://127.0.0.1:$PORT/acme/acme/directory"
 }
@@ -281,10 +279,16 @@ acme_objs() {
 	acme_ca 23
 	run -0 --separate-stderr lego_run -d web.acme.test --http --http.port "127.0.0.1:$HTTP01" run
 	stop_servers
-	acme_ca 24 noserve
+	acme_ca 24
 	local n why
 	n=$(jq '.authority.provisioners | length - 1' "$CA/config/ca.json")
 	why="ca.json: authority.provisioners[$n].validation: 25 allow and deny rules: at most 24"
+	# Through ca-serve: its acme pool's handlers end as they start, and a
+	# request is refused as soon as none runs, not held.
+	run -0 curl -sS --cacert "$ROOT" -o /dev/null -w '%{http_code}' "$DIRURL"
+	assert_output 503
+	run -0 grep -F "ca-acme: $why" "$LOG"
+	run -0 grep -F "handler pool acme: no handler runs (each ended as it started): refused" "$LOG"
 	# A handler on a socket does not start: exit 4, one line.
 	run -4 --separate-stderr ca-acme --api --offline --dir "$CA" --socket "$BATS_TEST_TMPDIR/h.sock"
 	assert_output ""

@@ -693,6 +693,36 @@ issue_through() {
 	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 2
 }
 
+@test "serve: a ca.json the handlers refuse: a request is answered at once in every model, and a SIGHUP after the fix issues at once" {
+	local bad='.authority.provisioners += [{"type": "ACME", "name": "a", "validation": {"allow": ["10.0.0.0/33"]}}]'
+	local why="ca.json: authority.provisioners[2].validation.allow[0]: the prefix length must be 0 to 32"
+	jq "$bad" "$D/ca.json.base" >"$CA/config/ca.json"
+	run -4 --separate-stderr ca-init --check --dir "$CA"
+	assert_equal "$stderr" "ca-init: $why"
+	# The pool's handlers end as they start; a request waiting for one is
+	# refused as soon as none runs, not held for --handler-timeout (30 s).
+	serve_listen --handler-timeout 60s
+	wait_for grep -q "handler pool sign: handler [0-9]* ended (status 4)" "$LOG"
+	run -0 grep -cF "ca-sign: $why" "$LOG"
+	run -0 post_sign "$(mint)" "$D/foo.csr"
+	assert_output 503
+	assert_equal "$(body)" '{"status":503,"message":"handler unavailable"}'
+	run -0 grep -cF "handler pool sign: no handler runs (each ended as it started): refused" "$LOG"
+	# Put right, and SIGHUP: the pool starts again now, without its pause.
+	cp "$D/ca.json.base" "$CA/config/ca.json"
+	kill -HUP "$SERVE_PID"
+	wait_for grep -q '"message":"reloaded' "$LOG"
+	run -0 post_sign "$(mint)" "$D/foo.csr"
+	assert_output 201
+	stop_servers
+	# One process per connection: the handler's refusal is the answer.
+	jq "$bad" "$D/ca.json.base" >"$CA/config/ca.json"
+	serve_socat
+	run -0 post_sign "$(mint)" "$D/foo.csr"
+	assert_output 500
+	assert_equal "$(body)" "{\"status\":500,\"message\":\"$why\"}"
+}
+
 # port_closed PORT: nothing accepts connections on 127.0.0.1:PORT.
 port_closed() { ! port_open "$1"; }
 
