@@ -132,13 +132,13 @@ fi
 # documents (no records), pg and pg_hosts (their own cluster), memcheck
 # (valgrind).  By default: the suites whose database work differs in
 # kind (issuance, spent tokens, renewal, revocation, the CRL, inventory,
-# durability, faults, ACME's objects and nonces).  PG_SUITES=all adds the suites that repeat that
+# durability, faults, ACME's objects, nonces and account bindings).  PG_SUITES=all adds the suites that repeat that
 # work from other angles (names, DER, keys, policy, verification, the
 # clients); each passes there too, and together they would double the
 # time of make check.
 pg_default="offline revoke inventory durability handler crl faults
 faults_serve renew revoke_online serve_lifecycle online token x5c
-attacks_tokens limits acme"
+attacks_tokens limits acme acme_eab"
 pg_more="renew_client serve oidc attacks_der attacks_names attacks_keys
 attacks_secrets policy client verify"
 if [ "${PG_SUITES-}" = all ]; then
