@@ -1481,7 +1481,7 @@ static struct va_proc va_spare = { -1, -1, -1, 0, NULL, 0 };
 
 /* Stop p (kill, reap) and forget it. */
 static void
-va_stop(struct va_proc *p)
+validator_stop(struct va_proc *p)
 {
 	int st;
 
@@ -1500,7 +1500,7 @@ va_stop(struct va_proc *p)
 
 /* Start ca-acme-va with argv as *p (p->args set by the caller). */
 static int
-va_start(char **argv, struct va_proc *p)
+validator_start(char **argv, struct va_proc *p)
 {
 	int in[2], out[2];
 	sigset_t none;
@@ -1618,8 +1618,8 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 		/* Another provisioner's spare waits for its own, unless stale. */
 		if (va_spare.pid > 0 && (time_mono_ms() - va_spare.started >=
 		    VA_SPARE_LIFE || waitpid(va_spare.pid, &st, WNOHANG) != 0))
-			va_stop(&va_spare);
-		if (va_start(argv, &p) != CA_OK) {
+			validator_stop(&va_spare);
+		if (validator_start(argv, &p) != CA_OK) {
 			free(args);
 			free(line);
 			return CA_FAIL;
@@ -1668,9 +1668,9 @@ va_ask(const struct req *r, const json_t *q, json_t **answer)
 	else {
 		va_spare.args = args;
 		va_spare.len = len;
-		if (va_start(argv, &va_spare) != CA_OK) {
+		if (validator_start(argv, &va_spare) != CA_OK) {
 			err_clear();
-			va_stop(&va_spare);
+			validator_stop(&va_spare);
 		}
 	}
 	buf[got] = '\0';
