@@ -733,6 +733,24 @@ key_revoked(struct db *db, EVP_PKEY *key, char *serial)
 	return rc == CA_REFUSED && serial[0] != '\0' ? CA_OK : rc;
 }
 
+/*
+ * An account's key (what names it in messages) that is a revoked
+ * certificate's: badPublicKey, set as the problem.
+ */
+static int
+key_spent(struct req *r, EVP_PKEY *key, const char *what)
+{
+	char revoked[DB_MAX_SERIAL + 1];
+	int rc;
+
+	if ((rc = key_revoked(r->db, key, revoked)) != CA_OK)
+		return internal(r, rc);
+	if (revoked[0] != '\0')
+		return problem(r, 400, "badPublicKey", "%s is that of revoked "
+		    "certificate %s", what, revoked);
+	return CA_OK;
+}
+
 static int
 new_account(struct req *r)
 {
@@ -740,7 +758,6 @@ new_account(struct req *r)
 	struct db_acme_row *row = NULL;
 	enum db_refusal why;
 	char *tp = NULL, *id = NULL, *kid = NULL;
-	char revoked[DB_MAX_SERIAL + 1];
 	json_t *body;
 	int rc;
 
@@ -762,15 +779,8 @@ new_account(struct req *r)
 		    "this key");
 		goto out;
 	}
-	if ((rc = key_revoked(r->db, r->key, revoked)) != CA_OK) {
-		rc = internal(r, rc);
+	if ((rc = key_spent(r, r->key, "the key")) != CA_OK)
 		goto out;
-	}
-	if (revoked[0] != '\0') {
-		rc = problem(r, 400, "badPublicKey", "the key is that of "
-		    "revoked certificate %s", revoked);
-		goto out;
-	}
 	eab = json_object_get(p, "externalAccountBinding");
 	if (eab == NULL && json_is_true(json_object_get(r->prov,
 	    "requireEAB"))) {
@@ -2054,7 +2064,7 @@ key_change(struct req *r)
 	EVP_PKEY *newkey = NULL, *old = NULL;
 	const json_t *acct, *oldkey;
 	json_t *body = NULL;
-	char *tp = NULL, *loc, revoked[DB_MAX_SERIAL + 1];
+	char *tp = NULL, *loc;
 	int rc;
 
 	memset(&in, 0, sizeof(in));
@@ -2098,15 +2108,8 @@ key_change(struct req *r)
 		    "the account's key");
 		goto out;
 	}
-	if ((rc = key_revoked(r->db, newkey, revoked)) != CA_OK) {
-		rc = internal(r, rc);
+	if ((rc = key_spent(r, newkey, "inner JWS: the new key")) != CA_OK)
 		goto out;
-	}
-	if (revoked[0] != '\0') {
-		rc = problem(r, 400, "badPublicKey", "inner JWS: the new key "
-		    "is that of revoked certificate %s", revoked);
-		goto out;
-	}
 	if ((tp = jwk_thumbprint(newkey)) == NULL) {
 		rc = internal(r, CA_FAIL);
 		goto out;
