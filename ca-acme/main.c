@@ -250,18 +250,33 @@ random_b64(size_t n)
 	return b64url_encode(b, n);
 }
 
-/* A fresh nonce, stored, as the answer's Replay-Nonce. */
+/*
+ * A fresh nonce, stored, as the answer's Replay-Nonce; with spend, the
+ * request's nonce is spent in the same transaction (one commit where
+ * there would be two), and CA_REFUSED when it cannot be, nothing then
+ * stored.  Once the answer has its nonce, another call does nothing.
+ */
 static int
-nonce_new(struct req *r)
+nonce_new(struct req *r, const char *spend)
 {
 	char *n;
 	int rc;
 
-	if (r->db == NULL)
+	if (r->db == NULL || json_object_get(r->headers, "Replay-Nonce"))
 		return CA_OK;
 	if ((n = random_b64(ID_BYTES)) == NULL)
 		return CA_FAIL;
-	if ((rc = db_nonce_put(r->db, n, r->now, r->now + NONCE_LIFE)) == CA_OK)
+	if (spend == NULL)
+		rc = db_nonce_put(r->db, n, r->now, r->now + NONCE_LIFE);
+	else if ((rc = db_begin(r->db)) == CA_OK) {
+		if ((rc = db_nonce_use(r->db, spend, r->now)) == CA_OK &&
+		    (rc = db_nonce_put(r->db, n, r->now, r->now + NONCE_LIFE)) ==
+		    CA_OK)
+			rc = db_commit(r->db);
+		else
+			db_rollback(r->db);
+	}
+	if (rc == CA_OK)
 		hdr_set(r, "Replay-Nonce", n);
 	free(n);
 	return rc;
@@ -513,7 +528,7 @@ verify_post(struct req *r, int by)
 		return problem(r, 400, rc == CA_INPUT ? "badPublicKey" :
 		    "malformed", "%s", err_msg());
 	}
-	if ((rc = db_nonce_use(r->db, r->jws.nonce, r->now)) == CA_REFUSED)
+	if ((rc = nonce_new(r, r->jws.nonce)) == CA_REFUSED)
 		return problem(r, 400, "badNonce", "the nonce is not one this "
 		    "server gave, was used, or expired");
 	if (rc != CA_OK)
@@ -2263,7 +2278,7 @@ serve_one(struct authority *a, struct api_call *c)
 	else
 		rc = dispatch(&r);
 	/* Every answer: a fresh nonce, and the way to the directory. */
-	if (r.prov != NULL && nonce_new(&r) != CA_OK && rc == CA_OK)
+	if (r.prov != NULL && nonce_new(&r, NULL) != CA_OK && rc == CA_OK)
 		rc = internal(&r, err_code());
 	if (r.base != NULL && asprintf(&index, "%s/directory", r.base) >= 0) {
 		hdr_link(&r, index, "index");
