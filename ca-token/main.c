@@ -148,10 +148,13 @@ load_bare_key(const char *path, const char *pwfile)
 	} else {
 		/* A compact JWE holding the JWK, as in ca.json's encryptedKey. */
 		json_t *prov;
-		char *tok = strndup((const char *)b.data + i, b.len - i);
+		/* The file's bytes are not a C string: copied by length. */
+		char *tok = malloc(b.len - i + 1);
 
 		if (tok == NULL)
 			die(CA_FAIL, "out of memory");
+		memcpy(tok, b.data + i, b.len - i);
+		tok[b.len - i] = '\0';
 		tok[strcspn(tok, " \r\n\t")] = '\0';
 		if (pw == NULL)
 			die(CA_USAGE, "%s is encrypted: --password-file is needed", path);

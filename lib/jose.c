@@ -1127,11 +1127,14 @@ jws_parse(const char *token, size_t len, struct jws *out)
 		    "jws: critical header extensions (crit) not supported");
 		goto fail;
 	}
-	if ((out->signing_input = strndup(token, off[2] - 1)) == NULL) {
+	/* token is len bytes, not a C string: copied by its length. */
+	out->signing_input_len = off[2] - 1;
+	if ((out->signing_input = malloc(out->signing_input_len + 1)) == NULL) {
 		rc = err_set(CA_FAIL, "out of memory");
 		goto fail;
 	}
-	out->signing_input_len = off[2] - 1;
+	memcpy(out->signing_input, token, out->signing_input_len);
+	out->signing_input[out->signing_input_len] = '\0';
 	out->sig = seg[2].data;
 	out->sig_len = seg[2].len;
 	seg[2].data = NULL;
