@@ -323,8 +323,8 @@ wait_response(struct hop *h, int64_t deadline)
 		if (now_ms() >= deadline)
 			return 0;
 		if (__atomic_load_n(h->down, __ATOMIC_SEQ_CST) && not_taken(h)) {
-			log_msg("handler pool %s: no handler runs (each ended "
-			    "as it started): refused", hkinds[h->kind].name);
+			log_msg("handler pool %s: no handler runs (the last "
+			    "refused to start): refused", hkinds[h->kind].name);
 			hop_kill(h);
 			return -1;
 		}
@@ -563,7 +563,7 @@ pool_launch(struct pool *p)
 }
 
 int
-pool_reaped(struct pool *p, pid_t pid)
+pool_reaped(struct pool *p, pid_t pid, int status)
 {
 	int64_t now = now_ms();
 	int i;
@@ -579,7 +579,13 @@ pool_reaped(struct pool *p, pid_t pid)
 			if (p->backoff > POOL_BACKOFF_MAX_MS)
 				p->backoff = POOL_BACKOFF_MAX_MS;
 			p->ended[i] = now;
-			p->failing = now - p->started[i] < POOL_STABLE_MS;
+			/*
+			 * Refused to start: exited, not killed, with a failure,
+			 * soon after its start.  A handler killed while it
+			 * worked is replaced, and what waits is kept for it.
+			 */
+			p->failing = now - p->started[i] < POOL_STABLE_MS &&
+			    WIFEXITED(status) && WEXITSTATUS(status) != 0;
 			pool_mark(p);
 			return 1;
 		}
@@ -653,7 +659,7 @@ pool_stop(struct pool *p, int64_t deadline)
 		}
 		pid = waitpid(-1, &st, now_ms() >= deadline ? 0 : WNOHANG);
 		if (pid > 0)
-			pool_reaped(p, pid);
+			pool_reaped(p, pid, st);
 		else if (pid == 0)
 			usleep(10000);
 		else if (errno == ECHILD)

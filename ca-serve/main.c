@@ -581,7 +581,7 @@ reap(struct loop *l)
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		for (k = 0; k < HK_COUNT; k++)
-			if (l->have_pool[k] && pool_reaped(&l->pool[k], pid))
+			if (l->have_pool[k] && pool_reaped(&l->pool[k], pid, st))
 				break;
 		if (k < HK_COUNT) {
 			if (!got_term)

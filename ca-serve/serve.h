@@ -159,10 +159,10 @@ struct pool {
 	int64_t *started;       /* when each was started (ms) */
 	int64_t *ended;         /* when each last ended (ms) */
 	int64_t backoff;        /* pause before a restart (ms) */
-	int failing;            /* the last to end had only just started */
+	int failing;            /* the last to end refused to start */
 	/*
 	 * Shared with the workers: 1 while no handler runs and the last
-	 * ended as it started (a configuration it refuses, say), so that a
+	 * refused to start (a configuration it refuses, say), so that a
 	 * request waiting in the socket's backlog is refused at once rather
 	 * than held until its deadline.  NULL: not kept.
 	 */
@@ -178,8 +178,11 @@ int pool_start(struct pool *p, int kind, const char *prog, const char *home,
     int n, int launch, volatile int *down);
 /* Start the handlers of a pool bound without them. */
 int pool_launch(struct pool *p);
-/* A pool process pid has ended: 1 if it was one (restarted when due). */
-int pool_reaped(struct pool *p, pid_t pid);
+/*
+ * A pool process pid has ended with wait status status: 1 if it was one
+ * (restarted when due).
+ */
+int pool_reaped(struct pool *p, pid_t pid, int status);
 /* Start those that are missing and due; returns ms until the next is due, or -1. */
 int64_t pool_tend(struct pool *p);
 /*

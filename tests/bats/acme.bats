@@ -288,7 +288,7 @@ acme_objs() {
 	run -0 curl -sS --cacert "$ROOT" -o /dev/null -w '%{http_code}' "$DIRURL"
 	assert_output 503
 	run -0 grep -F "ca-acme: $why" "$LOG"
-	run -0 grep -F "handler pool acme: no handler runs (each ended as it started): refused" "$LOG"
+	run -0 grep -F "handler pool acme: no handler runs (the last refused to start): refused" "$LOG"
 	# A handler on a socket does not start: exit 4, one line.
 	run -4 --separate-stderr ca-acme --api --offline --dir "$CA" --socket "$BATS_TEST_TMPDIR/h.sock"
 	assert_output ""

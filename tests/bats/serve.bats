@@ -707,7 +707,7 @@ issue_through() {
 	run -0 post_sign "$(mint)" "$D/foo.csr"
 	assert_output 503
 	assert_equal "$(body)" '{"status":503,"message":"handler unavailable"}'
-	run -0 grep -cF "handler pool sign: no handler runs (each ended as it started): refused" "$LOG"
+	run -0 grep -cF "handler pool sign: no handler runs (the last refused to start): refused" "$LOG"
 	# Put right, and SIGHUP: the pool starts again now, without its pause.
 	cp "$D/ca.json.base" "$CA/config/ca.json"
 	kill -HUP "$SERVE_PID"
