@@ -218,6 +218,10 @@ FLAGS="$COMMON $SAN"
 # Sanitizer reports with stacks; a UB report is fatal (-fno-sanitize-recover).
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export UBSAN_OPTIONS
+# The inputs are bytes with a length, never C strings: a string function
+# that reads one past its length (strndup, strlen) is a finding.
+ASAN_OPTIONS=${ASAN_OPTIONS:-strict_string_checks=1:detect_stack_use_after_return=1}
+export ASAN_OPTIONS
 
 # ---- the library, built once per flag set and reused ------------------------
 
