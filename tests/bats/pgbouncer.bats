@@ -208,3 +208,38 @@ hexder() { openssl x509 -in "$1" -outform DER | od -An -v -tx1 | tr -d ' \n' | t
 	assert_output --partial "BEGIN CERTIFICATE"
 	assert_equal "$(rows)" "$(($(cut -d' ' -f1 <<<"$rows0") + 1)) $(($(cut -d' ' -f2 <<<"$rows0") + 1))"
 }
+
+@test "pgbouncer: fail busy database for a long-lived handler (503) after its own busy timeout, whichever server session its transaction gets" {
+	rows0=$(rows)
+	for round in 1 2; do
+		jq -nc --arg c "$(cat "$D/foo.csr")" --arg t "$(mint)" '{csr: $c, ott: $t}'
+	done >"$D/lh.in"
+	coproc LH { ca-sign --api --offline --dir "$CA" 2>"$D/lh.err" 3>&-; }
+	sed -n 1p "$D/lh.in" >&"${LH[1]}"
+	read -r -t 30 line <&"${LH[0]}"
+	assert_equal "$(jq -r 'has("crt")' <<<"$line")" true
+	# The lock holder takes the idle server session the handler's
+	# connection last ran on: the handler's next transaction runs on the
+	# other one, and must still wait its busy timeout (1s), no more.
+	hold_db_lock "$CA"
+	s=$(date +%s%N)
+	sed -n 2p "$D/lh.in" >&"${LH[1]}"
+	line=""
+	read -r -t 30 line <&"${LH[0]}" || true
+	e=$(date +%s%N)
+	release_db_lock
+	assert_equal "$line" '{"status":503,"message":"database busy: begin transaction: another writer held the lock past the busy timeout"}'
+	assert [ $(((e - s) / 1000000)) -ge 900 ]
+	assert [ $(((e - s) / 1000000)) -lt 10000 ]
+	# The same request again, the lock released: issued.
+	sed -n 2p "$D/lh.in" >&"${LH[1]}"
+	read -r -t 30 line <&"${LH[0]}"
+	assert_equal "$(jq -r 'has("crt")' <<<"$line")" true
+	eval "exec ${LH[1]}>&-"
+	# Its exit status is its worst answer's: the busy one.
+	rc=0
+	wait "$LH_PID" || rc=$?
+	assert_equal "$rc" 5
+	assert_equal "$(cat "$D/lh.err")" "ca-sign: database busy: begin transaction: another writer held the lock past the busy timeout"
+	assert_equal "$(rows)" "$(($(cut -d' ' -f1 <<<"$rows0") + 2)) $(($(cut -d' ' -f2 <<<"$rows0") + 2))"
+}
