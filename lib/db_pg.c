@@ -28,6 +28,14 @@
  * at the next transaction or read, so a long-lived handler serves again
  * after the server restarts without being restarted itself.
  *
+ * Nothing is left on the server's session: every setting is SET LOCAL in
+ * the transaction it is for, every read outside a caller's transaction
+ * runs in a READ ONLY transaction of its own (one pipelined round trip),
+ * no named prepared statement, temporary table or session lock.  A
+ * pooler in transaction mode (pgbouncer), which runs each transaction on
+ * whichever server session is free, is thus as safe as a connection of
+ * our own.
+ *
  * Values only ever reach SQL as parameters.  db.c has checked every
  * argument before these functions run.
  */
