@@ -243,3 +243,23 @@ hexder() { openssl x509 -in "$1" -outform DER | od -An -v -tx1 | tr -d ' \n' | t
 	assert_equal "$(cat "$D/lh.err")" "ca-sign: database busy: begin transaction: another writer held the lock past the busy timeout"
 	assert_equal "$(rows)" "$(($(cut -d' ' -f1 <<<"$rows0") + 2)) $(($(cut -d' ' -f2 <<<"$rows0") + 2))"
 }
+
+@test "pgbouncer: fail a reader's query runs read only whatever it reaches (exit 4), nothing written, and leaves no read-only session behind" {
+	url=$(sh "$TOP/tests/pgbouncer.sh" database "$PB" "$PGD")
+	ca-init --dir "$D/ro" --password-file "$D/pw" --dns ro.example.com \
+		--key-iterations 2048 --db "$url" >/dev/null
+	# Reading the certificates writes a row, as a hostile or broken view
+	# in the database could make any query do.
+	dbq "$D/ro" "CREATE TABLE written (n int); ALTER TABLE certs RENAME TO certs_t; CREATE FUNCTION write_one() RETURNS boolean LANGUAGE plpgsql AS \$\$ BEGIN INSERT INTO written VALUES (1); RETURN true; END \$\$; CREATE VIEW certs AS SELECT * FROM certs_t WHERE write_one();"
+	run -4 --separate-stderr ca-list --dir "$D/ro"
+	assert_output ""
+	assert_equal "$stderr" "ca-list: database list certificates: cannot execute INSERT in a read-only transaction"
+	run -0 dbq "$D/ro" "select count(*) from written"
+	assert_output 0
+	# The failed read was rolled back: the server sessions it ran on take
+	# a write again.
+	run -0 dbq "$D/ro" "SHOW default_transaction_read_only; SHOW transaction_read_only; INSERT INTO written VALUES (2); SELECT count(*) FROM written"
+	assert_output "$(printf 'off\noff\n1')"
+	run -0 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
+	assert_output --partial "BEGIN CERTIFICATE"
+}
