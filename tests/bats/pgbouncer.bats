@@ -138,14 +138,16 @@ hexder() { openssl x509 -in "$1" -outform DER | od -An -v -tx1 | tr -d ' \n' | t
 	done >"$D/api.in"
 	# One request at a time, a reader between two.
 	coproc API { ca-sign --api --offline --dir "$CA" 2>"$D/api.err" 3>&-; }
+	# bash forgets a coprocess's pid and fds once it has ended: kept here.
+	pid=$API_PID in=${API[1]} out=${API[0]}
 	for round in $(seq 4); do
-		sed -n "${round}p" "$D/api.in" >&"${API[1]}"
-		read -r line <&"${API[0]}"
+		sed -n "${round}p" "$D/api.in" >&"$in"
+		read -r -t 30 line <&"$out"
 		printf '%s\n' "$line" >>"$D/api.out"
 		run -0 --separate-stderr ca-list --dir "$CA"
 	done
-	eval "exec ${API[1]}>&-"
-	wait "$API_PID"
+	eval "exec $in>&-"
+	wait "$pid"
 	assert_equal "$(cat "$D/api.err")" ""
 	assert_equal "$(jq -r 'has("crt")' "$D/api.out" | sort -u)" true
 	assert_equal "$(rows)" "$(($(cut -d' ' -f1 <<<"$rows0") + 4)) $(($(cut -d' ' -f2 <<<"$rows0") + 4))"
@@ -215,30 +217,32 @@ hexder() { openssl x509 -in "$1" -outform DER | od -An -v -tx1 | tr -d ' \n' | t
 		jq -nc --arg c "$(cat "$D/foo.csr")" --arg t "$(mint)" '{csr: $c, ott: $t}'
 	done >"$D/lh.in"
 	coproc LH { ca-sign --api --offline --dir "$CA" 2>"$D/lh.err" 3>&-; }
-	sed -n 1p "$D/lh.in" >&"${LH[1]}"
-	read -r -t 30 line <&"${LH[0]}"
+	# bash forgets a coprocess's pid and fds once it has ended: kept here.
+	pid=$LH_PID in=${LH[1]} out=${LH[0]}
+	sed -n 1p "$D/lh.in" >&"$in"
+	read -r -t 30 line <&"$out"
 	assert_equal "$(jq -r 'has("crt")' <<<"$line")" true
 	# The lock holder takes the idle server session the handler's
 	# connection last ran on: the handler's next transaction runs on the
 	# other one, and must still wait its busy timeout (1s), no more.
 	hold_db_lock "$CA"
 	s=$(date +%s%N)
-	sed -n 2p "$D/lh.in" >&"${LH[1]}"
+	sed -n 2p "$D/lh.in" >&"$in"
 	line=""
-	read -r -t 30 line <&"${LH[0]}" || true
+	read -r -t 30 line <&"$out" || true
 	e=$(date +%s%N)
 	release_db_lock
 	assert_equal "$line" '{"status":503,"message":"database busy: begin transaction: another writer held the lock past the busy timeout"}'
 	assert [ $(((e - s) / 1000000)) -ge 900 ]
 	assert [ $(((e - s) / 1000000)) -lt 10000 ]
 	# The same request again, the lock released: issued.
-	sed -n 2p "$D/lh.in" >&"${LH[1]}"
-	read -r -t 30 line <&"${LH[0]}"
+	sed -n 2p "$D/lh.in" >&"$in"
+	read -r -t 30 line <&"$out"
 	assert_equal "$(jq -r 'has("crt")' <<<"$line")" true
-	eval "exec ${LH[1]}>&-"
+	eval "exec $in>&-"
 	# Its exit status is its worst answer's: the busy one.
 	rc=0
-	wait "$LH_PID" || rc=$?
+	wait "$pid" || rc=$?
 	assert_equal "$rc" 5
 	assert_equal "$(cat "$D/lh.err")" "ca-sign: database busy: begin transaction: another writer held the lock past the busy timeout"
 	assert_equal "$(rows)" "$(($(cut -d' ' -f1 <<<"$rows0") + 2)) $(($(cut -d' ' -f2 <<<"$rows0") + 2))"
