@@ -103,7 +103,7 @@ bench/loadgen: bench/loadgen.c
 
 # Debian packages needed to build, test and benchmark.
 DEPS = build-essential pkg-config libssl-dev libjansson-dev libsqlite3-dev libidn2-dev \
-       libcurl4-openssl-dev libpq-dev postgresql \
+       libcurl4-openssl-dev libpq-dev postgresql pgbouncer \
        openssl sqlite3 bats bats-assert bats-support jq faketime mandoc \
        clang libclang-rt-14-dev shellcheck python3-jwcrypto python3-cryptography \
        hyperfine golang-cfssl valgrind strace bsdextrautils socat curl systemd ucspi-tcp \

@@ -28,6 +28,14 @@
  * at the next transaction or read, so a long-lived handler serves again
  * after the server restarts without being restarted itself.
  *
+ * Nothing is left on the server's session: every setting is SET LOCAL in
+ * the transaction it is for, every read outside a caller's transaction
+ * runs in a READ ONLY transaction of its own (one pipelined round trip),
+ * no named prepared statement, temporary table or session lock.  A
+ * pooler in transaction mode (pgbouncer), which runs each transaction on
+ * whichever server session is free, is thus as safe as a connection of
+ * our own.
+ *
  * Values only ever reach SQL as parameters.  db.c has checked every
  * argument before these functions run.
  */
@@ -285,27 +293,20 @@ in_tx(const struct pg *p)
 	return p->open;
 }
 
-/* The settings every session of this connection carries. */
-static int
-pg_session(struct pg *p)
+/*
+ * The settings of every transaction of ours, as the statement that makes
+ * them.  Each is SET LOCAL, so it ends with the transaction: nothing is
+ * left on the server's session, which a pooler in transaction mode
+ * (pgbouncer) hands to another client at the next transaction, and gives
+ * this one back on another session.  lock_timeout 0 would wait for ever:
+ * a busy timeout of 0 is a try-lock at db_begin() instead (pg_begin), and
+ * other lock waits get 1 ms.
+ */
+static void
+tx_settings(const struct pg *p, char *sql, size_t size)
 {
-	char sql[96];
-	int ret;
-
-	/*
-	 * lock_timeout 0 would wait for ever: a busy timeout of 0 is a
-	 * try-lock at db_begin() instead (pg_begin), and other lock waits
-	 * get 1 ms.
-	 */
-	snprintf(sql, sizeof(sql), "SET lock_timeout = %d",
+	snprintf(sql, size, "SET LOCAL lock_timeout = %d",
 	    p->busy_ms > 0 ? p->busy_ms : 1);
-	if ((ret = pg_exec(p, sql, "set lock_timeout")) != CA_OK)
-		return ret;
-	/* A reader changes nothing, whatever it is asked to run. */
-	if (p->mode == DB_READ)
-		ret = pg_exec(p, "SET default_transaction_read_only = on",
-		    "set read only");
-	return ret;
 }
 
 /*
@@ -323,7 +324,7 @@ pg_ensure(struct pg *p)
 		return err_set(CA_UNAVAIL, "database unavailable: %s: %s",
 		    p->name, pg_msg(PQerrorMessage(p->c)));
 	p->broken = 0;
-	return pg_session(p);
+	return CA_OK;
 }
 
 /*
@@ -337,24 +338,162 @@ lost(const struct pg *p)
 }
 
 /*
- * A query whose rows come back whole (*out, the caller's to PQclear):
- * outside a transaction a lost connection is made again once (nothing
- * was done yet); inside one it is the caller's failure.
+ * The end of a read of our own (read_start): COMMIT's result and the
+ * pipeline's end are collected, the pipeline left, and a transaction the
+ * read left open or failed (its query failed) rolled back.  ret is the
+ * read's outcome so far, returned unless the read succeeded and its
+ * COMMIT did not.  Results are taken a bounded number of times: a lost
+ * connection gives no end.
+ */
+static int
+read_end(struct pg *p, int ret, const char *op)
+{
+	PGresult *r;
+	ExecStatusType st;
+	int i, nulls = 0;
+
+	if (PQpipelineStatus(p->c) == PQ_PIPELINE_OFF)
+		return ret;
+	for (i = 0; i < 16 && nulls < 2; i++) {
+		if ((r = PQgetResult(p->c)) == NULL) {
+			if (PQstatus(p->c) != CONNECTION_OK)
+				break;
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED &&
+		    ret == CA_OK)
+			ret = pg_fail(p, r, op);
+		PQclear(r);
+	}
+	if (!PQexitPipelineMode(p->c)) {
+		/* Left mid-pipeline: the connection is made again. */
+		if (ret == CA_OK)
+			ret = err_set(CA_UNAVAIL, "database unavailable: %s: %s",
+			    op, pg_msg(PQerrorMessage(p->c)));
+		p->broken = 1;
+		return ret;
+	}
+	if (PQstatus(p->c) == CONNECTION_OK &&
+	    PQtransactionStatus(p->c) != PQTRANS_IDLE)
+		PQclear(PQexec(p->c, "ROLLBACK"));
+	return ret;
+}
+
+/*
+ * A read outside a transaction runs in a transaction of its own, READ
+ * ONLY and with the settings of every transaction: BEGIN, the settings,
+ * the query and COMMIT sent as one pipeline, so in one round trip, as the
+ * query alone was.  Once BEGIN's and the settings' results are in, the
+ * query's come next (row by row if single): the caller takes them until
+ * PQgetResult() gives NULL, then calls read_end().  A reader thus changes
+ * nothing, whatever it is asked to run, and holds no state on the
+ * server's session.
+ */
+static int
+read_start(struct pg *p, const char *sql, int n, const char *const *vals,
+    int single, const char *op)
+{
+	char set[64];
+	PGresult *r;
+	int ret = CA_OK, i;
+
+	tx_settings(p, set, sizeof(set));
+	if (!PQenterPipelineMode(p->c) ||
+	    !PQsendQueryParams(p->c, "BEGIN READ ONLY", 0, NULL, NULL, NULL,
+	    NULL, 0) ||
+	    !PQsendQueryParams(p->c, set, 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendQueryParams(p->c, sql, n, NULL, vals, NULL, NULL, 0) ||
+	    !PQsendQueryParams(p->c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQpipelineSync(p->c))
+		return read_end(p, pg_fail(p, NULL, op), op);
+	/* BEGIN's result and SET's, each ended by a NULL. */
+	for (i = 0; i < 2 && ret == CA_OK; i++) {
+		r = PQgetResult(p->c);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
+			ret = pg_fail(p, r, op);
+		PQclear(r);
+		if (ret == CA_OK && (r = PQgetResult(p->c)) != NULL) {
+			PQclear(r);
+			ret = err_set(CA_FAIL, "database %s: unexpected result",
+			    op);
+		}
+	}
+	if (ret == CA_OK && single && !PQsetSingleRowMode(p->c))
+		ret = pg_fail(p, NULL, op);
+	if (ret != CA_OK) {
+		/* The query's results, which nobody will read. */
+		for (i = 0; i < 16 && (r = PQgetResult(p->c)) != NULL; i++)
+			PQclear(r);
+		return read_end(p, ret, op);
+	}
+	return CA_OK;
+}
+
+/*
+ * A read whose results the caller takes with PQgetResult() until NULL,
+ * then ends with read_end().  Inside a transaction it is the query alone;
+ * outside one, a read transaction of its own (read_start), and a lost
+ * connection is made again once (nothing was done yet); inside one it is
+ * the caller's failure.
+ */
+static int
+pg_read(struct pg *p, const char *sql, int n, const char *const *vals,
+    int single, const char *op)
+{
+	int ret = CA_OK, i;
+
+	if (in_tx(p)) {
+		if (PQsendQueryParams(p->c, sql, n, NULL, vals, NULL, NULL,
+		    0) && (!single || PQsetSingleRowMode(p->c)))
+			return CA_OK;
+		return pg_fail(p, NULL, op);
+	}
+	for (i = 0; i < 2; i++) {
+		if ((ret = pg_ensure(p)) != CA_OK)
+			return ret;
+		if ((ret = read_start(p, sql, n, vals, single, op)) == CA_OK ||
+		    !lost(p))
+			break;
+	}
+	return ret;
+}
+
+/*
+ * A query whose rows come back whole (*out, the caller's to PQclear), in
+ * the caller's transaction or in a read transaction of its own.
  */
 static int
 pg_select(struct pg *p, const char *sql, int n, const char *const *vals,
     PGresult **out, const char *op)
 {
-	int ret = CA_OK, i;
+	PGresult *r, *extra;
+	int ret, i;
 
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		ret = pg_run(p, sql, n, vals, NULL, NULL, PGRES_TUPLES_OK, out,
+	*out = NULL;
+	if (in_tx(p))
+		return pg_run(p, sql, n, vals, NULL, NULL, PGRES_TUPLES_OK, out,
 		    op);
-		if (ret == CA_OK || in_tx(p) || !lost(p))
-			break;
+	if ((ret = pg_read(p, sql, n, vals, 0, op)) != CA_OK)
+		return ret;
+	r = PQgetResult(p->c);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = pg_fail(p, r, op);
+		PQclear(r);
+		r = NULL;
 	}
+	for (i = 0; i < 16 && (extra = PQgetResult(p->c)) != NULL; i++)
+		PQclear(extra);
+	if ((ret = read_end(p, ret, op)) == CA_OK)
+		*out = r;
+	else
+		PQclear(r);
 	return ret;
 }
 
@@ -517,11 +656,6 @@ pg_open(const char *home, const char *source, enum db_mode mode, void **conn)
 		return ret;
 	}
 	pg_set_name(p);
-	if ((ret = pg_session(p)) != CA_OK) {
-		err_prefix("%s", p->name);
-		pg_close(p);
-		return ret;
-	}
 	*conn = p;
 	return CA_OK;
 }
@@ -532,16 +666,12 @@ pg_name(void *conn)
 	return ((struct pg *)conn)->name;
 }
 
+/* Nothing is sent: every transaction of ours sets it (tx_settings). */
 static int
 pg_set_busy_timeout(void *conn, int ms)
 {
-	struct pg *p = conn;
-	int old = p->busy_ms, ret;
-
-	p->busy_ms = ms;
-	if ((ret = pg_session(p)) != CA_OK)
-		p->busy_ms = old;
-	return ret;
+	((struct pg *)conn)->busy_ms = ms;
+	return CA_OK;
 }
 
 static void
@@ -559,20 +689,25 @@ pg_rollback(void *conn)
 	p->open = 0;
 }
 
-/* BEGIN and the writers' lock in one round trip. */
+/*
+ * BEGIN, the settings of the transaction and the writers' lock in one
+ * round trip (one simple query of three statements).
+ */
 static int
 begin_once(struct pg *p)
 {
+	char set[64], sql[256];
 	PGresult *r;
 	int ret;
 
-	if (p->busy_ms > 0)
-		return pg_run(p, "BEGIN; SELECT " DB_PG_LOCK_SQL, 0, NULL, NULL,
-		    NULL, PGRES_TUPLES_OK, NULL, "begin transaction");
-	if ((ret = pg_run(p, "BEGIN; SELECT " DB_PG_TRYLOCK_SQL, 0, NULL, NULL,
-	    NULL, PGRES_TUPLES_OK, &r, "begin transaction")) != CA_OK)
+	tx_settings(p, set, sizeof(set));
+	snprintf(sql, sizeof(sql), "BEGIN; %s; SELECT %s", set,
+	    p->busy_ms > 0 ? DB_PG_LOCK_SQL : DB_PG_TRYLOCK_SQL);
+	if ((ret = pg_run(p, sql, 0, NULL, NULL, NULL, PGRES_TUPLES_OK, &r,
+	    "begin transaction")) != CA_OK)
 		return ret;
-	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+	if (p->busy_ms == 0 &&
+	    (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "t") != 0))
 		ret = err_set(CA_UNAVAIL, "database busy: begin transaction: "
 		    "another writer holds the lock");
 	PQclear(r);
@@ -703,8 +838,8 @@ pg_schema_version(void *conn, int *version)
 			    "schema_version: not a CA database");
 		return CA_OK;
 	}
-	if ((ret = pg_run(p, "SELECT version FROM schema_version", 0, NULL,
-	    NULL, NULL, PGRES_TUPLES_OK, &r, "read schema version")) != CA_OK)
+	if ((ret = pg_select(p, "SELECT version FROM schema_version", 0, NULL,
+	    &r, "read schema version")) != CA_OK)
 		return ret;
 	if (PQntuples(r) != 1 || col_int(r, 0, 0, &v) != 0 || v < 1 ||
 	    v > 1000000) {
@@ -943,30 +1078,6 @@ pg_revoke(void *conn, const struct db_revocation *rv, enum db_refusal *why)
 	return pg_write(conn, revoke, rv, why);
 }
 
-/*
- * A read: outside a transaction a lost connection is made again once
- * (nothing was done yet); inside one it is the caller's failure.
- */
-static int
-pg_read(struct pg *p, const char *sql, int n, const char *const *vals,
-    int single, const char *op)
-{
-	int ret = CA_OK, i, sent;
-
-	for (i = 0; i < 2; i++) {
-		if (!in_tx(p) && (ret = pg_ensure(p)) != CA_OK)
-			return ret;
-		sent = PQsendQueryParams(p->c, sql, n, NULL, vals, NULL, NULL,
-		    0);
-		if (sent && (!single || PQsetSingleRowMode(p->c)))
-			return CA_OK;
-		ret = pg_fail(p, NULL, op);
-		if (in_tx(p) || !lost(p))
-			break;
-	}
-	return ret;
-}
-
 static int
 pg_is_revoked(void *conn, const char *serial, int *revoked)
 {
@@ -1116,7 +1227,7 @@ pg_list_certs(void *conn, const struct db_filter *f, db_row_fn fn, void *arg)
 	}
 	if (ret == CA_OK && PQstatus(p->c) != CONNECTION_OK)
 		ret = pg_fail(p, NULL, "list certificates");
-	return ret;
+	return read_end(p, ret, "list certificates");
 }
 
 static int
@@ -1174,7 +1285,7 @@ pg_list_crl_entries(void *conn, int64_t not_after_min, db_crl_entry_fn fn,
 			ret = pg_fail(p, r, "list revoked certificates");
 		PQclear(r);
 	}
-	return ret;
+	return read_end(p, ret, "list revoked certificates");
 }
 
 struct crl_put {
@@ -1380,7 +1491,7 @@ pg_acme_select(void *conn, enum db_acme_by by, const char *kind,
 	}
 	if (ret == CA_OK && PQstatus(p->c) != CONNECTION_OK)
 		ret = pg_fail(p, NULL, "read ACME objects");
-	return ret;
+	return read_end(p, ret, "read ACME objects");
 }
 
 struct nonce_put {
@@ -1516,7 +1627,7 @@ pg_copy_out(void *conn, const struct db_table *t, db_value_fn fn, void *arg)
 			ret = pg_fail(p, r, "copy");
 		PQclear(r);
 	}
-	return ret;
+	return read_end(p, ret, "copy");
 }
 
 /* db_copy(): one row of t, inside the copy's transaction. */

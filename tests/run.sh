@@ -129,7 +129,7 @@ else
 fi
 # The suites that run on PostgreSQL too, and their cluster.  Never:
 # those about ca.json, ca-init, stateless signing, inspection and the
-# documents (no records), pg and pg_hosts (their own cluster), memcheck
+# documents (no records), pg, pg_hosts and pgbouncer (their own cluster), memcheck
 # (valgrind).  By default: the suites whose database work differs in
 # kind (issuance, spent tokens, renewal, revocation, the CRL, inventory,
 # durability, faults, ACME's objects, nonces and account bindings).  PG_SUITES=all adds the suites that repeat that
