@@ -219,8 +219,14 @@ start_once() {
 	# The same certificate is served once the clock has reached it.
 	PORT=$(free_port)
 	LOG="$BATS_TEST_TMPDIR/serve.log"
-	bg faketime -f '+2d' ca-serve --dir "$CA" --listen "127.0.0.1:$PORT" --cert "$BATS_TEST_TMPDIR/new.crt"
+	# libfaketime preloaded by env, which execs (faketime(1) forks): the
+	# pid teardown kills is ca-serve's own.
+	local lib
+	lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 | head -n 1)
+	bg env LD_PRELOAD="$lib" FAKETIME='+2d' ca-serve --dir "$CA" --listen "127.0.0.1:$PORT" --cert "$BATS_TEST_TMPDIR/new.crt"
 	wait_for port_open "$PORT"
+	run -0 ps -o comm= -p "$BG"
+	assert_output ca-serve
 }
 
 @test "faults_serve: ca-serve's certificate or key unreadable: exit 4 at once with one line naming the file" {
