@@ -47,3 +47,53 @@ incl() {
 }
 # Instructions in millions, two decimals.
 mi() { awk -v x="$1" 'BEGIN {printf "%.2f", x / 1e6}'; }
+
+# The PostgreSQL benches' timings (bench/pg.sh, bench/pgbouncer.sh); they
+# use the caller's $bin (the programs), $pgbin (the server's own psql),
+# $work (csr.pem), $loop and die().
+
+# ms_each START_NS END_NS N: the milliseconds of each of N between two
+# date +%s%N readings.
+ms_each() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.3f", (b - a) / 1e6 / n}'; }
+
+# process HOME BODIES: one ca-sign --offline per certificate; ms each.
+# shellcheck disable=SC2154
+process() {
+	local s e tok toks
+	mapfile -t toks < <(jq -r .ott "$2")
+	s=$(date +%s%N)
+	for tok in "${toks[@]}"; do
+		"$bin/ca-sign" --offline --dir "$1" --token "$tok" <"$work/csr.pem" >/dev/null
+	done
+	e=$(date +%s%N)
+	ms_each "$s" "$e" "${#toks[@]}"
+}
+# lockstep HOME BODIES: one ca-sign --api --offline, the next request sent
+# once the answer came; ms per certificate.
+# shellcheck disable=SC2154
+lockstep() {
+	local s e
+	s=$(date +%s%N)
+	/usr/bin/python3 -c '
+import subprocess, sys
+p = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+for line in open(sys.argv[1], "rb"):
+    p.stdin.write(line)
+    p.stdin.flush()
+    if not p.stdout.readline().startswith(b"{\"crt\""):
+        sys.exit("not a certificate")
+p.stdin.close()
+sys.exit(p.wait())
+' "$2" "$bin/ca-sign" --api --offline --dir "$1" || die "lockstep on $1 failed"
+	e=$(date +%s%N)
+	ms_each "$s" "$e" "$(wc -l <"$2")"
+}
+# bare URL: psql connecting, running SELECT 1 and closing; ms each.
+# shellcheck disable=SC2154
+bare() {
+	local s e
+	s=$(date +%s%N)
+	for _ in $(seq "$loop"); do "$pgbin/psql" -X -At -d "$1" -c 'SELECT 1' >/dev/null; done
+	e=$(date +%s%N)
+	ms_each "$s" "$e" "$loop"
+}

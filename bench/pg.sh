@@ -30,6 +30,8 @@
 # a PostgreSQL server (postgresql), sqlite3, openssl, jq, /usr/bin/time,
 # /usr/bin/python3 with cryptography.  See bench/README.md.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 prog=${0##*/}
 duration=10
@@ -118,7 +120,6 @@ wait_port() {
 	done
 	die "nothing listens on 127.0.0.1:$1"
 }
-ms() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.3f", (b - a) / 1e6 / n}'; }
 
 # --- the cluster and the CA homes -------------------------------------------
 
@@ -267,7 +268,7 @@ echo "filling with $fill rows" >&2
 s=$(date +%s%N)
 bash "$top/bench/fill-inventory.sh" "$work/sqlite-full/db/ca.db" "$fill" $((fill / 1000))
 e=$(date +%s%N)
-echo "sqlite fill: $(ms "$s" "$e" 1000) s" | tee "$res/fill.txt" >&2
+echo "sqlite fill: $(ms_each "$s" "$e" 1000) s" | tee "$res/fill.txt" >&2
 url=$(jq -r .db.dataSource "$work/pg-full/config/ca.json")
 s=$(date +%s%N)
 # The rows of bench/fill-inventory.sh, in PostgreSQL's SQL.
@@ -292,7 +293,7 @@ COMMIT;
 ANALYZE;
 EOF
 e=$(date +%s%N)
-echo "PostgreSQL fill: $(ms "$s" "$e" 1000) s" | tee -a "$res/fill.txt" >&2
+echo "PostgreSQL fill: $(ms_each "$s" "$e" 1000) s" | tee -a "$res/fill.txt" >&2
 
 : >"$res/inventory.jsonl"
 n1=$((loop * 3))
@@ -314,46 +315,6 @@ done | tee "$res/inventory-rows.txt" >&2
 
 # --- 3. the connect cost ----------------------------------------------------
 
-# process HOME BODIES: one ca-sign --offline per certificate; ms each.
-process() {
-	local s e tok
-	mapfile -t toks < <(jq -r .ott "$2")
-	s=$(date +%s%N)
-	for tok in "${toks[@]}"; do
-		"$bin/ca-sign" --offline --dir "$1" --token "$tok" <"$work/csr.pem" >/dev/null
-	done
-	e=$(date +%s%N)
-	ms "$s" "$e" "${#toks[@]}"
-}
-# lockstep HOME BODIES: one ca-sign --api --offline, the next request sent
-# once the answer came; ms per certificate.
-lockstep() {
-	local s e
-	s=$(date +%s%N)
-	/usr/bin/python3 -c '
-import subprocess, sys
-p = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-for line in open(sys.argv[1], "rb"):
-    p.stdin.write(line)
-    p.stdin.flush()
-    if not p.stdout.readline().startswith(b"{\"crt\""):
-        sys.exit("not a certificate")
-p.stdin.close()
-sys.exit(p.wait())
-' "$2" "$bin/ca-sign" --api --offline --dir "$1" || die "lockstep on $1 failed"
-	e=$(date +%s%N)
-	ms "$s" "$e" "$(wc -l <"$2")"
-}
-# The bare connection: psql opening one and running SELECT 1, against
-# psql --version (its start-up without a connection); the server's own
-# psql, not Debian's wrapper script, whose start-up would drown it.
-bare() {
-	local s e
-	s=$(date +%s%N)
-	for _ in $(seq "$loop"); do "$pgbin/psql" -X -At -d "$1" -c 'SELECT 1' >/dev/null; done
-	e=$(date +%s%N)
-	ms "$s" "$e" "$loop"
-}
 : >"$res/connect.jsonl"
 pgurl=$(jq -r .db.dataSource "$work/pg-empty/config/ca.json")
 for r in $(seq "$rounds"); do
@@ -370,7 +331,7 @@ for r in $(seq "$rounds"); do
 	s=$(date +%s%N)
 	for _ in $(seq "$loop"); do "$pgbin/psql" --version >/dev/null; done
 	e=$(date +%s%N)
-	jq -nc --arg r "$r" --arg c "$(bare "$pgurl")" --arg v "$(ms "$s" "$e" "$loop")" \
+	jq -nc --arg r "$r" --arg c "$(bare "$pgurl")" --arg v "$(ms_each "$s" "$e" "$loop")" \
 	    '{round: ($r | tonumber), psql_select1_ms: ($c | tonumber), psql_version_ms: ($v | tonumber)}' \
 	    >>"$res/connect.jsonl"
 	tail -n 1 "$res/connect.jsonl" >&2

@@ -23,6 +23,8 @@
 # (postgresql), pgbouncer, openssl, jq, /usr/bin/python3 with
 # cryptography.  See bench/README.md.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 prog=${0##*/}
 loop=100
@@ -84,7 +86,6 @@ else
 	res=$work/results
 	mkdir -p "$res"
 fi
-ms() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.3f", (b - a) / 1e6 / n}'; }
 
 # --- the cluster, the pooler, the CA homes ----------------------------------
 
@@ -136,44 +137,6 @@ cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 	echo "runs:      $rounds round(s), --loop $loop"
 } | tee "$res/machine.txt" >&2
 
-# process HOME BODIES: one ca-sign --offline per certificate; ms each.
-process() {
-	local s e tok toks
-	mapfile -t toks < <(jq -r .ott "$2")
-	s=$(date +%s%N)
-	for tok in "${toks[@]}"; do
-		"$bin/ca-sign" --offline --dir "$1" --token "$tok" <"$work/csr.pem" >/dev/null
-	done
-	e=$(date +%s%N)
-	ms "$s" "$e" "${#toks[@]}"
-}
-# lockstep HOME BODIES: one ca-sign --api --offline, the next request sent
-# once the answer came; ms per certificate.
-lockstep() {
-	local s e
-	s=$(date +%s%N)
-	/usr/bin/python3 -c '
-import subprocess, sys
-p = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-for line in open(sys.argv[1], "rb"):
-    p.stdin.write(line)
-    p.stdin.flush()
-    if not p.stdout.readline().startswith(b"{\"crt\""):
-        sys.exit("not a certificate")
-p.stdin.close()
-sys.exit(p.wait())
-' "$2" "$bin/ca-sign" --api --offline --dir "$1" || die "lockstep on $1 failed"
-	e=$(date +%s%N)
-	ms "$s" "$e" "$(wc -l <"$2")"
-}
-# bare URL: psql connecting, running SELECT 1 and closing; ms each.
-bare() {
-	local s e
-	s=$(date +%s%N)
-	for _ in $(seq "$loop"); do "$pgbin/psql" -X -At -d "$1" -c 'SELECT 1' >/dev/null; done
-	e=$(date +%s%N)
-	ms "$s" "$e" "$loop"
-}
 
 : >"$res/pgbouncer.jsonl"
 for r in $(seq "$rounds"); do
