@@ -40,7 +40,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "acmeeab.h"
@@ -237,19 +236,6 @@ internal(struct req *r, int code)
 	return problem(r, 500, "serverInternal", "%s", err_msg());
 }
 
-/* Random bytes as base64url (malloc'd), or NULL. */
-static char *
-random_b64(size_t n)
-{
-	unsigned char b[64];
-
-	if (n > sizeof(b) || RAND_bytes(b, (int)n) != 1) {
-		err_set(CA_FAIL, "no random bytes");
-		return NULL;
-	}
-	return b64url_encode(b, n);
-}
-
 /*
  * A fresh nonce, stored, as the answer's Replay-Nonce; with spend, the
  * request's nonce is spent in the same transaction (one commit where
@@ -264,7 +250,7 @@ nonce_new(struct req *r, const char *spend)
 
 	if (r->db == NULL || json_object_get(r->headers, "Replay-Nonce"))
 		return CA_OK;
-	if ((n = random_b64(ID_BYTES)) == NULL)
+	if ((n = b64url_random(ID_BYTES)) == NULL)
 		return CA_FAIL;
 	if (spend == NULL)
 		rc = db_nonce_put(r->db, n, r->now, r->now + NONCE_LIFE);
@@ -808,7 +794,7 @@ new_account(struct req *r)
 	c = json_object_get(p, "contact");
 	if (c != NULL && (rc = contacts_ok(r, c)) != CA_OK)
 		goto out;
-	if ((id = random_b64(ID_BYTES)) == NULL) {
+	if ((id = b64url_random(ID_BYTES)) == NULL) {
 		rc = internal(r, CA_FAIL);
 		goto out;
 	}
@@ -1256,7 +1242,7 @@ authz_for(struct req *r, const json_t *ident, json_t *ids, size_t *valid)
 		if (rc != CA_OK)
 			goto out;
 	}
-	if ((id = random_b64(ID_BYTES)) == NULL) {
+	if ((id = b64url_random(ID_BYTES)) == NULL) {
 		rc = CA_FAIL;
 		goto out;
 	}
@@ -1270,8 +1256,8 @@ authz_for(struct req *r, const json_t *ident, json_t *ids, size_t *valid)
 	chs = json_array();
 	rc = CA_OK;
 	json_array_foreach(types, i, t) {
-		if ((cid = random_b64(ID_BYTES)) == NULL ||
-		    (tok = random_b64(TOKEN_BYTES)) == NULL) {
+		if ((cid = b64url_random(ID_BYTES)) == NULL ||
+		    (tok = b64url_random(TOKEN_BYTES)) == NULL) {
 			free(cid);
 			rc = CA_FAIL;
 			break;
@@ -1350,7 +1336,7 @@ new_order(struct req *r)
 		rc = internal(r, res.code);
 		goto out;
 	}
-	if ((id = random_b64(ID_BYTES)) == NULL) {
+	if ((id = b64url_random(ID_BYTES)) == NULL) {
 		rc = internal(r, CA_FAIL);
 		goto out;
 	}

@@ -7,7 +7,6 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "acmeeab.h"
 #include "b64.h"
@@ -87,33 +86,6 @@ reference_ok(const char *s)
 	return CA_OK;
 }
 
-/*
- * Random bytes as base64url (malloc'd), wiped here; NULL on failure.
- * Never beginning with '-': a key ID or MAC key is pasted onto command
- * lines (certbot --eab-kid, lego --kid), whose parsers would take it for
- * an option.  One draw in 64 is made again, which costs 0.023 bits.
- */
-static char *
-random_b64(size_t n)
-{
-	unsigned char b[64];
-	char *s = NULL;
-
-	do {
-		if (s != NULL) {
-			OPENSSL_cleanse(s, strlen(s));
-			free(s);
-		}
-		if (n > sizeof(b) || RAND_bytes(b, (int)n) != 1) {
-			err_set(CA_FAIL, "acme eab: no random bytes");
-			return NULL;
-		}
-		s = b64url_encode(b, n);
-		OPENSSL_cleanse(b, sizeof(b));
-	} while (s != NULL && s[0] == '-');
-	return s;
-}
-
 int
 acme_eab_add(struct db *db, const char *prov, const char *reference,
     int64_t now, json_t **out)
@@ -130,8 +102,8 @@ acme_eab_add(struct db *db, const char *prov, const char *reference,
 		return rc;
 	if (reference != NULL && (ref = json_string(reference)) == NULL)
 		return err_set(CA_INPUT, "acme eab: a reference is UTF-8 text");
-	if ((kid = random_b64(ACME_EAB_KID_BYTES)) == NULL ||
-	    (key = random_b64(ACME_EAB_KEY_BYTES)) == NULL) {
+	if ((kid = b64url_random(ACME_EAB_KID_BYTES)) == NULL ||
+	    (key = b64url_random(ACME_EAB_KEY_BYTES)) == NULL) {
 		rc = CA_FAIL;
 		goto out;
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "b64.h"
 #include "err.h"
@@ -185,4 +186,27 @@ b64_decode(const char *s, size_t len, struct buf *out)
 	 * group of 3 or 2 characters, which decode() handles.
 	 */
 	return decode(s, len - pad, 0, out);
+}
+
+char *
+b64url_random(size_t n)
+{
+	unsigned char b[B64_RANDOM_MAX];
+	char *s = NULL;
+
+	if (n > sizeof(b)) {
+		err_set(CA_FAIL, "random: %zu bytes asked, at most %d", n,
+		    B64_RANDOM_MAX);
+		return NULL;
+	}
+	do {
+		io_wipe_str(s);
+		if (RAND_bytes(b, (int)n) != 1) {
+			err_set(CA_FAIL, "random: no random bytes");
+			return NULL;
+		}
+		s = b64url_encode(b, n);
+		OPENSSL_cleanse(b, sizeof(b));
+	} while (s != NULL && s[0] == '-');
+	return s;
 }

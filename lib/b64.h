@@ -29,6 +29,16 @@ size_t b64url_len(size_t n);
 char *b64url_encode(const void *data, size_t len);
 
 /*
+ * n random bytes (at most B64_RANDOM_MAX) as base64url: a malloc'd string,
+ * or NULL (CA_FAIL recorded) when the generator or memory fails.  Never
+ * beginning with '-', which a command line would take for an option (an
+ * identifier or key is pasted onto one: certbot --eab-kid, lego --kid);
+ * such a draw (one in 64, 0.023 bits) is made again.  The bytes are wiped.
+ */
+#define B64_RANDOM_MAX 64
+char *b64url_random(size_t n);
+
+/*
  * Strictly decode the len characters at s (s need not be NUL-terminated).
  * On CA_OK, out->data is malloc'd, NUL-terminated, out->len bytes long
  * (possibly 0), and the caller frees it with buf_free(), which wipes it.

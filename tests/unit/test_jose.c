@@ -2001,6 +2001,44 @@ test_interop(void)
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * b64url_random: its length, its alphabet, never a leading '-' (of 4096
+ * plain draws about 64 would begin with one), no repeats, and its limit.
+ */
+static void
+test_b64_random(void)
+{
+	char *s, *prev = NULL;
+	int i, dash = 0, bad = 0, same = 0;
+	struct buf b;
+
+	for (i = 0; i < 4096; i++) {
+		if ((s = b64url_random(16)) == NULL) {
+			bad++;
+			continue;
+		}
+		if (strlen(s) != 22 || b64url_decode(s, strlen(s), &b) != CA_OK ||
+		    b.len != 16)
+			bad++;
+		else
+			buf_free(&b);
+		dash += s[0] == '-';
+		same += prev != NULL && strcmp(prev, s) == 0;
+		free(prev);
+		prev = s;
+	}
+	free(prev);
+	is_int(bad, 0, "b64url_random(16): 22 base64url characters, 16 bytes");
+	is_int(dash, 0, "b64url_random: none of 4096 begins with '-'");
+	is_int(same, 0, "b64url_random: no draw repeats the one before");
+	ok((s = b64url_random(B64_RANDOM_MAX)) != NULL, "b64url_random(%d)",
+	    B64_RANDOM_MAX);
+	free(s);
+	ok(b64url_random(B64_RANDOM_MAX + 1) == NULL, "b64url_random(%d) "
+	    "refused", B64_RANDOM_MAX + 1);
+	ok(strstr(err_msg(), "at most 64") != NULL, "says so: %s", err_msg());
+}
+
 int
 main(void)
 {
@@ -2010,6 +2048,7 @@ main(void)
 	/* Line-buffered, so a crash still shows the last check. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_b64();
+	test_b64_random();
 	test_rfc7638();
 
 	k = gen_ec("P-256");
