@@ -566,12 +566,13 @@ int
 pool_reaped(struct pool *p, pid_t pid, int status)
 {
 	int64_t now = now_ms();
-	int i;
+	int i, quick;
 
 	for (i = 0; i < p->n; i++)
 		if (p->pids != NULL && p->pids[i] == pid) {
 			p->pids[i] = 0;
-			if (now - p->started[i] < POOL_STABLE_MS)
+			quick = now - p->started[i] < POOL_STABLE_MS;
+			if (quick)
 				p->backoff = p->backoff ? p->backoff * 2 :
 				    POOL_BACKOFF_MS;
 			else
@@ -584,8 +585,8 @@ pool_reaped(struct pool *p, pid_t pid, int status)
 			 * soon after its start.  A handler killed while it
 			 * worked is replaced, and what waits is kept for it.
 			 */
-			p->failing = now - p->started[i] < POOL_STABLE_MS &&
-			    WIFEXITED(status) && WEXITSTATUS(status) != 0;
+			p->failing = quick && WIFEXITED(status) &&
+			    WEXITSTATUS(status) != 0;
 			pool_mark(p);
 			return 1;
 		}
