@@ -63,10 +63,6 @@ EOF
 	exit "${1:-0}"
 }
 
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
 
 num() { # option value must be a number (positive unless $3 = 0)
 	case $2 in ''|*[!0-9]*) die "$1: a number" ;; esac

@@ -1,6 +1,13 @@
 # shellcheck shell=bash
 # Shared by the benchmark scripts (sourced, not run).
 
+# die MESSAGE...: "$prog: MESSAGE" on stderr, exit 1 (the caller sets prog).
+# shellcheck disable=SC2154
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
 # pool FILE...: the rounds' hyperfine exports pooled into one
 # hyperfine-shaped JSON on stdout, per command: runs, median, mean,
 # stddev, min, max (seconds), user and system (means).  The individual

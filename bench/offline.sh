@@ -40,10 +40,6 @@ EOF
 	exit "${1:-0}"
 }
 
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
 
 num() { # option value must be a number (positive when $3 is set)
 	case $2 in ''|*[!0-9]*) die "$1: a number" ;; esac

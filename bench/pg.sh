@@ -48,10 +48,6 @@ usage: $prog [--duration S] [--clients N] [--rounds R] [--fill N] [--loop N]
 EOF
 	exit "$1"
 }
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
 num() { case $2 in '' | *[!0-9]* | 0) die "$1: a positive number" ;; esac; }
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -36,10 +36,6 @@ usage() {
 	echo "usage: $prog [--loop N] [--rounds R] [--pool N] [--out DIR]"
 	exit "$1"
 }
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
 num() { case $2 in '' | *[!0-9]* | 0) die "$1: a positive number" ;; esac; }
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -74,10 +74,6 @@ EOF
 	exit "${1:-0}"
 }
 
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
 
 num() { # option value must be a positive number
 	case $2 in ''|*[!0-9]*|0) die "$1: a positive number" ;; esac

@@ -36,10 +36,6 @@ EOF
 	exit "${1:-0}"
 }
 
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
 
 while [ $# -gt 0 ]; do
 	case $1 in
