@@ -156,7 +156,7 @@ demo: deps
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)
-	shellcheck -x .ci/run tests/*.sh contrib/*.sh $(wildcard bench/*.sh fuzz/*.sh)
+	shellcheck -x .ci/run tests/*.sh tests/bats/helpers/bin/* contrib/*.sh $(wildcard bench/*.sh fuzz/*.sh)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

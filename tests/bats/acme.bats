@@ -528,11 +528,8 @@ ca-acme: $why"
 	jq --arg s "$s" '.handlers.acme = $s | (.authority.provisioners[] | select(.name == "acme") | .validation.timeout) = "3s"' \
 		"$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
 	mv "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
-	# libfaketime preloaded by env, which execs: teardown's kill reaches
-	# the handler itself (the faketime wrapper would leave it running).
-	local lib
-	lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 | head -n 1)
-	bg env LD_PRELOAD="$lib" FAKETIME='+0 x20' FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	# faketime (common.bash) execs: teardown's kill reaches the handler.
+	FAKETIME_DONT_FAKE_MONOTONIC=1 bg faketime '+0 x20' \
 		ca-acme --api --offline --dir "$CA" --socket "$s"
 	wait_for test -S "$s"
 	kill -HUP "$SERVE_PID"

@@ -10,7 +10,8 @@ umask 077
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 # INCA_BIN: another build of them (make check-asan: build/asan/bin).
 BIN=${INCA_BIN:-$TOP/bin}
-export PATH="$BIN:$PATH"
+# helpers/bin: faketime in place of the system's wrapper (see there).
+export PATH="$BIN:$TOP/tests/bats/helpers/bin:$PATH"
 # Keep every test away from the user's own CA home and settings.
 export HOME="${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/home"
 unset CA_DIR CA_URL CA_ROOT

@@ -219,11 +219,8 @@ start_once() {
 	# The same certificate is served once the clock has reached it.
 	PORT=$(free_port)
 	LOG="$BATS_TEST_TMPDIR/serve.log"
-	# libfaketime preloaded by env, which execs (faketime(1) forks): the
-	# pid teardown kills is ca-serve's own.
-	local lib
-	lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 | head -n 1)
-	bg env LD_PRELOAD="$lib" FAKETIME='+2d' ca-serve --dir "$CA" --listen "127.0.0.1:$PORT" --cert "$BATS_TEST_TMPDIR/new.crt"
+	# faketime (common.bash) execs: the pid teardown kills is ca-serve's own.
+	bg faketime +2d ca-serve --dir "$CA" --listen "127.0.0.1:$PORT" --cert "$BATS_TEST_TMPDIR/new.crt"
 	wait_for port_open "$PORT"
 	run -0 ps -o comm= -p "$BG"
 	assert_output ca-serve
