@@ -63,7 +63,6 @@ EOF
 	exit "${1:-0}"
 }
 
-
 num() { # option value must be a number (positive unless $3 = 0)
 	case $2 in ''|*[!0-9]*) die "$1: a number" ;; esac
 	[ "${3:-1}" = 0 ] || [ "$2" -gt 0 ] || die "$1: a positive number"

@@ -40,7 +40,6 @@ EOF
 	exit "${1:-0}"
 }
 
-
 num() { # option value must be a number (positive when $3 is set)
 	case $2 in ''|*[!0-9]*) die "$1: a number" ;; esac
 	[ -z "${3:-}" ] || [ "$2" -gt 0 ] || die "$1: a positive number"
@@ -593,7 +592,6 @@ done"
 fi
 
 # --- after N certificates: the write-ahead log ---------------------------------
-
 
 # One issuance in each home after one that is not counted (the first
 # process after ca-init is not the steady state).

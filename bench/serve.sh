@@ -74,7 +74,6 @@ EOF
 	exit "${1:-0}"
 }
 
-
 num() { # option value must be a positive number
 	case $2 in ''|*[!0-9]*|0) die "$1: a positive number" ;; esac
 }

@@ -36,7 +36,6 @@ EOF
 	exit "${1:-0}"
 }
 
-
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) [ $# -ge 2 ] || usage 2; runs=$2; shift 2 ;;
@@ -292,7 +291,6 @@ row() { # export, index, label, peak RSS
 # --- instruction counts -----------------------------------------------------
 
 [ "$profile" = 1 ] || exit 0
-
 
 {
 	echo
