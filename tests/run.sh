@@ -25,6 +25,7 @@
 #
 # Runners go in parallel, each into its own file; their TAP is printed
 # whole and in a fixed order: units, then suites by name, then SERIAL ones.
+# A comment line after each runner's TAP gives its wall time, "# NAME: N s".
 cd "$(dirname "$0")/.." || exit 1
 out=$(mktemp -d)
 pgdir=""
@@ -43,8 +44,10 @@ start() {
 	shift
 	order="$order $name"
 	(
+		t0=$(date +%s)
 		"$@" >"$out/$name.tap" 2>"$out/$name.err" </dev/null
 		echo $? >"$out/$name.st"
+		echo $(($(date +%s) - t0)) >"$out/$name.secs"
 		mv "$out/$name.st" "$out/$name.rc"
 	) &
 	running=$((running + 1))
@@ -92,6 +95,7 @@ flush() {
 		fi
 		check "$name"
 		cat "$out/$name.tap"
+		[ ! -e "$out/$name.secs" ] || echo "# $name: $(cat "$out/$name.secs") s"
 		next=$((next + 1))
 	done
 }
