@@ -23,7 +23,7 @@ setup_file() {
 
 teardown() {
 	stop_servers
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 }
 
 # fake: a stand-in acme handler on a socket named in ca.json's handlers;
@@ -36,7 +36,7 @@ fake() {
 	bg "$PY" "$FAKEPY" "$s" "$BATS_TEST_TMPDIR/acme.req" "$BATS_TEST_TMPDIR/acme.ans"
 	wait_for test -S "$s"
 	jq --arg s "$s" '.handlers.acme = $s' "$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
-	cp "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$BATS_TEST_TMPDIR/ca.json"
 }
 answer() { printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/acme.ans"; }
 last() { tail -n 1 "$BATS_TEST_TMPDIR/acme.req"; }
@@ -194,7 +194,7 @@ hdrs() { grep -ic "^$1:" "$BATS_TEST_TMPDIR/head"; }
 }
 
 @test "acme: no handler reachable is a 503 serverInternal problem with Retry-After" {
-	jq --arg s "$BATS_TEST_TMPDIR/none.sock" '.handlers.acme = $s' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq --arg s "$BATS_TEST_TMPDIR/none.sock" '.handlers.acme = $s' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen
 	run -0 req GET /acme/acme/directory
 	assert_output 503
@@ -225,7 +225,7 @@ acme_ca() {
 		'.authority.provisioners += [{"type": "ACME", "name": "acme", "validation":
 		    ({"resolver": $r, "httpPort": $h, "tlsPort": $t, "timeout": "5s", "allow": ["127.0.0.0/8"]}
 		     + if $d == [] then {} else {"deny": $d} end)}]' \
-		"$D/ca.json.base" >"$CA/config/ca.json"
+		"$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen
 	DIRURL="https://127.0.0.1:$PORT/acme/acme/directory"
 }
@@ -768,7 +768,7 @@ acme_ca_policy() {
 	http02=$(free_port)
 	jq --argjson h "$http02" '.authority.provisioners += [.authority.provisioners[-1]
 	    | .name = "acme2" | .validation.httpPort = $h]' "$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
-	cp "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$BATS_TEST_TMPDIR/ca.json"
 	kill "$SERVE_PID"
 	wait "$SERVE_PID" || true
 	serve_listen

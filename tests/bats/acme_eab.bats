@@ -21,7 +21,7 @@ setup_file() {
 
 teardown() {
 	stop_servers
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 }
 
 # eab_ca: ACME provisioners "eab" (requireEAB) and "acme", their
@@ -41,7 +41,7 @@ eab_ca() {
 		    {"resolver": $r, "httpPort": $h, "timeout": "5s", "allow": ["127.0.0.0/8"]}},
 		  {"type": "ACME", "name": "acme", "validation":
 		    {"resolver": $r, "httpPort": $h, "timeout": "5s", "allow": ["127.0.0.0/8"]}}]' \
-		"$D/ca.json.base" >"$CA/config/ca.json"
+		"$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen
 	DIRURL="https://127.0.0.1:$PORT/acme/eab/directory"
 	OPEN_DIR="https://127.0.0.1:$PORT/acme/acme/directory"

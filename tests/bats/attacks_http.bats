@@ -35,7 +35,7 @@ setup_file() {
 	CA_SERVE=0 make_ca
 	# attacks_names.bats's policy; it denies none of the other files' names.
 	jq '.authority.policy.x509 = {"deny": {"dns": ["*.evil.t"], "ip": ["127.0.0.0/8"], "email": ["root@corp.t"]}}' \
-		"$D/ca.json.orig" >"$CA/config/ca.json"
+		"$D/ca.json.orig" | put_file "$CA/config/ca.json"
 	start_ca_serve
 	# attacks_names.bats's requests.
 	csr a "" dns:a.t
@@ -241,7 +241,7 @@ EOF
 
 # set_conf JQ: the home's ca.json, as made, changed by JQ.
 set_conf() {
-	jq "$1" "$D/ca.json.orig" >"$CA/config/ca.json"
+	jq "$1" "$D/ca.json.orig" | put_file "$CA/config/ca.json"
 }
 
 # The home changed between requests, as attacks_tokens.bats changes it: a

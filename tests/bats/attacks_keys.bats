@@ -180,7 +180,7 @@ j["kid"] = sys.argv[1]
 print(json.dumps(j))' "$(jq -r '.authority.provisioners[0].key.kid' "$D/ca.json.orig")" >"$D/rsa3.jwk"
 	cp -a "$CA" "$D/ca-rsa3"
 	jq --slurpfile k "$D/rsa3.jwk" '.authority.provisioners[0].key = $k[0]' \
-		"$D/ca.json.orig" >"$D/ca-rsa3/config/ca.json"
+		"$D/ca.json.orig" | put_file "$D/ca-rsa3/config/ca.json"
 	t=$(tok)
 	used0=$(dbq "$D/ca-rsa3" 'select count(*) from used_tokens')
 	run -4 --separate-stderr ca-sign --offline --dir "$D/ca-rsa3" --token "$t" <"$D/good.csr"

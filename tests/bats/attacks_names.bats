@@ -13,7 +13,7 @@ setup_file() {
 	export D="$BATS_FILE_TMPDIR"
 	make_ca
 	jq '.authority.policy.x509 = {"deny": {"dns": ["*.evil.t"], "ip": ["127.0.0.0/8"], "email": ["root@corp.t"]}}' \
-		"$D/ca.json.orig" >"$CA/config/ca.json"
+		"$D/ca.json.orig" | put_file "$CA/config/ca.json"
 	csr a "" dns:a.t
 	csr acn a.t dns:a.t
 	csr evil x.evil.t dns:x.evil.t

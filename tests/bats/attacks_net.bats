@@ -310,7 +310,7 @@ workers() { pgrep -P "$SERVE_PID" -x ca-serve | wc -l; }
 
 @test "attacks_net: --max-conns slow clients deny service until --read-timeout; one fewer does not" {
 	serve_listen --read-timeout 4s --max-conns 3
-	wait_for test "$(workers)" -eq 3
+	wait_until '[ "$(workers)" -eq 3 ]'
 	# Two idle connections of three: a good client is served at once.
 	"$PY" "$HOSTILE" "$PORT" idle 2 6 >"$BATS_TEST_TMPDIR/idle2" 3>&- &
 	local c=$!

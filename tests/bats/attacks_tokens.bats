@@ -291,7 +291,7 @@ empty_db_refused() {
 		# duration that is not above zero by the one reading of it.
 		msg='ca.json: authority.maxTokenLifetime: a duration like "24h"'
 		[ "$v" != '"0s"' ] || msg='ca.json: authority.maxTokenLifetime: a duration above zero, like "1h"'
-		jq ".authority.maxTokenLifetime = $v" "$D/life.json" >"$CA/config/ca.json"
+		jq ".authority.maxTokenLifetime = $v" "$D/life.json" | put_file "$CA/config/ca.json"
 		run -4 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" foo.example.com
 		assert_output ""
 		assert_equal "$stderr" "ca-token: $msg"
@@ -299,7 +299,7 @@ empty_db_refused() {
 		assert_equal "$stderr" "ca-sign: $msg"
 	done
 	# A good value is the same limit on both sides.
-	jq '.authority.maxTokenLifetime = "10m"' "$D/life.json" >"$CA/config/ca.json"
+	jq '.authority.maxTokenLifetime = "10m"' "$D/life.json" | put_file "$CA/config/ca.json"
 	run -2 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" --not-after 11m foo.example.com
 	assert_equal "$stderr" "ca-token: token lifetime 660s exceeds the CA's maximum 600s (maxTokenLifetime)"
 	run -0 --separate-stderr ca-token --offline --dir "$CA" --password-file "$D/pw" --not-after 10m foo.example.com
@@ -318,7 +318,7 @@ empty_db_refused() {
 	printf 'wrong horse\n' >"$D/wrongpw"
 	# ca-sign --offline: ca.json's passwordFile opens the signing key.
 	jq --arg p "$D/wrongpw" '.passwordFile = $p' "$CA/config/ca.json" >"$D/pw.json"
-	cp "$D/pw.json" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/pw.json"
 	run -1 --separate-stderr cli_sign "$(mint)" "$D/foo.csr"
 	assert_equal "$stderr" "ca-sign: signing key: $CA/secrets/intermediate_ca_key: cannot decrypt key: wrong password"
 	run -1 --separate-stderr api_sign "$(mint)" "$D/foo.csr"
@@ -338,7 +338,7 @@ empty_db_refused() {
 	local t
 	t=$(mint)
 	jq '.authority.provisioners[0].key.alg = "ES384"' "$CA/config/ca.json" >"$D/alg.json"
-	cp "$D/alg.json" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/alg.json"
 	run -4 --separate-stderr cli_sign "$t" "$D/foo.csr"
 	assert_regex "$stderr" '^ca-sign: ca.json: authority.provisioners\[0\].key: jwk: alg "ES384" does not match the key \(ES256\)'
 	run -4 --separate-stderr api_sign "$t" "$D/foo.csr"
@@ -363,7 +363,7 @@ empty_db_refused() {
 	openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$D/noski.key" -passout file:"$D/pw" \
 		-out "$CA/secrets/intermediate_ca_key"
 	jq '.db.busyTimeout = "0s"' "$CA/config/ca.json" >"$D/lock.json"
-	cp "$D/lock.json" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/lock.json"
 	local t
 	t=$(mint)
 	hold_db_lock "$CA"

@@ -55,6 +55,38 @@ wait_for() {
 	fail "gave up waiting for: $*"
 }
 
+# put_file FILE: FILE replaced by standard input, which must not be
+# empty: written to a new file beside it (mode 0600) and renamed over it,
+# so that a program that reads FILE meanwhile (a handler that ca-serve
+# starts, a reload) reads the old file or the new one, never a part.  The
+# suites change a ca.json only this way (lint.bats): a shell redirection
+# or cp truncates the file first, and a handler starting at that moment
+# reads it empty, refuses to start, and its pool answers 503 until the
+# next start.
+put_file() {
+	local t
+	t=$(mktemp "$1.XXXXXX") || return 1
+	if cat >"$t" && [ -s "$t" ] && mv -f "$t" "$1"; then
+		return 0
+	fi
+	rm -f "$t"
+	fail "put_file $1: no content, or not written"
+}
+
+# wait_until 'EXPR': poll until the shell expression EXPR succeeds, EXPR
+# evaluated anew each time; fail after 60 seconds.  Single-quote it.  For
+# a condition on a count or on a command's output: in `wait_for test
+# "$(...)" -eq N` the shell would expand "$(...)" once, before the first
+# poll, and wait on that one value (lint.bats refuses the form).
+wait_until() {
+	local i
+	for i in $(seq 600); do
+		eval "$1" && return 0
+		sleep 0.1
+	done
+	fail "gave up waiting until: $1"
+}
+
 # The database backend of the CA homes a suite makes: INCA_TEST_DB=postgresql
 # (tests/run.sh sets it, and INCA_PG_DIR, the throwaway cluster it started,
 # for the suites it runs a second time) or SQLite.  A test that is about

@@ -17,18 +17,18 @@ setup_file() {
 	"$PY" "$TOKPY" provisioner ci "$D/pw" >"$D/ci.prov"
 	jq --slurpfile p "$D/ci.prov" '.authority.provisioners += $p' \
 		"$D/ca.json.orig" >"$D/ca.json.base"
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 	csr foo foo.example.com dns:foo.example.com
 	ca-init --dir "$D/fresh" >/dev/null
 }
 
 teardown() {
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 	chmod 600 "$D/pw"
 }
 
 # conf JQ: ca.json is the base configuration with the jq filter applied.
-conf() { jq "$1" "$D/ca.json.base" >"$CA/config/ca.json"; }
+conf() { jq "$1" "$D/ca.json.base" | put_file "$CA/config/ca.json"; }
 
 KID() { jq -r .kid "$D/init.json"; }
 
@@ -44,7 +44,7 @@ checked() {
 # both refuse the configuration with MESSAGE (exit 4).
 bad() {
 	local t
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 	t=$(mint)
 	conf "$1"
 	checked "$2"
@@ -57,7 +57,7 @@ bad() {
 # and through --api (exit 4, 500, nothing recorded) and by
 # ca-token --offline.  TOKEN: minted beforehand (default: a good one).
 everywhere() {
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 	local t=${3:-$(mint)}
 	conf "$1"
 	checked "$2"
@@ -477,7 +477,7 @@ hchecked() {
 	copy_home
 	printf 'wrong horse\n' >"$D/h/pw"
 	chmod 600 "$D/h/pw"
-	jq --arg p "$D/h/pw" '.passwordFile = $p' "$D/ca.json.base" >"$D/h/config/ca.json"
+	jq --arg p "$D/h/pw" '.passwordFile = $p' "$D/ca.json.base" | put_file "$D/h/config/ca.json"
 	hchecked "$D/h/secrets/intermediate_ca_key: cannot decrypt key: wrong password"
 }
 

@@ -16,7 +16,7 @@ setup_file() {
 }
 
 # Each test starts from ca-init's ca.json.
-setup() { cp "$D/ca.json.orig" "$CA/config/ca.json"; }
+setup() { put_file "$CA/config/ca.json" <"$D/ca.json.orig"; }
 
 # conf JQ-FILTER: apply a jq filter to ca.json.
 conf() {

@@ -88,7 +88,7 @@ rows() { dbq "$D/ca" "select count(*) from certs; select count(*) from used_toke
 	jq '.db.busyTimeout = "soon"' "$D/bt/config/ca.json" >"$D/bt.json" && mv "$D/bt.json" "$D/bt/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/bt"
 	assert_equal "$stderr" 'ca-list: ca.json: db.busyTimeout: a duration like "24h"'
-	jq '.db.busyTimeout = "11m"' "$D/ca/config/ca.json" >"$D/bt/config/ca.json"
+	jq '.db.busyTimeout = "11m"' "$D/ca/config/ca.json" | put_file "$D/bt/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/bt"
 	assert_equal "$stderr" 'ca-list: ca.json: db.busyTimeout: at most 600s'
 }

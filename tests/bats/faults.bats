@@ -69,8 +69,10 @@ stopped() { [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" = T ]; }
 # stop_point: wait until the armed handler has stopped itself; its pid in
 # $HPID.
 stop_point() {
-	wait_for test -s "$(ARM).pid"
-	HPID=$(cat "$(ARM).pid")
+	local arm
+	arm=$(ARM)
+	wait_for test -s "$arm.pid"
+	HPID=$(cat "$arm.pid")
 	wait_for stopped "$HPID"
 }
 

@@ -22,7 +22,7 @@ setup_file() {
 
 teardown() {
 	stop_servers
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 	while mountpoint -q "$BATS_TEST_TMPDIR/full" 2>/dev/null; do
 		umount "$BATS_TEST_TMPDIR/full"
 	done
@@ -59,7 +59,7 @@ pool_handlers() { pgrep -P "$SERVE_PID" -f 'ca-sign --api'; }
 	bg ca-sign --api --offline --dir "$CA" --socket "$s"
 	hpid=$BG
 	wait_for test -S "$s"
-	jq --arg s "$s" '.handlers = {"sign": $s}' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq --arg s "$s" '.handlers = {"sign": $s}' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen
 	run -0 send "$(mint)"
 	assert_output 201
@@ -153,7 +153,7 @@ busy_msg() {
 
 @test "faults_serve: the database locked by another writer: 50 parallel clients each get 503 with Retry-After, no token spent, no row; offline exit 5" {
 	local rows0 n pids=()
-	jq '.db.busyTimeout = "1s"' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq '.db.busyTimeout = "1s"' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen --handlers 2
 	run -0 send "$(mint)"
 	assert_output 201

@@ -20,7 +20,7 @@ setup_file() {
 setup() {
 	S="$D/sign.sock"
 	rm -f "$S"
-	cp "$D/ca.json.orig" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.orig"
 }
 
 teardown() {
@@ -345,7 +345,7 @@ os.execvp(sys.argv[2], sys.argv[2:])
 	assert_equal "$(rows)" "$before"
 	run -0 grep -c "^ca-sign: reloading the authority failed, every request fails until it loads: " "$D/srv.err"
 	assert_output 1
-	cp "$D/ca.json.orig" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.orig"
 	req foo >"$D/b.json"
 	run -0 ask "$D/b.json"
 	assert_equal "$(cn_of "$output")" foo.example.com
@@ -381,7 +381,7 @@ os.execvp(sys.argv[2], sys.argv[2:])
 }
 
 @test "handler: fail a busy database fails the whole batch (503), nothing recorded" {
-	jq '.db.busyTimeout = "0s"' "$D/ca.json.orig" >"$CA/config/ca.json"
+	jq '.db.busyTimeout = "0s"' "$D/ca.json.orig" | put_file "$CA/config/ca.json"
 	{ req foo; req bar; } >"$D/batch.json"
 	before=$(rows)
 	hold_db_lock "$CA"

@@ -225,12 +225,12 @@ big_crl() {
 	jq --argjson a "$(seq 1 11 | jq -R '"192.0.2.\(.)/32"' | jq -cs '. + ["2001:db8::/32"]')" \
 		--argjson d "$(seq 1 12 | jq -R '"198.51.100.\(.)/32"' | jq -cs .)" \
 		'.authority.provisioners += [{"type": "ACME", "name": "acme", "validation": {"allow": $a, "deny": $d}}]' \
-		"$D/ca.json.keep" >"$c"
+		"$D/ca.json.keep" | put_file "$c"
 	run -0 --separate-stderr ca-token --offline --dir "$D/ca" limits.example.com
 	jq '(.authority.provisioners[-1].validation.deny) += ["203.0.113.0/24"]' "$c" >"$D/ca.json.25"
-	cp "$D/ca.json.25" "$c"
+	put_file "$c" <"$D/ca.json.25"
 	run -4 --separate-stderr ca-token --offline --dir "$D/ca" limits.example.com
-	cp "$D/ca.json.keep" "$c"
+	put_file "$c" <"$D/ca.json.keep"
 	assert_output ""
 	assert_equal "$stderr" "ca-token: ca.json: authority.provisioners[$n].validation: 25 allow and deny rules: at most 24"
 }

@@ -146,14 +146,14 @@ ca-sign: request: malformed JSON: premature end of input at byte 9"
 	run -0 --separate-stderr vg ca-init --check --dir "$D/ca"
 	assert_equal "$stderr" ""
 	cp -a "$D/ca" "$D/ca3"
-	jq '.logger = {} | .authority.provisioners[0].key.kid = "x"' "$D/ca/config/ca.json" >"$D/ca3/config/ca.json"
+	jq '.logger = {} | .authority.provisioners[0].key.kid = "x"' "$D/ca/config/ca.json" | put_file "$D/ca3/config/ca.json"
 	run -4 --separate-stderr vg ca-init --check --dir "$D/ca3"
 	assert_regex "$stderr" "^ca-init: ca.json: authority.provisioners\[0\].key.kid: not the key's RFC 7638 thumbprint "
 }
 
 @test "memcheck: the CRL, made and served, and a leaf with a CRL distribution point" {
 	cp -a "$D/ca" "$D/ca4"
-	jq '.crl = {"idpURL": "http://crl.example.com/inca.crl"}' "$D/ca/config/ca.json" >"$D/ca4/config/ca.json"
+	jq '.crl = {"idpURL": "http://crl.example.com/inca.crl"}' "$D/ca/config/ca.json" | put_file "$D/ca4/config/ca.json"
 	tok=$(ca-token --offline --dir "$D/ca4" --not-after 1h mem.example.com)
 	run -0 --separate-stderr vg ca-sign --offline --dir "$D/ca4" --token "$tok" <"$D/leaf.csr"
 	assert_equal "$stderr" ""

@@ -12,7 +12,7 @@ setup_file() {
 	make_ca
 	# One deny rule, so that a policy refusal can be shown here too.
 	jq '.authority.policy.x509 = {"deny": {"dns": ["denied.example.com"]}}' \
-		"$D/ca.json.orig" >"$CA/config/ca.json"
+		"$D/ca.json.orig" | put_file "$CA/config/ca.json"
 	csr foo foo.example.com dns:foo.example.com
 	csr foo2 foo.example.com dns:foo.example.com
 	csr multi foo.example.com dns:foo.example.com dns:www.example.com \

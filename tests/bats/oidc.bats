@@ -27,7 +27,9 @@ start_idp() {
 		</dev/null >/dev/null 2>>"$D/idp.err" 3>&- &
 	echo $! >"$D/idp.pid"
 	wait_for test -s "$D/idp.port"
-	wait_for port_open "$(port)"
+	local p
+	p=$(port)
+	wait_for port_open "$p"
 }
 
 stop_idp() {
@@ -91,7 +93,7 @@ setup_file() {
 	   "issuer": "https://other.example.com", "jwksUri": $jw,
 	   "rules": [{"match": {"repository": "acme/api"}, "sans": ["x.ci.acme.internal"]}]}]' \
 		"$CA/config/ca.json" >"$D/ca.json.new"
-	cat "$D/ca.json.new" >"$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.new"
 	start_ca_serve
 }
 
@@ -408,7 +410,7 @@ stafftok() {
 	  {"type": "OIDC", "name": "moved", "clientID": $aud, "issuer": "https://moved.example.com",
 	   "jwksUri": ($u + "/moved"), "caFile": $ca,
 	   "rules": [{"match": {"repository": "acme/api"}, "sans": ["x.ci.acme.internal"]}]}]' \
-		"$CA/config/ca.json" >"$D/fetch/config/ca.json"
+		"$CA/config/ca.json" | put_file "$D/fetch/config/ca.json"
 	assert_equal "$(stat -c %s "$D/idp/jwks-256k")" 262144
 	csr job "" dns:x.ci.acme.internal
 	run -0 --separate-stderr ca-sign --offline --dir "$D/fetch" \
@@ -453,7 +455,7 @@ stafftok() {
 	cp -a "$CA" "$D/bad"
 	csr cfg "" dns:api.ci.acme.internal
 	edit() {
-		jq "$1" "$CA/config/ca.json" >"$D/bad/config/ca.json"
+		jq "$1" "$CA/config/ca.json" | put_file "$D/bad/config/ca.json"
 		run -4 --separate-stderr ca-sign --offline --dir "$D/bad" --token x <"$D/cfg.csr"
 	}
 	edit 'del(.authority.provisioners[1].clientID)'
@@ -484,7 +486,7 @@ stafftok() {
 		--address "127.0.0.1:$port" --key-iterations 2048 $(db_args) >/dev/null
 	jq --argjson p "$(jq '.authority.provisioners[1]' "$CA/config/ca.json")" --arg aud "$url" \
 		'.authority.provisioners += [$p | .clientID = $aud]' "$D/ci/config/ca.json" >"$D/ci.json"
-	cat "$D/ci.json" >"$D/ci/config/ca.json"
+	put_file "$D/ci/config/ca.json" <"$D/ci.json"
 	ca-serve --dir "$D/ci" --listen "127.0.0.1:$port" </dev/null >/dev/null 2>>"$D/ci.log" 3>&- &
 	echo $! >"$D/ci.pid"
 	wait_for port_open "$port"

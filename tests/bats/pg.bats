@@ -60,7 +60,7 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 	assert_equal "$stderr" "ca-init: $msg"
 	assert [ ! -e "$D/pw1" ]
 	copy_home pw2
-	jq --arg u "host=$PGD user=postgres dbname=inca password=hunter2" '.db.dataSource = $u' "$CA/config/ca.json" >"$D/pw2/config/ca.json"
+	jq --arg u "host=$PGD user=postgres dbname=inca password=hunter2" '.db.dataSource = $u' "$CA/config/ca.json" | put_file "$D/pw2/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/pw2"
 	assert_equal "$stderr" "ca-list: $msg"
 }
@@ -223,7 +223,7 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 @test "pg: ok ca-list on a read-only connection; writers refuse one (exit 5)" {
 	copy_home reader
 	jq --arg u "$(url "$CA")%20-c%20default_transaction_read_only%3Don" \
-		'.db.dataSource = $u' "$CA/config/ca.json" >"$D/reader/config/ca.json"
+		'.db.dataSource = $u' "$CA/config/ca.json" | put_file "$D/reader/config/ca.json"
 	run -0 --separate-stderr ca-list --dir "$D/reader"
 	assert_equal "${#lines[@]}" "$(db 'select count(*) from certs')"
 	assert_equal "$stderr" ""
@@ -264,7 +264,7 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 	H=$D/lite
 	ca-init --dir "$H" --password-file "$D/pw" --key-iterations 2048 >/dev/null
 	jq '.db.busyTimeout = "3s"' "$H/config/ca.json" >"$D/lite.json"
-	cp "$D/lite.json" "$H/config/ca.json"
+	put_file "$H/config/ca.json" <"$D/lite.json"
 	for n in 1 2 3; do
 		t=$(ca-token --offline --dir "$H" --password-file "$D/pw" foo.example.com)
 		ca-sign --offline --dir "$H" --token "$t" <"$D/foo.csr" >"$D/lite$n.pem"
@@ -301,7 +301,7 @@ select nonce, expires_at from acme_nonces order by nonce"
 	# The SQLite file is as it was; a second move into the same place is refused.
 	assert_equal "$(sqlite3 "$H/db/ca.db" 'select count(*) from certs')" 5
 	jq '.db = {type: "sqlite", dataSource: "db/ca.db"}' "$H/config/ca.json" >"$D/back.json"
-	cp "$D/back.json" "$H/config/ca.json"
+	put_file "$H/config/ca.json" <"$D/back.json"
 	run -4 --separate-stderr ca-init --migrate --dir "$H" --db "$pg"
 	assert_regex "$stderr" "already holds a CA schema"
 }
@@ -472,7 +472,7 @@ fake_pg() {
 	wait_for test -s "$D/fake.port"
 	copy_home fake
 	jq --arg u "host=127.0.0.1 port=$(cat "$D/fake.port") dbname=inca user=inca sslmode=disable connect_timeout=2" \
-		'.db.dataSource = $u' "$CA/config/ca.json" >"$D/fake/config/ca.json"
+		'.db.dataSource = $u' "$CA/config/ca.json" | put_file "$D/fake/config/ca.json"
 }
 
 @test "pg: fail a server's notice while the connection is made is not printed: one line, exit 5" {

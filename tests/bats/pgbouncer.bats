@@ -200,7 +200,7 @@ hexder() { openssl x509 -in "$1" -outform DER | od -An -v -tx1 | tr -d ' \n' | t
 	# A busy timeout of 0: one try, at once.
 	jq '.db.busyTimeout = "0s"' "$CA/config/ca.json" >"$D/zero.json"
 	cp -a "$CA" "$D/zero"
-	cp "$D/zero.json" "$D/zero/config/ca.json"
+	put_file "$D/zero/config/ca.json" <"$D/zero.json"
 	run -5 --separate-stderr timeout 30 ca-sign --offline --dir "$D/zero" --token "$t" <"$D/foo.csr"
 	assert_output ""
 	assert_equal "$stderr" "ca-sign: database busy: begin transaction: another writer holds the lock"

@@ -12,17 +12,17 @@ setup_file() {
 	"$PY" "$TOKPY" provisioner ci "$D/pw" >"$D/ci.prov"
 	jq --slurpfile p "$D/ci.prov" '.authority.provisioners += $p' \
 		"$D/ca.json.orig" >"$D/ca.json.base"
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 	"$PY" "$TOKPY" key "$CA/config/ca.json" "$D/pw" ci >"$D/ci.jwk"
 	csr foo foo.example.com dns:foo.example.com
 }
 
 teardown() {
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 }
 
 # conf JQ: ca.json is the base configuration with the jq filter applied.
-conf() { jq "$1" "$D/ca.json.base" >"$CA/config/ca.json"; }
+conf() { jq "$1" "$D/ca.json.base" | put_file "$CA/config/ca.json"; }
 # policy JSON: authority.policy.x509 is JSON.
 policy() { conf ".authority.policy.x509 = $1"; }
 

@@ -54,7 +54,7 @@ setup_file() {
 }
 
 setup() {
-	cp "$D/ca.json.orig" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.orig"
 }
 
 # conf JQ: rewrite ca.json with a jq filter.

@@ -52,7 +52,7 @@ teardown_file() {
 }
 
 setup() {
-	cp "$D/ca.json.orig" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.orig"
 	rm -f "$CTL"/*
 	: >"$LOG"
 	unset CA_URL CA_ROOT CA_DIR FAKETIME LD_PRELOAD
@@ -215,7 +215,7 @@ renewed_from() {
 	assert_line "bearer"
 	refute_line --partial "peer "
 	# Allowed: renewed, with the token, never over mTLS.
-	jq '.authority.claims.allowRenewalAfterExpiry = true' "$D/ca.json.orig" >"$CA/config/ca.json"
+	jq '.authority.claims.allowRenewalAfterExpiry = true' "$D/ca.json.orig" | put_file "$CA/config/ca.json"
 	: >"$LOG"
 	run -0 --separate-stderr renew --cert old.crt --key old.key --out old.crt
 	assert_equal "$stderr" ""

@@ -23,7 +23,7 @@ setup_file() {
 	"$PY" "$TOKPY" provisioner ci "$D/pw" >"$D/ci.prov"
 	"$PY" "$TOKPY" provisioner ops "$D/pw" | jq -c '.admin = true' >"$D/ops.prov"
 	jq --slurpfile c "$D/ci.prov" --slurpfile o "$D/ops.prov" \
-		'.authority.provisioners += $c + $o' "$D/ca.json.orig" >"$CA/config/ca.json"
+		'.authority.provisioners += $c + $o' "$D/ca.json.orig" | put_file "$CA/config/ca.json"
 	"$PY" "$TOKPY" key "$CA/config/ca.json" "$D/pw" ci >"$D/ci.jwk"
 	"$PY" "$TOKPY" key "$CA/config/ca.json" "$D/pw" ops >"$D/ops.jwk"
 	for n in ci1 ci2 ci3 ci4 ci5 ci6; do issue_by ci "$n"; done
@@ -335,18 +335,18 @@ $(S t2)|token"
 	jq '(.authority.provisioners[] | select(.name == "ops") | .admin) = false' \
 		"$CA/config/ca.json" >"$D/ca.json.tmp"
 	cp "$CA/config/ca.json" "$D/ca.json.keep"
-	cp "$D/ca.json.tmp" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.tmp"
 	run -1 --separate-stderr revoke --token "$(mintp ops --path revoke --sub "$(S t3)")" "$(S t3)"
-	cp "$D/ca.json.keep" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.keep"
 	assert_equal "$stderr" "ca-revoke: provisioner ops did not issue certificate $(S t3)"
 }
 
 @test "revoke: fail ca.json with a provisioner's admin not a boolean (exit 4)" {
 	cp "$CA/config/ca.json" "$D/ca.json.keep"
 	jq '(.authority.provisioners[] | select(.name == "ops") | .admin) = "yes"' \
-		"$D/ca.json.keep" >"$CA/config/ca.json"
+		"$D/ca.json.keep" | put_file "$CA/config/ca.json"
 	run -4 --separate-stderr revoke "$(S t3)"
-	cp "$D/ca.json.keep" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.keep"
 	assert_equal "$stderr" "ca-revoke: ca.json: authority.provisioners[2].admin: true or false"
 	run -0 db "select count(*) from revocations where serial = '$(S t3)'"
 	assert_output 0
@@ -680,14 +680,14 @@ print(s.makefile().readline().strip())
 	assert_equal "$stderr" "ca-list: $D/none/config/ca.json: no CA here (run ca-init, or give --dir)"
 	cp -a "$CA" "$D/broken"
 	# The db object is checked strictly, as the policy is.
-	jq '.db.dataSorce = "db/ca.db"' "$CA/config/ca.json" >"$D/broken/config/ca.json"
+	jq '.db.dataSorce = "db/ca.db"' "$CA/config/ca.json" | put_file "$D/broken/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/broken"
 	assert_output ""
 	assert_equal "$stderr" 'ca-list: ca.json: db.dataSorce: unknown member'
-	jq '.db = "db/ca.db"' "$CA/config/ca.json" >"$D/broken/config/ca.json"
+	jq '.db = "db/ca.db"' "$CA/config/ca.json" | put_file "$D/broken/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/broken"
 	assert_equal "$stderr" "ca-list: ca.json: db: must be an object"
-	jq '.authority.policy = {"x509": {"allow": {"ip": ["10.0.0.0/33"]}}}' "$CA/config/ca.json" >"$D/broken/config/ca.json"
+	jq '.authority.policy = {"x509": {"allow": {"ip": ["10.0.0.0/33"]}}}' "$CA/config/ca.json" | put_file "$D/broken/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$D/broken"
 	assert_equal "$stderr" "ca-list: policy: bad IP rule 10.0.0.0/33"
 }

@@ -25,7 +25,7 @@ setup_file() {
 	"$PY" "$TOKPY" provisioner ops "$D/pw" | jq -c '.admin = true' >"$D/ops.prov"
 	jq --slurpfile c "$D/ci.prov" --slurpfile o "$D/ops.prov" \
 		'.authority.provisioners += $c + $o' "$CA/config/ca.json" >"$D/ca.json"
-	cp "$D/ca.json" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json"
 	for p in admin ci ops; do
 		"$PY" "$TOKPY" key "$CA/config/ca.json" "$D/pw" "$p" >"$D/$p.jwk"
 	done

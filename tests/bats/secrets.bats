@@ -423,7 +423,7 @@ token() {
 	pw="pg-$(openssl rand -hex 12)"
 	mkdir -p "$BATS_TEST_TMPDIR/h/config"
 	printf '{\n "db": {"type": "postgresql", "dataSource" "postgresql://ca:%s@db.example.com/ca"}\n}\n' \
-		"$pw" >"$BATS_TEST_TMPDIR/h/config/ca.json"
+		"$pw" | put_file "$BATS_TEST_TMPDIR/h/config/ca.json"
 	run -4 --separate-stderr ca-list --dir "$BATS_TEST_TMPDIR/h"
 	assert_regex "$stderr" "^ca-list: $BATS_TEST_TMPDIR/h/config/ca.json: line 2: invalid syntax at byte [0-9]+\$"
 	refute_output --partial "$pw"

@@ -18,7 +18,7 @@ setup_file() {
 	# It is an admin (for revocation): a mark that is not published.
 	jq --slurpfile p "$D/ci.prov" '.authority.provisioners += ($p | map(.admin = true))' \
 		"$D/ca.json.orig" >"$D/ca.json.base"
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 	FP=$(openssl x509 -in "$ROOT" -outform DER | sha256sum | cut -d' ' -f1)
 	export FP
 	csr foo foo.example.com dns:foo.example.com
@@ -26,7 +26,7 @@ setup_file() {
 
 teardown() {
 	stop_servers
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 }
 
 # log_lines: the JSON lines of the server's log (handler messages aside).
@@ -66,26 +66,26 @@ log_lines() { grep '^{' "$LOG"; }
 	# A key that is not the certificate's.
 	run -4 --separate-stderr ca-serve --dir "$CA" --key "$D/foo.key" </dev/null
 	assert_equal "$stderr" "ca-serve: $D/foo.key does not match the key of $CA/certs/server.crt: key values mismatch"
-	jq '.handlers = {"sing": "x.sock"}' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq '.handlers = {"sing": "x.sock"}' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
 	assert_equal "$stderr" "ca-serve: ca.json: handlers.sing: unknown member"
-	jq '.tls.minVersion = 1.1' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq '.tls.minVersion = 1.1' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
 	assert_equal "$stderr" "ca-serve: ca.json: tls.minVersion: 1.2 or 1.3"
-	jq '.authority.provisioners[0].key.d = "AAAA"' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq '.authority.provisioners[0].key.d = "AAAA"' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
 	assert_equal "$stderr" 'ca-serve: ca.json: authority.provisioners[0].key: holds a private key ("d"): refused, it would be published'
 	# A root or intermediate file whose bytes are not a certificate.
 	printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' >"$D/bad.crt"
-	jq --arg f "$D/bad.crt" '.crt = $f' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq --arg f "$D/bad.crt" '.crt = $f' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
 	assert_equal "$stderr" "ca-serve: $D/bad.crt: malformed certificate"
-	jq --arg f "$D/bad.crt" '.root = $f' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq --arg f "$D/bad.crt" '.root = $f' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
 	assert_equal "$stderr" "ca-serve: $D/bad.crt: malformed certificate"
 	# A certificate with bytes after it.
 	{ cat "$ROOT"; printf -- '-----BEGIN CERTIFICATE-----\n'; openssl x509 -in "$ROOT" -outform DER | cat - <(printf 'x') | base64; printf -- '-----END CERTIFICATE-----\n'; } >"$D/trail.crt"
-	jq --arg f "$D/trail.crt" '.crt = $f' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq --arg f "$D/trail.crt" '.crt = $f' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	run -4 --separate-stderr ca-serve --dir "$CA" </dev/null
 	assert_equal "$stderr" "ca-serve: $D/trail.crt: malformed certificate"
 }
@@ -264,7 +264,7 @@ log_lines() { grep '^{' "$LOG"; }
 }
 
 @test "serve: tls.minVersion 1.3 in ca.json refuses TLS 1.2" {
-	jq '.tls.minVersion = 1.3' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq '.tls.minVersion = 1.3' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen
 	run -1 bash -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_2 </dev/null 2>&1"
 	run -0 get /health
@@ -445,7 +445,7 @@ log_lines() { grep '^{' "$LOG"; }
 
 @test "serve: a policy refusal is 403 with the handler's message" {
 	jq '.authority.policy = {"x509": {"deny": {"dns": ["foo.example.com"]}}}' \
-		"$D/ca.json.base" >"$CA/config/ca.json"
+		"$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen
 	local t
 	t=$(mint)
@@ -556,7 +556,7 @@ fake_handler() {
 
 @test "serve: an unreachable handler socket is 503" {
 	jq --arg s "$BATS_TEST_TMPDIR/none.sock" '.handlers = {"sign": $s}' \
-		"$D/ca.json.base" >"$CA/config/ca.json"
+		"$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen
 	run -0 post_sign "$(mint)" "$D/foo.csr"
 	assert_output 503
@@ -583,7 +583,7 @@ issue_through() {
 	# One that dies is replaced; issuing goes on meanwhile.
 	kill -KILL "$(pgrep -P "$SERVE_PID" -f 'ca-sign --api' | head -1)"
 	wait_for grep -q "starting a handler again" "$LOG"
-	wait_for test "$(pgrep -P "$SERVE_PID" -f 'ca-sign --api' | wc -l)" -eq 2
+	wait_until '[ "$(pgrep -P "$SERVE_PID" -f "ca-sign --api" | wc -l)" -eq 2 ]'
 	run -0 issue_through
 	assert_output "subject=CN = foo.example.com"
 }
@@ -652,7 +652,7 @@ issue_through() {
 	LOG="$BATS_TEST_TMPDIR/serve.log"
 	bg systemd-socket-activate -l "$s" ca-sign --api --offline --dir "$CA"
 	wait_for test -S "$s"
-	jq --arg s "$s" '.handlers = {"sign": $s}' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq --arg s "$s" '.handlers = {"sign": $s}' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_socat
 	run -0 issue_through
 	assert_output "subject=CN = foo.example.com"
@@ -676,17 +676,17 @@ issue_through() {
 }
 
 @test "serve: SIGHUP reloads ca.json" {
-	jq '.authority.provisioners |= .[0:1]' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq '.authority.provisioners |= .[0:1]' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen
 	run -0 get /provisioners
 	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 1
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 	kill -HUP "$SERVE_PID"
 	wait_for grep -q '"message":"reloaded' "$LOG"
 	run -0 get /provisioners
 	assert_equal "$(jq -r '.provisioners | length' <<<"$output")" 2
 	# A broken ca.json on reload: the previous one stays.
-	echo '{' >"$CA/config/ca.json"
+	echo '{' | put_file "$CA/config/ca.json"
 	kill -HUP "$SERVE_PID"
 	wait_for grep -q '"message":"reload failed' "$LOG"
 	run -0 get /provisioners
@@ -696,7 +696,7 @@ issue_through() {
 @test "serve: a ca.json the handlers refuse: a request is answered at once in every model, and a SIGHUP after the fix issues at once" {
 	local bad='.authority.provisioners += [{"type": "ACME", "name": "a", "validation": {"allow": ["10.0.0.0/33"]}}]'
 	local why="ca.json: authority.provisioners[2].validation.allow[0]: the prefix length must be 0 to 32"
-	jq "$bad" "$D/ca.json.base" >"$CA/config/ca.json"
+	jq "$bad" "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	run -4 --separate-stderr ca-init --check --dir "$CA"
 	assert_equal "$stderr" "ca-init: $why"
 	# The pool's handlers end as they start; a request waiting for one is
@@ -709,14 +709,14 @@ issue_through() {
 	assert_equal "$(body)" '{"status":503,"message":"handler unavailable"}'
 	run -0 grep -cF "handler pool sign: no handler runs (the last refused to start): refused" "$LOG"
 	# Put right, and SIGHUP: the pool starts again now, without its pause.
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 	kill -HUP "$SERVE_PID"
 	wait_for grep -q '"message":"reloaded' "$LOG"
 	run -0 post_sign "$(mint)" "$D/foo.csr"
 	assert_output 201
 	stop_servers
 	# One process per connection: the handler's refusal is the answer.
-	jq "$bad" "$D/ca.json.base" >"$CA/config/ca.json"
+	jq "$bad" "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_socat
 	run -0 post_sign "$(mint)" "$D/foo.csr"
 	assert_output 500
@@ -781,12 +781,12 @@ port_closed() { ! port_open "$1"; }
 
 @test "serve: --max-conns bounds the workers; one that dies is replaced" {
 	serve_listen --max-conns 2
-	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2
+	wait_until '[ "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2 ]'
 	local w
 	w=$(pgrep -P "$SERVE_PID" -x ca-serve | head -1)
 	kill -KILL "$w"
 	wait_for grep -q "\"message\":\"worker $w ended (status 137)\"" "$LOG"
-	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2
+	wait_until '[ "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2 ]'
 	run -1 kill -0 "$w"
 	run -0 get /health
 	assert_output '{"status":"ok"}'
@@ -794,12 +794,12 @@ port_closed() { ! port_open "$1"; }
 
 @test "serve: SIGHUP replaces the workers; a killed server takes its workers along" {
 	serve_listen --max-conns 2
-	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2
+	wait_until '[ "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2 ]'
 	local old new w
 	old=$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')
 	kill -HUP "$SERVE_PID"
 	wait_for grep -q '"message":"reloaded' "$LOG"
-	wait_for test "$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')" != "$old"
+	wait_until '[ "$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr "\n" " ")" != "$old" ]'
 	new=$(pgrep -P "$SERVE_PID" -x ca-serve | sort)
 	for w in $old; do
 		run -1 grep -qx "$w" <<<"$new"
@@ -845,7 +845,7 @@ port_closed() { ! port_open "$1"; }
 	bg ca-sign --api --offline --dir "$CA" --socket "$run/sign.sock"
 	wait_for test -S "$run/sign.sock"
 	chgrp nogroup "$run/sign.sock"
-	jq --arg s "$run/sign.sock" '.handlers = {"sign": $s}' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq --arg s "$run/sign.sock" '.handlers = {"sign": $s}' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	# nobody reads the public files and a key of its own, nothing else.
 	local k="$D/nobody"
 	mkdir -p "$k"

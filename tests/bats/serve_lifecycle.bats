@@ -65,7 +65,7 @@ setup_file() {
 
 teardown() {
 	stop_servers
-	cp "$D/ca.json.base" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
 }
 
 # fake KIND: a stand-in handler for KIND (renew, revoke, sign) on a socket
@@ -78,7 +78,7 @@ fake() {
 	bg "$PY" "$FAKEPY" "$s" "$BATS_TEST_TMPDIR/$k.req" "$BATS_TEST_TMPDIR/$k.ans"
 	wait_for test -S "$s"
 	jq --arg k "$k" --arg s "$s" '.handlers[$k] = $s' "$CA/config/ca.json" >"$BATS_TEST_TMPDIR/ca.json"
-	cp "$BATS_TEST_TMPDIR/ca.json" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$BATS_TEST_TMPDIR/ca.json"
 }
 answer() { printf '%s\n' "$2" >"$BATS_TEST_TMPDIR/$1.ans"; }
 received() { cat "$BATS_TEST_TMPDIR/$1.req"; }
@@ -453,7 +453,7 @@ renewed_answer() {
 	# Nobody on the socket: unavailable.
 	stop_servers
 	jq --arg s "$BATS_TEST_TMPDIR/none.sock" '.handlers = {"renew": $s, "revoke": $s}' \
-		"$D/ca.json.base" >"$CA/config/ca.json"
+		"$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_listen
 	local unavailable='{"status":503,"message":"handler unavailable"}'
 	run -0 post /renew "${MTLS[@]}"
@@ -524,15 +524,15 @@ fake_progs() {
 	SERVE_PID=$BG
 	wait_for port_open "$PORT"
 	# The sign pool at once; renew and revoke on their first request.
-	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 4
+	wait_until '[ "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 4 ]'
 	assert_equal "$(grep -c "^ca-sign --api --offline --dir $CA\$" "$BATS_TEST_TMPDIR/starts")" 4
 	run -0 post /renew "${MTLS[@]}"
 	assert_output 201
-	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 6
+	wait_until '[ "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 6 ]'
 	assert_equal "$(grep -c "^ca-renew --api --offline --dir $CA\$" "$BATS_TEST_TMPDIR/starts")" 2
 	run -0 status_of /crl
 	assert_output 200
-	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 7
+	wait_until '[ "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 7 ]'
 	assert_equal "$(grep -c "^ca-revoke --api --offline --dir $CA\$" "$BATS_TEST_TMPDIR/starts")" 1
 	# They are children of the server, serving from fd 3 (LISTEN_FDS).
 	assert_equal "$(pgrep -P "$SERVE_PID" -f 'ca-renew' | wc -l)" 2
@@ -555,7 +555,7 @@ fake_progs() {
 	LOG="$BATS_TEST_TMPDIR/serve.log"
 	bg "$BATS_TEST_TMPDIR/bin/ca-serve" --dir "$CA" --listen "127.0.0.1:$PORT" --handlers 1
 	wait_for port_open "$PORT"
-	wait_for test "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 1
+	wait_until '[ "$(wc -l <"$BATS_TEST_TMPDIR/starts")" -eq 1 ]'
 	run -0 grep -F "handler pool renew: $BATS_TEST_TMPDIR/bin/ca-renew: No such file or directory: its routes answer 503" "$LOG"
 	run -0 post /renew "${MTLS[@]}"
 	assert_output 503
@@ -642,7 +642,7 @@ hexserial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 }
 
 @test "serve_lifecycle: end to end, inetd style: an expired certificate is told to use a token, and renewed by one" {
-	jq '.authority.claims.allowRenewalAfterExpiry = true' "$D/ca.json.base" >"$CA/config/ca.json"
+	jq '.authority.claims.allowRenewalAfterExpiry = true' "$D/ca.json.base" | put_file "$CA/config/ca.json"
 	serve_socat
 	issue_leaf exp 2d
 	run -0 post /1.0/renew --cert "$D/exp.pem" --key "$D/exp.key"

@@ -14,7 +14,7 @@ setup_file() {
 	printf 'ci password\n' >"$D/ci.pw"
 	"$PY" "$TOKPY" provisioner ci "$D/ci.pw" >"$D/ci.prov"
 	jq --slurpfile p "$D/ci.prov" '.authority.provisioners += $p' \
-		"$D/ca.json.orig" >"$CA/config/ca.json"
+		"$D/ca.json.orig" | put_file "$CA/config/ca.json"
 	cp "$CA/config/ca.json" "$D/ca.json.two"
 	"$PY" "$TOKPY" key "$CA/config/ca.json" "$D/pw" >"$D/prov.jwk"
 	"$PY" -c 'import sys; from jwcrypto import jwk
@@ -26,7 +26,7 @@ print(jwk.JWK.from_json(open(sys.argv[1]).read()).export_to_pem(private_key=True
 }
 
 teardown() {
-	cp "$D/ca.json.two" "$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.two"
 }
 
 KID() { jq -r .kid "$D/init.json"; }
@@ -106,7 +106,7 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 	run -2 --separate-stderr ci --not-after 61m foo.example.com
 	assert_output ""
 	assert_equal "$stderr" "ca-token: token lifetime 3660s exceeds the CA's maximum 3600s (maxTokenLifetime)"
-	jq '.authority.maxTokenLifetime = "2h"' "$D/ca.json.two" >"$CA/config/ca.json"
+	jq '.authority.maxTokenLifetime = "2h"' "$D/ca.json.two" | put_file "$CA/config/ca.json"
 	run -0 --separate-stderr ci --not-after 2h foo.example.com
 	assert_equal "$(claims "$output" | jq '.exp - .iat')" 7200
 }
@@ -261,11 +261,11 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 
 @test "token: ok the audience uses the first dnsName in brackets when IPv6" {
 	jq '.dnsNames = ["2001:db8::1", "ca.example.com"] | .address = "[::]:8443"' \
-		"$D/ca.json.two" >"$CA/config/ca.json"
+		"$D/ca.json.two" | put_file "$CA/config/ca.json"
 	t=$(ci foo.example.com)
 	assert_equal "$(claims "$t" | jq -r .aud)" "https://[2001:db8::1]:8443/1.0/sign"
 	run -0 --separate-stderr ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
-	jq '.address = "ca.example.com"' "$D/ca.json.two" >"$CA/config/ca.json"
+	jq '.address = "ca.example.com"' "$D/ca.json.two" | put_file "$CA/config/ca.json"
 	t=$(ci foo.example.com)
 	assert_equal "$(claims "$t" | jq -r .aud)" "https://ca.example.com/1.0/sign"
 }

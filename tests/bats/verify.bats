@@ -163,7 +163,7 @@ setup_revocation() {
 	clone_home "$CA" "$D/urlhome"
 	jq '.crl = {"idpURL": "http://ca.example.com/1.0/crl"}' "$D/urlhome/config/ca.json" \
 		>"$D/urlhome.json"
-	cp "$D/urlhome.json" "$D/urlhome/config/ca.json"
+	put_file "$D/urlhome/config/ca.json" <"$D/urlhome.json"
 	csr withdp withdp.example.com dns:withdp.example.com
 	tok=$(mint --sub withdp.example.com)
 	ca-sign --offline --dir "$D/urlhome" --token "$tok" <"$D/withdp.csr" >"$D/withdp.pem"

@@ -53,7 +53,7 @@ setup_file() {
 	  {"type": "X5C", "name": "devices", "rootsFile": $rf},
 	  {"type": "x5c", "name": "devices-inline", "roots": $inl}]' \
 		"$CA/config/ca.json" >"$D/ca.json.new"
-	cat "$D/ca.json.new" >"$CA/config/ca.json"
+	put_file "$CA/config/ca.json" <"$D/ca.json.new"
 	start_ca_serve
 }
 
@@ -142,10 +142,10 @@ setup_file() {
 @test "x5c: ca.json: an X5C provisioner needs roots that are CA certificates" {
 	cp -a "$CA" "$D/bad"
 	csr cfg dev1.devices.example.com dns:dev1.devices.example.com
-	jq 'del(.authority.provisioners[1].rootsFile)' "$CA/config/ca.json" >"$D/bad/config/ca.json"
+	jq 'del(.authority.provisioners[1].rootsFile)' "$CA/config/ca.json" | put_file "$D/bad/config/ca.json"
 	run -4 --separate-stderr ca-sign --offline --dir "$D/bad" --token x <"$D/cfg.csr"
 	assert_equal "$stderr" "ca-sign: ca.json: authority.provisioners[1]: one of roots and rootsFile is required"
-	jq --arg f "$D/dev1.crt" '.authority.provisioners[1].rootsFile = $f' "$CA/config/ca.json" >"$D/bad/config/ca.json"
+	jq --arg f "$D/dev1.crt" '.authority.provisioners[1].rootsFile = $f' "$CA/config/ca.json" | put_file "$D/bad/config/ca.json"
 	run -4 --separate-stderr ca-sign --offline --dir "$D/bad" --token x <"$D/cfg.csr"
 	assert_equal "$stderr" "ca-sign: provisioner devices: roots: certificate 1 is not a self-signed CA certificate"
 }
