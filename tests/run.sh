@@ -13,10 +13,9 @@
 #   SERIAL="fuzz"         suites that run alone, after the others
 #   PG_SUITES="..."       suites run a second time with their CA homes on
 #                         PostgreSQL (INCA_TEST_DB=postgresql, tests tagged
-#                         sqlite left out), as "SUITE@pg"; "" for none,
-#                         "all" for every suite that issues, spends tokens
-#                         or reads rows.  Default: those whose database
-#                         work differs in kind (pg_default below).
+#                         sqlite left out), as "SUITE@pg"; "" for none.
+#                         Default ("all"): every suite whose CA homes hold
+#                         a database (pg_all below).
 #                         Those of them that run at all (TESTS) get one
 #                         throwaway cluster (tests/pg.sh), started here in
 #                         the background and stopped on exit.
@@ -131,25 +130,24 @@ if [ -n "${TESTS:-}" ]; then
 else
 	names=$(for s in tests/bats/*.bats; do basename "$s" .bats; done)
 fi
-# The suites that run on PostgreSQL too, and their cluster.  Never:
-# those about ca.json, ca-init, stateless signing, inspection and the
-# documents (no records), pg, pg_hosts and pgbouncer (their own cluster), memcheck
-# (valgrind).  By default: the suites whose database work differs in
-# kind (issuance, spent tokens, renewal, revocation, the CRL, inventory,
-# durability, faults, ACME's objects, nonces and account bindings).  PG_SUITES=all adds the suites that repeat that
-# work from other angles (names, DER, keys, policy, verification, the
-# clients); each passes there too, and together they would double the
-# time of make check.
-pg_default="offline revoke inventory durability handler crl faults
+# The suites that run on PostgreSQL too, and their cluster: by default
+# every suite whose CA homes hold a database (issuance, spent tokens,
+# renewal, revocation, the CRL, inventory, durability, faults, ACME's
+# objects, nonces and account bindings, and the suites that reach those
+# through names, DER, keys, policy, HTTP, the network and the clients).
+# Never: those about ca.json, ca-init, stateless signing, inspection and
+# the documents (no records), pg, pg_hosts and pgbouncer (their own
+# cluster), memcheck (valgrind).  "all" is the default list, by name.
+pg_all="offline revoke inventory durability handler crl faults
 faults_serve renew revoke_online serve_lifecycle online token x5c
-attacks_tokens limits acme acme_eab"
-pg_more="renew_client serve oidc attacks_der attacks_names attacks_keys
-attacks_secrets policy client verify"
+attacks_tokens limits acme acme_eab renew_client serve oidc attacks_der
+attacks_names attacks_keys attacks_secrets attacks_http attacks_net policy
+client verify"
 if [ "${PG_SUITES-}" = all ]; then
-	PG_SUITES="$pg_default $pg_more"
+	PG_SUITES=$pg_all
 fi
 # shellcheck disable=SC2086
-pg_want=" $(printf '%s ' ${PG_SUITES-$pg_default})"
+pg_want=" $(printf '%s ' ${PG_SUITES-$pg_all})"
 pg_suites=""
 for s in $names; do
 	case $pg_want in
