@@ -163,6 +163,8 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 	mint -n 40 >"$D/run/toks"
 	# A long-lived handler, connected before the server goes down.
 	coproc H { ca-sign --api --offline --dir "$CA" 2>"$D/run/handler.err"; }
+	# bash forgets a coprocess's pid once it has ended: kept here.
+	local hpid=$H_PID
 	mapfile -t toks <"$D/run/toks"
 	api_request "${toks[0]}" "$D/foo.csr" >&"${H[1]}"
 	read -r -t 60 line <&"${H[0]}"
@@ -213,7 +215,7 @@ copy_home() { rm -rf "${D:?}/$1"; cp -a "$CA" "$D/$1"; }
 	eval "exec ${H[1]}>&-"
 	# Its exit status says a request found the database unavailable.
 	st=0
-	wait "$H_PID" || st=$?
+	wait "$hpid" || st=$?
 	assert_equal "$st" 5
 	run -0 ca-sign --offline --dir "$CA" --token "${toks[33]}" <"$D/foo.csr"
 	# The token refused while the server was down is still unspent.
