@@ -126,13 +126,19 @@ db_tables() {
 	fi
 }
 
+# db_of HOME: type and src, the caller's locals, set to the backend and
+# data source HOME's ca.json names (one jq: the suites call dbq thousands
+# of times, and a jq start costs about as much as the query).
+db_of() {
+	IFS=$'\t' read -r type src < <(jq -r '[.db.type, .db.dataSource] | @tsv' "$1/config/ca.json")
+}
+
 # dbq HOME SQL: run SQL on the database of the CA home HOME, whichever
 # backend its ca.json names; rows as "a|b" lines, as sqlite3 prints them.
 dbq() {
 	local home=$1 type src
 	shift
-	type=$(jq -r .db.type "$home/config/ca.json")
-	src=$(jq -r .db.dataSource "$home/config/ca.json")
+	db_of "$home"
 	case $type in
 	postgresql) psql -X -q -At -v ON_ERROR_STOP=1 -d "$src" -c "$*" ;;
 	*) case $src in /*) ;; *) src=$home/$src ;; esac
@@ -146,8 +152,7 @@ dbq() {
 # release_db_lock.
 hold_db_lock() {
 	local home=$1 type src ctl=$BATS_TEST_TMPDIR/lockctl
-	type=$(jq -r .db.type "$home/config/ca.json")
-	src=$(jq -r .db.dataSource "$home/config/ca.json")
+	db_of "$home"
 	rm -f "$ctl" "$BATS_TEST_TMPDIR/locked"
 	mkfifo "$ctl"
 	case $type in
