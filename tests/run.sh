@@ -10,7 +10,10 @@
 #   TESTS="inspect sign"  only these bats suites (a name without a suite fails)
 #   UNITS=0               no C unit tests
 #   JOBS=N                runners at a time (default: the number of CPUs + 1)
-#   SERIAL="fuzz"         suites that run alone, after the others
+#   FIRST="fuzz memcheck" suites started before the others (the longest:
+#                         fuzz fuzzes for a fixed time, memcheck runs
+#                         valgrind), so that none is left running alone
+#   SERIAL=""             suites that run alone, after the others
 #   PG_SUITES="..."       suites run a second time with their CA homes on
 #                         PostgreSQL (INCA_TEST_DB=postgresql, tests tagged
 #                         sqlite left out), as "SUITE@pg"; "" for none.
@@ -23,7 +26,8 @@
 #                         make check-asan points it at the sanitizer build)
 #
 # Runners go in parallel, each into its own file; their TAP is printed
-# whole and in a fixed order: units, then suites by name, then SERIAL ones.
+# whole and in a fixed order: units, then FIRST suites, then the others by
+# name, then SERIAL ones.
 # A comment line after each runner's TAP gives its wall time, "# NAME: N s".
 cd "$(dirname "$0")/.." || exit 1
 out=$(mktemp -d)
@@ -31,7 +35,8 @@ pgdir=""
 trap 'rm -rf "$out"; [ -z "$pgdir" ] || sh tests/pg.sh stop "$pgdir"' EXIT
 trap 'exit 130' INT TERM
 jobs=${JOBS:-$(($(nproc 2>/dev/null || echo 1) + 1))}
-serial=${SERIAL-fuzz}
+serial=${SERIAL-}
+first=${FIRST-fuzz memcheck}
 order=""	# runner names in printing order
 running=0
 next=1		# index in $order of the next runner to print
@@ -130,6 +135,22 @@ if [ -n "${TESTS:-}" ]; then
 else
 	names=$(for s in tests/bats/*.bats; do basename "$s" .bats; done)
 fi
+# FIRST's suites that are to run at all go to the front, in FIRST's order.
+lead=""
+rest=""
+for s in $names; do
+	case " $first " in
+	*" $s "*) ;;
+	*) rest="$rest $s" ;;
+	esac
+done
+# shellcheck disable=SC2086
+for f in $first; do
+	case " $(printf '%s ' $names)" in
+	*" $f "*) lead="$lead $f" ;;
+	esac
+done
+names="$lead $rest"
 # The suites that run on PostgreSQL too, and their cluster: by default
 # every suite whose CA homes hold a database (issuance, spent tokens,
 # renewal, revocation, the CRL, inventory, durability, faults, ACME's
