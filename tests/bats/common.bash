@@ -116,21 +116,23 @@ clone_home() {
 	ca-init --migrate --dir "$2" $(db_args) >/dev/null
 }
 
-# db_tables HOME: how many tables HOME's database has (in its schema, on
-# PostgreSQL).
-db_tables() {
-	if [ "$(jq -r .db.type "$1/config/ca.json")" = postgresql ]; then
-		dbq "$1" "select count(*) from information_schema.tables where table_schema = current_schema()"
-	else
-		dbq "$1" "select count(*) from sqlite_master where type = 'table'"
-	fi
-}
-
 # db_of HOME: type and src, the caller's locals, set to the backend and
 # data source HOME's ca.json names (one jq: the suites call dbq thousands
 # of times, and a jq start costs about as much as the query).
 db_of() {
 	IFS=$'\t' read -r type src < <(jq -r '[.db.type, .db.dataSource] | @tsv' "$1/config/ca.json")
+}
+
+# db_tables HOME: how many tables HOME's database has (in its schema, on
+# PostgreSQL).
+db_tables() {
+	local type src
+	db_of "$1"
+	if [ "$type" = postgresql ]; then
+		dbq "$1" "select count(*) from information_schema.tables where table_schema = current_schema()"
+	else
+		dbq "$1" "select count(*) from sqlite_master where type = 'table'"
+	fi
 }
 
 # dbq HOME SQL: run SQL on the database of the CA home HOME, whichever
@@ -180,8 +182,9 @@ release_db_lock() {
 # refuse to insert certificates ("storage refused"), or only those for
 # SUBJECT; allow_inserts HOME NAME drops it.
 refuse_inserts() {
-	local home=$1 name=$2 subj=${3:-}
-	if [ "$(jq -r .db.type "$home/config/ca.json")" = postgresql ]; then
+	local home=$1 name=$2 subj=${3:-} type src
+	db_of "$home"
+	if [ "$type" = postgresql ]; then
 		dbq "$home" "CREATE FUNCTION $name() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN IF ${subj:+NEW.subject = '$subj' AND} true THEN RAISE EXCEPTION 'storage refused'; END IF; RETURN NEW; END \$\$; CREATE TRIGGER $name BEFORE INSERT ON certs FOR EACH ROW EXECUTE FUNCTION $name();"
 	else
 		dbq "$home" "CREATE TRIGGER $name BEFORE INSERT ON certs ${subj:+WHEN NEW.subject = '$subj'} BEGIN SELECT RAISE(ABORT, 'storage refused'); END;"
@@ -189,7 +192,9 @@ refuse_inserts() {
 }
 
 allow_inserts() {
-	if [ "$(jq -r .db.type "$1/config/ca.json")" = postgresql ]; then
+	local type src
+	db_of "$1"
+	if [ "$type" = postgresql ]; then
 		dbq "$1" "DROP TRIGGER $2 ON certs; DROP FUNCTION $2();"
 	else
 		dbq "$1" "DROP TRIGGER $2;"
