@@ -144,7 +144,7 @@ asan:
 # ca-renew, a faked clock for ca-init by its path).
 check-asan: deps all asan
 	@$(ASAN_ENV) INCA_BIN=$(CURDIR)/$(ASAN_DIR)bin \
-	    TESTS='$(ASAN_TESTS)' SERIAL= sh tests/run.sh
+	    TESTS='$(ASAN_TESTS)' sh tests/run.sh
 
 # The tests alone, assuming dependencies and a build.
 test: all units

@@ -13,7 +13,6 @@
 #   FIRST="fuzz memcheck" suites started before the others (the longest:
 #                         fuzz fuzzes for a fixed time, memcheck runs
 #                         valgrind), so that none is left running alone
-#   SERIAL=""             suites that run alone, after the others
 #   PG_SUITES="..."       suites run a second time with their CA homes on
 #                         PostgreSQL (INCA_TEST_DB=postgresql, tests tagged
 #                         sqlite left out), as "SUITE@pg"; "" for none.
@@ -26,8 +25,8 @@
 #                         make check-asan points it at the sanitizer build)
 #
 # Runners go in parallel, each into its own file; their TAP is printed
-# whole and in a fixed order: units, then FIRST suites, then the others by
-# name, then SERIAL ones.
+# whole and in a fixed order: units, then FIRST's suites, then the others,
+# each group in the order of TESTS (by name by default).
 # A comment line after each runner's TAP gives its wall time, "# NAME: N s".
 cd "$(dirname "$0")/.." || exit 1
 out=$(mktemp -d)
@@ -35,7 +34,6 @@ pgdir=""
 trap 'rm -rf "$out"; [ -z "$pgdir" ] || sh tests/pg.sh stop "$pgdir"' EXIT
 trap 'exit 130' INT TERM
 jobs=${JOBS:-$(($(nproc 2>/dev/null || echo 1) + 1))}
-serial=${SERIAL-}
 first=${FIRST-fuzz memcheck}
 order=""	# runner names in printing order
 running=0
@@ -135,19 +133,13 @@ if [ -n "${TESTS:-}" ]; then
 else
 	names=$(for s in tests/bats/*.bats; do basename "$s" .bats; done)
 fi
-# FIRST's suites that are to run at all go to the front, in FIRST's order.
+# FIRST's suites, of those that run at all, go to the front.
 lead=""
 rest=""
 for s in $names; do
 	case " $first " in
-	*" $s "*) ;;
+	*" $s "*) lead="$lead $s" ;;
 	*) rest="$rest $s" ;;
-	esac
-done
-# shellcheck disable=SC2086
-for f in $first; do
-	case " $(printf '%s ' $names)" in
-	*" $f "*) lead="$lead $f" ;;
 	esac
 done
 names="$lead $rest"
@@ -182,11 +174,7 @@ if [ -n "$pg_suites" ]; then
 	pgpid=$!
 fi
 
-later=""
 for s in $names; do
-	case " $serial " in
-	*" $s "*) later="$later $s"; continue ;;
-	esac
 	if [ -f "tests/bats/$s.bats" ]; then
 		settle $((jobs - 1))
 		start "$s" bats --tap "tests/bats/$s.bats"
@@ -207,14 +195,6 @@ if [ -n "$pg_suites" ]; then
 		done
 	fi
 fi
-for s in $later; do
-	settle 0
-	if [ -f "tests/bats/$s.bats" ]; then
-		start "$s" bats --tap "tests/bats/$s.bats"
-	else
-		broken "$s" "no such suite: tests/bats/$s.bats"
-	fi
-done
 settle 0
 wait
 
