@@ -723,6 +723,28 @@ issue_through() {
 	assert_equal "$(body)" "{\"status\":500,\"message\":\"$why\"}"
 }
 
+@test "serve: a ca.json put right without a SIGHUP is taken at the pool's next start, a second or more after the last ended" {
+	local bad='.authority.provisioners += [{"type": "ACME", "name": "a", "validation": {"allow": ["10.0.0.0/33"]}}]'
+	jq "$bad" "$D/ca.json.base" | put_file "$CA/config/ca.json"
+	serve_listen
+	wait_for grep -q "handler pool sign: handler [0-9]* ended (status 4)" "$LOG"
+	run -0 post_sign "$(mint)" "$D/foo.csr"
+	assert_output 503
+	# The pause before a start again: a second at least after the end.
+	local again="handler pool sign: starting a handler again" put
+	wait_for grep -q "$again" "$LOG"
+	# at TEXT 1p|$p: the log time, in ms, of the first or last line holding TEXT.
+	at() { grep -F "$1" "$LOG" | sed -n "$2" | jq -r .time | date -f - +%s%3N; }
+	[ $(($(at "$again" 1p) - $(at "ended (status 4)" 1p))) -ge 1000 ]
+	# Put right; a start after that loads it, and the pool serves.
+	put_file "$CA/config/ca.json" <"$D/ca.json.base"
+	put=$(date +%s%3N)
+	wait_until '[ "$(at "$again" "\$p")" -ge "$put" ]'
+	run -0 post_sign "$(mint)" "$D/foo.csr"
+	assert_output 201
+	run -1 grep -F '"message":"reloaded' "$LOG"
+}
+
 # port_closed PORT: nothing accepts connections on 127.0.0.1:PORT.
 port_closed() { ! port_open "$1"; }
 
