@@ -78,14 +78,7 @@ put_file() {
 # a condition on a count or on a command's output: in `wait_for test
 # "$(...)" -eq N` the shell would expand "$(...)" once, before the first
 # poll, and wait on that one value (lint.bats refuses the form).
-wait_until() {
-	local i
-	for i in $(seq 600); do
-		eval "$1" && return 0
-		sleep 0.1
-	done
-	fail "gave up waiting until: $1"
-}
+wait_until() { wait_for eval "$1"; }
 
 # The database backend of the CA homes a suite makes: INCA_TEST_DB=postgresql
 # (tests/run.sh sets it, and INCA_PG_DIR, the throwaway cluster it started,
