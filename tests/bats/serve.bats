@@ -786,10 +786,11 @@ port_closed() { ! port_open "$1"; }
 }
 
 @test "serve: --listen serves connection after connection from the same pre-forked workers" {
-	serve_listen --handlers 1
+	serve_listen --handlers 1 --max-conns 2
+	# The port accepts before the workers are forked: wait for both.
+	wait_until '[ "$(pgrep -P "$SERVE_PID" -x ca-serve | wc -l)" -eq 2 ]'
 	local before after
 	before=$(pgrep -P "$SERVE_PID" -x ca-serve | sort | tr '\n' ' ')
-	[ -n "$before" ]
 	for i in 1 2 3 4 5 6; do
 		run -0 get /health
 		assert_output '{"status":"ok"}'
