@@ -297,11 +297,18 @@ sign() { ca-sign --ca-cert "$D/int.crt" --ca-key "$D/int.key" "$@"; }
 }
 
 @test "sign: ok 1000 serials are unique, positive and at least 128 bits" {
+	# A process each; the serial's octets then read from every output's
+	# first certificate by one program, not five per certificate.
 	for i in $(seq 1000); do
-		sign <"$D/leaf.csr" | sed -n '2,/END/p' | sed '$d' | base64 -d |
-			od -An -tx1 -j13 -N22 | tr -d ' \n'
-		echo
-	done >"$D/serials"
+		sign <"$D/leaf.csr" && echo .
+	done >"$D/outputs"
+	/usr/bin/python3 - "$D/outputs" >"$D/serials" <<'PY'
+import base64, sys
+for out in open(sys.argv[1]).read().split("\n.\n")[:-1]:
+    b64 = out.split("-----BEGIN CERTIFICATE-----\n")[1].split("-----END")[0]
+    # The tbsCertificate's serial: tag, length and 20 octets, at 13.
+    print(base64.b64decode(b64)[13:35].hex())
+PY
 	assert_equal "$(wc -l <"$D/serials")" 1000
 	assert_equal "$(sort -u "$D/serials" | wc -l)" 1000
 	# Every one: INTEGER tag 02, length 0x14 (20 octets), first octet 0x40..0x7f.
