@@ -177,7 +177,7 @@ fi
 for s in $names; do
 	if [ -f "tests/bats/$s.bats" ]; then
 		settle $((jobs - 1))
-		start "$s" bats --tap "tests/bats/$s.bats"
+		start "$s" bats --tap -T "tests/bats/$s.bats"
 	else
 		broken "$s" "no such suite: tests/bats/$s.bats"
 	fi
@@ -187,7 +187,7 @@ if [ -n "$pg_suites" ]; then
 		for s in $pg_suites; do
 			settle $((jobs - 1))
 			start "$s@pg" env INCA_TEST_DB=postgresql INCA_PG_DIR="$pgdir" \
-				bats --tap --filter-tags '!sqlite' "tests/bats/$s.bats"
+				bats --tap -T --filter-tags '!sqlite' "tests/bats/$s.bats"
 		done
 	else
 		for s in $pg_suites; do
