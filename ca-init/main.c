@@ -59,20 +59,24 @@
 
 #define CA_LIFE           (10LL * 365 * 86400)  /* root and intermediate: 10y */
 /*
- * PBKDF2 iterations for the CA keys.  Stretching only helps a guessable
- * password: the one ca-init generates holds 256 random bits, which no
- * iteration count makes stronger, so the intermediate key under it gets
- * one iteration.  An operator's password may be guessable, so both keys
- * under it get OWASP's figure for PBKDF2-HMAC-SHA256 (600,000): every
- * issuing process pays it once, about 0.3 s (docs/PERFORMANCE.md), and a
- * long-lived handler pays it once for all its requests.  The root key is
- * used only at init and for rare offline operations.  --key-iterations
- * trades the intermediate's guessing cost for issuance speed.
+ * PBKDF2 iterations of the keys ca-init encrypts: the root, the
+ * intermediate and the provisioner's (key_iter).  Stretching only helps a
+ * guessable password: the one ca-init generates holds 256 random bits,
+ * which no iteration count makes stronger, so every key under it gets the
+ * least (one iteration; the provisioner's JWE JOSE_P2C_MIN, the least a
+ * JWE may carry here).  An operator's password may be guessable, so every
+ * key under one gets OWASP's figure for PBKDF2-HMAC-SHA256 (600,000): every
+ * issuing process pays it once for the intermediate, about 0.3 s
+ * (docs/PERFORMANCE.md), and a long-lived handler once for all its
+ * requests; ca-token pays it for the provisioner's key, which anyone may
+ * fetch from /provisioners.  --key-iterations sets the count of every key
+ * (the JWE's at least JOSE_P2C_MIN), trading the guessing cost for speed.
  */
-#define ROOT_KEY_ITER         600000
-#define INT_KEY_ITER_OPERATOR 600000
-#define INT_KEY_ITER_RANDOM   1
-#define KEY_ITER_MAX          CA_MAX_KEY_ITER
+#define KEY_ITER_OPERATOR     600000
+#define KEY_ITER_RANDOM       1
+/* Every key's count within what the programs read: a JWE's p2c is bounded
+ * more tightly (JOSE_P2C_MAX) than a key file's (CA_MAX_KEY_ITER). */
+#define KEY_ITER_MAX          JOSE_P2C_MAX
 #define MAX_DNS           16
 
 static void
@@ -106,8 +110,9 @@ usage(int code)
 "                       intermediate is made; the root key is not copied\n"
 "  --root-password-file FILE  password of an encrypted --root-key\n"
 "  --leaf-duration D    default (and at least maximum) leaf lifetime (default 24h)\n"
-"  --key-iterations N   PBKDF2 iterations of the intermediate key (default 1\n"
-"                       with a generated password, 600000 with --password-file)\n"
+"  --key-iterations N   PBKDF2 iterations of the CA keys and the provisioner\n"
+"                       key (default: under a generated password 1, the\n"
+"                       provisioner's 1000; under an operator's 600000)\n"
 "  --db URL             keep the CA's records in this PostgreSQL database (a\n"
 "                       postgresql:// URI or conninfo, no password: libpq's\n"
 "                       password or service file holds it); it must hold no\n"
@@ -433,10 +438,22 @@ random_password(void)
 	return s;
 }
 
+/*
+ * The PBKDF2 iteration count of a key under an operator's password or a
+ * generated one, or set (nonzero); at least least.
+ */
+static long
+key_iter(int operator, long set, long least)
+{
+	long n = set ? set : operator ? KEY_ITER_OPERATOR : KEY_ITER_RANDOM;
+
+	return n < least ? least : n;
+}
+
 /* The provisioner entry: public JWK, and the private JWK encrypted (JWE). */
 static json_t *
-make_provisioner(const char *name, const char *password, char **kid_out,
-    EVP_PKEY **key_out)
+make_provisioner(const char *name, const char *password, long p2c,
+    char **kid_out, EVP_PKEY **key_out)
 {
 	EVP_PKEY *pk;
 	json_t *pub, *priv, *prov;
@@ -462,7 +479,7 @@ make_provisioner(const char *name, const char *password, char **kid_out,
 	if (privjson == NULL)
 		die(CA_FAIL, "encoding provisioner key failed");
 	if (jwe_encrypt_pbes2(privjson, strlen(privjson), password,
-	    strlen(password), JOSE_P2C_DEFAULT, "jwk+json", &jwe) != CA_OK)
+	    strlen(password), p2c, "jwk+json", &jwe) != CA_OK)
 		die_last();
 	io_wipe_str(privjson);
 	prov = json_pack("{s:s, s:s, s:o, s:s}", "type", "JWK", "name", name,
@@ -810,7 +827,8 @@ main(int argc, char *argv[])
 	struct db *db;
 	int64_t now = (int64_t)time(NULL), leaf = 24 * 3600, maxleaf;
 	size_t i;
-	int ch, int_iter, inplace;
+	int ch, inplace;
+	long iter_set = 0, ca_iter, prov_iter;
 	struct key_spec spec;
 
 	cli_init(argv[0]);
@@ -928,7 +946,6 @@ main(int argc, char *argv[])
 		memset(&spec, 0, sizeof(spec));         /* set from the root below */
 	else if (key_spec_parse(o.kty, o.curve, o.size, &spec) != CA_OK)
 		die_last();
-	int_iter = o.password_file ? INT_KEY_ITER_OPERATOR : INT_KEY_ITER_RANDOM;
 	if (o.key_iterations != NULL) {
 		char *end;
 		long v = strtol(o.key_iterations, &end, 10);
@@ -936,8 +953,11 @@ main(int argc, char *argv[])
 		if (o.key_iterations[0] == '\0' || *end != '\0' || v < 1 ||
 		    v > KEY_ITER_MAX)
 			die(CA_USAGE, "--key-iterations: 1..%d", KEY_ITER_MAX);
-		int_iter = (int)v;
+		iter_set = v;
 	}
+	ca_iter = key_iter(o.password_file != NULL, iter_set, 1);
+	prov_iter = key_iter(o.password_file != NULL || o.prov_password_file != NULL,
+	    iter_set, JOSE_P2C_MIN);
 
 	/*
 	 * The home must not exist, or be an empty directory of ours; its
@@ -1026,7 +1046,7 @@ main(int argc, char *argv[])
 	/* Root (unless brought) and intermediate. */
 	if (root == NULL) {
 		root = make_ca(X509_ROOT, o.name, &spec, NULL, NULL, now, &rootkey);
-		write_key("secrets/root_ca_key", rootkey, password, ROOT_KEY_ITER);
+		write_key("secrets/root_ca_key", rootkey, password, (int)ca_iter);
 	} else if (o.kty == NULL && o.curve == NULL && o.size == NULL) {
 		/* Match the brought root's key type by default. */
 		if (key_spec_of(rootkey, &spec) != CA_OK)
@@ -1035,13 +1055,13 @@ main(int argc, char *argv[])
 	write_cert("certs/root_ca.crt", root);
 	inter = make_ca(X509_INTERMEDIATE, o.name, &spec, root, rootkey, now, &intkey);
 	write_cert("certs/intermediate_ca.crt", inter);
-	write_key("secrets/intermediate_ca_key", intkey, password, int_iter);
+	write_key("secrets/intermediate_ca_key", intkey, password, (int)ca_iter);
 	if (x509_fingerprint(root, fp) != CA_OK)
 		die_last();
 
 	/* The provisioner, the configuration, the database. */
 	prov = make_provisioner(o.provisioner,
-	    prov_password ? prov_password : password, &kid, &provkey);
+	    prov_password ? prov_password : password, prov_iter, &kid, &provkey);
 	claims = json_pack("{s:s, s:s, s:s, s:b, s:b}",
 	    "minTLSCertDuration", "5m",
 	    "maxTLSCertDuration", "", "defaultTLSCertDuration", "",

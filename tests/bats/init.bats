@@ -290,15 +290,38 @@ PY
 	assert_output --partial "NIST CURVE: P-384"
 }
 
-@test "init: ok intermediate key iterations: 1 with a generated password, 600000 with --password-file, or --key-iterations" {
-	iter() { openssl asn1parse -in "$1" | awk '/PBKDF2/{p=1} p && /INTEGER/{sub(/.*:/, ""); print; exit}'; }
-	assert_equal "$(iter "$D/ca/secrets/intermediate_ca_key")" 0927C0
-	assert_equal "$(iter "$D/ca/secrets/root_ca_key")" 0927C0
-	assert_equal "$(iter "$D/gen/secrets/intermediate_ca_key")" 01
+@test "init: ok key iterations: the least under a generated password, 600000 under an operator's, or --key-iterations for every key" {
+	# iters HOME: the PBKDF2 counts of the root key, the intermediate key
+	# and the provisioner's JWE (p2c), in decimal.
+	iters() {
+		local k h
+		for k in root_ca_key intermediate_ca_key; do
+			printf '%d ' "0x$(openssl asn1parse -in "$1/secrets/$k" |
+				awk '/PBKDF2/{p=1} p && /INTEGER/{sub(/.*:/, ""); print; exit}')"
+		done
+		h=$(jq -r '.authority.provisioners[0].encryptedKey' "$1/config/ca.json" | cut -d. -f1 | tr '_-' '/+')
+		while [ $((${#h} % 4)) -ne 0 ]; do h="$h="; done
+		printf '%s' "$h" | base64 -d | jq .p2c
+	}
+	# An operator's password (setup_file), a generated one.
+	assert_equal "$(iters "$D/ca")" "600000 600000 600000"
+	assert_equal "$(iters "$D/gen")" "1 1 1000"
+	# A generated CA password, an operator's for the provisioner key.
+	printf 'prov pw\n' >"$D/provpw2"
+	run -0 ca-init --dir "$D/ip" --provisioner-password-file "$D/provpw2"
+	assert_equal "$(iters "$D/ip")" "1 1 600000"
 	run -0 ca-init --dir "$D/it" --key-iterations 5000
-	assert_equal "$(iter "$D/it/secrets/intermediate_ca_key")" 1388
-	run -2 --separate-stderr ca-init --dir "$D/it2" --key-iterations 0
-	assert_equal "$stderr" "ca-init: --key-iterations: 1..10000000"
+	assert_equal "$(iters "$D/it")" "5000 5000 5000"
+	# The JWE's count at least the least a JWE may carry; the key still
+	# opens with the password.
+	run -0 ca-init --dir "$D/it1" --password-file "$D/pw" --key-iterations 1
+	assert_equal "$(iters "$D/it1")" "1 1 1000"
+	run -0 ca-token --offline --dir "$D/it1" --password-file "$D/pw" it.example.com
+	run -2 --separate-stderr ca-init --dir "$D/it0" --key-iterations 1200001
+	assert_equal "$stderr" "ca-init: --key-iterations: 1..1200000"
+	run -2 --separate-stderr ca-init --dir "$D/it0" --key-iterations 0
+	assert_equal "$stderr" "ca-init: --key-iterations: 1..1200000"
+	[ ! -e "$D/it0" ]
 }
 
 @test "init: ok encrypted brought root with --root-password-file; wrong one refused (exit 1)" {
