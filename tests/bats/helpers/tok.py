@@ -47,18 +47,72 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import sys
 import time
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import \
-    decode_dss_signature
-
 from jwtparts import assign
 
-# jwcrypto is imported only where it is used: it costs a tenth of a second
-# per token otherwise, and mint signs with the cryptography package alone.
+# jwcrypto is imported only where it is used, and mint signs with the
+# P-256 arithmetic below: importing either package costs a tenth of a
+# second, more than the signature, and the suites mint hundreds of tokens.
+# The programs under test verify every signature made here, and jwcrypto
+# verifies them in token.bats (tok.py verify).
+
+# NIST P-256 (FIPS 186-4, D.1.2.3): field prime, order, generator.
+P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551
+G = (0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
+     0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5, 1)
+
+
+def ec_double(p):
+    """2p in Jacobian coordinates (a = -3)."""
+    x, y, z = p
+    if y == 0 or z == 0:
+        return (0, 1, 0)
+    delta, gamma = z * z % P, y * y % P
+    beta = x * gamma % P
+    alpha = 3 * (x - delta) * (x + delta) % P
+    x3 = (alpha * alpha - 8 * beta) % P
+    z3 = ((y + z) ** 2 - gamma - delta) % P
+    y3 = (alpha * (4 * beta - x3) - 8 * gamma * gamma) % P
+    return (x3, y3, z3)
+
+
+def ec_add(p, q):
+    """p + q in Jacobian coordinates."""
+    if p[2] == 0:
+        return q
+    if q[2] == 0:
+        return p
+    x1, y1, z1 = p
+    x2, y2, z2 = q
+    z1z1, z2z2 = z1 * z1 % P, z2 * z2 % P
+    u1, u2 = x1 * z2z2 % P, x2 * z1z1 % P
+    s1, s2 = y1 * z2 * z2z2 % P, y2 * z1 * z1z1 % P
+    if u1 == u2:
+        return ec_double(p) if s1 == s2 else (0, 1, 0)
+    h = u2 - u1
+    i = 4 * h * h % P
+    j = h * i % P
+    r = 2 * (s2 - s1) % P
+    v = u1 * i % P
+    x3 = (r * r - j - 2 * v) % P
+    y3 = (r * (v - x3) - 2 * s1 * j) % P
+    z3 = ((z1 + z2) ** 2 - z1z1 - z2z2) * h % P
+    return (x3, y3, z3)
+
+
+def ec_base_x(k):
+    """The affine x of k times the generator."""
+    acc = (0, 1, 0)
+    for bit in bin(k)[2:]:
+        acc = ec_double(acc)
+        if bit == "1":
+            acc = ec_add(acc, G)
+    zi = pow(acc[2], -1, P)
+    return acc[0] * zi * zi % P
 
 
 def b64(data, pad=False):
@@ -76,8 +130,9 @@ class P256Key:
     def __init__(self, text):
         j = json.loads(text)
         self.x, self.y = j["x"], j["y"]
-        self.priv = ec.derive_private_key(
-            int.from_bytes(unb64(j["d"]), "big"), ec.SECP256R1())
+        self.d = int.from_bytes(unb64(j["d"]), "big")
+        if not 0 < self.d < N:
+            raise SystemExit("tok.py: not a P-256 private key")
 
     def public_jwk(self):
         return {"crv": "P-256", "kty": "EC", "x": self.x, "y": self.y}
@@ -112,27 +167,35 @@ def audience(conf, path):
 def hs_key(key, how):
     """The provisioner's public key in the spellings a confused verifier
     might use as an HMAC secret."""
-    pub = key.priv.public_key()
+    point = b"\x04" + unb64(key.x) + unb64(key.y)
+    # SubjectPublicKeyInfo: id-ecPublicKey, prime256v1, the point.
+    der = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107"
+                        "034200") + point
     if how == "pem":
-        return pub.public_bytes(serialization.Encoding.PEM,
-                                serialization.PublicFormat.SubjectPublicKeyInfo)
+        b = base64.b64encode(der).decode()
+        return ("-----BEGIN PUBLIC KEY-----\n" +
+                "".join(b[i:i + 64] + "\n" for i in range(0, len(b), 64)) +
+                "-----END PUBLIC KEY-----\n").encode()
     if how == "der":
-        return pub.public_bytes(serialization.Encoding.DER,
-                                serialization.PublicFormat.SubjectPublicKeyInfo)
+        return der
     if how == "jwk":
         return json.dumps(key.public_jwk()).encode()
     if how == "point":
-        return pub.public_bytes(serialization.Encoding.X962,
-                                serialization.PublicFormat.UncompressedPoint)
+        return point
     if how == "x":
         return key.x.encode()
     raise SystemExit("tok.py: --hs-key pem|der|jwk|point|x")
 
 
 def es256(key, data):
-    der = key.priv.sign(data, ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    """ECDSA P-256 with SHA-256 (FIPS 186-4, 6.4), a random nonce; r || s."""
+    e = int.from_bytes(hashlib.sha256(data).digest(), "big")
+    while True:
+        k = secrets.randbelow(N - 1) + 1
+        r = ec_base_x(k) % N
+        s = pow(k, -1, N) * (e + r * key.d) % N
+        if r and s:
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 def mint_one(a, key, conf, now, hs):
