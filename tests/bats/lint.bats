@@ -29,10 +29,13 @@ load common
 	[ -f "$BATS_TEST_TMPDIR/root/opt/inca/share/man/man8/ca-serve.8" ]
 }
 
-# The two rules of tests/bats/common.bash that keep the suites from racing
-# the programs they start: a ca.json is replaced by put_file (rename), not
-# rewritten in place under a handler that may be reading it; a wait polls a
-# condition evaluated anew (wait_until), not a "$(...)" expanded once.
+# The rules that keep the suites from racing the programs they start: a
+# ca.json is replaced by put_file (rename), not rewritten in place under a
+# handler that may be reading it; a wait polls a condition evaluated anew
+# (wait_until), not a "$(...)" expanded once; a background process is
+# waited for by the shell that started it, never under run, whose subshell
+# is not its parent: bash's wait there answers the status only if the
+# parent had already reaped the process, and 255 (or 127) if not.
 @test "lint: the suites change a ca.json with put_file, never a redirection or cp onto it" {
 	run -1 grep -nE '(^|[^<2>])>[[:space:]]*"?\$[^ ]*config/ca\.json"?[[:space:]]*(;|$|\})|\bcp\b[^|;]*[[:space:]]"?\$[^ ]*config/ca\.json"?[[:space:]]*(;|$|\})' \
 		"$TOP"/tests/bats/*.bats "$TOP"/tests/bats/helpers/*.bash
@@ -41,5 +44,10 @@ load common
 
 @test "lint: no wait_for condition holding a command substitution, which the shell expands once" {
 	run -1 grep -nE '^[^#]*\bwait_for\b[^#]*\$\(' "$TOP"/tests/bats/*.bats "$TOP"/tests/bats/helpers/*.bash
+	assert_output ""
+}
+
+@test "lint: no wait under run, in a subshell that is not the process's parent" {
+	run -1 grep -nE '^[^#]*\brun\b[^#|;]*[[:space:]]wait[[:space:]]' "$TOP"/tests/bats/*.bats "$TOP"/tests/bats/helpers/*.bash
 	assert_output ""
 }

@@ -766,7 +766,10 @@ port_closed() { ! port_open "$1"; }
 	assert_line '{"status":"ok"}'
 	# Answered with Connection: close, though it asked to keep alive.
 	assert_line --partial "Connection: close"
-	run -0 wait "$SERVE_PID"
+	# Waited for here, not under run: see lint.bats.
+	local st=0
+	wait "$SERVE_PID" || st=$?
+	assert_equal "$st" 0
 	run -0 grep -c '"message":"stopped"' "$LOG"
 }
 
