@@ -175,6 +175,17 @@ SIGN_AUD=https://ca.example.com:9443/1.0/sign
 	run -0 --separate-stderr ca-sign --offline --dir "$CA" --token "$t" <"$D/foo.csr"
 }
 
+@test "token: ok tok.py's own ES256 signatures (the suites' hostile tokens) verify with jwcrypto" {
+	local t
+	for t in $("$PY" "$TOKPY" mint "$D/prov.jwk" "$CA/config/ca.json" -n 5); do
+		run -0 "$PY" "$TOKPY" verify "$CA/config/ca.json" "$t"
+		assert_equal "$(jq -r .alg <<<"${lines[0]}")" ES256
+	done
+	# A signature's last octet changed: refused.
+	t=${t%?}$([ "${t: -1}" = A ] && echo B || echo A)
+	run -1 "$PY" "$TOKPY" verify "$CA/config/ca.json" "$t"
+}
+
 @test "token: ok --key with a JWK file, --fingerprint and --kid" {
 	run -0 --separate-stderr ca-token --key "$D/prov.jwk" --issuer admin --aud "$SIGN_AUD" \
 		--fingerprint "$(FP)" foo.example.com
