@@ -112,12 +112,13 @@ clone_home() {
 # db_of HOME: type and src, the caller's locals, set to the backend and
 # data source HOME's ca.json names.  The suites call dbq thousands of
 # times and a jq start costs more than the query, so the answer is kept in
-# the test's directory under the file's identity (device, inode, size,
-# mtime to the nanosecond): every write of a ca.json in the suites is a
-# new file renamed into place (put_file), which changes it.
+# the run's directory (bats removes it; setup_file has no test directory)
+# under the file's identity (device, inode, size, mtime to the
+# nanosecond): every write of a ca.json in the suites is a new file
+# renamed into place (put_file), which changes it.
 db_of() {
 	local conf=$1/config/ca.json id cached
-	local memo=${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/db_of.${conf//\//%}
+	local memo=$BATS_RUN_TMPDIR/db_of.${conf//\//%}
 	id=$(stat -L -c '%d:%i:%s:%.9Y' "$conf") || return
 	if [ -f "$memo" ] && IFS=$'\t' read -r cached type src <"$memo" &&
 	    [ "$cached" = "$id" ]; then
