@@ -32,7 +32,8 @@
 #define JOSE_P2C_MIN      1000
 /* Bounds the CPU a hostile header can make one decryption burn. */
 #define JOSE_P2C_MAX      1200000
-/* What step-ca currently writes; callers pass it to jwe_encrypt_pbes2(). */
+/* What step-ca currently writes (ca-init under an operator's password
+ * writes as many, its KEY_ITER_OPERATOR). */
 #define JOSE_P2C_DEFAULT  600000
 #define JOSE_P2S_MIN      8      /* bytes of PBES2 salt accepted */
 #define JOSE_P2S_LEN      16     /* bytes of PBES2 salt generated */
@@ -166,7 +167,7 @@ void jws_free(struct jws *jws);
  * "enc":"A256GCM","cty":<cty>,"p2c":<p2c>,"p2s":<16 random bytes>} (cty
  * omitted when NULL; step-ca uses "jwk+json").  pw is pw_len bytes, not
  * empty.  p2c must be within [JOSE_P2C_MIN, JOSE_P2C_MAX] (CA_INPUT);
- * JOSE_P2C_DEFAULT is the usual value.  On CA_OK *out is a malloc'd token
+ * JOSE_P2C_DEFAULT is step-ca's value.  On CA_OK *out is a malloc'd token
  * the caller frees with free().  Key material is wiped.
  */
 int jwe_encrypt_pbes2(const void *pt, size_t pt_len, const char *pw,
