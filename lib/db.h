@@ -107,6 +107,17 @@ void db_close(struct db *db);
 int db_set_busy_timeout(struct db *db, int ms);
 
 /*
+ * The SQLite backend's wait for the write lock: the microseconds it
+ * sleeps before its try number count + 1 (count tries so far) under a
+ * timeout of ms; 0 once the sleeps add up to ms (it gives up).  The first
+ * sleep is DB_BUSY_FIRST_US, each next one twice the last, at most
+ * DB_BUSY_MAX_US.
+ */
+#define DB_BUSY_FIRST_US	50
+#define DB_BUSY_MAX_US		1000
+long db_sqlite_busy_sleep(int ms, int count);
+
+/*
  * Transactions.  db_begin() takes the write lock at once, so two writers
  * are serialised at the start of their transactions instead of one
  * failing at its first write; a writer that waits longer than the busy

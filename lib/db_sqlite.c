@@ -11,10 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -213,6 +215,60 @@ sync_dir(const char *path)
 	return ret;
 }
 
+/*
+ * Waiting for the write lock.  SQLite's own busy handler sleeps 1, 2, 5,
+ * 10, 15 ... ms between tries, long against a commit that holds the lock
+ * for well under a millisecond: a second writer (ca-serve's handler pool,
+ * two offline programs) would sleep through several commits and leave the
+ * CPU idle.  This one tries again after DB_BUSY_FIRST_US, doubling up to
+ * DB_BUSY_MAX_US, and gives up (SQLITE_BUSY: CA_UNAVAIL, "database busy")
+ * once its sleeps add up to the timeout.
+ */
+long
+db_sqlite_busy_sleep(int ms, int count)
+{
+	long limit = (long)ms * 1000, spent = 0, d = DB_BUSY_FIRST_US;
+	int i = 0;
+
+	/*
+	 * What the earlier tries slept, the same schedule summed: the
+	 * doubling steps one by one, then at the cap all at once (a long
+	 * timeout makes hundreds of thousands of tries).
+	 */
+	for (; i < count && d < DB_BUSY_MAX_US; i++) {
+		spent += d;
+		d = d * 2 < DB_BUSY_MAX_US ? d * 2 : DB_BUSY_MAX_US;
+	}
+	spent += (long)(count - i) * d;
+	if (spent >= limit)
+		return 0;
+	return d < limit - spent ? d : limit - spent;
+}
+
+/* SQLite's busy callback; arg is the timeout in milliseconds. */
+static int
+sq_busy(void *arg, int count)
+{
+	long us = db_sqlite_busy_sleep((int)(intptr_t)arg, count);
+	struct timespec ts;
+
+	if (us == 0)
+		return 0;
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	return 1;
+}
+
+/* Writers wait up to ms for the lock (0: not at all). */
+static int
+sq_wait_lock(sqlite3 *h, int ms)
+{
+	return sqlite3_busy_handler(h, ms > 0 ? sq_busy : NULL,
+	    (void *)(intptr_t)ms);
+}
+
 /* The body of sq_open(), run under umask 077. */
 /* WAL frames after which a closing connection folds the WAL back. */
 #define DB_WAL_FOLD_FRAMES	100
@@ -302,7 +358,7 @@ sq_open_masked(const char *path, enum db_mode mode, sqlite3 **out)
 	 * in-memory database, a build without foreign keys) must not pass
 	 * silently.
 	 */
-	if ((rc = sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS)) != SQLITE_OK)
+	if ((rc = sq_wait_lock(h, DB_BUSY_TIMEOUT_MS)) != SQLITE_OK)
 		ret = sq_fail(h, rc, "set busy timeout");
 	else if (!create && (ret = sq_query1(h, "SELECT count(*) "
 	    "FROM sqlite_master", &tables, NULL, 0, "read schema")) != CA_OK)
@@ -408,7 +464,7 @@ sq_close(void *conn)
 		 * and truncate it.  A reader in the way makes it a no-op; the
 		 * next closing writer tries again.
 		 */
-		sqlite3_busy_timeout(conn, DB_WAL_FOLD_WAIT_MS);
+		sq_wait_lock(conn, DB_WAL_FOLD_WAIT_MS);
 		sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 		    NULL, NULL);
 		wal_full = NULL;
@@ -429,7 +485,7 @@ sq_set_busy_timeout(void *conn, int ms)
 {
 	int rc;
 
-	if ((rc = sqlite3_busy_timeout(conn, ms)) != SQLITE_OK)
+	if ((rc = sq_wait_lock(conn, ms)) != SQLITE_OK)
 		return sq_fail(conn, rc, "set busy timeout");
 	return CA_OK;
 }

@@ -28,6 +28,29 @@ rows() { dbq "$D/ca" "select count(*) from certs; select count(*) from used_toke
 	assert_output --partial "BEGIN CERTIFICATE"
 }
 
+@test "durability: ok a writer waiting for the lock goes on as soon as it is released" {
+	tok=$(token)
+	jq '.db.busyTimeout = "30s"' "$D/ca/config/ca.json" | put_file "$D/ca/config/ca.json"
+	hold_db_lock "$D/ca"
+	SECONDS=0
+	ca-sign --offline --dir "$D/ca" --token "$tok" <"$D/leaf.csr" \
+	    >"$BATS_TEST_TMPDIR/crt" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sleep 1
+	# Still waiting for the lock, a second after it started.
+	kill -0 "$pid"
+	release_db_lock
+	rc=0
+	wait "$pid" || rc=$?
+	waited=$SECONDS
+	jq '.db.busyTimeout = "1s"' "$D/ca/config/ca.json" | put_file "$D/ca/config/ca.json"
+	assert_equal "$rc" 0
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" ""
+	openssl x509 -noout -subject <"$BATS_TEST_TMPDIR/crt" | grep -q "CN *= *db.example.com"
+	# Gone on at the release, not at the end of the 30 s it may wait.
+	[ "$waited" -lt 15 ]
+}
+
 @test "durability: fail a refused certificate insert rolls the token back (exit 4)" {
 	tok=$(token)
 	before=$(rows)

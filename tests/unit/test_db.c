@@ -288,8 +288,9 @@ test_open(void)
 	    "journal_mode is WAL");
 	is_int(query_int(h, "PRAGMA synchronous"), 2, "synchronous is FULL");
 	is_int(query_int(h, "PRAGMA foreign_keys"), 1, "foreign keys are on");
-	is_int(query_int(h, "PRAGMA busy_timeout"), DB_BUSY_TIMEOUT_MS,
-	    "default busy timeout");
+	/* SQLite's own busy handler is replaced by ours (test_busy). */
+	is_int(query_int(h, "PRAGMA busy_timeout"), 0,
+	    "SQLite's own busy timeout is off");
 	is_int(query_int(h, "SELECT version FROM schema_version"),
 	    DB_SCHEMA_VERSION, "schema_version is current");
 	is_int(query_int(h, "SELECT count(*) FROM sqlite_master WHERE "
@@ -305,7 +306,8 @@ test_open(void)
 	    "type = 'index' AND name IN ('acme_objects_account', "
 	    "'acme_nonces_expires_at')"), 2, "ACME indexes exist");
 	is_int(db_set_busy_timeout(db, 250), CA_OK, "busy timeout settable");
-	is_int(query_int(h, "PRAGMA busy_timeout"), 250, "busy timeout set");
+	is_int(query_int(h, "PRAGMA busy_timeout"), 0,
+	    "and SQLite's own stays off");
 	is_int(db_set_busy_timeout(db, -1), CA_INPUT,
 	    "negative busy timeout refused");
 	db_close(db);
@@ -901,6 +903,36 @@ test_concurrency(void)
 	db_close(db);
 	is_int(raw_int(p, "SELECT count(*) FROM used_tokens"), 1,
 	    "exactly one used token row");
+}
+
+/*
+ * The wait for the write lock: 50 us, doubling to 1 ms, until the sleeps
+ * add up to the timeout, the last one cut to fit.
+ */
+static void
+test_busy_schedule(void)
+{
+	long sum = 0, us;
+	int n;
+
+	is_int((int)db_sqlite_busy_sleep(100, 0), DB_BUSY_FIRST_US,
+	    "first sleep 50 us");
+	is_int((int)db_sqlite_busy_sleep(100, 1), 2 * DB_BUSY_FIRST_US,
+	    "then twice that");
+	is_int((int)db_sqlite_busy_sleep(100, 10), DB_BUSY_MAX_US,
+	    "at most 1 ms");
+	is_int((int)db_sqlite_busy_sleep(0, 0), 0, "timeout 0: no wait");
+	for (n = 0; (us = db_sqlite_busy_sleep(DB_BUSY_TIMEOUT_MS, n)) > 0; n++)
+		sum += us;
+	is_int((int)sum, DB_BUSY_TIMEOUT_MS * 1000,
+	    "the default's sleeps add up to 5 s exactly (%d tries)", n);
+	ok(n > 4900 / (DB_BUSY_MAX_US / 1000) && n < 5100,
+	    "about one try a millisecond once at the cap (%d)", n);
+	for (sum = 0, n = 0; (us = db_sqlite_busy_sleep(1, n)) > 0; n++)
+		sum += us;
+	is_int((int)sum, 1000, "1 ms: the last sleep cut to fit");
+	is_int((int)db_sqlite_busy_sleep(DB_BUSY_TIMEOUT_MAX_MS, 700000), 0,
+	    "the longest timeout ends too");
 }
 
 static void
@@ -1836,6 +1868,7 @@ main(int argc, char **argv)
 	test_transactions();
 	test_wal_bound();
 	test_concurrency();
+	test_busy_schedule();
 	test_busy();
 	acme_type = "sqlite";
 	acme_source = path("acme.db");
