@@ -24,10 +24,13 @@
 # Each (row, mode) gets a fresh copy of the CA home and a fresh server; the
 # server's CPU time (the process and every child it reaped, from
 # /usr/bin/time) is reported per request, as is the load generator's.
-# Then, unless --no-stages, where the time goes: TLS + HTTP alone (GET
-# /health; cfssl: a 404), the handler alone (a stream of 1,000 requests on
-# the disk and on /dev/shm), a handler process's start (hyperfine), and an
-# SQLite commit by itself (sqlite3, synchronous FULL / NORMAL / OFF).
+# Then, unless --no-stages, where the time goes: TLS + HTTP without an
+# issuance (GET /health of --listen and of a ca-serve per connection, a
+# sign request the handler refuses; cfssl: a 404), the public-key
+# operations alone (openssl speed), the handler alone (a stream of 1,000
+# requests on the disk and on /dev/shm), a handler process's start
+# (hyperfine), and an SQLite commit by itself (sqlite3, synchronous FULL /
+# NORMAL / OFF).
 #
 #   bash bench/serve.sh [--duration S] [--clients N] [--rows "ROW..."]
 #                       [--modes "new keepalive"] [--rounds R] [--port P]
@@ -416,39 +419,59 @@ stage_lines=()
 stage() { stage_lines+=("$(printf '| %s | %s |' "$1" "$2")"); }
 if [ "$stages" = 1 ]; then
 	half=$(( duration > 1 ? duration / 2 : 1 ))
-	# TLS and HTTP without a handler: GET /health of ca-serve --listen, a
-	# 404 from cfssl (it has no health route); each mode.
+	# TLS and HTTP without an issuance, each mode: a 404 from cfssl (it has
+	# no health route); GET /health of ca-serve --listen and of a ca-serve
+	# per connection (Accept=yes: the process start and the CA home read
+	# each time); a sign request the handler refuses at once (its token
+	# does not parse: TLS, the request's JSON, the hop to the handler and
+	# back, nothing signed or written).
+	head -n 1 "$work/stage.jsonl" | jq -c '.ott = "x.y.z"' >"$work/refused.json"
+	# stage_get TAG LABEL LOADGEN-ARGS...: one row of stages.jsonl from the
+	# server already started by run_bg TAG.
+	stage_get() {
+		local tag=$1 label=$2
+		shift 2
+		wait_port "$tag"
+		lg "$tag" "$mode" "$@" --duration "$half"
+		sleep 0.3
+		stop_bg "$spid" "$tpid"
+		jq -c --arg row "$label" --argjson cpu "$(cpu_of "$tag")" \
+		    --argjson f "$(faults_of "$tag")" \
+		    '. + {row: $row, server_ms_per_req: ($cpu * 1000 / .ok),
+		          server_faults_per_req: ($f / .ok)}' \
+		    "$res/$tag.json" >>"$res/stages.jsonl"
+	}
 	for mode in $modes; do
 		run_bg "stage-cfssl404-$mode" cfssl serve -address 127.0.0.1 -port "$port" \
 		    -ca "$home/certs/intermediate_ca.crt" -ca-key "$work/int.key" \
 		    -tls-cert "$home/certs/server.crt" -tls-key "$home/secrets/server_key"
-		wait_port "stage-cfssl404-$mode"
-		lg "stage-cfssl404-$mode" "$mode" --path /nothing --expect 404 \
-		    --duration "$half"
-		sleep 0.3
-		stop_bg "$spid" "$tpid"
-		jq -c --argjson cpu "$(cpu_of "stage-cfssl404-$mode")" \
-		    --argjson f "$(faults_of "stage-cfssl404-$mode")" \
-		    '. + {row: "cfssl GET 404", server_ms_per_req: ($cpu * 1000 / .ok),
-		          server_faults_per_req: ($f / .ok)}' \
-		    "$res/stage-cfssl404-$mode.json" >>"$res/stages.jsonl"
-		if [ "$have_serve" = 1 ]; then
-			fresh_home "$work/run"
-			run_bg "stage-health-$mode" "$bin/ca-serve" --dir "$work/run/home" \
-			    --listen "127.0.0.1:$port"
-			wait_port "stage-health-$mode"
-			lg "stage-health-$mode" "$mode" --path /health --expect 200 \
-			    --duration "$half"
-			sleep 0.3
-			stop_bg "$spid" "$tpid"
-			jq -c --argjson cpu "$(cpu_of "stage-health-$mode")" \
-			    --argjson f "$(faults_of "stage-health-$mode")" \
-			    '. + {row: "ca-serve GET /health", server_ms_per_req: ($cpu * 1000 / .ok),
-			          server_faults_per_req: ($f / .ok)}' \
-			    "$res/stage-health-$mode.json" >>"$res/stages.jsonl"
-			rm -rf "$work/run"
-		fi
+		stage_get "stage-cfssl404-$mode" "cfssl GET 404" --path /nothing --expect 404
+		[ "$have_serve" = 1 ] || continue
+		fresh_home "$work/run"
+		run_bg "stage-health-$mode" "$bin/ca-serve" --dir "$work/run/home" \
+		    --listen "127.0.0.1:$port"
+		stage_get "stage-health-$mode" "ca-serve --listen, GET /health" \
+		    --path /health --expect 200
+		run_bg "stage-inetd-health-$mode" systemd-socket-activate --accept --inetd \
+		    -l "127.0.0.1:$port" "$bin/ca-serve" --dir "$work/run/home"
+		stage_get "stage-inetd-health-$mode" "ca-serve per connection (Accept=yes), GET /health" \
+		    --path /health --expect 200
+		run_bg "stage-refused-$mode" "$bin/ca-serve" --dir "$work/run/home" \
+		    --listen "127.0.0.1:$port"
+		stage_get "stage-refused-$mode" "ca-serve --listen, a sign request the handler refuses (401)" \
+		    --path /1.0/sign --expect 401 --body "$work/refused.json"
+		rm -rf "$work/run"
 	done
+
+	# The public-key operations an issuance cannot skip, by themselves:
+	# OpenSSL's own figures for P-256 (the intermediate's key, the token's
+	# ES256, the CSR's key here) and X25519 (the TLS key exchange).
+	if openssl speed -seconds 2 ecdsap256 ecdhx25519 >"$res/logs/speed.txt" 2>/dev/null; then
+		stage "openssl speed: P-256 ECDSA sign / verify, µs each" \
+		    "$(awk '/ecdsa \(nistp256\)/ {printf "%.1f / %.1f", 1e6 / $(NF-1), 1e6 / $NF}' "$res/logs/speed.txt")"
+		stage "openssl speed: X25519 key agreement, µs each" \
+		    "$(awk '/ecdh \(X25519\)/ {printf "%.1f", 1e6 / $NF}' "$res/logs/speed.txt")"
+	fi
 
 	# The handler alone: 1,000 requests on one stream, in a fresh home on
 	# the disk and on /dev/shm (where a commit's fsync costs nothing).
@@ -640,7 +663,7 @@ fi
 		echo
 		echo "## Where the time goes"
 		echo
-		echo "| GET, no handler (${half}s) | mode | req/s | p50 | p99 | server CPU ms/req | client CPU ms/req | server faults/req |"
+		echo "| no issuance (${half}s) | mode | req/s | p50 | p99 | server CPU ms/req | client CPU ms/req | server faults/req |"
 		echo "|---|---|---:|---:|---:|---:|---:|---:|"
 		jq -r 'def r2: . * 100 | round / 100;
 		    "| \(.row) | \(.mode) | \(.rps | r2) | \(.p50_ms | r2) | \(.p99_ms | r2) | \(.server_ms_per_req | r2) | \(.client_cpu_s * 1000 / .ok | r2) | \(.server_faults_per_req | r2) |"' \
