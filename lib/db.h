@@ -111,10 +111,10 @@ int db_set_busy_timeout(struct db *db, int ms);
  * sleeps before its try number count + 1 (count tries so far) under a
  * timeout of ms; 0 once the sleeps add up to ms (it gives up).  The first
  * sleep is DB_BUSY_FIRST_US, each next one twice the last, at most
- * DB_BUSY_MAX_US.
+ * DB_BUSY_MAX_US (100 ms, as SQLite's own handler).
  */
 #define DB_BUSY_FIRST_US	50
-#define DB_BUSY_MAX_US		1000
+#define DB_BUSY_MAX_US		100000
 long db_sqlite_busy_sleep(int ms, int count);
 
 /*

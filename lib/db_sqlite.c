@@ -218,11 +218,15 @@ sync_dir(const char *path)
 /*
  * Waiting for the write lock.  SQLite's own busy handler sleeps 1, 2, 5,
  * 10, 15 ... ms between tries, long against a commit that holds the lock
- * for well under a millisecond: a second writer (ca-serve's handler pool,
- * two offline programs) would sleep through several commits and leave the
- * CPU idle.  This one tries again after DB_BUSY_FIRST_US, doubling up to
- * DB_BUSY_MAX_US, and gives up (SQLITE_BUSY: CA_UNAVAIL, "database busy")
- * once its sleeps add up to the timeout.
+ * for well under a millisecond: the second handler of ca-serve's pool
+ * slept through several of the first's commits and left the CPU idle.
+ * This one tries again after DB_BUSY_FIRST_US and doubles each sleep up
+ * to DB_BUSY_MAX_US, SQLite's own longest, until the sleeps add up to the
+ * timeout (then SQLITE_BUSY: CA_UNAVAIL, "database busy").  Short waits
+ * end within about twice their length; long ones, behind many writers,
+ * back off as SQLite's do: dozens of processes trying every millisecond
+ * would take the CPUs from the one holding the lock and keep a checkpoint
+ * from ever finding the readers gone.
  */
 long
 db_sqlite_busy_sleep(int ms, int count)
@@ -233,7 +237,7 @@ db_sqlite_busy_sleep(int ms, int count)
 	/*
 	 * What the earlier tries slept, the same schedule summed: the
 	 * doubling steps one by one, then at the cap all at once (a long
-	 * timeout makes hundreds of thousands of tries).
+	 * timeout makes thousands of tries).
 	 */
 	for (; i < count && d < DB_BUSY_MAX_US; i++) {
 		spent += d;

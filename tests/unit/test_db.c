@@ -906,8 +906,8 @@ test_concurrency(void)
 }
 
 /*
- * The wait for the write lock: 50 us, doubling to 1 ms, until the sleeps
- * add up to the timeout, the last one cut to fit.
+ * The wait for the write lock: 50 us, doubling to 100 ms, until the
+ * sleeps add up to the timeout, the last one cut to fit.
  */
 static void
 test_busy_schedule(void)
@@ -915,23 +915,23 @@ test_busy_schedule(void)
 	long sum = 0, us;
 	int n;
 
-	is_int((int)db_sqlite_busy_sleep(100, 0), DB_BUSY_FIRST_US,
+	is_int((int)db_sqlite_busy_sleep(1000, 0), DB_BUSY_FIRST_US,
 	    "first sleep 50 us");
-	is_int((int)db_sqlite_busy_sleep(100, 1), 2 * DB_BUSY_FIRST_US,
+	is_int((int)db_sqlite_busy_sleep(1000, 1), 2 * DB_BUSY_FIRST_US,
 	    "then twice that");
-	is_int((int)db_sqlite_busy_sleep(100, 10), DB_BUSY_MAX_US,
-	    "at most 1 ms");
+	is_int((int)db_sqlite_busy_sleep(600000, 30), DB_BUSY_MAX_US,
+	    "at most 100 ms");
 	is_int((int)db_sqlite_busy_sleep(0, 0), 0, "timeout 0: no wait");
-	for (n = 0; (us = db_sqlite_busy_sleep(DB_BUSY_TIMEOUT_MS, n)) > 0; n++)
+	for (n = 0; (us = db_sqlite_busy_sleep(5, n)) > 0; n++)
+		sum += us;
+	is_int((int)sum, 5000, "a 5 ms wait: the sleeps add up to it");
+	ok(n == 7, "in 7 tries, the last cut to fit (%d)", n);
+	for (sum = 0, n = 0; (us = db_sqlite_busy_sleep(DB_BUSY_TIMEOUT_MS, n)) > 0; n++)
 		sum += us;
 	is_int((int)sum, DB_BUSY_TIMEOUT_MS * 1000,
 	    "the default's sleeps add up to 5 s exactly (%d tries)", n);
-	ok(n > 4900 / (DB_BUSY_MAX_US / 1000) && n < 5100,
-	    "about one try a millisecond once at the cap (%d)", n);
-	for (sum = 0, n = 0; (us = db_sqlite_busy_sleep(1, n)) > 0; n++)
-		sum += us;
-	is_int((int)sum, 1000, "1 ms: the last sleep cut to fit");
-	is_int((int)db_sqlite_busy_sleep(DB_BUSY_TIMEOUT_MAX_MS, 700000), 0,
+	ok(n > 50 && n < 70, "about ten a second once at the cap (%d)", n);
+	is_int((int)db_sqlite_busy_sleep(DB_BUSY_TIMEOUT_MAX_MS, 7000), 0,
 	    "the longest timeout ends too");
 }
 
