@@ -1147,8 +1147,11 @@ main(int argc, char *argv[])
 
 		/* No signal check from here: a home is half-moved only by I/O errors. */
 		for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-			snprintf(p, sizeof(p), "%s/%s", tmpdir, parts[i]);
-			snprintf(to, sizeof(to), "%s/%s", home, parts[i]);
+			if ((size_t)snprintf(p, sizeof(p), "%s/%s", tmpdir,
+			    parts[i]) >= sizeof(p) ||
+			    (size_t)snprintf(to, sizeof(to), "%s/%s", home,
+			    parts[i]) >= sizeof(to))
+				die(CA_FAIL, "%s: path too long", home);
 			if (rename(p, to) == -1)
 				die(CA_FAIL, "%s: %s", to, strerror(errno));
 		}

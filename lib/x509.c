@@ -547,7 +547,7 @@ lint_path(X509 *x, const struct x509_template *t, int ca, long pathlen)
 	X509 *below = x, *c;
 	int i, n, cas = ca;     /* non-self-issued CA certificates below c */
 	long pl;
-	char where[96], cn[65];
+	char where[128], cn[65];
 
 	n = t->chain != NULL ? sk_X509_num(t->chain) : 1;
 	if (t->chain != NULL && (n < 1 || X509_cmp(sk_X509_value(t->chain, 0),
