@@ -249,14 +249,24 @@ check_signal(void)
 	_exit(128 + sig);
 }
 
-/* A path inside the home being built; dies on overflow. */
+/*
+ * DIR/REL in buf (PATH_MAX bytes); dies on overflow, which the bound on
+ * the home's length (PATH_MAX - 64) leaves for the paths made here.
+ */
+static const char *
+pathcat(char *buf, const char *dir, const char *rel)
+{
+	if ((size_t)snprintf(buf, PATH_MAX, "%s/%s", dir, rel) >= PATH_MAX)
+		die(CA_FAIL, "path too long");
+	return buf;
+}
+
+/* A path inside the home being built, a caught signal acted on first. */
 static const char *
 tpath(char *buf, const char *rel)
 {
 	check_signal();
-	if ((size_t)snprintf(buf, PATH_MAX, "%s/%s", tmpdir, rel) >= PATH_MAX)
-		die(CA_FAIL, "path too long");
-	return buf;
+	return pathcat(buf, tmpdir, rel);
 }
 
 /* "NAME.init.XXXXXX", the name mkdtemp() gives a home being built. */
@@ -967,8 +977,10 @@ main(int argc, char *argv[])
 		die_last();
 	for (i = strlen(home); i > 1 && home[i - 1] == '/'; i--)
 		home[i - 1] = '\0';
+	/* Not quoted: the reason would not fit after it in one line. */
 	if (strlen(home) > PATH_MAX - 64)
-		die(CA_USAGE, "%s: path too long", home);
+		die(CA_USAGE, "home path too long: %zu bytes, at most %d",
+		    strlen(home), PATH_MAX - 64);
 	inplace = home_state(home);
 	snprintf(parent, sizeof(parent), "%s", home);
 	{
@@ -1147,12 +1159,8 @@ main(int argc, char *argv[])
 
 		/* No signal check from here: a home is half-moved only by I/O errors. */
 		for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-			if ((size_t)snprintf(p, sizeof(p), "%s/%s", tmpdir,
-			    parts[i]) >= sizeof(p) ||
-			    (size_t)snprintf(to, sizeof(to), "%s/%s", home,
-			    parts[i]) >= sizeof(to))
-				die(CA_FAIL, "%s: path too long", home);
-			if (rename(p, to) == -1)
+			if (rename(pathcat(p, tmpdir, parts[i]),
+			    pathcat(to, home, parts[i])) == -1)
 				die(CA_FAIL, "%s: %s", to, strerror(errno));
 		}
 		if (rmdir(tmpdir) == -1)

@@ -221,6 +221,33 @@ PY
 	[ ! -e "$D/b1" ]
 }
 
+@test "init: fail a home path longer than PATH_MAX - 64, 4032 bytes (exit 2), nothing made" {
+	# long_home N: a path of N bytes under $D/long, in components of 200.
+	long_home() {
+		local h=$D/long
+		while [ $((${#h} + 201)) -lt "$1" ]; do
+			h=$h/$(printf '%0200d' 0)
+		done
+		printf '%s/%s' "$h" "$(printf '%0*d' $(($1 - ${#h} - 1)) 0)"
+	}
+	h=$(long_home 4033)
+	assert_equal "${#h}" 4033
+	run -2 --separate-stderr ca-init --dir "$h"
+	assert_output ""
+	assert_equal "$stderr" "ca-init: home path too long: 4033 bytes, at most 4032"
+	[ ! -e "$D/long" ]
+	# At the limit the length passes; this home fails later, on its
+	# database's path (SQLite's own limit), and leaves nothing either.
+	h=$(long_home 4032)
+	run --separate-stderr ca-init --dir "$h" --key-iterations 1
+	refute [ "$status" -eq 0 ]
+	refute [ "$status" -eq 2 ]
+	[[ "$stderr" != *"path too long"* ]]
+	run find "$D/long" -name '*.init.*'
+	assert_output ""
+	rm -rf "$D/long"
+}
+
 @test "init: ok --leaf-duration sets default and maximum" {
 	run -0 ca-init --dir "$D/ld" --leaf-duration 720h
 	assert_equal "$(jq -r '.authority.claims.defaultTLSCertDuration' "$D/ld/config/ca.json")" "720h"
