@@ -243,25 +243,31 @@ print(json.dumps(j))' "$(jq -r '.authority.provisioners[0].key.kid' "$D/ca.json.
 		assert_output ""
 		assert_equal "$stderr" "ca-sign: $D/nocertsign.crt is not a CA certificate"
 	done
-	# Higher up the chain the lint finds it.
-	mkdir -p "$D/ns"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$D/ns/root.key" -out "$D/ns/root.crt" -subj "/CN=Root NoSign" -days 300 \
-		-addext "basicConstraints=critical,CA:TRUE" \
-		-addext "keyUsage=critical,digitalSignature,cRLSign" 2>/dev/null
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$D/ns/int.key" -out "$D/ns/int.csr" -subj "/CN=Int NoSign" 2>/dev/null
-	printf '%s\n' "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" \
-		"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >"$D/ns/int.ext"
-	openssl x509 -req -in "$D/ns/int.csr" -CA "$D/ns/root.crt" -CAkey "$D/ns/root.key" \
-		-set_serial 3 -days 200 -extfile "$D/ns/int.ext" -out "$D/ns/int.crt" 2>/dev/null
-	cat "$D/ns/int.crt" "$D/ns/root.crt" >"$D/ns/chain.crt"
-	for p in leaf intermediate; do
-		run -1 --separate-stderr ca-sign --ca-cert "$D/ns/chain.crt" --ca-key "$D/ns/int.key" \
-			--profile $p <"$D/good.csr"
-		assert_output ""
-		assert_equal "$stderr" "ca-sign: issuer path: chain certificate \"Root NoSign\" may not sign certificates (no keyCertSign)"
+	# Higher up the chain the lint finds it, and names the certificate
+	# whole, its CN up to the 64 bytes a CN may have.
+	local cn
+	for cn in "Root NoSign" "Root NoSign $(printf '%052d' 0)"; do
+		rm -rf "$D/ns"
+		mkdir -p "$D/ns"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$D/ns/root.key" -out "$D/ns/root.crt" -subj "/CN=$cn" -days 300 \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,digitalSignature,cRLSign" 2>/dev/null
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$D/ns/int.key" -out "$D/ns/int.csr" -subj "/CN=Int NoSign" 2>/dev/null
+		printf '%s\n' "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" \
+			"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >"$D/ns/int.ext"
+		openssl x509 -req -in "$D/ns/int.csr" -CA "$D/ns/root.crt" -CAkey "$D/ns/root.key" \
+			-set_serial 3 -days 200 -extfile "$D/ns/int.ext" -out "$D/ns/int.crt" 2>/dev/null
+		cat "$D/ns/int.crt" "$D/ns/root.crt" >"$D/ns/chain.crt"
+		for p in leaf intermediate; do
+			run -1 --separate-stderr ca-sign --ca-cert "$D/ns/chain.crt" --ca-key "$D/ns/int.key" \
+				--profile $p <"$D/good.csr"
+			assert_output ""
+			assert_equal "$stderr" "ca-sign: issuer path: chain certificate \"$cn\" may not sign certificates (no keyCertSign)"
+		done
 	done
+	assert_equal "${#cn}" 64
 }
 
 @test "attacks_keys: fail issuer that is CA:FALSE or v1 (exit 3), key usage only (exit 1)" {
