@@ -63,6 +63,28 @@ ca_with() {
 		-set_serial 7 -days 300 -extfile "$D/$n.ext" -out "$D/$n.crt" 2>/dev/null
 }
 
+# chain_of DIR CN EXT...: in DIR, a self-signed root of CN with the
+# extensions EXT (openssl's -addext), an intermediate under it (CN "Int",
+# CA:TRUE with keyCertSign, no path length: int.crt, int.key) and
+# chain.crt (the intermediate, then the root).
+chain_of() {
+	local d=$1 cn=$2 e add=()
+	shift 2
+	for e in "$@"; do add+=(-addext "$e"); done
+	rm -rf "$d"
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$d/root.key" -out "$d/root.crt" -subj "/CN=$cn" -days 300 \
+		"${add[@]}" 2>/dev/null
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$d/int.key" -out "$d/int.csr" -subj "/CN=Int" 2>/dev/null
+	printf '%s\n' "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" \
+		"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >"$d/int.ext"
+	openssl x509 -req -in "$d/int.csr" -CA "$d/root.crt" -CAkey "$d/root.key" \
+		-set_serial 3 -days 200 -extfile "$d/int.ext" -out "$d/int.crt" 2>/dev/null
+	cat "$d/int.crt" "$d/root.crt" >"$d/chain.crt"
+}
+
 certs_in() { grep -c 'BEGIN CERTIFICATE' "$1"; }
 
 # ---- the forged requests are genuine ------------------------------------
@@ -247,19 +269,8 @@ print(json.dumps(j))' "$(jq -r '.authority.provisioners[0].key.kid' "$D/ca.json.
 	# whole, its CN up to the 64 bytes a CN may have.
 	local cn
 	for cn in "Root NoSign" "Root NoSign $(printf '%052d' 0)"; do
-		rm -rf "$D/ns"
-		mkdir -p "$D/ns"
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout "$D/ns/root.key" -out "$D/ns/root.crt" -subj "/CN=$cn" -days 300 \
-			-addext "basicConstraints=critical,CA:TRUE" \
-			-addext "keyUsage=critical,digitalSignature,cRLSign" 2>/dev/null
-		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout "$D/ns/int.key" -out "$D/ns/int.csr" -subj "/CN=Int NoSign" 2>/dev/null
-		printf '%s\n' "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" \
-			"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >"$D/ns/int.ext"
-		openssl x509 -req -in "$D/ns/int.csr" -CA "$D/ns/root.crt" -CAkey "$D/ns/root.key" \
-			-set_serial 3 -days 200 -extfile "$D/ns/int.ext" -out "$D/ns/int.crt" 2>/dev/null
-		cat "$D/ns/int.crt" "$D/ns/root.crt" >"$D/ns/chain.crt"
+		chain_of "$D/ns" "$cn" "basicConstraints=critical,CA:TRUE" \
+			"keyUsage=critical,digitalSignature,cRLSign"
 		for p in leaf intermediate; do
 			run -1 --separate-stderr ca-sign --ca-cert "$D/ns/chain.crt" --ca-key "$D/ns/int.key" \
 				--profile $p <"$D/good.csr"
@@ -290,16 +301,8 @@ print(json.dumps(j))' "$(jq -r '.authority.provisioners[0].key.kid' "$D/ca.json.
 }
 
 @test "attacks_keys: fail leaf whose chain has a pathlen-0 root above an intermediate (exit 1)" {
-	mkdir -p "$D/p0"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$D/p0/root.key" -out "$D/p0/root.crt" -subj "/CN=Root P0" -days 300 \
-		-addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
-		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$D/p0/int.key" -out "$D/p0/int.csr" -subj "/CN=Int P0" 2>/dev/null
-	openssl x509 -req -in "$D/p0/int.csr" -CA "$D/p0/root.crt" -CAkey "$D/p0/root.key" \
-		-set_serial 3 -days 200 -extfile "$D/int.ext" -out "$D/p0/int.crt" 2>/dev/null
-	cat "$D/p0/int.crt" "$D/p0/root.crt" >"$D/p0/chain.crt"
+	chain_of "$D/p0" "Root P0" "basicConstraints=critical,CA:TRUE,pathlen:0" \
+		"keyUsage=critical,keyCertSign,cRLSign"
 	run -1 --separate-stderr ca-sign --ca-cert "$D/p0/chain.crt" --ca-key "$D/p0/int.key" <"$D/good.csr"
 	assert_output ""
 	assert_equal "$stderr" "ca-sign: issuer path: chain certificate \"Root P0\" has path length 0: no room for 1 CA certificate below it"
